@@ -1,0 +1,47 @@
+"""The gallery: one tab per demo in demos/, served by Gradio (locally or as a Hugging Face Space).
+
+    python app.py                 # models from pretrained/
+    python app.py --hub USER      # models from the Hub repos USER/<model-name> (or set GALLERY_HUB_USER)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import gradio as gr
+
+from demos import denoise
+from generative.hub import HUB_USER_ENV
+
+TABS = [denoise]  # each module has TITLE and build_tab(hub_user)
+MAX_UPLOAD = "20mb"
+
+
+def build_demo(hub_user: str | None = None) -> gr.Blocks:
+    with gr.Blocks(title="Generative models gallery") as demo:
+        gr.Markdown("# Generative models gallery\nClassic generative models, really trained and measured, to touch and compare.")
+        with gr.Tabs():
+            for module in TABS:
+                with gr.Tab(module.TITLE, id=module.__name__.rsplit(".", 1)[-1]):
+                    module.build_tab(hub_user)
+    return demo
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hub", metavar="USER", default=os.environ.get(HUB_USER_ENV),
+                        help=f"load each model from the Hub repo USER/<model-name> (env: {HUB_USER_ENV})")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    return parser.parse_args(argv)
+
+
+def launch(demo: gr.Blocks, host: str, port: int, **kwargs) -> None:
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD, show_error=True,
+                theme=gr.themes.Soft(), **kwargs)
+
+
+if __name__ == "__main__":
+    args = parse_args()
+    launch(build_demo(args.hub), args.host, args.port)

@@ -1,0 +1,58 @@
+"""MNIST through torchvision, from a read-only data root, unpacked into a cache folder.
+
+torchvision reads the *unpacked* idx files and, with ``download=True``, first checks the md5 of any
+``.gz`` already present, so linking the original ``.gz`` files into a writable cache lets it unpack
+them there without touching the network or writing into the (possibly read-only) data root. With no
+data root at all, torchvision downloads MNIST into the cache as usual.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+DATA_ROOT_ENV = "GALLERY_DATA_ROOT"
+CACHE_ENV = "GALLERY_CACHE_DIR"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def cache_dir() -> Path:
+    """Writable folder for unpacked datasets: ``$GALLERY_CACHE_DIR`` or ``<project>/.cache``."""
+    return Path(os.environ.get(CACHE_ENV) or PROJECT_ROOT / ".cache")
+
+
+def resolve_data_root(data_root: str | os.PathLike | None = None) -> Path | None:
+    """The flag's value, else ``$GALLERY_DATA_ROOT``, else None (download on first use)."""
+    root = data_root or os.environ.get(DATA_ROOT_ENV)
+    return Path(root).expanduser().resolve() if root else None
+
+
+def _link_archives(data_root: Path, name: str, target: Path) -> None:
+    source = data_root / name / "raw"
+    if not source.is_dir():
+        raise FileNotFoundError(
+            f"{source} does not exist: the data root must hold {name}/raw/*.gz "
+            f"(torchvision's layout), or leave {DATA_ROOT_ENV} unset to download."
+        )
+    raw = target / name / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for archive in source.glob("*.gz"):
+        link = raw / archive.name
+        if not link.exists():
+            link.symlink_to(archive)
+
+
+def load_mnist(split: str, data_root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images as float32 (N, 1, 28, 28) in [0, 1] and labels as int64 (N,), for "train" or "test"."""
+    from torchvision.datasets import MNIST  # torchvision is slow to import; only training needs it
+
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    root = resolve_data_root(data_root)
+    target = cache_dir() / "datasets"
+    if root is not None:
+        _link_archives(root, "MNIST", target)
+    dataset = MNIST(str(target), train=split == "train", download=True)
+    images = dataset.data.unsqueeze(1).float().div_(255.0)
+    return images, dataset.targets.long()

@@ -1,0 +1,60 @@
+"""Turn any picture of a digit into the 28×28 input an MNIST model expects, the way MNIST was made.
+
+LeCun et al. size-normalised each digit to fit a 20×20 box (keeping its aspect ratio, with
+anti-aliasing, hence grey levels) and centred it by its centre of mass in a 28×28 field, with white
+ink on black. A model trained on MNIST sees only such images, so drawings and photos must match.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from generative.image_io import ImageInputError
+
+FIELD = 28
+BOX = 20
+INK_THRESHOLD = 0.2  # of the brightest ink, after background removal: what counts as part of the digit
+
+
+def to_mnist_style(gray: np.ndarray) -> np.ndarray:
+    """(H, W) grey levels in [0, 1], either polarity → (28, 28) float32, light digit on black."""
+    ink = _ink_map(gray)
+    rows, cols = np.nonzero(ink > INK_THRESHOLD)
+    if rows.size == 0:
+        raise ImageInputError("No digit found: the image is blank (a single flat colour).")
+    crop = ink[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
+    box = _fit_in_box(crop)
+    return _centre_by_mass(box)
+
+
+def _ink_map(gray: np.ndarray) -> np.ndarray:
+    """Ink = 1, paper = 0: flip dark-on-light images, subtract the paper's level and stretch to [0, 1]."""
+    gray = np.asarray(gray, dtype=np.float32)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 0.5:  # dark ink on light paper, like a scan or a drawing
+        gray, border = 1.0 - gray, 1.0 - border
+    ink = np.clip(gray - np.median(border), 0.0, None)
+    peak = ink.max()
+    if peak < 0.05:  # nothing stands out from the paper by more than 5 % of the grey range
+        raise ImageInputError("No digit found: the image has no visible strokes (it is one flat colour).")
+    return ink / peak
+
+
+def _fit_in_box(crop: np.ndarray) -> np.ndarray:
+    height, width = crop.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = Image.fromarray(crop.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(resized), 0.0, 1.0)
+
+
+def _centre_by_mass(box: np.ndarray) -> np.ndarray:
+    """Paste ``box`` into the 28×28 field so its centre of mass lands on the centre, staying inside."""
+    com_row, com_col = ndimage.center_of_mass(box)
+    height, width = box.shape
+    top = int(np.clip(round(FIELD / 2 - com_row), 0, FIELD - height))
+    left = int(np.clip(round(FIELD / 2 - com_col), 0, FIELD - width))
+    field = np.zeros((FIELD, FIELD), dtype=np.float32)
+    field[top: top + height, left: left + width] = box
+    return field

@@ -1,0 +1,88 @@
+"""Decode an untrusted image file into a grey-level array, or say clearly why not.
+
+Uploads are checked from the header before any pixel is decoded, so a 100-megapixel file costs
+nothing, and every way a file can be unusable becomes an ``ImageInputError`` with a message meant
+for the person who uploaded it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_SIDE = 4096
+MAX_PIXELS = 16_000_000
+MIN_SIDE = 8
+
+
+class ImageInputError(ValueError):
+    """The input cannot be used; ``str(error)`` is the message to show the user."""
+
+
+@dataclass
+class GrayImage:
+    """Grey levels as float32 in [0, 1], and notes worth telling the user (e.g. 'first frame used')."""
+
+    pixels: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+def load_gray_image(path: str | os.PathLike) -> GrayImage:
+    """Open ``path`` safely and return its grey levels."""
+    try:
+        image = Image.open(path)
+    except UnidentifiedImageError:
+        raise ImageInputError("This file is not an image that can be read (try PNG, JPEG, GIF, BMP or WebP).") from None
+    except Image.DecompressionBombError:
+        raise ImageInputError(f"This image is far too large; the limit is {MAX_SIDE}×{MAX_SIDE} pixels and {MAX_PIXELS // 1_000_000} megapixels.") from None
+    except OSError as err:
+        raise ImageInputError(f"The file could not be opened as an image ({err}).") from None
+    with image:
+        check_size(*image.size)
+        notes = []
+        if getattr(image, "n_frames", 1) > 1:
+            notes.append(f"This is an animated image with {image.n_frames} frames; only the first frame is used.")
+            image.seek(0)
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError) as err:
+            raise ImageInputError(f"The image file is truncated or corrupt and could not be decoded ({err}).") from None
+        image = ImageOps.exif_transpose(image)
+        return GrayImage(to_gray(image), notes)
+
+
+def check_size(width: int, height: int) -> None:
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ImageInputError(
+            f"The image is {width}×{height} pixels; the limit is {MAX_SIDE} pixels a side and "
+            f"{MAX_PIXELS // 1_000_000} megapixels. Please upload a smaller image."
+        )
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise ImageInputError(f"The image is only {width}×{height} pixels; it needs at least {MIN_SIDE}×{MIN_SIDE}.")
+
+
+def to_gray(image: Image.Image) -> np.ndarray:
+    """Grey levels in [0, 1] from any PIL mode (1, L, P, RGB, RGBA, LA, I;16, I, F, CMYK …).
+
+    Transparent pixels are filled with whichever of black or white contrasts with the visible ink,
+    so a white digit on a transparent background does not vanish on a white fill (or a black one on black).
+    """
+    if image.mode.startswith("I"):  # 16- or 32-bit integer grey levels
+        values = np.asarray(image, dtype=np.float64)
+        return (values / (65535.0 if values.max() <= 65535 else values.max())).astype(np.float32)
+    if image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        return np.clip(values / (255.0 if values.max() > 1 else 1.0), 0, 1).astype(np.float32)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if not has_alpha:
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+    alpha = rgba[..., 3]
+    gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as PIL's "L"
+    if alpha.sum() == 0:
+        return np.zeros_like(gray)
+    ink_level = float((gray * alpha).sum() / alpha.sum())
+    background = 1.0 if ink_level < 0.5 else 0.0
+    return alpha * gray + (1.0 - alpha) * background

@@ -1,0 +1,1 @@
+"""Quality metrics: small pure functions, usable alone and from the benchmarks, tabs and training."""

@@ -1,0 +1,4 @@
+"""Hub-mixin model classes: each saves to / loads from config.json + model.safetensors."""
+from generative.models.dae import DenoisingAutoencoder
+
+__all__ = ["DenoisingAutoencoder"]

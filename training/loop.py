@@ -1,0 +1,212 @@
+"""The one training loop every script in training/ shares.
+
+A script supplies the model, the data, a loss and a picture of its progress; this module owns the
+rest: device choice, seeding, data-parallel execution through 🤗 Accelerate (so ``accelerate launch``
+or ``torchrun`` scale it to several GPUs), tqdm progress, a sample grid and a loss-curve PNG per
+epoch, resumable checkpoints, and the final Hub-layout save.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
+SampleFn = Callable[[torch.nn.Module], torch.Tensor]
+EvalFn = Callable[[torch.nn.Module], float]
+
+
+def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float) -> None:
+    """The flags every training script has, with the script's own defaults."""
+    parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT, else download)")
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=batch_size, help="per process")
+    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU when there is one")
+    parser.add_argument("--run-dir", type=Path, default=None, help="samples, loss curve and resume state (default: runs/<model>)")
+    parser.add_argument("--resume", action="store_true", help="continue from the last finished epoch in --run-dir")
+    parser.add_argument("--limit-train", type=int, default=None, help="train on the first N examples only (smoke tests)")
+    parser.add_argument("--push-to-hub", metavar="REPO", default=None, help="also upload the checkpoint to this Hub repo")
+
+
+@dataclass
+class History:
+    """Losses so far; saved as JSON beside the resume state so a resumed run redraws the full curve."""
+
+    step_loss: list[float] = field(default_factory=list)
+    epoch_train_loss: list[float] = field(default_factory=list)
+    epoch_eval_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.epoch_train_loss)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.__dict__))
+
+    @classmethod
+    def load(cls, path: Path) -> "History":
+        return cls(**json.loads(path.read_text()))
+
+
+def make_accelerator(device: str) -> Accelerator:
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda was asked for, but torch sees no CUDA GPU; use --device auto or cpu")
+    return Accelerator(cpu=device == "cpu")
+
+
+def describe_hardware(accelerator: Accelerator) -> str:
+    """A human line for the model card, e.g. '1 × NVIDIA H100' or 'CPU: 2 cores (AMD EPYC ...)'."""
+    n = accelerator.num_processes
+    if accelerator.device.type == "cuda":
+        return f"{n} × {torch.cuda.get_device_name(accelerator.device)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return f"CPU, {n} process(es), {torch.get_num_threads()} threads ({cpu})"
+
+
+def command_line() -> str:
+    """The command that started this run, as a user would retype it."""
+    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
+
+
+def save_loss_curve(history: History, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    steps = torch.arange(1, len(history.step_loss) + 1)
+    ax.plot(steps, history.step_loss, lw=0.5, alpha=0.4, label="train (per step)")
+    steps_per_epoch = len(history.step_loss) / max(history.epochs_done, 1)
+    epoch_ends = [steps_per_epoch * (i + 1) for i in range(history.epochs_done)]
+    ax.plot(epoch_ends, history.epoch_train_loss, "o-", label="train (epoch mean)")
+    if history.epoch_eval_loss:
+        ax.plot(epoch_ends, history.epoch_eval_loss, "s-", label="held-out")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_sample_grid(images: torch.Tensor, path: Path, nrow: int) -> None:
+    from torchvision.utils import save_image
+
+    save_image(images.clamp(0, 1), path, nrow=nrow, padding=2, pad_value=0.5)
+
+
+def fit(
+    model: torch.nn.Module,
+    train_set: Dataset,
+    loss_fn: LossFn,
+    args: argparse.Namespace,
+    *,
+    sample_fn: SampleFn,
+    sample_nrow: int,
+    eval_fn: EvalFn | None = None,
+) -> tuple[torch.nn.Module, History, Accelerator]:
+    """Train ``model`` for ``args.epochs`` epochs; returns the unwrapped model, its history and the accelerator.
+
+    ``loss_fn(model, batch, generator)`` returns the mean loss of a batch; ``generator`` is the
+    process's seeded RNG for any randomness the loss draws (noise, latents), so runs repeat exactly.
+    ``sample_fn(model)`` returns images for the per-epoch grid; ``eval_fn(model)`` a held-out loss.
+    """
+    accelerator = make_accelerator(args.device)
+    set_seed(args.seed)
+    run_dir: Path = args.run_dir
+    state_dir = run_dir / "state"
+    if accelerator.is_main_process:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(args.seed))
+    total_steps = args.epochs * len(loader) // accelerator.num_processes
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(total_steps, 1), pct_start=0.15)
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+
+    history = History()
+    if args.resume:
+        if not (state_dir / "history.json").exists():
+            raise SystemExit(f"--resume: no saved state in {state_dir}; start without --resume")
+        accelerator.load_state(str(state_dir))
+        history = History.load(state_dir / "history.json")
+        accelerator.print(f"resuming after epoch {history.epochs_done} of {args.epochs}")
+
+    generator = torch.Generator(device=accelerator.device)
+    for epoch in range(history.epochs_done, args.epochs):
+        # Re-seeding per epoch (and per process) makes a resumed run draw the same noise as an unbroken one.
+        generator.manual_seed(args.seed * 100_003 + epoch * 1_009 + accelerator.process_index)
+        model.train()
+        started = time.perf_counter()
+        losses = []
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", disable=not accelerator.is_local_main_process, leave=False)
+        for batch in bar:
+            loss = loss_fn(model, batch, generator)
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            optimizer.step()
+            scheduler.step()
+            mean_loss = accelerator.reduce(loss.detach(), reduction="mean").item()
+            losses.append(mean_loss)
+            bar.set_postfix(loss=f"{mean_loss:.4f}")
+        history.seconds += time.perf_counter() - started
+        history.step_loss.extend(losses)
+        history.epoch_train_loss.append(sum(losses) / max(len(losses), 1))
+
+        unwrapped = accelerator.unwrap_model(model)
+        unwrapped.eval()
+        if accelerator.is_main_process:
+            with torch.inference_mode():
+                if eval_fn is not None:
+                    history.epoch_eval_loss.append(eval_fn(unwrapped))
+                save_sample_grid(sample_fn(unwrapped).cpu(), run_dir / "samples" / f"epoch_{epoch + 1:03d}.png", sample_nrow)
+            save_loss_curve(history, run_dir / "loss_curve.png")
+            held_out = f", held-out {history.epoch_eval_loss[-1]:.5f}" if history.epoch_eval_loss else ""
+            accelerator.print(f"epoch {epoch + 1}/{args.epochs}: train loss {history.epoch_train_loss[-1]:.5f}{held_out} "
+                              f"({history.seconds:.0f} s so far)")
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(state_dir))
+        if accelerator.is_main_process:
+            history.save(state_dir / "history.json")
+
+    return accelerator.unwrap_model(model), history, accelerator
+
+
+def format_minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def save_checkpoint(model: torch.nn.Module, out_dir: Path, *, card: str, metrics: dict) -> None:
+    """Write the Hub layout: config.json + model.safetensors, the model card and its measured metrics.
+
+    The card is written first because ``save_pretrained`` only writes its generic card when there
+    is no README.md yet.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "README.md").write_text(card)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    model.save_pretrained(out_dir)
