@@ -1,0 +1,34 @@
+"""Test-wide settings: never touch the network, never phone home, find the data root if there is one."""
+import os
+from pathlib import Path
+
+# Read at import time by huggingface_hub and gradio, so set before anything imports them.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import pytest  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """``$GALLERY_DATA_ROOT`` (CI: ../shared/datasets), or skip the test that needs real MNIST."""
+    root = os.environ.get("GALLERY_DATA_ROOT")
+    if not root or not (Path(root) / "MNIST" / "raw").is_dir():
+        pytest.skip("real MNIST needed: set GALLERY_DATA_ROOT to a folder holding MNIST/raw/*.gz")
+    return Path(root)
+
+
+@pytest.fixture(scope="session")
+def mnist_test(data_root):
+    from generative.data.mnist import load_mnist
+
+    return load_mnist("test", data_root)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
