@@ -52,13 +52,14 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
 
 def load_metrics(source: str) -> dict | None:
     """The measured scores saved beside a checkpoint (``metrics.json``), or None if there are none."""
-    path = Path(source) / METRICS_FILE
-    if not path.exists() and not Path(source).exists():
-        try:
-            from huggingface_hub import hf_hub_download
+    if Path(source).is_dir():
+        path = Path(source) / METRICS_FILE
+    else:
+        from huggingface_hub import hf_hub_download
 
+        try:
             path = Path(hf_hub_download(source, METRICS_FILE))
-        except Exception:
+        except Exception:  # an older upload without metrics, or offline: the tab just shows no table
             return None
     try:
         return json.loads(path.read_text())

@@ -11,14 +11,13 @@ import argparse
 import json
 import platform
 import shlex
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
@@ -66,7 +65,8 @@ class History:
 def make_accelerator(device: str) -> Accelerator:
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda was asked for, but torch sees no CUDA GPU; use --device auto or cpu")
-    return Accelerator(cpu=device == "cpu")
+    # A seedable sampler shuffles by (seed, epoch) alone, so a resumed run sees the same batches as an unbroken one.
+    return Accelerator(cpu=device == "cpu", dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
 
 
 def describe_hardware(accelerator: Accelerator) -> str:
@@ -83,9 +83,10 @@ def describe_hardware(accelerator: Accelerator) -> str:
     return f"CPU, {n} process(es), {torch.get_num_threads()} threads ({cpu})"
 
 
-def command_line() -> str:
-    """The command that started this run, as a user would retype it."""
-    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
+def command_line(script: str, argv: list[str]) -> str:
+    """The command that ran ``script`` with ``argv``, as a user would retype it from the project root."""
+    relative = Path(script).resolve().relative_to(Path(__file__).resolve().parents[1])
+    return " ".join(["python", str(relative), *map(shlex.quote, argv)])
 
 
 def save_loss_curve(history: History, path: Path) -> None:
@@ -119,7 +120,7 @@ def save_sample_grid(images: torch.Tensor, path: Path, nrow: int) -> None:
 
 
 def fit(
-    model: torch.nn.Module,
+    build_model: Callable[[], torch.nn.Module],
     train_set: Dataset,
     loss_fn: LossFn,
     args: argparse.Namespace,
@@ -128,7 +129,9 @@ def fit(
     sample_nrow: int,
     eval_fn: EvalFn | None = None,
 ) -> tuple[torch.nn.Module, History, Accelerator]:
-    """Train ``model`` for ``args.epochs`` epochs; returns the unwrapped model, its history and the accelerator.
+    """Train ``build_model()`` for ``args.epochs`` epochs; returns the unwrapped model, its history and the accelerator.
+
+    The model is built here, after seeding, so its initial weights depend on ``--seed`` alone.
 
     ``loss_fn(model, batch, generator)`` returns the mean loss of a batch; ``generator`` is the
     process's seeded RNG for any randomness the loss draws (noise, latents), so runs repeat exactly.
@@ -136,15 +139,15 @@ def fit(
     """
     accelerator = make_accelerator(args.device)
     set_seed(args.seed)
+    model = build_model()
     run_dir: Path = args.run_dir
     state_dir = run_dir / "state"
     if accelerator.is_main_process:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
-    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                        generator=torch.Generator().manual_seed(args.seed))
-    total_steps = args.epochs * len(loader) // accelerator.num_processes
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, drop_last=True)
+    total_steps = args.epochs * len(loader)  # Accelerate steps the schedule once per process per step
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(total_steps, 1), pct_start=0.15)
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
 
@@ -160,6 +163,7 @@ def fit(
     for epoch in range(history.epochs_done, args.epochs):
         # Re-seeding per epoch (and per process) makes a resumed run draw the same noise as an unbroken one.
         generator.manual_seed(args.seed * 100_003 + epoch * 1_009 + accelerator.process_index)
+        loader.set_epoch(epoch)
         model.train()
         started = time.perf_counter()
         losses = []

@@ -46,7 +46,8 @@ def denoising_loss(model, batch, generator):
     return F.mse_loss(model(corrupt_randomly(clean, generator)), clean)
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     images, _ = load_mnist("train", args.data_root)
     train_images, val_images = images[:-VALIDATION_SIZE], images[-VALIDATION_SIZE:]
@@ -66,8 +67,8 @@ def main(argv=None) -> None:
             rows += [noisy, model(noisy)]
         return torch.cat(rows)
 
-    model = DenoisingAutoencoder(width=args.width, code_dim=args.code_dim)
-    model, history, accelerator = fit(model, TensorDataset(train_images), denoising_loss, args,
+    model, history, accelerator = fit(lambda: DenoisingAutoencoder(width=args.width, code_dim=args.code_dim),
+                                      TensorDataset(train_images), denoising_loss, args,
                                       sample_fn=sample_grid, sample_nrow=8, eval_fn=held_out_loss)
     if not accelerator.is_main_process:
         return
@@ -94,7 +95,7 @@ def main(argv=None) -> None:
         "epochs": args.epochs,
         "train_seconds": round(history.seconds, 1),
         "hardware": describe_hardware(accelerator),
-        "command": command_line(),
+        "command": command_line(__file__, argv),
         "final_train_loss": history.epoch_train_loss[-1],
         "final_held_out_loss": history.epoch_eval_loss[-1],
     }

@@ -1,0 +1,101 @@
+"""MNIST-style preprocessing and safe image decoding."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from generative.digits import to_mnist_style
+from generative.image_io import MAX_SIDE, ImageInputError, load_gray_image, to_gray
+
+
+def stroke_image(height=200, width=120, ink_on_light=True) -> np.ndarray:
+    """A thick vertical bar with a foot: a '1'-ish digit, off-centre, at any size and polarity."""
+    img = np.zeros((height, width), np.float32)
+    img[height // 10: height * 9 // 10, width // 3: width // 3 + width // 6] = 1.0
+    img[height * 8 // 10: height * 9 // 10, width // 6: width * 2 // 3] = 1.0
+    return 1.0 - img if ink_on_light else img
+
+
+def test_output_is_28x28_light_on_dark_fitted_in_20x20_and_centred_by_mass():
+    digit = to_mnist_style(stroke_image())
+    assert digit.shape == (28, 28) and digit.dtype == np.float32
+    assert digit.min() >= 0 and digit.max() <= 1 and digit[0, 0] == 0
+    rows, cols = np.nonzero(digit > 0.05)
+    assert rows.max() - rows.min() + 1 <= 21 and cols.max() - cols.min() + 1 <= 21
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 >= 19  # longer side fills the box
+    assert np.allclose(ndimage.center_of_mass(digit), (14, 14), atol=1.0)
+
+
+def test_polarity_does_not_matter_and_scale_hardly():
+    light_paper = to_mnist_style(stroke_image(200, 120, ink_on_light=True))
+    np.testing.assert_allclose(light_paper, to_mnist_style(stroke_image(200, 120, ink_on_light=False)), atol=1e-6)
+    twice_as_big = to_mnist_style(stroke_image(400, 240, ink_on_light=True))
+    assert twice_as_big.sum() == pytest.approx(light_paper.sum(), rel=0.05)
+    assert np.allclose(ndimage.center_of_mass(twice_as_big), ndimage.center_of_mass(light_paper), atol=1.0)
+
+
+def test_a_real_mnist_digit_is_left_almost_unchanged(mnist_test):
+    images = mnist_test[0][:100, 0].numpy()
+    diffs = [np.abs(to_mnist_style(d) - d).mean() for d in images]
+    assert np.mean(diffs) < 0.01
+
+
+def test_blank_image_is_refused():
+    with pytest.raises(ImageInputError, match="No digit found"):
+        to_mnist_style(np.ones((50, 50), np.float32))
+
+
+def save(image: Image.Image, tmp_path, name="x.png", **kwargs):
+    path = tmp_path / name
+    image.save(path, **kwargs)
+    return path
+
+
+def test_sixteen_bit_palette_and_rgba_images_decode_to_the_same_digit(tmp_path):
+    base = (stroke_image(ink_on_light=False) * 255).astype(np.uint8)
+    reference = to_mnist_style(base / 255.0)
+    sixteen = Image.fromarray(base.astype(np.uint16) * 257)
+    palette = Image.fromarray(base).convert("P")
+    rgba = np.zeros((*base.shape, 4), np.uint8)
+    rgba[..., :3] = 255
+    rgba[..., 3] = base  # white ink on a transparent background
+    for image in (sixteen, palette, Image.fromarray(rgba, "RGBA")):
+        digit = to_mnist_style(load_gray_image(save(image, tmp_path)).pixels)
+        assert np.abs(digit - reference).mean() < 0.02, image.mode
+
+
+def test_transparent_background_takes_the_colour_that_contrasts_with_the_ink():
+    rgba = np.zeros((10, 10, 4), np.uint8)
+    rgba[4:6, 4:6] = (0, 0, 0, 255)  # black ink, transparent elsewhere
+    gray = to_gray(Image.fromarray(rgba, "RGBA"))
+    assert gray[0, 0] == 1.0 and gray[5, 5] == 0.0
+
+
+def test_animated_gif_uses_the_first_frame_and_says_so(tmp_path):
+    frames = [Image.fromarray((stroke_image(ink_on_light=False) * 255).astype(np.uint8)), Image.new("L", (120, 200), 0)]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
+    image = load_gray_image(path)
+    assert image.pixels.max() > 0.9 and "first frame" in image.notes[0]
+
+
+def test_bad_files_give_clear_errors(tmp_path):
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(ImageInputError, match="not an image"):
+        load_gray_image(tmp_path / "notes.txt")
+    buffer = io.BytesIO()
+    Image.fromarray((np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)).save(buffer, "PNG")
+    (tmp_path / "cut.png").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(ImageInputError, match="truncated or corrupt"):
+        load_gray_image(tmp_path / "cut.png")
+    with pytest.raises(ImageInputError, match="at least"):
+        load_gray_image(save(Image.new("L", (1, 1)), tmp_path, "tiny.png"))
+
+
+def test_oversized_images_are_refused_from_the_header(tmp_path, monkeypatch):
+    path = save(Image.new("L", (MAX_SIDE + 1, 16)), tmp_path, "wide.png")
+    monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded pixels of an oversized image"))
+    with pytest.raises(ImageInputError, match="limit"):
+        load_gray_image(path)

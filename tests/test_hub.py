@@ -1,0 +1,121 @@
+"""The DAE's shapes and the one loading function, for local folders and Hub repo ids (offline)."""
+import hashlib
+import json
+import os
+
+import huggingface_hub
+import pytest
+import torch
+
+from generative.hub import CheckpointError, load_metrics, load_model, model_source, push_folder_to_hub
+from generative.models import DenoisingAutoencoder
+
+TRAIN = "python training/train_dae.py"
+
+
+def test_autoencoder_shapes_and_range():
+    model = DenoisingAutoencoder(width=8, code_dim=16)
+    x = torch.rand(5, 1, 28, 28)
+    assert model.encode(x).shape == (5, 16)
+    assert model.decode(model.encode(x)).shape == (5, 1, 28, 28)
+    y = model(x)
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+
+
+def saved(tmp_path, **config):
+    torch.manual_seed(0)
+    model = DenoisingAutoencoder(**config)
+    folder = tmp_path / "ckpt"
+    model.save_pretrained(folder)
+    return model, folder
+
+
+def test_save_load_round_trip_in_hub_layout(tmp_path):
+    model, folder = saved(tmp_path, width=8, code_dim=16)
+    assert {"config.json", "model.safetensors"} <= set(os.listdir(folder))
+    assert json.loads((folder / "config.json").read_text()) == {"code_dim": 16, "width": 8}
+    loaded = load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
+    assert not loaded.training
+    x = torch.rand(2, 1, 28, 28)
+    torch.testing.assert_close(loaded(x), model.eval()(x))
+
+
+def seed_hub_cache(cache_dir, repo_id, folder):
+    """Lay out ``folder`` as huggingface_hub's cache does after a download: blobs, snapshot symlinks, refs/main."""
+    repo_dir = cache_dir / ("models--" + repo_id.replace("/", "--"))
+    commit = hashlib.sha1(repo_id.encode()).hexdigest()
+    snapshot = repo_dir / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo_dir / "blobs").mkdir()
+    (repo_dir / "refs").mkdir()
+    for file in folder.iterdir():
+        data = file.read_bytes()
+        blob = repo_dir / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        (snapshot / file.name).symlink_to(os.path.relpath(blob, snapshot))
+    (repo_dir / "refs" / "main").write_text(commit)
+
+
+@pytest.fixture
+def offline_hub(tmp_path, monkeypatch):
+    cache = tmp_path / "hub-cache"
+    cache.mkdir()
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def test_load_by_repo_id_through_the_real_hub_code(tmp_path, offline_hub):
+    model, folder = saved(tmp_path, width=8, code_dim=16)
+    (folder / "metrics.json").write_text(json.dumps({"parameters": 123}))
+    seed_hub_cache(offline_hub, "someone/dae-mnist", folder)
+    source = model_source("dae-mnist", hub_user="someone")
+    assert source == "someone/dae-mnist"
+    loaded = load_model(DenoisingAutoencoder, source, train_command=TRAIN)
+    x = torch.rand(3, 1, 28, 28)
+    torch.testing.assert_close(loaded(x), model.eval()(x))
+    assert load_metrics(source) == {"parameters": 123}
+
+
+def test_hub_user_comes_from_the_environment_when_not_given(monkeypatch):
+    monkeypatch.setenv("GALLERY_HUB_USER", "teacher")
+    assert model_source("dae-mnist") == "teacher/dae-mnist"
+    monkeypatch.delenv("GALLERY_HUB_USER")
+    assert model_source("dae-mnist").endswith(os.path.join("pretrained", "dae-mnist"))
+
+
+def test_unknown_repo_names_the_training_command(offline_hub):
+    with pytest.raises(CheckpointError, match="train_dae.py"):
+        load_model(DenoisingAutoencoder, "nobody/dae-mnist", train_command=TRAIN)
+
+
+def test_missing_and_corrupt_checkpoints_name_the_training_command(tmp_path):
+    with pytest.raises(CheckpointError, match="missing.*train_dae.py"):
+        load_model(DenoisingAutoencoder, str(tmp_path / "nothing-here"), train_command=TRAIN)
+    _, folder = saved(tmp_path)
+    (folder / "model.safetensors").write_bytes(b"\x00garbage")
+    with pytest.raises(CheckpointError, match="train_dae.py"):
+        load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
+
+
+def test_a_checkpoint_of_another_shape_is_refused_not_half_loaded(tmp_path):
+    _, folder = saved(tmp_path, width=8, code_dim=16)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(config | {"code_dim": 32}))
+    with pytest.raises(CheckpointError):
+        load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
+
+
+def test_push_calls_the_hub_and_survives_its_failure(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda self, repo_id, **kw: calls.append(("create", repo_id)))
+    monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder",
+                        lambda self, repo_id, folder_path, **kw: calls.append(("upload", repo_id, folder_path)))
+    assert push_folder_to_hub(tmp_path, "me/dae-mnist")
+    assert calls == [("create", "me/dae-mnist"), ("upload", "me/dae-mnist", str(tmp_path))]
+
+    def offline(self, repo_id, **kw):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", offline)
+    assert not push_folder_to_hub(tmp_path, "me/dae-mnist")

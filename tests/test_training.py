@@ -1,0 +1,83 @@
+"""The DAE training script end to end on a few hundred real digits: artifacts, exact resume, Hub push."""
+import json
+import os
+import subprocess
+import sys
+
+import huggingface_hub
+import pytest
+from safetensors.torch import load_file
+
+from training import train_dae
+
+SMOKE = ["--limit-train", "256", "--batch-size", "64", "--eval-limit", "64", "--width", "8", "--code-dim", "16"]
+
+
+def run(tmp_path, name, *extra):
+    out = tmp_path / name / "out"
+    train_dae.main([*SMOKE, "--run-dir", str(tmp_path / name / "run"), "--output-dir", str(out), *extra])
+    return out
+
+
+def test_one_epoch_writes_hub_layout_card_metrics_and_progress_pictures(tmp_path, data_root):
+    out = run(tmp_path, "a", "--epochs", "1", "--data-root", str(data_root))
+    assert {"config.json", "model.safetensors", "README.md", "metrics.json"} <= set(os.listdir(out))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [(r["noise"], r["level"]) for r in metrics["denoising"]][0] == ("gaussian", 0.1)
+    assert "train_dae.py" in metrics["command"] and metrics["epochs"] == 1
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "train_dae.py" in card and "| gaussian | 0.5 |" in card
+    run_dir = tmp_path / "a" / "run"
+    assert (run_dir / "loss_curve.png").stat().st_size > 0
+    assert (run_dir / "samples" / "epoch_001.png").stat().st_size > 0
+
+
+def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(data_root))
+    unbroken = run(tmp_path, "unbroken", "--epochs", "2")
+
+    real_loss = train_dae.denoising_loss
+    steps = []
+
+    def loss_then_crash(model, batch, generator):
+        steps.append(1)
+        if len(steps) > 4:  # 256 digits / 64 per batch = 4 steps: crash at the start of epoch 2
+            raise KeyboardInterrupt
+        return real_loss(model, batch, generator)
+
+    monkeypatch.setattr(train_dae, "denoising_loss", loss_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, "resumed", "--epochs", "2")
+    monkeypatch.setattr(train_dae, "denoising_loss", real_loss)
+    resumed = run(tmp_path, "resumed", "--epochs", "2", "--resume")
+
+    a, b = load_file(unbroken / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert (a[key] - b[key]).abs().max().item() < 1e-5, key
+    assert (tmp_path / "resumed" / "run" / "samples" / "epoch_002.png").exists()
+
+
+def test_resume_without_saved_state_says_so(tmp_path, data_root):
+    with pytest.raises(SystemExit, match="no saved state"):
+        run(tmp_path, "fresh", "--epochs", "1", "--resume", "--data-root", str(data_root))
+
+
+def test_push_to_hub_uploads_the_output_folder(tmp_path, data_root, monkeypatch):
+    calls = []
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda self, repo_id, **kw: calls.append(repo_id))
+    monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder",
+                        lambda self, repo_id, folder_path, **kw: calls.append((repo_id, sorted(os.listdir(folder_path)))))
+    run(tmp_path, "push", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
+    assert calls == ["me/dae-mnist", ("me/dae-mnist", ["README.md", "config.json", "metrics.json", "model.safetensors"])]
+
+
+def test_two_process_data_parallel_run_through_torchrun(tmp_path, data_root):
+    """The same script under an existing launcher: two CPU processes with gloo DDP, one checkpoint."""
+    out = tmp_path / "ddp" / "out"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
+               "training/train_dae.py", *SMOKE, "--epochs", "1", "--device", "cpu", "--data-root", str(data_root),
+               "--run-dir", str(tmp_path / "ddp" / "run"), "--output-dir", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 process(es)" in json.loads((out / "metrics.json").read_text())["hardware"]
