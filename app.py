@@ -15,6 +15,7 @@ from generative.hub import HUB_USER_ENV
 
 TABS = [denoise]  # each module has TITLE and build_tab(hub_user)
 MAX_UPLOAD = "20mb"
+CSS = ".pixelated img { image-rendering: pixelated; }"  # enlarged digits stay sharp at any display size
 
 
 def build_demo(hub_user: str | None = None) -> gr.Blocks:
@@ -39,7 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def launch(demo: gr.Blocks, host: str, port: int, **kwargs) -> None:
     demo.queue(default_concurrency_limit=2, max_size=64)
     demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD, show_error=True,
-                theme=gr.themes.Soft(), **kwargs)
+                theme=gr.themes.Soft(), css=CSS, **kwargs)
 
 
 if __name__ == "__main__":

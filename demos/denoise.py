@@ -128,7 +128,12 @@ class DenoiseTab:
 
 
 def example_paths() -> list[str]:
-    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.png"))
+    """Bundled digits ordered 0–9, then 0–9 again (files are named <label>_<k>_…), so each page shows every digit."""
+    def label_then_copy(path: Path) -> tuple[int, int]:
+        label, copy = path.name.split("_")[:2]
+        return int(copy), int(label)
+
+    return [str(p) for p in sorted(EXAMPLES_DIR.glob("*.png"), key=label_then_copy)]
 
 
 def build_tab(hub_user: str | None = None) -> None:
@@ -149,20 +154,20 @@ def build_tab(hub_user: str | None = None) -> None:
                     upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Upload an image of a digit",
                                       height=220, elem_id="denoise-upload")
                     gr.Examples(examples=[[p] for p in example_paths()], inputs=[upload],
-                                label="Real MNIST test digits", examples_per_page=40, elem_id="denoise-examples")
+                                label="Real MNIST test digits", examples_per_page=10, elem_id="denoise-examples")
+            model_input = gr.Image(elem_classes=["pixelated"], label="What the model sees (28×28, enlarged)", interactive=False, height=160,
+                                   elem_id="denoise-model-input")
             noise_kind = gr.Radio(NOISE_CHOICES, value="gaussian", label="Corruption", elem_id="denoise-kind")
             level = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Noise level", elem_id="denoise-level")
             seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="denoise-seed")
             already_noisy = gr.Checkbox(False, label="My image is already noisy: denoise it as it is",
                                         elem_id="denoise-already-noisy")
-            model_input = gr.Image(label="What the model sees (28×28, enlarged)", interactive=False, height=160,
-                                   elem_id="denoise-model-input")
         with gr.Column(scale=2):
             with gr.Row():
-                clean_out = gr.Image(label="clean", interactive=False, elem_id="denoise-clean")
-                noisy_out = gr.Image(label="noisy", interactive=False, elem_id="denoise-noisy")
-                denoised_out = gr.Image(label="denoised by the autoencoder", interactive=False, elem_id="denoise-denoised")
-            classical_out = gr.Gallery(label="Classical denoisers on the same noisy image", columns=4, height=200,
+                clean_out = gr.Image(elem_classes=["pixelated"], label="clean", interactive=False, elem_id="denoise-clean")
+                noisy_out = gr.Image(elem_classes=["pixelated"], label="noisy", interactive=False, elem_id="denoise-noisy")
+                denoised_out = gr.Image(elem_classes=["pixelated"], label="denoised by the autoencoder", interactive=False, elem_id="denoise-denoised")
+            classical_out = gr.Gallery(elem_classes=["pixelated"], label="Classical denoisers on the same noisy image", columns=4, height=200,
                                        elem_id="denoise-classical")
             scores_out = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
                                       interactive=False, elem_id="denoise-scores")
