@@ -86,6 +86,11 @@ def about_markdown(metrics: dict | None) -> str:
     return text
 
 
+def is_number(value) -> bool:
+    """True for ints and finite floats, not for bools or strings (API calls can send anything)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
 class DenoiseTab:
     """Holds the loaded model (or why it could not load) and the Gradio handlers that use it."""
 
@@ -103,11 +108,11 @@ class DenoiseTab:
             raise gr.Error(self.error)
         if noise_kind not in NOISE_KINDS:
             raise gr.Error(f"Unknown noise kind {noise_kind!r}; choose one of: {', '.join(NOISE_KINDS)}.")
-        if level is None or not 0.0 <= float(level) <= 1.0:
-            raise gr.Error(f"The noise level must be between 0 and 1, got {level}.")
-        if seed is None or not 0 <= int(seed) <= MAX_SEED:
-            raise gr.Error(f"The seed must be an integer from 0 to {MAX_SEED}, got {seed}.")
-        result = denoise_digit(self.model, digit, noise_kind, level, int(seed), bool(already_noisy))
+        if not (is_number(level) and 0.0 <= float(level) <= 1.0):
+            raise gr.Error(f"The noise level must be a number between 0 and 1, got {level!r}.")
+        if not (is_number(seed) and float(seed).is_integer() and 0 <= int(seed) <= MAX_SEED):
+            raise gr.Error(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+        result = denoise_digit(self.model, digit, noise_kind, float(level), int(seed), bool(already_noisy))
         gallery = [(enlarge(image, 4), name) for name, image in result.restored.items() if name != DAE]
         return (digit, enlarge(digit), enlarge(result.clean), enlarge(result.noisy), enlarge(result.restored[DAE]),
                 gallery, scores_table(result))
@@ -155,7 +160,7 @@ def build_tab(hub_user: str | None = None) -> None:
                                       height=220, elem_id="denoise-upload")
                     gr.Examples(examples=[[p] for p in example_paths()], inputs=[upload],
                                 label="Real MNIST test digits", examples_per_page=10, elem_id="denoise-examples")
-            model_input = gr.Image(elem_classes=["pixelated"], label="What the model sees (28×28, enlarged)", interactive=False, height=160,
+            model_input = gr.Image(elem_classes=["pixelated"], format="png", label="What the model sees (28×28, enlarged)", interactive=False, height=160,
                                    elem_id="denoise-model-input")
             noise_kind = gr.Radio(NOISE_CHOICES, value="gaussian", label="Corruption", elem_id="denoise-kind")
             level = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Noise level", elem_id="denoise-level")
@@ -164,10 +169,10 @@ def build_tab(hub_user: str | None = None) -> None:
                                         elem_id="denoise-already-noisy")
         with gr.Column(scale=2):
             with gr.Row():
-                clean_out = gr.Image(elem_classes=["pixelated"], label="clean", interactive=False, elem_id="denoise-clean")
-                noisy_out = gr.Image(elem_classes=["pixelated"], label="noisy", interactive=False, elem_id="denoise-noisy")
-                denoised_out = gr.Image(elem_classes=["pixelated"], label="denoised by the autoencoder", interactive=False, elem_id="denoise-denoised")
-            classical_out = gr.Gallery(elem_classes=["pixelated"], label="Classical denoisers on the same noisy image", columns=4, height=200,
+                clean_out = gr.Image(elem_classes=["pixelated"], format="png", label="clean", interactive=False, elem_id="denoise-clean")
+                noisy_out = gr.Image(elem_classes=["pixelated"], format="png", label="noisy", interactive=False, elem_id="denoise-noisy")
+                denoised_out = gr.Image(elem_classes=["pixelated"], format="png", label="denoised by the autoencoder", interactive=False, elem_id="denoise-denoised")
+            classical_out = gr.Gallery(elem_classes=["pixelated"], format="png", label="Classical denoisers on the same noisy image", columns=4, height=200,
                                        elem_id="denoise-classical")
             scores_out = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
                                       interactive=False, elem_id="denoise-scores")
@@ -176,8 +181,9 @@ def build_tab(hub_user: str | None = None) -> None:
     digit_state = gr.State(None)
     controls = [noise_kind, level, seed, already_noisy]
     outputs = [digit_state, model_input, clean_out, noisy_out, denoised_out, classical_out, scores_out]
-    sketch_button.click(tab.from_sketch, [sketch, *controls], outputs, api_name="denoise_sketch")
-    upload.change(tab.from_upload_change, [upload, *controls], outputs, api_name="denoise_upload",
-                  preprocess=False)  # our own decoder gives the clear messages for bad files
+    # preprocess=False: files reach our own decoder undecoded, which checks their size from the header
+    # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
+    sketch_button.click(tab.from_sketch, [sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False)
+    upload.change(tab.from_upload_change, [upload, *controls], outputs, api_name="denoise_upload", preprocess=False)
     for control in controls:
         control.change(tab.rerun, [digit_state, *controls], outputs, api_visibility="private")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import gradio as gr
 import numpy as np
-from PIL import Image
 
 from generative.digits import to_mnist_style
-from generative.image_io import ImageInputError, load_gray_image, to_gray
+from generative.image_io import ImageInputError, load_gray_image
+
+EMPTY_SKETCH = "The sketch is empty: pick the brush and draw a digit first."
 
 
 def digit_from_upload(image: str | dict | None) -> np.ndarray:
@@ -33,14 +34,23 @@ def digit_from_upload(image: str | dict | None) -> np.ndarray:
 
 
 def digit_from_sketch(sketch: dict | None) -> np.ndarray:
-    """A Sketchpad value ({background, layers, composite}) → the 28×28 MNIST-style digit."""
+    """A Sketchpad payload ({background, layers, composite}, each a file) → the 28×28 MNIST-style digit.
+
+    Like uploads, sketches arrive undecoded (``preprocess=False``): a crafted API call can send any
+    image as the "sketch", so it gets the same size checks before decoding as an upload.
+    """
     composite = sketch.get("composite") if isinstance(sketch, dict) else None
-    if composite is None:
-        raise gr.Error("The sketch is empty: pick the brush and draw a digit first.")
+    path = composite.get("path") if isinstance(composite, dict) else composite
+    if not path:
+        raise gr.Error(EMPTY_SKETCH)
     try:
-        return to_mnist_style(to_gray(Image.fromarray(np.asarray(composite, dtype=np.uint8))))
+        pixels = load_gray_image(path).pixels
+    except ImageInputError as err:
+        raise gr.Error(str(err)) from None
+    try:
+        return to_mnist_style(pixels)
     except ImageInputError:
-        raise gr.Error("The sketch is empty: pick the brush and draw a digit first.") from None
+        raise gr.Error(EMPTY_SKETCH) from None
 
 
 def enlarge(image: np.ndarray | None, scale: int = 8) -> np.ndarray | None:

@@ -1,0 +1,111 @@
+"""The Denoise tab in a real browser: headless Debian Chromium driven by Playwright, against the real app.
+
+Pick an example digit, then draw one, and check that the outputs appear and the scores are numbers.
+Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
+(never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright-python is not installed (pip install playwright)")
+expect = sync_api.expect
+expect.set_options(timeout=30_000)  # one denoising request beside a training run (Playwright's default: 5 s)
+
+from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
+
+pytestmark = pytest.mark.timeout(180)  # also covers the server start when this file runs alone
+
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCORED_ROWS = 2 + len(CLASSICAL_DENOISERS)  # noisy input, the autoencoder, each classical filter
+NUMBER = re.compile(r"^-?\d+\.\d+$|^∞$")
+DENOISED = "#denoise-denoised img"
+NOISY = "#denoise-noisy img"  # changes with every new digit (the denoised image of a weak model may not)
+MODEL_INPUT = "#denoise-model-input img"
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    """One browser page on the app, shared by this file's tests (each waits for its own outputs)."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(app_url)
+            expect(page.get_by_role("tab", name="Denoise")).to_be_visible()
+            yield page
+        finally:
+            browser.close()
+
+
+def src_of(page, selector: str) -> str | None:
+    """The image's current ``src``, or None while the component is still empty."""
+    image = page.locator(selector)
+    return image.get_attribute("src") if image.count() else None
+
+
+def wait_for_new_image(page, selector: str, previous: str | None) -> str:
+    """Wait until ``selector`` shows an image other than ``previous``; return its ``src``."""
+    image = page.locator(selector)
+    expect(image).to_be_visible()
+    if previous is not None:
+        expect(image).not_to_have_attribute("src", previous)
+    return image.get_attribute("src")
+
+
+def assert_scores_are_numbers(page) -> None:
+    rows = page.locator("#denoise-scores [role=row]:has([role=gridcell])")
+    expect(rows).to_have_count(SCORED_ROWS)
+    for cells in (row.locator("[role=gridcell]").all_inner_texts() for row in rows.all()):
+        method, psnr, ssim = (cell.strip() for cell in cells)
+        assert method and NUMBER.match(psnr) and NUMBER.match(ssim), cells
+
+
+def open_subtab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def draw_stroke(page, canvas_selector: str, points: list[tuple[float, float]]) -> None:
+    """Press, move through ``points`` (fractions of the canvas box), release. Each move costs about 0.25 s."""
+    box = page.locator(canvas_selector).first.bounding_box()
+    at = [(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy) for fx, fy in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for x, y in at[1:]:
+        page.mouse.move(x, y)
+    page.mouse.up()
+
+
+def assert_new_outputs(page, noisy_before: str | None, input_before: str | None) -> None:
+    """Wait for the outputs of a new digit: new noisy image and model input, a denoised image, the filters."""
+    wait_for_new_image(page, NOISY, noisy_before)
+    wait_for_new_image(page, MODEL_INPUT, input_before)
+    expect(page.locator(DENOISED)).to_be_visible()
+    expect(page.locator("#denoise-classical img")).to_have_count(len(CLASSICAL_DENOISERS))
+    assert_scores_are_numbers(page)
+
+
+def test_clicking_an_example_digit_denoises_it(page, artifacts_dir):
+    before = src_of(page, NOISY), src_of(page, MODEL_INPUT)
+    open_subtab(page, "Upload or pick an example")
+    page.locator("#denoise-examples button.gallery-item:has(img[src*='7_0_test00000'])").click()
+    assert_new_outputs(page, *before)
+    page.screenshot(path=str(artifacts_dir / "browser-denoise-example.png"), full_page=True)
+
+
+def test_drawing_a_digit_and_pressing_the_button_denoises_it(page, artifacts_dir):
+    before = src_of(page, NOISY), src_of(page, MODEL_INPUT)
+    open_subtab(page, "Draw")
+    page.locator("#denoise-sketch button[aria-label='Brush']").click()  # gradio 6: no drawing until picked
+    draw_stroke(page, "#denoise-sketch canvas", [(0.3, 0.25), (0.7, 0.25), (0.5, 0.55), (0.4, 0.8)])  # a 7
+    page.locator("#denoise-sketch-button").click()
+    assert_new_outputs(page, *before)
+    page.screenshot(path=str(artifacts_dir / "browser-denoise-sketch.png"), full_page=True)
