@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,8 @@ from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
+
+from generative.provenance import cpu_model
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
 SampleFn = Callable[[torch.nn.Module], torch.Tensor]
@@ -70,23 +70,11 @@ def make_accelerator(device: str) -> Accelerator:
 
 
 def describe_hardware(accelerator: Accelerator) -> str:
-    """A human line for the model card, e.g. '1 × NVIDIA H100' or 'CPU: 2 cores (AMD EPYC ...)'."""
+    """A human line for the model card, e.g. '1 × NVIDIA H100' or 'CPU, 1 process(es), 2 threads (AMD EPYC ...)'."""
     n = accelerator.num_processes
     if accelerator.device.type == "cuda":
         return f"{n} × {torch.cuda.get_device_name(accelerator.device)}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"CPU, {n} process(es), {torch.get_num_threads()} threads ({cpu})"
-
-
-def command_line(script: str, argv: list[str]) -> str:
-    """The command that ran ``script`` with ``argv``, as a user would retype it from the project root."""
-    relative = Path(script).resolve().relative_to(Path(__file__).resolve().parents[1])
-    return " ".join(["python", str(relative), *map(shlex.quote, argv)])
+    return f"CPU, {n} process(es), {torch.get_num_threads()} threads ({cpu_model()})"
 
 
 def save_loss_curve(history: History, path: Path) -> None:

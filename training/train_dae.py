@@ -23,7 +23,8 @@ from generative.hub import push_folder_to_hub  # noqa: E402
 from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set, mean_scores, model_denoiser  # noqa: E402
 from generative.models import DenoisingAutoencoder  # noqa: E402
 from generative.noise import TRAINING_LEVEL_RANGE, corrupt, corrupt_randomly  # noqa: E402
-from training.loop import add_training_args, command_line, describe_hardware, fit, format_minutes, save_checkpoint  # noqa: E402
+from generative.provenance import command_line  # noqa: E402
+from training.loop import add_training_args, describe_hardware, fit, format_minutes, save_checkpoint  # noqa: E402
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_LEVELS = (("gaussian", 0.5), ("salt_and_pepper", 0.3), ("masking", 0.5))

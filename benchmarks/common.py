@@ -1,0 +1,68 @@
+"""What every benchmark records beside its numbers: the command, the date, the machine and its load.
+
+A number without the machine and the load it was measured under cannot be compared with anything,
+so each result file carries them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from generative.provenance import PROJECT_ROOT, command_line, cpu_model
+
+RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def hardware() -> dict:
+    import torch
+
+    return {"cpu": cpu_model(), "logical_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(), "os": platform.platform()}
+
+
+def load_conditions() -> dict:
+    """Load average and the other Python processes running now: what else competed for the CPU."""
+    try:
+        ps = subprocess.run(["ps", "-eo", "pid=,pcpu=,args="], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        ps = ""
+    others = []
+    for line in ps.splitlines():
+        pid, pcpu, args = line.split(None, 2)
+        if "python" in args and int(pid) != os.getpid() and int(pid) != os.getppid():
+            others.append(f"{args[:120]} (pid {pid}, {pcpu}% CPU)")
+    return {"loadavg_1_5_15min": [round(x, 2) for x in os.getloadavg()], "other_python_processes": others}
+
+
+def describe(info: dict) -> str:
+    """Markdown lines for the header of a results table."""
+    hw = info["hardware"]
+    load = info["load_at_start"]
+    lines = [f"- Command: `{info['command']}`",
+             f"- Date: {info['date']}",
+             f"- Hardware: {hw['cpu']}, {hw['logical_cores']} logical cores, torch {hw['torch']} "
+             f"with {hw['torch_threads']} threads, Python {hw['python']}",
+             f"- Load at start: load average {load['loadavg_1_5_15min']} (1/5/15 min); other Python processes: "
+             + ("; ".join(f"`{p}`" for p in load["other_python_processes"]) or "none")]
+    return "\n".join(lines)
+
+
+def run_info(script: str, argv: list[str] | None) -> dict:
+    argv = sys.argv[1:] if argv is None else argv
+    return {"command": command_line(script, argv), "date": now(), "hardware": hardware(), "load_at_start": load_conditions()}
+
+
+def write_results(name: str, data: dict, markdown: str, out_dir: Path = RESULTS_DIR) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    (out_dir / f"{name}.md").write_text(markdown.rstrip() + "\n")
+    print(f"wrote {out_dir / name}.json and .md")

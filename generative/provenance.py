@@ -1,0 +1,28 @@
+"""Where a number came from: the command that produced it and the CPU it ran on.
+
+Model cards (training/) and benchmark results (benchmarks/) both record these, so both use this
+module and the two can never describe the same run differently.
+"""
+from __future__ import annotations
+
+import platform
+import shlex
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def command_line(script: str, argv: list[str]) -> str:
+    """The command that ran ``script`` with ``argv``, as a user would retype it from the project root."""
+    relative = Path(script).resolve().relative_to(PROJECT_ROOT)
+    return " ".join(["python", str(relative), *map(shlex.quote, argv)])
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo, or what ``platform`` knows elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            names = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else (platform.processor() or platform.machine())
