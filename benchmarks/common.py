@@ -18,6 +18,12 @@ from generative.provenance import PROJECT_ROOT, command_line, cpu_model
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 
 
+def model_label(source: str) -> str:
+    """A checkpoint source as results should name it: project-relative when it is a local folder."""
+    path = Path(source).resolve()
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) and path.exists() else source
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import PROJECT_ROOT, RESULTS_DIR, describe, load_conditions, run_info, write_results  # noqa: E402
+from benchmarks.common import PROJECT_ROOT, RESULTS_DIR, describe, load_conditions, model_label, run_info, write_results  # noqa: E402
 from demos.denoise import MODEL_NAME, TRAIN_COMMAND, denoise_digit, example_paths  # noqa: E402
 from demos.inputs import digit_from_upload  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
     model = load_model(DenoisingAutoencoder, args.model, train_command=TRAIN_COMMAND)
-    report = info | {"model": args.model, "warmup": args.warmup, "one_digit": one_digit(model, args),
+    report = info | {"model": model_label(args.model), "warmup": args.warmup, "one_digit": one_digit(model, args),
                      "batch": batch_speed(model, args)}
     if args.cold_runs:
         report["cold_start"] = cold_start(args)

@@ -1,6 +1,7 @@
 """The "Denoise an image" tab: corrupt a digit, then clean it with the autoencoder and classical filters."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ TITLE = "Denoise"
 MODEL_NAME = "dae-mnist"
 TRAIN_COMMAND = "python training/train_dae.py --data-root <folder with MNIST/raw>"
 EXAMPLES_DIR = Path(__file__).parent / "examples" / "mnist_test"
+QUALITY_REPORT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "denoise_quality.json"
 DAE = "denoising autoencoder"
 NOISE_CHOICES = [
     ("Gaussian noise (level = σ)", "gaussian"),
@@ -63,7 +65,26 @@ def scores_table(result: DenoiseResult) -> list[list[str]]:
     return [[name, "∞" if np.isinf(s.psnr) else f"{s.psnr:.2f}", f"{s.ssim:.3f}"] for name, s in result.scores.items()]
 
 
-def about_markdown(metrics: dict | None) -> str:
+def load_comparison(source: str, report_path: Path = QUALITY_REPORT) -> dict | None:
+    """The quality benchmark's report, when it measured this very checkpoint (a local folder)."""
+    if not report_path.is_file():
+        return None
+    report = json.loads(report_path.read_text())
+    measured = (report_path.parents[2] / report["model"]).resolve()
+    return report if measured == Path(source).resolve() else None
+
+
+def comparison_markdown(report: dict) -> str:
+    """The autoencoder's margin over the best classical filter at each level, from the benchmark."""
+    rows = "\n".join(f"| {lv['noise'].replace('_', '-')} {lv['level']} | {lv['margin']['best_baseline']} "
+                     f"| {lv['margin']['margin_db']:+.2f} dB |" for lv in report["levels"])
+    return (f"\n\n**Against classical filters** ({report['test_set']}; median, blur and non-local means tuned per "
+            f"level on held-out digits; BM3D on the first {report['n_bm3d']:,}): the autoencoder's PSNR minus the best "
+            f"filter's, from `benchmarks/results/denoise_quality.md`:\n\n"
+            f"| noise | best classical filter | margin |\n|---|---|---|\n{rows}")
+
+
+def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
     text = (
         "**What it is.** A *denoising autoencoder* (Vincent et al., 2008) is trained to undo corruption: "
         "it sees a damaged digit and must output the clean one. An encoder of strided convolutions squeezes the "
@@ -83,6 +104,8 @@ def about_markdown(metrics: dict | None) -> str:
         text += (f"\n\n**Measured on {metrics['test_set']}** (PSNR dB / SSIM, mean per digit):\n\n"
                  f"| noise | noisy input | this model |\n|---|---|---|\n{rows}\n\n"
                  f"{metrics['parameters']:,} parameters, trained {metrics['epochs']} epochs on {metrics['hardware']}.")
+    if comparison:
+        text += comparison_markdown(comparison)
     return text
 
 
@@ -101,6 +124,7 @@ class DenoiseTab:
         except CheckpointError as err:
             self.model, self.error = None, str(err)
         self.metrics = load_metrics(self.source) if self.model else None
+        self.comparison = load_comparison(self.source) if self.model else None
 
     def run(self, digit, noise_kind, level, seed, already_noisy):
         """The tab's outputs for a 28×28 digit; raises ``gr.Error`` for anything a user can fix."""
@@ -176,7 +200,7 @@ def build_tab(hub_user: str | None = None) -> None:
                                        elem_id="denoise-classical")
             scores_out = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
                                       interactive=False, elem_id="denoise-scores")
-            gr.Markdown(about_markdown(tab.metrics), elem_id="denoise-about")
+            gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")
 
     digit_state = gr.State(None)
     controls = [noise_kind, level, seed, already_noisy]

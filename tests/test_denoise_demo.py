@@ -1,4 +1,6 @@
 """The Denoise tab's pure functions, and the quality of the shipped checkpoint on real MNIST."""
+import json
+
 import gradio as gr
 import numpy as np
 import pytest
@@ -58,6 +60,20 @@ def test_a_missing_checkpoint_is_reported_with_the_training_command(monkeypatch,
     assert "train_dae.py" in tab.error
     with pytest.raises(gr.Error, match="train_dae.py"):
         tab.run(np.zeros((28, 28), np.float32), "gaussian", 0.5, 0, False)
+
+
+def test_the_benchmark_comparison_is_shown_only_for_the_checkpoint_it_measured(tmp_path):
+    report_path = tmp_path / "benchmarks" / "results" / "denoise_quality.json"
+    report_path.parent.mkdir(parents=True)
+    level = {"noise": "salt_and_pepper", "level": 0.3, "margin": {"best_baseline": "median filter", "margin_db": 4.5}}
+    report = {"model": "pretrained/dae-mnist", "test_set": "MNIST test", "n_bm3d": 300, "levels": [level]}
+    report_path.write_text(json.dumps(report))
+
+    assert denoise.load_comparison(str(tmp_path / "pretrained" / "dae-mnist"), report_path) == report
+    assert denoise.load_comparison(str(tmp_path / "pretrained" / "other"), report_path) is None
+    assert denoise.load_comparison("user/dae-mnist", report_path) is None
+    assert denoise.load_comparison("anything", tmp_path / "missing.json") is None
+    assert "| salt-and-pepper 0.3 | median filter | +4.50 dB |" in denoise.about_markdown(None, report)
 
 
 @pytest.mark.parametrize("args, message", [(("speckle", 0.5, 0), "Unknown noise"), (("gaussian", 1.5, 0), "between 0 and 1"),
