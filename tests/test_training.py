@@ -21,12 +21,14 @@ def run(tmp_path, name, *extra):
 
 def test_one_epoch_writes_hub_layout_card_metrics_and_progress_pictures(tmp_path, data_root):
     out = run(tmp_path, "a", "--epochs", "1", "--data-root", str(data_root))
-    assert {"config.json", "model.safetensors", "README.md", "metrics.json"} <= set(os.listdir(out))
+    assert set(os.listdir(out)) == {"config.json", "model.safetensors", "README.md", "metrics.json",
+                                    "loss_curve.png", "samples.png"}
     metrics = json.loads((out / "metrics.json").read_text())
     assert [(r["noise"], r["level"]) for r in metrics["denoising"]][0] == ("gaussian", 0.1)
-    assert "train_dae.py" in metrics["command"] and metrics["epochs"] == 1
+    assert "train_dae.py" in metrics["command"] and metrics["epochs"] == 1 and not metrics["resumed"]
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "train_dae.py" in card and "| gaussian | 0.5 |" in card
+    assert "](loss_curve.png)" in card and "](samples.png)" in card and "Resumed" not in card
     run_dir = tmp_path / "a" / "run"
     assert (run_dir / "loss_curve.png").stat().st_size > 0
     assert (run_dir / "samples" / "epoch_001.png").stat().st_size > 0
@@ -56,6 +58,9 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data
     for key in a:
         assert (a[key] - b[key]).abs().max().item() < 1e-5, key
     assert (tmp_path / "resumed" / "run" / "samples" / "epoch_002.png").exists()
+    metrics = json.loads((resumed / "metrics.json").read_text())
+    assert metrics["resumed"] and "--resume" not in metrics["command"]  # the card's command reproduces the run
+    assert "Resumed" in (resumed / "README.md").read_text()
 
 
 def test_resume_without_saved_state_says_so(tmp_path, data_root):
@@ -69,7 +74,8 @@ def test_push_to_hub_uploads_the_output_folder(tmp_path, data_root, monkeypatch)
     monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder",
                         lambda self, repo_id, folder_path, **kw: calls.append((repo_id, sorted(os.listdir(folder_path)))))
     run(tmp_path, "push", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
-    assert calls == ["me/dae-mnist", ("me/dae-mnist", ["README.md", "config.json", "metrics.json", "model.safetensors"])]
+    assert calls == ["me/dae-mnist", ("me/dae-mnist", ["README.md", "config.json", "loss_curve.png", "metrics.json",
+                                                   "model.safetensors", "samples.png"])]
 
 
 def test_two_process_data_parallel_run_through_torchrun(tmp_path, data_root):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,8 +193,9 @@ def format_minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def save_checkpoint(model: torch.nn.Module, out_dir: Path, *, card: str, metrics: dict) -> None:
-    """Write the Hub layout: config.json + model.safetensors, the model card and its measured metrics.
+def save_checkpoint(model: torch.nn.Module, out_dir: Path, *, card: str, metrics: dict, run_dir: Path) -> None:
+    """Write the Hub layout: config.json + model.safetensors, the model card and its measured metrics,
+    and the run's final loss curve and sample grid, which the card shows (tens of kB).
 
     The card is written first because ``save_pretrained`` only writes its generic card when there
     is no README.md yet.
@@ -201,4 +203,6 @@ def save_checkpoint(model: torch.nn.Module, out_dir: Path, *, card: str, metrics
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "README.md").write_text(card)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    shutil.copyfile(run_dir / "loss_curve.png", out_dir / "loss_curve.png")
+    shutil.copyfile(max((run_dir / "samples").glob("epoch_*.png")), out_dir / "samples.png")
     model.save_pretrained(out_dir)
