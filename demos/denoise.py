@@ -195,7 +195,7 @@ def build_tab(hub_user: str | None = None) -> None:
             with gr.Row():
                 clean_out = gr.Image(elem_classes=["pixelated"], format="png", label="clean", interactive=False, elem_id="denoise-clean")
                 noisy_out = gr.Image(elem_classes=["pixelated"], format="png", label="noisy", interactive=False, elem_id="denoise-noisy")
-                denoised_out = gr.Image(elem_classes=["pixelated"], format="png", label="denoised by the autoencoder", interactive=False, elem_id="denoise-denoised")
+                denoised_out = gr.Image(elem_classes=["pixelated"], format="png", label="autoencoder output", interactive=False, elem_id="denoise-denoised")
             classical_out = gr.Gallery(elem_classes=["pixelated"], format="png", label="Classical denoisers on the same noisy image", columns=4, height=200,
                                        elem_id="denoise-classical")
             scores_out = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
