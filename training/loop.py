@@ -21,7 +21,8 @@ from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from generative.provenance import cpu_model
+from generative.hub import push_folder_to_hub
+from generative.provenance import command_line, cpu_model
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
 SampleFn = Callable[[torch.nn.Module], torch.Tensor]
@@ -193,16 +194,39 @@ def format_minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def save_checkpoint(model: torch.nn.Module, out_dir: Path, *, card: str, metrics: dict, run_dir: Path) -> None:
-    """Write the Hub layout: config.json + model.safetensors, the model card and its measured metrics,
-    and the run's final loss curve and sample grid, which the card shows (tens of kB).
+RESUMED_NOTE = ("\n- **Resumed:** the run was interrupted and continued with `--resume`, which ends with the same weights "
+                "as an unbroken run (a test checks it); the time is the sum of its parts.")
 
-    The card is written first because ``save_pretrained`` only writes its generic card when there
-    is no README.md yet.
+
+def run_record(model: torch.nn.Module, history: History, accelerator: Accelerator, args: argparse.Namespace,
+               script: str, argv: list[str]) -> dict:
+    """What every model card states about its run: size, length, time, hardware and the command that reproduces it."""
+    return {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "epochs": args.epochs,
+        "train_seconds": round(history.seconds, 1),
+        "hardware": describe_hardware(accelerator),
+        "command": command_line(script, [arg for arg in argv if arg != "--resume"]),  # --resume needs the run's state
+        "resumed": args.resume,
+        "final_train_loss": history.epoch_train_loss[-1],
+        "final_held_out_loss": history.epoch_eval_loss[-1] if history.epoch_eval_loss else None,
+    }
+
+
+def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metrics: dict) -> None:
+    """Write ``args.output_dir`` in Hub layout and upload it when ``--push-to-hub`` asks.
+
+    The folder holds config.json + model.safetensors, the model card and its measured metrics, and
+    the run's final loss curve and sample grid, which the card shows (tens of kB). The card is
+    written first because ``save_pretrained`` only writes its generic card when there is no README.md yet.
     """
+    out_dir, run_dir = args.output_dir, args.run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "README.md").write_text(card)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     shutil.copyfile(run_dir / "loss_curve.png", out_dir / "loss_curve.png")
     shutil.copyfile(max((run_dir / "samples").glob("epoch_*.png")), out_dir / "samples.png")
     model.save_pretrained(out_dir)
+    print(f"saved {out_dir}")
+    if args.push_to_hub:
+        push_folder_to_hub(out_dir, args.push_to_hub)

@@ -19,12 +19,10 @@ from torch.utils.data import TensorDataset
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from generative.data.mnist import load_mnist  # noqa: E402
-from generative.hub import push_folder_to_hub  # noqa: E402
 from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set, mean_scores, model_denoiser  # noqa: E402
 from generative.models import DenoisingAutoencoder  # noqa: E402
 from generative.noise import TRAINING_LEVEL_RANGE, corrupt, corrupt_randomly  # noqa: E402
-from generative.provenance import command_line  # noqa: E402
-from training.loop import add_training_args, describe_hardware, fit, format_minutes, save_checkpoint  # noqa: E402
+from training.loop import RESUMED_NOTE, add_training_args, fit, format_minutes, publish, run_record  # noqa: E402
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_LEVELS = (("gaussian", 0.5), ("salt_and_pepper", 0.3), ("masking", 0.5))
@@ -92,23 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         "test_set": "MNIST test" + (f" (first {args.eval_limit})" if args.eval_limit else " (10,000 digits)"),
         "noise_seed": 0,
         "denoising": results,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "epochs": args.epochs,
-        "train_seconds": round(history.seconds, 1),
-        "hardware": describe_hardware(accelerator),
-        "command": command_line(__file__, [arg for arg in argv if arg != "--resume"]),  # what reproduces it
-        "resumed": args.resume,
-        "final_train_loss": history.epoch_train_loss[-1],
-        "final_held_out_loss": history.epoch_eval_loss[-1],
-    }
-    save_checkpoint(model, args.output_dir, card=model_card(metrics, args), metrics=metrics, run_dir=args.run_dir)
-    print(f"saved {args.output_dir}")
-    if args.push_to_hub:
-        push_folder_to_hub(args.output_dir, args.push_to_hub)
-
-
-RESUMED_NOTE = ("\n- **Resumed:** the run was interrupted and continued with `--resume`, which ends with the same weights "
-                "as an unbroken run (a test checks it); the time is the sum of its parts.")
+    } | run_record(model, history, accelerator, args, __file__, argv)
+    publish(model, args, card=model_card(metrics, args), metrics=metrics)
 
 
 def model_card(metrics: dict, args: argparse.Namespace) -> str:
