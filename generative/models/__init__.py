@@ -1,4 +1,5 @@
 """Hub-mixin model classes: each saves to / loads from config.json + model.safetensors."""
+from generative.models.classifier import DigitClassifier
 from generative.models.dae import DenoisingAutoencoder
 
-__all__ = ["DenoisingAutoencoder"]
+__all__ = ["DenoisingAutoencoder", "DigitClassifier"]
