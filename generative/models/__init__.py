@@ -1,5 +1,6 @@
 """Hub-mixin model classes: each saves to / loads from config.json + model.safetensors."""
 from generative.models.classifier import DigitClassifier
 from generative.models.dae import DenoisingAutoencoder
+from generative.models.vae import VAE
 
-__all__ = ["DenoisingAutoencoder", "DigitClassifier"]
+__all__ = ["DenoisingAutoencoder", "DigitClassifier", "VAE"]

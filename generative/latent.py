@@ -1,0 +1,29 @@
+"""Paths between two latent vectors: straight (lerp) or along the great circle (slerp).
+
+In a high-dimensional Gaussian almost all mass sits near the sphere of radius √d, so the midpoint
+of a straight line between two typical codes is atypically short; slerp keeps the norm in between
+(White 2016, "Sampling generative networks").
+"""
+from __future__ import annotations
+
+import torch
+
+PARALLEL_COSINE = 0.9995  # closer than this, the great circle is numerically a line: use lerp
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
+    """``steps`` points from ``a`` to ``b`` (both ends included) on the straight line; (steps, *a.shape)."""
+    t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device).view(-1, *([1] * a.dim()))
+    return (1 - t) * a + t * b
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
+    """``steps`` points from ``a`` to ``b`` along the great circle, the norm interpolated linearly in between."""
+    norm_a, norm_b = a.norm(), b.norm()
+    cosine = torch.dot(a.flatten(), b.flatten()) / (norm_a * norm_b).clamp_min(1e-12)
+    if cosine.abs() > PARALLEL_COSINE or norm_a == 0 or norm_b == 0:
+        return lerp(a, b, steps)
+    angle = torch.arccos(cosine.clamp(-1, 1))
+    t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device).view(-1, *([1] * a.dim()))
+    direction = (torch.sin((1 - t) * angle) * a / norm_a + torch.sin(t * angle) * b / norm_b) / torch.sin(angle)
+    return direction * ((1 - t) * norm_a + t * norm_b)

@@ -1,0 +1,89 @@
+"""VAE maths on small tensors: reparameterisation, the closed-form KL, the ELBO, the IWAE bound, lerp/slerp."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from generative.hub import load_model
+from generative.latent import lerp, slerp
+from generative.models import VAE
+from generative.models.vae import (
+    bernoulli_nll,
+    gaussian_log_density,
+    importance_weighted_nll,
+    kl_to_standard_normal,
+    negative_elbo,
+    reparameterize,
+)
+
+
+@pytest.mark.parametrize("architecture", ["conv", "mlp"])
+def test_both_architectures_encode_decode_and_survive_a_hub_round_trip(architecture, tmp_path):
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, architecture=architecture, width=4, hidden=16).eval()
+    images = torch.rand(2, 1, 28, 28)
+    mean, log_variance = model.encode(images)
+    assert mean.shape == log_variance.shape == (2, 3)
+    assert model.decode(mean).shape == (2, 1, 28, 28)
+    model.save_pretrained(tmp_path)
+    loaded = load_model(VAE, str(tmp_path), train_command="python training/train_vae.py")
+    assert loaded.architecture == architecture
+    assert torch.equal(loaded.decode(mean), model.decode(mean))
+
+
+def test_an_unknown_architecture_is_refused():
+    with pytest.raises(ValueError, match="architecture"):
+        VAE(architecture="transformer")
+
+
+def test_reparameterised_samples_have_the_posterior_moments_and_carry_gradients():
+    mean = torch.tensor([[1.0, -2.0]], requires_grad=True)
+    log_variance = torch.tensor([[0.0, math.log(0.25)]], requires_grad=True)
+    z = reparameterize(mean.expand(200_000, 2), log_variance.expand(200_000, 2), torch.Generator().manual_seed(0))
+    assert torch.allclose(z.mean(0), torch.tensor([1.0, -2.0]), atol=0.01)
+    assert torch.allclose(z.std(0), torch.tensor([1.0, 0.5]), atol=0.01)
+    z.sum().backward()
+    assert mean.grad is not None and log_variance.grad is not None
+    again = reparameterize(mean.detach(), log_variance.detach(), torch.Generator().manual_seed(1))
+    assert torch.equal(again, reparameterize(mean.detach(), log_variance.detach(), torch.Generator().manual_seed(1)))
+
+
+def test_closed_form_kl_matches_a_monte_carlo_estimate():
+    mean, log_variance = torch.tensor([[0.5, -1.0, 2.0]]), torch.tensor([[0.3, -1.2, 0.0]])
+    z = reparameterize(mean.expand(400_000, 3), log_variance.expand(400_000, 3), torch.Generator().manual_seed(0))
+    monte_carlo = (gaussian_log_density(z, mean, log_variance) - gaussian_log_density(z, torch.zeros(3), torch.zeros(3))).mean()
+    assert kl_to_standard_normal(mean, log_variance).item() == pytest.approx(monte_carlo.item(), rel=0.01)
+    assert kl_to_standard_normal(torch.zeros(1, 4), torch.zeros(1, 4)).item() == 0.0  # q = p
+
+
+def test_bernoulli_nll_is_summed_binary_cross_entropy_per_image():
+    logits, images = torch.randn(3, 1, 28, 28), torch.rand(3, 1, 28, 28)
+    expected = torch.stack([F.binary_cross_entropy(torch.sigmoid(l), x, reduction="sum") for l, x in zip(logits, images)])
+    assert torch.allclose(bernoulli_nll(logits, images), expected, rtol=1e-4)
+
+
+def test_importance_weighting_tightens_the_bound_and_k1_is_the_elbo_on_average():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=2, architecture="mlp", hidden=32).eval()
+    images = (torch.rand(4, 1, 28, 28) > 0.7).float()
+    with torch.no_grad():
+        elbo_nll = torch.stack([negative_elbo(model, images, torch.Generator().manual_seed(s)) for s in range(400)]).mean(0)
+    k1 = torch.stack([importance_weighted_nll(model, images, 1, torch.Generator().manual_seed(s)) for s in range(400)]).mean(0)
+    k256 = importance_weighted_nll(model, images, 256, torch.Generator().manual_seed(0), chunk=100)
+    assert torch.allclose(k1, elbo_nll, rtol=0.01)
+    assert (k256 < elbo_nll).all()  # the IWAE bound on −log p(x) is below the −ELBO
+
+
+def test_lerp_and_slerp_start_and_end_at_the_endpoints():
+    a, b = torch.tensor([3.0, 0.0, 0.0]), torch.tensor([0.0, 2.0, 1.0])
+    for path in (lerp(a, b, 7), slerp(a, b, 7)):
+        assert path.shape == (7, 3)
+        assert torch.allclose(path[0], a, atol=1e-6) and torch.allclose(path[-1], b, atol=1e-6)
+
+
+def test_slerp_keeps_the_norm_where_lerp_cuts_the_corner():
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    assert torch.allclose(slerp(a, b, 5).norm(dim=1), torch.ones(5))
+    assert lerp(a, b, 3)[1].norm().item() == pytest.approx(math.sqrt(0.5))
+    assert torch.allclose(slerp(a, 2 * a, 3), lerp(a, 2 * a, 3))  # parallel vectors: the line itself
