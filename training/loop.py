@@ -198,6 +198,28 @@ RESUMED_NOTE = ("\n- **Resumed:** the run was interrupted and continued with `--
                 "as an unbroken run (a test checks it); the time is the sum of its parts.")
 
 
+def card_front_matter(tags: list[str], metrics: tuple[str, ...] = ()) -> str:
+    """The YAML header of a gallery model card on the Hub: library, licence, data, tags (and metric names)."""
+    lines = ["---", "library_name: generative-gallery", "license: mit", "datasets:", "- mnist", "tags:",
+             *(f"- {tag}" for tag in [*tags, "model_hub_mixin", "pytorch_model_hub_mixin"])]
+    if metrics:
+        lines += ["metrics:", *(f"- {name}" for name in metrics)]
+    return "\n".join([*lines, "---"])
+
+
+def card_run_lines(metrics: dict, args: argparse.Namespace) -> str:
+    """The card's optimiser and training-time bullets, from the shared flags and ``run_record``."""
+    return (f"- **Optimiser:** AdamW, one-cycle learning rate up to {args.lr}, batch {args.batch_size}, "
+            f"{args.epochs} epochs, seed {args.seed}.\n"
+            f"- **Training time:** {format_minutes(metrics['train_seconds'])} on {metrics['hardware']}."
+            f"{RESUMED_NOTE if metrics['resumed'] else ''}")
+
+
+def card_command_and_pictures(metrics: dict, loss_caption: str, samples_caption: str) -> str:
+    """The command that reproduces the run, then the loss curve and sample grid that ``publish`` copies beside the card."""
+    return f"Command:\n\n```\n{metrics['command']}\n```\n\n![{loss_caption}](loss_curve.png)\n\n![{samples_caption}](samples.png)"
+
+
 def run_record(model: torch.nn.Module, history: History, accelerator: Accelerator, args: argparse.Namespace,
                script: str, argv: list[str]) -> dict:
     """What every model card states about its run: size, length, time, hardware and the command that reproduces it."""

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.models import DigitClassifier  # noqa: E402
-from training.loop import RESUMED_NOTE, add_training_args, fit, format_minutes, publish, run_record  # noqa: E402
+from training.loop import (  # noqa: E402
+    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 MAX_ROTATION_DEG, MAX_SCALE_CHANGE, MAX_SHIFT_PX = 10.0, 0.1, 2.0
@@ -109,19 +110,7 @@ def main(argv: list[str] | None = None) -> None:
 def model_card(metrics: dict, args: argparse.Namespace) -> str:
     test = metrics["test"]
     per_class = " | ".join(f"{acc:.2%}" for acc in test["per_class_accuracy"])
-    return f"""---
-library_name: generative-gallery
-license: mit
-datasets:
-- mnist
-tags:
-- image-classification
-- mnist
-- model_hub_mixin
-- pytorch_model_hub_mixin
-metrics:
-- accuracy
----
+    return f"""{card_front_matter(['image-classification', 'mnist'], metrics=('accuracy',))}
 
 # classifier-mnist: the gallery's digit judge
 
@@ -135,18 +124,10 @@ Fréchet distance.
 - **Training data:** MNIST train, first 55,000 digits (the last 5,000 are the held-out set of the loss curve),
   each randomly rotated (±{MAX_ROTATION_DEG:g}°), scaled (±{MAX_SCALE_CHANGE:.0%}) and shifted (±{MAX_SHIFT_PX:g} px) every time it is seen.
 - **Loss:** cross-entropy.
-- **Optimiser:** AdamW, one-cycle learning rate up to {args.lr}, batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}.
-- **Training time:** {format_minutes(metrics['train_seconds'])} on {metrics['hardware']}.{RESUMED_NOTE if metrics['resumed'] else ''}
+{card_run_lines(metrics, args)}
 
-Command:
-
-```
-{metrics['command']}
-```
-
-![Loss per step and per epoch, on the training digits and the 5,000 held-out ones](loss_curve.png)
-
-![Held-out digits it gets wrong after the last epoch](samples.png)
+{card_command_and_pictures(metrics, 'Loss per step and per epoch, on the training digits and the 5,000 held-out ones',
+                           'Held-out digits it gets wrong after the last epoch')}
 
 ## Measured on {metrics['test_set']}
 

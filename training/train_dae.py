@@ -22,7 +22,8 @@ from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set, mean_scores, model_denoiser  # noqa: E402
 from generative.models import DenoisingAutoencoder  # noqa: E402
 from generative.noise import TRAINING_LEVEL_RANGE, corrupt, corrupt_randomly  # noqa: E402
-from training.loop import RESUMED_NOTE, add_training_args, fit, format_minutes, publish, run_record  # noqa: E402
+from training.loop import (  # noqa: E402
+    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_LEVELS = (("gaussian", 0.5), ("salt_and_pepper", 0.3), ("masking", 0.5))
@@ -101,18 +102,7 @@ def model_card(metrics: dict, args: argparse.Namespace) -> str:
         for r in metrics["denoising"]
     )
     ranges = ", ".join(f"{k.replace('_', '-')} {lo}–{hi}" for k, (lo, hi) in TRAINING_LEVEL_RANGE.items())
-    return f"""---
-library_name: generative-gallery
-license: mit
-datasets:
-- mnist
-tags:
-- denoising-autoencoder
-- image-denoising
-- mnist
-- model_hub_mixin
-- pytorch_model_hub_mixin
----
+    return f"""{card_front_matter(['denoising-autoencoder', 'image-denoising', 'mnist'])}
 
 # dae-mnist: a blind convolutional denoising autoencoder for handwritten digits
 
@@ -127,18 +117,10 @@ only digit-like structure fits through the bottleneck, the noise is left behind.
 - **Corruption:** every training digit gets its own random kind and level: {ranges}
   (uniform). One blind model handles all three.
 - **Loss:** mean squared error between the denoised output (sigmoid) and the clean digit.
-- **Optimiser:** AdamW, one-cycle learning rate up to {args.lr}, batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}.
-- **Training time:** {format_minutes(metrics['train_seconds'])} on {metrics['hardware']}.{RESUMED_NOTE if metrics['resumed'] else ''}
+{card_run_lines(metrics, args)}
 
-Command:
-
-```
-{metrics['command']}
-```
-
-![Loss per step and per epoch, on the training digits and the 5,000 held-out ones](loss_curve.png)
-
-![After the last epoch: clean, corrupted and denoised rows for each noise kind](samples.png)
+{card_command_and_pictures(metrics, 'Loss per step and per epoch, on the training digits and the 5,000 held-out ones',
+                           'After the last epoch: clean, corrupted and denoised rows for each noise kind')}
 
 ## Measured on {metrics['test_set']}
 

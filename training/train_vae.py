@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.models import VAE  # noqa: E402
 from generative.models.vae import ARCHITECTURES, negative_elbo  # noqa: E402
-from training.loop import RESUMED_NOTE, add_training_args, fit, format_minutes, publish, run_record  # noqa: E402
+from training.loop import (  # noqa: E402
+    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_COLUMNS = 16
@@ -93,17 +94,7 @@ def main(argv: list[str] | None = None) -> None:
 def model_card(metrics: dict, args: argparse.Namespace) -> str:
     data = ("dynamically binarised MNIST (a fresh Bernoulli sample of each digit per step)" if args.binarize == "dynamic"
             else "grey-level MNIST with binary cross-entropy, as in the PyTorch example")
-    return f"""---
-library_name: generative-gallery
-license: mit
-datasets:
-- mnist
-tags:
-- variational-autoencoder
-- mnist
-- model_hub_mixin
-- pytorch_model_hub_mixin
----
+    return f"""{card_front_matter(['variational-autoencoder', 'mnist'])}
 
 # {args.output_dir.name}: a variational autoencoder for handwritten digits, {args.latent_dim}-d latent space
 
@@ -115,19 +106,11 @@ cross-entropy summed over the 784 pixels plus KL(q(z|x) ‖ N(0, I)).
 - **Architecture:** `VAE(latent_dim={args.latent_dim}, architecture="{args.architecture}")`, {metrics['parameters']:,} parameters
   (`generative/models/vae.py`).
 - **Training data:** MNIST train, first 55,000 digits (the last 5,000 are the held-out set), {data}.
-- **Optimiser:** AdamW, one-cycle learning rate up to {args.lr}, batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}.
-- **Training time:** {format_minutes(metrics['train_seconds'])} on {metrics['hardware']}.{RESUMED_NOTE if metrics['resumed'] else ''}
+{card_run_lines(metrics, args)}
 - **Held-out negative ELBO:** {metrics['held_out_negative_elbo_nats']:.2f} nats per digit (one posterior sample).
 
-Command:
-
-```
-{metrics['command']}
-```
-
-![Negative ELBO per step and per epoch, on the training digits and the 5,000 held-out ones](loss_curve.png)
-
-![Held-out digits, their reconstructions, and samples from the prior](samples.png)
+{card_command_and_pictures(metrics, 'Negative ELBO per step and per epoch, on the training digits and the 5,000 held-out ones',
+                           'Held-out digits, their reconstructions, and samples from the prior')}
 """
 
 
