@@ -10,8 +10,12 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
 
 from generative.provenance import PROJECT_ROOT, command_line, cpu_model
 
@@ -72,3 +76,16 @@ def write_results(name: str, data: dict, markdown: str, out_dir: Path = RESULTS_
     (out_dir / f"{name}.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     (out_dir / f"{name}.md").write_text(markdown.rstrip() + "\n")
     print(f"wrote {out_dir / name}.json and .md")
+
+
+def timed_ms(fn, repeats: int, warmup: int, desc: str) -> dict:
+    """Median, 90th percentile and min of ``repeats`` calls of ``fn``, in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in tqdm(range(repeats), desc=desc, leave=False):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return {"repeats": repeats, "median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)),
+            "min_ms": float(np.min(times))}

@@ -35,9 +35,10 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import PROJECT_ROOT, RESULTS_DIR, describe, load_conditions, model_label, run_info, write_results  # noqa: E402
-from demos.denoise import MODEL_NAME, TRAIN_COMMAND, denoise_digit, example_paths  # noqa: E402
-from demos.inputs import digit_from_upload  # noqa: E402
+from benchmarks.common import (PROJECT_ROOT, RESULTS_DIR, describe, load_conditions, model_label, run_info,  # noqa: E402
+                               timed_ms, write_results)
+from demos.denoise import MODEL_NAME, TRAIN_COMMAND, denoise_digit  # noqa: E402
+from demos.inputs import digit_from_upload, example_paths  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.models import DenoisingAutoencoder  # noqa: E402
@@ -60,19 +61,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cold-timeout", type=float, default=180.0, help="seconds to wait for an app to answer")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
-
-
-def timed_ms(fn, repeats: int, warmup: int, desc: str) -> dict:
-    """Median, 90th percentile and min of ``repeats`` calls of ``fn``, in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in tqdm(range(repeats), desc=desc, leave=False):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return {"repeats": repeats, "median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)),
-            "min_ms": float(np.min(times))}
 
 
 def one_digit(model, args) -> dict:

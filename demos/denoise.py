@@ -1,15 +1,14 @@
 """The "Denoise an image" tab: corrupt a digit, then clean it with the autoencoder and classical filters."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import digit_from_sketch, digit_from_upload, enlarge
+from demos.inputs import MAX_SEED, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge, is_number
+from demos.reports import measured_report
 from generative.classical import CLASSICAL_DENOISERS
 from generative.hub import CheckpointError, load_metrics, load_model, model_source
 from generative.metrics.image_quality import Scores, score
@@ -19,15 +18,12 @@ from generative.noise import NOISE_KINDS, corrupt
 TITLE = "Denoise"
 MODEL_NAME = "dae-mnist"
 TRAIN_COMMAND = "python training/train_dae.py --data-root <folder with MNIST/raw>"
-EXAMPLES_DIR = Path(__file__).parent / "examples" / "mnist_test"
-QUALITY_REPORT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "denoise_quality.json"
 DAE = "denoising autoencoder"
 NOISE_CHOICES = [
     ("Gaussian noise (level = σ)", "gaussian"),
     ("Salt-and-pepper (level = fraction of pixels)", "salt_and_pepper"),
     ("Masking (level = fraction of pixels set to 0)", "masking"),
 ]
-MAX_SEED = 2**31 - 1
 
 
 @dataclass
@@ -65,15 +61,6 @@ def scores_table(result: DenoiseResult) -> list[list[str]]:
     return [[name, "∞" if np.isinf(s.psnr) else f"{s.psnr:.2f}", f"{s.ssim:.3f}"] for name, s in result.scores.items()]
 
 
-def load_comparison(source: str, report_path: Path = QUALITY_REPORT) -> dict | None:
-    """The quality benchmark's report, when it measured this very checkpoint (a local folder)."""
-    if not report_path.is_file():
-        return None
-    report = json.loads(report_path.read_text())
-    measured = (report_path.parents[2] / report["model"]).resolve()
-    return report if measured == Path(source).resolve() else None
-
-
 def comparison_markdown(report: dict) -> str:
     """The autoencoder's margin over the best classical filter at each level, from the benchmark."""
     rows = "\n".join(f"| {lv['noise'].replace('_', '-')} {lv['level']} | {lv['margin']['best_baseline']} "
@@ -109,11 +96,6 @@ def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
     return text
 
 
-def is_number(value) -> bool:
-    """True for ints and finite floats, not for bools or strings (API calls can send anything)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
-
-
 class DenoiseTab:
     """Holds the loaded model (or why it could not load) and the Gradio handlers that use it."""
 
@@ -124,7 +106,7 @@ class DenoiseTab:
         except CheckpointError as err:
             self.model, self.error = None, str(err)
         self.metrics = load_metrics(self.source) if self.model else None
-        self.comparison = load_comparison(self.source) if self.model else None
+        self.comparison = measured_report("denoise_quality", self.source) if self.model else None
 
     def run(self, digit, noise_kind, level, seed, already_noisy):
         """The tab's outputs for a 28×28 digit; raises ``gr.Error`` for anything a user can fix."""
@@ -134,9 +116,7 @@ class DenoiseTab:
             raise gr.Error(f"Unknown noise kind {noise_kind!r}; choose one of: {', '.join(NOISE_KINDS)}.")
         if not (is_number(level) and 0.0 <= float(level) <= 1.0):
             raise gr.Error(f"The noise level must be a number between 0 and 1, got {level!r}.")
-        if not (is_number(seed) and float(seed).is_integer() and 0 <= int(seed) <= MAX_SEED):
-            raise gr.Error(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
-        result = denoise_digit(self.model, digit, noise_kind, float(level), int(seed), bool(already_noisy))
+        result = denoise_digit(self.model, digit, noise_kind, float(level), checked_seed(seed), bool(already_noisy))
         gallery = [(enlarge(image, 4), name) for name, image in result.restored.items() if name != DAE]
         return (digit, enlarge(digit), enlarge(result.clean), enlarge(result.noisy), enlarge(result.restored[DAE]),
                 gallery, scores_table(result))
@@ -156,15 +136,6 @@ class DenoiseTab:
         return gr.skip() if digit is None else self.run(digit, noise_kind, level, seed, already_noisy)
 
 
-def example_paths() -> list[str]:
-    """Bundled digits ordered 0–9, then 0–9 again (files are named <label>_<k>_…), so each page shows every digit."""
-    def label_then_copy(path: Path) -> tuple[int, int]:
-        label, copy = path.name.split("_")[:2]
-        return int(copy), int(label)
-
-    return [str(p) for p in sorted(EXAMPLES_DIR.glob("*.png"), key=label_then_copy)]
-
-
 def build_tab(hub_user: str | None = None) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     tab = DenoiseTab(hub_user)
@@ -174,16 +145,7 @@ def build_tab(hub_user: str | None = None) -> None:
     with gr.Row():
         with gr.Column(scale=1):
             with gr.Tabs():
-                with gr.Tab("Draw", id="draw"):
-                    sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label="Draw a digit",
-                                          brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
-                                          elem_id="denoise-sketch")
-                    sketch_button = gr.Button("Denoise my drawing", variant="primary", elem_id="denoise-sketch-button")
-                with gr.Tab("Upload or pick an example", id="upload"):
-                    upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Upload an image of a digit",
-                                      height=220, elem_id="denoise-upload")
-                    gr.Examples(examples=[[p] for p in example_paths()], inputs=[upload],
-                                label="Real MNIST test digits", examples_per_page=10, elem_id="denoise-examples")
+                digit = digit_input("denoise", "Denoise my drawing")
             model_input = gr.Image(elem_classes=["pixelated"], format="png", label="What the model sees (28×28, enlarged)", interactive=False, height=160,
                                    elem_id="denoise-model-input")
             noise_kind = gr.Radio(NOISE_CHOICES, value="gaussian", label="Corruption", elem_id="denoise-kind")
@@ -207,7 +169,7 @@ def build_tab(hub_user: str | None = None) -> None:
     outputs = [digit_state, model_input, clean_out, noisy_out, denoised_out, classical_out, scores_out]
     # preprocess=False: files reach our own decoder undecoded, which checks their size from the header
     # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
-    sketch_button.click(tab.from_sketch, [sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False)
-    upload.change(tab.from_upload_change, [upload, *controls], outputs, api_name="denoise_upload", preprocess=False)
+    digit.sketch_button.click(tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False)
+    digit.upload.change(tab.from_upload_change, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False)
     for control in controls:
         control.change(tab.rerun, [digit_state, *controls], outputs, api_visibility="private")

@@ -4,6 +4,9 @@ Errors become ``gr.Error`` with the message meant for the user; the server keeps
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import gradio as gr
 import numpy as np
 
@@ -11,6 +14,20 @@ from generative.digits import to_mnist_style
 from generative.image_io import ImageInputError, load_gray_image
 
 EMPTY_SKETCH = "The sketch is empty: pick the brush and draw a digit first."
+EXAMPLES_DIR = Path(__file__).parent / "examples" / "mnist_test"
+MAX_SEED = 2**31 - 1
+
+
+def is_number(value) -> bool:
+    """True for ints and finite floats, not for bools or strings (API calls can send anything)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def checked_seed(seed) -> int:
+    """``seed`` as an int, or ``gr.Error`` unless it is a whole number in [0, MAX_SEED]."""
+    if not (is_number(seed) and float(seed).is_integer() and 0 <= int(seed) <= MAX_SEED):
+        raise gr.Error(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+    return int(seed)
 
 
 def digit_from_upload(image: str | dict | None) -> np.ndarray:
@@ -59,3 +76,40 @@ def enlarge(image: np.ndarray | None, scale: int = 8) -> np.ndarray | None:
         return None
     pixels = (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
     return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))
+
+
+def example_paths() -> list[str]:
+    """Bundled digits ordered 0–9, then 0–9 again (files are named <label>_<k>_…), so each page shows every digit."""
+    def label_then_copy(path: Path) -> tuple[int, int]:
+        label, copy = path.name.split("_")[:2]
+        return int(copy), int(label)
+
+    return [str(p) for p in sorted(EXAMPLES_DIR.glob("*.png"), key=label_then_copy)]
+
+
+@dataclass
+class DigitInput:
+    """The components of one "draw, upload or pick an example" digit input."""
+    sketch: gr.Sketchpad
+    sketch_button: gr.Button
+    upload: gr.Image
+
+
+def digit_input(elem_prefix: str, button_label: str, canvas: int = 280, upload_height: int = 220) -> DigitInput:
+    """Add the "Draw" and "Upload or pick an example" sub-tabs to the current ``gr.Tabs``.
+
+    Each tab that takes a digit builds its input here, so every tab draws, uploads and offers the same
+    bundled MNIST test digits the same way; elem ids are ``<elem_prefix>-sketch``, ``-sketch-button``,
+    ``-upload`` and ``-examples``.
+    """
+    with gr.Tab("Draw", id=f"{elem_prefix}-draw"):
+        sketch = gr.Sketchpad(type="numpy", canvas_size=(canvas, canvas), label="Draw a digit",
+                              brush=gr.Brush(default_size=canvas // 20, colors=["#000000"], color_mode="fixed"),
+                              elem_id=f"{elem_prefix}-sketch")
+        sketch_button = gr.Button(button_label, variant="primary", elem_id=f"{elem_prefix}-sketch-button")
+    with gr.Tab("Upload or pick an example", id=f"{elem_prefix}-upload-tab"):
+        upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Upload an image of a digit",
+                          height=upload_height, elem_id=f"{elem_prefix}-upload")
+        gr.Examples(examples=[[p] for p in example_paths()], inputs=[upload], label="Real MNIST test digits",
+                    examples_per_page=10, elem_id=f"{elem_prefix}-examples")
+    return DigitInput(sketch, sketch_button, upload)

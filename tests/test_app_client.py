@@ -19,7 +19,8 @@ from PIL import Image
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from demos.denoise import DAE, EXAMPLES_DIR
+from demos.denoise import DAE
+from demos.inputs import EXAMPLES_DIR
 from generative.classical import CLASSICAL_DENOISERS
 from generative.noise import NOISE_KINDS
 

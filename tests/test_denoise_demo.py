@@ -8,6 +8,7 @@ import torch
 
 from demos import denoise
 from demos.denoise import DAE, DenoiseTab, denoise_digit, scores_table
+from demos.reports import measured_report
 from generative.classical import median_filter
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser
@@ -69,10 +70,11 @@ def test_the_benchmark_comparison_is_shown_only_for_the_checkpoint_it_measured(t
     report = {"model": "pretrained/dae-mnist", "test_set": "MNIST test", "n_bm3d": 300, "levels": [level]}
     report_path.write_text(json.dumps(report))
 
-    assert denoise.load_comparison(str(tmp_path / "pretrained" / "dae-mnist"), report_path) == report
-    assert denoise.load_comparison(str(tmp_path / "pretrained" / "other"), report_path) is None
-    assert denoise.load_comparison("user/dae-mnist", report_path) is None
-    assert denoise.load_comparison("anything", tmp_path / "missing.json") is None
+    results = report_path.parent
+    assert measured_report("denoise_quality", str(tmp_path / "pretrained" / "dae-mnist"), results) == report
+    assert measured_report("denoise_quality", str(tmp_path / "pretrained" / "other"), results) is None
+    assert measured_report("denoise_quality", "user/dae-mnist", results) is None
+    assert measured_report("missing", "anything", results) is None
     assert "| salt-and-pepper 0.3 | median filter | +4.50 dB |" in denoise.about_markdown(None, report)
 
 
