@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import set_seed
+from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
@@ -51,6 +52,7 @@ class History:
     epoch_train_loss: list[float] = field(default_factory=list)
     epoch_eval_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    step_metrics: dict[str, list[float]] = field(default_factory=dict)  # what a step reports beside its loss
 
     @property
     def epochs_done(self) -> int:
@@ -62,6 +64,42 @@ class History:
     @classmethod
     def load(cls, path: Path) -> "History":
         return cls(**json.loads(path.read_text()))
+
+
+class Objective:
+    """How one training step changes the model: owns the optimisers, prepares them with Accelerate, and steps.
+
+    ``step`` returns the step's numbers as tensors: "loss" (the curve's main line and the epoch mean),
+    then anything else worth plotting per step (a GAN's D(x) and D(G(z)), say).
+    """
+
+    def setup(self, model: torch.nn.Module, accelerator: Accelerator, args: argparse.Namespace, total_steps: int) -> None:
+        raise NotImplementedError
+
+    def step(self, batch: tuple, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+
+class MinimizeLoss(Objective):
+    """One loss, one model: AdamW with a one-cycle learning rate up to ``--lr``."""
+
+    def __init__(self, loss_fn: LossFn):
+        self.loss_fn = loss_fn
+
+    def setup(self, model, accelerator, args, total_steps):
+        optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
+        # Accelerate steps the schedule once per process per step, hence the total over all processes' steps.
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(total_steps, 1), pct_start=0.15)
+        self.model, self.optimizer, self.scheduler = accelerator.prepare(model, optimizer, scheduler)
+        self.accelerator = accelerator
+
+    def step(self, batch, generator):
+        loss = self.loss_fn(self.model, batch, generator)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.accelerator.backward(loss)
+        self.optimizer.step()
+        self.scheduler.step()
+        return {"loss": loss.detach()}
 
 
 def make_accelerator(device: str) -> Accelerator:
@@ -79,25 +117,36 @@ def describe_hardware(accelerator: Accelerator) -> str:
     return f"CPU, {n} process(es), {torch.get_num_threads()} threads ({cpu_model()})"
 
 
-def save_loss_curve(history: History, path: Path) -> None:
+def save_loss_curve(history: History, path: Path, eval_label: str = "held-out") -> None:
+    """The loss per step and per epoch (log scale when it stays positive); per-step extras in a second panel."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    panels = 2 if history.step_metrics else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 3.5), dpi=100, squeeze=False)
+    ax = axes[0, 0]
     steps = torch.arange(1, len(history.step_loss) + 1)
     ax.plot(steps, history.step_loss, lw=0.5, alpha=0.4, label="train (per step)")
     steps_per_epoch = len(history.step_loss) / max(history.epochs_done, 1)
     epoch_ends = [steps_per_epoch * (i + 1) for i in range(history.epochs_done)]
     ax.plot(epoch_ends, history.epoch_train_loss, "o-", label="train (epoch mean)")
     if history.epoch_eval_loss:
-        ax.plot(epoch_ends, history.epoch_eval_loss, "s-", label="held-out")
+        ax.plot(epoch_ends, history.epoch_eval_loss, "s-", label=eval_label)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.set_yscale("log")
+    if min(history.step_loss + history.epoch_eval_loss, default=1.0) > 0:
+        ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
+    if history.step_metrics:
+        extra = axes[0, 1]
+        for name, values in history.step_metrics.items():
+            extra.plot(torch.arange(1, len(values) + 1), values, lw=0.6, alpha=0.8, label=name)
+        extra.set_xlabel("step")
+        extra.grid(alpha=0.3)
+        extra.legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -112,20 +161,23 @@ def save_sample_grid(images: torch.Tensor, path: Path, nrow: int) -> None:
 def fit(
     build_model: Callable[[], torch.nn.Module],
     train_set: Dataset,
-    loss_fn: LossFn,
+    objective: LossFn | Objective,
     args: argparse.Namespace,
     *,
     sample_fn: SampleFn,
     sample_nrow: int,
     eval_fn: EvalFn | None = None,
+    eval_label: str = "held-out",
 ) -> tuple[torch.nn.Module, History, Accelerator]:
     """Train ``build_model()`` for ``args.epochs`` epochs; returns the unwrapped model, its history and the accelerator.
 
     The model is built here, after seeding, so its initial weights depend on ``--seed`` alone.
 
-    ``loss_fn(model, batch, generator)`` returns the mean loss of a batch; ``generator`` is the
-    process's seeded RNG for any randomness the loss draws (noise, latents), so runs repeat exactly.
-    ``sample_fn(model)`` returns images for the per-epoch grid; ``eval_fn(model)`` a held-out loss.
+    ``objective`` is a loss ``loss_fn(model, batch, generator)`` returning the mean loss of a batch
+    (minimised with ``MinimizeLoss``), or an ``Objective`` that does its own steps (a GAN's two
+    players). ``generator`` is the process's seeded RNG for any randomness a step draws (noise,
+    latents), so runs repeat exactly. ``sample_fn(model)`` returns images for the per-epoch grid;
+    ``eval_fn(model)`` a number per epoch, plotted as ``eval_label`` (a held-out loss by default).
     """
     accelerator = make_accelerator(args.device)
     set_seed(args.seed)
@@ -135,11 +187,10 @@ def fit(
     if accelerator.is_main_process:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
+    objective = objective if isinstance(objective, Objective) else MinimizeLoss(objective)
     loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, drop_last=True)
-    total_steps = args.epochs * len(loader)  # Accelerate steps the schedule once per process per step
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(total_steps, 1), pct_start=0.15)
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    objective.setup(model, accelerator, args, total_steps=args.epochs * len(loader))
+    loader = accelerator.prepare(loader)
 
     history = History()
     if args.resume:
@@ -159,27 +210,25 @@ def fit(
         losses = []
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", disable=not accelerator.is_local_main_process, leave=False)
         for batch in bar:
-            loss = loss_fn(model, batch, generator)
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            optimizer.step()
-            scheduler.step()
-            mean_loss = accelerator.reduce(loss.detach(), reduction="mean").item()
-            losses.append(mean_loss)
-            bar.set_postfix(loss=f"{mean_loss:.4f}")
+            values = {name: accelerator.reduce(value, reduction="mean").item()
+                      for name, value in objective.step(batch, generator).items()}
+            losses.append(values.pop("loss"))
+            for name, value in values.items():
+                history.step_metrics.setdefault(name, []).append(value)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
         history.seconds += time.perf_counter() - started
         history.step_loss.extend(losses)
         history.epoch_train_loss.append(sum(losses) / max(len(losses), 1))
 
-        unwrapped = accelerator.unwrap_model(model)
+        unwrapped = model  # built here, so never wrapped itself: what setup() prepared are its parts or a wrapper of it
         unwrapped.eval()
         if accelerator.is_main_process:
             with torch.inference_mode():
                 if eval_fn is not None:
                     history.epoch_eval_loss.append(eval_fn(unwrapped))
                 save_sample_grid(sample_fn(unwrapped).cpu(), run_dir / "samples" / f"epoch_{epoch + 1:03d}.png", sample_nrow)
-            save_loss_curve(history, run_dir / "loss_curve.png")
-            held_out = f", held-out {history.epoch_eval_loss[-1]:.5f}" if history.epoch_eval_loss else ""
+            save_loss_curve(history, run_dir / "loss_curve.png", eval_label)
+            held_out = f", {eval_label} {history.epoch_eval_loss[-1]:.5f}" if history.epoch_eval_loss else ""
             accelerator.print(f"epoch {epoch + 1}/{args.epochs}: train loss {history.epoch_train_loss[-1]:.5f}{held_out} "
                               f"({history.seconds:.0f} s so far)")
         accelerator.wait_for_everyone()
@@ -187,7 +236,7 @@ def fit(
         if accelerator.is_main_process:
             history.save(state_dir / "history.json")
 
-    return accelerator.unwrap_model(model), history, accelerator
+    return model, history, accelerator
 
 
 def format_minutes(seconds: float) -> str:
@@ -235,11 +284,13 @@ def run_record(model: torch.nn.Module, history: History, accelerator: Accelerato
     }
 
 
-def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metrics: dict) -> None:
+def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metrics: dict,
+            tensors: dict[str, dict[str, torch.Tensor]] | None = None) -> None:
     """Write ``args.output_dir`` in Hub layout and upload it when ``--push-to-hub`` asks.
 
     The folder holds config.json + model.safetensors, the model card and its measured metrics, and
-    the run's final loss curve and sample grid, which the card shows (tens of kB). The card is
+    the run's final loss curve and sample grid, which the card shows (tens of kB), and any extra
+    ``tensors`` files (name → tensors, written as safetensors) a demo needs beside the weights. The card is
     written first because ``save_pretrained`` only writes its generic card when there is no README.md yet.
     """
     out_dir, run_dir = args.output_dir, args.run_dir
@@ -248,6 +299,8 @@ def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metr
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     shutil.copyfile(run_dir / "loss_curve.png", out_dir / "loss_curve.png")
     shutil.copyfile(max((run_dir / "samples").glob("epoch_*.png")), out_dir / "samples.png")
+    for name, file_tensors in (tensors or {}).items():
+        save_file({key: value.contiguous() for key, value in file_tensors.items()}, str(out_dir / name))
     model.save_pretrained(out_dir)
     print(f"saved {out_dir}")
     if args.push_to_hub:
