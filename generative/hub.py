@@ -85,3 +85,20 @@ def push_folder_to_hub(folder: Path, repo_id: str) -> bool:
         return False
     print(f"pushed {folder} to https://huggingface.co/{repo_id}")
     return True
+
+
+def load_tensors(source: str, filename: str, *, train_command: str) -> dict:
+    """A safetensors file shipped beside a checkpoint (local folder or Hub repo), e.g. a 2-d VAE's test encodings."""
+    from safetensors.torch import load_file
+
+    try:
+        if Path(source).is_dir():
+            path = Path(source) / filename
+        else:
+            from huggingface_hub import hf_hub_download
+
+            path = Path(hf_hub_download(source, filename))
+        return load_file(str(path))
+    except Exception as err:  # missing file, offline cache miss, corrupt header …
+        raise CheckpointError(f"Could not read {filename} from {source}: {type(err).__name__}: {err}. "
+                              f"Train a fresh checkpoint with: {train_command}") from err

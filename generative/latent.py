@@ -27,3 +27,15 @@ def slerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
     t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device).view(-1, *([1] * a.dim()))
     direction = (torch.sin((1 - t) * angle) * a / norm_a + torch.sin(t * angle) * b / norm_b) / torch.sin(angle)
     return direction * ((1 - t) * norm_a + t * norm_b)
+
+
+PATHS = {"lerp": lerp, "slerp": slerp}
+
+
+def latent_path(a: torch.Tensor, b: torch.Tensor, steps: int, path: str = "lerp") -> torch.Tensor:
+    """``steps`` latent vectors from ``a`` to ``b`` along ``path`` ("lerp" or "slerp"); (steps, *a.shape)."""
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {sorted(PATHS)}, got {path!r}")
+    if steps < 2:
+        raise ValueError(f"a path needs at least its 2 endpoints, got steps={steps}")
+    return PATHS[path](a, b, steps)

@@ -4,6 +4,7 @@ import math
 import os
 
 import pytest
+from safetensors.torch import load_file
 
 from generative.hub import load_model
 from generative.models import VAE
@@ -17,13 +18,21 @@ def test_one_epoch_writes_the_hub_layout_and_a_card_with_the_held_out_elbo(tmp_p
                     "--latent-dim", "2", "--architecture", architecture, "--width", "4", "--hidden", "16",
                     "--binarize", binarize, "--run-dir", str(tmp_path / "run"), "--output-dir", str(out)])
     assert set(os.listdir(out)) == {"config.json", "model.safetensors", "README.md", "metrics.json",
-                                    "loss_curve.png", "samples.png"}
+                                    "loss_curve.png", "samples.png", train_vae.TEST_ENCODINGS}  # a 2-d model: the map's scatter
     metrics = json.loads((out / "metrics.json").read_text())
     elbo = metrics["held_out_negative_elbo_nats"]
     assert math.isfinite(elbo) and 0 < elbo < 784 * math.log(2) * 2  # far from a trained model, but a real bound
     assert metrics["binarize"] == binarize and f"{elbo:.2f} nats" in (out / "README.md").read_text()
     model = load_model(VAE, str(out), train_command="python training/train_vae.py")
     assert (model.latent_dim, model.architecture) == (2, architecture)
+    encodings = load_file(str(out / train_vae.TEST_ENCODINGS))
+    assert encodings["mean"].shape == (10_000, 2) and encodings["label"].bincount().tolist()[:2] == [980, 1135]
+
+    train_vae.rewrite_card(out, {"card_lines": {"test figure": "12.34 nats"}, "command": "python bench.py", "date": "2026-11-23"})
+    card = (out / "README.md").read_text()
+    assert "- **MNIST test, test figure:** 12.34 nats" in card and "`python bench.py` (2026-11-23)" in card
+    assert f"{elbo:.2f} nats" in card  # the training figures are still there
+    assert json.loads((out / "metrics.json").read_text())["test"]["card_lines"] == {"test figure": "12.34 nats"}
 
 
 def test_default_output_folders_name_the_latent_size_and_the_baseline():

@@ -14,6 +14,8 @@ image from each grey-level digit every time it is seen, the protocol of the publ
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -28,6 +30,9 @@ from generative.models.vae import ARCHITECTURES, negative_elbo  # noqa: E402
 from training.loop import (  # noqa: E402
     add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
 
+TEST_ENCODINGS = "test_encodings.safetensors"
+ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ and labels of the 10,000 MNIST test digits "
+                  "(`test_encodings()` in `training/train_vae.py`), which the app's latent map draws.\n")
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_COLUMNS = 16
 
@@ -88,7 +93,30 @@ def main(argv: list[str] | None = None) -> None:
     metrics = {"binarize": args.binarize, "held_out_negative_elbo_nats": history.epoch_eval_loss[-1]} | run_record(
         model, history, accelerator, args, __file__, argv)
     print(f"held-out −ELBO {metrics['held_out_negative_elbo_nats']:.2f} nats")
-    publish(model, args, card=model_card(metrics, args), metrics=metrics)
+    tensors = {TEST_ENCODINGS: test_encodings(model, args.data_root)} if args.latent_dim == 2 else None
+    publish(model, args, card=model_card(metrics, args), metrics=metrics, tensors=tensors)
+
+
+@torch.inference_mode()
+def test_encodings(model: VAE, data_root) -> dict[str, torch.Tensor]:
+    """Posterior means and labels of the 10,000 MNIST test digits: the scatter of the latent map, shipped
+    beside a 2-d model (80 kB) so the app draws it without the dataset."""
+    images, labels = load_mnist("test", data_root)
+    model = model.cpu().eval()
+    means = torch.cat([model.encode(batch)[0] for batch in images.split(1000)])
+    return {"mean": means.float(), "label": labels.to(torch.uint8)}
+
+
+def rewrite_card(folder: Path, test: dict) -> None:
+    """Add the benchmark's test-set figures to a trained checkpoint's metrics.json and model card.
+
+    The training flags are recovered from the command the card records, so the card is re-rendered by
+    the same ``model_card`` that wrote it.
+    """
+    metrics = json.loads((folder / "metrics.json").read_text()) | {"test": test}
+    args = parse_args(shlex.split(metrics["command"])[2:] + ["--output-dir", str(folder)])
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (folder / "README.md").write_text(model_card(metrics, args))
 
 
 def model_card(metrics: dict, args: argparse.Namespace) -> str:
@@ -108,10 +136,18 @@ cross-entropy summed over the 784 pixels plus KL(q(z|x) ‖ N(0, I)).
 - **Training data:** MNIST train, first 55,000 digits (the last 5,000 are the held-out set), {data}.
 {card_run_lines(metrics, args)}
 - **Held-out negative ELBO:** {metrics['held_out_negative_elbo_nats']:.2f} nats per digit (one posterior sample).
-
+{test_lines(metrics.get('test'))}{ENCODINGS_LINE if args.latent_dim == 2 else ''}
 {card_command_and_pictures(metrics, 'Negative ELBO per step and per epoch, on the training digits and the 5,000 held-out ones',
                            'Held-out digits, their reconstructions, and samples from the prior')}
 """
+
+
+def test_lines(test: dict | None) -> str:
+    """The card's test-set figures, once ``benchmarks/vae_quality.py`` has measured them."""
+    if not test:
+        return ""
+    lines = [f"- **MNIST test, {name}:** {value}" for name, value in test["card_lines"].items()]
+    return "\n".join(lines) + f"\n- **Measured with:** `{test['command']}` ({test['date']}).\n"
 
 
 if __name__ == "__main__":

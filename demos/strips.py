@@ -1,0 +1,53 @@
+"""Rows of generated digits with the classifier's verdict under each, as gallery items, a PNG and a looping GIF.
+
+The VAE walk and the cGAN noise walk both end in such a strip, so both tabs build it here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from demos.inputs import enlarge
+from generative.models import DigitClassifier
+
+GIF_FRAME_MS = 120
+CAPTION_HEIGHT = 18
+
+
+@torch.inference_mode()
+def readout(classifier: DigitClassifier, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 28, 28) digits in [0, 1] → the classifier's predicted digit and its probability for each."""
+    digits, confidences = classifier.predict(torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32))[:, None])
+    return digits.numpy(), confidences.numpy()
+
+
+def caption(digit: int, confidence: float) -> str:
+    return f"{digit} · {confidence:.0%}"
+
+
+def gallery_items(frames: np.ndarray, captions: list[str], scale: int = 3) -> list[tuple[np.ndarray, str]]:
+    return [(enlarge(frame, scale), text) for frame, text in zip(frames, captions)]
+
+
+def strip_image(frames: np.ndarray, captions: list[str], scale: int = 3) -> Image.Image:
+    """The frames side by side, enlarged without blur, each caption under its frame."""
+    cell = 28 * scale
+    strip = Image.new("L", (cell * len(frames), cell + CAPTION_HEIGHT), 255)
+    draw = ImageDraw.Draw(strip)
+    for i, (frame, text) in enumerate(zip(frames, captions)):
+        strip.paste(Image.fromarray(enlarge(frame, scale)), (i * cell, 0))
+        draw.text((i * cell + cell / 2, cell + CAPTION_HEIGHT / 2), text, fill=0, anchor="mm")
+    return strip
+
+
+def save_strip(frames: np.ndarray, captions: list[str], folder: Path, stem: str) -> tuple[Path, Path]:
+    """``<stem>.png`` (the captioned strip) and ``<stem>.gif`` (the frames looping there and back) in ``folder``."""
+    png, gif = folder / f"{stem}.png", folder / f"{stem}.gif"
+    strip_image(frames, captions).save(png)
+    images = [Image.fromarray(enlarge(frame, 4)) for frame in frames]
+    loop = images + images[-2:0:-1]
+    loop[0].save(gif, save_all=True, append_images=loop[1:], duration=GIF_FRAME_MS, loop=0)
+    return png, gif

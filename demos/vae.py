@@ -1,0 +1,329 @@
+"""The "VAE latent walk" tab: encode two digits, walk the latent space between them, and see the 2-D map."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import torch
+
+from demos.inputs import (MAX_SEED, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge,
+                          example_paths, is_number)
+from demos.reports import measured_report
+from demos.strips import caption, gallery_items, readout, save_strip
+from generative.hub import CheckpointError, load_metrics, load_model, load_tensors, model_source
+from generative.latent import PATHS, latent_path
+from generative.latent_map import LatentMap, Overlay
+from generative.metrics.interpolation import label_flips
+from generative.models import VAE, DigitClassifier
+
+TITLE = "VAE latent walk"
+WALK_MODEL, MAP_MODEL, CLASSIFIER_MODEL = "vae-mnist-z16", "vae-mnist-z2", "classifier-mnist"
+TEST_ENCODINGS = "test_encodings.safetensors"
+TRAIN_COMMANDS = {
+    WALK_MODEL: "python training/train_vae.py --data-root <folder with MNIST/raw> --latent-dim 16",
+    MAP_MODEL: "python training/train_vae.py --data-root <folder with MNIST/raw> --latent-dim 2",
+    CLASSIFIER_MODEL: "python training/train_classifier.py --data-root <folder with MNIST/raw>",
+}
+PATH_CHOICES = [("straight line (lerp)", "lerp"), ("great circle (slerp)", "slerp")]
+CODES = {"mean": "the posterior mean μ", "sample": "a posterior sample z = μ + σ ⊙ ε"}
+MIN_STEPS, MAX_STEPS, DEFAULT_STEPS = 2, 24, 10
+MAP_EXTENT = 3.5       # the map shows z ∈ [−3.5, 3.5]²: 99 % of the test digits' codes lie within 3.44 of 0 along each axis
+POINT_LIMIT = 10.0     # "decode this point" accepts |z| up to this; the decoder has never seen anything near it
+MAP_PATH_POINTS = 64   # points of the path drawn on the map
+DEFAULT_ENDPOINTS = (4, 7)  # bundled example digits the tab opens with
+
+
+# ---------------------------------------------------------------- pure functions
+
+@dataclass
+class Endpoint:
+    """One end of a walk: the posterior q(z|x) of a digit, or a point drawn from the prior."""
+    image: np.ndarray           # the 28×28 digit it stands for (for a prior sample: the sample decoded)
+    mean: np.ndarray            # (d,) posterior mean; for a prior sample, the sampled z itself
+    std: np.ndarray             # (d,) posterior standard deviation; zero for a prior sample
+    reconstruction: np.ndarray  # the decoder's image of ``mean``
+
+
+@dataclass
+class Walk:
+    latents: torch.Tensor     # (steps, d)
+    frames: np.ndarray        # (steps, 28, 28) pixel means in [0, 1]
+    digits: np.ndarray        # (steps,) classifier's predicted digit per frame
+    confidences: np.ndarray   # (steps,) its softmax probability
+
+    @property
+    def flips(self) -> int:
+        return int(label_flips(torch.from_numpy(self.digits)))
+
+
+@torch.inference_mode()
+def decode(model: VAE, z: torch.Tensor) -> np.ndarray:
+    """(n, d) latents → (n, 28, 28) Bernoulli means in [0, 1]."""
+    return torch.sigmoid(model.decode(z.float()))[:, 0].numpy()
+
+
+@torch.inference_mode()
+def encode_digit(model: VAE, digit: np.ndarray) -> Endpoint:
+    mean, log_variance = (t[0] for t in model.encode(torch.from_numpy(digit).float()[None, None]))
+    return Endpoint(digit, mean.numpy(), torch.exp(0.5 * log_variance).numpy(), decode(model, mean[None])[0])
+
+
+def prior_sample(model: VAE, seed: int) -> Endpoint:
+    z = torch.randn(model.latent_dim, generator=torch.Generator().manual_seed(seed))
+    image = decode(model, z[None])[0]
+    return Endpoint(image, z.numpy(), np.zeros(model.latent_dim, np.float32), image)
+
+
+def endpoint_code(endpoint: Endpoint, code: str, generator: torch.Generator) -> torch.Tensor:
+    """The latent the walk starts or ends at: μ, or one draw z = μ + σ ⊙ ε from q(z|x)."""
+    mean = torch.from_numpy(endpoint.mean)
+    if code == "mean":
+        return mean
+    return mean + torch.from_numpy(endpoint.std) * torch.randn(mean.shape, generator=generator)
+
+
+def walk(model: VAE, classifier: DigitClassifier, a: Endpoint, b: Endpoint, steps: int, path: str = "lerp",
+         code: str = "mean", seed: int = 0) -> Walk:
+    """Decode ``steps`` evenly spaced points from A to B along ``path``, each judged by the classifier."""
+    generator = torch.Generator().manual_seed(seed)
+    latents = latent_path(endpoint_code(a, code, generator), endpoint_code(b, code, generator), steps, path)
+    frames = decode(model, latents)
+    return Walk(latents, frames, *readout(classifier, frames))
+
+
+def walk_captions(result: Walk) -> list[str]:
+    return [caption(d, c) for d, c in zip(result.digits, result.confidences)]
+
+
+@torch.inference_mode()
+def map_overlay(map_model: VAE, a: Endpoint, b: Endpoint, result: Walk, path: str) -> Overlay:
+    """Where the walk shows on the 2-d map: the endpoints' digits encoded by the 2-d model, the same kind of
+    path between them in its plane, and the walk's frames encoded by it (where the 16-d walk lands)."""
+    ends = map_model.encode(torch.from_numpy(np.stack([a.image, b.image]))[:, None].float())[0]
+    line = latent_path(ends[0], ends[1], MAP_PATH_POINTS, path)
+    frames = map_model.encode(torch.from_numpy(result.frames)[:, None])[0]
+    return Overlay(endpoints=ends.numpy(), path=line.numpy(), frames=frames.numpy())
+
+
+def walk_summary(result: Walk) -> str:
+    labels = " → ".join(str(d) for i, d in enumerate(result.digits) if i == 0 or d != result.digits[i - 1])
+    return (f"**Classifier along the path:** {labels} · **label changes:** {result.flips} (1 is ideal between two "
+            f"different digits) · **mean confidence:** {result.confidences.mean():.1%}")
+
+
+# ---------------------------------------------------------------- text
+
+def about_markdown(walk_metrics: dict | None, map_metrics: dict | None, report: dict | None) -> str:
+    text = (
+        "**What it is.** A *variational autoencoder* (Kingma & Welling, 2014) learns a probabilistic code for "
+        "digits. The encoder maps a digit x to the mean μ and log-variance log σ² of a Gaussian q(z|x); a code is "
+        "drawn with the *reparameterisation* z = μ + σ ⊙ ε, ε ~ N(0, I), so gradients flow through the sampling; "
+        "the decoder turns z into the probability of each of the 784 pixels being on (a Bernoulli likelihood).\n\n"
+        "**Loss.** The negative evidence lower bound, per digit: the reconstruction cross-entropy summed over the "
+        "pixels plus KL(q(z|x) ‖ N(0, I)). The KL term pulls every code towards the standard normal prior, which "
+        "packs the codes together without holes: that is why points *between* two digits decode to plausible digits "
+        "and why a random z ~ N(0, I) decodes to one.\n\n"
+        "**The walk** uses the 16-d model. A straight line between two typical codes passes closer to the origin "
+        "than typical codes do (in d dimensions they lie near the sphere of radius √d); the great circle (slerp) "
+        "keeps the norm. Each frame is judged by a separate MNIST classifier.\n\n"
+        "**The map** is a second VAE with a 2-d latent space, so its whole code space can be drawn: left, the decoded "
+        "digit at each point of the plane; right, where the 10,000 MNIST test digits are encoded (μ), coloured by their "
+        "true label. The yellow line is the same walk in its plane between A and B; the white dots are where the "
+        "16-d walk's frames land when the 2-d encoder reads them. Click anywhere on the map to decode that point.")
+    rows = [(name, m) for name, m in (("16-d (walk)", walk_metrics), ("2-d (map)", map_metrics)) if m]
+    if rows:
+        text += "\n\n**Trained here:** " + "; ".join(
+            f"{name}: {m['parameters']:,} parameters, {m['epochs']} epochs on {m['hardware']}" for name, m in rows) + "."
+    if report:
+        text += "\n\n" + report["summary_markdown"]
+    return text
+
+
+# ---------------------------------------------------------------- the tab
+
+class VAETab:
+    """Holds the models (or why they could not load) and the Gradio handlers that use them."""
+
+    def __init__(self, hub_user: str | None = None):
+        sources = {name: model_source(name, hub_user) for name in TRAIN_COMMANDS}
+        try:
+            self.model = load_model(VAE, sources[WALK_MODEL], train_command=TRAIN_COMMANDS[WALK_MODEL])
+            self.map_model = load_model(VAE, sources[MAP_MODEL], train_command=TRAIN_COMMANDS[MAP_MODEL])
+            self.classifier = load_model(DigitClassifier, sources[CLASSIFIER_MODEL],
+                                         train_command=TRAIN_COMMANDS[CLASSIFIER_MODEL])
+            encodings = load_tensors(sources[MAP_MODEL], TEST_ENCODINGS, train_command=TRAIN_COMMANDS[MAP_MODEL])
+            self.map = LatentMap(self.map_model, encodings["mean"].numpy(), encodings["label"].numpy(), MAP_EXTENT)
+            self.error = None
+        except CheckpointError as err:
+            self.model = self.map_model = self.classifier = self.map = None
+            self.error = str(err)
+        self.metrics = {name: load_metrics(source) for name, source in sources.items()} if not self.error else {}
+        self.report = measured_report("vae_quality", sources[WALK_MODEL]) if not self.error else None
+        self.files = Path(tempfile.mkdtemp(prefix="gallery-vae-"))
+
+    def check(self) -> None:
+        if self.error:
+            raise gr.Error(self.error)
+
+    # ---- endpoints
+
+    def endpoint_from_digit(self, digit: np.ndarray) -> Endpoint:
+        self.check()
+        return encode_digit(self.model, digit)
+
+    def endpoint_views(self, endpoint: Endpoint) -> tuple:
+        return endpoint, enlarge(endpoint.image, 4), enlarge(endpoint.reconstruction, 4)
+
+    def set_from_upload(self, image, other, steps, path, code, seed, *, first: bool):
+        if not image:  # the upload box was cleared: keep what is shown
+            return gr.skip()
+        return self.set_endpoint(self.endpoint_from_digit(digit_from_upload(image)), other, steps, path, code, seed,
+                                 first=first)
+
+    def set_from_sketch(self, sketch, other, steps, path, code, seed, *, first: bool):
+        return self.set_endpoint(self.endpoint_from_digit(digit_from_sketch(sketch)), other, steps, path, code, seed,
+                                 first=first)
+
+    def set_from_prior(self, prior_seed, other, steps, path, code, seed, *, first: bool):
+        self.check()
+        endpoint = prior_sample(self.model, checked_seed(prior_seed))
+        return self.set_endpoint(endpoint, other, steps, path, code, seed, first=first)
+
+    def set_endpoint(self, endpoint: Endpoint, other: Endpoint, steps, path, code, seed, *, first: bool):
+        """New endpoint A (``first``) or B: its views, then the walk redone with it."""
+        a, b = (endpoint, other) if first else (other, endpoint)
+        return (*self.endpoint_views(endpoint), *self.walk(a, b, steps, path, code, seed))
+
+    # ---- the walk
+
+    def walk(self, a: Endpoint | None, b: Endpoint | None, steps, path, code, seed):
+        """Strip, its readout captions, the PNG and GIF downloads, the summary, and the map with the walk on it."""
+        self.check()
+        if a is None or b is None:
+            raise gr.Error("Choose both endpoints first.")
+        if not (is_number(steps) and float(steps).is_integer() and MIN_STEPS <= steps <= MAX_STEPS):
+            raise gr.Error(f"The number of steps must be a whole number from {MIN_STEPS} to {MAX_STEPS}, got {steps!r}.")
+        if path not in PATHS:
+            raise gr.Error(f"Unknown path {path!r}; choose one of: {', '.join(PATHS)}.")
+        if code not in CODES:
+            raise gr.Error(f"Unknown endpoint code {code!r}; choose one of: {', '.join(CODES)}.")
+        result = walk(self.model, self.classifier, a, b, int(steps), path, code, checked_seed(seed))
+        folder = Path(tempfile.mkdtemp(dir=self.files))
+        png, gif = save_strip(result.frames, walk_captions(result), folder, "vae-walk")
+        strip = gallery_items(result.frames, walk_captions(result))
+        overlay = map_overlay(self.map_model, a, b, result, path)
+        return strip, str(png), str(gif), walk_summary(result), self.map.render(overlay), overlay
+
+    # ---- the map
+
+    def decode_point(self, overlay: Overlay | None, z1, z2):
+        """Decode the 2-d map model at (z₁, z₂): the map with the point marked, the digit, and the classifier's view."""
+        self.check()
+        for name, value in (("z₁", z1), ("z₂", z2)):
+            if not (is_number(value) and abs(value) <= POINT_LIMIT):
+                raise gr.Error(f"{name} must be a number from −{POINT_LIMIT:g} to {POINT_LIMIT:g}, got {value!r}.")
+        point = np.array([z1, z2], dtype=np.float32)
+        digit = decode(self.map_model, torch.from_numpy(point)[None])[0]
+        (predicted,), (confidence,) = readout(self.classifier, digit[None])
+        overlay = Overlay(**{**(overlay.__dict__ if overlay else {}), "clicked": point})
+        readout_text = (f"z = ({z1:.2f}, {z2:.2f}) decodes to this; the classifier reads **{predicted}** "
+                        f"({confidence:.0%} confident).")
+        return self.map.render(overlay), overlay, enlarge(digit, 4), readout_text, round(float(z1), 3), round(float(z2), 3)
+
+    def click_map(self, overlay: Overlay | None, evt: gr.SelectData):
+        self.check()
+        point = self.map.pixel_to_latent(*evt.index)
+        if point is None:
+            gr.Warning("That click was between the two panels: click on the map itself.")
+            return gr.skip()
+        return self.decode_point(overlay, float(point[0]), float(point[1]))
+
+    def initial(self) -> tuple | None:
+        """What the tab opens with: two bundled test digits and the walk between them (computed once, at start)."""
+        if self.error:
+            return None
+        paths = example_paths()
+        a, b = (self.endpoint_from_digit(digit_from_upload(paths[i])) for i in DEFAULT_ENDPOINTS)
+        return (*self.endpoint_views(a), *self.endpoint_views(b), *self.walk(a, b, DEFAULT_STEPS, "slerp", "mean", 0))
+
+
+def endpoint_column(name: str, prefix: str, image_value, reconstruction_value):
+    """One endpoint's inputs (draw, upload/example, prior sample) and its input and reconstruction images."""
+    gr.Markdown(f"### Endpoint {name}")
+    with gr.Tabs():
+        digit = digit_input(prefix, f"Use my drawing as {name}", canvas=224, upload_height=160)
+        with gr.Tab("Random from the prior", id=f"{prefix}-prior-tab"):
+            prior_seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id=f"{prefix}-prior-seed")
+            prior_button = gr.Button(f"Sample z ~ N(0, I) as {name}", elem_id=f"{prefix}-prior-button")
+    with gr.Row():
+        image = gr.Image(elem_classes=["pixelated"], format="png", label=f"{name}: the digit (28×28)", interactive=False, value=image_value,
+                         height=130, elem_id=f"{prefix}-image")
+        reconstruction = gr.Image(elem_classes=["pixelated"], format="png", label=f"{name}: reconstruction of μ",
+                                  interactive=False, value=reconstruction_value, height=130, elem_id=f"{prefix}-reconstruction")
+    return digit, prior_seed, prior_button, image, reconstruction
+
+
+def build_tab(hub_user: str | None = None) -> None:
+    """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
+    tab = VAETab(hub_user)
+    start = tab.initial() or (None,) * 12
+    gr.Markdown("## Walk a variational autoencoder's latent space between two digits")
+    if tab.error:
+        gr.Markdown(f"⚠️ **The models are not available.** {tab.error}", elem_id="vae-model-error")
+    with gr.Row():
+        with gr.Column():
+            digit_a, prior_seed_a, prior_a, image_a, recon_a = endpoint_column("A", "vae-a", start[1], start[2])
+        with gr.Column():
+            digit_b, prior_seed_b, prior_b, image_b, recon_b = endpoint_column("B", "vae-b", start[4], start[5])
+    with gr.Row():
+        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULT_STEPS, step=1, label="Steps (frames, both ends included)",
+                          elem_id="vae-steps")
+        path = gr.Radio(PATH_CHOICES, value="slerp", label="Path", elem_id="vae-path")
+        code = gr.Radio([(text, key) for key, text in CODES.items()], value="mean", label="Each endpoint's code",
+                        elem_id="vae-code")
+        seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (posterior sample)",
+                         elem_id="vae-seed")
+    strip = gr.Gallery(value=start[6], elem_classes=["pixelated"], format="png", label="The walk, decoded (classifier: digit · confidence)",
+                       columns=12, height=230, elem_id="vae-strip")
+    summary = gr.Markdown(start[9] or "", elem_id="vae-summary")
+    with gr.Row():
+        png = gr.File(value=start[7], label="Strip (PNG)", interactive=False, elem_id="vae-png")
+        gif = gr.File(value=start[8], label="Animation (GIF)", interactive=False, elem_id="vae-gif")
+    gr.Markdown("### The latent map of a 2-d VAE (click anywhere on it)")
+    latent_map = gr.Image(value=start[10], format="png", label="Decoded latent plane | MNIST test digits' codes",
+                          interactive=False, show_label=True, elem_id="vae-map")
+    with gr.Row():
+        z1 = gr.Number(value=0.0, label="z₁", elem_id="vae-z1")
+        z2 = gr.Number(value=0.0, label="z₂", elem_id="vae-z2")
+        decode_button = gr.Button("Decode this point", elem_id="vae-decode-button")
+        point_image = gr.Image(elem_classes=["pixelated"], format="png", label="decoded point", interactive=False,
+                               height=130, elem_id="vae-point")
+        point_readout = gr.Markdown(elem_id="vae-point-readout")
+    gr.Markdown(about_markdown(tab.metrics.get(WALK_MODEL), tab.metrics.get(MAP_MODEL), tab.report), elem_id="vae-about")
+
+    state_a, state_b, overlay = gr.State(start[0]), gr.State(start[3]), gr.State(start[11])
+    controls = [steps, path, code, seed]
+    walk_outputs = [strip, png, gif, summary, latent_map, overlay]
+    for first, digit, prior_seed, prior_button, views, other in (
+            (True, digit_a, prior_seed_a, prior_a, [state_a, image_a, recon_a], state_b),
+            (False, digit_b, prior_seed_b, prior_b, [state_b, image_b, recon_b], state_a)):
+        name = "a" if first else "b"
+        outputs = [*views, *walk_outputs]
+        # preprocess=False on every event: our own decoder checks files from their header, and our own range
+        # checks name the control; Gradio's would answer first, with messages that do neither.
+        digit.upload.change(partial(tab.set_from_upload, first=first), [digit.upload, other, *controls],
+                            outputs, api_name=f"vae_{name}_upload", preprocess=False)
+        digit.sketch_button.click(partial(tab.set_from_sketch, first=first),
+                                  [digit.sketch, other, *controls], outputs, api_name=f"vae_{name}_sketch", preprocess=False)
+        prior_button.click(partial(tab.set_from_prior, first=first), [prior_seed, other, *controls],
+                           outputs, api_name=f"vae_{name}_prior", preprocess=False)
+    for control in controls:
+        control.change(tab.walk, [state_a, state_b, *controls], walk_outputs, api_name="vae_walk" if control is steps else None,
+                       api_visibility="public" if control is steps else "private", preprocess=False)
+    point_outputs = [latent_map, overlay, point_image, point_readout, z1, z2]
+    decode_button.click(tab.decode_point, [overlay, z1, z2], point_outputs, api_name="vae_decode_point", preprocess=False)
+    latent_map.select(tab.click_map, [overlay], point_outputs, api_name="vae_map_click", preprocess=False)

@@ -1,0 +1,128 @@
+"""The classic picture of a 2-D VAE: decoded digits over the latent plane, beside test digits' codes.
+
+Two square panels share one coordinate frame, z ∈ [−extent, extent]²: on the left the *manifold*
+(the decoder's output at the centre of each grid cell), on the right the *scatter* (the posterior
+means of test digits, coloured by their true label). Both are drawn with exact pixel ↔ latent
+arithmetic, so a click on either panel names one latent point, and overlays (endpoints, a path,
+a clicked point) land where they belong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from generative.models import VAE
+
+CELL = 28                 # pixels per decoded digit
+GAP = 12                  # pixels between the two panels
+LABEL_COLOURS = [         # matplotlib's tab10: ten colours told apart by most colour-blind readers
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+PATH_COLOUR, FRAME_COLOUR, CLICK_COLOUR = (255, 200, 0), (255, 255, 255), (0, 230, 255)
+
+
+@dataclass
+class Overlay:
+    """What to draw over the map: endpoints A and B, a path through the plane, points along it, a clicked point."""
+    endpoints: np.ndarray | None = None   # (2, 2)
+    path: np.ndarray | None = None        # (k, 2), drawn as a line
+    frames: np.ndarray | None = None      # (m, 2), drawn as dots
+    clicked: np.ndarray | None = None     # (2,)
+
+
+class LatentMap:
+    """Renders the map of a 2-D VAE and converts between its pixels and latent points."""
+
+    def __init__(self, model: VAE, test_means: np.ndarray, test_labels: np.ndarray, extent: float = 3.0, cells: int = 20):
+        if model.latent_dim != 2:
+            raise ValueError(f"the latent map needs a VAE with a 2-d latent space, got {model.latent_dim}-d")
+        self.model, self.extent, self.cells = model, float(extent), cells
+        self.panel = cells * CELL
+        self.size = (2 * self.panel + GAP, self.panel)  # width, height
+        self.font = _font(13)
+        self.base = Image.new("RGB", self.size, (255, 255, 255))
+        self.base.paste(Image.fromarray(self._manifold()).convert("RGB"), (0, 0))
+        self.base.paste(self._scatter(test_means, test_labels), (self.panel + GAP, 0))
+
+    # ----------------------------------------------------------- coordinates
+
+    def latent_to_pixel(self, z: np.ndarray, panel: int) -> np.ndarray:
+        """(…, 2) latent points → (…, 2) pixel (x, y) in panel 0 (manifold) or 1 (scatter); y grows downwards."""
+        z = np.asarray(z, dtype=np.float64)
+        fraction = (z + self.extent) / (2 * self.extent)
+        x = fraction[..., 0] * self.panel + panel * (self.panel + GAP)
+        y = (1 - fraction[..., 1]) * self.panel
+        return np.stack([x, y], axis=-1)
+
+    def pixel_to_latent(self, x: float, y: float) -> np.ndarray | None:
+        """The latent point under pixel (x, y) of either panel, or None between or outside the panels."""
+        for panel in (0, 1):
+            left = panel * (self.panel + GAP)
+            if left <= x < left + self.panel and 0 <= y < self.panel:
+                fraction = np.array([(x - left + 0.5) / self.panel, 1 - (y + 0.5) / self.panel])
+                return fraction * 2 * self.extent - self.extent
+        return None
+
+    def cell_centres(self) -> np.ndarray:
+        """(cells, cells, 2) latent points at the centre of each manifold cell, top row = largest z₂."""
+        ticks = (np.arange(self.cells) + 0.5) / self.cells * 2 * self.extent - self.extent
+        z1, z2 = np.meshgrid(ticks, ticks[::-1])
+        return np.stack([z1, z2], axis=-1)
+
+    # ----------------------------------------------------------- drawing
+
+    @torch.inference_mode()
+    def _manifold(self) -> np.ndarray:
+        z = torch.from_numpy(self.cell_centres().reshape(-1, 2)).float()
+        digits = torch.sigmoid(self.model.decode(z))[:, 0].numpy()  # (cells², 28, 28)
+        grid = digits.reshape(self.cells, self.cells, CELL, CELL).transpose(0, 2, 1, 3).reshape(self.panel, self.panel)
+        return (grid * 255).round().astype(np.uint8)
+
+    def _scatter(self, means: np.ndarray, labels: np.ndarray) -> Image.Image:
+        panel = Image.new("RGB", (self.panel, self.panel), (255, 255, 255))
+        draw = ImageDraw.Draw(panel)
+        for x, y, label in zip(*self.latent_to_pixel(means, 0).T, labels):
+            draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=LABEL_COLOURS[int(label)])
+        centre = self.latent_to_pixel(np.zeros(2), 0)
+        draw.line([(0, centre[1]), (self.panel, centre[1])], fill=(200, 200, 200))
+        draw.line([(centre[0], 0), (centre[0], self.panel)], fill=(200, 200, 200))
+        for digit, colour in enumerate(LABEL_COLOURS):  # legend, top-left
+            draw.rectangle([6, 6 + 16 * digit, 16, 16 + 16 * digit], fill=colour)
+            draw.text((20, 4 + 16 * digit), str(digit), fill=(0, 0, 0), font=self.font)
+        draw.text((6, self.panel - 20), f"z1, z2 in [-{self.extent:g}, {self.extent:g}]", fill=(80, 80, 80), font=self.font)
+        return panel
+
+    def render(self, overlay: Overlay | None = None) -> np.ndarray:
+        """The map as an (H, W, 3) uint8 array, with ``overlay`` drawn on both panels."""
+        image = self.base.copy()
+        if overlay is not None:
+            draw = ImageDraw.Draw(image)
+            for panel in (0, 1):
+                self._draw_overlay(draw, overlay, panel)
+        return np.asarray(image)
+
+    def _draw_overlay(self, draw: ImageDraw.ImageDraw, overlay: Overlay, panel: int) -> None:
+        if overlay.path is not None:
+            draw.line([tuple(p) for p in self.latent_to_pixel(overlay.path, panel)], fill=PATH_COLOUR, width=3)
+        if overlay.frames is not None:
+            for x, y in self.latent_to_pixel(overlay.frames, panel):
+                draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=FRAME_COLOUR, outline=(0, 0, 0))
+        if overlay.endpoints is not None:
+            for name, (x, y) in zip("AB", self.latent_to_pixel(overlay.endpoints, panel)):
+                draw.ellipse([x - 8, y - 8, x + 8, y + 8], fill=PATH_COLOUR, outline=(0, 0, 0), width=2)
+                draw.text((x, y), name, fill=(0, 0, 0), font=self.font, anchor="mm")
+        if overlay.clicked is not None:
+            x, y = self.latent_to_pixel(overlay.clicked, panel)
+            draw.line([(x - 10, y), (x + 10, y)], fill=CLICK_COLOUR, width=3)
+            draw.line([(x, y - 10), (x, y + 10)], fill=CLICK_COLOUR, width=3)
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    """Pillow's bundled scalable font (no system fonts needed), or its bitmap font where FreeType is missing."""
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):
+        return ImageFont.load_default()

@@ -1,0 +1,104 @@
+"""Input files for the app tests, made at test time: sketches, unusual but valid images, and bad files.
+
+Shared by every tab's client tests, so each digit input is checked against the same files.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from demos.inputs import EXAMPLES_DIR
+
+SEVEN = EXAMPLES_DIR / "7_0_test00000.png"
+ONE = EXAMPLES_DIR / "1_0_test00002.png"
+
+
+def save(image: Image.Image, path: Path, **params) -> Path:
+    image.save(path, **params)
+    return path
+
+
+def gray_of(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L"))
+
+
+def text_file(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    path.write_text("This is a shopping list, not a digit.\n" * 20)
+    return path
+
+
+def truncated_png(tmp_path: Path, source: Path) -> Path:
+    data = source.read_bytes()
+    path = tmp_path / "truncated.png"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def huge_png(tmp_path: Path, side: int = 5000) -> Path:
+    """A side×side PNG that compresses to a few kB: one flat colour with a black square."""
+    image = Image.new("L", (side, side), 255)
+    image.paste(0, (side // 3, side // 3, side // 2, side // 2))
+    return save(image, tmp_path / f"huge-{side}.png")
+
+
+def sixteen_bit_png(tmp_path: Path) -> Path:
+    image = Image.fromarray(gray_of(SEVEN).astype(np.uint16) * 257)  # mode I;16
+    path = save(image, tmp_path / "sixteen-bit.png")
+    with Image.open(path) as check:
+        assert check.mode.startswith("I"), check.mode
+    return path
+
+
+def palette_png(tmp_path: Path) -> Path:
+    with Image.open(SEVEN) as image:
+        return save(image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=16), tmp_path / "palette.png")
+
+
+def white_digit_on_transparent_png(tmp_path: Path) -> Path:
+    """The MNIST 7 as opacity: white ink, fully transparent background (composited on white it would vanish)."""
+    alpha = gray_of(SEVEN)
+    rgba = np.dstack([np.full_like(alpha, 255)] * 3 + [alpha])
+    return save(Image.fromarray(rgba, "RGBA"), tmp_path / "transparent.png")
+
+
+def animated_gif(tmp_path: Path) -> Path:
+    """Two frames: the 7, then a 1. Only the first may be used."""
+    frames = [Image.fromarray(gray_of(SEVEN)), Image.fromarray(gray_of(ONE))]
+    return save(frames[0], tmp_path / "animated.gif", save_all=True, append_images=frames[1:], duration=200, loop=0)
+
+
+def flat_png(tmp_path: Path, size: tuple[int, int], grey: int = 255) -> Path:
+    return save(Image.new("L", size, grey), tmp_path / f"flat-{size[0]}x{size[1]}.png")
+
+
+def stroke_rgba(size: int = 280) -> np.ndarray:
+    """A black '7' (top bar and diagonal, 14 px brush) on a transparent layer, as the Sketchpad draws it."""
+    layer = np.zeros((size, size, 4), np.uint8)
+    layer[60:74, 80:200] = (0, 0, 0, 255)
+    for row in range(74, 230):
+        col = 200 - (row - 74) * 90 // 156
+        layer[row, col - 7: col + 7] = (0, 0, 0, 255)
+    return layer
+
+
+def sketch_files(tmp_path: Path, drawn: bool = True) -> tuple[Path, Path, Path]:
+    """(background, layer, composite) PNGs, RGBA, as the Sketchpad sends them; blank if not ``drawn``."""
+    background = Image.new("RGBA", (280, 280), (255, 255, 255, 255))
+    layer = Image.fromarray(stroke_rgba() if drawn else np.zeros((280, 280, 4), np.uint8), "RGBA")
+    return (save(background, tmp_path / "background.png"), save(layer, tmp_path / "layer.png"),
+            save(Image.alpha_composite(background, layer), tmp_path / "composite.png"))
+
+
+BAD_FILES = {  # name: (make the file in tmp_path, words the error must contain)
+    "text file .txt": (lambda tmp: text_file(tmp, "notes.txt"), ["not an image"]),
+    "text renamed .png": (lambda tmp: text_file(tmp, "digit.png"), ["not an image"]),
+    "truncated PNG": (lambda tmp: truncated_png(tmp, SEVEN), ["truncated or corrupt"]),
+    "all-white image": (lambda tmp: flat_png(tmp, (64, 64)), ["No digit found"]),
+    "1×1 image": (lambda tmp: flat_png(tmp, (1, 1), grey=0), ["1×1", "at least 8×8"]),
+    "5000×5000 image": (lambda tmp: huge_png(tmp), ["5000×5000", "limit"]),
+    "5000×5000 header, data cut": (lambda tmp: truncated_png(tmp, huge_png(tmp)), ["5000×5000", "limit"]),
+}

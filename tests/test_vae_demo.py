@@ -1,0 +1,182 @@
+"""The VAE tab's pure functions and handlers: paths, readouts, downloads, the latent map, and bad input.
+
+Most tests use tiny untrained models (the plumbing does not depend on training); the shipped
+checkpoints get their own tests at the end, on real MNIST test digits.
+"""
+import math
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from demos import vae as demo
+from demos.strips import save_strip
+from generative.hub import PRETRAINED_DIR, load_model
+from generative.latent import latent_path
+from generative.latent_map import CLICK_COLOUR, GAP, LatentMap, Overlay
+from generative.metrics.interpolation import label_flips
+from generative.models import VAE, DigitClassifier
+from generative.models.vae import negative_elbo
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return VAE(latent_dim=3, width=4).eval(), DigitClassifier(width=4, feature_dim=8).eval()
+
+
+@pytest.fixture(scope="module")
+def tiny_map():
+    torch.manual_seed(1)
+    means, labels = torch.randn(200, 2).numpy(), np.arange(200) % 10
+    return LatentMap(VAE(latent_dim=2, width=4).eval(), means, labels, extent=3.0, cells=10)
+
+
+# ---------------------------------------------------------------- library pieces
+
+def test_latent_path_dispatches_and_refuses_nonsense():
+    a, b = torch.zeros(4), torch.ones(4)
+    assert torch.equal(latent_path(a, b, 5, "lerp")[2], torch.full((4,), 0.5))
+    assert latent_path(a + 1, -b, 3, "slerp").shape == (3, 4)
+    with pytest.raises(ValueError, match="path must be one of"):
+        latent_path(a, b, 5, "spline")
+    with pytest.raises(ValueError, match="at least its 2 endpoints"):
+        latent_path(a, b, 1)
+
+
+def test_label_flips_count_changes_between_consecutive_frames():
+    labels = torch.tensor([[3, 3, 8, 8], [3, 5, 3, 8], [1, 1, 1, 1]])
+    assert label_flips(labels).tolist() == [1, 3, 0]
+
+
+def test_map_pixels_and_latents_round_trip_on_both_panels(tiny_map):
+    assert tiny_map.size == (2 * 280 + GAP, 280)
+    for z in ([0.0, 0.0], [2.5, -1.0], [-2.9, 2.9]):
+        for panel in (0, 1):
+            x, y = tiny_map.latent_to_pixel(np.array(z), panel)
+            assert np.allclose(tiny_map.pixel_to_latent(x, y), z, atol=2 * 6 / 280)  # within a pixel or two
+    assert tiny_map.pixel_to_latent(280 + GAP / 2, 100) is None  # between the panels
+    assert tiny_map.pixel_to_latent(0, 0)[1] > 0 > tiny_map.pixel_to_latent(0, 279)[1]  # z₂ grows upwards
+    centres = tiny_map.cell_centres()
+    assert centres.shape == (10, 10, 2) and centres[0, 0, 1] > centres[-1, 0, 1] and centres[0, 0, 0] < centres[0, -1, 0]
+
+
+def test_the_map_draws_the_overlay_where_the_latent_points_are(tiny_map):
+    plain = tiny_map.render()
+    assert plain.shape == (280, 2 * 280 + GAP, 3) and plain.dtype == np.uint8
+    point = np.array([1.0, -2.0])
+    marked = tiny_map.render(Overlay(clicked=point))
+    for panel in (0, 1):
+        x, y = np.round(tiny_map.latent_to_pixel(point, panel)).astype(int)
+        assert tuple(marked[y, x]) == CLICK_COLOUR
+    assert np.array_equal(tiny_map.render(), plain)  # drawing never touches the cached base picture
+    with pytest.raises(ValueError, match="2-d latent space"):
+        LatentMap(VAE(latent_dim=3, width=4), np.zeros((1, 2)), np.zeros(1))
+
+
+# ---------------------------------------------------------------- the walk
+
+def test_a_walk_starts_and_ends_at_the_endpoint_codes_and_reads_every_frame(tiny):
+    model, classifier = tiny
+    digit_a, digit_b = np.zeros((28, 28), np.float32), np.eye(28, dtype=np.float32)
+    a, b = demo.encode_digit(model, digit_a), demo.encode_digit(model, digit_b)
+    result = demo.walk(model, classifier, a, b, steps=7, path="slerp")
+    assert result.frames.shape == (7, 28, 28) and result.digits.shape == result.confidences.shape == (7,)
+    assert np.allclose(result.latents[0], a.mean, atol=1e-5) and np.allclose(result.latents[-1], b.mean, atol=1e-5)
+    assert np.allclose(result.frames[0], a.reconstruction, atol=1e-6)
+    assert ((0 <= result.frames) & (result.frames <= 1)).all() and ((0.1 <= result.confidences) & (result.confidences <= 1)).all()
+    assert result.flips == int(label_flips(torch.from_numpy(result.digits)))
+
+
+def test_posterior_samples_are_seeded_and_prior_samples_have_no_spread(tiny):
+    model, classifier = tiny
+    a, b = demo.encode_digit(model, np.zeros((28, 28), np.float32)), demo.prior_sample(model, seed=5)
+    assert np.array_equal(b.mean, demo.prior_sample(model, seed=5).mean) and not np.array_equal(
+        b.mean, demo.prior_sample(model, seed=6).mean)
+    first, again = (demo.walk(model, classifier, a, b, 4, code="sample", seed=1) for _ in range(2))
+    other = demo.walk(model, classifier, a, b, 4, code="sample", seed=2)
+    assert torch.equal(first.latents, again.latents) and not torch.equal(first.latents[0], other.latents[0])
+    assert torch.equal(first.latents[-1], other.latents[-1])  # the prior sample's σ is 0: its code is fixed
+
+
+def test_the_downloads_are_a_readable_strip_and_a_looping_gif(tiny, tmp_path):
+    model, classifier = tiny
+    a, b = demo.prior_sample(model, 0), demo.prior_sample(model, 1)
+    result = demo.walk(model, classifier, a, b, steps=5)
+    png, gif = save_strip(result.frames, demo.walk_captions(result), tmp_path, "walk")
+    assert Image.open(png).size == (5 * 28 * 3, 28 * 3 + 18)
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 2 * 5 - 2 and animation.size == (112, 112) and animation.info["loop"] == 0
+    assert demo.walk_summary(result).startswith("**Classifier along the path:**")
+
+
+# ---------------------------------------------------------------- the tab's handlers
+
+def test_a_missing_checkpoint_names_the_command_that_trains_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("generative.hub.PRETRAINED_DIR", tmp_path)
+    tab = demo.VAETab()
+    assert "train_vae.py" in tab.error and tab.initial() is None
+    with pytest.raises(gr.Error, match="train_vae.py"):
+        tab.decode_point(None, 0.0, 0.0)
+
+
+shipped = pytest.mark.skipif(not (PRETRAINED_DIR / demo.WALK_MODEL / "model.safetensors").is_file()
+                             or not (PRETRAINED_DIR / demo.MAP_MODEL / demo.TEST_ENCODINGS).is_file(),
+                             reason="the shipped VAE checkpoints are not there")
+
+
+@pytest.fixture(scope="module")
+def tab():
+    return demo.VAETab()
+
+
+@shipped
+@pytest.mark.parametrize("steps, path, code, seed, message", [
+    (1, "lerp", "mean", 0, "whole number from 2 to 24"), (25, "lerp", "mean", 0, "whole number from 2 to 24"),
+    (2.5, "lerp", "mean", 0, "whole number"), ("ten", "lerp", "mean", 0, "whole number"),
+    (8, "spline", "mean", 0, "Unknown path"), (8, "lerp", "median", 0, "Unknown endpoint code"),
+    (8, "lerp", "mean", -1, "seed"), (8, "lerp", "mean", 2**40, "seed")])
+def test_bad_walk_settings_get_clear_messages(tab, steps, path, code, seed, message):
+    start = tab.initial()
+    with pytest.raises(gr.Error, match=message):
+        tab.walk(start[0], start[3], steps, path, code, seed)
+
+
+@shipped
+def test_the_tab_opens_with_a_walk_and_decodes_clicked_points(tab):
+    start = tab.initial()
+    strip, png, gif, summary, latent_map, overlay = start[6:]
+    assert len(strip) == demo.DEFAULT_STEPS and summary.startswith("**Classifier")
+    assert latent_map.shape == (tab.map.panel, tab.map.size[0], 3) and overlay.endpoints.shape == (2, 2)
+    with pytest.raises(gr.Error, match="Choose both endpoints"):
+        tab.walk(None, start[3], 8, "lerp", "mean", 0)
+    for bad in (float("nan"), 11.0, "3"):
+        with pytest.raises(gr.Error, match="z₁ must be a number"):
+            tab.decode_point(overlay, bad, 0.0)
+    x, y = tab.map.latent_to_pixel(np.array([1.0, 0.5]), 1)
+    clicked = tab.click_map(overlay, gr.SelectData(None, {"index": [int(x), int(y)], "value": None}))
+    new_map, new_overlay, digit, readout, z1, z2 = clicked
+    assert abs(z1 - 1.0) < 0.02 and abs(z2 - 0.5) < 0.02 and digit.shape == (112, 112)
+    assert new_overlay.endpoints is overlay.endpoints and "the classifier reads" in readout
+    between = tab.click_map(overlay, gr.SelectData(None, {"index": [tab.map.panel + GAP // 2, 10], "value": None}))
+    assert isinstance(between, type(gr.skip()))
+
+
+WALK_ELBO_BOUND, MAP_ELBO_BOUND = 1e9, 1e9  # TODO set from measurement
+
+
+@shipped
+def test_shipped_vaes_reach_their_stated_test_elbo_on_real_digits(mnist_test):
+    """Grey-level −ELBO (PyTorch-example convention) on the first 1000 MNIST test digits, one sample each.
+
+    Bounds: the benchmark measured 16-d ≈ {walk} and 2-d ≈ {map} nats on all 10,000 (see
+    benchmarks/results/vae_quality.md); 2 nats of slack for the subset and the sampling noise.
+    """
+    images = mnist_test[0][:1000]
+    for name, bound in ((demo.WALK_MODEL, WALK_ELBO_BOUND), (demo.MAP_MODEL, MAP_ELBO_BOUND)):
+        model = load_model(VAE, str(PRETRAINED_DIR / name), train_command="python training/train_vae.py")
+        with torch.inference_mode():
+            elbo = negative_elbo(model, images, torch.Generator().manual_seed(0)).mean().item()
+        assert math.isfinite(elbo) and elbo < bound, (name, elbo)
