@@ -10,10 +10,10 @@ import os
 
 import gradio as gr
 
-from demos import denoise, vae
+from demos import cgan, denoise, vae
 from generative.hub import HUB_USER_ENV
 
-TABS = [denoise, vae]  # each module has TITLE and build_tab(hub_user)
+TABS = [denoise, vae, cgan]  # each module has TITLE and build_tab(hub_user)
 MAX_UPLOAD = "20mb"
 CSS = ".pixelated img { image-rendering: pixelated; }"  # enlarged digits stay sharp at any display size
 

@@ -1,6 +1,9 @@
-"""The Denoise tab in a real browser: headless Debian Chromium driven by Playwright, against the real app.
+"""The gallery in a real browser: headless Debian Chromium driven by Playwright, against the real app.
 
-Pick an example digit, then draw one, and check that the outputs appear and the scores are numbers.
+Denoise tab: pick an example digit, then draw one, and check that the outputs appear and the scores
+are numbers. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk,
+and a click on the latent map decodes the point under it. cGAN tab: Generate shows the samples with
+verdicts, and "New seed" changes them.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
 """
@@ -109,3 +112,49 @@ def test_drawing_a_digit_and_pressing_the_button_denoises_it(page, artifacts_dir
     page.locator("#denoise-sketch-button").click()
     assert_new_outputs(page, *before)
     page.screenshot(path=str(artifacts_dir / "browser-denoise-sketch.png"), full_page=True)
+
+
+def open_vae_tab(page) -> None:
+    page.get_by_role("tab", name="VAE latent walk").click()
+    expect(page.locator("#vae-strip img").first).to_be_visible()
+
+
+def test_vae_tab_opens_with_a_walk_and_an_example_changes_endpoint_a(page, artifacts_dir):
+    from demos.vae import DEFAULT_STEPS
+
+    open_vae_tab(page)
+    expect(page.locator("#vae-strip img")).to_have_count(DEFAULT_STEPS)
+    expect(page.locator("#vae-summary")).to_contain_text("label changes")
+    before = src_of(page, "#vae-a-image img")
+    page.get_by_role("tab", name="Upload or pick an example").first.click()  # endpoint A's (the Denoise tab's is hidden)
+    page.locator("#vae-a-examples button.gallery-item:has(img[src*='3_0_test00018'])").click()  # a 3, walking to the opening 7
+    wait_for_new_image(page, "#vae-a-image img", before)
+    expect(page.locator("#vae-strip img").first).to_be_visible()
+    page.screenshot(path=str(artifacts_dir / "browser-vae-walk.png"), full_page=True)
+
+
+def test_vae_map_click_decodes_the_point_under_it(page, artifacts_dir):
+    open_vae_tab(page)
+    before = src_of(page, "#vae-point img")
+    latent_map = page.locator("#vae-map img")
+    latent_map.scroll_into_view_if_needed()
+    box = latent_map.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)  # on the manifold panel
+    wait_for_new_image(page, "#vae-point img", before)
+    expect(page.locator("#vae-point-readout")).to_contain_text("the classifier reads")
+    z1 = float(page.locator("#vae-z1 input").input_value())
+    assert z1 < 0, z1  # left of the centre of the panel
+    page.screenshot(path=str(artifacts_dir / "browser-vae-map-click.png"), full_page=True)
+
+
+def test_cgan_tab_generates_and_a_new_seed_changes_the_samples(page, artifacts_dir):
+    page.get_by_role("tab", name="cGAN digit picker").click()
+    first = "#cgan-samples img"
+    expect(page.locator(first).first).to_be_visible()
+    page.locator("#cgan-generate").click()
+    expect(page.locator(first)).to_have_count(16)
+    expect(page.locator("#cgan-verdict")).to_contain_text("The classifier reads")
+    before = page.locator(first).first.get_attribute("src")
+    page.locator("#cgan-new-seed").click()
+    expect(page.locator(first).first).not_to_have_attribute("src", before)
+    page.screenshot(path=str(artifacts_dir / "browser-cgan.png"), full_page=True)

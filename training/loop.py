@@ -53,6 +53,7 @@ class History:
     epoch_eval_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
     step_metrics: dict[str, list[float]] = field(default_factory=dict)  # what a step reports beside its loss
+    epoch_end_seconds: list[float] = field(default_factory=list)        # training time when each epoch ended
 
     @property
     def epochs_done(self) -> int:
@@ -217,6 +218,7 @@ def fit(
                 history.step_metrics.setdefault(name, []).append(value)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
         history.seconds += time.perf_counter() - started
+        history.epoch_end_seconds.append(round(history.seconds, 1))
         history.step_loss.extend(losses)
         history.epoch_train_loss.append(sum(losses) / max(len(losses), 1))
 

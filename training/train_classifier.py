@@ -21,6 +21,7 @@ from torch.utils.data import TensorDataset
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from generative.data.mnist import load_mnist  # noqa: E402
+from generative.metrics.classification import accuracy_report, predict_all  # noqa: E402
 from generative.models import DigitClassifier  # noqa: E402
 from training.loop import (  # noqa: E402
     add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
@@ -60,22 +61,6 @@ def random_affine(images: torch.Tensor, generator: torch.Generator) -> torch.Ten
 def classification_loss(model, batch, generator):
     images, labels = batch
     return F.cross_entropy(model(random_affine(images, generator)), labels)
-
-
-@torch.inference_mode()
-def predict_all(model: DigitClassifier, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    device = next(model.parameters()).device
-    return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(images), batch_size)])
-
-
-def accuracy_report(model: DigitClassifier, images: torch.Tensor, labels: torch.Tensor) -> dict:
-    predicted = predict_all(model, images)
-    confusion = torch.zeros(10, 10, dtype=torch.long)
-    confusion.index_put_((labels, predicted), torch.ones_like(labels), accumulate=True)
-    per_class = (confusion.diag() / confusion.sum(1)).tolist()
-    return {"n_images": len(labels), "accuracy": (predicted == labels).float().mean().item(),
-            "errors": int((predicted != labels).sum()), "per_class_accuracy": per_class,
-            "confusion_matrix": confusion.tolist()}
 
 
 def main(argv: list[str] | None = None) -> None:

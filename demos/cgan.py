@@ -1,0 +1,233 @@
+"""The "cGAN digit picker" tab: ask a conditional GAN for a digit, see its variety, its styles and its noise space."""
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import torch
+
+from demos.inputs import MAX_SEED, checked_seed, enlarge, is_number
+from demos.reports import measured_report
+from demos.strips import caption, gallery_items, readout, save_strip
+from generative.hub import CheckpointError, load_metrics, load_model, model_source
+from generative.latent import latent_path
+from generative.models import DigitClassifier, Generator
+
+TITLE = "cGAN digit picker"
+MODEL_NAME, CLASSIFIER_MODEL = "cgan-mnist", "classifier-mnist"
+TRAIN_COMMANDS = {MODEL_NAME: "python training/train_cgan.py --data-root <folder with MNIST/raw>",
+                  CLASSIFIER_MODEL: "python training/train_classifier.py --data-root <folder with MNIST/raw>"}
+MAX_COUNT, MAX_ROWS, MIN_STEPS, MAX_STEPS = 64, 10, 2, 24
+MIN_SCALE, MAX_SCALE = 0.0, 1.5
+
+
+# ---------------------------------------------------------------- pure functions
+
+def noise(generator: Generator, count: int, seed: int, scale: float) -> torch.Tensor:
+    """``count`` noise vectors from ``seed``: the same seed always gives the same vectors (and so the same digits)."""
+    return generator.sample_noise(count, torch.Generator().manual_seed(seed), scale)
+
+
+@torch.inference_mode()
+def draw(generator: Generator, z: torch.Tensor, digits) -> np.ndarray:
+    """(n, noise_dim) noise and n digit labels → (n, 28, 28) images in [0, 1]."""
+    labels = torch.as_tensor(digits, dtype=torch.long).expand(len(z))
+    return generator(z, labels)[:, 0].numpy()
+
+
+def samples(generator: Generator, digit: int, count: int, seed: int, scale: float = 1.0) -> np.ndarray:
+    return draw(generator, noise(generator, count, seed, scale), digit)
+
+
+def every_digit(generator: Generator, rows: int, seed: int, scale: float = 1.0) -> np.ndarray:
+    """(rows, 10, 28, 28): row r is one noise vector drawn as each digit 0–9, so a row shares one style."""
+    z = noise(generator, rows, seed, scale).repeat_interleave(10, dim=0)
+    return draw(generator, z, torch.arange(10).repeat(rows)).reshape(rows, 10, 28, 28)
+
+
+def noise_walk(generator: Generator, digit: int, seed_a: int, seed_b: int, steps: int, scale: float = 1.0) -> np.ndarray:
+    """Digit ``digit`` along the great circle from seed A's noise to seed B's (the noise's typical norm is kept)."""
+    z = latent_path(noise(generator, 1, seed_a, scale)[0], noise(generator, 1, seed_b, scale)[0], steps, "slerp")
+    return draw(generator, z, digit)
+
+
+def grid_image(grid: np.ndarray, scale: int = 2, gap: int = 2) -> np.ndarray:
+    """(rows, cols, 28, 28) → one uint8 picture, cells enlarged without blur, separated by grey lines."""
+    rows, cols = grid.shape[:2]
+    cell = 28 * scale
+    picture = np.full((rows * (cell + gap) - gap, cols * (cell + gap) - gap), 96, np.uint8)
+    for r in range(rows):
+        for c in range(cols):
+            picture[r * (cell + gap): r * (cell + gap) + cell, c * (cell + gap): c * (cell + gap) + cell] = enlarge(grid[r, c], scale)
+    return picture
+
+
+def verdict_captions(classifier: DigitClassifier, images: np.ndarray, asked: int | None) -> list[str]:
+    """The classifier's reading of each image, marked ✗ where it is not the digit asked for."""
+    digits, confidences = readout(classifier, images)
+    return [caption(d, c) + ("" if asked is None or d == asked else " ✗") for d, c in zip(digits, confidences)]
+
+
+# ---------------------------------------------------------------- text
+
+def about_markdown(metrics: dict | None, report: dict | None) -> str:
+    text = (
+        "**What it is.** A *generative adversarial network* (Goodfellow et al., 2014) is two networks in a game. The "
+        "generator G turns random noise z into an image; the discriminator D sees real digits and G's digits and "
+        "learns to tell them apart, while G learns to fool it: min_G max_D E[log D(x)] + E[log(1 − D(G(z)))]. "
+        "This one is *conditional* (Mirza & Osindero, 2014): both networks also get the digit label y, so G learns to "
+        "draw the digit it is asked for and D judges \"is this a real *y*?\".\n\n"
+        "**How the label enters.** G concatenates a learned 32-d embedding of y with z before its first layer, then "
+        "upsamples 7×7 → 14×14 → 28×28 with transposed convolutions, batch norm and ReLU (DCGAN). D extracts features h "
+        "with strided convolutions and LeakyReLU, and scores ψ(h) + ⟨embed(y), h⟩ (a projection discriminator).\n\n"
+        "**Loss.** D minimises the binary cross-entropy of real vs generated. G minimises the *non-saturating* loss "
+        "−log D(G(z, y)) rather than log(1 − D(G(z, y))): the latter's gradient vanishes when D confidently rejects G's "
+        "digits, which is exactly when G most needs to learn.\n\n"
+        "**The noise carries style, the label identity:** \"same style, every digit\" draws each row from one z. "
+        "Shrinking z (noise scale < 1, the *truncation trick*) trades variety for cleaner, more typical digits.")
+    if metrics:
+        accuracy = " · ".join(f"{name}: {value:.2%}" for name, value in metrics["conditional_accuracy"].items())
+        text += (f"\n\n**Trained here:** {metrics['parameters']:,} parameters in G, {metrics['epochs']} epochs "
+                 f"({metrics['train_seconds'] / 60:.0f} min on {metrics['hardware']}); conditional accuracy on 10,000 "
+                 f"samples as read by the MNIST classifier: {accuracy} (published: {metrics['published']}).")
+    if report:
+        main = report["main"]["scales"][0]
+        text += (f"\n\n**Measured** (`benchmarks/results/cgan_quality.md`, 1,000 samples per digit): conditional accuracy "
+                 f"{main['accuracy']:.2%}; per-class feature spread {main['diversity_ratio_mean']:.2f}× that of real test "
+                 f"digits (min {main['diversity_ratio_min']:.2f}; 1 = as varied as real digits, 0 = collapsed); Fréchet "
+                 f"distance to the MNIST test digits in the classifier's feature space {main['feature_frechet_distance']:.2f} "
+                 f"(real training digits: {report['real_floor_frechet']:.2f}).")
+    return text
+
+
+# ---------------------------------------------------------------- the tab
+
+def checked_int(value, name: str, low: int, high: int) -> int:
+    if not (is_number(value) and float(value).is_integer() and low <= value <= high):
+        raise gr.Error(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+    return int(value)
+
+
+def checked_scale(value) -> float:
+    if not (is_number(value) and MIN_SCALE < value <= MAX_SCALE):
+        raise gr.Error(f"The noise scale must be a number above {MIN_SCALE:g} and at most {MAX_SCALE:g}, got {value!r}.")
+    return float(value)
+
+
+class CGANTab:
+    """Holds the generator and the classifier (or why they could not load) and the handlers that use them."""
+
+    def __init__(self, hub_user: str | None = None):
+        sources = {name: model_source(name, hub_user) for name in TRAIN_COMMANDS}
+        try:
+            self.generator = load_model(Generator, sources[MODEL_NAME], train_command=TRAIN_COMMANDS[MODEL_NAME])
+            self.classifier = load_model(DigitClassifier, sources[CLASSIFIER_MODEL],
+                                         train_command=TRAIN_COMMANDS[CLASSIFIER_MODEL])
+            self.error = None
+        except CheckpointError as err:
+            self.generator = self.classifier = None
+            self.error = str(err)
+        self.metrics = load_metrics(sources[MODEL_NAME]) if not self.error else None
+        self.report = measured_report("cgan_quality", sources[MODEL_NAME]) if not self.error else None
+        self.files = Path(tempfile.mkdtemp(prefix="gallery-cgan-"))
+
+    def check(self) -> None:
+        if self.error:
+            raise gr.Error(self.error)
+
+    def initial(self) -> tuple | None:
+        """What the tab opens with, from the controls' defaults (computed once, at start)."""
+        if self.error:
+            return None
+        d = DEFAULTS
+        return (*self.generate(d["digit"], d["count"], d["seed"], d["scale"]),
+                self.every_digit(d["rows"], d["seed"], d["scale"]),
+                *self.interpolate(d["digit"], d["seed_a"], d["seed_b"], d["steps"], d["scale"]))
+
+    def generate(self, digit, count, seed, scale):
+        """The samples of one digit, each with the classifier's verdict, and a line on how many it reads right."""
+        self.check()
+        digit = checked_int(digit, "The digit", 0, 9)
+        images = samples(self.generator, digit, checked_int(count, "The number of samples", 1, MAX_COUNT),
+                         checked_seed(seed), checked_scale(scale))
+        captions = verdict_captions(self.classifier, images, digit)
+        right = sum("✗" not in text for text in captions)
+        return gallery_items(images, captions), f"The classifier reads **{right} of {len(images)}** as a {digit}."
+
+    def every_digit(self, rows, seed, scale):
+        self.check()
+        grid = every_digit(self.generator, checked_int(rows, "The number of rows", 1, MAX_ROWS), checked_seed(seed),
+                           checked_scale(scale))
+        return grid_image(grid)
+
+    def interpolate(self, digit, seed_a, seed_b, steps, scale):
+        """The strip from seed A's noise to seed B's for one digit, with verdicts, as gallery items, PNG and GIF."""
+        self.check()
+        digit = checked_int(digit, "The digit", 0, 9)
+        frames = noise_walk(self.generator, digit, checked_seed(seed_a), checked_seed(seed_b),
+                            checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS), checked_scale(scale))
+        captions = verdict_captions(self.classifier, frames, digit)
+        png, gif = save_strip(frames, captions, Path(tempfile.mkdtemp(dir=self.files)), f"cgan-{digit}-walk")
+        return gallery_items(frames, captions), str(png), str(gif)
+
+
+DEFAULTS = {"digit": 7, "count": 16, "seed": 0, "scale": 1.0, "rows": 4, "seed_a": 1, "seed_b": 2, "steps": 10}
+
+
+def new_seed() -> int:
+    return random.randint(0, MAX_SEED)
+
+
+def build_tab(hub_user: str | None = None) -> None:
+    """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
+    tab = CGANTab(hub_user)
+    start = tab.initial() or (None,) * 6
+    gr.Markdown("## Ask a conditional GAN for a digit")
+    if tab.error:
+        gr.Markdown(f"⚠️ **The model is not available.** {tab.error}", elem_id="cgan-model-error")
+    with gr.Row():
+        with gr.Column(scale=1):
+            digit = gr.Radio(list(range(10)), value=DEFAULTS["digit"], label="Digit", elem_id="cgan-digit")
+            count = gr.Slider(1, MAX_COUNT, value=DEFAULTS["count"], step=1, label="Samples", elem_id="cgan-count")
+            with gr.Row():
+                seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="cgan-seed")
+                reseed = gr.Button("New seed", elem_id="cgan-new-seed")
+            scale = gr.Slider(0.05, MAX_SCALE, value=DEFAULTS["scale"], step=0.05, label="Noise scale (truncation: < 1 = cleaner, less varied)",
+                              elem_id="cgan-scale")
+            generate = gr.Button("Generate", variant="primary", elem_id="cgan-generate")
+        with gr.Column(scale=2):
+            grid = gr.Gallery(elem_classes=["pixelated"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",
+                              columns=8, height="auto", value=start[0], elem_id="cgan-samples")
+            verdict = gr.Markdown(start[1] or "", elem_id="cgan-verdict")
+    gr.Markdown("### Same style, every digit\nEach row is one noise vector z, drawn as every digit 0–9.")
+    with gr.Row():
+        rows = gr.Slider(1, MAX_ROWS, value=DEFAULTS["rows"], step=1, label="Rows", elem_id="cgan-rows")
+        styles_button = gr.Button("Draw the rows", elem_id="cgan-styles-button")
+    styles = gr.Image(elem_classes=["pixelated"], format="png", label="Rows: noise vectors (from the seed); columns: digits 0–9",
+                      interactive=False, value=start[2], elem_id="cgan-styles")
+    gr.Markdown("### Walk the noise between two seeds")
+    with gr.Row():
+        seed_a = gr.Number(value=DEFAULTS["seed_a"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed A", elem_id="cgan-seed-a")
+        seed_b = gr.Number(value=DEFAULTS["seed_b"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed B", elem_id="cgan-seed-b")
+        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="cgan-steps")
+        walk_button = gr.Button("Walk", elem_id="cgan-walk-button")
+    strip = gr.Gallery(elem_classes=["pixelated"], format="png", label="The chosen digit from seed A's noise to seed B's",
+                       columns=12, height=230, value=start[3], elem_id="cgan-strip")
+    with gr.Row():
+        png = gr.File(value=start[4], label="Strip (PNG)", interactive=False, elem_id="cgan-png")
+        gif = gr.File(value=start[5], label="Animation (GIF)", interactive=False, elem_id="cgan-gif")
+    gr.Markdown(about_markdown(tab.metrics, tab.report), elem_id="cgan-about")
+
+    sample_inputs = [digit, count, seed, scale]
+    # preprocess=False: values reach our own range checks, whose messages name the control (Gradio's do not)
+    raw = {"preprocess": False}
+    generate.click(tab.generate, sample_inputs, [grid, verdict], api_name="cgan_generate", **raw)
+    for control in (digit, scale):
+        control.change(tab.generate, sample_inputs, [grid, verdict], api_visibility="private", **raw)
+    reseed.click(new_seed, None, seed, api_visibility="private").then(
+        tab.generate, sample_inputs, [grid, verdict], api_visibility="private", **raw)
+    styles_button.click(tab.every_digit, [rows, seed, scale], styles, api_name="cgan_every_digit", **raw)
+    walk_button.click(tab.interpolate, [digit, seed_a, seed_b, steps, scale], [strip, png, gif], api_name="cgan_interpolate", **raw)

@@ -1,0 +1,44 @@
+"""The three GAN objectives the cGAN script offers, on the discriminator's raw scores (logits).
+
+- ``non-saturating`` (Goodfellow et al. 2014, the default): D minimises the binary cross-entropy of
+  real vs fake; G minimises −log D(G(z)) rather than log(1 − D(G(z))), whose gradient vanishes exactly
+  when G is losing, early in training.
+- ``hinge`` (Lim & Ye 2017; Miyato et al. 2018): D is penalised only inside a margin.
+- ``wgan-gp`` (Gulrajani et al. 2017): D is a critic estimating the Wasserstein-1 distance, kept
+  1-Lipschitz by penalising ‖∇D‖ ≠ 1 on random interpolates of real and fake images.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LOSSES = ("non-saturating", "hinge", "wgan-gp")
+
+
+def discriminator_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """What D minimises, given its scores on real and on generated images (without WGAN-GP's penalty)."""
+    if kind == "non-saturating":  # −log σ(D(x)) − log(1 − σ(D(G(z))))
+        return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+    if kind == "hinge":
+        return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+    if kind == "wgan-gp":
+        return fake_scores.mean() - real_scores.mean()
+    raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
+
+
+def generator_loss(kind: str, fake_scores: torch.Tensor) -> torch.Tensor:
+    """What G minimises, given D's scores on its images."""
+    if kind == "non-saturating":  # −log σ(D(G(z)))
+        return F.softplus(-fake_scores).mean()
+    if kind in ("hinge", "wgan-gp"):
+        return -fake_scores.mean()
+    raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """E[(‖∇_x̂ D(x̂, y)‖₂ − 1)²] at x̂ = ε·real + (1 − ε)·fake, ε ~ U(0, 1) per image."""
+    epsilon = torch.rand(len(real), 1, 1, 1, generator=generator, device=real.device)
+    mixed = (epsilon * real + (1 - epsilon) * fake.detach()).requires_grad_(True)
+    gradients, = torch.autograd.grad(critic(mixed, labels).sum(), mixed, create_graph=True)
+    return (gradients.flatten(1).norm(dim=1) - 1).pow(2).mean()

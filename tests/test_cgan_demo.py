@@ -1,0 +1,69 @@
+"""The cGAN tab's pure functions and handlers on a tiny untrained generator: seeds, rows of styles, noise walks, bad input."""
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+
+from demos import cgan as demo
+from generative.models import DigitClassifier, Generator
+
+
+@pytest.fixture(scope="module")
+def tab():
+    torch.manual_seed(0)
+    tab = demo.CGANTab.__new__(demo.CGANTab)  # the handlers, with tiny models instead of the checkpoints
+    tab.generator, tab.classifier, tab.error = Generator(noise_dim=8, width=4).eval(), DigitClassifier(4, 8).eval(), None
+    tab.files = Path(tempfile.mkdtemp())
+    return tab
+
+
+def test_same_seed_same_digits_other_seed_other_digits(tab):
+    a, b, c = (demo.samples(tab.generator, 3, 5, seed) for seed in (7, 7, 8))
+    assert a.shape == (5, 28, 28) and np.array_equal(a, b) and not np.allclose(a, c)
+    assert np.allclose(demo.samples(tab.generator, 3, 2, 7), a[:2], atol=1e-6)  # asking for fewer gives the first ones
+
+
+def test_each_row_of_every_digit_shares_one_noise_vector(tab):
+    grid = demo.every_digit(tab.generator, rows=3, seed=5)
+    assert grid.shape == (3, 10, 28, 28)
+    z = demo.noise(tab.generator, 3, 5, 1.0)
+    assert np.allclose(grid[1, 4], demo.draw(tab.generator, z[1:2], 4)[0], atol=1e-6)
+    picture = demo.grid_image(grid, scale=2, gap=2)
+    assert picture.shape == (3 * 58 - 2, 10 * 58 - 2) and picture.dtype == np.uint8
+
+
+def test_a_noise_walk_starts_and_ends_at_the_two_seeds(tab):
+    frames = demo.noise_walk(tab.generator, 5, seed_a=1, seed_b=2, steps=6)
+    assert frames.shape == (6, 28, 28)
+    assert np.allclose(frames[0], demo.samples(tab.generator, 5, 1, 1)[0], atol=1e-5)
+    assert np.allclose(frames[-1], demo.samples(tab.generator, 5, 1, 2)[0], atol=1e-5)
+
+
+def test_handlers_give_verdicts_files_and_clear_errors(tab):
+    items, verdict = tab.generate(4, 6, 0, 1.0)
+    assert len(items) == 6 and items[0][0].shape == (84, 84) and "of 6** as a 4" in verdict
+    assert all(("✗" in text) == (not text.startswith("4")) for _, text in items)
+    strip, png, gif = tab.interpolate(4, 1, 2, 5, 0.5)
+    assert len(strip) == 5 and png.endswith(".png") and gif.endswith(".gif")
+    for call, message in [(lambda: tab.generate(10, 6, 0, 1.0), "digit must be a whole number from 0 to 9"),
+                          (lambda: tab.generate(2.5, 6, 0, 1.0), "digit"),
+                          (lambda: tab.generate(4, 0, 0, 1.0), "number of samples"),
+                          (lambda: tab.generate(4, 65, 0, 1.0), "number of samples"),
+                          (lambda: tab.generate(4, 6, -3, 1.0), "seed"),
+                          (lambda: tab.generate(4, 6, 0, 0.0), "noise scale"),
+                          (lambda: tab.generate(4, 6, 0, "big"), "noise scale"),
+                          (lambda: tab.every_digit(11, 0, 1.0), "number of rows"),
+                          (lambda: tab.interpolate(4, 1, 2, 30, 1.0), "number of steps")]:
+        with pytest.raises(gr.Error, match=message):
+            call()
+
+
+def test_a_missing_checkpoint_names_the_command_that_trains_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("generative.hub.PRETRAINED_DIR", tmp_path)
+    missing = demo.CGANTab()
+    assert "train_cgan.py" in missing.error and missing.initial() is None
+    with pytest.raises(gr.Error, match="train_cgan.py"):
+        missing.generate(3, 4, 0, 1.0)
