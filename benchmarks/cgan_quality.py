@@ -131,7 +131,7 @@ Per digit 0–9, noise scale 1: accuracy {per_class}; spread ratio {diversity}.
 """
     if compare:
         text += f"""
-## The three losses, same architecture and budget
+## The three losses: short runs, same architecture, about the same training time on this CPU
 
 | run | noise scale | conditional accuracy | feature spread / real | Fréchet distance, classifier features |
 |---|---|---|---|---|

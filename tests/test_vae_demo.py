@@ -164,15 +164,15 @@ def test_the_tab_opens_with_a_walk_and_decodes_clicked_points(tab):
     assert isinstance(between, type(gr.skip()))
 
 
-WALK_ELBO_BOUND, MAP_ELBO_BOUND = 1e9, 1e9  # TODO set from measurement
+WALK_ELBO_BOUND = 95.0  # the issue's target; measured 92.32 on all 10,000 (benchmarks/results/vae_quality.md)
+MAP_ELBO_BOUND = 143.0  # measured 139.87 on all 10,000: 3 nats of slack for the subset and the sampling noise
 
 
 @shipped
 def test_shipped_vaes_reach_their_stated_test_elbo_on_real_digits(mnist_test):
     """Grey-level −ELBO (PyTorch-example convention) on the first 1000 MNIST test digits, one sample each.
 
-    Bounds: the benchmark measured 16-d ≈ {walk} and 2-d ≈ {map} nats on all 10,000 (see
-    benchmarks/results/vae_quality.md); 2 nats of slack for the subset and the sampling noise.
+    The bounds are the target (16-d) and the measured full-test figure plus slack (2-d); see the constants.
     """
     images = mnist_test[0][:1000]
     for name, bound in ((demo.WALK_MODEL, WALK_ELBO_BOUND), (demo.MAP_MODEL, MAP_ELBO_BOUND)):
