@@ -33,6 +33,7 @@ from generative.hub import load_metrics, load_model, model_source  # noqa: E402
 from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
 from generative.models import DigitClassifier, Generator  # noqa: E402
+from generative.models.cgan import generate_per_class  # noqa: E402
 
 PER_CLASS = 1000
 TRAIN_COMMAND = "python training/train_cgan.py --data-root <folder with MNIST/raw>"
@@ -51,14 +52,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 @torch.inference_mode()
-def samples(generator: Generator, scale: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    labels = torch.arange(10).repeat_interleave(PER_CLASS)
-    rng = torch.Generator().manual_seed(seed)
-    images = torch.cat([generator(generator.sample_noise(len(chunk), rng, scale), chunk) for chunk in labels.split(1000)])
-    return images, labels
-
-
-@torch.inference_mode()
 def features(classifier: DigitClassifier, images: torch.Tensor) -> np.ndarray:
     return torch.cat([classifier.features(chunk) for chunk in images.split(1000)]).double().numpy()
 
@@ -69,7 +62,7 @@ def spread(feats: np.ndarray) -> float:
 
 
 def judge(generator: Generator, classifier: DigitClassifier, real: dict, scale: float, seed: int) -> dict:
-    images, labels = samples(generator, scale, seed)
+    images, labels = generate_per_class(generator, PER_CLASS, seed, scale)
     report = accuracy_report(classifier, images, labels)
     feats = features(classifier, images)
     ratios = [spread(feats[labels.numpy() == d]) / real["spread"][d] for d in range(10)]

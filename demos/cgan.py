@@ -9,7 +9,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import MAX_SEED, checked_seed, enlarge, is_number
+from demos.inputs import MAX_SEED, checked_int, checked_seed, enlarge, is_number
 from demos.reports import measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
 from generative.hub import CheckpointError, load_metrics, load_model, model_source
@@ -104,12 +104,6 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
 
 
 # ---------------------------------------------------------------- the tab
-
-def checked_int(value, name: str, low: int, high: int) -> int:
-    if not (is_number(value) and float(value).is_integer() and low <= value <= high):
-        raise gr.Error(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
-    return int(value)
-
 
 def checked_scale(value) -> float:
     if not (is_number(value) and MIN_SCALE < value <= MAX_SCALE):

@@ -23,11 +23,15 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
 
 
+def checked_int(value, name: str, low: int, high: int) -> int:
+    """``value`` as an int, or ``gr.Error`` naming the control unless it is a whole number in [low, high]."""
+    if not (is_number(value) and float(value).is_integer() and low <= value <= high):
+        raise gr.Error(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+    return int(value)
+
+
 def checked_seed(seed) -> int:
-    """``seed`` as an int, or ``gr.Error`` unless it is a whole number in [0, MAX_SEED]."""
-    if not (is_number(seed) and float(seed).is_integer() and 0 <= int(seed) <= MAX_SEED):
-        raise gr.Error(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
-    return int(seed)
+    return checked_int(seed, "The seed", 0, MAX_SEED)
 
 
 def digit_from_upload(image: str | dict | None) -> np.ndarray:

@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (MAX_SEED, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge,
+from demos.inputs import (MAX_SEED, checked_int, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge,
                           example_paths, is_number)
 from demos.reports import measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
@@ -161,7 +161,7 @@ class VAETab:
         except CheckpointError as err:
             self.model = self.map_model = self.classifier = self.map = None
             self.error = str(err)
-        self.metrics = {name: load_metrics(source) for name, source in sources.items()} if not self.error else {}
+        self.metrics = {name: load_metrics(sources[name]) for name in (WALK_MODEL, MAP_MODEL)} if not self.error else {}
         self.report = measured_report("vae_quality", sources[WALK_MODEL]) if not self.error else None
         self.files = Path(tempfile.mkdtemp(prefix="gallery-vae-"))
 
@@ -205,16 +205,15 @@ class VAETab:
         self.check()
         if a is None or b is None:
             raise gr.Error("Choose both endpoints first.")
-        if not (is_number(steps) and float(steps).is_integer() and MIN_STEPS <= steps <= MAX_STEPS):
-            raise gr.Error(f"The number of steps must be a whole number from {MIN_STEPS} to {MAX_STEPS}, got {steps!r}.")
+        steps = checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS)
         if path not in PATHS:
             raise gr.Error(f"Unknown path {path!r}; choose one of: {', '.join(PATHS)}.")
         if code not in CODES:
             raise gr.Error(f"Unknown endpoint code {code!r}; choose one of: {', '.join(CODES)}.")
-        result = walk(self.model, self.classifier, a, b, int(steps), path, code, checked_seed(seed))
-        folder = Path(tempfile.mkdtemp(dir=self.files))
-        png, gif = save_strip(result.frames, walk_captions(result), folder, "vae-walk")
-        strip = gallery_items(result.frames, walk_captions(result))
+        result = walk(self.model, self.classifier, a, b, steps, path, code, checked_seed(seed))
+        captions = walk_captions(result)
+        png, gif = save_strip(result.frames, captions, Path(tempfile.mkdtemp(dir=self.files)), "vae-walk")
+        strip = gallery_items(result.frames, captions)
         overlay = map_overlay(self.map_model, a, b, result, path)
         return strip, str(png), str(gif), walk_summary(result), self.map.render(overlay), overlay
 

@@ -12,7 +12,7 @@ from demos import cgan as demo
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.classification import accuracy_report
 from generative.models import DigitClassifier, Generator
-from training.train_cgan import generate_per_class
+from generative.models.cgan import generate_per_class
 
 
 @pytest.fixture(scope="module")

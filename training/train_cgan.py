@@ -27,6 +27,7 @@ from generative.gan_losses import LOSSES, discriminator_loss, generator_loss, gr
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.models import ConditionalGAN, DigitClassifier, Generator  # noqa: E402
+from generative.models.cgan import generate_per_class  # noqa: E402
 from training.loop import (  # noqa: E402
     RESUMED_NOTE, Objective, add_training_args, card_command_and_pictures, card_front_matter, fit, publish, run_record)
 
@@ -90,17 +91,6 @@ class AdversarialObjective(Objective):
         verdict = torch.sigmoid if loss == "non-saturating" else torch.nn.Identity()  # a probability, or a raw score
         return {"loss": d_loss.detach(), "G loss": g_loss.detach(),
                 "D(x)": verdict(real_scores.detach()).mean(), "D(G(z))": verdict(fake_scores.detach()).mean()}
-
-
-@torch.inference_mode()
-def generate_per_class(generator: Generator, per_class: int, seed: int, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """``per_class`` samples of each digit 0–9 (in that order) and their labels, from a seeded noise stream."""
-    device = next(generator.parameters()).device
-    labels = torch.arange(10, device=device).repeat_interleave(per_class)
-    rng = torch.Generator(device).manual_seed(seed)
-    images = torch.cat([generator(generator.sample_noise(len(chunk), rng, device=device), chunk)
-                        for chunk in labels.split(batch_size)])
-    return images.cpu(), labels.cpu()
 
 
 def conditional_accuracy(generator: Generator, classifier: DigitClassifier, per_class: int, seed: int) -> dict:
