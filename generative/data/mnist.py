@@ -43,16 +43,22 @@ def _link_archives(data_root: Path, name: str, target: Path) -> None:
             link.symlink_to(archive)
 
 
-def load_mnist(split: str, data_root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images as float32 (N, 1, 28, 28) in [0, 1] and labels as int64 (N,), for "train" or "test"."""
-    from torchvision.datasets import MNIST  # torchvision is slow to import; only training needs it
+def load_mnist(split: str, data_root: str | os.PathLike | None = None,
+               name: str = "MNIST") -> tuple[torch.Tensor, torch.Tensor]:
+    """Images as float32 (N, 1, 28, 28) in [0, 1] and labels as int64 (N,), for "train" or "test".
+
+    ``name`` is "MNIST" or "FashionMNIST" (same format, same torchvision layout).
+    """
+    from torchvision import datasets  # torchvision is slow to import; only training needs it
 
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if name not in ("MNIST", "FashionMNIST"):
+        raise ValueError(f"name must be 'MNIST' or 'FashionMNIST', got {name!r}")
     root = resolve_data_root(data_root)
     target = cache_dir() / "datasets"
     if root is not None:
-        _link_archives(root, "MNIST", target)
-    dataset = MNIST(str(target), train=split == "train", download=True)
+        _link_archives(root, name, target)
+    dataset = getattr(datasets, name)(str(target), train=split == "train", download=True)
     images = dataset.data.unsqueeze(1).float().div_(255.0)
     return images, dataset.targets.long()

@@ -7,6 +7,7 @@ refuses a large one rather than report a wrong number.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,15 +35,29 @@ class GaussianStats:
         return cls(features.mean(axis=0), np.cov(features, rowvar=False), len(features))
 
 
+def _sqrtm(matrix: np.ndarray) -> np.ndarray:
+    """``linalg.sqrtm`` across SciPy versions: ``disp=False`` keeps older SciPy from printing about singular input
+    (and gives (root, error)); it is deprecated since 1.16 (1.17 then returns a 1×1 root alone) and goes in 1.18."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            root = linalg.sqrtm(matrix, disp=False)
+        except TypeError:  # no ``disp`` any more
+            root = linalg.sqrtm(matrix)
+    return root[0] if isinstance(root, tuple) else root
+
+
 def frechet_distance(a: GaussianStats, b: GaussianStats) -> float:
     mean_a, mean_b = np.atleast_1d(a.mean), np.atleast_1d(b.mean)
     cov_a, cov_b = np.atleast_2d(a.covariance), np.atleast_2d(b.covariance)
     if mean_a.shape != mean_b.shape or cov_a.shape != cov_b.shape:
         raise ValueError(f"feature dimensions differ: {mean_a.shape} vs {mean_b.shape}")
-    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(len(cov_a)) * EPSILON
-        covmean = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)  # singular products are handled just below
+        covmean = _sqrtm(cov_a @ cov_b)
+        if not np.isfinite(covmean).all():
+            offset = np.eye(len(cov_a)) * EPSILON
+            covmean = _sqrtm((cov_a + offset) @ (cov_b + offset))
     if np.iscomplexobj(covmean):
         largest = np.max(np.abs(covmean.imag))
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=IMAGINARY_TOLERANCE):

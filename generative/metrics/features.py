@@ -1,0 +1,177 @@
+"""From image sets to feature statistics, streaming: the part of FID that is not the formula.
+
+Images are read one at a time, converted to the extractor's input by a *resize convention*, batched,
+passed through the extractor under ``torch.inference_mode``, and folded into running float64 sums, so
+memory stays bounded however many images there are. A capped number of feature vectors is kept as
+well, for the metrics that need them (KID, precision/recall).
+
+The resize convention changes the number (about 2% between pytorch-fid and torch-fidelity, about 30%
+between pytorch-fid and clean-fid on small images, see ``../shared/research/fid.md``), so it is part of
+every result, with the extractor and N.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from tqdm.auto import tqdm
+
+from generative.data.image_sets import ImageSet, ImageSetError, Skipped
+from generative.metrics.frechet import GaussianStats
+from generative.metrics.inception import FEATURE_DIM, INPUT_SIZE
+
+KEEP_FEATURES = 10_000
+BATCH_SIZE = 8  # measured fastest on a 2-core CPU (benchmarks/results/fid_speed.md); larger is slower here
+
+
+def _as_float(image: np.ndarray) -> torch.Tensor:
+    """RGB uint8 (H, W, 3) → float (1, 3, H, W) in 0–255."""
+    return torch.tensor(image, dtype=torch.float32).permute(2, 0, 1)[None]
+
+
+def resize_pytorch_fid(image: np.ndarray) -> torch.Tensor:
+    """pytorch-fid: scale to [0, 1], ``F.interpolate`` bilinear (align_corners=False, no antialias), then 2x − 1."""
+    x = F.interpolate(_as_float(image) / 255, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+    return x[0] * 2 - 1
+
+
+def resize_clean(image: np.ndarray) -> torch.Tensor:
+    """clean-fid "clean": PIL bicubic on each channel as float32 (antialiased), clipped to 0–255, then (x − 128) / 128."""
+    channels = [np.asarray(Image.fromarray(image[..., c].astype(np.float32), mode="F")
+                           .resize((INPUT_SIZE, INPUT_SIZE), Image.BICUBIC)) for c in range(3)]
+    return (torch.from_numpy(np.stack(channels).clip(0, 255)) - 128) / 128
+
+
+def resize_torch_fidelity(image: np.ndarray) -> torch.Tensor:
+    """torch-fidelity / StyleGAN2-ADA: bilinear ``affine_grid`` + ``grid_sample`` (border padding), then (x − 128) / 128."""
+    x = _as_float(image)
+    height, width = x.shape[-2:]
+    theta = torch.tensor([[[1.0, 0.0, 1 / width - 1 / INPUT_SIZE], [0.0, 1.0, 1 / height - 1 / INPUT_SIZE]]])
+    grid = F.affine_grid(theta, [1, 3, INPUT_SIZE, INPUT_SIZE], align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return (x[0] - 128) / 128
+
+
+RESIZES: dict[str, Callable[[np.ndarray], torch.Tensor]] = {
+    "pytorch-fid": resize_pytorch_fid, "clean": resize_clean, "torch-fidelity": resize_torch_fidelity}
+
+
+@dataclass
+class Extractor:
+    """A feature network and the way each image becomes its input; ``label`` names both in every result."""
+    network: torch.nn.Module
+    prepare: Callable[[np.ndarray], torch.Tensor]
+    dim: int
+    label: str
+    resize: str
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+
+def inception_extractor(network: torch.nn.Module, resize: str = "pytorch-fid") -> Extractor:
+    if resize not in RESIZES:
+        raise ValueError(f"unknown resize convention {resize!r}; choose from {', '.join(RESIZES)}")
+    return Extractor(network, RESIZES[resize], FEATURE_DIM,
+                     "Inception-v3 pool3 (TF FID weights, inception-2015-12-05), 2048-d", resize)
+
+
+def digit_input(image: np.ndarray) -> torch.Tensor:
+    """RGB → grey (PIL's luma), PIL bilinear to 28×28 when another size, scaled to [0, 1]: (1, 28, 28)."""
+    grey = Image.fromarray(image).convert("L")
+    if grey.size != (28, 28):
+        grey = grey.resize((28, 28), Image.BILINEAR)
+    return torch.from_numpy(np.asarray(grey, dtype=np.float32) / 255)[None]
+
+
+class _ClassifierFeatures(torch.nn.Module):
+    def __init__(self, classifier):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, images):
+        return self.classifier.features(images)
+
+
+def classifier_extractor(classifier) -> Extractor:
+    """The gallery's MNIST classifier's penultimate layer: a better-suited feature space for digits than Inception's."""
+    return Extractor(_ClassifierFeatures(classifier).eval(), digit_input, classifier.feature_dim,
+                     f"MNIST classifier penultimate layer (pretrained/classifier-mnist), {classifier.feature_dim}-d",
+                     "grey, PIL bilinear to 28×28")
+
+
+class MomentAccumulator:
+    """Running float64 sums of x and x xᵀ, shifted by the first batch's mean so the covariance keeps its digits."""
+
+    def __init__(self, dim: int):
+        self.n, self.shift = 0, None
+        self.total, self.outer = np.zeros(dim), np.zeros((dim, dim))
+
+    def add(self, features: np.ndarray) -> None:
+        features = np.asarray(features, np.float64)
+        if self.shift is None:
+            self.shift = features.mean(axis=0)
+        centred = features - self.shift
+        self.n += len(features)
+        self.total += centred.sum(axis=0)
+        self.outer += centred.T @ centred
+
+    def stats(self) -> GaussianStats:
+        mean = self.total / self.n
+        covariance = (self.outer - self.n * np.outer(mean, mean)) / (self.n - 1)
+        return GaussianStats(mean + self.shift, covariance, self.n)
+
+
+@dataclass
+class SetFeatures:
+    """One pass over an image set: its statistics, up to ``keep`` feature vectors, and what was skipped."""
+    stats: GaussianStats
+    kept: np.ndarray | None
+    source: str
+    extractor: str
+    resize: str
+    skipped: Skipped = field(default_factory=Skipped)
+    sample: np.ndarray | None = None  # a few of the images, for the tab's grid
+
+    @property
+    def n(self) -> int:
+        return self.stats.n
+
+
+@torch.inference_mode()
+def extract(images: ImageSet, extractor: Extractor, batch_size: int = BATCH_SIZE, keep: int = KEEP_FEATURES,
+            keep_images: int = 0, progress: bool = True) -> SetFeatures:
+    """Stream ``images`` through ``extractor``; memory holds one batch, the running sums and the kept features."""
+    moments, kept, sample, batch = MomentAccumulator(extractor.dim), [], [], []
+    kept_count = 0
+    device = extractor.device
+
+    def flush():
+        nonlocal kept_count
+        features = extractor.network(torch.stack(batch).to(device)).float().cpu().numpy()
+        moments.add(features)
+        if kept_count < keep:
+            kept.append(features[: keep - kept_count])
+            kept_count += len(kept[-1])
+        batch.clear()
+
+    for image in tqdm(images, total=len(images), desc=f"features of {images.name}", unit="img",
+                      disable=not progress, leave=False):
+        if len(sample) < keep_images:
+            sample.append(image)
+        batch.append(extractor.prepare(image))
+        if len(batch) == batch_size:
+            flush()
+    if batch:
+        flush()
+    if moments.n < 2:
+        raise ImageSetError(f"{images.name}: only {moments.n} usable image(s), at least 2 are needed "
+                            f"({images.skipped.describe()})")
+    stats = moments.stats()
+    return SetFeatures(stats, np.concatenate(kept) if kept else None, images.name, extractor.label,
+                       extractor.resize, images.skipped, sample or None)
