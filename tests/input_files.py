@@ -1,9 +1,12 @@
 """Input files for the app tests, made at test time: sketches, unusual but valid images, and bad files.
 
-Shared by every tab's client tests, so each digit input is checked against the same files.
+Shared by every tab's client tests, so each digit input is checked against the same files; zips of images
+(honest and crafted) for the FID calculator.
 """
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +105,38 @@ BAD_FILES = {  # name: (make the file in tmp_path, words the error must contain)
     "5000×5000 image": (lambda tmp: huge_png(tmp), ["5000×5000", "limit"]),
     "5000×5000 header, data cut": (lambda tmp: truncated_png(tmp, huge_png(tmp)), ["5000×5000", "limit"]),
 }
+
+
+def encoded(image: Image.Image, format: str = "PNG", **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **params)
+    return buffer.getvalue()
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    return encoded(Image.fromarray(pixels))
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def random_digits_zip(path: Path, count: int, seed: int, extra: dict[str, bytes] | None = None) -> Path:
+    """``count`` random 28×28 grey PNGs (and ``extra`` members) in a zip."""
+    rng = np.random.default_rng(seed)
+    members = {f"img{i:03d}.png": png_bytes(rng.integers(0, 256, (28, 28), dtype=np.uint8)) for i in range(count)}
+    return write_zip(path, {**members, **(extra or {})})
+
+
+def inflate_declared_size(path: Path, size: int = 0xFFFF_FFF0) -> Path:
+    """Rewrite every central-directory entry to claim ``size`` uncompressed bytes: a zip bomb's header, cheaply."""
+    data = bytearray(path.read_bytes())
+    start = data.find(b"PK\x01\x02")
+    while start != -1:
+        data[start + 24: start + 28] = size.to_bytes(4, "little")
+        start = data.find(b"PK\x01\x02", start + 4)
+    path.write_bytes(bytes(data))
+    return path

@@ -5,7 +5,9 @@
 
 A and B are folders, zip files, ``.npz`` statistics (pytorch-fid's ``mu``/``sigma``) or a named reference
 shipped in ``pretrained/fid-references`` (``mnist-test``, ``fashion-mnist-test``), so nobody needs the
-dataset to compare against it. Every number is printed with its feature extractor, resize convention and N.
+dataset to compare against it. A is the real (reference) set and B the set measured against it: FID and KID
+are symmetric, precision and recall are not. Every number is printed with its feature extractor, resize
+convention and N.
 """
 from __future__ import annotations
 
@@ -121,7 +123,8 @@ class Comparison:
                        f"{min(1000, len(self.a.kept), len(self.b.kept))})")
         if self.precision_recall is not None:
             out.append(f"precision: {self.precision_recall[0]:.4f}  recall: {self.precision_recall[1]:.4f} "
-                       f"(k = 3 nearest neighbours)")
+                       f"(B against A as the real set; k = 3 nearest neighbours among "
+                       f"{min(len(self.a.kept), len(self.b.kept)):,} feature vectors of each)")
         out.append(f"features: {self.a.extractor}; resize: {self.a.resize}")
         for label, s in (("A", self.a), ("B", self.b)):
             kept = "" if s.kept is None else f", {len(s.kept):,} feature vectors kept for KID/PR"
@@ -156,8 +159,9 @@ def compare(a: SetFeatures, b: SetFeatures, kid: bool = False, pr: bool = False)
         try:
             if kid:
                 comparison.kid = kernel_inception_distance(a.kept, b.kept)
-            if pr:
-                comparison.precision_recall = precision_recall(a.kept, b.kept)
+            if pr:  # the k-NN radii shrink as a set grows, so both manifolds get the same number of points
+                n = min(len(a.kept), len(b.kept))
+                comparison.precision_recall = precision_recall(a.kept[:n], b.kept[:n])
         except ValueError as err:  # too few feature vectors for the metric
             raise FIDError(str(err)) from err
     return comparison
@@ -200,7 +204,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         prog="python -m generative.metrics.fid", description=__doc__.split("\n\n")[0],
         epilog=f"Named references: {', '.join(REFERENCES)}. Inception Score: {IS_ABSENT}")
     parser.add_argument("sources", nargs=2, metavar="A/B",
-                        help="folder, .zip, .npz/.safetensors statistics or a named reference; with --save-stats: SOURCE OUT")
+                        help="folder, .zip, .npz/.safetensors statistics or a named reference: A the real (reference) set, "
+                             "B the set to measure (FID and KID are symmetric; precision and recall are not); "
+                             "with --save-stats: SOURCE OUT")
     parser.add_argument("--kid", action="store_true", help="also the Kernel Inception Distance")
     parser.add_argument("--precision-recall", action="store_true", help="also improved precision and recall (k = 3)")
     parser.add_argument("--resize", choices=list(RESIZES), default="pytorch-fid",

