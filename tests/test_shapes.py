@@ -1,0 +1,85 @@
+"""The toy world of the text-to-image tab: determinism, captions that match their scenes, held-out pairs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from generative.data.shapes import (BACKGROUND, COLOURS, HELD_OUT, POSITION_PHRASES, RELATION_PHRASES, SHAPES,
+                                    SYNONYMS, Scene, Thing, caption, make_example, render, sample_scene, vocabulary)
+
+
+def canonical_words(text: str) -> set[str]:
+    """The canonical attribute words a caption names (synonyms mapped back)."""
+    lookup = {word: canonical for canonical, words in SYNONYMS.items() for word in words}
+    return {lookup[word] for word in text.split() if word in lookup}
+
+
+def test_the_same_seed_gives_the_same_image_and_caption_and_another_seed_another():
+    image, text, scene = make_example(7)
+    again, text_again, scene_again = make_example(7)
+    assert np.array_equal(image, again) and text == text_again and scene == scene_again
+    assert image.shape == (32, 32, 3) and image.dtype == np.uint8
+    others = [make_example(seed) for seed in range(8, 20)]
+    assert any(not np.array_equal(image, other[0]) for other in others)
+    assert len({other[1] for other in others}) > 6
+
+
+def check_caption(seed: int) -> None:
+    _, text, scene = make_example(seed, "train" if seed % 3 else "held-out")
+    named, things = canonical_words(text), scene.things
+    assert {t.colour for t in things} | {t.shape for t in things} <= named
+    assert named <= {t.colour for t in things} | {t.shape for t in things} | {t.size for t in things}
+    if len(things) == 1:
+        assert things[0].size in named
+        said = {position for position, phrases in POSITION_PHRASES.items() for phrase in phrases if phrase in text}
+        assert said == {things[0].position}
+    else:
+        assert any(f" {phrase} " in f" {text} " for phrase in RELATION_PHRASES[scene.relation])
+
+
+def test_a_caption_names_exactly_its_scenes_attributes():
+    for seed in range(300):
+        try:
+            check_caption(seed)
+        except AssertionError as err:
+            raise AssertionError(f"seed {seed}: {make_example(seed)[1]!r}") from err
+
+
+def test_the_relation_matches_where_the_things_are_drawn():
+    for relation in ("left of", "above"):
+        scene = Scene((Thing("circle", "red", "small", "left" if relation == "left of" else "top"),
+                       Thing("square", "blue", "small", "right" if relation == "left of" else "bottom")), relation)
+        image = render(scene)
+        red = np.argwhere((image == COLOURS["red"]).all(-1)).mean(0)
+        blue = np.argwhere((image == COLOURS["blue"]).all(-1)).mean(0)
+        axis = 1 if relation == "left of" else 0  # columns for left/right, rows for above/below
+        assert red[axis] < blue[axis] - 8
+
+
+def test_each_shape_and_size_draws_a_different_mask():
+    masks = {(shape, size): (render(Scene((Thing(shape, "yellow", size, "centre"),))) != BACKGROUND).any(-1)
+             for shape in SHAPES for size in ("small", "large")}
+    assert len({mask.tobytes() for mask in masks.values()}) == len(masks)
+    for shape in SHAPES:
+        assert masks[shape, "large"].sum() > 2 * masks[shape, "small"].sum()
+
+
+def test_held_out_pairs_never_appear_in_the_training_stream_and_always_in_the_held_out_one():
+    rng = np.random.default_rng(0)
+    train = [sample_scene(rng, "train") for _ in range(20_000)]
+    assert not any(scene.held_out for scene in train)
+    seen = {pair for scene in train for pair in scene.pairs}
+    assert seen == {(c, s) for c in COLOURS for s in SHAPES} - set(HELD_OUT)  # every other pair is drawn
+    held_out = [sample_scene(rng, "held-out") for _ in range(2_000)]
+    assert all(scene.held_out for scene in held_out)
+    assert {pair for scene in held_out for pair in scene.pairs} >= set(HELD_OUT)
+    assert {scene.things[0].colour for scene in held_out} == set(COLOURS)  # every colour has a held-out shape
+
+
+def test_the_vocabulary_covers_every_caption():
+    words = set(vocabulary())
+    rng = np.random.default_rng(1)
+    for _ in range(2_000):
+        assert set(caption(sample_scene(rng, "train"), rng).split()) <= words
+    with pytest.raises(ValueError, match="split"):
+        sample_scene(rng, "test")
