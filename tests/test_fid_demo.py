@@ -1,0 +1,79 @@
+"""The FID tab's functions, called directly: generated sets, sample grids, the result text and the handler's refusals."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+
+from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, UPLOAD, FIDTab, generated_digits,
+                       result_markdown, sample_grid)
+from generative.data.image_sets import Skipped
+from generative.metrics.fid import Comparison
+from generative.metrics.features import SetFeatures
+from generative.metrics.frechet import GaussianStats
+
+CLASSIFIER = list(FEATURE_CHOICES)[1]
+MNIST_REFERENCE, CGAN = next(iter(REFERENCE_CHOICES)), next(iter(GENERATOR_CHOICES))
+
+
+@pytest.fixture(scope="module")
+def tab() -> FIDTab:
+    return FIDTab()
+
+
+@pytest.mark.parametrize("model", ["cgan-mnist", "vae-mnist-z16"])
+def test_generated_digits_are_seeded_digits_in_the_unit_range(tab, model):
+    generator = tab.generator(model)
+    first, again, other = (generated_digits(model, generator, 25, seed) for seed in (3, 3, 4))
+    assert first.shape == (25, 28, 28) and 0 <= first.min() and first.max() <= 1
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+
+
+def test_cgan_sets_cover_every_digit(tab):
+    classifier = tab.extractor("classifier", "pytorch-fid").network.classifier
+    images = generated_digits("cgan-mnist", tab.generator("cgan-mnist"), 100, seed=0)
+    predicted, _ = classifier.predict(torch.from_numpy(images)[:, None])
+    assert np.bincount(predicted.numpy(), minlength=10).min() >= 7  # 10 of each asked, shuffled
+
+
+def test_sample_grid_fits_any_sizes_into_cells():
+    images = [np.full((28, 28, 3), 255, np.uint8), np.zeros((300, 100, 3), np.uint8), np.full((5, 7, 3), 128, np.uint8)]
+    grid = sample_grid(images, columns=2, cell=56)
+    assert grid.shape == (112, 112, 3)
+    assert (grid[:56, :56] == 255).all()                      # 28×28 enlarged 2× without blur fills its cell
+    assert (grid[:56, 56 + 28 - 9: 56 + 28 + 9] == 0).all()    # the tall image is scaled into its cell, centred
+    assert sample_grid([]) is None
+
+
+def features(n: int, extractor: str = "Inception-v3 pool3 …") -> SetFeatures:
+    return SetFeatures(GaussianStats(np.zeros(2), np.eye(2), n), None, f"set of {n}", extractor, "pytorch-fid", Skipped())
+
+
+def test_result_text_names_extractor_resize_and_n_and_warns_at_small_n():
+    text = result_markdown(Comparison(features(100), features(5000), 12.3456))
+    assert text.startswith("### FID: 12.3456") and "resize: pytorch-fid" in text and "N = 5,000" in text
+    assert "⚠️ set of 100: N = 100 < 2,048" in text and "set of 5000: N" not in text.split("⚠️")[1]
+    digits = result_markdown(Comparison(features(100, "MNIST classifier"), features(100, "MNIST classifier"), 1.0))
+    assert digits.startswith("### Fréchet distance: 1.0000") and "⚠️" not in digits  # no Inception, no 2048-d warning
+
+
+BAD_REQUESTS = {
+    "unknown features": (dict(features="pixels"), "Unknown choice"),
+    "unknown resize": (dict(resize="nearest"), "Unknown choice"),
+    "unknown set B": (dict(choice_b="my photos"), "Unknown choice"),
+    "no upload": (dict(choice_b=UPLOAD), "upload a .zip"),
+    "upload not a zip": (dict(choice_b=UPLOAD, upload_b={"path": "/tmp/x.png"}), "must be a .zip"),
+    "count 1": (dict(count=1), "2 to 10000"),
+    "count text": (dict(count="many"), "whole number"),
+    "negative seed": (dict(seed=-1), "seed"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_REQUESTS, ids=list(BAD_REQUESTS))
+def test_bad_requests_are_refused_with_a_message(tab, case):
+    changes, words = BAD_REQUESTS[case]
+    request = dict(choice_a=MNIST_REFERENCE, upload_a=None, choice_b=CGAN, upload_b=None, count=20, seed=0, features=CLASSIFIER,
+                   resize="pytorch-fid", kid=False, pr=False) | changes
+    with pytest.raises(gr.Error, match=words):
+        tab.measure(**request)
