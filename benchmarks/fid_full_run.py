@@ -1,0 +1,90 @@
+"""The whole FID command, timed, on a realistic job: the cGAN's digits vs the shipped MNIST test reference.
+
+    python benchmarks/fid_full_run.py --count 10000
+
+Writes ``--count`` cGAN samples (seed 0, every digit equally often) as PNG files into a temporary
+folder, then runs ``python -m generative.metrics.fid mnist-test FOLDER --kid --precision-recall`` (and
+the same with ``--features classifier``) in a subprocess, as a user would, timing each from start to
+exit. Its numbers are the Inception FID row of the cGAN's quality report: Inception-v3 pool3, pytorch-fid
+resize, N = ``--count`` generated vs the 10,000 test digits.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
+from demos.fid import generated_digits  # noqa: E402
+from generative.hub import load_model, model_source  # noqa: E402
+from generative.models import Generator  # noqa: E402
+from generative.provenance import PROJECT_ROOT  # noqa: E402
+
+MODEL = "cgan-mnist"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    return parser.parse_args(argv)
+
+
+def write_samples(folder: Path, count: int, seed: int) -> None:
+    generator = load_model(Generator, model_source(MODEL), train_command="python training/train_cgan.py")
+    for i, digit in enumerate(generated_digits(MODEL, generator, count, seed)):
+        Image.fromarray((digit * 255).round().astype("uint8")).save(folder / f"{i:05d}.png")
+
+
+def timed_cli(folder: Path, features: str, json_path: Path) -> dict:
+    command = [sys.executable, "-m", "generative.metrics.fid", "mnist-test", str(folder), "--kid", "--precision-recall",
+               "--features", features, "--json", str(json_path)]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=PROJECT_ROOT, check=True)
+    seconds = time.perf_counter() - start
+    return {"command": " ".join(["python", *command[1:4], "SAMPLES", *command[5:-2]]), "seconds": round(seconds, 1),
+            **json.loads(json_path.read_text())}
+
+
+def markdown(report: dict, info: dict) -> str:
+    rows = []
+    for run in report["runs"]:
+        kid, pr = run["kid"], run["precision_recall"]
+        rows.append(f"| {run['extractor']} | {run['metric']} {run['value']:.3f} | {kid[0]:.5f} ± {kid[1]:.5f} | "
+                    f"{pr[0]:.3f} / {pr[1]:.3f} | {run['seconds'] / 60:.1f} min ({report['count'] / run['seconds']:.1f} img/s overall) |")
+    return "\n".join([
+        f"# FID command, full run: {report['count']:,} cGAN samples vs the MNIST test reference", "",
+        describe(info), f"- Model: `{report['model']}`, {report['count']:,} samples, seed {report['seed']} "
+        f"(written as PNG in {report['write_seconds']:.0f} s, not counted below)",
+        "- Reference (set A): `mnist-test`, the shipped statistics of the 10,000 MNIST test digits (pytorch-fid resize); "
+        "KID and precision/recall use the first 1,000 test digits' feature vectors and the first 1,000 samples'", "",
+        "| features | distance | KID | precision / recall (k = 3) | wall time of the command |", "|---|---|---|---|---|",
+        *rows, "", "Commands (SAMPLES = the folder of PNGs): " + "; ".join(f"`{run['command']}`" for run in report["runs"])])
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    info = run_info("benchmarks/fid_full_run.py", argv)
+    with tempfile.TemporaryDirectory(prefix="fid-cgan-") as tmp:
+        folder = Path(tmp) / "samples"
+        folder.mkdir()
+        start = time.perf_counter()
+        write_samples(folder, args.count, args.seed)
+        write_seconds = time.perf_counter() - start
+        runs = [timed_cli(folder, features, Path(tmp) / f"{features}.json") for features in ("classifier", "inception")]
+    report = {"model": model_label(model_source(MODEL)), "count": args.count, "seed": args.seed,
+              "write_seconds": round(write_seconds, 1), "runs": runs, **info}
+    write_results("fid_full_run", report, markdown(report, info), args.out_dir)
+
+
+if __name__ == "__main__":
+    main()
