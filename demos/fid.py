@@ -86,7 +86,8 @@ and the same resize convention: resizing to 299×299 the pytorch-fid way, the cl
 moves the number by 1–11% on these small images (measured). Every result below names all three. **KID** (kernel inception
 distance) is an unbiased alternative that can be compared across N; **precision** is the share of B's images that
 fall on A's manifold (realism), **recall** the share of A's images on B's (variety), with k = 3 nearest neighbours.
-The Inception Score is not offered: the FID weights used here have no ImageNet classifier head.
+The Inception Score is not offered here: the FID weights have no ImageNet classifier head (the command line takes one
+with `--is-head`).
 
 **Speed.** On this 2-core CPU the Inception network reads about 15 images/s, so 250 images take about 17 s, plus
 about 10 s for the matrix square root of the 2048×2048 product; the reference statistics of the 10,000 test images are

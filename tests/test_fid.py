@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.numpy import save_file
 
 from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
@@ -336,6 +337,27 @@ def test_the_command_line_compares_two_folders_with_every_metric(stand_in_cli, s
     assert result["value"] == pytest.approx(expected.fid) and result["b"]["n"] == SET_SIZE
     code, out, _ = run_cli(capsys, folders["A"], folders["A.zip"], "--kid")
     assert code == 0 and abs(printed(out, "Fréchet distance")) < 1e-4 and f"B: A.zip, N = {SET_SIZE}" in out
+
+
+def test_the_inception_score_comes_with_a_classifier_head_file(stand_in_cli, stand_in, folders, tmp_path, capsys):
+    generator = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(7, STAND_IN_DIM, generator=generator), torch.randn(7, generator=generator)
+    save_file({"fc.weight": weight.numpy(), "fc.bias": bias.numpy()}, str(tmp_path / "head.safetensors"))
+    code, out, err = run_cli(capsys, folders["A"], folders["B"], "--is-head", tmp_path / "head.safetensors")
+    assert code == 0, err
+    kept = features_of(FolderImages(folders["B"]), stand_in).kept  # the score is of set B
+    probabilities = torch.softmax(torch.from_numpy(kept).double() @ weight.double().T + bias.double(), 1).numpy()
+    expected, spread = inception_score(probabilities, splits=1)  # 10 images: one split
+    assert f"Inception Score of B: {expected:.3f} ± {spread:.3f} ({SET_SIZE} images, 1 split," in out
+    assert IS_ABSENT not in out and expected > 1.01
+    save_file({"fc.weight": np.zeros((7, STAND_IN_DIM), np.float32), "fc.bias": np.zeros(7, np.float32)},
+              str(tmp_path / "flat.safetensors"))
+    code, out, _ = run_cli(capsys, folders["A"], folders["B"], "--is-head", tmp_path / "flat.safetensors")
+    assert code == 0 and "Inception Score of B: 1.000 ± 0.000" in out  # uniform predictions: the lowest score
+    save_file({"logits": np.zeros((7, 3), np.float32)}, str(tmp_path / "wrong.safetensors"))
+    for head, words in ((tmp_path / "wrong.safetensors", "must hold fc.weight"), (tmp_path / "none.safetensors", "cannot read")):
+        code, _, err = run_cli(capsys, folders["A"], folders["B"], "--is-head", head)
+        assert code == 1 and words in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".safetensors"])

