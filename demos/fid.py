@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from demos import cgan, vae
 from demos.inputs import MAX_SEED, checked_int, checked_seed
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
 from generative.hub import CheckpointError, load_model, model_source
@@ -26,8 +27,7 @@ REFERENCE_CHOICES = {"MNIST test (reference statistics)": "mnist-test",
                      "Fashion-MNIST test (reference statistics)": "fashion-mnist-test"}
 GENERATOR_CHOICES = {"cGAN samples (cgan-mnist)": "cgan-mnist", "VAE prior samples (vae-mnist-z16)": "vae-mnist-z16"}
 FEATURE_CHOICES = {"Inception-v3 (standard FID)": "inception", "MNIST classifier (digits only)": "classifier"}
-TRAIN_COMMANDS = {"cgan-mnist": "python training/train_cgan.py --data-root <folder with MNIST/raw>",
-                  "vae-mnist-z16": "python training/train_vae.py --data-root <folder with MNIST/raw>"}
+TRAIN_COMMANDS = {name: tab.TRAIN_COMMANDS[name] for tab, name in ((cgan, cgan.MODEL_NAME), (vae, vae.WALK_MODEL))}
 MAX_GENERATED, DEFAULT_GENERATED = 10_000, 250
 GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 
@@ -65,12 +65,11 @@ def sample_grid(images: list[np.ndarray], columns: int = GRID_COLUMNS, cell: int
 
 
 def result_markdown(comparison) -> str:
-    lines = comparison.lines()
-    warnings = [line for line in lines if line.startswith("warning: ")]
-    body = [line for line in lines if not line.startswith("warning: ")]
+    warnings = comparison.warnings()
+    body = comparison.lines()[:-len(warnings) or None]  # lines() ends with the warnings
     text = f"### {body[0]}\n" + "\n".join(f"- {line}" for line in body[1:])
     if warnings:
-        text += "\n\n" + "\n".join(f"⚠️ {line.removeprefix('warning: ')}" for line in warnings)
+        text += "\n\n" + "\n".join(f"⚠️ {warning}" for warning in warnings)
     return text
 
 

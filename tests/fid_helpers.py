@@ -1,7 +1,6 @@
 """Images and a stand-in feature extractor for the FID tests, so the pipeline is tested without the 87 MB weights."""
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ from PIL import Image
 from torch import nn
 
 from generative.metrics.features import Extractor
+from input_files import write_zip
 
 STAND_IN_SIDE, STAND_IN_DIM = 16, 4
 MODES = ("L", "RGB", "RGBA", "P", "I;16")
@@ -54,10 +54,7 @@ def write_folder(folder: Path, images: np.ndarray) -> Path:
 
 def zip_folder(folder: Path, path: Path) -> Path:
     """The files of ``folder`` (not its subfolders) in a zip, in name order."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(folder.iterdir()):
-            archive.write(file, file.name)
-    return path
+    return write_zip(path, {file.name: file.read_bytes() for file in sorted(folder.iterdir())})
 
 
 def stand_in_prepare(image: np.ndarray) -> torch.Tensor:

@@ -76,7 +76,9 @@ class Conv(nn.Module):
         return F.relu(self.conv(x), inplace=True)
 
 
-def tower(scripted, names) -> nn.Sequential:
+def tower(scripted, depth: int) -> nn.Sequential:
+    """A chain of ``depth`` convolutions, named conv, conv_1, conv_2 … in the TF graph."""
+    names = ["conv"] + [f"conv_{i}" for i in range(1, depth)]
     return nn.Sequential(*(Conv(getattr(scripted, name)) for name in names))
 
 
@@ -88,14 +90,15 @@ def max_pool(x):
     return F.max_pool2d(x, 3, stride=2)
 
 
-class BlockA(nn.Module):
-    """35×35: 1×1 | 1×1→5×5 | 1×1→3×3→3×3 | avg-pool→1×1 (TF's mixed, mixed_1, mixed_2)."""
+class BlockAC(nn.Module):
+    """1×1 | 1×1→tower | 1×1→deeper tower | avg-pool→1×1. At 35×35 towers of 2 and 3 convolutions (5×5; two 3×3:
+    TF's mixed, mixed_1, mixed_2), at 17×17 of 3 and 5 (factorised 7×7: mixed_4 … mixed_7)."""
 
-    def __init__(self, s):
+    def __init__(self, s, tower_depth: int, deep_depth: int):
         super().__init__()
         self.conv = Conv(s.conv)
-        self.tower = tower(s.tower, ["conv", "conv_1"])
-        self.tower_1 = tower(s.tower_1, ["conv", "conv_1", "conv_2"])
+        self.tower = tower(s.tower, tower_depth)
+        self.tower_1 = tower(s.tower_1, deep_depth)
         self.pool_conv = Conv(s.tower_2.conv)
 
     def forward(self, x):
@@ -108,24 +111,10 @@ class BlockB(nn.Module):
     def __init__(self, s):
         super().__init__()
         self.conv = Conv(s.conv)
-        self.tower = tower(s.tower, ["conv", "conv_1", "conv_2"])
+        self.tower = tower(s.tower, 3)
 
     def forward(self, x):
         return torch.cat([self.conv(x), self.tower(x), max_pool(x)], 1)
-
-
-class BlockC(nn.Module):
-    """17×17 with factorised 7×7 convolutions (TF's mixed_4 … mixed_7)."""
-
-    def __init__(self, s):
-        super().__init__()
-        self.conv = Conv(s.conv)
-        self.tower = tower(s.tower, ["conv", "conv_1", "conv_2"])
-        self.tower_1 = tower(s.tower_1, ["conv", "conv_1", "conv_2", "conv_3", "conv_4"])
-        self.pool_conv = Conv(s.tower_2.conv)
-
-    def forward(self, x):
-        return torch.cat([self.conv(x), self.tower(x), self.tower_1(x), self.pool_conv(avg_pool(x))], 1)
 
 
 class BlockD(nn.Module):
@@ -133,8 +122,7 @@ class BlockD(nn.Module):
 
     def __init__(self, s):
         super().__init__()
-        self.tower = tower(s.tower, ["conv", "conv_1"])
-        self.tower_1 = tower(s.tower_1, ["conv", "conv_1", "conv_2", "conv_3"])
+        self.tower, self.tower_1 = tower(s.tower, 2), tower(s.tower_1, 4)
 
     def forward(self, x):
         return torch.cat([self.tower(x), self.tower_1(x), max_pool(x)], 1)
@@ -173,8 +161,8 @@ class FIDInception(nn.Module):
         s = scripted.net.layers
         self.stem = nn.Sequential(Conv(s.conv), Conv(s.conv_1), Conv(s.conv_2), nn.MaxPool2d(3, 2),
                                   Conv(s.conv_3), Conv(s.conv_4), nn.MaxPool2d(3, 2))
-        self.blocks = nn.Sequential(BlockA(s.mixed), BlockA(s.mixed_1), BlockA(s.mixed_2), BlockB(s.mixed_3),
-                                    *(BlockC(getattr(s, f"mixed_{i}")) for i in range(4, 8)),
+        self.blocks = nn.Sequential(*(BlockAC(block, 2, 3) for block in (s.mixed, s.mixed_1, s.mixed_2)), BlockB(s.mixed_3),
+                                    *(BlockAC(getattr(s, f"mixed_{i}"), 3, 5) for i in range(4, 8)),
                                     BlockD(s.mixed_8), BlockE(s.mixed_9, "avg"), BlockE(s.mixed_10, "max"))
 
     def forward(self, images):

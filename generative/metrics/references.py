@@ -46,14 +46,12 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     REFERENCES_DIR.mkdir(parents=True, exist_ok=True)
     device = pick_device(args.device)
-    log = []
     for kind in args.features:
         extractor = make_extractor(kind, args.resize, device)
         for name in args.names:
             if kind == "classifier" and name != "mnist-test":
                 continue  # the digit classifier's features mean nothing for clothes
-            log.append(build(name, kind, extractor, args.data_root, args.batch_size, args.keep))
-            print(json.dumps(log[-1]), flush=True)
+            print(json.dumps(build(name, kind, extractor, args.data_root, args.batch_size, args.keep)), flush=True)
 
 
 if __name__ == "__main__":
