@@ -83,3 +83,15 @@ def test_the_vocabulary_covers_every_caption():
         assert set(caption(sample_scene(rng, "train"), rng).split()) <= words
     with pytest.raises(ValueError, match="split"):
         sample_scene(rng, "test")
+
+
+def test_slot_targets_put_each_thing_at_its_position_and_nothing_elsewhere():
+    from generative.data.shapes import COLOURS, IGNORE, SHAPE_CLASSES, SIZES, SLOTS, slot_targets
+
+    scene = Scene((Thing("cross", "cyan", "small", "top"), Thing("circle", "red", "small", "bottom")), "above")
+    shape, colour, size = slot_targets(scene)
+    top, bottom = SLOTS.index("top"), SLOTS.index("bottom")
+    assert SHAPE_CLASSES[shape[top]] == "cross" and list(COLOURS)[colour[top]] == "cyan" and SIZES[size[top]] == "small"
+    assert SHAPE_CLASSES[shape[bottom]] == "circle" and list(COLOURS)[colour[bottom]] == "red"
+    empty = [i for i in range(len(SLOTS)) if i not in (top, bottom)]
+    assert all(shape[i] == 0 and colour[i] == IGNORE and size[i] == IGNORE for i in empty)

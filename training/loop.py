@@ -249,9 +249,10 @@ RESUMED_NOTE = ("\n- **Resumed:** the run was interrupted and continued with `--
                 "as an unbroken run (a test checks it); the time is the sum of its parts.")
 
 
-def card_front_matter(tags: list[str], metrics: tuple[str, ...] = ()) -> str:
-    """The YAML header of a gallery model card on the Hub: library, licence, data, tags (and metric names)."""
-    lines = ["---", "library_name: generative-gallery", "license: mit", "datasets:", "- mnist", "tags:",
+def card_front_matter(tags: list[str], metrics: tuple[str, ...] = (), datasets: tuple[str, ...] = ("mnist",)) -> str:
+    """The YAML header of a gallery model card on the Hub: library, licence, data (Hub dataset ids), tags, metric names."""
+    lines = ["---", "library_name: generative-gallery", "license: mit",
+             *(["datasets:", *(f"- {name}" for name in datasets)] if datasets else []), "tags:",
              *(f"- {tag}" for tag in [*tags, "model_hub_mixin", "pytorch_model_hub_mixin"])]
     if metrics:
         lines += ["metrics:", *(f"- {name}" for name in metrics)]

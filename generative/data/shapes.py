@@ -178,3 +178,22 @@ def make_example(seed: int, split: str = "train", size: int = IMAGE_SIZE) -> tup
     rng = np.random.default_rng(seed)
     scene = sample_scene(rng, split)
     return render(scene, rng, size), caption(scene, rng), scene
+
+
+# What a reader of a scene reports, slot by slot: a two-object scene fills two of the five position slots, a
+# one-object scene one, so "which shape, colour and size is at each position" describes every scene exactly
+# (a relation is where its two things are).
+SLOTS = POSITIONS
+SHAPE_CLASSES = ("none", *SHAPES)
+IGNORE = -100  # colour and size of an empty slot: not a target (torch's cross-entropy ignore_index)
+
+
+def slot_targets(scene: Scene) -> tuple[list[int], list[int], list[int]]:
+    """Per slot: the shape class (0 = empty), the colour index and the size index (``IGNORE`` where empty)."""
+    shape, colour, size = [0] * len(SLOTS), [IGNORE] * len(SLOTS), [IGNORE] * len(SLOTS)
+    for thing in scene.things:
+        slot = SLOTS.index(thing.position)
+        shape[slot] = SHAPE_CLASSES.index(thing.shape)
+        colour[slot] = list(COLOURS).index(thing.colour)
+        size[slot] = SIZES.index(thing.size)
+    return shape, colour, size

@@ -1,0 +1,61 @@
+"""Batches of the toy world as tensors: images, per-slot attribute targets and tokenised captions.
+
+Example ``i`` of a set is ``make_example(first_seed + i, split)``, so every set can be made again exactly
+and sets with disjoint seed ranges never share a scene. Training scripts take disjoint ranges for training
+and evaluation; benchmarks take ranges no script trains on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import TensorDataset
+from tqdm.auto import tqdm
+
+from generative.data.shapes import Scene, make_example, slot_targets
+from generative.text import Tokenizer
+
+# Seed ranges, far apart: each script's training scenes, its per-epoch check, and the benchmarks' scenes.
+TRAIN_SEEDS, EVAL_SEEDS, BENCHMARK_SEEDS = 0, 50_000_000, 90_000_000
+
+
+@dataclass
+class SceneSet:
+    images: torch.Tensor        # (N, 3, H, W) uint8
+    shape: torch.Tensor         # (N, 5) shape class per slot, 0 = empty
+    colour: torch.Tensor        # (N, 5) colour index per slot, IGNORE where empty
+    size: torch.Tensor          # (N, 5) size index per slot, IGNORE where empty
+    captions: list[str]
+    scenes: list[Scene]
+
+    def __len__(self) -> int:
+        return len(self.captions)
+
+    @property
+    def targets(self) -> dict[str, torch.Tensor]:
+        return {"shape": self.shape, "colour": self.colour, "size": self.size}
+
+    def tokens(self, tokenizer: Tokenizer) -> tuple[torch.Tensor, torch.Tensor]:
+        return tokenizer.batch(self.captions)
+
+    def dataset(self, tokenizer: Tokenizer | None = None) -> TensorDataset:
+        """(images, shape, colour, size) rows, plus (token ids, lengths) when a tokenizer is given."""
+        tensors = [self.images, self.shape, self.colour, self.size]
+        return TensorDataset(*tensors, *(self.tokens(tokenizer) if tokenizer else ()))
+
+
+def make_scene_set(count: int, first_seed: int, split: str = "train", *, progress: bool = False) -> SceneSet:
+    """``count`` examples from seeds ``first_seed …``; ``split`` is "train", "held-out" or "mixed" (every 5th held out)."""
+    images, targets, captions, scenes = [], [], [], []
+    for i in tqdm(range(count), desc=f"rendering {split} scenes", disable=not progress, leave=False):
+        seed = first_seed + i
+        this_split = ("held-out" if i % 5 == 4 else "train") if split == "mixed" else split
+        image, text, scene = make_example(seed, this_split)
+        images.append(image)
+        targets.append(slot_targets(scene))
+        captions.append(text)
+        scenes.append(scene)
+    target = torch.tensor(targets, dtype=torch.long).reshape(count, 3, -1)
+    pixels = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    return SceneSet(pixels, target[:, 0], target[:, 1], target[:, 2], captions, scenes)
