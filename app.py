@@ -10,10 +10,10 @@ import os
 
 import gradio as gr
 
-from demos import cgan, denoise, fid, vae
+from demos import cgan, denoise, fid, text2img, vae
 from generative.hub import HUB_USER_ENV
 
-TABS = [denoise, vae, cgan, fid]  # each module has TITLE and build_tab(hub_user)
+TABS = [denoise, vae, cgan, text2img, fid]  # each module has TITLE and build_tab(hub_user)
 MAX_UPLOAD = "100mb"  # a zip of a few thousand images for the FID tab; anything bigger is refused
 CSS = ".pixelated img { image-rendering: pixelated; }"  # enlarged digits stay sharp at any display size
 

@@ -23,7 +23,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
-from demos.fid import generated_digits  # noqa: E402
+from demos.fid import generated_images  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.models import Generator  # noqa: E402
 from generative.provenance import PROJECT_ROOT  # noqa: E402
@@ -41,7 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def write_samples(folder: Path, count: int, seed: int) -> None:
     generator = load_model(Generator, model_source(MODEL), train_command="python training/train_cgan.py")
-    for i, digit in enumerate(generated_digits(MODEL, generator, count, seed)):
+    for i, digit in enumerate(generated_images(MODEL, generator, count, seed)):
         Image.fromarray((digit * 255).round().astype("uint8")).save(folder / f"{i:05d}.png")
 
 

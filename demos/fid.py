@@ -9,9 +9,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from demos import cgan, vae
+from demos import cgan, text2img, vae
 from demos.inputs import MAX_SEED, checked_int, checked_seed
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
+from generative.data.scene_sets import make_scene_set
 from generative.hub import CheckpointError, load_model, model_source
 from generative.metrics.features import RESIZES, Extractor, SetFeatures, extract
 from generative.metrics.fid import (SMALL_N, FIDError, compare, load_stats, make_extractor,
@@ -20,14 +21,19 @@ from generative.metrics.inception import WeightsNotFound
 from generative.metrics.sample_sets import PR_NEIGHBOURS
 from generative.models import VAE, Generator
 from generative.models.cgan import generate_per_class
+from generative.models.text2img import TextToImage
 
 TITLE = "FID calculator"
 UPLOAD = "Upload a zip of images"
 REFERENCE_CHOICES = {"MNIST test (reference statistics)": "mnist-test",
                      "Fashion-MNIST test (reference statistics)": "fashion-mnist-test"}
-GENERATOR_CHOICES = {"cGAN samples (cgan-mnist)": "cgan-mnist", "VAE prior samples (vae-mnist-z16)": "vae-mnist-z16"}
+RENDERED_SCENES = "Rendered toy-world scenes (what the text-to-image toy learns from)"
+GENERATOR_CHOICES = {"cGAN samples (cgan-mnist)": "cgan-mnist", "VAE prior samples (vae-mnist-z16)": "vae-mnist-z16",
+                     "Text-to-image toy pictures (text2img-shapes)": "text2img-shapes"}
+GENERATOR_CLASSES = {"cgan-mnist": Generator, "vae-mnist-z16": VAE, "text2img-shapes": TextToImage}
 FEATURE_CHOICES = {"Inception-v3 (standard FID)": "inception", "MNIST classifier (digits only)": "classifier"}
-TRAIN_COMMANDS = {name: tab.TRAIN_COMMANDS[name] for tab, name in ((cgan, cgan.MODEL_NAME), (vae, vae.WALK_MODEL))}
+TRAIN_COMMANDS = {name: tab.TRAIN_COMMANDS[name]
+                  for tab, name in ((cgan, cgan.MODEL_NAME), (vae, vae.WALK_MODEL), (text2img, text2img.MODEL_NAME))}
 MAX_GENERATED, DEFAULT_GENERATED = 10_000, 250
 GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 
@@ -35,11 +41,22 @@ GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 # ---------------------------------------------------------------- pure functions
 
 @torch.inference_mode()
-def generated_digits(model_name: str, model, count: int, seed: int) -> np.ndarray:
-    """``count`` digits in [0, 1], (count, 28, 28), from a gallery generator, reproducible from ``seed``.
+def rendered_scenes(count: int, seed: int) -> np.ndarray:
+    """``count`` toy-world scenes (one in five with a held-out pair), (count, 32, 32, 3) uint8, from ``seed``."""
+    return make_scene_set(count, seed * MAX_GENERATED, "mixed").images.permute(0, 2, 3, 1).numpy()
 
-    The cGAN draws every digit equally often (in shuffled order); the VAE decodes z ~ N(0, I).
+
+def generated_images(model_name: str, model, count: int, seed: int) -> np.ndarray:
+    """``count`` images in [0, 1] from a gallery generator, reproducible from ``seed``: digits (count, 28, 28) or
+    toy-world pictures (count, 32, 32, 3).
+
+    The cGAN draws every digit equally often (in shuffled order); the VAE decodes z ~ N(0, I); the text-to-image
+    toy draws one picture for the caption of each scene ``rendered_scenes(count, seed)`` shows, so the two sets pair.
     """
+    if model_name == "text2img-shapes":
+        captions = make_scene_set(count, seed * MAX_GENERATED, "mixed").captions
+        return np.concatenate([model.generate(model.embed(captions[i:i + 500]), seed + i).permute(0, 2, 3, 1).numpy()
+                               for i in range(0, count, 500)])
     if model_name == "cgan-mnist":
         images, _ = generate_per_class(model, math.ceil(count / 10), seed)
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]
@@ -115,9 +132,8 @@ class FIDTab:
 
     def generator(self, name: str):
         if name not in self.generators:
-            model_class = Generator if name == "cgan-mnist" else VAE
             try:
-                self.generators[name] = load_model(model_class, model_source(name, self.hub_user),
+                self.generators[name] = load_model(GENERATOR_CLASSES[name], model_source(name, self.hub_user),
                                                    train_command=TRAIN_COMMANDS[name])
             except CheckpointError as err:
                 raise gr.Error(str(err)) from None
@@ -131,10 +147,13 @@ class FIDTab:
             if Path(path).suffix.lower() != ".zip":
                 raise gr.Error(f"Set {label}: the upload must be a .zip file of images, got {Path(path).name}.")
             return ZipImages(path)
-        name = GENERATOR_CHOICES[choice]
         count = checked_int(count, f"The number of samples for set {label}", 2, MAX_GENERATED)
-        digits = generated_digits(name, self.generator(name), count, checked_seed(seed))
-        return ArrayImages(digits, f"{count:,} {choice.split(' (')[0]} (seed {seed})")
+        seed = checked_seed(seed)
+        if choice == RENDERED_SCENES:
+            return ArrayImages(rendered_scenes(count, seed), f"{count:,} rendered toy-world scenes (seed {seed})")
+        name = GENERATOR_CHOICES[choice]
+        images = generated_images(name, self.generator(name), count, seed)
+        return ArrayImages(images, f"{count:,} {choice.split(' (')[0]} (seed {seed})")
 
     def features_of(self, choice: str, upload, count, seed, kind: str, resize: str, label: str) -> SetFeatures:
         if choice in REFERENCE_CHOICES:
@@ -152,7 +171,7 @@ class FIDTab:
                 progress=gr.Progress(track_tqdm=True)):
         """FID (and KID, precision/recall when ticked) of set A vs set B, a result text and a grid of each set."""
         kind = FEATURE_CHOICES.get(features)
-        sources_a, sources_b = [*REFERENCE_CHOICES, UPLOAD], [UPLOAD, *GENERATOR_CHOICES]
+        sources_a, sources_b = [*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD], [UPLOAD, *GENERATOR_CHOICES]
         if kind is None or resize not in RESIZES or choice_a not in sources_a or choice_b not in sources_b:
             raise gr.Error(f"Unknown choice: features {features!r}, resize {resize!r}, set A {choice_a!r}, set B {choice_b!r}.")
         try:
@@ -175,7 +194,7 @@ def build_tab(hub_user: str | None = None) -> None:
     gr.Markdown("## Measure two image sets with FID")
     with gr.Row():
         with gr.Column():
-            choice_a = gr.Radio([*REFERENCE_CHOICES, UPLOAD], value=next(iter(REFERENCE_CHOICES)), label="Set A (the reference)",
+            choice_a = gr.Radio([*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD], value=next(iter(REFERENCE_CHOICES)), label="Set A (the reference)",
                                 elem_id="fid-set-a")
             upload_a = gr.File(file_types=[".zip"], label="Set A: zip of images (PNG, JPEG, …; other files are skipped)",
                                elem_id="fid-upload-a")
@@ -185,7 +204,7 @@ def build_tab(hub_user: str | None = None) -> None:
             upload_b = gr.File(file_types=[".zip"], label="Set B: zip of images", elem_id="fid-upload-b")
             with gr.Row():
                 count = gr.Number(value=DEFAULT_GENERATED, precision=0, minimum=2, maximum=MAX_GENERATED,
-                                  label="Generated samples (B)", elem_id="fid-count")
+                                  label="Generated samples (B; also rendered scenes in A)", elem_id="fid-count")
                 seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="fid-seed")
     with gr.Row():
         features = gr.Radio(list(FEATURE_CHOICES), value=next(iter(FEATURE_CHOICES)), label="Features", elem_id="fid-features")

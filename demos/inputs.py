@@ -75,11 +75,12 @@ def digit_from_sketch(sketch: dict | None) -> np.ndarray:
 
 
 def enlarge(image: np.ndarray | None, scale: int = 8) -> np.ndarray | None:
-    """[0, 1] grey image → uint8, each pixel a scale×scale block, so browsers show it sharp, not blurred."""
+    """[0, 1] grey (H, W) or colour (H, W, 3) image → uint8, each pixel a scale×scale block, so browsers show it
+    sharp, not blurred."""
     if image is None:
         return None
     pixels = (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
-    return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))
+    return np.kron(pixels, np.ones((scale, scale) + (1,) * (pixels.ndim - 2), dtype=np.uint8))
 
 
 def example_paths() -> list[str]:

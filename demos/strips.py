@@ -1,6 +1,7 @@
-"""Rows of generated digits with the classifier's verdict under each, as gallery items, a PNG and a looping GIF.
+"""Rows of generated pictures with a verdict under each, as gallery items, a PNG and a looping GIF.
 
-The VAE walk and the cGAN noise walk both end in such a strip, so both tabs build it here.
+The VAE walk, the cGAN noise walk and the text-to-image caption blend all end in such a strip, so all three
+tabs build it here. Frames are grey (n, H, W) or colour (n, H, W, 3), in [0, 1].
 """
 from __future__ import annotations
 
@@ -34,19 +35,19 @@ def gallery_items(frames: np.ndarray, captions: list[str], scale: int = 3) -> li
 
 def strip_image(frames: np.ndarray, captions: list[str], scale: int = 3) -> Image.Image:
     """The frames side by side, enlarged without blur, each caption under its frame."""
-    cell = 28 * scale
-    strip = Image.new("L", (cell * len(frames), cell + CAPTION_HEIGHT), 255)
+    cell = frames.shape[1] * scale
+    strip = Image.new("L" if frames.ndim == 3 else "RGB", (cell * len(frames), cell + CAPTION_HEIGHT), "white")
     draw = ImageDraw.Draw(strip)
     for i, (frame, text) in enumerate(zip(frames, captions)):
         strip.paste(Image.fromarray(enlarge(frame, scale)), (i * cell, 0))
-        draw.text((i * cell + cell / 2, cell + CAPTION_HEIGHT / 2), text, fill=0, anchor="mm")
+        draw.text((i * cell + cell / 2, cell + CAPTION_HEIGHT / 2), text, fill="black", anchor="mm")
     return strip
 
 
-def save_strip(frames: np.ndarray, captions: list[str], folder: Path, stem: str) -> tuple[Path, Path]:
+def save_strip(frames: np.ndarray, captions: list[str], folder: Path, stem: str, scale: int = 3) -> tuple[Path, Path]:
     """``<stem>.png`` (the captioned strip) and ``<stem>.gif`` (the frames looping there and back) in ``folder``."""
     png, gif = folder / f"{stem}.png", folder / f"{stem}.gif"
-    strip_image(frames, captions).save(png)
+    strip_image(frames, captions, scale).save(png)
     images = [Image.fromarray(enlarge(frame, 4)) for frame in frames]
     loop = images + images[-2:0:-1]
     loop[0].save(gif, save_all=True, append_images=loop[1:], duration=GIF_FRAME_MS, loop=0)

@@ -42,3 +42,14 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels: tor
     mixed = (epsilon * real + (1 - epsilon) * fake.detach()).requires_grad_(True)
     gradients, = torch.autograd.grad(critic(mixed, labels).sum(), mixed, create_graph=True)
     return (gradients.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
+def matching_aware_discriminator_loss(kind: str, real_matching: torch.Tensor, real_mismatched: torch.Tensor,
+                                      fake_matching: torch.Tensor) -> torch.Tensor:
+    """GAN-CLS (Reed et al. 2016): D's loss over three kinds of (image, caption) pair.
+
+    A real image with its own caption is real; a real image with another caption and a generated image with
+    the caption it was drawn from are both fake, each weighted ½ (they share the fake term). The mismatched pairs
+    are what teach D to check the caption, not only the image.
+    """
+    return discriminator_loss(kind, real_matching, torch.cat([real_mismatched, fake_matching]))

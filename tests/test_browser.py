@@ -3,7 +3,8 @@
 Denoise tab: pick an example digit, then draw one, and check that the outputs appear and the scores
 are numbers. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk,
 and a click on the latent map decodes the point under it. cGAN tab: Generate shows the samples with
-verdicts, and "New seed" changes them.
+verdicts, and "New seed" changes them. Text-to-image tab: a held-out example caption draws new
+pictures with the held-out note, and an unknown word is named back.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
 """
@@ -171,3 +172,19 @@ def test_fid_tab_measures_cgan_samples_against_the_mnist_reference(page, artifac
     expect(result).to_contain_text("precision")
     expect(page.locator("#fid-grid-b img")).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "browser-fid.png"), full_page=True)
+
+
+def test_text2img_tab_example_caption_generates_pictures_with_readouts(page, artifacts_dir):
+    page.get_by_role("tab", name="Text-to-image toy").click()
+    pictures = "#t2i-gallery img"
+    expect(page.locator(pictures).first).to_be_visible()
+    before = page.locator(pictures).first.get_attribute("src")
+    page.get_by_text("a small blue circle on the left (held out)").click()
+    expect(page.locator("#t2i-caption textarea")).to_have_value("a small blue circle on the left")
+    page.locator("#t2i-generate").click()
+    expect(page.locator(pictures).first).not_to_have_attribute("src", before)
+    expect(page.locator("#t2i-summary")).to_contain_text("never appeared in training")
+    page.locator("#t2i-caption textarea").fill("a red dragon")
+    page.locator("#t2i-generate").click()
+    expect(page.get_by_text("Unknown word: 'dragon'").first).to_be_visible()
+    page.screenshot(path=str(artifacts_dir / "browser-text2img.png"), full_page=True)

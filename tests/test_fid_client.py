@@ -15,7 +15,7 @@ from input_files import inflate_declared_size, png_bytes, random_digits_zip
 pytestmark = pytest.mark.timeout(300)  # the first test also waits for the server to start
 
 MNIST_REFERENCE, FASHION_REFERENCE = REFERENCE_CHOICES
-CGAN, VAE = GENERATOR_CHOICES
+CGAN, VAE, TEXT2IMG = GENERATOR_CHOICES
 INCEPTION, CLASSIFIER = FEATURE_CHOICES
 
 

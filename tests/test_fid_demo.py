@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, UPLOAD, FIDTab, generated_digits,
-                       result_markdown, sample_grid)
+from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD, FIDTab,
+                       generated_images, rendered_scenes, result_markdown, sample_grid)
 from generative.data.image_sets import Skipped
 from generative.metrics.fid import Comparison
 from generative.metrics.features import SetFeatures
@@ -23,16 +23,32 @@ def tab() -> FIDTab:
 
 
 @pytest.mark.parametrize("model", ["cgan-mnist", "vae-mnist-z16"])
-def test_generated_digits_are_seeded_digits_in_the_unit_range(tab, model):
+def test_generated_images_are_seeded_digits_in_the_unit_range(tab, model):
     generator = tab.generator(model)
-    first, again, other = (generated_digits(model, generator, 25, seed) for seed in (3, 3, 4))
+    first, again, other = (generated_images(model, generator, 25, seed) for seed in (3, 3, 4))
     assert first.shape == (25, 28, 28) and 0 <= first.min() and first.max() <= 1
     assert np.array_equal(first, again) and not np.array_equal(first, other)
 
 
+def test_text2img_pictures_pair_with_the_rendered_scenes_of_the_same_seed(tab):
+    generator = tab.generator("text2img-shapes")
+    pictures, rendered = generated_images("text2img-shapes", generator, 12, seed=2), rendered_scenes(12, seed=2)
+    assert pictures.shape == rendered.shape[:1] + (32, 32, 3) and rendered.dtype == np.uint8
+    assert 0 <= pictures.min() and pictures.max() <= 1
+    assert np.array_equal(pictures, generated_images("text2img-shapes", generator, 12, seed=2))
+    assert not np.array_equal(rendered, rendered_scenes(12, seed=3))
+
+
+def test_rendered_scenes_against_text2img_pictures_in_the_handler(tab):
+    text, grid_a, grid_b = tab.measure(RENDERED_SCENES, None, list(GENERATOR_CHOICES)[2], None, 24, 0,
+                                       next(iter(FEATURE_CHOICES)), "pytorch-fid", True, False)
+    assert "FID:" in text and "24 rendered toy-world scenes" in text and "N = 24" in text
+    assert grid_a.shape == grid_b.shape and grid_a.shape[2] == 3
+
+
 def test_cgan_sets_cover_every_digit(tab):
     classifier = tab.extractor("classifier", "pytorch-fid").network.classifier
-    images = generated_digits("cgan-mnist", tab.generator("cgan-mnist"), 100, seed=0)
+    images = generated_images("cgan-mnist", tab.generator("cgan-mnist"), 100, seed=0)
     predicted, _ = classifier.predict(torch.from_numpy(images)[:, None])
     assert np.bincount(predicted.numpy(), minlength=10).min() >= 7  # 10 of each asked, shuffled
 

@@ -95,3 +95,22 @@ def test_slot_targets_put_each_thing_at_its_position_and_nothing_elsewhere():
     assert SHAPE_CLASSES[shape[bottom]] == "circle" and list(COLOURS)[colour[bottom]] == "red"
     empty = [i for i in range(len(SLOTS)) if i not in (top, bottom)]
     assert all(shape[i] == 0 and colour[i] == IGNORE and size[i] == IGNORE for i in empty)
+
+
+def test_parse_caption_recovers_the_scene_of_every_caption_and_refuses_vague_ones():
+    from generative.data.shapes import parse_caption
+
+    for seed in range(3_000):
+        _, text, scene = make_example(seed, "train" if seed % 4 else "held-out")
+        assert parse_caption(text) == scene, text
+    for vague in ("a red circle", "a big circle on the left", "a red circle and a blue square", "hello"):
+        assert parse_caption(vague) is None, vague
+
+
+def test_the_text_to_image_training_set_holds_no_held_out_pair():
+    from generative.data.scene_sets import TRAIN_SEEDS, make_scene_set
+    from generative.data.shapes import parse_caption
+
+    scenes = make_scene_set(3_000, TRAIN_SEEDS, "train")
+    assert not any(scene.held_out for scene in scenes.scenes)
+    assert not any(parse_caption(text).held_out for text in scenes.captions)  # nor does any caption name one

@@ -197,3 +197,34 @@ def slot_targets(scene: Scene) -> tuple[list[int], list[int], list[int]]:
         colour[slot] = list(COLOURS).index(thing.colour)
         size[slot] = SIZES.index(thing.size)
     return shape, colour, size
+
+
+def _canonical(word: str) -> str | None:
+    return next((canonical for canonical, words in SYNONYMS.items() if word in words), None)
+
+
+def parse_caption(text: str) -> Scene | None:
+    """The scene a caption of this world's grammar describes, or None when it does not pin one down.
+
+    Inverts ``caption``: one thing needs a size, colour, shape and position phrase; two things need two
+    colour–shape pairs and a relation phrase ("… with a red circle left of it" names the second thing first).
+    The tab uses it to mark which pictures show what was asked for.
+    """
+    words = text.lower().replace(",", " , ").split()
+    joined = f" {' '.join(words)} "
+    canon = [c for c in map(_canonical, words) if c]
+    colours = [c for c in canon if c in COLOURS]
+    shapes = [c for c in canon if c in SHAPES]
+    sizes = [c for c in canon if c in SIZES]
+    relations = [r for r, phrases in RELATION_PHRASES.items() if any(f" {p} " in joined for p in phrases)]
+    positions = [p for p, phrases in POSITION_PHRASES.items() if any(f" {q} " in joined for q in phrases)]
+    if len(colours) == len(shapes) == 1 and len(sizes) == 1 and len(positions) == 1 and not relations:
+        return Scene((Thing(shapes[0], colours[0], sizes[0], positions[0]),))
+    # "right of" contains "right", so a two-thing caption may also match a position phrase; sizes are never said
+    if len(colours) == len(shapes) == 2 and len(relations) == 1 and not sizes:
+        relation = relations[0]
+        first, second = (1, 0) if words[-1] == "it" and "with" in words else (0, 1)
+        here, there = RELATION_SLOTS[relation]
+        return Scene((Thing(shapes[first], colours[first], "small", here),
+                      Thing(shapes[second], colours[second], "small", there)), relation)
+    return None

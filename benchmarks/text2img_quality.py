@@ -1,0 +1,201 @@
+"""How well the text-to-image toy draws what it is told: caption alignment, R-precision and FID.
+
+    python benchmarks/text2img_quality.py
+
+Two sets of captions from benchmark seeds no script trains on: ``--count`` captions of scenes made only of
+seen (colour, shape) pairs, with every caption string that occurs among the GAN's training captions left
+out (so each is new to the model), and ``--count`` captions of scenes holding a held-out pair (new by
+construction). One picture per caption, from seeded noise.
+
+- Alignment: the scene reader (`pretrained/scene-reader`, 100% on rendered scenes) reads each picture; per
+  attribute accuracy (shape on all five slots, colour and size on the filled ones) and all-attributes-correct,
+  for one- and two-thing scenes apart too. Targets: ≥ 97% all-correct on seen pairs, ≥ 90% on held-out ones.
+- R-precision at R = 1: the separately trained image–text matcher (`pretrained/scene-matcher`, never the GAN's
+  D) ranks each picture's caption against 99 captions of *other* scenes from the same set. The same ranking
+  of the rendered scenes of those captions is the ceiling.
+- FID (Inception, pytorch-fid resize, via `generative.metrics`) of ``--fid-count`` generated pictures against
+  the rendered scenes of the same captions, and of those rendered scenes against rendered scenes of other
+  seeds (the floor at this N); the scene reader's feature-space Fréchet distance on all pictures too.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
+from generative.data.image_sets import ArrayImages  # noqa: E402
+from generative.data.scene_sets import BENCHMARK_SEEDS, TRAIN_SEEDS, SceneSet, make_scene_set  # noqa: E402
+from generative.data.shapes import make_example  # noqa: E402
+from generative.hub import load_metrics, load_model, model_source  # noqa: E402
+from generative.metrics.alignment import attribute_accuracy  # noqa: E402
+from generative.metrics.features import extract  # noqa: E402
+from generative.metrics.fid import compare, make_extractor  # noqa: E402
+from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
+from generative.models.matcher import ImageTextMatcher, draw_distractors, own_caption_wins  # noqa: E402
+from generative.models.scene_reader import SceneReader  # noqa: E402
+from generative.models.text2img import TextToImage  # noqa: E402
+from training import train_text2img  # noqa: E402
+
+TARGETS = {"seen": 0.97, "held-out": 0.90}
+SPLITS = {"seen": "train", "held-out": "held-out"}
+DISTRACTORS = 99
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=2000, help="captions per set")
+    parser.add_argument("--fid-count", type=int, default=1000, help="pictures per side of the FID (Inception on a CPU: ~15/s)")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed of the pictures")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    return parser.parse_args(argv)
+
+
+def training_captions(model_source_dir: str) -> set[str]:
+    """The caption strings the checkpoint was trained on, rebuilt from the command in its metrics.json."""
+    command = shlex.split(load_metrics(model_source_dir)["command"])[2:]  # "python training/train_text2img.py …"
+    args = train_text2img.parse_args(command)
+    count = min(args.train_scenes, args.limit_train or args.train_scenes)
+    return {make_example(TRAIN_SEEDS + i, "train")[1] for i in range(count)}
+
+
+def new_caption_set(split: str, count: int, seen_before: set[str]) -> SceneSet:
+    """``count`` scenes of ``split`` from the benchmark seeds whose captions are not among ``seen_before``."""
+    scenes = make_scene_set(4 * count, BENCHMARK_SEEDS + (0 if split == "train" else 10_000_000), split)
+    keep = [i for i, text in enumerate(scenes.captions) if text not in seen_before][:count]
+    if len(keep) < count:
+        raise SystemExit(f"only {len(keep)} new {split} captions among {4 * count:,} scenes")
+    index = torch.tensor(keep)
+    return SceneSet(scenes.images[index], scenes.shape[index], scenes.colour[index], scenes.size[index],
+                    [scenes.captions[i] for i in keep], [scenes.scenes[i] for i in keep])
+
+
+@torch.inference_mode()
+def generate(model: TextToImage, captions: list[str], seed: int, batch_size: int = 500) -> torch.Tensor:
+    """(N, 3, 32, 32) float pictures, one per caption, noise from one seeded stream."""
+    rng = torch.Generator().manual_seed(seed)
+    out = []
+    for start in range(0, len(captions), batch_size):
+        text = model.embed(captions[start:start + batch_size])
+        out.append(model.generator(torch.randn(len(text), model.noise_dim, generator=rng), text))
+    return (torch.cat(out) * 255).round() / 255  # as a PNG would store them
+
+
+@torch.inference_mode()
+def reader_features(reader: SceneReader, images: torch.Tensor) -> GaussianStats:
+    features = torch.cat([reader.backbone(2 * chunk - 1) for chunk in images.split(1000)]).double().numpy()
+    return GaussianStats(features.mean(0), np.cov(features, rowvar=False), len(features))
+
+
+def to_hwc(images: torch.Tensor) -> np.ndarray:
+    return (images.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    info = run_info(__file__, argv)
+    source = model_source("text2img-shapes")
+    model = load_model(TextToImage, source, train_command="python training/train_text2img.py")
+    reader = load_model(SceneReader, model_source("scene-reader"), train_command="python training/train_scene_reader.py")
+    matcher = load_model(ImageTextMatcher, model_source("scene-matcher"), train_command="python training/train_matcher.py")
+    seen_before = training_captions(source)
+    sets = {name: new_caption_set(split, args.count, seen_before) for name, split in SPLITS.items()}
+
+    alignment, by_things, r_precision, r_precision_real, pictures = {}, {}, {}, {}, {}
+    for name, scenes in sets.items():
+        pictures[name] = generate(model, scenes.captions, args.seed)
+        readout = {key: torch.cat([reader.read(chunk)[key] for chunk in pictures[name].split(1000)])
+                   for key in ("shape", "colour", "size")}
+        alignment[name] = attribute_accuracy(readout, scenes.targets)
+        things = torch.tensor([len(s.things) for s in scenes.scenes])
+        by_things[name] = {f"{k} thing{'s' * (k > 1)}": attribute_accuracy({key: v[things == k] for key, v in readout.items()},
+                                                                        {key: v[things == k] for key, v in scenes.targets.items()})
+                           | {"n": int((things == k).sum())} for k in (1, 2)}
+        distractors = draw_distractors(scenes.scenes, DISTRACTORS, seed=1)
+        r_precision[name] = own_caption_wins(matcher, pictures[name], scenes.captions, distractors).float().mean().item()
+        r_precision_real[name] = own_caption_wins(matcher, scenes.images.float() / 255, scenes.captions,
+                                                  distractors).float().mean().item()
+        print(f"{name}: alignment {alignment[name]}, R-precision {r_precision[name]:.4f} (real {r_precision_real[name]:.4f})")
+
+    # FID: half the pictures from each set against the rendered scenes of the same captions
+    half = args.fid_count // 2
+    generated = torch.cat([pictures[name][:half] for name in sets])
+    rendered = torch.cat([sets[name].images[:half] for name in sets]).float() / 255
+    others = make_scene_set(args.fid_count, BENCHMARK_SEEDS + 20_000_000, "mixed")
+    extractor = make_extractor("inception", "pytorch-fid", torch.device("cpu"))
+    features = {label: extract(ArrayImages(to_hwc(images), label), extractor)
+                for label, images in (("generated", generated), ("rendered", rendered),
+                                      ("rendered, other seeds", others.images.float() / 255))}
+    fid = compare(features["rendered"], features["generated"]).fid
+    fid_floor = compare(features["rendered"], features["rendered, other seeds"]).fid
+    all_generated, all_rendered = torch.cat(list(pictures.values())), torch.cat([s.images for s in sets.values()]).float() / 255
+    other_rendered = make_scene_set(len(all_rendered), BENCHMARK_SEEDS + 30_000_000, "mixed").images.float() / 255
+    reader_fd = frechet_distance(reader_features(reader, all_rendered), reader_features(reader, all_generated))
+    reader_fd_floor = frechet_distance(reader_features(reader, all_rendered), reader_features(reader, other_rendered))
+
+    report = info | {"model": model_label(source), "pictures_per_split": args.count, "noise_seed": args.seed,
+                     "targets_all_correct": TARGETS, "alignment": alignment, "alignment_by_number_of_things": by_things,
+                     "r_precision": r_precision, "r_precision_real": r_precision_real, "distractors": DISTRACTORS,
+                     "fid": fid, "fid_real_floor": fid_floor, "fid_n": args.fid_count,
+                     "reader_frechet_distance": reader_fd, "reader_frechet_floor": reader_fd_floor,
+                     "reader_frechet_n": len(all_rendered)}
+    write_results("text2img_quality", report, markdown(report, info))
+
+
+def markdown(report: dict, info: dict) -> str:
+    def row(label, acc):
+        return f"| {label} | " + " | ".join(f"{acc[k]:.2%}" for k in ("shape", "colour", "size", "all")) + " |"
+
+    rows = []
+    for name in SPLITS:
+        rows.append(row(f"**{name} pairs, all**", report["alignment"][name]))
+        for label, acc in report["alignment_by_number_of_things"][name].items():
+            rows.append(row(f"{name} pairs, {label} (n = {acc['n']:,})", acc))
+    verdicts = "; ".join(f"{name}: {report['alignment'][name]['all']:.2%} vs ≥ {target:.0%} → "
+                         f"**{'met' if report['alignment'][name]['all'] >= target else 'NOT met'}**"
+                         for name, target in report["targets_all_correct"].items())
+    r, real = report["r_precision"], report["r_precision_real"]
+    return f"""# Text-to-image toy: caption alignment, R-precision, FID
+
+{describe(info)}
+- Model: `{report['model']}`; judges: `pretrained/scene-reader` (alignment), `pretrained/scene-matcher` (R-precision)
+- {report['pictures_per_split']:,} captions per set, one picture each (noise seed {report['noise_seed']}); seen-pair captions are
+  all absent from the model's training captions.
+
+## Caption alignment (scene reader)
+
+Shape is scored on all five position slots (a missing, misplaced or extra thing is wrong), colour and size on the
+slots the caption fills; "all" = every attribute of the picture right.
+
+| captions | shape | colour | size | all attributes |
+|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Targets (all attributes): {verdicts}.
+
+## R-precision (R = 1, {report['distractors']} distractor captions of other scenes)
+
+| captions | generated pictures | rendered scenes (ceiling) |
+|---|---|---|
+| seen pairs | {r['seen']:.2%} | {real['seen']:.2%} |
+| held-out pairs | {r['held-out']:.2%} | {real['held-out']:.2%} |
+
+## Distribution distance
+
+| measure | generated vs rendered (same captions) | rendered vs rendered (other seeds) |
+|---|---|---|
+| FID (Inception, pytorch-fid resize), N = {report['fid_n']:,} per side | {report['fid']:.2f} | {report['fid_real_floor']:.2f} |
+| Fréchet distance in the scene reader's 256-d features, N = {report['reader_frechet_n']:,} | {report['reader_frechet_distance']:.3f} | {report['reader_frechet_floor']:.3f} |
+
+N = {report['fid_n']:,} < 2,048: FID is biased upwards at this N; compare it only with the floor beside it.
+"""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The toy world's three training scripts end to end on a few hundred scenes, GAN-CLS's pair types, exact resume."""
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from generative.data.scene_sets import make_scene_set
+from generative.data.shapes import vocabulary
+from generative.hub import load_model
+from generative.models.matcher import ImageTextMatcher
+from generative.models.scene_reader import SceneReader
+from generative.models.text2img import TextToImage, TextToImageGAN
+from generative.text import Tokenizer
+from training import train_matcher, train_scene_reader, train_text2img
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(autouse=True)
+def fewer_judged_scenes(monkeypatch):
+    """The final judgements on thousands of scenes cost more than the tiny training itself; the plumbing needs few."""
+    for module in (train_scene_reader, train_matcher, train_text2img):
+        monkeypatch.setattr(module, "EPOCH_EVAL_SIZE", 120)
+        monkeypatch.setattr(module, "FINAL_EVAL_SIZE", 120)
+
+
+@pytest.fixture(scope="module")
+def tiny_reader(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reader") / "out"
+    train_scene_reader.main(["--limit-train", "256", "--batch-size", "64", "--width", "4", "--epochs", "1",
+                             "--run-dir", str(out.parent / "run"), "--output-dir", str(out)])
+    return out
+
+
+def test_the_reader_script_writes_a_loadable_reader_and_a_card_with_both_splits(tiny_reader):
+    metrics = json.loads((tiny_reader / "metrics.json").read_text())
+    assert set(metrics["accuracy"]) == {"train", "held-out"}
+    assert all(0 <= v <= 1 for split in metrics["accuracy"].values() for v in split.values())
+    assert "| held-out |" in (tiny_reader / "README.md").read_text()
+    assert load_model(SceneReader, str(tiny_reader), train_command="x").width == 4
+
+
+def test_the_matcher_script_writes_a_loadable_matcher_and_its_r_precision(tmp_path):
+    out = tmp_path / "out"
+    train_matcher.main(["--limit-train", "256", "--batch-size", "64", "--width", "4", "--dim", "8", "--epochs", "1",
+                        "--run-dir", str(tmp_path / "run"), "--output-dir", str(out)])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["r_precision"]) == {"train", "held-out"} and metrics["distractors"] == 99
+    assert "R-precision" in (out / "README.md").read_text()
+    assert load_model(ImageTextMatcher, str(out), train_command="x").dim == 8
+
+
+def run_text2img(tmp_path, name, reader, *flags):
+    out = tmp_path / name / "out"
+    train_text2img.main(["--limit-train", "128", "--batch-size", "32", "--width", "4", "--noise-dim", "8",
+                         "--text-dim", "16", "--reader", str(reader), "--run-dir", str(tmp_path / name / "run"),
+                         "--output-dir", str(out), *flags])
+    return out
+
+
+def test_the_text2img_script_writes_the_text_encoder_and_generator_with_a_card(tmp_path, tiny_reader):
+    out = run_text2img(tmp_path, "one", tiny_reader, "--epochs", "1")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["alignment_seen_captions"]) == {"G", "EMA of G"} and metrics["published"] in ("G", "EMA of G")
+    assert len(metrics["per_epoch"]["alignment_error_500_ema_pictures"]) == 1
+    card = (out / "README.md").read_text()
+    assert "matching-aware" in card and "--width 4" in card
+    model = load_model(TextToImage, str(out), train_command="x")
+    assert model.text_dim == 16 and model.words == vocabulary()
+
+
+def test_each_step_shows_d_the_three_pair_types_and_g_the_blended_captions():
+    """D sees (real, own caption), (real, another's caption) and (generated, own caption); G is judged on blends too."""
+    args = train_text2img.parse_args(["--width", "4", "--noise-dim", "8", "--text-dim", "16"])
+    torch.manual_seed(0)
+    gan = TextToImageGAN(8, 16, 4, read_scene=True)
+    from accelerate import Accelerator
+
+    objective = train_text2img.MatchingAwareObjective(args)
+    objective.setup(gan, Accelerator(cpu=True), args, total_steps=1)
+    calls, d_forward = [], objective.d.forward
+
+    def spy(images, text, read_scene=False):
+        calls.append((images.detach().clone(), text.detach().clone(), read_scene))
+        return d_forward(images, text, read_scene)
+
+    objective.d.forward = spy
+    batch = make_scene_set(6, 0).dataset(Tokenizer.of(vocabulary())).tensors
+    objective.step(batch, torch.Generator().manual_seed(0))
+    real = batch[0].float() / 255
+    own = calls[0][1]
+    assert torch.equal(calls[0][0], real)                                           # real + own caption
+    assert torch.equal(calls[1][0], real) and torch.equal(calls[1][1], own.roll(1, 0))  # real + mismatched
+    assert not torch.equal(calls[2][0], real) and torch.equal(calls[2][1], own)         # fake + own caption
+    assert torch.equal(calls[3][1], own)                                             # G's turn: fake + own
+    assert torch.allclose(calls[4][1], (own + own.flip(0)) / 2)                       # G's turn: GAN-INT blend
+    assert len(calls) == 5
+    # the auxiliary head reads the real scenes (D's turn) and the pictures drawn for real captions (G's turn)
+    assert [read for _, _, read in calls] == [True, False, False, True, False]
+
+
+def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, tiny_reader, monkeypatch):
+    """Text encoder, G, D, their three optimisers and the moving average all come back from the saved state."""
+    unbroken = run_text2img(tmp_path, "unbroken", tiny_reader, "--epochs", "2")
+    real_step, steps = train_text2img.MatchingAwareObjective.step, []
+
+    def step_then_crash(self, batch, generator):
+        steps.append(1)
+        if len(steps) > 4:  # 128 scenes / 32 per batch = 4 steps: crash at the start of epoch 2
+            raise KeyboardInterrupt
+        return real_step(self, batch, generator)
+
+    monkeypatch.setattr(train_text2img.MatchingAwareObjective, "step", step_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_text2img(tmp_path, "resumed", tiny_reader, "--epochs", "2")
+    monkeypatch.setattr(train_text2img.MatchingAwareObjective, "step", real_step)
+    resumed = run_text2img(tmp_path, "resumed", tiny_reader, "--epochs", "2", "--resume")
+    a, b = load_file(unbroken / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert (a[key] - b[key]).abs().max().item() < 1e-5, key
