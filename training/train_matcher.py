@@ -34,7 +34,7 @@ GRID_SIZE = 64
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_training_args(parser, epochs=5, batch_size=128, lr=2e-3)
+    add_training_args(parser, epochs=3, batch_size=128, lr=2e-3)
     parser.add_argument("--train-scenes", type=int, default=40_000, help="rendered (scene, caption) pairs, one in five held out")
     parser.add_argument("--dim", type=int, default=128, help="size of the shared image–caption space")
     parser.add_argument("--width", type=int, default=32, help="channels of the image encoder's first conv block")

@@ -1,8 +1,9 @@
 """Batches of the toy world as tensors: images, per-slot attribute targets and tokenised captions.
 
-Example ``i`` of a set is ``make_example(first_seed + i, split)``, so every set can be made again exactly
-and sets with disjoint seed ranges never share a scene. Training scripts take disjoint ranges for training
-and evaluation; benchmarks take ranges no script trains on.
+Example ``i`` of a set is ``make_example(first_seed + i, split)``, so every set can be made again exactly.
+Training scripts take disjoint seed ranges for training and evaluation, and benchmarks take ranges no script
+trains on (the world is small, so two seeds can still draw the same scene; the benchmark that needs new
+captions filters them by string).
 """
 from __future__ import annotations
 
