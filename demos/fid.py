@@ -40,12 +40,12 @@ GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 
 # ---------------------------------------------------------------- pure functions
 
-@torch.inference_mode()
 def rendered_scenes(count: int, seed: int) -> np.ndarray:
     """``count`` toy-world scenes (one in five with a held-out pair), (count, 32, 32, 3) uint8, from ``seed``."""
     return make_scene_set(count, seed * MAX_GENERATED, "mixed").images.permute(0, 2, 3, 1).numpy()
 
 
+@torch.inference_mode()
 def generated_images(model_name: str, model, count: int, seed: int) -> np.ndarray:
     """``count`` images in [0, 1] from a gallery generator, reproducible from ``seed``: digits (count, 28, 28) or
     toy-world pictures (count, 32, 32, 3).
