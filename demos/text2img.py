@@ -102,6 +102,11 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
         "with *another* caption → fake; G's picture with its caption → fake. The mismatched pairs force D to check that "
         "the picture shows the caption, not only that it looks real, and so G must draw what it is told. "
         "Loss: D minimises −log D(x, t) − ½[log(1 − D(x, t̂)) + log(1 − D(G(z, t), t))]; G minimises −log D(G(z, t), t).\n\n"
+        "**Two additions to Reed et al.'s recipe.** D also scores a projection term ⟨W t, h⟩ of the caption against its "
+        "image features h (Miyato & Koyama 2018), and it has an auxiliary head that reads each real scene slot by slot "
+        "(which shape, colour and size is at each position); G is also trained to make that head read its pictures as "
+        "the caption's scene (TAC-GAN, Dash et al. 2017). In trials here the head raised the share of pictures with "
+        "every attribute right after two epochs from 25% to 67%.\n\n"
         "**GAN-INT.** G is also trained on halfway blends of two captions' embeddings, which have no real picture, so the "
         "space between captions draws sensible scenes too: try *blend two captions* below.\n\n"
         "**The text encoder** is trained beside the GAN to read each caption's scene back (which shape, colour and size "
@@ -119,7 +124,9 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
                  f"per split): all attributes right on **{seen['all']:.1%}** of pictures for new captions of seen pairs and "
                  f"**{held['all']:.1%}** for held-out pairs; R-precision {report['r_precision']['seen']:.1%} / "
                  f"{report['r_precision']['held-out']:.1%} (real scenes: {report['r_precision_real']['seen']:.1%} / "
-                 f"{report['r_precision_real']['held-out']:.1%}); FID against rendered scenes {report['fid']:.2f}.")
+                 f"{report['r_precision_real']['held-out']:.1%}); FID against rendered scenes {report['fid']:.2f} "
+                 f"(N = {report['fid_n']:,}; the same scenes rendered again: {report['fid_real_floor']:.2f}). The targets "
+                 f"(97% and 90% all-correct) are not met: two-thing scenes and held-out pairs are where it fails.")
     return text
 
 
