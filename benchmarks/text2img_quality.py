@@ -40,8 +40,8 @@ from generative.metrics.features import extract  # noqa: E402
 from generative.metrics.fid import compare, make_extractor  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
 from generative.models.matcher import ImageTextMatcher, draw_distractors, own_caption_wins  # noqa: E402
-from generative.models.scene_reader import SceneReader  # noqa: E402
-from generative.models.text2img import TextToImage  # noqa: E402
+from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
+from generative.models.text2img import TextToImage, draw_captions  # noqa: E402
 from training import train_text2img  # noqa: E402
 
 TARGETS = {"seen": 0.97, "held-out": 0.90}
@@ -80,19 +80,8 @@ def new_caption_set(split: str, count: int, seen_before: set[str]) -> SceneSet:
 
 
 @torch.inference_mode()
-def generate(model: TextToImage, captions: list[str], seed: int, batch_size: int = 500) -> torch.Tensor:
-    """(N, 3, 32, 32) float pictures, one per caption, noise from one seeded stream."""
-    rng = torch.Generator().manual_seed(seed)
-    out = []
-    for start in range(0, len(captions), batch_size):
-        text = model.embed(captions[start:start + batch_size])
-        out.append(model.generator(torch.randn(len(text), model.noise_dim, generator=rng), text))
-    return (torch.cat(out) * 255).round() / 255  # as a PNG would store them
-
-
-@torch.inference_mode()
 def reader_features(reader: SceneReader, images: torch.Tensor) -> GaussianStats:
-    features = torch.cat([reader.backbone(2 * chunk - 1) for chunk in images.split(1000)]).double().numpy()
+    features = torch.cat([reader.features(chunk) for chunk in images.split(1000)]).double().numpy()
     return GaussianStats(features.mean(0), np.cov(features, rowvar=False), len(features))
 
 
@@ -118,9 +107,8 @@ def main(argv: list[str] | None = None) -> None:
 
     alignment, by_things, r_precision, r_precision_real, pictures = {}, {}, {}, {}, {}
     for name, scenes in sets.items():
-        pictures[name] = generate(model, scenes.captions, args.seed)
-        readout = {key: torch.cat([reader.read(chunk)[key] for chunk in pictures[name].split(1000)])
-                   for key in ("shape", "colour", "size")}
+        pictures[name] = (draw_captions(model, scenes.captions, args.seed) * 255).round() / 255  # as a PNG stores them
+        readout = read_all(reader, pictures[name])
         alignment[name] = attribute_accuracy(readout, scenes.targets)
         things = torch.tensor([len(s.things) for s in scenes.scenes])
         by_things[name] = {f"{k} thing{'s' * (k > 1)}": attribute_accuracy({key: v[things == k] for key, v in readout.items()},
@@ -154,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
                      "fid": fid, "fid_real_floor": fid_floor, "fid_n": args.fid_count,
                      "reader_frechet_distance": reader_fd, "reader_frechet_floor": reader_fd_floor,
                      "reader_frechet_n": len(all_rendered)}
-    write_results("text2img_quality", report, markdown(report, info))
+    write_results("text2img_quality", report, markdown(report, info), args.out_dir)
 
 
 def markdown(report: dict, info: dict) -> str:

@@ -9,10 +9,11 @@ import gradio as gr
 import numpy as np
 import torch
 
+from demos.checkpoints import CheckpointTab
 from demos.inputs import MAX_SEED, checked_int, checked_seed, enlarge, is_number
 from demos.reports import measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
-from generative.hub import CheckpointError, load_metrics, load_model, model_source
+from generative.hub import load_metrics
 from generative.latent import latent_path
 from generative.models import DigitClassifier, Generator
 
@@ -111,26 +112,19 @@ def checked_scale(value) -> float:
     return float(value)
 
 
-class CGANTab:
+class CGANTab(CheckpointTab):
     """Holds the generator and the classifier (or why they could not load) and the handlers that use them."""
 
-    def __init__(self, hub_user: str | None = None):
-        sources = {name: model_source(name, hub_user) for name in TRAIN_COMMANDS}
-        try:
-            self.generator = load_model(Generator, sources[MODEL_NAME], train_command=TRAIN_COMMANDS[MODEL_NAME])
-            self.classifier = load_model(DigitClassifier, sources[CLASSIFIER_MODEL],
-                                         train_command=TRAIN_COMMANDS[CLASSIFIER_MODEL])
-            self.error = None
-        except CheckpointError as err:
-            self.generator = self.classifier = None
-            self.error = str(err)
-        self.metrics = load_metrics(sources[MODEL_NAME]) if not self.error else None
-        self.report = measured_report("cgan_quality", sources[MODEL_NAME]) if not self.error else None
-        self.files = Path(tempfile.mkdtemp(prefix="gallery-cgan-"))
+    generator = classifier = None
 
-    def check(self) -> None:
-        if self.error:
-            raise gr.Error(self.error)
+    def __init__(self, hub_user: str | None = None):
+        super().__init__("cgan", TRAIN_COMMANDS, hub_user)
+        self.metrics = load_metrics(self.sources[MODEL_NAME]) if not self.error else None
+        self.report = measured_report("cgan_quality", self.sources[MODEL_NAME]) if not self.error else None
+
+    def load_models(self) -> None:
+        self.generator = self.load(Generator, MODEL_NAME)
+        self.classifier = self.load(DigitClassifier, CLASSIFIER_MODEL)
 
     def initial(self) -> tuple | None:
         """What the tab opens with, from the controls' defaults (computed once, at start)."""

@@ -21,7 +21,7 @@ from generative.metrics.inception import WeightsNotFound
 from generative.metrics.sample_sets import PR_NEIGHBOURS
 from generative.models import VAE, Generator
 from generative.models.cgan import generate_per_class
-from generative.models.text2img import TextToImage
+from generative.models.text2img import TextToImage, draw_captions
 
 TITLE = "FID calculator"
 UPLOAD = "Upload a zip of images"
@@ -55,8 +55,7 @@ def generated_images(model_name: str, model, count: int, seed: int) -> np.ndarra
     """
     if model_name == "text2img-shapes":
         captions = make_scene_set(count, seed * MAX_GENERATED, "mixed").captions
-        return np.concatenate([model.generate(model.embed(captions[i:i + 500]), seed + i).permute(0, 2, 3, 1).numpy()
-                               for i in range(0, count, 500)])
+        return draw_captions(model, captions, seed).permute(0, 2, 3, 1).numpy()
     if model_name == "cgan-mnist":
         images, _ = generate_per_class(model, math.ceil(count / 10), seed)
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]

@@ -13,11 +13,12 @@ import gradio as gr
 import numpy as np
 import torch
 
+from demos.checkpoints import CheckpointTab
 from demos.inputs import MAX_SEED, checked_int, checked_seed
 from demos.reports import measured_report
 from demos.strips import gallery_items, save_strip
 from generative.data.shapes import HELD_OUT, Scene, parse_caption, slot_targets
-from generative.hub import CheckpointError, load_metrics, load_model, model_source
+from generative.hub import load_metrics
 from generative.metrics.alignment import all_correct
 from generative.models.scene_reader import SceneReader, describe
 from generative.models.text2img import TextToImage
@@ -138,25 +139,19 @@ def checked_caption(caption) -> str:
     return caption
 
 
-class TextToImageTab:
+class TextToImageTab(CheckpointTab):
     """Holds the model and the reader (or why they could not load) and the handlers that use them."""
 
-    def __init__(self, hub_user: str | None = None):
-        sources = {name: model_source(name, hub_user) for name in TRAIN_COMMANDS}
-        try:
-            self.model = load_model(TextToImage, sources[MODEL_NAME], train_command=TRAIN_COMMANDS[MODEL_NAME])
-            self.reader = load_model(SceneReader, sources[READER_MODEL], train_command=TRAIN_COMMANDS[READER_MODEL])
-            self.error = None
-        except CheckpointError as err:
-            self.model = self.reader = None
-            self.error = str(err)
-        self.metrics = load_metrics(sources[MODEL_NAME]) if not self.error else None
-        self.report = measured_report("text2img_quality", sources[MODEL_NAME]) if not self.error else None
-        self.files = Path(tempfile.mkdtemp(prefix="gallery-text2img-"))
+    model = reader = None
 
-    def check(self) -> None:
-        if self.error:
-            raise gr.Error(self.error)
+    def __init__(self, hub_user: str | None = None):
+        super().__init__("text2img", TRAIN_COMMANDS, hub_user)
+        self.metrics = load_metrics(self.sources[MODEL_NAME]) if not self.error else None
+        self.report = measured_report("text2img_quality", self.sources[MODEL_NAME]) if not self.error else None
+
+    def load_models(self) -> None:
+        self.model = self.load(TextToImage, MODEL_NAME)
+        self.reader = self.load(SceneReader, READER_MODEL)
 
     def initial(self) -> tuple | None:
         if self.error:

@@ -10,11 +10,12 @@ import gradio as gr
 import numpy as np
 import torch
 
+from demos.checkpoints import CheckpointTab
 from demos.inputs import (MAX_SEED, checked_int, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge,
                           example_paths, is_number)
 from demos.reports import measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
-from generative.hub import CheckpointError, load_metrics, load_model, load_tensors, model_source
+from generative.hub import load_metrics, load_tensors
 from generative.latent import PATHS, latent_path
 from generative.latent_map import LatentMap, Overlay
 from generative.metrics.interpolation import label_flips
@@ -145,29 +146,22 @@ def about_markdown(walk_metrics: dict | None, map_metrics: dict | None, report: 
 
 # ---------------------------------------------------------------- the tab
 
-class VAETab:
+class VAETab(CheckpointTab):
     """Holds the models (or why they could not load) and the Gradio handlers that use them."""
 
-    def __init__(self, hub_user: str | None = None):
-        sources = {name: model_source(name, hub_user) for name in TRAIN_COMMANDS}
-        try:
-            self.model = load_model(VAE, sources[WALK_MODEL], train_command=TRAIN_COMMANDS[WALK_MODEL])
-            self.map_model = load_model(VAE, sources[MAP_MODEL], train_command=TRAIN_COMMANDS[MAP_MODEL])
-            self.classifier = load_model(DigitClassifier, sources[CLASSIFIER_MODEL],
-                                         train_command=TRAIN_COMMANDS[CLASSIFIER_MODEL])
-            encodings = load_tensors(sources[MAP_MODEL], TEST_ENCODINGS, train_command=TRAIN_COMMANDS[MAP_MODEL])
-            self.map = LatentMap(self.map_model, encodings["mean"].numpy(), encodings["label"].numpy(), MAP_EXTENT)
-            self.error = None
-        except CheckpointError as err:
-            self.model = self.map_model = self.classifier = self.map = None
-            self.error = str(err)
-        self.metrics = {name: load_metrics(sources[name]) for name in (WALK_MODEL, MAP_MODEL)} if not self.error else {}
-        self.report = measured_report("vae_quality", sources[WALK_MODEL]) if not self.error else None
-        self.files = Path(tempfile.mkdtemp(prefix="gallery-vae-"))
+    model = map_model = classifier = map = None
 
-    def check(self) -> None:
-        if self.error:
-            raise gr.Error(self.error)
+    def __init__(self, hub_user: str | None = None):
+        super().__init__("vae", TRAIN_COMMANDS, hub_user)
+        self.metrics = {name: load_metrics(self.sources[name]) for name in (WALK_MODEL, MAP_MODEL)} if not self.error else {}
+        self.report = measured_report("vae_quality", self.sources[WALK_MODEL]) if not self.error else None
+
+    def load_models(self) -> None:
+        self.model = self.load(VAE, WALK_MODEL)
+        self.map_model = self.load(VAE, MAP_MODEL)
+        self.classifier = self.load(DigitClassifier, CLASSIFIER_MODEL)
+        encodings = load_tensors(self.sources[MAP_MODEL], TEST_ENCODINGS, train_command=TRAIN_COMMANDS[MAP_MODEL])
+        self.map = LatentMap(self.map_model, encodings["mean"].numpy(), encodings["label"].numpy(), MAP_EXTENT)
 
     # ---- endpoints
 

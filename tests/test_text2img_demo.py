@@ -10,7 +10,6 @@ from demos.text2img import (HELD_OUT_EXAMPLES, SEEN_EXAMPLES, TextToImageTab, bl
 from generative.data.scene_sets import BENCHMARK_SEEDS, make_scene_set
 from generative.data.shapes import Scene, Thing, parse_caption, render, slot_targets
 from generative.metrics.alignment import attribute_accuracy
-from generative.models.scene_reader import SceneReader
 
 # Measured on these 200 captions per split with the shipped checkpoint: 92.5% (seen pairs), 45.0% (held-out pairs);
 # the bounds leave room for a retrained checkpoint's noise and catch a broken one (an untrained G scores 0%).
@@ -41,8 +40,8 @@ def test_pictures_follow_their_seed_and_blends_run_from_caption_a_to_caption_b(t
     assert np.allclose(strip[0], a[0], atol=1e-5)  # the first step is caption A itself, with the same noise
 
 
-def test_a_reader_verdict_marks_exactly_the_captions_scene():
-    reader = SceneReader.from_pretrained(str(text2img.model_source(text2img.READER_MODEL))).eval()
+def test_a_reader_verdict_marks_exactly_the_captions_scene(tab):
+    reader = tab.reader
     scene = Scene((Thing("circle", "red", "large", "centre"),))
     wrong = Scene((Thing("square", "red", "large", "centre"),))
     images = np.stack([render(scene), render(wrong)]).astype(np.float32) / 255

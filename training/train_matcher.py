@@ -19,13 +19,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from generative.data.scene_sets import EVAL_SEEDS, TRAIN_SEEDS, SceneSet, make_scene_set  # noqa: E402
+from generative.data.scene_sets import EVAL_SEEDS, TRAIN_SEEDS, SceneSet, as_float, make_scene_set  # noqa: E402
 from generative.data.shapes import vocabulary  # noqa: E402
 from generative.models.matcher import ImageTextMatcher, draw_distractors, own_caption_wins  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training.loop import (  # noqa: E402
     add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
-from training.train_scene_reader import as_float  # noqa: E402
 
 DISTRACTORS = 99
 EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 1_000, 5_000

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from generative.data.scene_sets import EVAL_SEEDS, TRAIN_SEEDS, SceneSet, make_scene_set  # noqa: E402
+from generative.data.scene_sets import EVAL_SEEDS, TRAIN_SEEDS, SceneSet, as_float, make_scene_set  # noqa: E402
 from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
-from generative.models.scene_reader import SceneReader, reader_loss  # noqa: E402
+from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
 from training.loop import (  # noqa: E402
     add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
 
@@ -39,10 +39,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or Path("runs/scene-reader")
     return args
-
-
-def as_float(images: torch.Tensor) -> torch.Tensor:
-    return images.float() / 255
 
 
 def targets_of(batch) -> dict[str, torch.Tensor]:
@@ -65,13 +61,6 @@ def perturb(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def reading_loss(model, batch, generator):
     return reader_loss(model(perturb(as_float(batch[0]), generator)), targets_of(batch))
-
-
-@torch.inference_mode()
-def read_all(model: SceneReader, images: torch.Tensor, batch_size: int = 1000) -> dict[str, torch.Tensor]:
-    device = next(model.parameters()).device
-    parts = [model.read(as_float(chunk).to(device)) for chunk in images.split(batch_size)]
-    return {name: torch.cat([p[name] for p in parts]).cpu() for name in parts[0]}
 
 
 def accuracy_on(model: SceneReader, scenes: SceneSet) -> dict[str, float]:

@@ -29,17 +29,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from generative.data.scene_sets import EVAL_SEEDS, TRAIN_SEEDS, make_scene_set  # noqa: E402
+from generative.data.scene_sets import EVAL_SEEDS, TRAIN_SEEDS, as_float, make_scene_set  # noqa: E402
 from generative.data.shapes import vocabulary  # noqa: E402
 from generative.gan_losses import LOSSES, generator_loss, matching_aware_discriminator_loss  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.metrics.alignment import attribute_accuracy  # noqa: E402
-from generative.models.scene_reader import SceneReader, reader_loss  # noqa: E402
-from generative.models.text2img import TextConditionedGenerator, TextToImage, TextToImageGAN  # noqa: E402
+from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
+from generative.models.text2img import TextConditionedGenerator, TextToImage, TextToImageGAN, draw_captions  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training.loop import (  # noqa: E402
     RESUMED_NOTE, Objective, add_training_args, card_command_and_pictures, card_front_matter, fit, publish, run_record)
-from training.train_scene_reader import as_float, read_all  # noqa: E402
 
 GRID_CAPTIONS = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
                  "a green cross left of a purple diamond", "a cyan disc above a red box",
@@ -136,20 +135,14 @@ class MatchingAwareObjective(Objective):
                 "D(x, t)": verdict(real_scores.detach()).mean(), "D(G(z, t), t)": verdict(fake_scores.detach()).mean()}
 
 
-@torch.inference_mode()
 def caption_alignment(model: TextToImage, generator: TextConditionedGenerator, reader: SceneReader, scenes,
-                      seed: int, batch_size: int = 500) -> dict[str, float]:
+                      seed: int) -> dict[str, float]:
     """The reader's per-attribute accuracy on one picture per caption of ``scenes``, drawn by ``generator``."""
     was_training = (model.training, generator.training)
     model.eval(), generator.eval()
-    rng = torch.Generator(model.device).manual_seed(seed)
-    pictures = []
-    for start in range(0, len(scenes), batch_size):
-        text = model.embed(scenes.captions[start:start + batch_size])
-        noise = torch.randn(len(text), model.noise_dim, generator=rng, device=model.device)
-        pictures.append((generator(noise, text) * 255).round().to(torch.uint8).cpu())
+    pictures = draw_captions(model, scenes.captions, seed, generator)
     model.train(was_training[0]), generator.train(was_training[1])
-    return attribute_accuracy(read_all(reader, torch.cat(pictures)), scenes.targets)
+    return attribute_accuracy(read_all(reader, (pictures * 255).round().to(torch.uint8)), scenes.targets)
 
 
 def main(argv: list[str] | None = None) -> None:

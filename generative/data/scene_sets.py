@@ -46,6 +46,11 @@ class SceneSet:
         return TensorDataset(*tensors, *(self.tokens(tokenizer) if tokenizer else ()))
 
 
+def as_float(images: torch.Tensor) -> torch.Tensor:
+    """Stored uint8 scenes → float in [0, 1], what every model of the toy world takes."""
+    return images.float() / 255
+
+
 def make_scene_set(count: int, first_seed: int, split: str = "train", *, progress: bool = False) -> SceneSet:
     """``count`` examples from seeds ``first_seed …``; ``split`` is "train", "held-out" or "mixed" (every 5th held out)."""
     images, targets, captions, scenes = [], [], [], []

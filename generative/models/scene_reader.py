@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from generative.data.scene_sets import as_float
 from generative.data.shapes import COLOURS, IGNORE, SHAPE_CLASSES, SIZES, SLOTS
 from generative.models.classifier import conv_block
 from generative.models.dae import REPO_URL
@@ -42,15 +43,28 @@ class SceneReader(
         self.heads = nn.ModuleDict({name: nn.Linear(feature_dim, len(SLOTS) * len(classes))
                                     for name, classes in ATTRIBUTES.items()})
 
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, 32, 32) in [0, 1] → (N, feature_dim): the layer the heads read, for feature-space distances."""
+        return self.backbone(2 * images - 1)
+
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Attribute name → (N, 5 slots, classes) logits."""
-        h = self.backbone(2 * images - 1)
+        h = self.features(images)
         return {name: head(h).unflatten(1, (len(SLOTS), -1)) for name, head in self.heads.items()}
 
     @torch.inference_mode()
     def read(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Attribute name → (N, 5) predicted class per slot (call on an eval-mode model)."""
         return {name: logits.argmax(-1) for name, logits in self(images).items()}
+
+
+@torch.inference_mode()
+def read_all(reader: SceneReader, images: torch.Tensor, batch_size: int = 1000) -> dict[str, torch.Tensor]:
+    """``reader.read`` over any number of scenes (uint8 as stored, or float in [0, 1]), a batch at a time, on the CPU."""
+    device = next(reader.parameters()).device
+    parts = [reader.read((as_float(chunk) if chunk.dtype == torch.uint8 else chunk).to(device))
+             for chunk in images.split(batch_size)]
+    return {name: torch.cat([part[name] for part in parts]).cpu() for name in ATTRIBUTES}
 
 
 def reader_loss(logits: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -143,6 +143,20 @@ class TextToImage(
         return self.generator(noise, embedding)
 
 
+@torch.inference_mode()
+def draw_captions(model: TextToImage, captions: list[str], seed: int, generator: TextConditionedGenerator | None = None,
+                  batch_size: int = 500) -> torch.Tensor:
+    """(N, 3, 32, 32) in [0, 1]: one picture per caption, noise from one stream seeded by ``seed``, drawn by
+    ``generator`` (default: the model's own; training passes its moving average) from ``model``'s embeddings."""
+    generator = generator or model.generator
+    rng = torch.Generator(model.device).manual_seed(seed)
+    pictures = []
+    for start in range(0, len(captions), batch_size):
+        text = model.embed(captions[start:start + batch_size])
+        pictures.append(generator(torch.randn(len(text), model.noise_dim, generator=rng, device=model.device), text).cpu())
+    return torch.cat(pictures)
+
+
 class TextToImageGAN(nn.Module):
     """What training holds: the published model, the discriminator, and a moving average of the generator."""
 
