@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_SIDE = 4096
 MAX_PIXELS = 16_000_000
 MIN_SIDE = 8
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 grey from RGB, as PIL's "L"
 
 
 class ImageInputError(ValueError):
@@ -31,6 +32,32 @@ class GrayImage:
 
 def load_gray_image(path: str | os.PathLike) -> GrayImage:
     """Open ``path`` safely and return its grey levels."""
+    image, notes = open_checked(path)
+    return GrayImage(to_gray(image), notes)
+
+
+def load_photo(path: str | os.PathLike) -> GrayImage:
+    """Open ``path`` safely and return its pixels: (H, W) for a grey photo, (H, W, 3) RGB for a colour one.
+
+    A colour file whose three channels are equal is a grey photo (many are saved that way); transparent
+    pixels get the background ``to_gray`` gives them, so a white drawing on transparency stays visible.
+    """
+    image, notes = open_checked(path)
+    if image.mode.startswith(("I", "F", "L", "1")):
+        return GrayImage(to_gray(image), notes)
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+    alpha = rgba[..., 3:]
+    rgb = alpha * rgba[..., :3] + (1.0 - alpha) * contrasting_background(rgba[..., :3] @ LUMA, alpha[..., 0])
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+        return GrayImage(rgb[..., 0], notes)
+    return GrayImage(rgb, notes)
+
+
+def open_checked(path: str | os.PathLike) -> tuple[Image.Image, list[str]]:
+    """The decoded, upright first frame of ``path`` and notes for the user; ``ImageInputError`` for a file we refuse.
+
+    The size is checked from the header, before any pixel is decoded.
+    """
     try:
         image = Image.open(path)
     except UnidentifiedImageError:
@@ -49,8 +76,8 @@ def load_gray_image(path: str | os.PathLike) -> GrayImage:
             image.load()
         except (OSError, SyntaxError, ValueError) as err:
             raise ImageInputError(f"The image file is truncated or corrupt and could not be decoded ({err}).") from None
-        image = ImageOps.exif_transpose(image)
-        return GrayImage(to_gray(image), notes)
+        upright = ImageOps.exif_transpose(image)
+        return (upright.copy() if upright is image else upright), notes  # closing the file must not close the pixels
 
 
 def check_size(width: int, height: int) -> None:
@@ -80,9 +107,14 @@ def to_gray(image: Image.Image) -> np.ndarray:
         return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
     alpha = rgba[..., 3]
-    gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as PIL's "L"
+    gray = rgba[..., :3] @ LUMA
     if alpha.sum() == 0:
         return np.zeros_like(gray)
-    ink_level = float((gray * alpha).sum() / alpha.sum())
-    background = 1.0 if ink_level < 0.5 else 0.0
-    return alpha * gray + (1.0 - alpha) * background
+    return alpha * gray + (1.0 - alpha) * contrasting_background(gray, alpha)
+
+
+def contrasting_background(gray: np.ndarray, alpha: np.ndarray) -> float:
+    """Black or white, whichever contrasts with the visible pixels' mean grey level (white for an empty image)."""
+    if alpha.sum() == 0:
+        return 1.0
+    return 1.0 if float((gray * alpha).sum() / alpha.sum()) < 0.5 else 0.0

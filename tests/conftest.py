@@ -34,3 +34,12 @@ def mnist_test(data_root):
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def denoising_root() -> Path:
+    """``$GALLERY_DATA_ROOT`` holding the photo-denoising sets (denoising/Train400, Set12 …), or skip."""
+    root = os.environ.get("GALLERY_DATA_ROOT")
+    if not root or not (Path(root) / "denoising" / "Set12").is_dir():
+        pytest.skip("the photo-denoising sets are needed: set GALLERY_DATA_ROOT to a folder holding denoising/<set>/*.png")
+    return Path(root)

@@ -1,0 +1,71 @@
+"""The photo denoiser's training script end to end on a few Train400 images: patches, the card, exact resume."""
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from generative.hub import load_model
+from generative.models import PhotoDenoiser
+from training import train_photo_denoiser
+from training.train_photo_denoiser import random_patches
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def run(tmp_path, name: str, *flags: str):
+    out = tmp_path / name / "out"
+    train_photo_denoiser.main(["--limit-train", "8", "--patches-per-image", "4", "--batch-size", "8", "--width", "4",
+                               "--depth", "3", "--eval-limit", "1", "--run-dir", str(tmp_path / name / "run"),
+                               "--output-dir", str(out), *flags])
+    return out
+
+
+def test_patches_are_random_crops_turned_by_the_eight_symmetries():
+    image = torch.arange(36.0).view(1, 1, 6, 6)
+    generator = torch.Generator().manual_seed(0)
+    patches = random_patches(image.repeat(2000, 1, 1, 1), 4, generator)
+    assert patches.shape == (2000, 1, 4, 4)
+    assert len({tuple(p.flatten().tolist()) for p in patches}) == 3 * 3 * 8  # every position, every symmetry
+    again = random_patches(image.repeat(2000, 1, 1, 1), 4, torch.Generator().manual_seed(0))
+    assert torch.equal(patches, again)
+
+
+def test_one_epoch_writes_a_loadable_model_and_a_card_with_test_set_psnr(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    out = run(tmp_path, "one", "--epochs", "1", "--no-bf16")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {(r["set"], r["sigma"]) for r in metrics["denoising"]} == {(s, sigma) for s in ("BSD68", "Set12") for sigma in (15, 25, 50)}
+    assert all(r["n_images"] == 1 and r["psnr"] > 10 for r in metrics["denoising"])
+    card = (out / "README.md").read_text()
+    assert "--depth 3" in card and "BSD68" in card and f"{metrics['parameters']:,} parameters" in card
+    model = load_model(PhotoDenoiser, str(out), train_command="python training/train_photo_denoiser.py")
+    assert (model.width, model.depth) == (4, 3)
+
+
+def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    unbroken = run(tmp_path, "unbroken", "--epochs", "2")
+
+    real_loss, calls = train_photo_denoiser.make_denoising_loss, []
+
+    def loss_that_crashes(*args):
+        loss = real_loss(*args)
+
+        def crash_in_epoch_2(*step_args):
+            calls.append(1)
+            if len(calls) > 4:  # 8 images × 4 patches / batch 8 = 4 steps: crash at the start of epoch 2
+                raise KeyboardInterrupt
+            return loss(*step_args)
+        return crash_in_epoch_2
+
+    monkeypatch.setattr(train_photo_denoiser, "make_denoising_loss", loss_that_crashes)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, "resumed", "--epochs", "2")
+    monkeypatch.setattr(train_photo_denoiser, "make_denoising_loss", real_loss)
+    resumed = run(tmp_path, "resumed", "--epochs", "2", "--resume")
+
+    a, b = load_file(unbroken / "model.safetensors"), load_file(resumed / "model.safetensors")
+    for key in a:
+        assert (a[key] - b[key]).abs().max().item() < 1e-5, key
+    assert json.loads((resumed / "metrics.json").read_text())["resumed"]
