@@ -1,18 +1,26 @@
-"""The "Denoise an image" tab: corrupt a digit, then clean it with the autoencoder and classical filters."""
+"""The "Denoise an image" tab: a digit goes to the denoising autoencoder (with classical filters beside it),
+a photo to the blind photo denoiser; which one is chosen from the upload, and the user can override it."""
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import MAX_SEED, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge, is_number
+from demos.inputs import (MAX_SEED, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge, is_number,
+                          upload_path)
+from demos.photo import (AUTO, DIGIT, PHOTO, PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND, PhotoResult, choose_model,
+                         denoise_upload, fit_to_limit, photo_example_paths, save_png, zoom_crop)
 from demos.reports import measured_report
 from generative.classical import CLASSICAL_DENOISERS
 from generative.hub import CheckpointError, load_metrics, load_model, model_source
+from generative.image_io import ImageInputError, load_photo
 from generative.metrics.image_quality import Scores, score
-from generative.models import DenoisingAutoencoder
+from generative.models import DenoisingAutoencoder, PhotoDenoiser
+from generative.photo import to_uint8
 from generative.noise import NOISE_KINDS, corrupt
 
 TITLE = "Denoise"
@@ -24,6 +32,9 @@ NOISE_CHOICES = [
     ("Salt-and-pepper (level = fraction of pixels)", "salt_and_pepper"),
     ("Masking (level = fraction of pixels set to 0)", "masking"),
 ]
+MODEL_CHOICES = [("Automatic: digits to the autoencoder, photos to the photo denoiser", AUTO),
+                 ("Digit autoencoder", DIGIT), ("Photo denoiser", PHOTO)]
+MAX_PHOTO_SIGMA = 55  # the photo denoiser's training range
 
 
 @dataclass
@@ -54,10 +65,11 @@ def denoise_digit(model: DenoisingAutoencoder, digit: np.ndarray, noise_kind: st
     return DenoiseResult(clean, noisy, restored, scores)
 
 
-def scores_table(result: DenoiseResult) -> list[list[str]]:
+def scores_table(result: DenoiseResult | PhotoResult) -> list[list[str]]:
     """Rows of (method, PSNR, SSIM) as display strings; dashes where there is no clean reference."""
     if result.scores is None:
-        return [[name, "—", "—"] for name in ["noisy input", *result.restored]]
+        methods = result.restored if isinstance(result, DenoiseResult) else ["photo denoiser"]
+        return [[name, "—", "—"] for name in ["noisy input", *methods]]
     return [[name, "∞" if np.isinf(s.psnr) else f"{s.psnr:.2f}", f"{s.ssim:.3f}"] for name, s in result.scores.items()]
 
 
@@ -97,19 +109,34 @@ def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
 
 
 class DenoiseTab:
-    """Holds the loaded model (or why it could not load) and the Gradio handlers that use it."""
+    """Holds the two loaded models (or why each could not load) and the Gradio handlers that use them.
+
+    Every handler returns the same outputs: the input it ran on (for reruns), the digit panel's values,
+    the photo panel's values, which panel is visible, and a line saying which model ran and why.
+    """
 
     def __init__(self, hub_user: str | None = None):
         self.source = model_source(MODEL_NAME, hub_user)
-        try:
-            self.model, self.error = load_model(DenoisingAutoencoder, self.source, train_command=TRAIN_COMMAND), None
-        except CheckpointError as err:
-            self.model, self.error = None, str(err)
+        self.model, self.error = self._load(DenoisingAutoencoder, self.source, TRAIN_COMMAND)
         self.metrics = load_metrics(self.source) if self.model else None
         self.comparison = measured_report("denoise_quality", self.source) if self.model else None
+        self.photo_source = model_source(PHOTO_MODEL_NAME, hub_user)
+        self.photo_model, self.photo_error = self._load(PhotoDenoiser, self.photo_source, PHOTO_TRAIN_COMMAND)
+        self.photo_metrics = load_metrics(self.photo_source) if self.photo_model else None
+        self.photo_benchmark = measured_report("photo_denoise_quality", self.photo_source) if self.photo_model else None
+        self.files = Path(tempfile.mkdtemp(prefix="gallery-denoise-"))
+
+    @staticmethod
+    def _load(model_class, source: str, train_command: str):
+        try:
+            return load_model(model_class, source, train_command=train_command), None
+        except CheckpointError as err:
+            return None, str(err)
+
+    # ---------------------------------------------------------------- the two models
 
     def run(self, digit, noise_kind, level, seed, already_noisy):
-        """The tab's outputs for a 28×28 digit; raises ``gr.Error`` for anything a user can fix."""
+        """The digit panel's outputs for a 28×28 digit; raises ``gr.Error`` for anything a user can fix."""
         if self.model is None:
             raise gr.Error(self.error)
         if noise_kind not in NOISE_KINDS:
@@ -118,58 +145,174 @@ class DenoiseTab:
             raise gr.Error(f"The noise level must be a number between 0 and 1, got {level!r}.")
         result = denoise_digit(self.model, digit, noise_kind, float(level), checked_seed(seed), bool(already_noisy))
         gallery = [(enlarge(image, 4), name) for name, image in result.restored.items() if name != DAE]
-        return (digit, enlarge(digit), enlarge(result.clean), enlarge(result.noisy), enlarge(result.restored[DAE]),
+        return (enlarge(digit), enlarge(result.clean), enlarge(result.noisy), enlarge(result.restored[DAE]),
                 gallery, scores_table(result))
 
-    def from_upload(self, image, noise_kind, level, seed, already_noisy):
-        return self.run(digit_from_upload(image), noise_kind, level, seed, already_noisy)
+    def run_photo(self, photo: np.ndarray, sigma, seed, already_noisy):
+        """The photo panel's outputs for a grey (H, W) or colour (H, W, 3) photo in [0, 1]."""
+        if self.photo_model is None:
+            raise gr.Error(self.photo_error)
+        if not (is_number(sigma) and 0 <= float(sigma) <= MAX_PHOTO_SIGMA):
+            raise gr.Error(f"The photo noise σ must be a number from 0 to {MAX_PHOTO_SIGMA} (0–255 scale), got {sigma!r}.")
+        photo, note = fit_to_limit(photo)
+        if note:
+            gr.Warning(note)
+        result = denoise_upload(self.photo_model, photo, float(sigma), checked_seed(seed), bool(already_noisy))
+        originals = [] if result.clean is None else [(result.clean, "original")]
+        zoom = [(zoom_crop(image), label) for image, label in
+                [*originals, (result.noisy, "noisy"), (result.denoised, "denoised")]]
+        return (None if result.clean is None else to_uint8(result.clean), to_uint8(result.noisy), to_uint8(result.denoised),
+                zoom, scores_table(result), save_png(result.denoised, Path(tempfile.mkdtemp(dir=self.files)), "denoised.png"))
 
-    def from_sketch(self, sketch, noise_kind, level, seed, already_noisy):
-        return self.run(digit_from_sketch(sketch), noise_kind, level, seed, already_noisy)
+    # ---------------------------------------------------------------- events
 
-    def from_upload_change(self, image, noise_kind, level, seed, already_noisy):
+    def respond(self, source, route: str, why: str, digit=None, photo=None, controls=(), sigma=None):
+        """All outputs of an event: run the model of ``route`` and leave the other panel as it is."""
+        noise_kind, level, seed, already_noisy = controls
+        if route == DIGIT:
+            digit_values, photo_values = self.run(digit, noise_kind, level, seed, already_noisy), (gr.skip(),) * 6
+        else:
+            digit_values, photo_values = (gr.skip(),) * 6, self.run_photo(photo, sigma, seed, already_noisy)
+        note = f"Denoised by the **{'digit autoencoder' if route == DIGIT else 'photo denoiser'}**: {why}"
+        return (source, *digit_values, *photo_values,
+                gr.Column(visible=route == DIGIT), gr.Column(visible=route == PHOTO), note)
+
+    def from_upload(self, image, choice, noise_kind, level, seed, already_noisy, sigma, progress=gr.Progress(track_tqdm=True)):
+        path = upload_path(image)
+        photo = self.decoded(load_photo, path)
+        for note in photo.notes:
+            gr.Warning(note)
+        route = self.checked_route(choice, photo.pixels)
+        why = ("you chose it." if choice != AUTO else
+               "the upload looks like a digit (small, or strokes on a plain background)." if route == DIGIT else
+               "the upload looks like a photo, not a digit.") + " Change “Model” to override."
+        digit = digit_from_upload(path) if route == DIGIT else None
+        return self.respond(("upload", path), route, why, digit=digit, photo=photo.pixels,
+                            controls=(noise_kind, level, seed, already_noisy), sigma=sigma)
+
+    def from_sketch(self, sketch, choice, noise_kind, level, seed, already_noisy, sigma, progress=gr.Progress(track_tqdm=True)):
+        """A drawing is a digit, unless the user asks for the photo denoiser."""
+        self.checked_route(choice, None)
+        controls = (noise_kind, level, seed, already_noisy)
+        if choice == PHOTO:
+            composite = sketch.get("composite") if isinstance(sketch, dict) else None
+            photo = self.decoded(load_photo, upload_path(composite))
+            return self.respond(("sketch", sketch), PHOTO, "you chose it.", photo=photo.pixels, controls=controls, sigma=sigma)
+        return self.respond(("sketch", sketch), DIGIT, "a drawing is a digit. Change “Model” to override.",
+                            digit=digit_from_sketch(sketch), controls=controls, sigma=sigma)
+
+    def from_upload_change(self, image, choice, noise_kind, level, seed, already_noisy, sigma,
+                           progress=gr.Progress(track_tqdm=True)):
         """Like ``from_upload``, but clearing the upload box is not an error: the outputs just stay."""
-        return gr.skip() if not image else self.from_upload(image, noise_kind, level, seed, already_noisy)
+        if not image:
+            return gr.skip()
+        return self.from_upload(image, choice, noise_kind, level, seed, already_noisy, sigma)
 
-    def rerun(self, digit, noise_kind, level, seed, already_noisy):
-        """Controls changed: redo the current digit, if there is one yet."""
-        return gr.skip() if digit is None else self.run(digit, noise_kind, level, seed, already_noisy)
+    def rerun(self, source, choice, noise_kind, level, seed, already_noisy, sigma, progress=gr.Progress(track_tqdm=True)):
+        """Controls changed: redo the current input, if there is one yet."""
+        if source is None:
+            return gr.skip()
+        kind, value = source
+        rerun = self.from_upload if kind == "upload" else self.from_sketch
+        return rerun(value, choice, noise_kind, level, seed, already_noisy, sigma)
+
+    @staticmethod
+    def checked_route(choice, pixels) -> str | None:
+        """The model to use for ``pixels`` (None: no pixels yet), after checking the user's ``choice``."""
+        if choice not in (AUTO, DIGIT, PHOTO):
+            raise gr.Error(f"Unknown model choice {choice!r}; choose one of: {AUTO}, {DIGIT}, {PHOTO}.")
+        return None if pixels is None else choose_model(choice, pixels)
+
+    @staticmethod
+    def decoded(load, path):
+        try:
+            return load(path)
+        except ImageInputError as err:
+            raise gr.Error(str(err)) from None
+
+
+def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
+    """What the photo denoiser is, and its measured PSNR (model card, then the benchmark's comparison)."""
+    text = (
+        "**The photo denoiser** is a small fully convolutional network in the style of DnCNN (Zhang et al., 2017): "
+        "it predicts the *noise* in the image and subtracts it (residual learning), working on four half-resolution "
+        "sub-images as FFDNet does, so it runs on a CPU. It is *blind*: one model for any Gaussian noise level σ "
+        "from 0 to 55 (0–255 scale), never told σ. Trained on the 400 Train400 images (random patches, flips and "
+        "rotations); loss: mean squared error between predicted and true noise. Colour photos are denoised one channel "
+        "at a time in an opponent colour space. Large photos run in overlapping tiles whose seams are cut away, so the "
+        "result equals one pass over the whole photo."
+    )
+    if metrics:
+        rows = "\n".join(f"| {r['set']} | {r['sigma']} | {r['noisy_psnr']:.2f} | {r['psnr']:.2f} |" for r in metrics["denoising"])
+        text += (f"\n\n**Measured** (PSNR dB, the published protocol, mean over each test set):\n\n"
+                 f"| test set | σ | noisy input | this model |\n|---|---|---|---|\n{rows}\n\n"
+                 f"{metrics['parameters']:,} parameters, trained {metrics['epochs']} epochs on {metrics['hardware']}.")
+    if benchmark:
+        bsd = next((s for s in benchmark["sets"] if s["set"] == "BSD68"), None)
+        if bsd:
+            sigmas = benchmark["sigmas"]
+            rows = "\n".join(f"| {method} | " + " | ".join(f"{values[str(s)]:.2f}" if str(s) in values else "—" for s in sigmas) + " |"
+                             for method, values in bsd["psnr"].items())
+            text += (f"\n\n**Against BM3D and DnCNN on BSD68** (`benchmarks/results/photo_denoise_quality.md`):\n\n"
+                     f"| method | {' | '.join(f'σ={s}' for s in sigmas)} |\n|---|{'---|' * len(sigmas)}\n{rows}")
+    return text
 
 
 def build_tab(hub_user: str | None = None) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     tab = DenoiseTab(hub_user)
-    gr.Markdown("## Denoise a handwritten digit with a denoising autoencoder")
-    if tab.error:
-        gr.Markdown(f"⚠️ **The model is not available.** {tab.error}", elem_id="denoise-model-error")
+    gr.Markdown("## Denoise a handwritten digit or a photo")
+    for error in (tab.error, tab.photo_error):
+        if error:
+            gr.Markdown(f"⚠️ **A model is not available.** {error}", elem_id="denoise-model-error")
     with gr.Row():
         with gr.Column(scale=1):
             with gr.Tabs():
-                digit = digit_input("denoise", "Denoise my drawing")
-            model_input = gr.Image(elem_classes=["pixelated"], format="png", label="What the model sees (28×28, enlarged)", interactive=False, height=160,
-                                   elem_id="denoise-model-input")
-            noise_kind = gr.Radio(NOISE_CHOICES, value="gaussian", label="Corruption", elem_id="denoise-kind")
-            level = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Noise level", elem_id="denoise-level")
+                digit = digit_input("denoise", "Denoise my drawing", upload_label="Upload a digit or a photo",
+                                    photo_examples=photo_example_paths())
+            choice = gr.Radio(MODEL_CHOICES, value=AUTO, label="Model", elem_id="denoise-model-choice")
+            noise_kind = gr.Radio(NOISE_CHOICES, value="gaussian", label="Corruption (digits)", elem_id="denoise-kind")
+            level = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Noise level (digits)", elem_id="denoise-level")
+            sigma = gr.Slider(0, MAX_PHOTO_SIGMA, value=25, step=1, label="Gaussian noise σ (photos, 0–255 scale)",
+                              elem_id="denoise-photo-sigma")
             seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="denoise-seed")
             already_noisy = gr.Checkbox(False, label="My image is already noisy: denoise it as it is",
                                         elem_id="denoise-already-noisy")
         with gr.Column(scale=2):
-            with gr.Row():
-                clean_out = gr.Image(elem_classes=["pixelated"], format="png", label="clean", interactive=False, elem_id="denoise-clean")
-                noisy_out = gr.Image(elem_classes=["pixelated"], format="png", label="noisy", interactive=False, elem_id="denoise-noisy")
-                denoised_out = gr.Image(elem_classes=["pixelated"], format="png", label="autoencoder output", interactive=False, elem_id="denoise-denoised")
-            classical_out = gr.Gallery(elem_classes=["pixelated"], format="png", label="Classical denoisers on the same noisy image", columns=4, height=200,
-                                       elem_id="denoise-classical")
-            scores_out = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
-                                      interactive=False, elem_id="denoise-scores")
+            route_note = gr.Markdown("", elem_id="denoise-route")
+            with gr.Column(visible=True) as digit_panel:
+                model_input = gr.Image(elem_classes=["pixelated"], format="png", label="What the model sees (28×28, enlarged)",
+                                       interactive=False, height=160, elem_id="denoise-model-input")
+                with gr.Row():
+                    clean_out = gr.Image(elem_classes=["pixelated"], format="png", label="clean", interactive=False, elem_id="denoise-clean")
+                    noisy_out = gr.Image(elem_classes=["pixelated"], format="png", label="noisy", interactive=False, elem_id="denoise-noisy")
+                    denoised_out = gr.Image(elem_classes=["pixelated"], format="png", label="autoencoder output", interactive=False,
+                                            elem_id="denoise-denoised")
+                classical_out = gr.Gallery(elem_classes=["pixelated"], format="png", label="Classical denoisers on the same noisy image",
+                                           columns=4, height=200, elem_id="denoise-classical")
+                scores_out = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
+                                          interactive=False, elem_id="denoise-scores")
+            with gr.Column(visible=False) as photo_panel:
+                with gr.Row():
+                    photo_clean = gr.Image(format="png", label="original", interactive=False, elem_id="denoise-photo-clean")
+                    photo_noisy = gr.Image(format="png", label="noisy", interactive=False, elem_id="denoise-photo-noisy")
+                    photo_denoised = gr.Image(format="png", label="photo denoiser output", interactive=False,
+                                              elem_id="denoise-photo-denoised")
+                photo_zoom = gr.Gallery(elem_classes=["pixelated"], format="png", label="Detail: the centre 96×96 pixels, enlarged 4×",
+                                        columns=3, height=300, elem_id="denoise-photo-zoom")
+                photo_scores = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the original photo",
+                                            interactive=False, elem_id="denoise-photo-scores")
+                photo_file = gr.File(label="Download the denoised photo (PNG, full size)", elem_id="denoise-photo-download")
             gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")
+            gr.Markdown(photo_about_markdown(tab.photo_metrics, tab.photo_benchmark), elem_id="denoise-photo-about")
 
-    digit_state = gr.State(None)
-    controls = [noise_kind, level, seed, already_noisy]
-    outputs = [digit_state, model_input, clean_out, noisy_out, denoised_out, classical_out, scores_out]
+    source_state = gr.State(None)
+    controls = [choice, noise_kind, level, seed, already_noisy, sigma]
+    outputs = [source_state, model_input, clean_out, noisy_out, denoised_out, classical_out, scores_out,
+               photo_clean, photo_noisy, photo_denoised, photo_zoom, photo_scores, photo_file, digit_panel, photo_panel, route_note]
     # preprocess=False: files reach our own decoder undecoded, which checks their size from the header
     # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
     digit.sketch_button.click(tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False)
     digit.upload.change(tab.from_upload_change, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False)
     for control in controls:
-        control.change(tab.rerun, [digit_state, *controls], outputs, api_visibility="private")
+        control.change(tab.rerun, [source_state, *controls], outputs, api_visibility="private")

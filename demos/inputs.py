@@ -41,17 +41,22 @@ def digit_from_upload(image: str | dict | None) -> np.ndarray:
     ``preprocess=False``: that keeps Gradio from decoding the upload itself, which would turn a
     bad file into a generic "could not preprocess" error before our clear message could be given.
     """
-    path = image.get("path") if isinstance(image, dict) else image
-    if not path:
-        raise gr.Error("Upload an image of a digit, or click one of the example digits.")
     try:
-        image = load_gray_image(path)
+        image = load_gray_image(upload_path(image))
         digit = to_mnist_style(image.pixels)
     except ImageInputError as err:
         raise gr.Error(str(err)) from None
     for note in image.notes:
         gr.Warning(note)
     return digit
+
+
+def upload_path(image: str | dict | None) -> str:
+    """The file of an upload given as a path or as the raw payload of a ``preprocess=False`` event; ``gr.Error`` if none."""
+    path = image.get("path") if isinstance(image, dict) else image
+    if not path:
+        raise gr.Error("Upload an image, or click one of the examples.")
+    return path
 
 
 def digit_from_sketch(sketch: dict | None) -> np.ndarray:
@@ -100,12 +105,13 @@ class DigitInput:
     upload: gr.Image
 
 
-def digit_input(elem_prefix: str, button_label: str, canvas: int = 280, upload_height: int = 220) -> DigitInput:
+def digit_input(elem_prefix: str, button_label: str, canvas: int = 280, upload_height: int = 220,
+                upload_label: str = "Upload an image of a digit", photo_examples: list[str] | None = None) -> DigitInput:
     """Add the "Draw" and "Upload or pick an example" sub-tabs to the current ``gr.Tabs``.
 
     Each tab that takes a digit builds its input here, so every tab draws, uploads and offers the same
     bundled MNIST test digits the same way; elem ids are ``<elem_prefix>-sketch``, ``-sketch-button``,
-    ``-upload`` and ``-examples``.
+    ``-upload`` and ``-examples`` (and ``-photo-examples`` for a tab that also takes ``photo_examples``).
     """
     with gr.Tab("Draw", id=f"{elem_prefix}-draw"):
         sketch = gr.Sketchpad(type="numpy", canvas_size=(canvas, canvas), label="Draw a digit",
@@ -113,8 +119,11 @@ def digit_input(elem_prefix: str, button_label: str, canvas: int = 280, upload_h
                               elem_id=f"{elem_prefix}-sketch")
         sketch_button = gr.Button(button_label, variant="primary", elem_id=f"{elem_prefix}-sketch-button")
     with gr.Tab("Upload or pick an example", id=f"{elem_prefix}-upload-tab"):
-        upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Upload an image of a digit",
+        upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label=upload_label,
                           height=upload_height, elem_id=f"{elem_prefix}-upload")
         gr.Examples(examples=[[p] for p in example_paths()], inputs=[upload], label="Real MNIST test digits",
                     examples_per_page=10, elem_id=f"{elem_prefix}-examples")
+        if photo_examples:
+            gr.Examples(examples=[[p] for p in photo_examples], inputs=[upload], elem_id=f"{elem_prefix}-photo-examples",
+                        label="Photos (CC0 or public domain, from scikit-image; none is from a test set)")
     return DigitInput(sketch, sketch_button, upload)

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from gradio_client import Client, handle_file
 
 from demos.denoise import DAE
+from demos.photo import PHOTO_EXAMPLES_DIR, ZOOM_SCALE, ZOOM_SIDE
 from generative.classical import CLASSICAL_DENOISERS
 from generative.noise import NOISE_KINDS
 
@@ -40,6 +42,13 @@ class Outputs:
     denoised: str | None
     gallery: list[dict]
     table: dict
+    photo_clean: str | None
+    photo_noisy: str | None
+    photo_denoised: str | None
+    photo_zoom: list[dict] | None
+    photo_table: dict | None
+    photo_file: str | None
+    note: str
     warnings: list[str]
 
     @property
@@ -52,9 +61,10 @@ def client(app_url, tmp_path_factory) -> Client:
     return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
-def call(client: Client, api_name: str, image, noise_kind="gaussian", level=0.5, seed=0, already_noisy=False) -> Outputs:
+def call(client: Client, api_name: str, image, noise_kind="gaussian", level=0.5, seed=0, already_noisy=False,
+         choice="auto", sigma=25) -> Outputs:
     """One request with every argument given (an omitted one could make the client fetch a default URL)."""
-    job = client.submit(image, noise_kind, level, seed, already_noisy, api_name=api_name)
+    job = client.submit(image, choice, noise_kind, level, seed, already_noisy, sigma, api_name=api_name)
     result = job.result(timeout=120)
     return Outputs(*result, warnings=warnings_of(job))
 
@@ -211,3 +221,66 @@ def test_oversized_sketch_is_refused_from_the_header(client, tmp_path):
     big = huge_png(tmp_path)
     assert_refused(lambda: sketch(client, big, big, big), "5000×5000", "limit")
     assert_still_serving(client)
+
+
+# ---------------------------------------------------------------- photos: the photo denoiser
+
+CAT = PHOTO_EXAMPLES_DIR / "chelsea-cat.png"  # 451×300 colour
+
+
+def rgb(path: str) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.float32)
+
+
+def assert_photo_complete(out: Outputs, size: tuple[int, int], with_clean: bool = True) -> None:
+    """Original (when there is one), noisy and denoised at the upload's size; the zoomed crops; scores; the download."""
+    for path in [out.photo_noisy, out.photo_denoised, out.photo_file] + ([out.photo_clean] if with_clean else []):
+        assert path and size_of(path) == size
+    assert [item["caption"] for item in out.photo_zoom] == (["original"] if with_clean else []) + ["noisy", "denoised"]
+    zoomed = tuple(min(ZOOM_SIDE, side) * ZOOM_SCALE for side in size)  # the centre crop, or the whole of a small photo
+    assert all(size_of(item["image"]) == zoomed for item in out.photo_zoom)
+    assert [row[0] for row in out.photo_table["data"]] == ["noisy input", "photo denoiser"]
+    assert "photo denoiser" in out.note
+
+
+def test_a_photo_goes_to_the_photo_denoiser_which_removes_most_of_the_noise(client):
+    out = upload(client, CAT, sigma=25)
+    assert_photo_complete(out, (451, 300))
+    (_, noisy_psnr, _), (_, denoised_psnr, denoised_ssim) = out.photo_table["data"]
+    assert float(denoised_psnr) > float(noisy_psnr) + 5
+    assert 0 < float(denoised_ssim) <= 1
+    np.testing.assert_array_equal(rgb(out.photo_file), rgb(out.photo_denoised))  # the download is what is shown
+    assert "looks like a photo" in out.note
+
+
+def test_an_already_noisy_photo_is_denoised_as_it_is_without_scores(client):
+    out = upload(client, CAT, already_noisy=True)
+    assert_photo_complete(out, (451, 300), with_clean=False)
+    assert out.photo_table["data"] == [["noisy input", "—", "—"], ["photo denoiser", "—", "—"]]
+    np.testing.assert_array_equal(rgb(out.photo_noisy), rgb(str(CAT)))
+
+
+def test_the_model_choice_overrides_the_automatic_one(client):
+    digit_as_photo = upload(client, SEVEN, choice="photo")
+    assert_photo_complete(digit_as_photo, (28, 28))
+    assert "you chose it" in digit_as_photo.note
+    photo_as_digit = upload(client, CAT, choice="digit")
+    assert_complete(photo_as_digit)
+    assert "digit autoencoder" in photo_as_digit.note
+
+
+def test_a_large_photo_is_denoised_whole_in_tiles(client, tmp_path):
+    rng = np.random.default_rng(0)
+    smooth = np.kron(rng.integers(0, 256, (30, 40, 3)), np.ones((40, 30, 1))).astype(np.uint8)  # 1200×1200
+    path = tmp_path / "large.png"
+    Image.fromarray(smooth).save(path)
+    out = upload(client, path, sigma=15)
+    assert_photo_complete(out, (1200, 1200))
+    (_, noisy_psnr, _), (_, denoised_psnr, _) = out.photo_table["data"]
+    assert float(denoised_psnr) > float(noisy_psnr)
+
+
+@pytest.mark.parametrize("controls, words", [(dict(sigma=80), ["σ", "0 to 55"]), (dict(choice="vae"), ["model choice"])])
+def test_bad_photo_controls_are_refused_clearly(client, controls, words):
+    assert_refused(lambda: upload(client, CAT, **controls), *words)

@@ -1,7 +1,7 @@
 """The gallery in a real browser: headless Debian Chromium driven by Playwright, against the real app.
 
 Denoise tab: pick an example digit, then draw one, and check that the outputs appear and the scores
-are numbers. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk,
+are numbers; pick an example photo and the photo denoiser's panel replaces the digit one, and back. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk,
 and a click on the latent map decodes the point under it. cGAN tab: Generate shows the samples with
 verdicts, and "New seed" changes them. Text-to-image tab: a held-out example caption draws new
 pictures with the held-out note, and an unknown word is named back.
@@ -113,6 +113,26 @@ def test_drawing_a_digit_and_pressing_the_button_denoises_it(page, artifacts_dir
     page.locator("#denoise-sketch-button").click()
     assert_new_outputs(page, *before)
     page.screenshot(path=str(artifacts_dir / "browser-denoise-sketch.png"), full_page=True)
+
+
+def test_clicking_an_example_photo_shows_the_photo_denoiser_and_a_digit_brings_the_digit_panel_back(page, artifacts_dir):
+    open_subtab(page, "Upload or pick an example")
+    page.locator("#denoise-photo-examples button.gallery-item:has(img[src*='chelsea-cat'])").click()
+    expect(page.locator("#denoise-route")).to_contain_text("photo denoiser")
+    expect(page.locator("#denoise-photo-denoised img")).to_be_visible()
+    expect(page.locator("#denoise-photo-zoom img")).to_have_count(3)
+    expect(page.locator("#denoise-model-input")).to_be_hidden()  # the digit panel makes way
+    rows = page.locator("#denoise-photo-scores [role=row]:has([role=gridcell])")
+    expect(rows).to_have_count(2)
+    for cells in (row.locator("[role=gridcell]").all_inner_texts() for row in rows.all()):
+        assert NUMBER.match(cells[1].strip()) and NUMBER.match(cells[2].strip()), cells
+    expect(page.locator("#denoise-photo-download a").first).to_have_attribute("href", re.compile(r"denoised\.png"))
+    page.screenshot(path=str(artifacts_dir / "browser-denoise-photo.png"), full_page=True)
+
+    page.locator("#denoise-examples button.gallery-item:has(img[src*='3_0_'])").click()
+    expect(page.locator("#denoise-route")).to_contain_text("digit autoencoder")
+    expect(page.locator("#denoise-photo-denoised")).to_be_hidden()
+    expect(page.locator(MODEL_INPUT)).to_be_visible()
 
 
 def open_vae_tab(page) -> None:

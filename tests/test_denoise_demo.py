@@ -7,12 +7,17 @@ import pytest
 import torch
 
 from demos import denoise
-from demos.denoise import DAE, DenoiseTab, denoise_digit, scores_table
+from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, scores_table
+from demos.inputs import example_paths
+from demos.photo import (AUTO, DIGIT, PHOTO, choose_model, denoise_upload, fit_to_limit, looks_like_digit, photo_example_paths,
+                         zoom_crop)
 from demos.reports import measured_report
 from generative.classical import median_filter
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser
-from generative.models import DenoisingAutoencoder
+from generative.image_io import load_photo
+from generative.models import DenoisingAutoencoder, PhotoDenoiser
+from generative.photo import psnr_8bit, to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +109,76 @@ def test_shipped_checkpoint_beats_noisy_input_and_median_filter(mnist_test):
     assert dae.psnr > noisy_scores.psnr + MIN_GAIN_OVER_NOISY_DB
     assert dae.psnr > median.psnr + MIN_GAIN_OVER_MEDIAN_DB
     assert dae.ssim > max(noisy_scores.ssim, median.ssim)
+
+
+# ---------------------------------------------------------------- photos
+
+def drawn_digit_on_paper() -> np.ndarray:
+    """A 300×240 'scan': a dark 7 on light paper, the kind of upload the digit model should get."""
+    page = np.full((300, 240), 0.92, np.float32)
+    page[60:80, 60:180] = 0.1
+    for row in range(80, 250):
+        col = 170 - (row - 80) // 2
+        page[row, col - 10:col + 10] = 0.1
+    return page
+
+
+def test_digits_go_to_the_autoencoder_and_photos_to_the_photo_denoiser():
+    assert looks_like_digit(load_photo(example_paths()[0]).pixels)  # a bundled 28×28 MNIST digit
+    assert looks_like_digit(drawn_digit_on_paper())
+    for path in photo_example_paths():
+        assert not looks_like_digit(load_photo(path).pixels), path
+    smooth_noise = np.kron(np.random.default_rng(0).random((20, 20)), np.ones((10, 10)))
+    assert not looks_like_digit(smooth_noise)  # grey levels everywhere: a photo-like texture
+
+
+def test_the_users_choice_overrides_the_automatic_one():
+    photo = load_photo(photo_example_paths()[0]).pixels
+    assert choose_model(AUTO, photo) == PHOTO and choose_model(DIGIT, photo) == DIGIT
+    assert choose_model(PHOTO, drawn_digit_on_paper()) == PHOTO
+    with pytest.raises(ValueError, match="model choice"):
+        choose_model("vae", photo)
+
+
+def test_oversized_photos_are_scaled_down_with_a_note():
+    small, note = fit_to_limit(np.zeros((100, 80, 3)), max_pixels=10_000)
+    assert small.shape == (100, 80, 3) and note is None
+    big, note = fit_to_limit(np.random.default_rng(0).random((400, 300, 3)), max_pixels=10_000)
+    assert big.shape[2] == 3 and big.shape[0] * big.shape[1] <= 10_000 and "scaled down" in note
+    assert fit_to_limit(np.zeros((400, 300)), max_pixels=10_000)[0].ndim == 2
+
+
+def test_zoom_crop_is_an_enlarged_crop_around_the_centre_and_stays_inside():
+    image = np.random.default_rng(0).random((50, 300))
+    crop = zoom_crop(image, side=20, scale=3)
+    assert crop.shape == (60, 60) and crop.dtype == np.uint8
+    np.testing.assert_array_equal(crop[::3, ::3], to_uint8(image[15:35, 140:160]))
+    assert zoom_crop(image, centre=(0.0, 1.0), side=96).shape == (50 * 4, 96 * 4)  # clipped to the 50 rows there are
+
+
+@pytest.fixture(scope="module")
+def small_photo_model():
+    torch.manual_seed(0)
+    return PhotoDenoiser(width=4, depth=3).eval()
+
+
+def test_a_photo_is_noised_with_its_seed_denoised_and_scored(small_photo_model):
+    photo = np.random.default_rng(1).random((40, 50, 3))
+    result = denoise_upload(small_photo_model, photo, sigma=25, seed=3)
+    again = denoise_upload(small_photo_model, photo, sigma=25, seed=3)
+    np.testing.assert_array_equal(result.noisy, again.noisy)
+    assert result.denoised.shape == photo.shape and set(result.scores) == {"noisy input", "photo denoiser"}
+    assert result.scores["noisy input"].psnr == pytest.approx(psnr_8bit(to_uint8(photo), result.noisy))
+    as_is = denoise_upload(small_photo_model, photo, sigma=25, seed=3, already_noisy=True)
+    assert as_is.clean is None and as_is.scores is None and np.array_equal(as_is.noisy, photo)
+    assert scores_table(as_is) == [["noisy input", "—", "—"], ["photo denoiser", "—", "—"]]
+
+
+def test_the_photo_explanation_quotes_the_card_and_the_benchmark():
+    metrics = {"denoising": [{"set": "BSD68", "sigma": 25, "noisy_psnr": 20.17, "psnr": 28.91}],
+               "parameters": 169780, "epochs": 20, "hardware": "CPU"}
+    benchmark = {"sigmas": [15, 25], "sets": [{"set": "BSD68", "psnr": {"BM3D (told σ)": {"15": 31.0, "25": 28.5}}}]}
+    text = photo_about_markdown(metrics, benchmark)
+    assert "| BSD68 | 25 | 20.17 | 28.91 |" in text and "169,780 parameters" in text
+    assert "| BM3D (told σ) | 31.00 | 28.50 |" in text
+    assert "blind" in photo_about_markdown(None, None)

@@ -1,0 +1,118 @@
+"""The photo half of the Denoise tab: which model an upload goes to, and the photo denoiser's outputs.
+
+Pure functions on arrays; ``demos/denoise.py`` wires them into the tab next to the digit autoencoder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+from generative.metrics.image_quality import Scores
+from generative.models import PhotoDenoiser
+from generative.photo import add_white_noise, denoise_photo, psnr_8bit, to_uint8
+
+PHOTO_MODEL_NAME = "photo-denoiser"
+PHOTO_TRAIN_COMMAND = "python training/train_photo_denoiser.py --data-root <folder with denoising/Train400>"
+PHOTO_EXAMPLES_DIR = Path(__file__).parent / "examples" / "photos"
+MAX_PHOTO_PIXELS = 4_000_000  # bigger uploads are scaled down to this first: about 15 s of CPU for a colour one
+ZOOM_SIDE, ZOOM_SCALE = 96, 4
+AUTO, DIGIT, PHOTO = "auto", "digit", "photo"
+DIGIT_MAX_SIDE = 64  # anything this small is a digit-sized input; photos are larger
+
+
+@dataclass
+class PhotoResult:
+    clean: np.ndarray | None          # None when the upload was already noisy
+    noisy: np.ndarray                 # float, not clipped (the benchmark's noise model)
+    denoised: np.ndarray              # float, not clipped
+    scores: dict[str, Scores] | None  # "noisy input" and "photo denoiser" against the clean photo
+
+
+def looks_like_digit(pixels: np.ndarray) -> bool:
+    """Does an image look like the digit autoencoder's input rather than a photo?
+
+    Yes for a tiny image, and for a few grey strokes on a plain background (a scanned or drawn
+    digit): most pixels close to the background level (the median of the border) and some far from it.
+    A colourful image, or one with grey levels spread everywhere, is a photo.
+    """
+    gray = pixels if pixels.ndim == 2 else pixels.mean(axis=-1)
+    if pixels.ndim == 3 and float(np.abs(pixels - gray[..., None]).mean()) > 0.05:
+        return False
+    if max(gray.shape) <= DIGIT_MAX_SIDE:
+        return True
+    background = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+    distance = np.abs(gray - background)
+    return float(np.mean(distance < 0.1)) > 0.6 and 0.005 < float(np.mean(distance > 0.3)) < 0.35
+
+
+def choose_model(choice: str, pixels: np.ndarray) -> str:
+    """DIGIT or PHOTO: the user's ``choice`` unless it is AUTO, when ``looks_like_digit`` decides."""
+    if choice not in (AUTO, DIGIT, PHOTO):
+        raise ValueError(f"model choice must be one of {AUTO!r}, {DIGIT!r}, {PHOTO!r}, got {choice!r}")
+    if choice != AUTO:
+        return choice
+    return DIGIT if looks_like_digit(pixels) else PHOTO
+
+
+def fit_to_limit(pixels: np.ndarray, max_pixels: int = MAX_PHOTO_PIXELS) -> tuple[np.ndarray, str | None]:
+    """``pixels`` scaled down (Lanczos) to at most ``max_pixels``, with a note for the user when it was."""
+    height, width = pixels.shape[:2]
+    if height * width <= max_pixels:
+        return pixels, None
+    scale = (max_pixels / (height * width)) ** 0.5
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    layers = pixels[..., None] if pixels.ndim == 2 else pixels
+    resized = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(layers[..., c], dtype=np.float32)).resize(size, Image.LANCZOS))
+                        for c in range(layers.shape[-1])], axis=-1)
+    resized = resized[..., 0] if pixels.ndim == 2 else resized
+    note = (f"The photo is {width}×{height} pixels; it was scaled down to {size[0]}×{size[1]} "
+            f"({max_pixels / 1e6:g} megapixels, the limit for this CPU demo).")
+    return np.clip(resized, 0.0, 1.0), note
+
+
+def photo_scores(clean: np.ndarray, image: np.ndarray) -> Scores:
+    """PSNR by the benchmark protocol (8-bit output, whole image) and SSIM of the 8-bit images."""
+    reference = to_uint8(clean)
+    ssim = structural_similarity(reference, to_uint8(image), data_range=255,
+                                 channel_axis=-1 if clean.ndim == 3 else None)
+    return Scores(psnr_8bit(reference, image), float(ssim))
+
+
+def denoise_upload(model: PhotoDenoiser, photo: np.ndarray, sigma: float, seed: int,
+                   already_noisy: bool = False) -> PhotoResult:
+    """Add white Gaussian noise of ``sigma`` (0–255 scale) to ``photo`` (unless ``already_noisy``), denoise and score it."""
+    if already_noisy:
+        clean, noisy = None, photo.astype(np.float64)
+    else:
+        clean, noisy = photo.astype(np.float64), add_white_noise(photo.astype(np.float64), sigma, seed)
+    denoised = denoise_photo(model, noisy)
+    scores = None if clean is None else {"noisy input": photo_scores(clean, noisy), "photo denoiser": photo_scores(clean, denoised)}
+    return PhotoResult(clean, noisy, denoised, scores)
+
+
+def zoom_crop(image: np.ndarray | None, centre: tuple[float, float] = (0.5, 0.5), side: int = ZOOM_SIDE,
+              scale: int = ZOOM_SCALE) -> np.ndarray | None:
+    """A ``side``×``side`` crop around ``centre`` (fractions of height and width), each pixel a scale×scale block."""
+    if image is None:
+        return None
+    height, width = image.shape[:2]
+    side_y, side_x = min(side, height), min(side, width)
+    top = int(np.clip(round(centre[0] * height - side_y / 2), 0, height - side_y))
+    left = int(np.clip(round(centre[1] * width - side_x / 2), 0, width - side_x))
+    crop = to_uint8(image[top:top + side_y, left:left + side_x])
+    return np.kron(crop, np.ones((scale, scale) + (1,) * (crop.ndim - 2), dtype=np.uint8))
+
+
+def save_png(image: np.ndarray, folder: Path, name: str) -> str:
+    """Write ``image`` as an 8-bit PNG (what a user downloads) and return its path."""
+    path = folder / name
+    Image.fromarray(to_uint8(image)).save(path)
+    return str(path)
+
+
+def photo_example_paths() -> list[str]:
+    return [str(p) for p in sorted(PHOTO_EXAMPLES_DIR.glob("*.png"))]
