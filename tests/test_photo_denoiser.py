@@ -111,3 +111,12 @@ def test_shipped_checkpoint_beats_the_noisy_input_on_set12(denoising_root):
         noisy = add_white_noise(clean, 25, seed)
         gain = psnr_8bit(clean, denoise_photo(model, noisy)) - psnr_8bit(clean, noisy)
         assert gain > MIN_GAIN_DB, f"{name}: only {gain:.2f} dB better than the noisy input"
+
+
+def test_the_self_ensemble_turns_every_view_back_so_it_commutes_with_flips_and_rotations(identity_model, small_model):
+    photo = np.random.default_rng(2).random((30, 42))
+    np.testing.assert_allclose(denoise_photo(identity_model, photo, ensemble=True), photo, atol=1e-6)
+    turned = np.rot90(photo[:, ::-1])
+    single, ensemble = denoise_photo(small_model, turned), denoise_photo(small_model, turned, ensemble=True)
+    assert np.abs(single - np.rot90(denoise_photo(small_model, photo)[:, ::-1])).max() > 1e-3  # one pass does not commute
+    np.testing.assert_allclose(ensemble, np.rot90(denoise_photo(small_model, photo, ensemble=True)[:, ::-1]), atol=1e-5)
