@@ -36,15 +36,14 @@ from demos.photo import PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND  # noqa: E402
 from generative.data.photo_sets import COLOR_TEST_SETS, GRAY_TEST_SETS, load_photo_set  # noqa: E402
 from generative.hub import load_metrics, load_model, model_source  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
-from generative.photo import COLOR_MODES, add_white_noise, denoise_photo, psnr_8bit  # noqa: E402
+from generative.photo import PUBLISHED_BSD68_PSNR, COLOR_MODES, add_white_noise, denoise_photo, psnr_8bit  # noqa: E402
 
 NOISY, MODEL, BM3D, NLM = "noisy input", "this model (blind)", "BM3D (told σ)", "non-local means (told σ)"
 ENSEMBLE = f"{MODEL}, ×8 self-ensemble"
-# Average PSNR (dB) on BSD68 at σ = 15, 25, 50, from github.com/cszn/DnCNN's README (Zhang et al. 2017, Table II).
-PUBLISHED_BSD68 = {"BM3D (published)": {15: 31.07, 25: 28.57, 50: 25.62},
-                   "DnCNN-S (published, one model per σ)": {15: 31.73, 25: 29.23, 50: 26.23},
-                   "DnCNN-B (published, blind)": {15: 31.61, 25: 29.16, 50: 26.23}}
-DNCNN_S_PUBLISHED_25 = 29.23
+PUBLISHED_BSD68 = {"BM3D (published)": PUBLISHED_BSD68_PSNR["BM3D"],
+                   "DnCNN-S (published, one model per σ)": PUBLISHED_BSD68_PSNR["DnCNN-S"],
+                   "DnCNN-B (published, blind)": PUBLISHED_BSD68_PSNR["DnCNN-B"]}
+DNCNN_S_PUBLISHED_25 = PUBLISHED_BSD68_PSNR["DnCNN-S"][25]
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -18,6 +18,11 @@ from generative.models.photo_denoiser import PhotoDenoiser
 OPPONENT = np.array([[1, 1, 1], [1, 0, -1], [1, -2, 1]], dtype=np.float64) / np.sqrt([[3], [2], [6]])
 CHROMA_OFFSET = np.array([0.0, 0.5, 0.5])  # centres the chroma channels in the range the model trained on
 COLOR_MODES = ("opponent", "rgb")
+# Mean PSNR (dB) on BSD68 at σ = 15, 25, 50 as published in github.com/cszn/DnCNN's README (Zhang et al. 2017, Table II);
+# quoted, never measured here. DnCNN-S has one model per σ; DnCNN-B is blind, like the gallery's model.
+PUBLISHED_BSD68_PSNR = {"BM3D": {15: 31.07, 25: 28.57, 50: 25.62},
+                        "DnCNN-S": {15: 31.73, 25: 29.23, 50: 26.23},
+                        "DnCNN-B": {15: 31.61, 25: 29.16, 50: 26.23}}
 DEFAULT_TILE = 512
 
 
