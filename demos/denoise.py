@@ -35,6 +35,7 @@ NOISE_CHOICES = [
 MODEL_CHOICES = [("Automatic: digits to the autoencoder, photos to the photo denoiser", AUTO),
                  ("Digit autoencoder", DIGIT), ("Photo denoiser", PHOTO)]
 MAX_PHOTO_SIGMA = 55  # the photo denoiser's training range
+MODEL_ROW = "this model (blind)"  # how the photo benchmark names the model's rows
 
 
 @dataclass
@@ -255,6 +256,10 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
                              for method, values in bsd["psnr"].items())
             text += (f"\n\n**Against BM3D and DnCNN on BSD68** (`benchmarks/results/photo_denoise_quality.md`):\n\n"
                      f"| method | {' | '.join(f'σ={s}' for s in sigmas)} |\n|---|{'---|' * len(sigmas)}\n{rows}")
+        goals = [f"{name}: {'met' if goal['met'] else '**not met**'}" for name, goal in benchmark.get("goals", {}).items()
+                 if not name.startswith(f"{MODEL_ROW}, ")]
+        if goals:
+            text += "\n\nThe project's goals for this model (one pass, as the tab runs it): " + "; ".join(goals) + "."
     return text
 
 
