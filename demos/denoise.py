@@ -13,7 +13,7 @@ import torch
 from demos.inputs import (MAX_SEED, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge, is_number,
                           upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND, PhotoResult, choose_model,
-                         denoise_upload, fit_to_limit, photo_example_paths, save_png, zoom_crop)
+                         denoise_upload, fit_to_limit, photo_example_paths, save_png, zoom_views)
 from demos.reports import measured_report
 from generative.classical import CLASSICAL_DENOISERS
 from generative.hub import CheckpointError, load_metrics, load_model, model_source
@@ -159,11 +159,19 @@ class DenoiseTab:
         if note:
             gr.Warning(note)
         result = denoise_upload(self.photo_model, photo, float(sigma), checked_seed(seed), bool(already_noisy))
-        originals = [] if result.clean is None else [(result.clean, "original")]
-        zoom = [(zoom_crop(image), label) for image, label in
-                [*originals, (result.noisy, "noisy"), (result.denoised, "denoised")]]
-        return (None if result.clean is None else to_uint8(result.clean), to_uint8(result.noisy), to_uint8(result.denoised),
-                zoom, scores_table(result), save_png(result.denoised, Path(tempfile.mkdtemp(dir=self.files)), "denoised.png"))
+        shown = {"original": result.clean, "noisy": result.noisy, "denoised": result.denoised}
+        views = [(to_uint8(image), label) for label, image in shown.items() if image is not None]
+        return (None if result.clean is None else views[0][0], views[-2][0], views[-1][0], zoom_views(views),
+                scores_table(result), save_png(result.denoised, Path(tempfile.mkdtemp(dir=self.files)), "denoised.png"), views)
+
+    @staticmethod
+    def zoom_at(views, evt: gr.SelectData):
+        """A click on one of the three photos moves the zoomed detail there."""
+        if not views:
+            return gr.skip()
+        height, width = views[0][0].shape[:2]
+        x, y = evt.index
+        return zoom_views(views, (y / height, x / width))
 
     # ---------------------------------------------------------------- events
 
@@ -171,7 +179,7 @@ class DenoiseTab:
         """All outputs of an event: run the model of ``route`` and leave the other panel as it is."""
         noise_kind, level, seed, already_noisy = controls
         if route == DIGIT:
-            digit_values, photo_values = self.run(digit, noise_kind, level, seed, already_noisy), (gr.skip(),) * 6
+            digit_values, photo_values = self.run(digit, noise_kind, level, seed, already_noisy), (gr.skip(),) * 7
         else:
             digit_values, photo_values = (gr.skip(),) * 6, self.run_photo(photo, sigma, seed, already_noisy)
         note = f"Denoised by the **{'digit autoencoder' if route == DIGIT else 'photo denoiser'}**: {why}"
@@ -303,7 +311,7 @@ def build_tab(hub_user: str | None = None) -> None:
                     photo_noisy = gr.Image(format="png", label="noisy", interactive=False, elem_id="denoise-photo-noisy")
                     photo_denoised = gr.Image(format="png", label="photo denoiser output", interactive=False,
                                               elem_id="denoise-photo-denoised")
-                photo_zoom = gr.Gallery(elem_classes=["pixelated"], format="png", label="Detail: the centre 96×96 pixels, enlarged 4×",
+                photo_zoom = gr.Gallery(elem_classes=["pixelated"], format="png", label="Detail, 96×96 pixels enlarged 4×: click a photo above to choose where",
                                         columns=3, height=300, elem_id="denoise-photo-zoom")
                 photo_scores = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the original photo",
                                             interactive=False, elem_id="denoise-photo-scores")
@@ -311,13 +319,15 @@ def build_tab(hub_user: str | None = None) -> None:
             gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")
             gr.Markdown(photo_about_markdown(tab.photo_metrics, tab.photo_benchmark), elem_id="denoise-photo-about")
 
-    source_state = gr.State(None)
+    source_state, photo_views = gr.State(None), gr.State(None)
     controls = [choice, noise_kind, level, seed, already_noisy, sigma]
     outputs = [source_state, model_input, clean_out, noisy_out, denoised_out, classical_out, scores_out,
-               photo_clean, photo_noisy, photo_denoised, photo_zoom, photo_scores, photo_file, digit_panel, photo_panel, route_note]
+               photo_clean, photo_noisy, photo_denoised, photo_zoom, photo_scores, photo_file, photo_views, digit_panel, photo_panel, route_note]
     # preprocess=False: files reach our own decoder undecoded, which checks their size from the header
     # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
     digit.sketch_button.click(tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False)
     digit.upload.change(tab.from_upload_change, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False)
     for control in controls:
         control.change(tab.rerun, [source_state, *controls], outputs, api_visibility="private")
+    for photo in (photo_clean, photo_noisy, photo_denoised):
+        photo.select(tab.zoom_at, [photo_views], [photo_zoom], api_visibility="private")

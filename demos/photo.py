@@ -96,15 +96,23 @@ def denoise_upload(model: PhotoDenoiser, photo: np.ndarray, sigma: float, seed: 
 
 def zoom_crop(image: np.ndarray | None, centre: tuple[float, float] = (0.5, 0.5), side: int = ZOOM_SIDE,
               scale: int = ZOOM_SCALE) -> np.ndarray | None:
-    """A ``side``×``side`` crop around ``centre`` (fractions of height and width), each pixel a scale×scale block."""
+    """A ``side``×``side`` crop around ``centre`` (fractions of height and width), each pixel a scale×scale block.
+
+    ``image`` is a float image in [0, 1] or the uint8 image the tab shows."""
     if image is None:
         return None
     height, width = image.shape[:2]
     side_y, side_x = min(side, height), min(side, width)
     top = int(np.clip(round(centre[0] * height - side_y / 2), 0, height - side_y))
     left = int(np.clip(round(centre[1] * width - side_x / 2), 0, width - side_x))
-    crop = to_uint8(image[top:top + side_y, left:left + side_x])
+    crop = image[top:top + side_y, left:left + side_x]
+    crop = crop if crop.dtype == np.uint8 else to_uint8(crop)
     return np.kron(crop, np.ones((scale, scale) + (1,) * (crop.ndim - 2), dtype=np.uint8))
+
+
+def zoom_views(views: list[tuple[np.ndarray, str]], centre: tuple[float, float] = (0.5, 0.5)) -> list[tuple[np.ndarray, str]]:
+    """The same detail of every (image, label) view, for the tab's zoom gallery."""
+    return [(zoom_crop(image, centre), label) for image, label in views]
 
 
 def save_png(image: np.ndarray, folder: Path, name: str) -> str:

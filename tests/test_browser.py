@@ -127,6 +127,9 @@ def test_clicking_an_example_photo_shows_the_photo_denoiser_and_a_digit_brings_t
     for cells in (row.locator("[role=gridcell]").all_inner_texts() for row in rows.all()):
         assert NUMBER.match(cells[1].strip()) and NUMBER.match(cells[2].strip()), cells
     expect(page.locator("#denoise-photo-download a").first).to_have_attribute("href", re.compile(r"denoised\.png"))
+    centre_detail = page.locator("#denoise-photo-zoom img").last.get_attribute("src")
+    page.locator("#denoise-photo-denoised img").click(position={"x": 5, "y": 5})  # the top-left corner
+    expect(page.locator("#denoise-photo-zoom img").last).not_to_have_attribute("src", centre_detail)
     page.screenshot(path=str(artifacts_dir / "browser-denoise-photo.png"), full_page=True)
 
     page.locator("#denoise-examples button.gallery-item:has(img[src*='3_0_'])").click()

@@ -1,5 +1,6 @@
 """The Denoise tab's pure functions, and the quality of the shipped checkpoint on real MNIST."""
 import json
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -9,8 +10,8 @@ import torch
 from demos import denoise
 from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, scores_table
 from demos.inputs import example_paths
-from demos.photo import (AUTO, DIGIT, PHOTO, choose_model, denoise_upload, fit_to_limit, looks_like_digit, photo_example_paths,
-                         zoom_crop)
+from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
+                         looks_like_digit, photo_example_paths, zoom_crop)
 from demos.reports import measured_report
 from generative.classical import median_filter
 from generative.hub import PRETRAINED_DIR, load_model
@@ -182,3 +183,14 @@ def test_the_photo_explanation_quotes_the_card_and_the_benchmark():
     assert "| BSD68 | 25 | 20.17 | 28.91 |" in text and "169,780 parameters" in text
     assert "| BM3D (told σ) | 31.00 | 28.50 |" in text
     assert "blind" in photo_about_markdown(None, None)
+
+
+def test_a_click_on_a_photo_moves_the_zoomed_detail_there():
+    image = (np.random.default_rng(3).random((200, 300, 3)) * 255).astype(np.uint8)
+    views = [(image, "noisy"), (255 - image, "denoised")]
+    zoomed = DenoiseTab.zoom_at(views, SimpleNamespace(index=(250, 40)))  # x = 250, y = 40
+    assert [label for _, label in zoomed] == ["noisy", "denoised"]
+    top, left = 0, 250 - ZOOM_SIDE // 2  # centred on x = 250; pushed down to stay inside the top edge
+    np.testing.assert_array_equal(zoomed[0][0][::ZOOM_SCALE, ::ZOOM_SCALE], image[top:top + ZOOM_SIDE, left:left + ZOOM_SIDE])
+    np.testing.assert_array_equal(zoomed[1][0], 255 - zoomed[0][0])
+    assert DenoiseTab.zoom_at(None, SimpleNamespace(index=(0, 0))) is not None  # no photo yet: a skip, not an error
