@@ -10,8 +10,8 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (MAX_SEED, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge, is_number,
-                          upload_path)
+from demos.inputs import (MAX_SEED, checked_seed, digit_from_pixels, digit_from_sketch, digit_input, enlarge, is_number,
+                          sketch_path, upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND, PhotoResult, choose_model,
                          denoise_upload, fit_to_limit, photo_example_paths, save_png, zoom_views)
 from demos.reports import measured_report
@@ -195,7 +195,7 @@ class DenoiseTab:
         why = ("you chose it." if choice != AUTO else
                "the upload looks like a digit (small, or strokes on a plain background)." if route == DIGIT else
                "the upload looks like a photo, not a digit.") + " Change “Model” to override."
-        digit = digit_from_upload(path) if route == DIGIT else None
+        digit = digit_from_pixels(photo.pixels) if route == DIGIT else None
         return self.respond(("upload", path), route, why, digit=digit, photo=photo.pixels,
                             controls=(noise_kind, level, seed, already_noisy), sigma=sigma)
 
@@ -204,8 +204,7 @@ class DenoiseTab:
         self.checked_route(choice, None)
         controls = (noise_kind, level, seed, already_noisy)
         if choice == PHOTO:
-            composite = sketch.get("composite") if isinstance(sketch, dict) else None
-            photo = self.decoded(load_photo, upload_path(composite))
+            photo = self.decoded(load_photo, sketch_path(sketch))
             return self.respond(("sketch", sketch), PHOTO, "you chose it.", photo=photo.pixels, controls=controls, sigma=sigma)
         return self.respond(("sketch", sketch), DIGIT, "a drawing is a digit. Change “Model” to override.",
                             digit=digit_from_sketch(sketch), controls=controls, sigma=sigma)

@@ -11,7 +11,7 @@ import gradio as gr
 import numpy as np
 
 from generative.digits import to_mnist_style
-from generative.image_io import ImageInputError, load_gray_image
+from generative.image_io import LUMA, ImageInputError, load_gray_image
 
 EMPTY_SKETCH = "The sketch is empty: pick the brush and draw a digit first."
 EXAMPLES_DIR = Path(__file__).parent / "examples" / "mnist_test"
@@ -59,18 +59,31 @@ def upload_path(image: str | dict | None) -> str:
     return path
 
 
+def digit_from_pixels(pixels: np.ndarray) -> np.ndarray:
+    """Decoded grey (H, W) or RGB (H, W, 3) pixels in [0, 1] → the 28×28 MNIST-style digit; ``gr.Error`` if there is no ink."""
+    try:
+        return to_mnist_style(pixels if pixels.ndim == 2 else pixels @ LUMA)
+    except ImageInputError as err:
+        raise gr.Error(str(err)) from None
+
+
+def sketch_path(sketch: dict | None) -> str:
+    """The composite image file of a Sketchpad payload ({background, layers, composite}); ``gr.Error`` if there is none."""
+    composite = sketch.get("composite") if isinstance(sketch, dict) else None
+    path = composite.get("path") if isinstance(composite, dict) else composite
+    if not path:
+        raise gr.Error(EMPTY_SKETCH)
+    return path
+
+
 def digit_from_sketch(sketch: dict | None) -> np.ndarray:
     """A Sketchpad payload ({background, layers, composite}, each a file) → the 28×28 MNIST-style digit.
 
     Like uploads, sketches arrive undecoded (``preprocess=False``): a crafted API call can send any
     image as the "sketch", so it gets the same size checks before decoding as an upload.
     """
-    composite = sketch.get("composite") if isinstance(sketch, dict) else None
-    path = composite.get("path") if isinstance(composite, dict) else composite
-    if not path:
-        raise gr.Error(EMPTY_SKETCH)
     try:
-        pixels = load_gray_image(path).pixels
+        pixels = load_gray_image(sketch_path(sketch)).pixels
     except ImageInputError as err:
         raise gr.Error(str(err)) from None
     try:
