@@ -69,3 +69,24 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, deno
     for key in a:
         assert (a[key] - b[key]).abs().max().item() < 1e-5, key
     assert json.loads((resumed / "metrics.json").read_text())["resumed"]
+
+
+def test_a_second_stage_starts_from_the_first_stages_weights_and_its_card_lists_both(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    first = run(tmp_path, "first", "--epochs", "1", "--no-bf16")
+    # Learning rate 0: a stage that really starts from the first stage's weights ends with them unchanged.
+    second = run(tmp_path, "second", "--epochs", "1", "--no-bf16", "--lr", "0", "--init-from", str(first))
+
+    a, b = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    metrics = json.loads((second / "metrics.json").read_text())
+    assert [stage["epochs"] for stage in metrics["stages"]] == [1, 1] and metrics["total_epochs"] == 2
+    assert "--init-from" not in metrics["stages"][0]["command"] and "--init-from" in metrics["stages"][1]["command"]
+    card = (second / "README.md").read_text()
+    assert "Trained in 2 stages" in card and metrics["stages"][0]["command"] in card
+
+
+def test_init_from_a_missing_checkpoint_says_how_to_train_one(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    with pytest.raises(Exception, match="python training/train_photo_denoiser.py"):
+        run(tmp_path, "nothing", "--epochs", "1", "--init-from", str(tmp_path / "no-such-checkpoint"))
