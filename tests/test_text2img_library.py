@@ -5,12 +5,12 @@ import torch.nn.functional as F
 
 from generative.data.scene_sets import make_scene_set
 from generative.data.shapes import IGNORE, Scene, Thing
-from generative.gan_losses import discriminator_loss, matching_aware_discriminator_loss
+from generative.gan_losses import discriminator_loss, matching_aware_discriminator_loss, r1_penalty
 from generative.hub import load_model
 from generative.metrics.alignment import all_correct, attribute_accuracy
 from generative.models.matcher import ImageTextMatcher, draw_distractors, own_caption_wins
 from generative.models.scene_reader import SceneReader, describe
-from generative.models.text2img import TextToImage, TextToImageGAN
+from generative.models.text2img import ConditionalBatchNorm2d, TextToImage, TextToImageGAN
 from generative.text import CaptionError
 
 
@@ -47,13 +47,40 @@ def test_the_published_model_embeds_captions_draws_seeded_pictures_and_names_unk
     assert err.value.unknown == ["dragon"] and "circle" in str(err.value)
 
 
-def test_the_published_model_round_trips_through_hub_layout_with_its_vocabulary(tmp_path):
-    gan = TextToImageGAN(noise_dim=8, text_dim=16, width=4)
+@pytest.mark.parametrize("conditional_norm", [False, True])
+def test_the_published_model_round_trips_through_hub_layout_with_its_vocabulary(tmp_path, conditional_norm):
+    gan = TextToImageGAN(noise_dim=8, text_dim=16, width=4, conditional_norm=conditional_norm)
     gan.model.save_pretrained(tmp_path)
     loaded = load_model(TextToImage, str(tmp_path), train_command="python training/train_text2img.py")
     assert loaded.words == gan.model.words and loaded.width == 4
+    assert any(isinstance(m, ConditionalBatchNorm2d) for m in loaded.generator.modules()) == conditional_norm
     for key, value in gan.model.state_dict().items():
         assert torch.equal(value, loaded.state_dict()[key]), key
+
+
+def test_conditional_batch_norm_starts_as_plain_batch_norm_then_sets_each_pictures_gain_and_bias_from_its_caption():
+    torch.manual_seed(0)
+    norm = ConditionalBatchNorm2d(3, condition_dim=2)
+    x, condition = torch.randn(4, 3, 5, 5), torch.randn(4, 2)
+    plain = F.batch_norm(x, None, None, training=True)
+    assert torch.allclose(norm(x, condition), plain, atol=1e-5)
+    for linear in (norm.gain, norm.bias):
+        torch.nn.init.normal_(linear.weight), torch.nn.init.normal_(linear.bias)
+    gain = 1 + condition @ norm.gain.weight.T + norm.gain.bias
+    bias = condition @ norm.bias.weight.T + norm.bias.bias
+    assert torch.allclose(norm(x, condition), plain * gain[:, :, None, None] + bias[:, :, None, None], atol=1e-5)
+
+
+def test_r1_is_the_squared_slope_of_d_at_real_images_and_d_can_learn_from_it():
+    """D(x) = ⟨w, x⟩ + ‖x‖² has slope w + 2x; R1 is its mean squared norm, and its gradient reaches w."""
+    w = torch.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+    real = torch.rand(4, 2, 2, requires_grad=True)
+    scores = (real * w).flatten(1).sum(1) + real.pow(2).flatten(1).sum(1)
+    penalty = r1_penalty(scores, real)
+    slope = w + 2 * real
+    assert penalty.item() == pytest.approx(slope.flatten(1).pow(2).sum(1).mean().item(), rel=1e-6)
+    penalty.backward()
+    assert torch.allclose(w.grad, 2 * slope.mean(0))
 
 
 def test_the_discriminator_scores_one_logit_per_pair_and_depends_on_the_caption():

@@ -70,6 +70,16 @@ def test_the_text2img_script_writes_the_text_encoder_and_generator_with_a_card(t
     assert model.text_dim == 16 and model.words == vocabulary()
 
 
+def test_r1_and_conditional_norm_reach_the_step_the_checkpoint_and_the_card(tmp_path, tiny_reader):
+    out = run_text2img(tmp_path, "r1", tiny_reader, "--epochs", "1", "--r1", "2", "--conditional-norm")
+    assert json.loads((out / "config.json").read_text())["conditional_norm"] is True
+    history = json.loads((tmp_path / "r1" / "run" / "state" / "history.json").read_text())
+    assert all(value > 0 for value in history["step_metrics"]["R1 penalty"])
+    card = (out / "README.md").read_text()
+    assert "R1 penalty" in card and "γ = 2.0" in card and "conditional batch norm" in card
+    assert "R1" not in (run_text2img(tmp_path, "plain", tiny_reader, "--epochs", "1") / "README.md").read_text()
+
+
 def test_each_step_shows_d_the_three_pair_types_and_g_the_blended_captions():
     """D sees (real, own caption), (real, another's caption) and (generated, own caption); G is judged on blends too."""
     args = train_text2img.parse_args(["--width", "4", "--noise-dim", "8", "--text-dim", "16"])
