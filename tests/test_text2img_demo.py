@@ -96,3 +96,17 @@ def test_the_shipped_model_draws_what_its_captions_ask_for(tab):
 def test_slot_targets_of_a_parsed_caption_match_the_rendered_scene():
     scene = parse_caption("a cyan ball above a red square")
     assert slot_targets(scene)[0] == [0, 0, 1, 2, 0]  # circle at the top, square at the bottom
+
+
+def test_the_explanation_says_which_targets_the_measured_numbers_meet_and_names_the_stabilisers_used():
+    report = {"alignment": {"seen": {"all": 0.98}, "held-out": {"all": 0.5}}, "targets_all_correct": {"seen": 0.97, "held-out": 0.9},
+              "pictures_per_split": 2000, "r_precision": {"seen": 0.6, "held-out": 0.8},
+              "r_precision_real": {"seen": 0.9, "held-out": 0.99}, "fid": 100.0, "fid_n": 1000, "fid_real_floor": 2.7}
+    metrics = {"parameters": 1000, "epochs": 10, "train_seconds": 600, "hardware": "a CPU", "r1": 1.0,
+               "command": "python training/train_text2img.py --r1 1 --conditional-norm"}
+    text = text2img.about_markdown(metrics, report)
+    assert "Not met: held-out pairs (50.0% < 90%)." in text and "seen pairs (" not in text
+    assert "R1 penalty" in text and "γ = 1.0" in text and "conditional batch norm" in text
+    report["alignment"]["held-out"]["all"] = 0.95
+    plain = text2img.about_markdown(metrics | {"r1": 0.0, "command": "python training/train_text2img.py"}, report)
+    assert "Both targets (97% and 90% all-correct) are met." in plain and "R1" not in plain and "conditional batch" not in plain
