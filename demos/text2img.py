@@ -123,8 +123,10 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
         if "--conditional-norm" in metrics["command"]:
             text += (" G's batch norms take their gain and bias from the caption (conditional batch norm), so the "
                      "caption steers every scale of the picture, not only the first layer.")
+        published_epoch = metrics.get("published_epoch", metrics["epochs"])
+        best = f"; these are the weights after epoch {published_epoch}, the best per-epoch check" if published_epoch < metrics["epochs"] else ""
         text += (f"\n\n**Trained here:** {metrics['parameters']:,} parameters (text encoder + G), {metrics['epochs']} epochs "
-                 f"({metrics['train_seconds'] / 60:.0f} min on {metrics['hardware']}).")
+                 f"({metrics['train_seconds'] / 60:.0f} min on {metrics['hardware']}){best}.")
     if report:
         seen, held = report["alignment"]["seen"], report["alignment"]["held-out"]
         targets = report["targets_all_correct"]

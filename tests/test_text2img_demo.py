@@ -107,6 +107,8 @@ def test_the_explanation_says_which_targets_the_measured_numbers_meet_and_names_
     text = text2img.about_markdown(metrics, report)
     assert "Not met: held-out pairs (50.0% < 90%)." in text and "seen pairs (" not in text
     assert "R1 penalty" in text and "γ = 1.0" in text and "conditional batch norm" in text
+    assert "after epoch" not in text
+    assert "weights after epoch 7, the best per-epoch check" in text2img.about_markdown(metrics | {"published_epoch": 7}, report)
     report["alignment"]["held-out"]["all"] = 0.95
     plain = text2img.about_markdown(metrics | {"r1": 0.0, "command": "python training/train_text2img.py"}, report)
     assert "Both targets (97% and 90% all-correct) are met." in plain and "R1" not in plain and "conditional batch" not in plain

@@ -62,12 +62,35 @@ def run_text2img(tmp_path, name, reader, *flags):
 def test_the_text2img_script_writes_the_text_encoder_and_generator_with_a_card(tmp_path, tiny_reader):
     out = run_text2img(tmp_path, "one", tiny_reader, "--epochs", "1")
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["alignment_seen_captions"]) == {"G", "EMA of G"} and metrics["published"] in ("G", "EMA of G")
+    best = "EMA of G after epoch 1 (best check)"
+    assert set(metrics["alignment_seen_captions"]) == {"G", "EMA of G", best} and metrics["published"] in metrics["alignment_seen_captions"]
+    assert metrics["published_epoch"] == 1
     assert len(metrics["per_epoch"]["alignment_error_500_ema_pictures"]) == 1
     card = (out / "README.md").read_text()
     assert "matching-aware" in card and "--width 4" in card
     model = load_model(TextToImage, str(out), train_command="x")
     assert model.text_dim == 16 and model.words == vocabulary()
+
+
+def test_the_best_checked_epoch_is_kept_until_a_better_one_comes(tmp_path):
+    """The file keeps the averaged model of the lowest error so far, and its error, whatever later epochs do."""
+    torch.manual_seed(0)
+    gan, path = TextToImageGAN(8, 16, 4), tmp_path / train_text2img.BEST_EPOCH_FILE
+
+    def nudge_and_keep(error):
+        with torch.no_grad():
+            for parameter in gan.ema.model.parameters():
+                parameter.add_(0.1)
+        train_text2img.keep_if_best(gan, error, path)
+        return {key: value.clone() for key, value in train_text2img.averaged_model(gan).state_dict().items()}
+
+    first = nudge_and_keep(0.3)
+    nudge_and_keep(0.4)  # worse: not kept
+    kept = load_file(path)
+    assert all(torch.equal(kept[key], first[key]) for key in first)
+    third = nudge_and_keep(0.2)
+    kept = load_file(path)
+    assert all(torch.equal(kept[key], third[key]) for key in third) and not torch.equal(third["generator.net.1.weight"], first["generator.net.1.weight"])
 
 
 def test_r1_and_conditional_norm_reach_the_step_the_checkpoint_and_the_card(tmp_path, tiny_reader):
@@ -77,7 +100,8 @@ def test_r1_and_conditional_norm_reach_the_step_the_checkpoint_and_the_card(tmp_
     assert all(value > 0 for value in history["step_metrics"]["R1 penalty"])
     card = (out / "README.md").read_text()
     assert "R1 penalty" in card and "γ = 2.0" in card and "conditional batch norm" in card
-    assert "R1" not in (run_text2img(tmp_path, "plain", tiny_reader, "--epochs", "1") / "README.md").read_text()
+    plain = run_text2img(tmp_path, "plain", tiny_reader, "--epochs", "1", "--r1", "0", "--no-conditional-norm")
+    assert "R1" not in (plain / "README.md").read_text() and "conditional batch" not in (plain / "README.md").read_text()
 
 
 def test_each_step_shows_d_the_three_pair_types_and_g_the_blended_captions():

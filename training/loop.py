@@ -288,20 +288,22 @@ def run_record(model: torch.nn.Module, history: History, accelerator: Accelerato
 
 
 def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metrics: dict,
-            tensors: dict[str, dict[str, torch.Tensor]] | None = None) -> None:
+            tensors: dict[str, dict[str, torch.Tensor]] | None = None, samples_epoch: int | None = None) -> None:
     """Write ``args.output_dir`` in Hub layout and upload it when ``--push-to-hub`` asks.
 
     The folder holds config.json + model.safetensors, the model card and its measured metrics, and
-    the run's final loss curve and sample grid, which the card shows (tens of kB), and any extra
-    ``tensors`` files (name → tensors, written as safetensors) a demo needs beside the weights. The card is
-    written first because ``save_pretrained`` only writes its generic card when there is no README.md yet.
+    the run's final loss curve and the sample grid of ``samples_epoch`` (default: the last), which the card
+    shows (tens of kB), and any extra ``tensors`` files (name → tensors, written as safetensors) a demo needs
+    beside the weights. The card is written first because ``save_pretrained`` only writes its generic card when
+    there is no README.md yet.
     """
     out_dir, run_dir = args.output_dir, args.run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "README.md").write_text(card)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     shutil.copyfile(run_dir / "loss_curve.png", out_dir / "loss_curve.png")
-    shutil.copyfile(max((run_dir / "samples").glob("epoch_*.png")), out_dir / "samples.png")
+    samples = run_dir / "samples" / f"epoch_{samples_epoch:03d}.png" if samples_epoch else max((run_dir / "samples").glob("epoch_*.png"))
+    shutil.copyfile(samples, out_dir / "samples.png")
     for name, file_tensors in (tensors or {}).items():
         save_file({key: value.contiguous() for key, value in file_tensors.items()}, str(out_dir / name))
     model.save_pretrained(out_dir)
