@@ -7,6 +7,8 @@ seen (colour, shape) pairs, with every caption string that occurs among the GAN'
 out (so each is new to the model), and ``--count`` captions of scenes holding a held-out pair (new by
 construction). One picture per caption, from seeded noise.
 
+- The text encoder's own reading of the captions (its heads, trained beside the GAN): where it misreads a
+  caption, the embedding G draws from already says the wrong scene.
 - Alignment: the scene reader (`pretrained/scene-reader`, 100% on rendered scenes) reads each picture; per
   attribute accuracy (shape on all five slots, colour and size on the filled ones) and all-attributes-correct,
   for one- and two-thing scenes apart too. Targets: ≥ 97% all-correct on seen pairs, ≥ 90% on held-out ones.
@@ -105,8 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     seen_before = training_captions(source)
     sets = {name: new_caption_set(split, args.count, seen_before) for name, split in SPLITS.items()}
 
-    alignment, by_things, r_precision, r_precision_real, pictures = {}, {}, {}, {}, {}
+    alignment, by_things, r_precision, r_precision_real, pictures, text_reading = {}, {}, {}, {}, {}, {}
     for name, scenes in sets.items():
+        text_reading[name] = attribute_accuracy(model.read_captions(scenes.captions), scenes.targets)
         pictures[name] = (draw_captions(model, scenes.captions, args.seed) * 255).round() / 255  # as a PNG stores them
         readout = read_all(reader, pictures[name])
         alignment[name] = attribute_accuracy(readout, scenes.targets)
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     reader_fd_floor = frechet_distance(reader_features(reader, all_rendered), reader_features(reader, other_rendered))
 
     report = info | {"model": model_label(source), "pictures_per_split": args.count, "noise_seed": args.seed,
-                     "targets_all_correct": TARGETS, "alignment": alignment, "alignment_by_number_of_things": by_things,
+                     "targets_all_correct": TARGETS, "text_encoder_reading": text_reading, "alignment": alignment, "alignment_by_number_of_things": by_things,
                      "r_precision": r_precision, "r_precision_real": r_precision_real, "distractors": DISTRACTORS,
                      "fid": fid, "fid_real_floor": fid_floor, "fid_n": args.fid_count,
                      "reader_frechet_distance": reader_fd, "reader_frechet_floor": reader_fd_floor,
@@ -175,6 +178,12 @@ slots the caption fills; "all" = every attribute of the picture right.
 {chr(10).join(rows)}
 
 Targets (all attributes): {verdicts}.
+
+## What the text encoder reads from the same captions (its own heads; no picture involved)
+
+| captions | shape | colour | size | all attributes |
+|---|---|---|---|---|
+{chr(10).join(row(f"{name} pairs", report["text_encoder_reading"][name]) for name in SPLITS)}
 
 ## R-precision (R = 1, {report['distractors']} distractor captions of other scenes)
 

@@ -170,6 +170,15 @@ class TextToImage(
         return next(self.parameters()).device
 
     @torch.inference_mode()
+    def read_captions(self, captions: list[str]) -> dict[str, torch.Tensor]:
+        """What the text encoder's own heads read from each caption: name → (N, 5 slots) class ids, as the scene
+        reader reports a picture. The embedding G draws from holds this reading, so a misread caption is a picture
+        G is unlikely to get right (call in eval mode)."""
+        ids, lengths = self.tokenizer.batch(captions)
+        _, logits = self.text_encoder(ids.to(self.device), lengths, read_scene=True)
+        return {name: value.argmax(-1).cpu() for name, value in logits.items()}
+
+    @torch.inference_mode()
     def generate(self, embedding: torch.Tensor, seed: int) -> torch.Tensor:
         """One picture per row of ``embedding`` (N, text_dim), from noise seeded by ``seed`` (call in eval mode)."""
         rng = torch.Generator(self.device).manual_seed(seed)
