@@ -92,7 +92,8 @@ def held_out_note(scene: Scene | None) -> str:
 
 # ---------------------------------------------------------------- text
 
-def about_markdown(metrics: dict | None, report: dict | None) -> str:
+def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: bool = False) -> str:
+    """The tab's explanation; ``conditional_norm``: whether the shipped G conditions its batch norms on the caption."""
     text = (
         "**What it is.** A text-to-image GAN in the style of Reed et al. (2016), *Generative Adversarial Text to Image "
         "Synthesis*, on a toy world of coloured shapes that the project renders itself. A text encoder (word embeddings "
@@ -120,7 +121,7 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
         if metrics.get("r1"):
             text += (f"\n\n**Stabilising it.** D pays an R1 penalty (γ/2)·‖∇ₓD(x, t)‖² on real pairs (Mescheder et al. "
                      f"2018, γ = {metrics['r1']}), which keeps it from overpowering G late in training.")
-        if "--conditional-norm" in metrics["command"]:
+        if conditional_norm:
             text += (" G's batch norms take their gain and bias from the caption (conditional batch norm), so the "
                      "caption steers every scale of the picture, not only the first layer.")
         published_epoch = metrics.get("published_epoch", metrics["epochs"])
@@ -250,7 +251,8 @@ def build_tab(hub_user: str | None = None) -> None:
     with gr.Row():
         png = gr.File(value=start[3], label="Strip (PNG)", interactive=False, elem_id="t2i-png")
         gif = gr.File(value=start[4], label="Animation (GIF)", interactive=False, elem_id="t2i-gif")
-    gr.Markdown(about_markdown(tab.metrics, tab.report), elem_id="t2i-about")
+    gr.Markdown(about_markdown(tab.metrics, tab.report, conditional_norm=not tab.error and tab.model.conditional_norm),
+                elem_id="t2i-about")
 
     raw = {"preprocess": False}  # values reach our own checks, whose messages name the control
     generate.click(tab.generate, [caption, count, seed], [gallery, summary], api_name="t2i_generate", **raw)

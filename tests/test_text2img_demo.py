@@ -103,15 +103,20 @@ def test_the_explanation_says_which_targets_the_measured_numbers_meet_and_names_
               "pictures_per_split": 2000, "r_precision": {"seen": 0.6, "held-out": 0.8},
               "r_precision_real": {"seen": 0.9, "held-out": 0.99}, "fid": 100.0, "fid_n": 1000, "fid_real_floor": 2.7}
     metrics = {"parameters": 1000, "epochs": 10, "train_seconds": 600, "hardware": "a CPU", "r1": 1.0,
-               "command": "python training/train_text2img.py --r1 1 --conditional-norm"}
-    text = text2img.about_markdown(metrics, report)
+               "command": "python training/train_text2img.py"}
+    text = text2img.about_markdown(metrics, report, conditional_norm=True)
     assert "Not met: held-out pairs (50.0% < 90%)." in text and "seen pairs (" not in text
     assert "R1 penalty" in text and "γ = 1.0" in text and "conditional batch norm" in text
     assert "after epoch" not in text
     assert "weights after epoch 7, the best per-epoch check" in text2img.about_markdown(metrics | {"published_epoch": 7}, report)
     report["alignment"]["held-out"]["all"] = 0.95
-    plain = text2img.about_markdown(metrics | {"r1": 0.0, "command": "python training/train_text2img.py"}, report)
+    plain = text2img.about_markdown(metrics | {"r1": 0.0}, report)
     assert "Both targets (97% and 90% all-correct) are met." in plain and "R1" not in plain and "conditional batch" not in plain
+
+
+def test_the_tab_explains_the_shipped_generators_conditional_batch_norm(tab):
+    assert tab.model.conditional_norm  # the shipped run's default
+    assert "conditional batch norm" in text2img.about_markdown(tab.metrics, tab.report, conditional_norm=tab.model.conditional_norm)
 
 
 def test_the_shipped_text_encoder_reads_seen_pair_captions_back_exactly(tab):

@@ -155,7 +155,7 @@ class TextToImage(
                  conditional_norm: bool = False):
         super().__init__()
         self.words = list(words or vocabulary())
-        self.noise_dim, self.text_dim, self.width = noise_dim, text_dim, width
+        self.noise_dim, self.text_dim, self.width, self.conditional_norm = noise_dim, text_dim, width, conditional_norm
         self.tokenizer = Tokenizer.of(self.words)
         self.text_encoder = TextEncoder(self.tokenizer.size, text_dim)
         self.generator = TextConditionedGenerator(noise_dim, text_dim, width, conditional_norm=conditional_norm)
