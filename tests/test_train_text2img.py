@@ -104,6 +104,16 @@ def test_r1_and_conditional_norm_reach_the_step_the_checkpoint_and_the_card(tmp_
     assert "R1" not in (plain / "README.md").read_text() and "conditional batch" not in (plain / "README.md").read_text()
 
 
+def test_the_text_encoders_weight_decay_reaches_its_optimiser():
+    from accelerate import Accelerator
+
+    args = train_text2img.parse_args(["--text-weight-decay", "0.5"])
+    objective = train_text2img.MatchingAwareObjective(args)
+    objective.setup(TextToImageGAN(8, 16, 4), Accelerator(cpu=True), args, total_steps=1)
+    assert objective.text_optimizer.param_groups[0]["weight_decay"] == 0.5
+    assert train_text2img.parse_args([]).text_weight_decay == 0.01
+
+
 def test_each_step_shows_d_the_three_pair_types_and_g_the_blended_captions():
     """D sees (real, own caption), (real, another's caption) and (generated, own caption); G is judged on blends too."""
     args = train_text2img.parse_args(["--width", "4", "--noise-dim", "8", "--text-dim", "16"])

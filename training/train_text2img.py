@@ -71,6 +71,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="R1 penalty γ/2·E‖∇D(x, t)‖² on real matching pairs (Mescheder et al. 2018); 0 turns it off")
     parser.add_argument("--conditional-norm", action=argparse.BooleanOptionalAction, default=True,
                         help="G's batch norms take gain and bias from the caption (conditional batch norm)")
+    parser.add_argument("--text-weight-decay", type=float, default=0.01,
+                        help="AdamW weight decay of the text encoder (0.01 is AdamW's default and the shipped run's)")
     parser.add_argument("--ema-decay", type=float, default=0.999)
     parser.add_argument("--noise-dim", type=int, default=100)
     parser.add_argument("--text-dim", type=int, default=128)
@@ -91,7 +93,7 @@ class MatchingAwareObjective(Objective):
     def setup(self, gan: TextToImageGAN, accelerator, args, total_steps):
         gan.to(accelerator.device)
         parts = (gan.model.text_encoder, gan.model.generator, gan.discriminator)
-        optimizers = (torch.optim.AdamW(parts[0].parameters(), lr=TEXT_LR),
+        optimizers = (torch.optim.AdamW(parts[0].parameters(), lr=TEXT_LR, weight_decay=args.text_weight_decay),
                       torch.optim.Adam(parts[1].parameters(), lr=args.lr, betas=BETAS),
                       torch.optim.Adam(parts[2].parameters(), lr=args.lr, betas=BETAS))
         # G's and D's learning rates fall linearly to 0 over the second half of training (as in pix2pix), which
@@ -269,7 +271,7 @@ The text encoder learnt to read each caption's scene back, slot by slot.
   from the training split: the held-out (colour, shape) pairs (red triangle, green square, blue circle, yellow
   cross, purple diamond, cyan triangle) never appear.
 - **Optimiser:** Adam, learning rate {args.lr} (falling linearly to 0 over the second half), betas {BETAS} for G
-  and D; AdamW {TEXT_LR} for the text encoder;
+  and D; AdamW {TEXT_LR} (weight decay {args.text_weight_decay}) for the text encoder;
   batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}; EMA of G with decay {args.ema_decay}.
 - **Training time:** {metrics['train_seconds'] / 60:.1f} min on {metrics['hardware']}.{RESUMED_NOTE if metrics['resumed'] else ''}
 - **Caption alignment at the end of training** (the scene reader `scene-reader` on one picture per caption, for
