@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     reader_fd_floor = frechet_distance(reader_features(reader, all_rendered), reader_features(reader, other_rendered))
 
     report = info | {"model": model_label(source), "pictures_per_split": args.count, "noise_seed": args.seed,
-                     "targets_all_correct": TARGETS, "text_encoder_reading": text_reading, "alignment": alignment, "alignment_by_number_of_things": by_things,
+                     "targets_all_correct": TARGETS, "text_encoder_reading": text_reading, "alignment": alignment,
+                     "alignment_by_number_of_things": by_things,
                      "r_precision": r_precision, "r_precision_real": r_precision_real, "distractors": DISTRACTORS,
                      "fid": fid, "fid_real_floor": fid_floor, "fid_n": args.fid_count,
                      "reader_frechet_distance": reader_fd, "reader_frechet_floor": reader_fd_floor,

@@ -302,7 +302,8 @@ def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metr
     (out_dir / "README.md").write_text(card)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     shutil.copyfile(run_dir / "loss_curve.png", out_dir / "loss_curve.png")
-    samples = run_dir / "samples" / f"epoch_{samples_epoch:03d}.png" if samples_epoch else max((run_dir / "samples").glob("epoch_*.png"))
+    samples = (run_dir / "samples" / f"epoch_{samples_epoch:03d}.png" if samples_epoch
+               else max((run_dir / "samples").glob("epoch_*.png")))
     shutil.copyfile(samples, out_dir / "samples.png")
     for name, file_tensors in (tensors or {}).items():
         save_file({key: value.contiguous() for key, value in file_tensors.items()}, str(out_dir / name))
