@@ -8,7 +8,8 @@ out (so each is new to the model), and ``--count`` captions of scenes holding a 
 construction). One picture per caption, from seeded noise.
 
 - The text encoder's own reading of the captions (its heads, trained beside the GAN): where it misreads a
-  caption, the embedding G draws from already says the wrong scene.
+  caption, the embedding G draws from already says the wrong scene. The pictures' alignment is also given apart
+  for captions the encoder read right and those it misread, which says whether the encoder or G loses a caption.
 - Alignment: the scene reader (`pretrained/scene-reader`, 100% on rendered scenes) reads each picture; per
   attribute accuracy (shape on all five slots, colour and size on the filled ones) and all-attributes-correct,
   for one- and two-thing scenes apart too. Targets: ≥ 97% all-correct on seen pairs, ≥ 90% on held-out ones.
@@ -37,7 +38,7 @@ from generative.data.image_sets import ArrayImages  # noqa: E402
 from generative.data.scene_sets import BENCHMARK_SEEDS, TRAIN_SEEDS, SceneSet, make_scene_set  # noqa: E402
 from generative.data.shapes import make_example, render  # noqa: E402
 from generative.hub import load_metrics, load_model, model_source  # noqa: E402
-from generative.metrics.alignment import attribute_accuracy  # noqa: E402
+from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
 from generative.metrics.features import extract  # noqa: E402
 from generative.metrics.fid import compare, make_extractor  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
@@ -82,6 +83,13 @@ def new_caption_set(split: str, count: int, seen_before: set[str]) -> SceneSet:
 
 
 @torch.inference_mode()
+def drawn_right_given_reading(read_right: torch.Tensor, drawn_right: torch.Tensor) -> dict[str, dict]:
+    """All-correct share (None for no captions) of the pictures of captions the text encoder read right, and of
+    those it misread."""
+    return {label: {"n": int(rows.sum()), "all": drawn_right[rows].float().mean().item() if rows.any() else None}
+            for label, rows in (("read right", read_right), ("misread", ~read_right))}
+
+
 def reader_features(reader: SceneReader, images: torch.Tensor) -> GaussianStats:
     features = torch.cat([reader.features(chunk) for chunk in images.split(1000)]).double().numpy()
     return GaussianStats(features.mean(0), np.cov(features, rowvar=False), len(features))
@@ -107,12 +115,14 @@ def main(argv: list[str] | None = None) -> None:
     seen_before = training_captions(source)
     sets = {name: new_caption_set(split, args.count, seen_before) for name, split in SPLITS.items()}
 
-    alignment, by_things, r_precision, r_precision_real, pictures, text_reading = {}, {}, {}, {}, {}, {}
+    alignment, by_things, r_precision, r_precision_real, pictures, text_reading, given_reading = {}, {}, {}, {}, {}, {}, {}
     for name, scenes in sets.items():
-        text_reading[name] = attribute_accuracy(model.read_captions(scenes.captions), scenes.targets)
+        reading = model.read_captions(scenes.captions)
+        text_reading[name] = attribute_accuracy(reading, scenes.targets)
         pictures[name] = (draw_captions(model, scenes.captions, args.seed) * 255).round() / 255  # as a PNG stores them
         readout = read_all(reader, pictures[name])
         alignment[name] = attribute_accuracy(readout, scenes.targets)
+        given_reading[name] = drawn_right_given_reading(all_correct(reading, scenes.targets), all_correct(readout, scenes.targets))
         things = torch.tensor([len(s.things) for s in scenes.scenes])
         by_things[name] = {f"{k} thing{'s' * (k > 1)}": attribute_accuracy({key: v[things == k] for key, v in readout.items()},
                                                                         {key: v[things == k] for key, v in scenes.targets.items()})
@@ -141,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
 
     report = info | {"model": model_label(source), "pictures_per_split": args.count, "noise_seed": args.seed,
                      "targets_all_correct": TARGETS, "text_encoder_reading": text_reading, "alignment": alignment,
+                     "alignment_given_text_reading": given_reading,
                      "alignment_by_number_of_things": by_things,
                      "r_precision": r_precision, "r_precision_real": r_precision_real, "distractors": DISTRACTORS,
                      "fid": fid, "fid_real_floor": fid_floor, "fid_n": args.fid_count,
@@ -152,6 +163,9 @@ def main(argv: list[str] | None = None) -> None:
 def markdown(report: dict, info: dict) -> str:
     def row(label, acc):
         return f"| {label} | " + " | ".join(f"{acc[k]:.2%}" for k in ("shape", "colour", "size", "all")) + " |"
+
+    def share(cell):
+        return f"{cell['all']:.2%} of {cell['n']:,}" if cell["n"] else "none"
 
     rows = []
     for name in SPLITS:
@@ -185,6 +199,13 @@ Targets (all attributes): {verdicts}.
 | captions | shape | colour | size | all attributes |
 |---|---|---|---|---|
 {chr(10).join(row(f"{name} pairs", report["text_encoder_reading"][name]) for name in SPLITS)}
+
+Pictures drawn all-correct, by whether the text encoder read the caption right (which of the two loses a caption):
+
+| captions | encoder read right | encoder misread |
+|---|---|---|
+{chr(10).join(f"| {name} pairs | " + " | ".join(share(report["alignment_given_text_reading"][name][k]) for k in ("read right", "misread")) + " |"
+              for name in SPLITS)}
 
 ## R-precision (R = 1, {report['distractors']} distractor captions of other scenes)
 

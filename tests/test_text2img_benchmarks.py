@@ -1,6 +1,11 @@
-"""The study that picks the text encoder's weight decay on validation pairs, never on the held-out ones."""
+"""The text-to-image benchmarks' own logic: the weight-decay study on validation pairs (never the held-out ones)
+and the quality benchmark's split of pictures by the text encoder's reading."""
 import json
 
+import pytest
+import torch
+
+from benchmarks import text2img_quality
 from benchmarks import text2img_text_weight_decay as study
 from generative.data.shapes import HELD_OUT, SEEN_PAIRS
 
@@ -36,3 +41,11 @@ def test_the_study_trains_and_reports_every_decay_and_epoch(tmp_path):
     assert report["training_captions_dropped"] > 0
     assert report["chosen_weight_decay"] in (0.01, 0.5, None)
     assert "Chosen" in (tmp_path / "text2img_text_weight_decay.md").read_text()
+
+
+def test_pictures_are_scored_apart_for_captions_read_right_and_misread():
+    read_right = torch.tensor([True, True, True, False])
+    drawn_right = torch.tensor([True, False, True, False])
+    split = text2img_quality.drawn_right_given_reading(read_right, drawn_right)
+    assert split["read right"] == {"n": 3, "all": pytest.approx(2 / 3)} and split["misread"] == {"n": 1, "all": 0.0}
+    assert text2img_quality.drawn_right_given_reading(read_right | True, drawn_right)["misread"] == {"n": 0, "all": None}
