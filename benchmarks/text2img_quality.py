@@ -82,7 +82,6 @@ def new_caption_set(split: str, count: int, seen_before: set[str]) -> SceneSet:
                     [scenes.captions[i] for i in keep], [scenes.scenes[i] for i in keep])
 
 
-@torch.inference_mode()
 def drawn_right_given_reading(read_right: torch.Tensor, drawn_right: torch.Tensor) -> dict[str, dict]:
     """All-correct share (None for no captions) of the pictures of captions the text encoder read right, and of
     those it misread."""
@@ -90,6 +89,7 @@ def drawn_right_given_reading(read_right: torch.Tensor, drawn_right: torch.Tenso
             for label, rows in (("read right", read_right), ("misread", ~read_right))}
 
 
+@torch.inference_mode()
 def reader_features(reader: SceneReader, images: torch.Tensor) -> GaussianStats:
     features = torch.cat([reader.features(chunk) for chunk in images.split(1000)]).double().numpy()
     return GaussianStats(features.mean(0), np.cov(features, rowvar=False), len(features))
