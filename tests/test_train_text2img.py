@@ -114,6 +114,25 @@ def test_the_text_encoders_weight_decay_reaches_its_optimiser():
     assert train_text2img.parse_args([]).text_weight_decay == 0.01
 
 
+def test_the_l1_weight_adds_exactly_its_share_of_the_pictures_distance_to_the_real_scenes():
+    from accelerate import Accelerator
+
+    batch = make_scene_set(6, 0).dataset(Tokenizer.of(vocabulary())).tensors
+    logged = {}
+    for weight in (0.0, 10.0):
+        args = train_text2img.parse_args(["--width", "4", "--noise-dim", "8", "--text-dim", "16", "--l1-weight", str(weight)])
+        torch.manual_seed(0)
+        objective = train_text2img.MatchingAwareObjective(args)
+        objective.setup(TextToImageGAN(8, 16, 4, read_scene=True), Accelerator(cpu=True), args, total_steps=1)
+        logged[weight] = objective.step(batch, torch.Generator().manual_seed(0))
+    assert logged[0.0]["G L1"] > 0 and torch.equal(logged[0.0]["G L1"], logged[10.0]["G L1"])
+    assert torch.allclose(logged[10.0]["G loss"] - logged[0.0]["G loss"], 10 * logged[0.0]["G L1"])
+    assert train_text2img.L1_TEXT.format(10.0) in train_text2img.model_card(
+        {"alignment_seen_captions": {}, "discriminator_parameters": 1, "parameters": 1, "train_seconds": 60,
+         "hardware": "cpu", "resumed": False, "published": "G", "per_epoch": {"alignment_error_500_ema_pictures": [0.1]},
+         "command": "python training/train_text2img.py", "published_epoch": 1}, args)
+
+
 def test_each_step_shows_d_the_three_pair_types_and_g_the_blended_captions():
     """D sees (real, own caption), (real, another's caption) and (generated, own caption); G is judged on blends too."""
     args = train_text2img.parse_args(["--width", "4", "--noise-dim", "8", "--text-dim", "16"])

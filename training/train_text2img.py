@@ -71,6 +71,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="R1 penalty γ/2·E‖∇D(x, t)‖² on real matching pairs (Mescheder et al. 2018); 0 turns it off")
     parser.add_argument("--conditional-norm", action=argparse.BooleanOptionalAction, default=True,
                         help="G's batch norms take gain and bias from the caption (conditional batch norm)")
+    parser.add_argument("--l1-weight", type=float, default=0.0,
+                        help="weight of an L1 term between G's picture and the caption's real scene (as in pix2pix); 0 turns it off")
     parser.add_argument("--text-weight-decay", type=float, default=0.01,
                         help="AdamW weight decay of the text encoder (0.01 is AdamW's default and the shipped run's)")
     parser.add_argument("--ema-decay", type=float, default=0.999)
@@ -137,6 +139,10 @@ class MatchingAwareObjective(Objective):
 
         fake_scores, fake_reading_loss = self.judge(fake, text, targets)
         g_loss = generator_loss(kind, fake_scores)
+        # the caption nearly fixes its scene (only a pixel of jitter is free), so the real scene is a fair target
+        reconstruction = (fake - real.detach()).abs().mean()
+        if self.args.l1_weight:
+            g_loss = g_loss + self.args.l1_weight * reconstruction
         if self.args.int_weight:
             blended = 0.5 * (text + text.flip(0))  # GAN-INT with β = ½, as in Reed et al.
             noise = torch.randn(len(real), noise_dim, generator=generator, device=real.device)
@@ -146,7 +152,7 @@ class MatchingAwareObjective(Objective):
             schedule.step()
         self.gan.ema.update(self.gan.model.generator, self.args.ema_decay)
         verdict = torch.sigmoid if kind == "non-saturating" else torch.nn.Identity()
-        return {"loss": d_loss.detach(), "G loss": g_loss.detach(), "text loss": text_loss.detach(),
+        return {"loss": d_loss.detach(), "G loss": g_loss.detach(), "G L1": reconstruction.detach(), "text loss": text_loss.detach(),
                 "D reading loss": real_reading_loss.detach(), "R1 penalty": penalty.detach(),
                 "D(x, t)": verdict(real_scores.detach()).mean(), "D(G(z, t), t)": verdict(fake_scores.detach()).mean()}
 
@@ -226,7 +232,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, accuracy in judged.items():
         print(f"{name}: " + ", ".join(f"{attribute} {value:.2%}" for attribute, value in accuracy.items()))
     published_epoch = best_epoch if published.endswith("(best check)") else args.epochs
-    metrics = {"loss": args.loss, "int_weight": args.int_weight, "r1": args.r1, "published": published,
+    metrics = {"loss": args.loss, "int_weight": args.int_weight, "r1": args.r1, "l1_weight": args.l1_weight,
+               "text_weight_decay": args.text_weight_decay, "published": published,
                "published_epoch": published_epoch,
                "alignment_seen_captions": judged} | run_record(gan.model, history, accelerator, args, __file__, argv)
     metrics["discriminator_parameters"] = sum(p.numel() for p in gan.discriminator.parameters())
@@ -240,6 +247,8 @@ AUX_TEXT = ("D also reads each real scene slot by slot with an auxiliary head (c
             "weight {}")
 R1_TEXT = ("; D also pays an R1 penalty (γ/2)·E‖∇ₓD(x, t)‖² on real matching pairs (Mescheder et al. 2018), "
            "γ = {}, which keeps it from overpowering G late in training")
+L1_TEXT = ("; G also minimises the mean absolute difference between its picture and the real scene of the same "
+           "caption, weight {} (as pix2pix adds L1 to its GAN loss)")
 CBN_TEXT = ("; G's batch norms take their per-channel gain and bias from the compressed caption embedding "
             "(conditional batch norm), so the caption steers every scale")
 LOSS_TEXT = {"non-saturating": "binary cross-entropy (G minimises −log D(G(z, t), t))",
@@ -266,7 +275,7 @@ The text encoder learnt to read each caption's scene back, slot by slot.
 
 - **Architecture:** `TextToImage(noise_dim={args.noise_dim}, text_dim={args.text_dim}, width={args.width}, conditional_norm={args.conditional_norm})`,
   {metrics['parameters']:,} parameters (text encoder + generator; `generative/models/text2img.py`){CBN_TEXT if args.conditional_norm else ''}.
-- **Loss:** {LOSS_TEXT[args.loss]}; GAN-INT weight {args.int_weight}; {AUX_TEXT.format(args.aux_weight) if args.aux_weight else 'no auxiliary head (plain GAN-INT-CLS)'}{R1_TEXT.format(args.r1) if args.r1 else ''}.
+- **Loss:** {LOSS_TEXT[args.loss]}; GAN-INT weight {args.int_weight}; {AUX_TEXT.format(args.aux_weight) if args.aux_weight else 'no auxiliary head (plain GAN-INT-CLS)'}{R1_TEXT.format(args.r1) if args.r1 else ''}{L1_TEXT.format(args.l1_weight) if args.l1_weight else ''}.
 - **Training data:** {args.train_scenes:,} scenes rendered by `generative/data/shapes.py` with one caption each,
   from the training split: the held-out (colour, shape) pairs (red triangle, green square, blue circle, yellow
   cross, purple diamond, cyan triangle) never appear.
