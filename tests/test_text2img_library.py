@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from generative.data.scene_sets import make_scene_set
+from generative.data.scene_sets import box_blur, make_scene_set, perturb
 from generative.data.shapes import IGNORE, Scene, Thing
 from generative.gan_losses import discriminator_loss, matching_aware_discriminator_loss, r1_penalty
 from generative.hub import load_model
@@ -142,3 +142,17 @@ def test_own_caption_wins_when_the_image_is_nearest_its_own_caption():
     assert own_caption_wins(matcher, images, captions, distractors).all()
     images[2, 0, 0, 0] = 0.0  # the third image now shows the first caption
     assert own_caption_wins(matcher, images, captions, distractors).tolist() == [True, True, False]
+
+
+def test_the_judges_perturbation_is_seeded_stays_in_range_and_blurs_only_locally():
+    images = torch.zeros(16, 3, 8, 8)
+    images[:, :, 4, 4] = 1.0  # one bright pixel
+
+    def perturbed(seed):
+        return perturb(images, torch.Generator().manual_seed(seed))
+
+    assert torch.equal(perturbed(0), perturbed(0)) and not torch.equal(perturbed(0), perturbed(1))
+    assert perturbed(0).min() >= 0 and perturbed(0).max() <= 1 and perturbed(0).shape == images.shape
+    blurred = box_blur(images)
+    assert blurred[0, 0, 3:6, 3:6] == pytest.approx(torch.full((3, 3), 1 / 9)) and blurred.sum() == pytest.approx(images.sum())
+    assert torch.equal(box_blur(torch.full((1, 3, 4, 4), 0.5)), torch.full((1, 3, 4, 4), 0.5))  # flat stays flat at the borders

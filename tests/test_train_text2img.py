@@ -46,8 +46,9 @@ def test_the_matcher_script_writes_a_loadable_matcher_and_its_r_precision(tmp_pa
     train_matcher.main(["--limit-train", "256", "--batch-size", "64", "--width", "4", "--dim", "8", "--epochs", "1",
                         "--run-dir", str(tmp_path / "run"), "--output-dir", str(out)])
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["r_precision"]) == {"train", "held-out"} and metrics["distractors"] == 99
-    assert "R-precision" in (out / "README.md").read_text()
+    assert set(metrics["r_precision"]) == set(metrics["r_precision_blurred"]) == {"train", "held-out"}
+    assert metrics["distractors"] == 99
+    assert "R-precision" in (out / "README.md").read_text() and "box blur" in (out / "README.md").read_text()
     assert load_model(ImageTextMatcher, str(out), train_command="x").dim == 8
 
 

@@ -19,13 +19,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from generative.data.scene_sets import EVAL_SEEDS, TRAIN_SEEDS, SceneSet, as_float, make_scene_set  # noqa: E402
+from generative.data.scene_sets import (  # noqa: E402
+    BLUR_PROBABILITY, EVAL_SEEDS, MAX_BRIGHTNESS_CHANGE, NOISE_STD, TRAIN_SEEDS, SceneSet, as_float, make_scene_set,
+    perturb)
 from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
 from training.loop import (  # noqa: E402
     add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
 
-NOISE_STD, MAX_BRIGHTNESS_CHANGE, BLUR_PROBABILITY = 0.04, 0.1, 0.3
 EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 2_000, 10_000
 GRID_SIZE = 64
 
@@ -43,20 +44,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def targets_of(batch) -> dict[str, torch.Tensor]:
     return dict(zip(("shape", "colour", "size"), batch[1:4]))
-
-
-def perturb(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Pixel noise, a brightness change per image and, for some images, a 3×3 box blur."""
-    n, device = len(images), images.device
-
-    def rand(*shape):
-        return torch.rand(*shape, generator=generator, device=generator.device).to(device)
-
-    brightness = 1 + (2 * rand(n, 1, 1, 1) - 1) * MAX_BRIGHTNESS_CHANGE
-    blurred = F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    images = torch.where(rand(n, 1, 1, 1) < BLUR_PROBABILITY, blurred, images)
-    noise = torch.randn(images.shape, generator=generator, device=generator.device).to(device) * NOISE_STD
-    return (images * brightness + noise).clamp(0, 1)
 
 
 def reading_loss(model, batch, generator):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
@@ -19,6 +20,8 @@ from generative.text import Tokenizer
 
 # Seed ranges, far apart: each script's training scenes, its per-epoch check, and the benchmarks' scenes.
 TRAIN_SEEDS, EVAL_SEEDS, BENCHMARK_SEEDS = 0, 50_000_000, 90_000_000
+# How much the judges' training scenes are perturbed (see ``perturb``).
+NOISE_STD, MAX_BRIGHTNESS_CHANGE, BLUR_PROBABILITY = 0.04, 0.1, 0.3
 
 
 @dataclass
@@ -65,3 +68,25 @@ def make_scene_set(count: int, first_seed: int, split: str = "train", *, progres
     target = torch.tensor(targets, dtype=torch.long).reshape(count, 3, -1)
     pixels = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     return SceneSet(pixels, target[:, 0], target[:, 1], target[:, 2], captions, scenes)
+
+
+def box_blur(images: torch.Tensor) -> torch.Tensor:
+    """A 3×3 box blur with replicated borders: about the softness of a generated shape's edges."""
+    return F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+
+
+def perturb(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Pixel noise, a brightness change per image and, for some images, a 3×3 box blur.
+
+    The judges of generated pictures (scene reader, matcher) train on perturbed scenes, so that the soft edges
+    and off colours of a generated picture, which change nothing its caption says, do not fool them.
+    """
+    n, device = len(images), images.device
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=generator, device=generator.device).to(device)
+
+    brightness = 1 + (2 * rand(n, 1, 1, 1) - 1) * MAX_BRIGHTNESS_CHANGE
+    images = torch.where(rand(n, 1, 1, 1) < BLUR_PROBABILITY, box_blur(images), images)
+    noise = torch.randn(images.shape, generator=generator, device=generator.device).to(device) * NOISE_STD
+    return (images * brightness + noise).clamp(0, 1)
