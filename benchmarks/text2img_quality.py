@@ -20,6 +20,10 @@ construction). One picture per caption, from seeded noise.
   the rendered scenes of the same captions, and of those rendered scenes against the same scenes rendered
   again with other position jitter (the floor at this N); the scene reader's feature-space Fréchet distance
   on all pictures too.
+- Variety: how much the pictures of one caption differ across noise seeds, beside how much renderings of its
+  scene differ by position jitter alone. A pixel loss can make G ignore its noise; this shows whether it did.
+- Background: the level and spread of G's pixels where the rendered scene is plain background (at least two
+  pixels from any thing, beyond the jitter), which the judges may or may not notice.
 """
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
 from generative.data.image_sets import ArrayImages  # noqa: E402
 from generative.data.scene_sets import BENCHMARK_SEEDS, TRAIN_SEEDS, SceneSet, make_scene_set  # noqa: E402
-from generative.data.shapes import make_example, render  # noqa: E402
+from generative.data.shapes import BACKGROUND, make_example, render  # noqa: E402
 from generative.hub import load_metrics, load_model, model_source  # noqa: E402
 from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
 from generative.metrics.features import extract  # noqa: E402
@@ -51,10 +55,12 @@ TARGETS = {"seen": 0.97, "held-out": 0.90}
 SPLITS = {"seen": "train", "held-out": "held-out"}
 DISTRACTORS = 99
 CANDIDATES_PER_CAPTION = 20
+VARIETY_CAPTIONS, VARIETY_DRAWS = 200, 8
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=model_source("text2img-shapes"), help="the text-to-image checkpoint (folder or Hub repo)")
     parser.add_argument("--count", type=int, default=2000, help="captions per set")
     parser.add_argument("--fid-count", type=int, default=1000, help="pictures per side of the FID (Inception on a CPU: ~15/s)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed of the pictures")
@@ -101,6 +107,19 @@ def rerender(scenes: list, seed: int) -> torch.Tensor:
     return torch.from_numpy(np.stack([render(scene, rng) for scene in scenes])).permute(0, 3, 1, 2).float() / 255
 
 
+def spread(draws: torch.Tensor) -> float:
+    """Mean over captions and pixels of the standard deviation across draws; ``draws`` is (draws, N, 3, H, W)."""
+    return draws.std(0).mean().item()
+
+
+def background_level(pictures: torch.Tensor, rendered: torch.Tensor) -> dict[str, float]:
+    """Mean and standard deviation (0–255) of ``pictures`` where ``rendered`` (uint8) is background two pixels deep."""
+    thing = (rendered != torch.tensor(BACKGROUND, dtype=rendered.dtype)[:, None, None]).any(1, keepdim=True).float()
+    background = torch.nn.functional.max_pool2d(thing, 5, stride=1, padding=2) == 0
+    values = pictures[background.expand_as(pictures)] * 255
+    return {"mean": values.mean().item(), "sd": values.std().item(), "rendered": float(BACKGROUND[0])}
+
+
 def to_hwc(images: torch.Tensor) -> np.ndarray:
     return (images.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
 
@@ -108,14 +127,14 @@ def to_hwc(images: torch.Tensor) -> np.ndarray:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
-    source = model_source("text2img-shapes")
-    model = load_model(TextToImage, source, train_command="python training/train_text2img.py")
+    model = load_model(TextToImage, args.model, train_command="python training/train_text2img.py")
     reader = load_model(SceneReader, model_source("scene-reader"), train_command="python training/train_scene_reader.py")
     matcher = load_model(ImageTextMatcher, model_source("scene-matcher"), train_command="python training/train_matcher.py")
-    seen_before = training_captions(source)
+    seen_before = training_captions(args.model)
     sets = {name: new_caption_set(split, args.count, seen_before) for name, split in SPLITS.items()}
 
     alignment, by_things, r_precision, r_precision_real, pictures, text_reading, given_reading = {}, {}, {}, {}, {}, {}, {}
+    r_precision_by_things = {}
     for name, scenes in sets.items():
         reading = model.read_captions(scenes.captions)
         text_reading[name] = attribute_accuracy(reading, scenes.targets)
@@ -128,7 +147,9 @@ def main(argv: list[str] | None = None) -> None:
                                                                         {key: v[things == k] for key, v in scenes.targets.items()})
                            | {"n": int((things == k).sum())} for k in (1, 2)}
         distractors = draw_distractors(scenes.scenes, DISTRACTORS, seed=1)
-        r_precision[name] = own_caption_wins(matcher, pictures[name], scenes.captions, distractors).float().mean().item()
+        wins = own_caption_wins(matcher, pictures[name], scenes.captions, distractors).float()
+        r_precision[name] = wins.mean().item()
+        r_precision_by_things[name] = {f"{k} thing{'s' * (k > 1)}": wins[things == k].mean().item() for k in (1, 2)}
         r_precision_real[name] = own_caption_wins(matcher, scenes.images.float() / 255, scenes.captions,
                                                   distractors).float().mean().item()
         print(f"{name}: alignment {alignment[name]}, R-precision {r_precision[name]:.4f} (real {r_precision_real[name]:.4f})")
@@ -149,14 +170,21 @@ def main(argv: list[str] | None = None) -> None:
     reader_fd = frechet_distance(reader_features(reader, all_rendered), reader_features(reader, all_generated))
     reader_fd_floor = frechet_distance(reader_features(reader, all_rendered), reader_features(reader, other_rendered))
 
-    report = info | {"model": model_label(source), "pictures_per_split": args.count, "noise_seed": args.seed,
+    captions, scenes = sets["seen"].captions[:VARIETY_CAPTIONS], sets["seen"].scenes[:VARIETY_CAPTIONS]
+    variety = {"generated": spread(torch.stack([draw_captions(model, captions, args.seed + k) for k in range(VARIETY_DRAWS)])),
+               "rendered": spread(torch.stack([rerender(scenes, seed=10 + k) for k in range(VARIETY_DRAWS)]))}
+
+    report = info | {"model": model_label(args.model), "pictures_per_split": args.count, "noise_seed": args.seed,
                      "targets_all_correct": TARGETS, "text_encoder_reading": text_reading, "alignment": alignment,
                      "alignment_given_text_reading": given_reading,
                      "alignment_by_number_of_things": by_things,
                      "r_precision": r_precision, "r_precision_real": r_precision_real, "distractors": DISTRACTORS,
+                     "r_precision_by_number_of_things": r_precision_by_things,
+                     "background": background_level(pictures["seen"], sets["seen"].images),
                      "fid": fid, "fid_real_floor": fid_floor, "fid_n": args.fid_count,
                      "reader_frechet_distance": reader_fd, "reader_frechet_floor": reader_fd_floor,
-                     "reader_frechet_n": len(all_rendered)}
+                     "reader_frechet_n": len(all_rendered), "variety": variety,
+                     "variety_captions": len(captions), "variety_draws": VARIETY_DRAWS}
     write_results("text2img_quality", report, markdown(report, info), args.out_dir)
 
 
@@ -214,6 +242,10 @@ Pictures drawn all-correct, by whether the text encoder read the caption right (
 | seen pairs | {r['seen']:.2%} | {real['seen']:.2%} |
 | held-out pairs | {r['held-out']:.2%} | {real['held-out']:.2%} |
 
+Generated pictures by number of things: {"; ".join(f"{name} pairs " + ", ".join(f"{label} {value:.2%}" for label, value in
+                                                                      report["r_precision_by_number_of_things"][name].items())
+                                           for name in SPLITS)}.
+
 ## Distribution distance
 
 | measure | generated vs rendered (same captions) | rendered vs the same scenes rendered again (other jitter) |
@@ -222,6 +254,20 @@ Pictures drawn all-correct, by whether the text encoder read the caption right (
 | Fréchet distance in the scene reader's 256-d features, N = {report['reader_frechet_n']:,} | {report['reader_frechet_distance']:.3f} | {report['reader_frechet_floor']:.3f} |
 
 N = {report['fid_n']:,} < 2,048: FID is biased upwards at this N; compare it only with the floor beside it.
+
+## Variety among pictures of one caption
+
+Standard deviation of each pixel across {report['variety_draws']} pictures of the same caption, averaged over pixels and the first
+{report['variety_captions']} seen-pair captions: generated pictures differ by their noise, rendered scenes by their position jitter.
+
+| generated ({report['variety_draws']} noise seeds) | rendered ({report['variety_draws']} jitters) |
+|---|---|
+| {report['variety']['generated']:.4f} | {report['variety']['rendered']:.4f} |
+
+## Background
+
+Where the rendered scene is plain background (at least two pixels from any thing), seen-pair pictures have a mean
+level of {report['background']['mean']:.1f} (σ {report['background']['sd']:.1f}) on a 0–255 scale; rendered scenes have exactly {report['background']['rendered']:.0f}.
 """
 
 

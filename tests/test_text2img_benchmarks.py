@@ -1,5 +1,5 @@
-"""The text-to-image benchmarks' own logic: the weight-decay study on validation pairs (never the held-out ones)
-and the quality benchmark's split of pictures by the text encoder's reading."""
+"""The text-to-image benchmarks' own logic: the weight-decay study and the generator probe on validation pairs (never
+the held-out ones), and the quality benchmark's split of pictures by the text encoder's reading and its variety measure."""
 import json
 
 import pytest
@@ -49,3 +49,33 @@ def test_pictures_are_scored_apart_for_captions_read_right_and_misread():
     split = text2img_quality.drawn_right_given_reading(read_right, drawn_right)
     assert split["read right"] == {"n": 3, "all": pytest.approx(2 / 3)} and split["misread"] == {"n": 1, "all": 0.0}
     assert text2img_quality.drawn_right_given_reading(read_right | True, drawn_right)["misread"] == {"n": 0, "all": None}
+
+
+def test_the_generator_probe_trains_the_encoder_then_g_and_reports_every_epoch(tmp_path):
+    from benchmarks import text2img_generator_probe as probe
+
+    probe.main(["--train-scenes", "1500", "--epochs", "2", "--count", "100", "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / "text2img_generator_probe.json").read_text())["report"]
+    assert len(report["text_encoder_reading_per_epoch"]) == len(report["drawn_all_correct_per_epoch"]) == 2
+    assert all(0 <= value <= 1 for epoch in report["drawn_all_correct_per_epoch"] for value in epoch.values())
+    assert "| 2 |" in (tmp_path / "text2img_generator_probe.md").read_text()
+
+
+def test_variety_is_zero_for_identical_draws_and_grows_with_their_spread():
+    picture = torch.rand(5, 3, 4, 4)
+    assert text2img_quality.spread(torch.stack([picture] * 8)) == 0
+    noisy = [torch.stack([picture + scale * torch.randn(5, 3, 4, 4, generator=torch.Generator().manual_seed(k))
+                          for k in range(8)]) for scale in (0.01, 0.1)]
+    assert 0 < text2img_quality.spread(noisy[0]) < text2img_quality.spread(noisy[1])
+
+
+def test_the_background_level_is_read_only_two_pixels_clear_of_any_thing():
+    from generative.data.shapes import BACKGROUND
+
+    rendered = torch.full((1, 3, 9, 9), BACKGROUND[0], dtype=torch.uint8)
+    rendered[0, :, 0, 0] = 200  # a thing in the corner
+    pictures = torch.full((1, 3, 9, 9), 30 / 255)
+    pictures[0, :, :3, :3] = 1.0  # paint near the thing is not background two pixels deep
+    level = text2img_quality.background_level(pictures, rendered)
+    assert level["mean"] == pytest.approx(30) and level["sd"] == pytest.approx(0, abs=1e-4)
+    assert level["rendered"] == BACKGROUND[0]
