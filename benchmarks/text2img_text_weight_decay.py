@@ -92,8 +92,8 @@ def reading_accuracy(encoder: TextEncoder, tokenizer: Tokenizer, scenes: SceneSe
 
 
 def train_and_read(weight_decay: float, train: Subset, tokenizer: Tokenizer, checks: dict[str, SceneSet],
-                   epochs: int) -> list[dict[str, float]]:
-    """The encoder's reading of each check set after every epoch of training with this weight decay."""
+                   epochs: int) -> tuple[TextEncoder, list[dict[str, float]]]:
+    """The trained encoder, and its reading of each check set after every epoch of training with this weight decay."""
     torch.manual_seed(0)
     encoder = TextEncoder(tokenizer.size, train_text2img.parse_args([]).text_dim)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=train_text2img.TEXT_LR, weight_decay=weight_decay)
@@ -110,7 +110,7 @@ def train_and_read(weight_decay: float, train: Subset, tokenizer: Tokenizer, che
         readings.append({name: reading_accuracy(encoder, tokenizer, scenes) for name, scenes in checks.items()})
         print(f"weight decay {weight_decay}, epoch {epoch}: "
               + ", ".join(f"{name} {value:.2%}" for name, value in readings[-1].items()))
-    return readings
+    return encoder, readings
 
 
 def choose(results: dict[float, list[dict[str, float]]]) -> float | None:
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     results, seconds = {}, {}
     for weight_decay in args.weight_decays:
         start = time.perf_counter()
-        results[weight_decay] = train_and_read(weight_decay, train, tokenizer, checks, args.epochs)
+        _, results[weight_decay] = train_and_read(weight_decay, train, tokenizer, checks, args.epochs)
         seconds[weight_decay] = round(time.perf_counter() - start, 1)
     report = {"validation_pairs": [list(pair) for pair in VALIDATION_PAIRS], "training_captions": len(kept),
               "training_captions_dropped": len(scenes) - len(kept), "captions_per_check": args.count,
