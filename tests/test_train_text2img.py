@@ -94,25 +94,27 @@ def test_the_best_checked_epoch_is_kept_until_a_better_one_comes(tmp_path):
     assert all(torch.equal(kept[key], third[key]) for key in third) and not torch.equal(third["generator.net.1.weight"], first["generator.net.1.weight"])
 
 
-def test_r1_and_conditional_norm_reach_the_step_the_checkpoint_and_the_card(tmp_path, tiny_reader):
+def test_r1_conditional_norm_and_l1_reach_the_step_the_checkpoint_and_the_card(tmp_path, tiny_reader):
     out = run_text2img(tmp_path, "r1", tiny_reader, "--epochs", "1", "--r1", "2", "--conditional-norm")
     assert json.loads((out / "config.json").read_text())["conditional_norm"] is True
     history = json.loads((tmp_path / "r1" / "run" / "state" / "history.json").read_text())
     assert all(value > 0 for value in history["step_metrics"]["R1 penalty"])
     card = (out / "README.md").read_text()
     assert "R1 penalty" in card and "γ = 2.0" in card and "conditional batch norm" in card
-    plain = run_text2img(tmp_path, "plain", tiny_reader, "--epochs", "1", "--r1", "0", "--no-conditional-norm")
-    assert "R1" not in (plain / "README.md").read_text() and "conditional batch" not in (plain / "README.md").read_text()
+    plain = run_text2img(tmp_path, "plain", tiny_reader, "--epochs", "1", "--r1", "0", "--no-conditional-norm",
+                         "--l1-weight", "0")
+    card = (plain / "README.md").read_text()
+    assert "R1" not in card and "conditional batch" not in card and "L1" not in card
 
 
 def test_the_text_encoders_weight_decay_reaches_its_optimiser():
     from accelerate import Accelerator
 
-    args = train_text2img.parse_args(["--text-weight-decay", "0.5"])
+    args = train_text2img.parse_args(["--text-weight-decay", "0.3"])
     objective = train_text2img.MatchingAwareObjective(args)
     objective.setup(TextToImageGAN(8, 16, 4), Accelerator(cpu=True), args, total_steps=1)
-    assert objective.text_optimizer.param_groups[0]["weight_decay"] == 0.5
-    assert train_text2img.parse_args([]).text_weight_decay == 0.01
+    assert objective.text_optimizer.param_groups[0]["weight_decay"] == 0.3
+    assert train_text2img.parse_args([]).text_weight_decay == 0.5  # the study's choice is the shipped run's
 
 
 def test_the_l1_weight_adds_exactly_its_share_of_the_pictures_distance_to_the_real_scenes():
