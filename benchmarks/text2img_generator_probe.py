@@ -9,13 +9,13 @@ probe separates the two on the validation pairs of ``text2img_text_weight_decay.
 1. a text encoder trains alone on the training captions without the validation pairs, with the weight decay
    that study chose (``--text-weight-decay``), for as many epochs as the GAN's default run;
 2. G, built exactly as ``train_text2img.py`` builds it, trains on the same scenes by plain regression from the
-   frozen embedding (mean absolute difference to the rendered scene, no discriminator), with G's optimiser
-   settings in the GAN, for as many epochs;
+   frozen embedding (mean absolute difference to the rendered scene, no discriminator), with G's Adam settings
+   in the GAN (``--lr`` sets another learning rate: regression alone may need a larger one), for as many epochs;
 3. after every epoch the scene reader reads one picture per caption of ``--count`` validation-pair scenes and
    as many other scenes (all-attributes correct, as the quality benchmark scores it).
 
 If G composes here, its architecture can, and a pixel loss beside the adversarial one (``train_text2img.py
---l1-weight``) is worth trying.
+--l1-weight``) is worth trying. The "other pairs" column says whether G has learnt the seen pairs at all.
 """
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--text-weight-decay", type=float, default=0.5, help="as chosen by text2img_text_weight_decay.py")
     parser.add_argument("--epochs", type=int, default=gan.epochs)
     parser.add_argument("--train-scenes", type=int, default=gan.train_scenes)
+    parser.add_argument("--lr", type=float, default=gan.lr, help="G's Adam learning rate (default: G's in the GAN)")
     parser.add_argument("--count", type=int, default=2000, help="captions per check set")
     parser.add_argument("--reader", default=model_source("scene-reader"), help="the judge (folder or Hub repo)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.manual_seed(0)
     generator = TextConditionedGenerator(gan.noise_dim, gan.text_dim, gan.width, conditional_norm=gan.conditional_norm)
-    optimizer = torch.optim.Adam(generator.parameters(), lr=gan.lr, betas=train_text2img.BETAS)
+    optimizer = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=train_text2img.BETAS)
     text = embed(encoder, tokenizer, scenes.captions)
     check_text = {name: embed(encoder, tokenizer, check.captions) for name, check in checks.items()}
     loader = DataLoader(Subset(torch.utils.data.TensorDataset(scenes.images, text), kept), batch_size=gan.batch_size,
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         drawn.append({name: drawn_right(generator, reader, check_text[name], check) for name, check in checks.items()})
         print(f"G by regression, epoch {epoch}: " + ", ".join(f"{name} {value:.2%}" for name, value in drawn[-1].items()))
     report = {"validation_pairs": [list(pair) for pair in study.VALIDATION_PAIRS], "training_captions": len(kept),
-              "captions_per_check": args.count, "epochs": args.epochs, "text_weight_decay": args.text_weight_decay,
+              "captions_per_check": args.count, "epochs": args.epochs, "text_weight_decay": args.text_weight_decay, "lr": args.lr,
               "text_encoder_reading_per_epoch": reading, "drawn_all_correct_per_epoch": drawn,
               "seconds": {"text encoder": round(encoder_seconds, 1), "G": round(time.perf_counter() - start, 1)}}
     write_results("text2img_generator_probe", {"info": info, "report": report}, markdown(report, info), args.out_dir)
@@ -116,7 +117,8 @@ def markdown(report: dict, info: dict) -> str:
         "# Text-to-image: does G compose when trained by regression instead of adversarially?", "", describe(info),
         f"- Validation pairs (absent from every training caption here): {pairs}; no held-out pair anywhere",
         f"- {report['training_captions']:,} training captions; {report['captions_per_check']:,} captions per check set; "
-        f"text encoder weight decay {report['text_weight_decay']}; {report['seconds']['text encoder']} s for the text "
+        f"text encoder weight decay {report['text_weight_decay']}; G's learning rate {report['lr']:g}; "
+        f"{report['seconds']['text encoder']} s for the text "
         f"encoder, {report['seconds']['G']} s for G",
         "", "All-correct share after each epoch, validation pairs (other captions):", "",
         "| epoch | text encoder's reading | G's picture, read by the scene reader |", "|---|---|---|", *rows])
