@@ -124,6 +124,12 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
         if conditional_norm:
             text += (" G's batch norms take their gain and bias from the caption (conditional batch norm), so the "
                      "caption steers every scale of the picture, not only the first layer.")
+        if metrics.get("l1_weight"):
+            text += (f"\n\n**A pixel loss.** G also pays λ·mean|G(z, t) − x| against the real scene x of the caption "
+                     f"(as in pix2pix, Isola et al. 2017; λ = {metrics['l1_weight']:g}). Here a caption fixes its scene up to a "
+                     "pixel of jitter, so this term tells G exactly what to draw, and with it G composes held-out pairs far "
+                     "more often than from the adversarial loss alone (README). Its price, also as in pix2pix: G learns to "
+                     "mostly ignore its noise, so the pictures of one caption look nearly alike.")
         published_epoch = metrics.get("published_epoch", metrics["epochs"])
         best = f"; these are the weights after epoch {published_epoch}, the best per-epoch check" if published_epoch < metrics["epochs"] else ""
         text += (f"\n\n**Trained here:** {metrics['parameters']:,} parameters (text encoder + G), {metrics['epochs']} epochs "
@@ -140,7 +146,9 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
                  f"**{held['all']:.1%}** for held-out pairs; R-precision {report['r_precision']['seen']:.1%} / "
                  f"{report['r_precision']['held-out']:.1%} (real scenes: {report['r_precision_real']['seen']:.1%} / "
                  f"{report['r_precision_real']['held-out']:.1%}); FID against rendered scenes {report['fid']:.2f} "
-                 f"(N = {report['fid_n']:,}; the same scenes rendered again: {report['fid_real_floor']:.2f}). "
+                 f"(N = {report['fid_n']:,}; the same scenes rendered again: {report['fid_real_floor']:.2f})"
+                 f"; pixel spread among pictures of one caption {report['variety']['generated']:.4f} (rendered scenes "
+                 f"of one caption, by jitter alone: {report['variety']['rendered']:.4f}). "
                  f"Targets: ≥ {targets['seen']:.0%} all-correct on seen pairs, ≥ {targets['held-out']:.0%} on held-out ones. "
                  + verdict)
     return text
