@@ -2,8 +2,8 @@
 
     python benchmarks/text2img_generator_probe.py
 
-The shipped GAN without a pixel loss drew only about half of the held-out captions that its text encoder read
-right (``text2img_quality.md``), so either G's architecture or its adversarial training fails to compose. This
+The GAN without a pixel loss (``--l1-weight 0``) drew only about half of the held-out captions that its text
+encoder read right (``text2img_quality.md``), so either G's architecture or its adversarial training fails to compose. This
 probe separates the two on the validation pairs of ``text2img_text_weight_decay.py`` (never the held-out ones):
 
 1. a text encoder trains alone on the training captions without the validation pairs, with the weight decay

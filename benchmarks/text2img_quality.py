@@ -83,9 +83,7 @@ def new_caption_set(split: str, count: int, seen_before: set[str]) -> SceneSet:
     keep = [i for i, text in enumerate(scenes.captions) if text not in seen_before][:count]
     if len(keep) < count:
         raise SystemExit(f"only {len(keep)} new {split} captions among {len(scenes):,} scenes")
-    index = torch.tensor(keep)
-    return SceneSet(scenes.images[index], scenes.shape[index], scenes.colour[index], scenes.size[index],
-                    [scenes.captions[i] for i in keep], [scenes.scenes[i] for i in keep])
+    return scenes.select(keep)
 
 
 def drawn_right_given_reading(read_right: torch.Tensor, drawn_right: torch.Tensor) -> dict[str, dict]:

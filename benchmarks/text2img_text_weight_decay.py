@@ -49,10 +49,11 @@ BATCH_SIZE = 64
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    gan = train_text2img.parse_args([])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weight-decays", type=float, nargs="+", default=[0.01, 0.1, 0.3, 0.5, 1.0])
-    parser.add_argument("--epochs", type=int, default=train_text2img.parse_args([]).epochs)
-    parser.add_argument("--train-scenes", type=int, default=train_text2img.parse_args([]).train_scenes)
+    parser.add_argument("--epochs", type=int, default=gan.epochs)
+    parser.add_argument("--train-scenes", type=int, default=gan.train_scenes)
     parser.add_argument("--count", type=int, default=2000, help="captions per validation set")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
@@ -72,13 +73,7 @@ def validation_sets(count: int) -> dict[str, SceneSet]:
             rows.append(i)
     if min(map(len, chosen.values())) < count:
         raise ValueError(f"too few scenes with a validation pair among {len(pool)}; lower --count")
-    return {name: subset(pool, rows) for name, rows in chosen.items()}
-
-
-def subset(scenes: SceneSet, rows: list[int]) -> SceneSet:
-    index = torch.tensor(rows)
-    return SceneSet(scenes.images[index], scenes.shape[index], scenes.colour[index], scenes.size[index],
-                    [scenes.captions[i] for i in rows], [scenes.scenes[i] for i in rows])
+    return {name: pool.select(rows) for name, rows in chosen.items()}
 
 
 @torch.inference_mode()

@@ -156,3 +156,10 @@ def test_the_judges_perturbation_is_seeded_stays_in_range_and_blurs_only_locally
     blurred = box_blur(images)
     assert blurred[0, 0, 3:6, 3:6] == pytest.approx(torch.full((3, 3), 1 / 9)) and blurred.sum() == pytest.approx(images.sum())
     assert torch.equal(box_blur(torch.full((1, 3, 4, 4), 0.5)), torch.full((1, 3, 4, 4), 0.5))  # flat stays flat at the borders
+
+
+def test_a_scene_set_selects_its_rows_in_order_keeping_images_targets_and_captions_together():
+    scenes = make_scene_set(6, 0)
+    picked = scenes.select([4, 1])
+    assert picked.captions == [scenes.captions[4], scenes.captions[1]] and picked.scenes == [scenes.scenes[4], scenes.scenes[1]]
+    assert torch.equal(picked.images, scenes.images[[4, 1]]) and torch.equal(picked.shape, scenes.shape[[4, 1]])

@@ -43,6 +43,12 @@ class SceneSet:
     def tokens(self, tokenizer: Tokenizer) -> tuple[torch.Tensor, torch.Tensor]:
         return tokenizer.batch(self.captions)
 
+    def select(self, rows: list[int]) -> SceneSet:
+        """The scenes at ``rows``, in that order."""
+        index = torch.tensor(rows, dtype=torch.long)
+        return SceneSet(self.images[index], self.shape[index], self.colour[index], self.size[index],
+                        [self.captions[i] for i in rows], [self.scenes[i] for i in rows])
+
     def dataset(self, tokenizer: Tokenizer | None = None) -> TensorDataset:
         """(images, shape, colour, size) rows, plus (token ids, lengths) when a tokenizer is given."""
         tensors = [self.images, self.shape, self.colour, self.size]
