@@ -31,6 +31,18 @@ def test_patches_are_random_crops_turned_by_the_eight_symmetries():
     assert torch.equal(patches, again)
 
 
+@pytest.mark.parametrize("capabilities, expected", [
+    ({"avx512_bf16": True, "amx_bf16": False}, True),
+    ({"avx512_bf16": False, "amx_bf16": True}, True),
+    ({"avx512_bf16": False, "amx_bf16": False, "avx512_f": True}, False),  # emulated: 4× slower than float32
+])
+def test_bf16_defaults_to_on_only_where_the_cpu_has_bf16_arithmetic(monkeypatch, capabilities, expected):
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: capabilities, raising=False)
+    assert train_photo_denoiser.parse_args(["--device", "cpu"]).bf16 is expected
+    assert train_photo_denoiser.parse_args(["--device", "cpu", "--no-bf16"]).bf16 is False
+    assert train_photo_denoiser.parse_args(["--device", "cpu", "--bf16"]).bf16 is True
+
+
 def test_one_epoch_writes_a_loadable_model_and_a_card_with_test_set_psnr(tmp_path, denoising_root, monkeypatch):
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
     out = run(tmp_path, "one", "--epochs", "1", "--no-bf16")

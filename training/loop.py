@@ -110,6 +110,19 @@ def make_accelerator(device: str) -> Accelerator:
     return Accelerator(cpu=device == "cpu", dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
 
 
+def bf16_is_fast(device_type: str) -> bool:
+    """Whether bfloat16 autocast speeds training up on this hardware.
+
+    Only bf16 arithmetic in hardware pays: a CUDA GPU that supports it, or a CPU with AVX-512 BF16 or AMX.
+    Elsewhere oneDNN emulates it: on an AVX-512 Xeon without BF16 a photo-denoiser step took 1.09 s in
+    bf16 against 0.27 s in float32, where on an EPYC with AVX-512 BF16 bf16 was 2.7× faster.
+    """
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    capabilities = torch.cpu.get_capabilities() if hasattr(torch.cpu, "get_capabilities") else {}  # absent from older torch
+    return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+
+
 def describe_hardware(accelerator: Accelerator) -> str:
     """A human line for the model card, e.g. '1 × NVIDIA H100' or 'CPU, 1 process(es), 2 threads (AMD EPYC ...)'."""
     n = accelerator.num_processes
