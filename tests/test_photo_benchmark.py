@@ -1,0 +1,46 @@
+"""The photo-denoising benchmark on one Set12 image: its rows, and reusing an earlier run's model-free rows."""
+import json
+
+import pytest
+
+from benchmarks import photo_denoise_quality as bench
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def run(out_dir, *flags: str) -> dict:
+    bench.main(["--sets", "Set12", "--sigmas", "25", "--limit", "1", "--no-ensemble", "--jobs", "1",
+                "--out-dir", str(out_dir), *flags])
+    return json.loads((out_dir / "photo_denoise_quality.json").read_text())
+
+
+def test_reused_baselines_are_the_earlier_runs_and_are_not_recomputed(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    first = run(tmp_path / "first")
+    rows = first["sets"][0]["psnr"]
+    assert set(rows) == {bench.NOISY, bench.MODEL, bench.NLM, bench.BM3D}
+    assert rows[bench.MODEL]["25"] > rows[bench.NOISY]["25"] + 7 and first["baselines_from"] is None
+
+    def must_not_run(noisy, sigma):
+        raise AssertionError("a reused baseline was recomputed")
+
+    monkeypatch.setattr(bench, "_bm3d", must_not_run)
+    monkeypatch.setattr(bench, "_nlm", must_not_run)
+    second = run(tmp_path / "second", "--reuse-baselines", str(tmp_path / "first" / "photo_denoise_quality.json"))
+    assert second["sets"][0]["psnr"] == rows  # model-free rows copied, the model's measured again (same result)
+    assert second["sets"][0]["seconds_per_image"][bench.BM3D] == first["sets"][0]["seconds_per_image"][bench.BM3D]
+    assert second["baselines_from"] == {key: first[key] for key in ("date", "command", "hardware")}
+    assert f"reused from the run of {first['date']}" in (tmp_path / "second" / "photo_denoise_quality.md").read_text()
+
+    third = run(tmp_path / "third", "--reuse-baselines", str(tmp_path / "second" / "photo_denoise_quality.json"))
+    assert third["baselines_from"] == second["baselines_from"]  # still names the run that measured them
+
+
+def test_reuse_refuses_a_run_on_other_images_and_a_missing_file(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    run(tmp_path / "first", "--no-bm3d")
+    with pytest.raises(SystemExit, match="Set12 had 1 images there and 2 here"):
+        bench.main(["--sets", "Set12", "--sigmas", "25", "--limit", "2", "--no-ensemble", "--jobs", "1",
+                    "--out-dir", str(tmp_path / "second"), "--reuse-baselines", str(tmp_path / "first" / "photo_denoise_quality.json")])
+    with pytest.raises(SystemExit, match="no results file"):
+        run(tmp_path / "third", "--reuse-baselines", str(tmp_path / "missing.json"))
