@@ -53,14 +53,16 @@ def load_conditions() -> dict:
     return {"loadavg_1_5_15min": [round(x, 2) for x in os.getloadavg()], "other_python_processes": others}
 
 
+def hardware_line(hw: dict) -> str:
+    return f"{hw['cpu']}, {hw['logical_cores']} logical cores, torch {hw['torch']} with {hw['torch_threads']} threads, Python {hw['python']}"
+
+
 def describe(info: dict) -> str:
     """Markdown lines for the header of a results table."""
-    hw = info["hardware"]
     load = info["load_at_start"]
     lines = [f"- Command: `{info['command']}`",
              f"- Date: {info['date']}",
-             f"- Hardware: {hw['cpu']}, {hw['logical_cores']} logical cores, torch {hw['torch']} "
-             f"with {hw['torch_threads']} threads, Python {hw['python']}",
+             f"- Hardware: {hardware_line(info['hardware'])}",
              f"- Load at start: load average {load['loadavg_1_5_15min']} (1/5/15 min); other Python processes: "
              + ("; ".join(f"`{p}`" for p in load["other_python_processes"]) or "none")]
     return "\n".join(lines)

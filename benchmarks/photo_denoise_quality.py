@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import RESULTS_DIR, describe, load_conditions, model_label, run_info, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, describe, hardware_line, load_conditions, model_label, run_info, write_results  # noqa: E402
 from demos.photo import PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND  # noqa: E402
 from generative.data.photo_sets import COLOR_TEST_SETS, GRAY_TEST_SETS, load_photo_set  # noqa: E402
 from generative.hub import load_metrics, load_model, model_source  # noqa: E402
@@ -207,7 +207,7 @@ def reused_line(report: dict) -> str:
     if not origin:
         return ""
     return (f"\n- The noisy-input, BM3D and non-local-means rows and times are reused from the run of {origin['date']} "
-            f"(`{origin['command']}`, {origin['hardware']}): they do not depend on the model.")
+            f"(`{origin['command']}`, {hardware_line(origin['hardware'])}): they do not depend on the model.")
 
 
 def main(argv: list[str] | None = None) -> None:
