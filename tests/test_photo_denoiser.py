@@ -6,7 +6,7 @@ import torch
 from generative.data.photo_sets import load_photo_set, photo_set_dir
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.models import PhotoDenoiser
-from generative.photo import OPPONENT, add_white_noise, denoise_gray, denoise_photo, psnr_8bit, tiles, to_uint8
+from generative.photo import CHROMA_OFFSET, OPPONENT, add_white_noise, denoise_gray, denoise_photo, psnr_8bit, tiles, to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,12 @@ def test_psnr_quantises_the_output_to_8_bits_and_scores_the_whole_image():
     np.testing.assert_array_equal(to_uint8(np.array([-0.1, 0.5, 1.2])), [0, 128, 255])
 
 
-def test_the_opponent_transform_is_orthonormal_and_colour_modes_are_exact_round_trips(identity_model):
-    np.testing.assert_allclose(OPPONENT @ OPPONENT.T, np.eye(3), atol=1e-12)
+def test_the_opponent_channels_span_the_training_range_with_independent_noise_and_colour_modes_round_trip(identity_model):
+    gram = OPPONENT @ OPPONENT.T
+    np.testing.assert_allclose(gram, np.diag(np.diag(gram)), atol=1e-12)  # orthogonal rows: noise stays independent
+    corners = np.array(np.meshgrid([0, 1], [0, 1], [0, 1])).reshape(3, -1).T  # the RGB cube's corners
+    channels = corners @ OPPONENT.T + CHROMA_OFFSET
+    np.testing.assert_allclose([channels.min(axis=0), channels.max(axis=0)], [[0, 0, 0], [1, 1, 1]], atol=1e-12)
     photo = np.random.default_rng(1).random((33, 40, 3))
     for mode in ("opponent", "rgb"):
         np.testing.assert_allclose(denoise_photo(identity_model, photo, mode), photo, atol=1e-6)
