@@ -83,13 +83,15 @@ def photo_scores(clean: np.ndarray, image: np.ndarray) -> Scores:
 
 
 def denoise_upload(model: PhotoDenoiser, photo: np.ndarray, sigma: float, seed: int,
-                   already_noisy: bool = False) -> PhotoResult:
-    """Add white Gaussian noise of ``sigma`` (0–255 scale) to ``photo`` (unless ``already_noisy``), denoise and score it."""
+                   already_noisy: bool = False, ensemble: bool = False) -> PhotoResult:
+    """Add white Gaussian noise of ``sigma`` (0–255 scale) to ``photo`` (unless ``already_noisy``), denoise and score it.
+
+    ``ensemble``: average the model over the eight flips and rotations, about 0.1 dB better at eight times the time."""
     if already_noisy:
         clean, noisy = None, photo.astype(np.float64)
     else:
         clean, noisy = photo.astype(np.float64), add_white_noise(photo.astype(np.float64), sigma, seed)
-    denoised = denoise_photo(model, noisy)
+    denoised = denoise_photo(model, noisy, ensemble=ensemble)
     scores = None if clean is None else {"noisy input": photo_scores(clean, noisy), "photo denoiser": photo_scores(clean, denoised)}
     return PhotoResult(clean, noisy, denoised, scores)
 

@@ -62,9 +62,9 @@ def client(app_url, tmp_path_factory) -> Client:
 
 
 def call(client: Client, api_name: str, image, noise_kind="gaussian", level=0.5, seed=0, already_noisy=False,
-         choice="auto", sigma=25) -> Outputs:
+         choice="auto", sigma=25, ensemble=False) -> Outputs:
     """One request with every argument given (an omitted one could make the client fetch a default URL)."""
-    job = client.submit(image, choice, noise_kind, level, seed, already_noisy, sigma, api_name=api_name)
+    job = client.submit(image, choice, noise_kind, level, seed, already_noisy, sigma, ensemble, api_name=api_name)
     result = job.result(timeout=120)
     return Outputs(*result, warnings=warnings_of(job))
 
@@ -252,6 +252,12 @@ def test_a_photo_goes_to_the_photo_denoiser_which_removes_most_of_the_noise(clie
     assert 0 < float(denoised_ssim) <= 1
     np.testing.assert_array_equal(rgb(out.photo_file), rgb(out.photo_denoised))  # the download is what is shown
     assert "looks like a photo" in out.note
+
+
+def test_the_self_ensemble_box_denoises_the_same_noisy_photo_a_little_better(client):
+    single, ensemble = upload(client, CAT, sigma=25), upload(client, CAT, sigma=25, ensemble=True)
+    np.testing.assert_array_equal(rgb(ensemble.photo_noisy), rgb(single.photo_noisy))
+    assert float(ensemble.photo_table["data"][1][1]) > float(single.photo_table["data"][1][1])
 
 
 def test_an_already_noisy_photo_is_denoised_as_it_is_without_scores(client):

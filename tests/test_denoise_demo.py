@@ -18,7 +18,7 @@ from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
-from generative.photo import psnr_8bit, to_uint8
+from generative.photo import denoise_photo, psnr_8bit, to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +175,15 @@ def test_a_photo_is_noised_with_its_seed_denoised_and_scored(small_photo_model):
     assert scores_table(as_is) == [["noisy input", "—", "—"], ["photo denoiser", "—", "—"]]
 
 
+def test_the_ensemble_box_denoises_with_the_self_ensemble(small_photo_model):
+    photo = np.random.default_rng(2).random((40, 50, 3))
+    single = denoise_upload(small_photo_model, photo, sigma=25, seed=3)
+    ensemble = denoise_upload(small_photo_model, photo, sigma=25, seed=3, ensemble=True)
+    np.testing.assert_array_equal(ensemble.noisy, single.noisy)
+    np.testing.assert_allclose(ensemble.denoised, denoise_photo(small_photo_model, single.noisy, ensemble=True))
+    assert np.abs(ensemble.denoised - single.denoised).max() > 1e-3
+
+
 def test_the_photo_explanation_quotes_the_card_and_the_benchmark():
     metrics = {"denoising": [{"set": "BSD68", "sigma": 25, "noisy_psnr": 20.17, "psnr": 28.91}],
                "parameters": 169780, "epochs": 20, "hardware": "CPU"}
@@ -183,6 +192,8 @@ def test_the_photo_explanation_quotes_the_card_and_the_benchmark():
     assert "| BSD68 | 25 | 20.17 | 28.91 |" in text and "169,780 parameters" in text
     assert "| BM3D (told σ) | 31.00 | 28.50 |" in text
     assert "blind" in photo_about_markdown(None, None)
+    staged = metrics | {"stages": [{}, {}, {}], "total_epochs": 66, "total_train_seconds": 13194, "hardware": "CPU (Xeon)"}
+    assert "trained 66 epochs in 3 stages (220 min), the last on CPU (Xeon)" in photo_about_markdown(staged, None)
 
 
 def test_a_click_on_a_photo_moves_the_zoomed_detail_there():
