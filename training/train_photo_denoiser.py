@@ -208,7 +208,8 @@ A fully convolutional network that predicts the **noise** in a photo and subtrac
 DnCNN, Zhang et al. 2017), working on four half-resolution sub-images (pixel unshuffle, as FFDNet does),
 so each convolution costs a quarter. It is *blind*: one model for any Gaussian noise level
 σ ∈ [0, {args.max_sigma:g}] (0–255 scale), with no noise level given. Colour photos are denoised one
-channel at a time, in an orthonormal opponent colour space (the benchmark compares this with R, G, B).
+channel at a time, in an opponent colour space whose three channels are scaled to [0, 1], the training range
+(chosen over R, G, B and the orthonormal opponent space on photos outside the test sets: `benchmarks/photo_color_spaces.py`).
 
 - **Architecture:** `PhotoDenoiser(width={args.width}, depth={args.depth})`: {args.depth} 3×3 convolutions with ReLU, no batch norm,
   **{metrics['parameters']:,} parameters** (DnCNN-S: about 0.56 M) (`generative/models/photo_denoiser.py`).
@@ -216,7 +217,7 @@ channel at a time, in an orthonormal opponent colour space (the benchmark compar
   the last 16 held out for the loss curve; {args.patches_per_image} random {args.patch_size}×{args.patch_size} patches per image per epoch,
   random flips and rotations, σ uniform in [0, {args.max_sigma:g}] per patch.
 - **Loss:** mean squared error between output and clean patch, i.e. between predicted and true noise.
-  {"bfloat16 autocast in training; inference in float32." if args.bf16 else ""}
+  {"bfloat16 autocast" if args.bf16 else "float32"} in training (this stage); inference in float32.
 {card_run_lines(metrics, args)}
 {stages_section(metrics)}
 {card_command_and_pictures(metrics, 'Loss per step and per epoch, and on 16 held-out Train400 images',
