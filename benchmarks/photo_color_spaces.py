@@ -32,7 +32,7 @@ from benchmarks.common import RESULTS_DIR, describe, load_conditions, model_labe
 from demos.photo import PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND  # noqa: E402
 from generative.hub import load_metrics, load_model, model_source  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
-from generative.photo import CHROMA_OFFSET, add_white_noise, denoise_gray, denoise_photo, psnr_8bit  # noqa: E402
+from generative.photo import add_white_noise, denoise_gray, denoise_in_opponent_space, denoise_photo, psnr_8bit  # noqa: E402
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
 CROP = 512
@@ -47,15 +47,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def orthonormal_opponent(model: PhotoDenoiser, noisy: np.ndarray) -> np.ndarray:
-    channels = noisy @ ORTHONORMAL_OPPONENT.T + CHROMA_OFFSET
-    restored = np.stack([denoise_gray(model, channels[..., c]) for c in range(3)], axis=-1)
-    return (restored - CHROMA_OFFSET) @ ORTHONORMAL_OPPONENT  # orthonormal: the transpose inverts it
-
-
 def color_spaces(model: PhotoDenoiser) -> dict:
     return {"opponent, in range (the library's)": lambda noisy: denoise_photo(model, noisy, "opponent"),
-            "opponent, orthonormal": lambda noisy: orthonormal_opponent(model, noisy),
+            "opponent, orthonormal": lambda noisy: denoise_in_opponent_space(
+                noisy, lambda channel: denoise_gray(model, channel), ORTHONORMAL_OPPONENT),
             "R, G, B": lambda noisy: denoise_photo(model, noisy, "rgb")}
 
 

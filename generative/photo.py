@@ -14,13 +14,12 @@ from generative.models.photo_denoiser import PhotoDenoiser
 
 # Opponent colour transform (luminance, red–blue, green–magenta), each row scaled and offset so that the channel
 # spans [0, 1] for R, G, B in [0, 1], as the grey training images do. The rows are orthogonal, so white noise of
-# σ on R, G, B becomes independent white noise on each channel, of σ/√3, σ/2·√2 and σ·√6/4: all within the
+# σ on R, G, B becomes independent white noise on each channel, of σ/√3, σ/√2 and σ·√6/4: all within the
 # blind model's range. The two chroma channels are far smoother than R, G, B and so easier to denoise.
 # (The orthonormal version keeps σ but lets luminance reach √3 = 1.73, beyond anything the model trained on;
 # on scikit-image's sample photos it came out 0.1–0.5 dB worse: benchmarks/results/photo_color_spaces.md.)
 OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
 CHROMA_OFFSET = np.array([0.0, 0.5, 0.5])
-FROM_OPPONENT = np.linalg.inv(OPPONENT)
 COLOR_MODES = ("opponent", "rgb")
 # Mean PSNR (dB) on BSD68 at σ = 15, 25, 50 as published in github.com/cszn/DnCNN's README (Zhang et al. 2017, Table II);
 # quoted, never measured here. DnCNN-S has one model per σ; DnCNN-B is blind, like the gallery's model.
@@ -132,6 +131,11 @@ def denoise_channels(noisy: np.ndarray, color_mode: str, denoise) -> np.ndarray:
         raise ValueError(f"color_mode must be one of {COLOR_MODES}, got {color_mode!r}")
     if color_mode == "rgb":
         return np.stack([denoise(noisy[..., c]) for c in range(3)], axis=-1)
-    opponent = noisy @ OPPONENT.T + CHROMA_OFFSET
-    restored = np.stack([denoise(opponent[..., c]) for c in range(3)], axis=-1)
-    return (restored - CHROMA_OFFSET) @ FROM_OPPONENT.T
+    return denoise_in_opponent_space(noisy, denoise)
+
+
+def denoise_in_opponent_space(noisy: np.ndarray, denoise, transform: np.ndarray = OPPONENT) -> np.ndarray:
+    """Denoise each channel of ``noisy`` @ ``transform``ᵀ + ``CHROMA_OFFSET`` and map back (the benchmark tries other transforms)."""
+    channels = noisy @ transform.T + CHROMA_OFFSET
+    restored = np.stack([denoise(channels[..., c]) for c in range(3)], axis=-1)
+    return (restored - CHROMA_OFFSET) @ np.linalg.inv(transform).T
