@@ -1,5 +1,6 @@
 """The photo denoiser's training script end to end on a few Train400 images: patches, the card, exact resume."""
 import json
+import math
 
 import pytest
 import torch
@@ -31,6 +32,24 @@ def test_patches_are_random_crops_turned_by_the_eight_symmetries():
     assert torch.equal(patches, again)
 
 
+def denoising_loss(power: str, model, images: torch.Tensor) -> float:
+    args = train_photo_denoiser.parse_args(["--device", "cpu", "--no-bf16", "--patch-size", "8", "--sigma-weight-power", power])
+    loss = train_photo_denoiser.make_denoising_loss(images, args)
+    return loss(model, (torch.arange(len(images)).repeat(1000),), torch.Generator().manual_seed(0)).item()
+
+
+def test_sigma_weighting_counts_low_noise_patches_more_and_keeps_the_loss_scale():
+    images = torch.rand(4, 1, 16, 16)
+    # Returning the noisy input leaves an error of σ² per pixel, σ uniform in [0, 55]: the plain mean is 55²/3, the mean
+    # weighted by 1 / (σ + 5) is ∫σ²/(σ + 5) / ∫1/(σ + 5) = (55²/2 − 275 + 25 ln 12) / ln 12, 0.52 of it.
+    unweighted, weighted = (denoising_loss(p, torch.nn.Identity(), images) for p in ("0", "1"))
+    assert unweighted * 255 ** 2 == pytest.approx(55 ** 2 / 3, rel=0.05)
+    assert weighted / unweighted == pytest.approx((55 ** 2 / 2 - 275 + 25 * math.log(12)) / math.log(12) / (55 ** 2 / 3), rel=0.05)
+    # An error that does not depend on σ is left as it is: the weights average to one over every batch.
+    grey, black = torch.full((4, 1, 16, 16), 0.5), torch.zeros_like
+    assert denoising_loss("1", black, grey) == pytest.approx(0.25) == denoising_loss("0", black, grey)
+
+
 @pytest.mark.parametrize("capabilities, expected", [
     ({"avx512_bf16": True, "amx_bf16": False}, True),
     ({"avx512_bf16": False, "amx_bf16": True}, True),
@@ -51,6 +70,9 @@ def test_one_epoch_writes_a_loadable_model_and_a_card_with_test_set_psnr(tmp_pat
     assert all(r["n_images"] == 1 and r["psnr"] > 10 for r in metrics["denoising"])
     card = (out / "README.md").read_text()
     assert "--depth 3" in card and "BSD68" in card and f"{metrics['parameters']:,} parameters" in card
+    held_out = metrics["held_out_psnr"]
+    assert list(held_out) == ["15", "25", "50"] and held_out["15"] > held_out["25"] > held_out["50"] > 10
+    assert f"{held_out['15']:.2f} / {held_out['25']:.2f} / {held_out['50']:.2f} dB at σ = 15 / 25 / 50" in card
     model = load_model(PhotoDenoiser, str(out), train_command="python training/train_photo_denoiser.py")
     assert (model.width, model.depth) == (4, 3)
 
