@@ -194,6 +194,9 @@ def test_the_photo_explanation_quotes_the_card_and_the_benchmark():
     assert "blind" in photo_about_markdown(None, None)
     staged = metrics | {"stages": [{}, {}, {}], "total_epochs": 66, "total_train_seconds": 13194, "hardware": "CPU (Xeon)"}
     assert "trained 66 epochs in 3 stages (220 min), the last on CPU (Xeon)" in photo_about_markdown(staged, None)
+    assert "divided each patch" not in text
+    assert "divided each patch's squared error by (σ + 5):" in photo_about_markdown(metrics | {"sigma_weight_power": 1.0}, None)
+    assert "by (σ + 5)^2:" in photo_about_markdown(metrics | {"sigma_weight_power": 2.0}, None)
 
 
 def test_a_click_on_a_photo_moves_the_zoomed_detail_there():
