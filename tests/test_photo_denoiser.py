@@ -6,7 +6,7 @@ import torch
 from generative.data.photo_sets import load_photo_set, photo_set_dir
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.models import PhotoDenoiser
-from generative.photo import CHROMA_OFFSET, OPPONENT, add_white_noise, denoise_gray, denoise_photo, psnr_8bit, tiles, to_uint8
+from generative.photo import CHROMA_OFFSET, OPPONENT, add_white_noise, beats_at_every_sigma, denoise_gray, denoise_photo, psnr_8bit, tiles, to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +124,11 @@ def test_the_self_ensemble_turns_every_view_back_so_it_commutes_with_flips_and_r
     single, ensemble = denoise_photo(small_model, turned), denoise_photo(small_model, turned, ensemble=True)
     assert np.abs(single - np.rot90(denoise_photo(small_model, photo)[:, ::-1])).max() > 1e-3  # one pass does not commute
     np.testing.assert_allclose(ensemble, np.rot90(denoise_photo(small_model, photo, ensemble=True)[:, ::-1]), atol=1e-5)
+
+
+def test_beating_a_reference_needs_a_margin_at_the_precision_it_is_published_to():
+    published = {15: 31.07, 25: 28.57, 50: 25.62}
+    assert beats_at_every_sigma({15: 31.0724, 25: 28.65, 50: 25.68}, published) == {
+        "met": False, "margin_db": {15: 0.0, 25: 0.08, 50: 0.06}}
+    assert beats_at_every_sigma({15: 31.076, 25: 28.65, 50: 25.68}, published)["met"]
+    assert not beats_at_every_sigma({15: 31.2, 25: 28.5, 50: 25.7}, published)["met"]
