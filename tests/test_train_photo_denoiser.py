@@ -109,7 +109,7 @@ def test_a_second_stage_starts_from_the_first_stages_weights_and_its_card_lists_
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
     first = run(tmp_path, "first", "--epochs", "1", "--no-bf16")
     # Learning rate 0: a stage that really starts from the first stage's weights ends with them unchanged.
-    second = run(tmp_path, "second", "--epochs", "1", "--no-bf16", "--lr", "0", "--init-from", str(first))
+    second = run(tmp_path, "second", "--epochs", "1", "--no-bf16", "--lr", "0", "--init-from", str(first), "--sigma-weight-power", "1")
 
     a, b = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
     assert all(torch.equal(a[key], b[key]) for key in a)
@@ -118,6 +118,7 @@ def test_a_second_stage_starts_from_the_first_stages_weights_and_its_card_lists_
     assert "--init-from" not in metrics["stages"][0]["command"] and "--init-from" in metrics["stages"][1]["command"]
     card = (second / "README.md").read_text()
     assert "Trained in 2 stages" in card and metrics["stages"][0]["command"] in card
+    assert "each patch's divided by σ + 5 (this stage" in card and "divided by" not in (first / "README.md").read_text()
 
 
 def test_init_from_a_missing_checkpoint_says_how_to_train_one(tmp_path, denoising_root, monkeypatch):

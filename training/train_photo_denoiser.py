@@ -222,7 +222,11 @@ def goals_line(metrics: dict) -> str:
 
 
 def loss_weight_words(power: float) -> str:
-    return f", each patch's divided by (σ + {SIGMA_FLOOR:g})^{power:g} (this stage)" if power else ""
+    """The loss bullet's words for ``--sigma-weight-power``; a weighted training loss is not on the held-out MSE's scale."""
+    if not power:
+        return ""
+    divisor = f"σ + {SIGMA_FLOOR:g}" if power == 1 else f"(σ + {SIGMA_FLOOR:g})^{power:g}"
+    return f", each patch's divided by {divisor} (this stage; so its training loss is not on the held-out MSE's scale)"
 
 
 def model_card(metrics: dict, args: argparse.Namespace) -> str:
