@@ -265,12 +265,11 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
         "rotated copies and averages them (a *self-ensemble*): the model's errors differ between copies, so the mean "
         "is a little better, at eight times the time."
     )
-    if metrics and metrics.get("sigma_weight_power"):
-        power = metrics["sigma_weight_power"]
-        text += (f" The last training stage divided each patch's squared error by (σ + 5){'' if power == 1 else f'^{power:g}'}: "
-                 "a denoiser's error grows with σ, so in a plain mean the noisiest patches dominate, while PSNR counts "
-                 "every level alike.")
     if metrics:
+        if power := metrics.get("sigma_weight_power"):
+            text += (f" The last training stage divided each patch's squared error by (σ + 5){'' if power == 1 else f'^{power:g}'}: "
+                     "a denoiser's error grows with σ, so in a plain mean the noisiest patches dominate, while PSNR counts "
+                     "every level alike.")
         rows = "\n".join(f"| {r['set']} | {r['sigma']} | {r['noisy_psnr']:.2f} | {r['psnr']:.2f} |" for r in metrics["denoising"])
         text += (f"\n\n**Measured** (PSNR dB, the published protocol, mean over each test set):\n\n"
                  f"| test set | σ | noisy input | this model |\n|---|---|---|---|\n{rows}\n\n"
