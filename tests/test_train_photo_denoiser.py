@@ -50,6 +50,21 @@ def test_sigma_weighting_counts_low_noise_patches_more_and_keeps_the_loss_scale(
     assert denoising_loss("1", black, grey) == pytest.approx(0.25) == denoising_loss("0", black, grey)
 
 
+def bsd68_metrics(psnr_by_sigma: dict, n_images: int = 68) -> dict:
+    return {"denoising": [{"set": "BSD68", "sigma": s, "n_images": n_images, "psnr": p} for s, p in psnr_by_sigma.items()]}
+
+
+def test_the_cards_goals_line_judges_the_full_bsd68_against_published_numbers():
+    above_bm3d = train_photo_denoiser.goals_line(bsd68_metrics({15: 31.13, 25: 28.70, 50: 25.73}))
+    assert "+0.06 dB at σ = 15" in above_bm3d
+    assert "beat published BM3D at every σ — **met**" in above_bm3d
+    assert "reach DnCNN-S at σ = 25 — **not met**" in above_bm3d
+    tied = train_photo_denoiser.goals_line(bsd68_metrics({15: 31.072, 25: 28.65, 50: 25.68}))
+    assert "beat published BM3D at every σ — **not met**" in tied
+    assert "reach DnCNN-S at σ = 25 — **met**" in train_photo_denoiser.goals_line(bsd68_metrics({15: 32, 25: 29.23, 50: 27}))
+    assert train_photo_denoiser.goals_line(bsd68_metrics({15: 40, 25: 40, 50: 40}, n_images=1)) == ""  # smoke runs judge nothing
+
+
 @pytest.mark.parametrize("capabilities, expected", [
     ({"avx512_bf16": True, "amx_bf16": False}, True),
     ({"avx512_bf16": False, "amx_bf16": True}, True),
