@@ -47,6 +47,18 @@ def test_a_pixel_only_sees_its_receptive_radius(small_model):
     assert 0 < reach <= small_model.receptive_radius
 
 
+def test_deepening_adds_identity_layers_so_the_function_is_unchanged(small_model):
+    deeper = small_model.deepened(2).eval()
+    assert deeper.depth == small_model.depth + 2
+    assert sum(p.numel() for p in deeper.parameters()) == sum(p.numel() for p in small_model.parameters()) + 2 * (8 * 8 * 9 + 8)
+    PhotoDenoiser(width=8, depth=6).load_state_dict(deeper.state_dict())  # the layout a saved checkpoint loads into
+    x = torch.rand(2, 1, 40, 33)
+    with torch.no_grad():
+        torch.testing.assert_close(deeper(x), small_model(x), rtol=0, atol=1e-6)
+        deeper.body[0].bias.add_(1.0)  # a copy: training the deeper network leaves the original alone
+        assert not torch.allclose(deeper(x), small_model(x))
+
+
 @pytest.mark.parametrize("shape", [(150, 170), (129, 97)])
 def test_tiling_equals_one_pass_over_the_whole_image(small_model, shape):
     noisy = np.random.default_rng(0).random(shape)

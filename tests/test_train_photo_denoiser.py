@@ -140,3 +140,23 @@ def test_init_from_a_missing_checkpoint_says_how_to_train_one(tmp_path, denoisin
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
     with pytest.raises(Exception, match="python training/train_photo_denoiser.py"):
         run(tmp_path, "nothing", "--epochs", "1", "--init-from", str(tmp_path / "no-such-checkpoint"))
+
+
+def test_a_stage_can_deepen_the_checkpoint_it_starts_from(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    first = run(tmp_path, "first", "--epochs", "1", "--no-bf16")
+    deeper = run(tmp_path, "deeper", "--epochs", "1", "--no-bf16", "--lr", "0", "--init-from", str(first), "--add-layers", "2")
+
+    shallow_model = load_model(PhotoDenoiser, str(first), train_command="").eval()
+    deep_model = load_model(PhotoDenoiser, str(deeper), train_command="").eval()
+    assert (shallow_model.depth, deep_model.depth) == (3, 5)
+    x = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():  # learning rate 0: the deepened network still computes the first stage's function
+        torch.testing.assert_close(deep_model(x), shallow_model(x), rtol=0, atol=1e-6)
+    assert "PhotoDenoiser(width=4, depth=5)" in (deeper / "README.md").read_text()
+
+
+def test_adding_layers_needs_a_checkpoint_to_deepen(capsys):
+    with pytest.raises(SystemExit):
+        train_photo_denoiser.parse_args(["--add-layers", "1"])
+    assert "--init-from" in capsys.readouterr().err

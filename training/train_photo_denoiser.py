@@ -2,6 +2,7 @@
 
     python training/train_photo_denoiser.py --data-root ../shared/datasets
     python training/train_photo_denoiser.py --init-from pretrained/photo-denoiser --lr 5e-4 --epochs 26   # a second stage
+    python training/train_photo_denoiser.py --init-from pretrained/photo-denoiser --add-layers 1 --lr 3e-4   # one layer deeper
     accelerate launch --multi_gpu --num_processes 4 training/train_photo_denoiser.py   # data-parallel
 
 Every step draws fresh random patches from the 384 training images (the last 16 of Train400 are held
@@ -13,6 +14,7 @@ for anything else.
 
 ``--init-from`` starts from a trained checkpoint's weights with a fresh one-cycle schedule, so a long
 schedule can run in stages that each fit a session; the card lists every stage's command and time.
+``--add-layers`` makes such a stage deeper without losing what was learnt (see PhotoDenoiser.deepened).
 """
 from __future__ import annotations
 
@@ -57,12 +59,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="bfloat16 autocast for the training steps (default: where the GPU or CPU has bf16 arithmetic; "
                              "2.7× faster on a CPU with AVX-512 BF16, 4× slower on one without)")
     parser.add_argument("--init-from", metavar="CHECKPOINT", default=None,
-                        help="folder or Hub repo of a trained photo denoiser to start from (its width and depth are kept)")
+                        help="folder or Hub repo of a trained photo denoiser to start from (its width and depth are kept, up to --add-layers)")
+    parser.add_argument("--add-layers", type=int, default=0, metavar="N",
+                        help="with --init-from: insert N hidden convolutions that start as the identity (Net2Net), "
+                             "so training goes on from the trained function with more capacity")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/photo-denoiser"))
     parser.add_argument("--eval-limit", type=int, default=None, help="measure on the first N images of each test set only (smoke tests)")
     args = parser.parse_args(argv)
     if args.patch_size % 2:
         parser.error("--patch-size must be even (the model works on 2×2 cells)")
+    if args.add_layers and not args.init_from:
+        parser.error("--add-layers deepens a trained checkpoint: give it with --init-from")
+    if args.add_layers < 0:
+        parser.error("--add-layers must be ≥ 0")
     args.run_dir = args.run_dir or Path("runs/photo-denoiser")
     if args.bf16 is None:
         args.bf16 = bf16_is_fast("cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu")
@@ -147,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
 
     earlier_stages = []
     if args.init_from:
-        warm_start = load_model(PhotoDenoiser, args.init_from, train_command=TRAIN_COMMAND)
+        warm_start = load_model(PhotoDenoiser, args.init_from, train_command=TRAIN_COMMAND).deepened(args.add_layers)
         args.width, args.depth = warm_start.width, warm_start.depth
         earlier_stages = training_stages(load_metrics(args.init_from) or {})
 

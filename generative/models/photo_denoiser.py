@@ -1,6 +1,8 @@
 """A small blind residual denoiser for photographs (DnCNN's residual learning at FFDNet's half resolution)."""
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
@@ -36,6 +38,26 @@ class PhotoDenoiser(
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]
         layers.append(nn.Conv2d(width, 4, 3, padding=1))
         self.body = nn.Sequential(*layers)
+
+    def deepened(self, extra_layers: int) -> PhotoDenoiser:
+        """A copy with ``extra_layers`` more hidden convolutions in the middle that compute exactly the same function.
+
+        Net2Net's deepening (Chen et al. 2016): each new 3×3 convolution starts as the identity (a Dirac
+        kernel, zero bias) and follows a ReLU, so its input is already ≥ 0 and the ReLU after it changes
+        nothing. Training goes on from the trained function with more capacity, where a deeper stack
+        without batch norm trained from scratch starts far slower.
+        """
+        new_layers: list[nn.Module] = []
+        for _ in range(extra_layers):
+            conv = nn.Conv2d(self.width, self.width, 3, padding=1)
+            nn.init.dirac_(conv.weight)
+            nn.init.zeros_(conv.bias)
+            new_layers += [conv, nn.ReLU(inplace=True)]
+        middle = 2 * (self.depth // 2)  # just after the ReLU of the (depth // 2)-th convolution
+        old_layers = list(copy.deepcopy(self.body))
+        deeper = PhotoDenoiser(width=self.width, depth=self.depth + extra_layers)
+        deeper.body = nn.Sequential(*old_layers[:middle], *new_layers, *old_layers[middle:])
+        return deeper
 
     @property
     def receptive_radius(self) -> int:
