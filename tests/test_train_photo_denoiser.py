@@ -153,7 +153,9 @@ def test_a_stage_can_deepen_the_checkpoint_it_starts_from(tmp_path, denoising_ro
     x = torch.rand(1, 1, 32, 32)
     with torch.no_grad():  # learning rate 0: the deepened network still computes the first stage's function
         torch.testing.assert_close(deep_model(x), shallow_model(x), rtol=0, atol=1e-6)
-    assert "PhotoDenoiser(width=4, depth=5)" in (deeper / "README.md").read_text()
+    card = (deeper / "README.md").read_text()
+    assert "PhotoDenoiser(width=4, depth=5)" in card and "2 layers deeper" in card
+    assert "deeper" not in (first / "README.md").read_text()
 
 
 def test_adding_layers_needs_a_checkpoint_to_deepen(capsys):

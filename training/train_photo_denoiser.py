@@ -239,6 +239,13 @@ def loss_weight_words(power: float) -> str:
     return f", each patch's divided by {divisor} (this stage; so its training loss is not on the held-out MSE's scale)"
 
 
+def deepening_words(added_layers: int) -> str:
+    if not added_layers:
+        return ""
+    return (f"\n  This stage made the checkpoint it started from {added_layers} layer{'s' * (added_layers > 1)} deeper: "
+            "the new convolutions began as the identity (Net2Net, `--add-layers`), so training went on from the trained function.")
+
+
 def model_card(metrics: dict, args: argparse.Namespace) -> str:
     rows = "\n".join(f"| {r['set']} ({r['n_images']}) | {r['sigma']} | {r['noisy_psnr']:.2f} | **{r['psnr']:.2f}** | "
                      f"{published('BM3D', r)} | {published('DnCNN-S', r)} |" for r in metrics["denoising"])
@@ -254,7 +261,7 @@ channel at a time, in an opponent colour space whose three channels are scaled t
 (chosen over R, G, B and the orthonormal opponent space on photos outside the test sets: `benchmarks/photo_color_spaces.py`).
 
 - **Architecture:** `PhotoDenoiser(width={args.width}, depth={args.depth})`: {args.depth} 3×3 convolutions with ReLU, no batch norm,
-  **{metrics['parameters']:,} parameters** (DnCNN-S: about 0.56 M) (`generative/models/photo_denoiser.py`).
+  **{metrics['parameters']:,} parameters** (DnCNN-S: about 0.56 M) (`generative/models/photo_denoiser.py`).{deepening_words(args.add_layers)}
 - **Training data:** Train400 (400 grey 180×180 crops of Berkeley Segmentation Dataset images, the DnCNN training set),
   the last 16 held out (loss curve, held-out PSNR); {args.patches_per_image} random {args.patch_size}×{args.patch_size} patches per image per epoch,
   random flips and rotations, σ uniform in [0, {args.max_sigma:g}] per patch.
