@@ -242,8 +242,9 @@ def loss_weight_words(power: float) -> str:
 def deepening_words(added_layers: int) -> str:
     if not added_layers:
         return ""
-    return (f"\n  This stage made the checkpoint it started from {added_layers} layer{'s' * (added_layers > 1)} deeper: "
-            "the new convolutions began as the identity (Net2Net, `--add-layers`), so training went on from the trained function.")
+    plural = "s" * (added_layers > 1)
+    return (f"\n  This stage made the checkpoint it started from {added_layers} layer{plural} deeper: the new "
+            f"convolution{plural} began as the identity (Net2Net, `--add-layers`), so training went on from the trained function.")
 
 
 def model_card(metrics: dict, args: argparse.Namespace) -> str:
