@@ -240,6 +240,7 @@ def loss_weight_words(power: float) -> str:
 
 
 def deepening_words(added_layers: int) -> str:
+    """The architecture bullet's note for ``--add-layers``: the card's depth is not the depth the earlier stages trained."""
     if not added_layers:
         return ""
     plural = "s" * (added_layers > 1)
