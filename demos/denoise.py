@@ -282,10 +282,12 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
                              for method, values in bsd["psnr"].items())
             text += (f"\n\n**Against BM3D and DnCNN on BSD68** (`benchmarks/results/photo_denoise_quality.md`):\n\n"
                      f"| method | {' | '.join(f'σ={s}' for s in sigmas)} |\n|---|{'---|' * len(sigmas)}\n{rows}")
-        goals = [f"{name}: {'met' if goal['met'] else '**not met**'}" for name, goal in benchmark.get("goals", {}).items()]
+        goals = [f"- {name}: {'met' if goal['met'] else '**not met**'} ("
+                 + ", ".join(f"σ={sigma}: {margin:+.2f} dB" for sigma, margin in goal["margin_db"].items()) + ")"
+                 for name, goal in benchmark.get("goals", {}).items()]
         if goals:
-            text += ("\n\nThe project's goals for this model (the ×8 self-ensemble is the tab's “average over the 8 flips "
-                     "and rotations” box): " + "; ".join(goals) + ".")
+            text += ("\n\nThe project's goals for this model on BSD68, with the margins (the ×8 self-ensemble is the tab's "
+                     "“average over the 8 flips and rotations” box):\n\n" + "\n".join(goals))
     return text
 
 
@@ -319,25 +321,25 @@ def build_tab(hub_user: str | None = None) -> None:
                 with gr.Row():
                     clean_out = gr.Image(elem_classes=["pixelated"], format="png", label="clean", interactive=False, elem_id="denoise-clean")
                     noisy_out = gr.Image(elem_classes=["pixelated"], format="png", label="noisy", interactive=False, elem_id="denoise-noisy")
-                    denoised_out = gr.Image(elem_classes=["pixelated"], format="png", label="autoencoder output", interactive=False,
+                    denoised_out = gr.Image(elem_classes=["pixelated"], format="png", label="autoencoder", interactive=False,
                                             elem_id="denoise-denoised")
                 classical_out = gr.Gallery(elem_classes=["pixelated"], format="png", label="Classical denoisers on the same noisy image",
                                            columns=4, height=200, elem_id="denoise-classical")
                 scores_out = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
                                           interactive=False, elem_id="denoise-scores")
+                gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")
             with gr.Column(visible=False) as photo_panel:
                 with gr.Row():
                     photo_clean = gr.Image(format="png", label="original", interactive=False, elem_id="denoise-photo-clean")
                     photo_noisy = gr.Image(format="png", label="noisy", interactive=False, elem_id="denoise-photo-noisy")
-                    photo_denoised = gr.Image(format="png", label="photo denoiser output", interactive=False,
+                    photo_denoised = gr.Image(format="png", label="denoised", interactive=False,
                                               elem_id="denoise-photo-denoised")
                 photo_zoom = gr.Gallery(elem_classes=["pixelated"], format="png", label="Detail, 96×96 pixels enlarged 4×: click a photo above to choose where",
                                         columns=3, height=300, elem_id="denoise-photo-zoom")
                 photo_scores = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the original photo",
                                             interactive=False, elem_id="denoise-photo-scores")
                 photo_file = gr.File(label="Download the denoised photo (PNG, full size)", elem_id="denoise-photo-download")
-            gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")
-            gr.Markdown(photo_about_markdown(tab.photo_metrics, tab.photo_benchmark), elem_id="denoise-photo-about")
+                gr.Markdown(photo_about_markdown(tab.photo_metrics, tab.photo_benchmark), elem_id="denoise-photo-about")
 
     source_state, photo_views = gr.State(None), gr.State(None)
     controls = [choice, noise_kind, level, seed, already_noisy, sigma, ensemble]

@@ -1,10 +1,11 @@
 """The gallery in a real browser: headless Debian Chromium driven by Playwright, against the real app.
 
-Denoise tab: pick an example digit, then draw one, and check that the outputs appear and the scores
-are numbers; pick an example photo and the photo denoiser's panel replaces the digit one, and back. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk,
-and a click on the latent map decodes the point under it. cGAN tab: Generate shows the samples with
-verdicts, and "New seed" changes them. Text-to-image tab: a held-out example caption draws new
-pictures with the held-out note, and an unknown word is named back.
+Denoise tab: pick an example digit, then draw one, and check that the outputs appear and the scores are
+numbers; pick an example photo and the photo denoiser's panel and explanation replace the digit ones, and
+back. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk, and a click
+on the latent map decodes the point under it. cGAN tab: Generate shows the samples with verdicts, and "New
+seed" changes them. Text-to-image tab: a held-out example caption draws new pictures with the held-out
+note, and an unknown word is named back.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
 """
@@ -122,6 +123,8 @@ def test_clicking_an_example_photo_shows_the_photo_denoiser_and_a_digit_brings_t
     expect(page.locator("#denoise-photo-denoised img")).to_be_visible()
     expect(page.locator("#denoise-photo-zoom img")).to_have_count(3)
     expect(page.locator("#denoise-model-input")).to_be_hidden()  # the digit panel makes way
+    expect(page.locator("#denoise-photo-about")).to_contain_text("The photo denoiser")  # with its own explanation
+    expect(page.locator("#denoise-about")).to_be_hidden()
     rows = page.locator("#denoise-photo-scores [role=row]:has([role=gridcell])")
     expect(rows).to_have_count(2)
     for cells in (row.locator("[role=gridcell]").all_inner_texts() for row in rows.all()):
@@ -136,6 +139,8 @@ def test_clicking_an_example_photo_shows_the_photo_denoiser_and_a_digit_brings_t
     expect(page.locator("#denoise-route")).to_contain_text("digit autoencoder")
     expect(page.locator("#denoise-photo-denoised")).to_be_hidden()
     expect(page.locator(MODEL_INPUT)).to_be_visible()
+    expect(page.locator("#denoise-about")).to_contain_text("denoising autoencoder")
+    expect(page.locator("#denoise-photo-about")).to_be_hidden()
 
 
 def open_vae_tab(page) -> None:

@@ -191,6 +191,11 @@ def test_the_photo_explanation_quotes_the_card_and_the_benchmark():
     text = photo_about_markdown(metrics, benchmark)
     assert "| BSD68 | 25 | 20.17 | 28.91 |" in text and "169,780 parameters" in text
     assert "| BM3D (told σ) | 31.00 | 28.50 |" in text
+    goals = {"model beats BM3D at every σ": {"met": True, "margin_db": {"15": 0.11, "25": 0.18}},
+             "model reaches DnCNN-S at σ=25": {"met": False, "margin_db": {"25": -0.4241}}}
+    with_goals = photo_about_markdown(None, benchmark | {"goals": goals})
+    assert "\n- model beats BM3D at every σ: met (σ=15: +0.11 dB, σ=25: +0.18 dB)\n" in with_goals
+    assert with_goals.endswith("\n- model reaches DnCNN-S at σ=25: **not met** (σ=25: -0.42 dB)")
     assert "blind" in photo_about_markdown(None, None)
     staged = metrics | {"stages": [{}, {}, {}], "total_epochs": 66, "total_train_seconds": 13194, "hardware": "CPU (Xeon)"}
     assert "trained 66 epochs in 3 stages (220 min), the last on CPU (Xeon)" in photo_about_markdown(staged, None)
