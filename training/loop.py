@@ -30,9 +30,17 @@ SampleFn = Callable[[torch.nn.Module], torch.Tensor]
 EvalFn = Callable[[torch.nn.Module], float]
 
 
-def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float) -> None:
-    """The flags every training script has, with the script's own defaults."""
-    parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT, else download)")
+MNIST_DATA = "folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT, else download)"
+
+
+def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,
+                      data: str | None = None) -> None:
+    """The flags every training script has, with the script's own defaults.
+
+    ``data`` is the help of ``--data-root``, saying what the folder must hold; the scripts that render
+    their own data (the toy world) have no such flag."""
+    if data:
+        parser.add_argument("--data-root", default=None, help=data)
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=batch_size, help="per process")
     parser.add_argument("--lr", type=float, default=lr)

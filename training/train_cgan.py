@@ -29,7 +29,7 @@ from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.models import ConditionalGAN, DigitClassifier, Generator  # noqa: E402
 from generative.models.cgan import generate_per_class  # noqa: E402
 from training.loop import (  # noqa: E402
-    RESUMED_NOTE, Objective, add_training_args, card_command_and_pictures, card_front_matter, fit, publish, run_record)
+    MNIST_DATA, RESUMED_NOTE, Objective, add_training_args, card_command_and_pictures, card_front_matter, fit, publish, run_record)
 
 GRID_COLUMNS = 10
 EPOCH_EVAL_PER_CLASS, FINAL_EVAL_PER_CLASS = 100, 1000
@@ -38,7 +38,7 @@ BETAS = {"non-saturating": (0.5, 0.999), "hinge": (0.5, 0.999), "wgan-gp": (0.0,
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_training_args(parser, epochs=20, batch_size=128, lr=2e-4)
+    add_training_args(parser, epochs=20, batch_size=128, lr=2e-4, data=MNIST_DATA)
     parser.add_argument("--loss", choices=LOSSES, default="non-saturating")
     parser.add_argument("--d-steps", type=int, default=None, help="D updates per G update (default: 5 for wgan-gp, else 1)")
     parser.add_argument("--gp-weight", type=float, default=10.0, help="wgan-gp: weight λ of the gradient penalty")

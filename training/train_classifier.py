@@ -24,7 +24,7 @@ from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.classification import accuracy_report, predict_all  # noqa: E402
 from generative.models import DigitClassifier  # noqa: E402
 from training.loop import (  # noqa: E402
-    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
+    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 MAX_ROTATION_DEG, MAX_SCALE_CHANGE, MAX_SHIFT_PX = 10.0, 0.1, 2.0
@@ -33,7 +33,7 @@ GRID_SIZE = 64  # the per-epoch picture: up to this many held-out digits it gets
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_training_args(parser, epochs=8, batch_size=128, lr=3e-3)
+    add_training_args(parser, epochs=8, batch_size=128, lr=3e-3, data=MNIST_DATA)
     parser.add_argument("--width", type=int, default=32, help="channels of the first conv block")
     parser.add_argument("--feature-dim", type=int, default=128, help="size of the penultimate feature vector")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/classifier-mnist"))

@@ -23,7 +23,7 @@ from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set,
 from generative.models import DenoisingAutoencoder  # noqa: E402
 from generative.noise import TRAINING_LEVEL_RANGE, corrupt, corrupt_randomly  # noqa: E402
 from training.loop import (  # noqa: E402
-    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
+    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_LEVELS = (("gaussian", 0.5), ("salt_and_pepper", 0.3), ("masking", 0.5))
@@ -31,7 +31,7 @@ GRID_LEVELS = (("gaussian", 0.5), ("salt_and_pepper", 0.3), ("masking", 0.5))
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_training_args(parser, epochs=20, batch_size=128, lr=2e-3)
+    add_training_args(parser, epochs=20, batch_size=128, lr=2e-3, data=MNIST_DATA)
     parser.add_argument("--width", type=int, default=32, help="channels of the first conv layer")
     parser.add_argument("--code-dim", type=int, default=64, help="size of the bottleneck code")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/dae-mnist"))

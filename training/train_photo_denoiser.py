@@ -45,7 +45,8 @@ SIGMA_FLOOR = 5.0  # added to σ in the loss weight, so that nearly clean patche
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_training_args(parser, epochs=20, batch_size=64, lr=1e-3)
+    add_training_args(parser, epochs=20, batch_size=64, lr=1e-3,
+                      data="folder with denoising/Train400, BSD68 and Set12 (default: $GALLERY_DATA_ROOT; never downloaded)")
     parser.add_argument("--patches-per-image", type=int, default=128, help="random patches per training image per epoch")
     parser.add_argument("--patch-size", type=int, default=64, help="even, in pixels")
     parser.add_argument("--max-sigma", type=float, default=55.0, help="noise σ is drawn uniformly from [0, this] (0–255 scale)")

@@ -28,7 +28,7 @@ from generative.data.mnist import load_mnist  # noqa: E402
 from generative.models import VAE  # noqa: E402
 from generative.models.vae import ARCHITECTURES, negative_elbo  # noqa: E402
 from training.loop import (  # noqa: E402
-    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
+    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
 
 TEST_ENCODINGS = "test_encodings.safetensors"
 ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ and labels of the 10,000 MNIST test digits "
@@ -39,7 +39,7 @@ GRID_COLUMNS = 16
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_training_args(parser, epochs=100, batch_size=128, lr=1e-3)
+    add_training_args(parser, epochs=100, batch_size=128, lr=1e-3, data=MNIST_DATA)
     parser.add_argument("--latent-dim", type=int, default=16)
     parser.add_argument("--architecture", choices=ARCHITECTURES, default="conv")
     parser.add_argument("--width", type=int, default=32, help="conv: channels of the first layer")
