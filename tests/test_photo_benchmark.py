@@ -1,9 +1,12 @@
-"""The photo-denoising benchmark on one Set12 image: its rows, and reusing an earlier run's model-free rows."""
+"""The photo-denoising benchmarks: the quality rows on one Set12 image, reusing an earlier run's model-free rows, and the
+shapes of the networks the speed benchmark times beside the model."""
 import json
 
 import pytest
+import torch
 
 from benchmarks import photo_denoise_quality as bench
+from benchmarks.photo_denoise_speed import dncnn_s_shape, ircnn_shape
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -44,3 +47,12 @@ def test_reuse_refuses_a_run_on_other_images_and_a_missing_file(tmp_path, denois
                     "--out-dir", str(tmp_path / "second"), "--reuse-baselines", str(tmp_path / "first" / "photo_denoise_quality.json")])
     with pytest.raises(SystemExit, match="no results file"):
         run(tmp_path / "third", "--reuse-baselines", str(tmp_path / "missing.json"))
+
+
+def test_the_speed_benchmark_times_networks_of_the_published_shapes():
+    """The README quotes these parameter counts beside the timings; a full-size input comes back full size."""
+    for network, parameters in ((dncnn_s_shape(), 556_096), (ircnn_shape(), 185_857)):
+        assert sum(p.numel() for p in network.parameters()) == parameters
+        assert network(torch.zeros(1, 1, 24, 30)).shape == (1, 1, 24, 30)
+    dilations = [layer.dilation[0] for layer in ircnn_shape() if isinstance(layer, torch.nn.Conv2d)]
+    assert dilations == [1, 2, 3, 4, 3, 2, 1]
