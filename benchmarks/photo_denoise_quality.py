@@ -43,7 +43,7 @@ from generative.data.photo_sets import COLOR_TEST_SETS, GRAY_TEST_SETS, load_pho
 from generative.hub import load_metrics, load_model, model_source  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import (PUBLISHED_BSD68_PSNR, COLOR_MODES, add_white_noise, beats_at_every_sigma, denoise_photo,  # noqa: E402
-                              psnr_8bit)
+                              margins_text, psnr_8bit)
 
 NOISY, MODEL, BM3D, NLM = "noisy input", "this model (blind)", "BM3D (told σ)", "non-local means (told σ)"
 ENSEMBLE = f"{MODEL}, ×8 self-ensemble"
@@ -183,7 +183,7 @@ def to_markdown(report: dict) -> str:
         kind = "colour" if result["color"] else "grey"
         tables.append(f"### {result['set']} ({result['n_images']} {kind} images)\n\n{head}\n" + "\n".join(lines))
     goal_lines = "\n".join(f"- {name}: **{'met' if g['met'] else 'NOT met'}** ("
-                           + ", ".join(f"σ={s}: {m:+.2f} dB" for s, m in g["margin_db"].items()) + ")"
+                           + margins_text(g["margin_db"]) + ")"
                            for name, g in report["goals"].items()) or "- (BSD68 was not measured in this run)"
     return f"""# Photo denoising quality (PSNR, dB)
 

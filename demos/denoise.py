@@ -20,7 +20,7 @@ from generative.hub import CheckpointError, load_metrics, load_model, model_sour
 from generative.image_io import ImageInputError, load_photo
 from generative.metrics.image_quality import Scores, score
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
-from generative.photo import to_uint8
+from generative.photo import margins_text, to_uint8
 from generative.noise import NOISE_KINDS, corrupt
 
 TITLE = "Denoise"
@@ -282,8 +282,7 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
                              for method, values in bsd["psnr"].items())
             text += (f"\n\n**Against BM3D and DnCNN on BSD68** (`benchmarks/results/photo_denoise_quality.md`):\n\n"
                      f"| method | {' | '.join(f'σ={s}' for s in sigmas)} |\n|---|{'---|' * len(sigmas)}\n{rows}")
-        goals = [f"- {name}: {'met' if goal['met'] else '**not met**'} ("
-                 + ", ".join(f"σ={sigma}: {margin:+.2f} dB" for sigma, margin in goal["margin_db"].items()) + ")"
+        goals = [f"- {name}: {'met' if goal['met'] else '**not met**'} ({margins_text(goal['margin_db'])})"
                  for name, goal in benchmark.get("goals", {}).items()]
         if goals:
             text += ("\n\nThe project's goals for this model on BSD68, with the margins (the ×8 self-ensemble is the tab's "

@@ -40,6 +40,11 @@ def beats_at_every_sigma(ours: dict[int, float], reference: dict[int, float]) ->
     return {"met": all(margin > 0 for margin in margins.values()), "margin_db": margins}
 
 
+def margins_text(margin_db: dict) -> str:
+    """A goal's margins per σ as the benchmark report and the tab show them: "σ=15: +0.11 dB, σ=25: +0.18 dB"."""
+    return ", ".join(f"σ={sigma}: {margin:+.2f} dB" for sigma, margin in margin_db.items())
+
+
 def add_white_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
     """``clean`` (uint8 or [0, 1] float) → float64 clean/255 + σ/255·ε, ε ~ N(0, 1) from ``seed``; not clipped."""
     image = clean / 255.0 if clean.dtype == np.uint8 else clean.astype(np.float64)

@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from generative.data.mnist import DATA_ROOT_ENV
 from generative.hub import push_folder_to_hub
 from generative.provenance import command_line, cpu_model
 
@@ -30,7 +31,7 @@ SampleFn = Callable[[torch.nn.Module], torch.Tensor]
 EvalFn = Callable[[torch.nn.Module], float]
 
 
-MNIST_DATA = "folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT, else download)"
+MNIST_DATA = f"folder with MNIST/raw/*.gz (default: ${DATA_ROOT_ENV}, else download)"
 
 
 def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,

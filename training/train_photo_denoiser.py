@@ -29,6 +29,7 @@ from torch.utils.data import TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from generative.data.mnist import DATA_ROOT_ENV  # noqa: E402
 from generative.data.photo_sets import GRAY_TEST_SETS, VALIDATION_IMAGES, load_photo_set, load_train400  # noqa: E402
 from generative.hub import load_metrics, load_model  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
@@ -46,7 +47,7 @@ SIGMA_FLOOR = 5.0  # added to σ in the loss weight, so that nearly clean patche
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=20, batch_size=64, lr=1e-3,
-                      data="folder with denoising/Train400, BSD68 and Set12 (default: $GALLERY_DATA_ROOT; never downloaded)")
+                      data=f"folder with denoising/Train400, BSD68 and Set12 (default: ${DATA_ROOT_ENV}; never downloaded)")
     parser.add_argument("--patches-per-image", type=int, default=128, help="random patches per training image per epoch")
     parser.add_argument("--patch-size", type=int, default=64, help="even, in pixels")
     parser.add_argument("--max-sigma", type=float, default=55.0, help="noise σ is drawn uniformly from [0, this] (0–255 scale)")
