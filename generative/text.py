@@ -16,6 +16,19 @@ WORD = re.compile(r"[a-z]+|,")  # words and commas; other punctuation only separ
 IGNORED = re.compile(r"[.!?;:'\"()\-\s]+")  # what may stand between words without being one
 
 
+def split_caption(caption: str) -> list[str]:
+    """Lower-cased words and commas; anything that is neither (digits, symbols) comes back as its own token."""
+    text = caption.lower()
+    tokens, position = [], 0
+    for match in WORD.finditer(text):
+        gap = text[position:match.start()]
+        tokens.extend(part for part in IGNORED.split(gap) if part)
+        tokens.append(match.group())
+        position = match.end()
+    tokens.extend(part for part in IGNORED.split(text[position:]) if part)
+    return tokens
+
+
 class CaptionError(ValueError):
     """A caption the model cannot read: empty, or with words outside its vocabulary (named in the message)."""
 
@@ -36,20 +49,8 @@ class Tokenizer:
     def size(self) -> int:
         return len(self.words) + 1
 
-    def split(self, caption: str) -> list[str]:
-        """Lower-cased words and commas; anything that is neither (digits, symbols) comes back as its own token."""
-        text = caption.lower()
-        tokens, position = [], 0
-        for match in WORD.finditer(text):
-            gap = text[position:match.start()]
-            tokens.extend(part for part in IGNORED.split(gap) if part)
-            tokens.append(match.group())
-            position = match.end()
-        tokens.extend(part for part in IGNORED.split(text[position:]) if part)
-        return tokens
-
     def encode(self, caption: str) -> list[int]:
-        tokens = self.split(caption)
+        tokens = split_caption(caption)
         if not tokens:
             raise CaptionError("The caption is empty: describe a scene, e.g. \"a large red circle on the left\".")
         index = {word: i + 1 for i, word in enumerate(self.words)}

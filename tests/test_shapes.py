@@ -107,6 +107,14 @@ def test_parse_caption_recovers_the_scene_of_every_caption_and_refuses_vague_one
         assert parse_caption(vague) is None, vague
 
 
+def test_parse_caption_reads_punctuation_as_the_tokenizer_does():
+    from generative.data.shapes import Scene, Thing, parse_caption
+
+    scene = Scene((Thing("circle", "red", "large", "centre"),))
+    for text in ("a large red circle in the centre.", "A large red circle in the centre!", "a large red circle, in the centre"):
+        assert parse_caption(text) == scene, text
+
+
 def test_the_text_to_image_training_set_holds_no_held_out_pair():
     from generative.data.scene_sets import TRAIN_SEEDS, make_scene_set
     from generative.data.shapes import parse_caption

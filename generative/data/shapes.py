@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from generative.text import split_caption
+
 IMAGE_SIZE = 32
 BACKGROUND = (24, 24, 24)
 SHAPES = ("circle", "square", "triangle", "diamond", "cross")
@@ -210,7 +212,7 @@ def parse_caption(text: str) -> Scene | None:
     colour–shape pairs and a relation phrase ("… with a red circle left of it" names the second thing first).
     The tab uses it to mark which pictures show what was asked for.
     """
-    words = text.lower().replace(",", " , ").split()
+    words = split_caption(text)
     joined = f" {' '.join(words)} "
     canon = [c for c in map(_canonical, words) if c]
     colours = [c for c in canon if c in COLOURS]
