@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 
 from demos import cgan, text2img, vae
-from demos.inputs import MAX_SEED, checked_int, checked_seed
+from demos.inputs import MAX_SEED, checked_int, checked_seed, upload_path
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
 from generative.data.scene_sets import make_scene_set
 from generative.hub import CheckpointError, load_model, model_source
 from generative.metrics.features import RESIZES, Extractor, SetFeatures, extract
-from generative.metrics.fid import (SMALL_N, FIDError, compare, load_stats, make_extractor,
+from generative.metrics.fid import (FIDError, compare, load_stats, make_extractor,
                                     reference_path)
 from generative.metrics.inception import WeightsNotFound
 from generative.metrics.sample_sets import PR_NEIGHBOURS
@@ -25,11 +25,13 @@ from generative.models.text2img import TextToImage, draw_captions
 
 TITLE = "FID calculator"
 UPLOAD = "Upload a zip of images"
-REFERENCE_CHOICES = {"MNIST test (reference statistics)": "mnist-test",
-                     "Fashion-MNIST test (reference statistics)": "fashion-mnist-test"}
+FASHION_REFERENCE = "Fashion-MNIST test (reference statistics)"
+REFERENCE_CHOICES = {"MNIST test (reference statistics)": "mnist-test", FASHION_REFERENCE: "fashion-mnist-test"}
 RENDERED_SCENES = "Rendered toy-world scenes (what the text-to-image toy learns from)"
+TEXT2IMG_PICTURES = "Text-to-image toy pictures (text2img-shapes)"
 GENERATOR_CHOICES = {"cGAN samples (cgan-mnist)": "cgan-mnist", "VAE prior samples (vae-mnist-z16)": "vae-mnist-z16",
-                     "Text-to-image toy pictures (text2img-shapes)": "text2img-shapes"}
+                     TEXT2IMG_PICTURES: "text2img-shapes"}
+NOT_DIGITS = (FASHION_REFERENCE, RENDERED_SCENES, TEXT2IMG_PICTURES)  # the classifier's features mean nothing for these
 GENERATOR_CLASSES = {"cgan-mnist": Generator, "vae-mnist-z16": VAE, "text2img-shapes": TextToImage}
 FEATURE_CHOICES = {"Inception-v3 (standard FID)": "inception", "MNIST classifier (digits only)": "classifier"}
 TRAIN_COMMANDS = {name: tab.TRAIN_COMMANDS[name]
@@ -89,14 +91,14 @@ def result_markdown(comparison) -> str:
     return text
 
 
-ABOUT = f"""**What FID measures.** Both sets go through the same network (for the standard FID, TensorFlow's
+ABOUT = """**What FID measures.** Both sets go through the same network (for the standard FID, TensorFlow's
 Inception-v3 trained on ImageNet, its 2048-d pool3 layer); a Gaussian is fitted to each set's features, and FID is the
 Fréchet distance between the two: ‖μ_A − μ_B‖² + Tr(Σ_A + Σ_B − 2(Σ_A Σ_B)^½). 0 means the two sets look alike to
 the network; lower is better. It sees both fidelity and variety, but only through ImageNet features: for digits the
 gallery's MNIST classifier gives a better-suited feature space (choose it under *Features*).
 
 **How to read it.** FID is biased upwards at small N (the covariance of 2048-d features needs thousands of images;
-below N = {SMALL_N:,} it is singular), so compare only numbers computed with the same N, the same feature extractor
+with 2,048 or fewer it is singular), so compare only numbers computed with the same N, the same feature extractor
 and the same resize convention: resizing to 299×299 the pytorch-fid way, the clean-fid way or the torch-fidelity way
 moves the number by 1–11% on these small images (measured). Every result below names all three. **KID** (kernel inception
 distance) is an unbiased alternative that can be compared across N; **precision** is the share of B's images that
@@ -140,9 +142,7 @@ class FIDTab:
 
     def image_set(self, choice: str, upload, count, seed, label: str) -> ImageSet:
         if choice == UPLOAD:
-            path = upload.get("path") if isinstance(upload, dict) else upload
-            if not path:
-                raise gr.Error(f"Set {label}: upload a .zip of images, or choose another source.")
+            path = upload_path(upload, missing=f"Set {label}: upload a .zip of images, or choose another source.")
             if Path(path).suffix.lower() != ".zip":
                 raise gr.Error(f"Set {label}: the upload must be a .zip file of images, got {Path(path).name}.")
             return ZipImages(path)
@@ -158,10 +158,13 @@ class FIDTab:
         if choice in REFERENCE_CHOICES:
             name = REFERENCE_CHOICES[choice]
             path = reference_path(name, kind, resize)
+            if not path.is_file() and kind == "inception":
+                raise gr.Error(f"No Inception statistics for {choice.split(' (')[0]} with the {resize} resize ship with "
+                               "the gallery: they were computed with the pytorch-fid resize. Pick that resize, or upload "
+                               "the reference images as a zip as set A.")
             if not path.is_file():
-                raise gr.Error(f"No {kind} statistics for {choice.split(' (')[0]} with the {resize} resize ship with the "
-                               f"gallery (those that do: Inception with pytorch-fid, and for MNIST the classifier). "
-                               "Pick another resize or features, or upload a zip as set A.")
+                raise gr.Error(f"The classifier statistics of {choice.split(' (')[0]} are missing from {path.parent}; "
+                               "`python -m generative.metrics.references` computes them.")
             return load_stats(path)
         images = self.image_set(choice, upload, count, seed, label)
         return extract(images, self.extractor(kind, resize), keep_images=GRID_IMAGES)
@@ -173,6 +176,9 @@ class FIDTab:
         sources_a, sources_b = [*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD], [UPLOAD, *GENERATOR_CHOICES]
         if kind is None or resize not in RESIZES or choice_a not in sources_a or choice_b not in sources_b:
             raise gr.Error(f"Unknown choice: features {features!r}, resize {resize!r}, set A {choice_a!r}, set B {choice_b!r}.")
+        if kind == "classifier" and (not_digits := [c for c in (choice_a, choice_b) if c in NOT_DIGITS]):
+            raise gr.Error(f"The MNIST classifier's features are for digits, and {not_digits[0].split(' (')[0]} are not "
+                           "digits: choose Inception-v3 features to measure them.")
         try:
             a = self.features_of(choice_a, upload_a, count, seed, kind, resize, "A")
             b = self.features_of(choice_b, upload_b, count, seed, kind, resize, "B")

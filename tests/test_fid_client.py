@@ -61,14 +61,16 @@ def test_two_uploaded_zips_with_the_standard_inception_fid(client, tmp_path):
     text, grid_a, grid_b = measure(client, set_a=UPLOAD, upload_a=a, set_b=UPLOAD, upload_b=b, features=INCEPTION,
                                    kid=False, pr=False)
     assert text.startswith("### FID: ") and "Inception-v3 pool3" in text and "resize: pytorch-fid" in text
-    assert "N = 10 < 2,048" in text  # the small-N warning
+    assert "N = 10 ≤ 2,048" in text  # the small-N warning
     assert "1 not images, 1 unreadable images" in text and "skipped 1 not images" in text
     assert size_of(grid_a) == size_of(grid_b) == (8 * 56, 2 * 56)
 
 
 def test_a_reference_without_statistics_for_the_chosen_convention_is_named(client):
-    assert_refused(lambda: measure(client, set_a=FASHION_REFERENCE, features=CLASSIFIER), "no classifier statistics",
-                   "Fashion-MNIST")
+    assert_refused(lambda: measure(client, set_a=FASHION_REFERENCE, features=CLASSIFIER), "features are for digits",
+                   "Fashion-MNIST test are not digits", "choose Inception-v3")
+    assert_refused(lambda: measure(client, set_a=FASHION_REFERENCE, features=INCEPTION, resize="clean"),
+                   "No Inception statistics for Fashion-MNIST test with the clean resize", "Pick that resize")
 
 
 def test_bad_zips_are_refused_in_our_words_and_the_server_keeps_serving(client, tmp_path):

