@@ -1,7 +1,6 @@
 """The "cGAN digit picker" tab: ask a conditional GAN for a digit, see its variety, its styles and its noise space."""
 from __future__ import annotations
 
-import random
 import tempfile
 from pathlib import Path
 
@@ -10,8 +9,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import MAX_SEED, checked_int, checked_seed, enlarge, is_number
-from demos.reports import measured_report
+from demos.inputs import MAX_SEED, checked_int, checked_seed, enlarge, is_number, new_seed
+from demos.reports import hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
 from generative.hub import load_metrics
 from generative.latent import latent_path
@@ -19,7 +18,7 @@ from generative.models import DigitClassifier, Generator
 
 TITLE = "cGAN digit picker"
 MODEL_NAME, CLASSIFIER_MODEL = "cgan-mnist", "classifier-mnist"
-TRAIN_COMMANDS = {MODEL_NAME: "python training/train_cgan.py --data-root <folder with MNIST/raw>",
+TRAIN_COMMANDS = {MODEL_NAME: "python training/train_cgan.py --data-root <folder with MNIST/raw> --epochs 50",
                   CLASSIFIER_MODEL: "python training/train_classifier.py --data-root <folder with MNIST/raw>"}
 MAX_COUNT, MAX_ROWS, MIN_STEPS, MAX_STEPS = 64, 10, 2, 24
 MIN_SCALE, MAX_SCALE = 0.0, 1.5
@@ -92,7 +91,7 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
     if metrics:
         accuracy = " · ".join(f"{name}: {value:.2%}" for name, value in metrics["conditional_accuracy"].items())
         text += (f"\n\n**Trained here:** {metrics['parameters']:,} parameters in G, {metrics['epochs']} epochs "
-                 f"({metrics['train_seconds'] / 60:.0f} min on {metrics['hardware']}); conditional accuracy on 10,000 "
+                 f"({metrics['train_seconds'] / 60:.0f} min on {hardware_words(metrics['hardware'])}); conditional accuracy on 10,000 "
                  f"samples as read by the MNIST classifier: {accuracy} (published: {metrics['published']}).")
     if report:
         main = report["main"]["scales"][0]
@@ -163,10 +162,6 @@ class CGANTab(CheckpointTab):
 
 
 DEFAULTS = {"digit": 7, "count": 16, "seed": 0, "scale": 1.0, "rows": 4, "seed_a": 1, "seed_b": 2, "steps": 10}
-
-
-def new_seed() -> int:
-    return random.randint(0, MAX_SEED)
 
 
 def build_tab(hub_user: str | None = None) -> None:

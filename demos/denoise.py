@@ -14,10 +14,11 @@ from demos.inputs import (MAX_SEED, checked_seed, digit_from_pixels, digit_from_
                           sketch_path, upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND, PhotoResult, choose_model,
                          denoise_upload, fit_to_limit, photo_example_paths, save_png, zoom_views)
-from demos.reports import measured_report
+from demos.reports import hardware_words, measured_report
 from generative.classical import CLASSICAL_DENOISERS
+from generative.digits import FIELD
 from generative.hub import CheckpointError, load_metrics, load_model, model_source
-from generative.image_io import ImageInputError, load_photo
+from generative.image_io import MIN_SIDE, ImageInputError, load_photo
 from generative.metrics.image_quality import Scores, score
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import margins_text, to_uint8
@@ -108,6 +109,10 @@ def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
     return text
 
 
+def describe_pixels(value) -> str:
+    return f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
+
+
 class DenoiseTab:
     """Holds the two loaded models (or why each could not load) and the Gradio handlers that use them.
 
@@ -143,6 +148,9 @@ class DenoiseTab:
             raise gr.Error(f"Unknown noise kind {noise_kind!r}; choose one of: {', '.join(NOISE_KINDS)}.")
         if not (is_number(level) and 0.0 <= float(level) <= 1.0):
             raise gr.Error(f"The noise level must be a number between 0 and 1, got {level!r}.")
+        if not (isinstance(digit, np.ndarray) and digit.shape == (FIELD, FIELD)):
+            raise gr.Error(f"The digit autoencoder needs a {FIELD}×{FIELD} digit, got {describe_pixels(digit)}: upload an image, "
+                           "draw one, or click an example.")
         result = denoise_digit(self.model, digit, noise_kind, float(level), checked_seed(seed), bool(already_noisy))
         gallery = [(enlarge(image, 4), name) for name, image in result.restored.items() if name != DAE]
         return (enlarge(digit), enlarge(result.clean), enlarge(result.noisy), enlarge(result.restored[DAE]),
@@ -154,6 +162,10 @@ class DenoiseTab:
             raise gr.Error(self.photo_error)
         if not (is_number(sigma) and 0 <= float(sigma) <= MAX_PHOTO_SIGMA):
             raise gr.Error(f"The photo noise σ must be a number from 0 to {MAX_PHOTO_SIGMA} (0–255 scale), got {sigma!r}.")
+        if not (isinstance(photo, np.ndarray) and photo.ndim in (2, 3) and photo.shape[2:] in ((), (3,))
+                and min(photo.shape[:2]) >= MIN_SIDE):
+            raise gr.Error(f"The photo denoiser needs a grey (H, W) or RGB (H, W, 3) photo of at least {MIN_SIDE}×{MIN_SIDE} "
+                           f"pixels, got {describe_pixels(photo)}: upload an image or click an example.")
         photo, note = fit_to_limit(photo)
         if note:
             gr.Warning(note)
@@ -246,9 +258,9 @@ def training_summary(metrics: dict) -> str:
     """'trained 20 epochs on <hardware>', or for a checkpoint trained in stages their total and the last stage's hardware."""
     stages = metrics.get("stages", [])
     if len(stages) < 2:
-        return f"trained {metrics['epochs']} epochs on {metrics['hardware']}"
+        return f"trained {metrics['epochs']} epochs on {hardware_words(metrics['hardware'])}"
     return (f"trained {metrics['total_epochs']} epochs in {len(stages)} stages "
-            f"({metrics['total_train_seconds'] / 60:.0f} min), the last on {metrics['hardware']}")
+            f"({metrics['total_train_seconds'] / 60:.0f} min), the last on {hardware_words(metrics['hardware'])}")
 
 
 def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
@@ -257,10 +269,10 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
         "**The photo denoiser** is a small fully convolutional network in the style of DnCNN (Zhang et al., 2017): "
         "it predicts the *noise* in the image and subtracts it (residual learning), working on four half-resolution "
         "sub-images as FFDNet does, so it runs on a CPU. It is *blind*: one model for any Gaussian noise level σ "
-        "from 0 to 55 (0–255 scale), never told σ. Trained on the 400 Train400 images (random patches, flips and "
-        "rotations); loss: mean squared error between predicted and true noise. Colour photos are denoised one channel "
-        "at a time in an opponent colour space (luminance and two colour differences, each scaled to the 0–1 range the "
-        "model trained on). Large photos run in overlapping tiles whose seams are cut away, so the result equals one "
+        "from 0 to 55 (0–255 scale), never told σ. Trained on 384 of the 400 Train400 images, 16 held out to choose "
+        "settings (random patches, flips and rotations); loss: mean squared error between predicted and true noise. "
+        "Colour photos are denoised one channel at a time in an opponent colour space (luminance and two colour "
+        "differences, each scaled to the 0–1 range the model trained on). Large photos run in overlapping tiles whose seams are cut away, so the result equals one "
         "pass over the whole photo. The box “average over the 8 flips and rotations” denoises the eight flipped and "
         "rotated copies and averages them (a *self-ensemble*): the model's errors differ between copies, so the mean "
         "is a little better, at eight times the time."

@@ -4,6 +4,7 @@ Errors become ``gr.Error`` with the message meant for the user; the server keeps
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,11 @@ def checked_seed(seed) -> int:
     return checked_int(seed, "The seed", 0, MAX_SEED)
 
 
+def new_seed() -> int:
+    """A random seed for the tabs' "New seed" buttons."""
+    return random.randint(0, MAX_SEED)
+
+
 def digit_from_upload(image: str | dict | None) -> np.ndarray:
     """An uploaded image file → the 28×28 MNIST-style digit; ``gr.Error`` if it cannot be used.
 
@@ -51,11 +57,11 @@ def digit_from_upload(image: str | dict | None) -> np.ndarray:
     return digit
 
 
-def upload_path(image: str | dict | None) -> str:
-    """The file of an upload given as a path or as the raw payload of a ``preprocess=False`` event; ``gr.Error`` if none."""
+def upload_path(image: str | dict | None, missing: str = "Upload an image, or click one of the examples.") -> str:
+    """The file of an upload given as a path or as the raw payload of a ``preprocess=False`` event; ``gr.Error(missing)`` if none."""
     path = image.get("path") if isinstance(image, dict) else image
     if not path:
-        raise gr.Error("Upload an image, or click one of the examples.")
+        raise gr.Error(missing)
     return path
 
 

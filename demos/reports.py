@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
@@ -19,3 +20,19 @@ def measured_report(name: str, source: str, results_dir: Path = RESULTS_DIR) -> 
     report = json.loads(path.read_text())
     measured = (results_dir.parents[1] / report["model"]).resolve()
     return report if measured == Path(source).resolve() else None
+
+
+CPU_LINE = re.compile(r"CPU, (\d+) process\(es\), (\d+) threads \((.*)\)")  # training/loop.py's describe_hardware
+
+
+def hardware_words(hardware: str) -> str:
+    """A model card's hardware line as prose that can sit inside the tabs' parentheses:
+    "CPU, 1 process(es), 2 threads (Intel(R) Xeon(R) Processor)" → "2 threads of an Intel Xeon Processor"."""
+    hardware = re.sub(r"\((R|TM)\)", "", hardware)
+    match = CPU_LINE.fullmatch(hardware)
+    if not match:
+        return hardware
+    processes, threads, cpu = match.groups()
+    article = "an" if cpu[:1].upper() in "AEIOU" else "a"
+    spread = f" in each of {processes} processes" if processes != "1" else ""
+    return f"{threads} thread{'s' * (threads != '1')}{spread} of {article} {cpu}"

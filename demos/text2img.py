@@ -5,7 +5,6 @@ pins down a scene; "blend two captions" walks the text-embedding space from one 
 """
 from __future__ import annotations
 
-import random
 import tempfile
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import MAX_SEED, checked_int, checked_seed
-from demos.reports import measured_report
+from demos.inputs import MAX_SEED, checked_int, checked_seed, new_seed
+from demos.reports import hardware_words, measured_report
 from demos.strips import gallery_items, save_strip
 from generative.data.shapes import HELD_OUT, Scene, parse_caption, slot_targets
 from generative.hub import load_metrics
@@ -133,19 +132,19 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
         published_epoch = metrics.get("published_epoch", metrics["epochs"])
         best = f"; these are the weights after epoch {published_epoch}, the best per-epoch check" if published_epoch < metrics["epochs"] else ""
         text += (f"\n\n**Trained here:** {metrics['parameters']:,} parameters (text encoder + G), {metrics['epochs']} epochs "
-                 f"({metrics['train_seconds'] / 60:.0f} min on {metrics['hardware']}){best}.")
+                 f"({metrics['train_seconds'] / 60:.0f} min on {hardware_words(metrics['hardware'])}){best}.")
     if report:
         seen, held = report["alignment"]["seen"], report["alignment"]["held-out"]
         targets = report["targets_all_correct"]
-        missed = [f"{name} pairs ({report['alignment'][name]['all']:.1%} < {target:.0%})"
+        missed = [f"{name} pairs ({report['alignment'][name]['all']:.2%} < {target:.0%})"
                   for name, target in targets.items() if report["alignment"][name]["all"] < target]
         verdict = (f"Not met: {' and '.join(missed)}." if missed
                    else f"Both targets ({targets['seen']:.0%} and {targets['held-out']:.0%} all-correct) are met.")
         text += (f"\n\n**Measured** (`benchmarks/results/text2img_quality.md`, {report['pictures_per_split']:,} pictures "
-                 f"per split): all attributes right on **{seen['all']:.1%}** of pictures for new captions of seen pairs and "
-                 f"**{held['all']:.1%}** for held-out pairs; R-precision {report['r_precision']['seen']:.1%} / "
-                 f"{report['r_precision']['held-out']:.1%} (real scenes: {report['r_precision_real']['seen']:.1%} / "
-                 f"{report['r_precision_real']['held-out']:.1%}); FID against rendered scenes {report['fid']:.2f} "
+                 f"per split): all attributes right on **{seen['all']:.2%}** of pictures for new captions of seen pairs and "
+                 f"**{held['all']:.2%}** for held-out pairs; R-precision {report['r_precision']['seen']:.2%} / "
+                 f"{report['r_precision']['held-out']:.2%} (real scenes: {report['r_precision_real']['seen']:.2%} / "
+                 f"{report['r_precision_real']['held-out']:.2%}); FID against rendered scenes {report['fid']:.2f} "
                  f"(N = {report['fid_n']:,}; the same scenes rendered again: {report['fid_real_floor']:.2f})"
                  f"; pixel spread among pictures of one caption {report['variety']['generated']:.4f} (rendered scenes "
                  f"of one caption, by jitter alone: {report['variety']['rendered']:.4f}). "
@@ -219,10 +218,6 @@ DEFAULTS = {"caption": SEEN_EXAMPLES[0], "count": 16, "seed": 0, "caption_a": "a
             "caption_b": "a large blue square on the right", "steps": 8}
 
 
-def new_seed() -> int:
-    return random.randint(0, MAX_SEED)
-
-
 def build_tab(hub_user: str | None = None) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     tab = TextToImageTab(hub_user)
@@ -233,8 +228,8 @@ def build_tab(hub_user: str | None = None) -> None:
     with gr.Row():
         with gr.Column(scale=1):
             caption = gr.Textbox(value=DEFAULTS["caption"], label="Caption", max_lines=2, elem_id="t2i-caption",
-                                 info="Shapes: circle, square, triangle, diamond, cross; six colours; small or large; "
-                                      "left, right, top, bottom, centre; or two things with left of / right of / above / below.")
+                                 info="One thing: small or large, a colour, a shape (circle, square, triangle, diamond, cross) and a place "
+                                      "(left, right, top, bottom, centre); or two coloured shapes, no size, joined by left of / right of / above / below.")
             gr.Examples([[c] for c in SEEN_EXAMPLES], [caption], label="Seen (colour, shape) pairs")
             gr.Examples([[c] for c in HELD_OUT_EXAMPLES], [caption], label="Held-out pairs: never in training",
                         example_labels=[f"{c} (held out)" for c in HELD_OUT_EXAMPLES])

@@ -13,7 +13,7 @@ import torch
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (MAX_SEED, checked_int, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge,
                           example_paths, is_number)
-from demos.reports import measured_report
+from demos.reports import hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
 from generative.hub import load_metrics, load_tensors
 from generative.latent import PATHS, latent_path
@@ -26,13 +26,13 @@ WALK_MODEL, MAP_MODEL, CLASSIFIER_MODEL = "vae-mnist-z16", "vae-mnist-z2", "clas
 TEST_ENCODINGS = "test_encodings.safetensors"
 TRAIN_COMMANDS = {
     WALK_MODEL: "python training/train_vae.py --data-root <folder with MNIST/raw> --latent-dim 16",
-    MAP_MODEL: "python training/train_vae.py --data-root <folder with MNIST/raw> --latent-dim 2",
+    MAP_MODEL: "python training/train_vae.py --data-root <folder with MNIST/raw> --latent-dim 2 --epochs 30",
     CLASSIFIER_MODEL: "python training/train_classifier.py --data-root <folder with MNIST/raw>",
 }
 PATH_CHOICES = [("straight line (lerp)", "lerp"), ("great circle (slerp)", "slerp")]
 CODES = {"mean": "the posterior mean μ", "sample": "a posterior sample z = μ + σ ⊙ ε"}
 MIN_STEPS, MAX_STEPS, DEFAULT_STEPS = 2, 24, 10
-MAP_EXTENT = 3.5       # the map shows z ∈ [−3.5, 3.5]²: 99 % of the test digits' codes lie within 3.44 of 0 along each axis
+MAP_EXTENT = 3.5       # the map shows z ∈ [−3.5, 3.5]²: 98.3 % of the test digits' codes (posterior means) fall inside
 POINT_LIMIT = 10.0     # "decode this point" accepts |z| up to this; the decoder has never seen anything near it
 MAP_PATH_POINTS = 64   # points of the path drawn on the map
 DEFAULT_ENDPOINTS = (4, 7)  # bundled example digits the tab opens with
@@ -138,7 +138,7 @@ def about_markdown(walk_metrics: dict | None, map_metrics: dict | None, report: 
     rows = [(name, m) for name, m in (("16-d (walk)", walk_metrics), ("2-d (map)", map_metrics)) if m]
     if rows:
         text += "\n\n**Trained here:** " + "; ".join(
-            f"{name}: {m['parameters']:,} parameters, {m['epochs']} epochs on {m['hardware']}" for name, m in rows) + "."
+            f"{name}: {m['parameters']:,} parameters, {m['epochs']} epochs on {hardware_words(m['hardware'])}" for name, m in rows) + "."
     if report:
         text += "\n\n" + report["summary_markdown"]
     return text

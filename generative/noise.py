@@ -8,11 +8,6 @@ from __future__ import annotations
 import torch
 
 NOISE_KINDS = ("gaussian", "salt_and_pepper", "masking")
-NOISE_LABELS = {
-    "gaussian": "Gaussian noise (σ)",
-    "salt_and_pepper": "Salt-and-pepper (fraction of pixels)",
-    "masking": "Masking (fraction of pixels set to 0)",
-}
 
 
 def add_gaussian_noise(x: torch.Tensor, sigma: float | torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """The Denoise tab's pure functions, and the quality of the shipped checkpoint on real MNIST."""
 import json
+import re
 from types import SimpleNamespace
 
 import gradio as gr
@@ -12,7 +13,7 @@ from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, 
 from demos.inputs import example_paths
 from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          looks_like_digit, photo_example_paths, zoom_crop)
-from demos.reports import measured_report
+from demos.reports import hardware_words, measured_report
 from generative.classical import median_filter
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser
@@ -82,6 +83,16 @@ def test_the_benchmark_comparison_is_shown_only_for_the_checkpoint_it_measured(t
     assert measured_report("denoise_quality", "user/dae-mnist", results) is None
     assert measured_report("missing", "anything", results) is None
     assert "| salt-and-pepper 0.3 | median filter | +4.50 dB |" in denoise.about_markdown(None, report)
+
+
+def test_the_tabs_quote_training_hardware_as_prose():
+    from training.loop import describe_hardware
+
+    line = describe_hardware(SimpleNamespace(num_processes=1, device=torch.device("cpu")))
+    assert "(es)" not in hardware_words(line) and hardware_words(line).startswith(f"{torch.get_num_threads()} thread")
+    assert hardware_words("CPU, 1 process(es), 2 threads (Intel(R) Xeon(R) Processor)") == "2 threads of an Intel Xeon Processor"
+    assert hardware_words("CPU, 4 process(es), 1 threads (AMD EPYC)") == "1 thread in each of 4 processes of an AMD EPYC"
+    assert hardware_words("1 × NVIDIA H100 80GB HBM3") == "1 × NVIDIA H100 80GB HBM3"
 
 
 @pytest.mark.parametrize("args, message", [(("speckle", 0.5, 0), "Unknown noise"), (("gaussian", 1.5, 0), "between 0 and 1"),
@@ -161,6 +172,23 @@ def test_zoom_crop_is_an_enlarged_crop_around_the_centre_and_stays_inside():
 def small_photo_model():
     torch.manual_seed(0)
     return PhotoDenoiser(width=4, depth=3).eval()
+
+
+@pytest.mark.parametrize("pixels, shown", [(None, "None"), (np.zeros((10, 10)), "an array of shape (10, 10)")])
+def test_the_digit_handler_refuses_anything_but_a_28x28_digit(tiny_model, pixels, shown):
+    tab = DenoiseTab.__new__(DenoiseTab)
+    tab.model, tab.error = tiny_model, None
+    with pytest.raises(gr.Error, match=rf"needs a 28×28 digit, got {re.escape(shown)}:"):
+        tab.run(pixels, "gaussian", 0.5, 0, False)
+
+
+@pytest.mark.parametrize("pixels", [None, np.zeros((1, 1)), np.zeros((20, 5)), np.zeros((20, 20, 4)), np.zeros((20, 20, 3, 1))],
+                         ids=["none", "1x1", "too-narrow", "four-channels", "4-d"])
+def test_the_photo_handler_refuses_what_is_not_a_grey_or_rgb_photo(small_photo_model, pixels):
+    tab = DenoiseTab.__new__(DenoiseTab)
+    tab.photo_model, tab.photo_error = small_photo_model, None
+    with pytest.raises(gr.Error, match=r"needs a grey \(H, W\) or RGB \(H, W, 3\) photo of at least 8×8 pixels"):
+        tab.run_photo(pixels, 25, 0, False)
 
 
 def test_a_photo_is_noised_with_its_seed_denoised_and_scored(small_photo_model):

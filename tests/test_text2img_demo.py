@@ -107,7 +107,7 @@ def test_the_explanation_says_which_targets_the_measured_numbers_meet_and_names_
     metrics = {"parameters": 1000, "epochs": 10, "train_seconds": 600, "hardware": "a CPU", "r1": 1.0,
                "command": "python training/train_text2img.py"}
     text = text2img.about_markdown(metrics, report, conditional_norm=True)
-    assert "Not met: held-out pairs (50.0% < 90%)." in text and "seen pairs (" not in text
+    assert "Not met: held-out pairs (50.00% < 90%)." in text and "seen pairs (" not in text
     assert "R1 penalty" in text and "γ = 1.0" in text and "conditional batch norm" in text
     assert "after epoch" not in text and "pixel loss" not in text and "0.0030 (rendered" in text
     assert "λ = 100" in text2img.about_markdown(metrics | {"l1_weight": 100.0}, report)

