@@ -36,6 +36,9 @@ NOISE_CHOICES = [
 MODEL_CHOICES = [("Automatic: digits to the autoencoder, photos to the photo denoiser", AUTO),
                  ("Digit autoencoder", DIGIT), ("Photo denoiser", PHOTO)]
 MAX_PHOTO_SIGMA = 55  # the photo denoiser's training range
+BM3D_ABSENT = (" BM3D is not installed here, so the tab shows the other three: its licence (Tampere University) allows "
+               "non-commercial use only and no copy on a networked computer without the university's consent, so the "
+               "gallery does not require it; `pip install bm3d` adds it to a local run.")
 
 
 @dataclass
@@ -94,7 +97,8 @@ def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
         "corrupted with its own random kind and level of Gaussian, salt-and-pepper or masking noise, so one *blind* "
         "model handles all three. Loss: mean squared error between output and clean digit.\n\n"
         "**Classical filters** (median, Gaussian blur, non-local means, BM3D) know nothing about digits; they only "
-        "assume that images are smooth or self-similar, which is why they blur strokes or keep noise.\n\n"
+        "assume that images are smooth or self-similar, which is why they blur strokes or keep noise."
+        f"{'' if 'BM3D' in CLASSICAL_DENOISERS else BM3D_ABSENT}\n\n"
         "Uploads and drawings are normalised as MNIST was made: grey levels, light ink on black, cropped to the ink, "
         "fitted in a 20×20 box and centred by centre of mass in 28×28."
     )

@@ -85,6 +85,16 @@ def test_the_benchmark_comparison_is_shown_only_for_the_checkpoint_it_measured(t
     assert "| salt-and-pepper 0.3 | median filter | +4.50 dB |" in denoise.about_markdown(None, report)
 
 
+def test_without_the_bm3d_package_the_digit_panel_runs_the_other_filters_and_says_why(tiny_model, digit, monkeypatch):
+    without = {name: fn for name, fn in denoise.CLASSICAL_DENOISERS.items() if name != "BM3D"}
+    monkeypatch.setattr(denoise, "CLASSICAL_DENOISERS", without)
+    result = denoise_digit(tiny_model, digit, "gaussian", 0.5, 0)
+    assert list(result.restored) == [DAE, *without]
+    assert "BM3D is not installed here" in denoise.about_markdown(None) and "pip install bm3d" in denoise.about_markdown(None)
+    monkeypatch.setattr(denoise, "CLASSICAL_DENOISERS", without | {"BM3D": lambda x: x})
+    assert "not installed" not in denoise.about_markdown(None)
+
+
 def test_the_tabs_quote_training_hardware_as_prose():
     from training.loop import describe_hardware
 
