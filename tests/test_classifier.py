@@ -70,7 +70,8 @@ def test_one_epoch_writes_the_hub_layout_and_a_card_with_the_accuracy(tmp_path, 
                                     "loss_curve.png", "samples.png"}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["n_images"] == 10_000 and "train_classifier.py" in metrics["command"]
-    assert f"**Accuracy {metrics['test']['accuracy']:.2%}**" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert f"**Accuracy {metrics['test']['accuracy']:.2%}**" in card and train_classifier.USAGE in card
     model = load_model(DigitClassifier, str(out), train_command="python training/train_classifier.py")
     assert (model.width, model.feature_dim) == (4, 8)
 

@@ -29,6 +29,7 @@ def test_one_epoch_writes_hub_layout_card_metrics_and_progress_pictures(tmp_path
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "train_dae.py" in card and "| gaussian | 0.5 |" in card
     assert "](loss_curve.png)" in card and "](samples.png)" in card and "Resumed" not in card
+    assert train_dae.USAGE in card
     run_dir = tmp_path / "a" / "run"
     assert (run_dir / "loss_curve.png").stat().st_size > 0
     assert (run_dir / "samples" / "epoch_001.png").stat().st_size > 0

@@ -1,6 +1,6 @@
 """Train a conditional DCGAN on MNIST and write its generator in Hub layout (pretrained/cgan-mnist/).
 
-    python training/train_cgan.py --data-root ../shared/datasets                       # non-saturating loss
+    python training/train_cgan.py --data-root ../shared/datasets --epochs 50           # pretrained/cgan-mnist
     python training/train_cgan.py --data-root ../shared/datasets --loss hinge --output-dir runs/cgan-hinge/out
     python training/train_cgan.py --data-root ../shared/datasets --loss wgan-gp --output-dir runs/cgan-wgan-gp/out
     accelerate launch --multi_gpu --num_processes 4 training/train_cgan.py ...        # data-parallel

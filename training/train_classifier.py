@@ -31,6 +31,24 @@ MAX_ROTATION_DEG, MAX_SCALE_CHANGE, MAX_SHIFT_PX = 10.0, 0.1, 2.0
 GRID_SIZE = 64  # the per-epoch picture: up to this many held-out digits it gets wrong
 
 
+USAGE = """```python
+import numpy as np
+import torch
+from PIL import Image
+
+from generative.hub import load_model
+from generative.models import DigitClassifier
+
+# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+model = load_model(DigitClassifier, "pretrained/classifier-mnist", train_command="python training/train_classifier.py")
+pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").convert("L"), dtype=np.float32) / 255
+images = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1], a light digit on black as in MNIST
+with torch.no_grad():
+    digit, confidence = model.predict(images)
+print(f"digit {digit.item()}, probability {confidence.item():.4f}")  # this example is a 0
+```"""  # the model card's "Use" section; tests run it
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=8, batch_size=128, lr=3e-3, data=MNIST_DATA)
@@ -126,13 +144,7 @@ The full confusion matrix (rows: true digit, columns: predicted) is in `metrics.
 
 ## Use
 
-```python
-from generative.hub import load_model
-from generative.models import DigitClassifier
-
-model = load_model(DigitClassifier, "pretrained/classifier-mnist", train_command="python training/train_classifier.py")
-digit, confidence = model.predict(images)  # (N, 1, 28, 28) in [0, 1]
-```
+{USAGE}
 """
 
 

@@ -29,6 +29,25 @@ VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held
 GRID_LEVELS = (("gaussian", 0.5), ("salt_and_pepper", 0.3), ("masking", 0.5))
 
 
+USAGE = """```python
+import numpy as np
+import torch
+from PIL import Image
+
+from generative.hub import load_model
+from generative.models import DenoisingAutoencoder
+
+# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+model = load_model(DenoisingAutoencoder, "pretrained/dae-mnist", train_command="python training/train_dae.py")
+pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").convert("L"), dtype=np.float32) / 255
+clean = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1]
+noisy = (clean + 0.5 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+with torch.no_grad():
+    denoised = model(noisy)  # same shape, in [0, 1]
+print(f"MSE to the clean digit: noisy {(noisy - clean).pow(2).mean():.4f}, denoised {(denoised - clean).pow(2).mean():.4f}")
+```"""  # the model card's "Use" section; tests run it
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=20, batch_size=128, lr=2e-3, data=MNIST_DATA)
@@ -134,13 +153,7 @@ classical baselines (median, Gaussian blur, non-local means, BM3D) on the same n
 
 ## Use
 
-```python
-from generative.hub import load_model
-from generative.models import DenoisingAutoencoder
-
-model = load_model(DenoisingAutoencoder, "pretrained/dae-mnist", train_command="python training/train_dae.py")
-denoised = model(noisy)  # (N, 1, 28, 28) in [0, 1] → same shape
-```
+{USAGE}
 """
 
 

@@ -1,6 +1,6 @@
 """Train the blind photo denoiser on Train400 and write pretrained/photo-denoiser/.
 
-    python training/train_photo_denoiser.py --data-root ../shared/datasets
+    python training/train_photo_denoiser.py --data-root ../shared/datasets   # stage 1 of the nine the shipped model took (its card)
     python training/train_photo_denoiser.py --init-from pretrained/photo-denoiser --lr 5e-4 --epochs 26   # a second stage
     python training/train_photo_denoiser.py --init-from pretrained/photo-denoiser --add-layers 1 --lr 3e-4   # one layer deeper
     accelerate launch --multi_gpu --num_processes 4 training/train_photo_denoiser.py   # data-parallel
@@ -42,6 +42,23 @@ TRAIN_COMMAND = "python training/train_photo_denoiser.py"
 GRID_CROP = 96
 HELD_OUT_NOISE_DRAWS = 8
 SIGMA_FLOOR = 5.0  # added to σ in the loss weight, so that nearly clean patches do not take over
+
+
+USAGE = """```python
+import numpy as np
+from PIL import Image
+
+from generative.hub import load_model
+from generative.models import PhotoDenoiser
+from generative.photo import add_white_noise, denoise_photo, psnr_8bit
+
+# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+model = load_model(PhotoDenoiser, "pretrained/photo-denoiser", train_command="python training/train_photo_denoiser.py")
+clean = np.asarray(Image.open("demos/examples/photos/chelsea-cat.png").convert("RGB"))  # uint8 (H, W, 3); grey (H, W) too
+noisy = add_white_noise(clean, sigma=25, seed=0)  # float: clean / 255 plus Gaussian noise of σ = 25 on the 0–255 scale
+denoised = denoise_photo(model, noisy)  # same shape, float, not clipped (generative.photo.to_uint8 makes it 8-bit)
+print(f"PSNR: noisy {psnr_8bit(clean, noisy):.2f} dB, denoised {psnr_8bit(clean, denoised):.2f} dB")
+```"""  # the model card's "Use" section; tests run it
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -209,10 +226,13 @@ def stages_section(metrics: dict) -> str:
         return ""
     lines = "\n".join(f"{i}. `{s['command']}`: {s['epochs']} epochs, {format_minutes(s['train_seconds'])} on {s['hardware']}"
                       for i, s in enumerate(stages, 1))
+    copied = (" A stage with `--output-dir runs/…` was copied into the checkpoint folder (`cp runs/stageN/model/* "
+              "pretrained/photo-denoiser/`) once its held-out PSNR beat the stage before, so the next one started from it."
+              if any("--output-dir runs/" in s["command"] for s in stages) else "")
     return (f"\n**Trained in {len(stages)} stages** (each later one starts from the weights of the one before, "
             f"with `--init-from` and a fresh one-cycle schedule), {metrics['total_epochs']} epochs and "
             f"{format_minutes(metrics['total_train_seconds'])} in all:\n\n{lines}\n\n"
-            "The loss curve and samples below are the last stage's.\n")
+            f"The loss curve and samples below are the last stage's.{copied}\n")
 
 
 def published(method: str, result: dict) -> str:
@@ -266,7 +286,8 @@ channel at a time, in an opponent colour space whose three channels are scaled t
 
 - **Architecture:** `PhotoDenoiser(width={args.width}, depth={args.depth})`: {args.depth} 3×3 convolutions with ReLU, no batch norm,
   **{metrics['parameters']:,} parameters** (DnCNN-S: about 0.56 M) (`generative/models/photo_denoiser.py`).{deepening_words(args.add_layers)}
-- **Training data:** Train400 (400 grey 180×180 crops of Berkeley Segmentation Dataset images, the DnCNN training set),
+- **Training data:** Train400 (400 grey 180×180 crops of Berkeley Segmentation Dataset images, the DnCNN training set;
+  the dataset is offered for non-commercial research and education, and the sample grid below shows crops of it),
   the last 16 held out (loss curve, held-out PSNR); {args.patches_per_image} random {args.patch_size}×{args.patch_size} patches per image per epoch,
   random flips and rotations, σ uniform in [0, {args.max_sigma:g}] per patch.
 - **Loss:** mean squared error between output and clean patch, i.e. between predicted and true noise{loss_weight_words(args.sigma_weight_power)}.
@@ -292,14 +313,7 @@ colour sets, and a ×8 self-ensemble of this model.
 {goals_line(metrics)}
 ## Use
 
-```python
-from generative.hub import load_model
-from generative.models import PhotoDenoiser
-from generative.photo import denoise_photo
-
-model = load_model(PhotoDenoiser, "pretrained/photo-denoiser", train_command="{TRAIN_COMMAND}")
-denoised = denoise_photo(model, noisy)  # (H, W) or (H, W, 3) float, values ~[0, 1] → same shape
-```
+{USAGE}
 """
 
 

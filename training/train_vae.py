@@ -1,7 +1,7 @@
 """Train a variational autoencoder on MNIST and write it in Hub layout.
 
     python training/train_vae.py --data-root ../shared/datasets --latent-dim 16            # pretrained/vae-mnist-z16
-    python training/train_vae.py --data-root ../shared/datasets --latent-dim 2             # pretrained/vae-mnist-z2
+    python training/train_vae.py --data-root ../shared/datasets --latent-dim 2 --epochs 30 # pretrained/vae-mnist-z2
     python training/train_vae.py --data-root ../shared/datasets --architecture mlp \\
         --latent-dim 20 --epochs 10 --lr 1e-3 --binarize none                            # the PyTorch-example baseline
     accelerate launch --multi_gpu --num_processes 4 training/train_vae.py ...           # data-parallel
@@ -46,7 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--hidden", type=int, default=400, help="mlp: hidden units")
     parser.add_argument("--binarize", choices=["dynamic", "none"], default="dynamic",
                         help="dynamic: a fresh Bernoulli sample of each digit per step; none: grey levels")
-    parser.add_argument("--output-dir", type=Path, default=None, help="default: pretrained/vae-mnist-z<latent-dim>")
+    parser.add_argument("--output-dir", type=Path, default=None, help="default: pretrained/vae-mnist-z<latent-dim>, or vae-mnist-mlp-z<latent-dim> for the mlp")
     args = parser.parse_args(argv)
     name = f"vae-mnist-{'mlp-' if args.architecture == 'mlp' else ''}z{args.latent_dim}"
     args.output_dir = args.output_dir or Path("pretrained") / name
