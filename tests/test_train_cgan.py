@@ -35,7 +35,7 @@ def test_one_epoch_of_each_loss_writes_the_generator_and_a_card(tmp_path, data_r
     assert all(0 <= a <= 1 for a in metrics["conditional_accuracy"].values())
     assert len(metrics["per_epoch"]["classifier_error_1000_ema_samples"]) == 1
     card = (out / "README.md").read_text()
-    assert f"--loss {loss}" in card and "Conditional accuracy" in card
+    assert f"--loss {loss}" in card and "Conditional accuracy" in card and train_cgan.USAGE in card
     generator = load_model(Generator, str(out), train_command="python training/train_cgan.py")
     assert generator.noise_dim == 8
 

@@ -38,6 +38,7 @@ def test_the_reader_script_writes_a_loadable_reader_and_a_card_with_both_splits(
     assert set(metrics["accuracy"]) == {"train", "held-out"}
     assert all(0 <= v <= 1 for split in metrics["accuracy"].values() for v in split.values())
     assert "| held-out |" in (tiny_reader / "README.md").read_text()
+    assert train_scene_reader.USAGE in (tiny_reader / "README.md").read_text()
     assert load_model(SceneReader, str(tiny_reader), train_command="x").width == 4
 
 
@@ -48,7 +49,8 @@ def test_the_matcher_script_writes_a_loadable_matcher_and_its_r_precision(tmp_pa
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["r_precision"]) == set(metrics["r_precision_blurred"]) == {"train", "held-out"}
     assert metrics["distractors"] == 99
-    assert "R-precision" in (out / "README.md").read_text() and "box blur" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert "R-precision" in card and "box blur" in card and train_matcher.USAGE in card
     assert load_model(ImageTextMatcher, str(out), train_command="x").dim == 8
 
 
@@ -68,7 +70,7 @@ def test_the_text2img_script_writes_the_text_encoder_and_generator_with_a_card(t
     assert metrics["published_epoch"] == 1
     assert len(metrics["per_epoch"]["alignment_error_500_ema_pictures"]) == 1
     card = (out / "README.md").read_text()
-    assert "matching-aware" in card and "--width 4" in card
+    assert "matching-aware" in card and "--width 4" in card and train_text2img.USAGE in card
     model = load_model(TextToImage, str(out), train_command="x")
     assert model.text_dim == 16 and model.words == vocabulary()
 

@@ -36,6 +36,24 @@ EPOCH_EVAL_PER_CLASS, FINAL_EVAL_PER_CLASS = 100, 1000
 BETAS = {"non-saturating": (0.5, 0.999), "hinge": (0.5, 0.999), "wgan-gp": (0.0, 0.9)}  # DCGAN's; WGAN-GP paper's
 
 
+USAGE = """```python
+import torch
+
+from generative.hub import load_model
+from generative.models import DigitClassifier, Generator
+
+# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+generator = load_model(Generator, "pretrained/cgan-mnist", train_command="python training/train_cgan.py --epochs 50")
+labels = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
+noise = generator.sample_noise(len(labels), torch.Generator().manual_seed(0))  # z ~ N(0, I); scale < 1 truncates
+with torch.no_grad():
+    digits = generator(noise, labels)  # (8, 1, 28, 28) in [0, 1], the digit of each label
+    judge = load_model(DigitClassifier, "pretrained/classifier-mnist", train_command="python training/train_classifier.py")
+    read, _ = judge.predict(digits)
+print("asked for", labels.tolist(), "- the classifier reads", read.tolist())
+```"""  # the model card's "Use" section; tests run it
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=20, batch_size=128, lr=2e-4, data=MNIST_DATA)
@@ -179,6 +197,10 @@ with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩.
 
 {card_command_and_pictures(metrics, 'D loss and its classifier error per epoch; G loss, D(x) and D(G(z)) per step',
                            'Row d: digit d from the same 10 fixed noise vectors (EMA generator), last epoch')}
+
+## Use
+
+{USAGE}
 """
 
 

@@ -35,6 +35,24 @@ EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 1_000, 5_000
 GRID_SIZE = 64
 
 
+USAGE = """```python
+import torch
+
+from generative.data.shapes import parse_caption, render
+from generative.hub import load_model
+from generative.models.matcher import ImageTextMatcher
+
+# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+matcher = load_model(ImageTextMatcher, "pretrained/scene-matcher", train_command="python training/train_matcher.py")
+captions = ["a cyan ball above a red square", "a red square above a cyan ball", "a large cyan circle on the left"]
+picture = render(parse_caption(captions[0]))  # uint8 (32, 32, 3): the scene of the first caption
+images = torch.tensor(picture).permute(2, 0, 1)[None].float() / 255  # (N, 3, 32, 32) in [0, 1]
+with torch.no_grad():
+    similarity = matcher.encode_images(images) @ matcher.encode_captions(captions).T  # cosine, (N, captions)
+print("best caption:", captions[similarity[0].argmax()], "| cosine", [round(s, 3) for s in similarity[0].tolist()])
+```"""  # the model card's "Use" section; tests run it
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=3, batch_size=128, lr=2e-3)
@@ -122,6 +140,10 @@ R-precision is not judged by its own discriminator.
 R-precision (R = 1, {metrics['distractors']} distractor captions of other scenes per image): **{r['train']:.2%}** on scenes
 of seen pairs, **{r['held-out']:.2%}** on scenes with a held-out pair. These are the ceiling for a generator. The same
 scenes after a 3×3 box blur, which leaves what they show unchanged: {blurred['train']:.2%} and {blurred['held-out']:.2%}.
+
+## Use
+
+{USAGE}
 """
 
 

@@ -31,6 +31,23 @@ EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 2_000, 10_000
 GRID_SIZE = 64
 
 
+USAGE = """```python
+import torch
+
+from generative.data.shapes import parse_caption, render
+from generative.hub import load_model
+from generative.models.scene_reader import SceneReader, describe
+
+# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+reader = load_model(SceneReader, "pretrained/scene-reader", train_command="python training/train_scene_reader.py")
+picture = render(parse_caption("a cyan ball above a red square"))  # uint8 (32, 32, 3): the toy world draws the caption
+images = torch.tensor(picture).permute(2, 0, 1)[None].float() / 255  # (N, 3, 32, 32) in [0, 1]
+with torch.no_grad():
+    readout = reader.read(images)  # attribute → (N, 5): the predicted class in each of the five places
+print("the reader sees:", describe(readout, 0))
+```"""  # the model card's "Use" section; tests run it
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=5, batch_size=128, lr=3e-3)
@@ -117,6 +134,10 @@ slots, "all" per scene.
 | scenes | shape | colour | size | all attributes |
 |---|---|---|---|---|
 {rows}
+
+## Use
+
+{USAGE}
 """
 
 

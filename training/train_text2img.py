@@ -65,6 +65,18 @@ BETAS = (0.5, 0.999)
 TEXT_LR = 1e-3
 
 
+USAGE = """```python
+from generative.hub import load_model
+from generative.models.text2img import TextToImage, draw_captions
+
+# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+model = load_model(TextToImage, "pretrained/text2img-shapes", train_command="python training/train_text2img.py")
+captions = ["a large red circle in the centre", "a cyan ball above a red square"]  # only the toy world's 50 words
+pictures = draw_captions(model, captions, seed=0)  # (2, 3, 32, 32) in [0, 1], one per caption
+print(f"{len(pictures)} pictures of {tuple(pictures.shape[1:])}, values {pictures.min():.2f}–{pictures.max():.2f}")
+```"""  # the model card's "Use" section; tests run it
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=6, batch_size=64, lr=2e-4)
@@ -307,6 +319,10 @@ The full measurement, held-out pairs included, is in the project's `benchmarks/r
 
 {card_command_and_pictures(metrics, 'D loss and the alignment error per epoch; G, text and D verdicts per step',
                            f'One caption per row (the last three with held-out pairs), same noise per column, epoch {metrics["published_epoch"]}')}
+
+## Use
+
+{USAGE}
 """
 
 

@@ -17,6 +17,7 @@ import argparse
 import json
 import shlex
 import sys
+from string import Template
 from pathlib import Path
 
 import torch
@@ -35,6 +36,27 @@ ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ 
                   "(`test_encodings()` in `training/train_vae.py`), which the app's latent map draws.\n")
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_COLUMNS = 16
+
+
+USAGE = Template("""```python
+import numpy as np
+import torch
+from PIL import Image
+
+from generative.hub import load_model
+from generative.models import VAE
+
+# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+model = load_model(VAE, "pretrained/$name", train_command="python training/train_vae.py")
+pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").convert("L"), dtype=np.float32) / 255
+digit = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1]
+with torch.no_grad():
+    mean, log_variance = model.encode(digit)  # q(z|x) = N(μ, σ²), each (N, latent_dim)
+    reconstruction = torch.sigmoid(model.decode(mean))  # decode gives Bernoulli logits; sigmoid, the pixel means
+    samples = torch.sigmoid(model.decode(torch.randn(8, model.latent_dim, generator=torch.Generator().manual_seed(0))))
+print(f"latent {tuple(mean.shape)}, reconstruction MSE {(reconstruction - digit).pow(2).mean():.4f}, "
+      f"{len(samples)} samples from the prior {tuple(samples.shape[1:])}")
+```""")  # the model card's "Use" section for pretrained/$name; tests run it
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -139,6 +161,10 @@ cross-entropy summed over the 784 pixels plus KL(q(z|x) ‖ N(0, I)).
 {test_lines(metrics.get('test'))}{ENCODINGS_LINE if args.latent_dim == 2 else ''}
 {card_command_and_pictures(metrics, 'Negative ELBO per step and per epoch, on the training digits and the 5,000 held-out ones',
                            'Held-out digits, their reconstructions, and samples from the prior')}
+
+## Use
+
+{USAGE.substitute(name=args.output_dir.name)}
 """
 
 
