@@ -66,6 +66,11 @@ def generated_images(model_name: str, model, count: int, seed: int) -> np.ndarra
     return torch.sigmoid(model.decode(z))[:, 0].numpy()
 
 
+def source_name(choice: str) -> str:
+    """A set's radio label without its parenthesis: "cGAN samples (cgan-mnist)" → "cGAN samples"."""
+    return choice.split(" (")[0]
+
+
 def sample_grid(images: list[np.ndarray], columns: int = GRID_COLUMNS, cell: int = GRID_CELL) -> np.ndarray | None:
     """Up to ``GRID_IMAGES`` RGB images as one picture, each fitted into a cell (pixels kept sharp when enlarged)."""
     if not images:
@@ -152,18 +157,18 @@ class FIDTab:
             return ArrayImages(rendered_scenes(count, seed), f"{count:,} rendered toy-world scenes (seed {seed})")
         name = GENERATOR_CHOICES[choice]
         images = generated_images(name, self.generator(name), count, seed)
-        return ArrayImages(images, f"{count:,} {choice.split(' (')[0]} (seed {seed})")
+        return ArrayImages(images, f"{count:,} {source_name(choice)} (seed {seed})")
 
     def features_of(self, choice: str, upload, count, seed, kind: str, resize: str, label: str) -> SetFeatures:
         if choice in REFERENCE_CHOICES:
             name = REFERENCE_CHOICES[choice]
             path = reference_path(name, kind, resize)
-            if not path.is_file() and kind == "inception":
-                raise gr.Error(f"No Inception statistics for {choice.split(' (')[0]} with the {resize} resize ship with "
-                               "the gallery: they were computed with the pytorch-fid resize. Pick that resize, or upload "
-                               "the reference images as a zip as set A.")
             if not path.is_file():
-                raise gr.Error(f"The classifier statistics of {choice.split(' (')[0]} are missing from {path.parent}; "
+                if kind == "inception":
+                    raise gr.Error(f"No Inception statistics for {source_name(choice)} with the {resize} resize ship with "
+                                   "the gallery: they were computed with the pytorch-fid resize. Pick that resize, or "
+                                   "upload the reference images as a zip as set A.")
+                raise gr.Error(f"The classifier statistics of {source_name(choice)} are missing from {path.parent}; "
                                "`python -m generative.metrics.references` computes them.")
             return load_stats(path)
         images = self.image_set(choice, upload, count, seed, label)
@@ -177,7 +182,7 @@ class FIDTab:
         if kind is None or resize not in RESIZES or choice_a not in sources_a or choice_b not in sources_b:
             raise gr.Error(f"Unknown choice: features {features!r}, resize {resize!r}, set A {choice_a!r}, set B {choice_b!r}.")
         if kind == "classifier" and (not_digits := [c for c in (choice_a, choice_b) if c in NOT_DIGITS]):
-            raise gr.Error(f"The MNIST classifier's features are for digits, and {not_digits[0].split(' (')[0]} are not "
+            raise gr.Error(f"The MNIST classifier's features are for digits, and {source_name(not_digits[0])} are not "
                            "digits: choose Inception-v3 features to measure them.")
         try:
             a = self.features_of(choice_a, upload_a, count, seed, kind, resize, "A")
