@@ -36,6 +36,8 @@ GENERATOR_CLASSES = {"cgan-mnist": Generator, "vae-mnist-z16": VAE, "text2img-sh
 FEATURE_CHOICES = {"Inception-v3 (standard FID)": "inception", "MNIST classifier (digits only)": "classifier"}
 TRAIN_COMMANDS = {name: tab.TRAIN_COMMANDS[name]
                   for tab, name in ((cgan, cgan.MODEL_NAME), (vae, vae.WALK_MODEL), (text2img, text2img.MODEL_NAME))}
+RESIZE_INFO = {"inception": "how each image becomes Inception-v3's 299×299 input",
+               "classifier": "not used: the MNIST classifier reads every image as 28×28 grey"}
 MAX_GENERATED, DEFAULT_GENERATED = 10_000, 250
 GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 
@@ -115,6 +117,12 @@ with `--is-head`).
 about 10 s for the matrix square root of the 2048×2048 product; the reference statistics of the 10,000 test images are
 precomputed. Measured: this implementation agrees with pytorch-fid and clean-fid to 5e-7 relative on the same
 images and convention; 10,000 cGAN samples vs the MNIST reference give FID 7.43 (12 minutes here)."""
+
+
+def resize_control(features: str) -> gr.Dropdown:
+    """The resize dropdown for a feature space: only Inception's 299×299 input has resize conventions to choose from."""
+    kind = FEATURE_CHOICES.get(features, "inception")
+    return gr.Dropdown(interactive=kind == "inception", info=RESIZE_INFO[kind])
 
 
 # ---------------------------------------------------------------- the tab
@@ -218,7 +226,8 @@ def build_tab(hub_user: str | None = None) -> None:
                 seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="fid-seed")
     with gr.Row():
         features = gr.Radio(list(FEATURE_CHOICES), value=next(iter(FEATURE_CHOICES)), label="Features", elem_id="fid-features")
-        resize = gr.Dropdown(list(RESIZES), value="pytorch-fid", label="Resize convention to 299×299", elem_id="fid-resize")
+        resize = gr.Dropdown(list(RESIZES), value="pytorch-fid", label="Resize convention to 299×299",
+                             info=RESIZE_INFO["inception"], elem_id="fid-resize")
         kid = gr.Checkbox(value=True, label="KID", elem_id="fid-kid")
         pr = gr.Checkbox(value=True, label="Precision / recall", elem_id="fid-pr")
     measure = gr.Button("Measure", variant="primary", elem_id="fid-measure")
@@ -228,5 +237,6 @@ def build_tab(hub_user: str | None = None) -> None:
                           elem_id="fid-grid-a")
         grid_b = gr.Image(label="Set B (first images)", interactive=False, format="png", elem_id="fid-grid-b")
     gr.Markdown(ABOUT, elem_id="fid-about")
+    features.change(resize_control, features, resize, api_visibility="private")
     measure.click(tab.measure, [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr],
                   [result, grid_a, grid_b], api_name="fid_measure", preprocess=False)

@@ -192,6 +192,7 @@ def test_cgan_tab_generates_and_a_new_seed_changes_the_samples(page, artifacts_d
 def test_fid_tab_measures_cgan_samples_against_the_mnist_reference(page, artifacts_dir):
     page.get_by_role("tab", name="FID calculator").click()
     page.get_by_label("MNIST classifier (digits only)").check()  # the fast feature space: seconds, not minutes
+    expect(page.locator("#fid-resize input")).to_be_disabled()  # the classifier reads 28×28: no resize to choose
     page.locator("#fid-count input").fill("200")
     page.locator("#fid-measure").click()
     result = page.locator("#fid-result")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD, FIDTab,
-                       generated_images, rendered_scenes, result_markdown, sample_grid)
+                       generated_images, rendered_scenes, resize_control, result_markdown, sample_grid)
 from generative.data.image_sets import Skipped
 from generative.metrics.fid import Comparison
 from generative.metrics.features import SetFeatures
@@ -60,6 +60,12 @@ def test_sample_grid_fits_any_sizes_into_cells():
     assert (grid[:56, :56] == 255).all()                      # 28×28 enlarged 2× without blur fills its cell
     assert (grid[:56, 56 + 28 - 9: 56 + 28 + 9] == 0).all()    # the tall image is scaled into its cell, centred
     assert sample_grid([]) is None
+
+
+def test_resize_is_offered_only_for_inception_features():
+    inception, classifier = (resize_control(choice) for choice in FEATURE_CHOICES)
+    assert inception.interactive and "299×299" in inception.info
+    assert not classifier.interactive and classifier.info.startswith("not used")
 
 
 def features(n: int, extractor: str = "Inception-v3 pool3 …", dim: int = 2048) -> SetFeatures:
