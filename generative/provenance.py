@@ -12,10 +12,12 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def command_line(script: str, argv: list[str]) -> str:
-    """The command that ran ``script`` with ``argv``, as a user would retype it from the project root."""
+def command_line(script: str, argv: list[str], processes: int = 1) -> str:
+    """The command that ran ``script`` with ``argv`` in ``processes`` data-parallel processes, as a user would
+    retype it from the project root (``accelerate launch`` for several)."""
     relative = Path(script).resolve().relative_to(PROJECT_ROOT)
-    return " ".join(["python", str(relative), *map(shlex.quote, argv)])
+    launcher = ["python"] if processes == 1 else ["accelerate", "launch", f"--num_processes={processes}"]
+    return " ".join([*launcher, str(relative), *map(shlex.quote, argv)])
 
 
 def cpu_model() -> str:

@@ -7,6 +7,7 @@ data root at all, torchvision downloads MNIST into the cache as usual.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def _link_archives(data_root: Path, name: str, target: Path) -> None:
     for archive in source.glob("*.gz"):
         link = raw / archive.name
         if not link.exists():
-            link.symlink_to(archive)
+            with contextlib.suppress(FileExistsError):  # another data-parallel process linked it first
+                link.symlink_to(archive)
 
 
 def load_mnist(split: str, data_root: str | os.PathLike | None = None,

@@ -56,10 +56,12 @@ def corrupt_test_set(clean: torch.Tensor, kind: str, level: float, seed: int = 0
 
 
 def model_denoiser(model: torch.nn.Module, batch_size: int = 1000) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Wrap a denoising model as a batched (N, 1, H, W) → (N, 1, H, W) function."""
+    """Wrap a denoising model as a batched (N, 1, H, W) → (N, 1, H, W) function; the model may sit on a GPU, the
+    images come back where they were."""
+    device = next(model.parameters()).device
 
     @torch.inference_mode()
     def denoise(noisy: torch.Tensor) -> torch.Tensor:
-        return torch.cat([model(chunk) for chunk in noisy.split(batch_size)])
+        return torch.cat([model(chunk.to(device)).to(noisy.device) for chunk in noisy.split(batch_size)])
 
     return denoise
