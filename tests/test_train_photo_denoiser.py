@@ -93,6 +93,13 @@ def test_one_epoch_writes_a_loadable_model_and_a_card_with_test_set_psnr(tmp_pat
     assert (model.width, model.depth) == (4, 3)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: checks that evaluation follows the model there")
+def test_one_epoch_on_a_gpu_evaluates_and_publishes(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    out = run(tmp_path, "gpu", "--epochs", "1", "--device", "cuda")
+    assert json.loads((out / "metrics.json").read_text())["hardware"].startswith("1 × ")
+
+
 def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, denoising_root, monkeypatch):
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
     unbroken = run(tmp_path, "unbroken", "--epochs", "2")

@@ -133,7 +133,7 @@ def test_the_l1_weight_adds_exactly_its_share_of_the_pictures_distance_to_the_re
     assert logged[0.0]["G L1"] > 0 and torch.equal(logged[0.0]["G L1"], logged[10.0]["G L1"])
     assert torch.allclose(logged[10.0]["G loss"] - logged[0.0]["G loss"], 10 * logged[0.0]["G L1"])
     assert train_text2img.L1_TEXT.format(10.0) in train_text2img.model_card(
-        {"alignment_seen_captions": {}, "discriminator_parameters": 1, "parameters": 1, "train_seconds": 60,
+        {"alignment_seen_captions": {}, "discriminator_parameters": 1, "parameters": 1, "train_examples": 6, "train_seconds": 60,
          "hardware": "cpu", "resumed": False, "published": "G", "per_epoch": {"alignment_error_500_ema_pictures": [0.1]},
          "command": "python training/train_text2img.py", "published_epoch": 1}, args)
 

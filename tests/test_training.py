@@ -6,9 +6,12 @@ import sys
 
 import huggingface_hub
 import pytest
+import torch
 from safetensors.torch import load_file
 
+from generative.provenance import PROJECT_ROOT, command_line
 from training import train_dae
+from training.loop import batch_words
 
 SMOKE = ["--limit-train", "256", "--batch-size", "64", "--eval-limit", "64", "--width", "8", "--code-dim", "16"]
 
@@ -85,6 +88,73 @@ def test_two_process_data_parallel_run_through_torchrun(tmp_path, data_root):
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
                "training/train_dae.py", *SMOKE, "--epochs", "1", "--device", "cpu", "--data-root", str(data_root),
                "--run-dir", str(tmp_path / "ddp" / "run"), "--output-dir", str(out)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=os.path.dirname(os.path.dirname(__file__)))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "2 process(es)" in json.loads((out / "metrics.json").read_text())["hardware"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "2 process(es)" in metrics["hardware"] and metrics["command"].startswith("accelerate launch --num_processes=2 ")
+    assert "batch 64 per process × 2 processes (128 in all)" in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--batch-size", "0"), ("--limit-train", "0"),
+                                         ("--seed", "-1"), ("--seed", str(2**32)), ("--width", "-4")])
+def test_impossible_flags_are_refused_with_a_usage_message(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_dae.parse_args([flag, value])
+    assert exit_info.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+
+
+def test_a_batch_larger_than_the_training_set_is_refused_before_training(tmp_path, data_root):
+    with pytest.raises(SystemExit, match="256 training examples make no full batch of 512"):
+        run(tmp_path, "big-batch", "--epochs", "1", "--data-root", str(data_root), "--batch-size", "512")
+
+
+def test_resume_with_other_flags_is_refused_naming_them(tmp_path, data_root):
+    run(tmp_path, "a", "--epochs", "1", "--data-root", str(data_root))
+    with pytest.raises(SystemExit, match=r"epochs: 1 then, 2 now; lr: 0\.002 then, 0\.005 now"):
+        run(tmp_path, "a", "--epochs", "2", "--lr", "0.005", "--resume", "--data-root", str(data_root))
+
+
+def test_a_new_run_replaces_the_earlier_runs_state_and_samples(tmp_path, data_root):
+    run(tmp_path, "a", "--epochs", "2", "--data-root", str(data_root))
+    out = run(tmp_path, "a", "--epochs", "1", "--data-root", str(data_root), "--seed", "1")
+    samples = tmp_path / "a" / "run" / "samples"
+    assert sorted(p.name for p in samples.iterdir()) == ["epoch_001.png"]
+    assert (out / "samples.png").read_bytes() == (samples / "epoch_001.png").read_bytes()
+    saved = json.loads((tmp_path / "a" / "run" / "state" / "history.json").read_text())
+    assert len(saved["epoch_train_loss"]) == 1
+
+
+def test_the_card_states_the_digits_trained_on_and_a_launchers_command_and_batch(tmp_path, data_root):
+    out = run(tmp_path, "a", "--epochs", "1", "--data-root", str(data_root))
+    assert "MNIST train, first 256 digits" in (out / "README.md").read_text()
+    assert json.loads((out / "metrics.json").read_text())["processes"] == 1
+    assert command_line(train_dae.__file__, ["--epochs", "3"], processes=4) == \
+        "accelerate launch --num_processes=4 training/train_dae.py --epochs 3"
+    args = train_dae.parse_args(["--batch-size", "64"])
+    assert batch_words({"processes": 1}, args) == "batch 64"
+    assert batch_words({"processes": 4}, args) == "batch 64 per process × 4 processes (256 in all)"
+
+
+def test_a_failed_push_keeps_the_checkpoint_and_exits_with_status_1(tmp_path, data_root, monkeypatch, capsys):
+    def offline(self, repo_id, **kw):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", offline)
+    with pytest.raises(SystemExit) as exit_info:
+        run(tmp_path, "push", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
+    assert exit_info.value.code == 1 and "no network" in capsys.readouterr().out
+    assert (tmp_path / "push" / "out" / "model.safetensors").exists()
+
+
+def test_missing_data_ends_with_its_message_not_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "training/train_dae.py", "--data-root", str(tmp_path), "--run-dir",
+                             str(tmp_path / "run"), "--output-dir", str(tmp_path / "out")],
+                            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {tmp_path}/MNIST/raw does not exist")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: checks that evaluation follows the model there")
+def test_one_epoch_on_a_gpu_evaluates_and_publishes(tmp_path, data_root):
+    out = run(tmp_path, "gpu", "--epochs", "1", "--data-root", str(data_root), "--device", "cuda")
+    assert json.loads((out / "metrics.json").read_text())["hardware"].startswith("1 × ")

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from generative.data.mnist import DATA_ROOT_ENV
-from generative.hub import push_folder_to_hub
+from generative.hub import CheckpointError, push_folder_to_hub
 from generative.provenance import command_line, cpu_model
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
@@ -32,6 +32,25 @@ EvalFn = Callable[[torch.nn.Module], float]
 
 
 MNIST_DATA = f"folder with MNIST/raw/*.gz (default: ${DATA_ROOT_ENV}, else download)"
+MAX_SEED = 2**32 - 1  # numpy's seed range, which accelerate's set_seed also seeds
+# Flags that say where files go or how fast steps run, not what is trained: a resumed run may change them.
+SETTINGS_FILE = "settings.json"  # beside the resume state: the flags of the run it belongs to
+RESUME_MAY_CHANGE = {"resume", "device", "run_dir", "output_dir", "push_to_hub", "data_root", "eval_limit", "bf16"}
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer ≥ 1 (argparse turns the ValueError into a usage message)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be in 0 … {MAX_SEED}, got {value}")
+    return value
 
 
 def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,
@@ -42,14 +61,14 @@ def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_siz
     their own data (the toy world) have no such flag."""
     if data:
         parser.add_argument("--data-root", default=None, help=data)
-    parser.add_argument("--epochs", type=int, default=epochs)
-    parser.add_argument("--batch-size", type=int, default=batch_size, help="per process")
+    parser.add_argument("--epochs", type=positive_int, default=epochs)
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="per process")
     parser.add_argument("--lr", type=float, default=lr)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU when there is one")
     parser.add_argument("--run-dir", type=Path, default=None, help="samples, loss curve and resume state (default: runs/<model>)")
     parser.add_argument("--resume", action="store_true", help="continue from the last finished epoch in --run-dir")
-    parser.add_argument("--limit-train", type=int, default=None, help="train on the first N examples only (smoke tests)")
+    parser.add_argument("--limit-train", type=positive_int, default=None, help="train on the first N examples only (smoke tests)")
     parser.add_argument("--push-to-hub", metavar="REPO", default=None, help="also upload the checkpoint to this Hub repo")
 
 
@@ -63,6 +82,7 @@ class History:
     seconds: float = 0.0
     step_metrics: dict[str, list[float]] = field(default_factory=dict)  # what a step reports beside its loss
     epoch_end_seconds: list[float] = field(default_factory=list)        # training time when each epoch ended
+    train_examples: int = 0                                              # examples per epoch, for the card
 
     @property
     def epochs_done(self) -> int:
@@ -110,6 +130,14 @@ class MinimizeLoss(Objective):
         self.optimizer.step()
         self.scheduler.step()
         return {"loss": loss.detach()}
+
+
+def run_script(main: Callable[[], None]) -> None:
+    """A training script's entry point: missing data or a missing checkpoint ends with its message, not a traceback."""
+    try:
+        main()
+    except (FileNotFoundError, CheckpointError) as err:
+        raise SystemExit(f"error: {err}") from None
 
 
 def make_accelerator(device: str) -> Accelerator:
@@ -194,7 +222,8 @@ def fit(
 ) -> tuple[torch.nn.Module, History, Accelerator]:
     """Train ``build_model()`` for ``args.epochs`` epochs; returns the unwrapped model, its history and the accelerator.
 
-    The model is built here, after seeding, so its initial weights depend on ``--seed`` alone.
+    The model is built here, after seeding, so its initial weights depend on ``--seed`` alone. A run with
+    ``--resume`` continues the saved run only with the same training flags; one without replaces it.
 
     ``objective`` is a loss ``loss_fn(model, batch, generator)`` returning the mean loss of a batch
     (minimised with ``MinimizeLoss``), or an ``Objective`` that does its own steps (a GAN's two
@@ -203,25 +232,35 @@ def fit(
     ``eval_fn(model)`` a number per epoch, plotted as ``eval_label`` (a held-out loss by default).
     """
     accelerator = make_accelerator(args.device)
+    global_batch = args.batch_size * accelerator.num_processes
+    if len(train_set) < global_batch:
+        raise SystemExit(f"{len(train_set):,} training examples make no full batch of {global_batch:,} "
+                         f"(--batch-size {args.batch_size} × {accelerator.num_processes} process(es)): lower --batch-size")
     set_seed(args.seed)
     model = build_model()
     run_dir: Path = args.run_dir
     state_dir = run_dir / "state"
-    if accelerator.is_main_process:
-        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    settings = training_settings(args, accelerator.num_processes)
+    if args.resume:
+        check_resumable(state_dir, settings)
+    elif accelerator.is_main_process:
+        start_afresh(run_dir)
+    accelerator.wait_for_everyone()
 
     objective = objective if isinstance(objective, Objective) else MinimizeLoss(objective)
     loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, drop_last=True)
     objective.setup(model, accelerator, args, total_steps=args.epochs * len(loader))
-    loader = accelerator.prepare(loader)
+    loader = accelerator.prepare(loader)  # its sampler shuffles from torch's initial seed, the same on every process
+    if accelerator.num_processes > 1:
+        # Every process built the same initial weights; from here on their dropout masks and the like must differ.
+        set_seed(args.seed, device_specific=True)  # accelerate's own offset: seed + process index
 
     history = History()
     if args.resume:
-        if not (state_dir / "history.json").exists():
-            raise SystemExit(f"--resume: no saved state in {state_dir}; start without --resume")
         accelerator.load_state(str(state_dir))
         history = History.load(state_dir / "history.json")
         accelerator.print(f"resuming after epoch {history.epochs_done} of {args.epochs}")
+    history.train_examples = len(train_set)
 
     generator = torch.Generator(device=accelerator.device)
     for epoch in range(history.epochs_done, args.epochs):
@@ -259,8 +298,42 @@ def fit(
         accelerator.save_state(str(state_dir))
         if accelerator.is_main_process:
             history.save(state_dir / "history.json")
+            (state_dir / SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
 
     return model, history, accelerator
+
+
+def training_settings(args: argparse.Namespace, processes: int) -> dict:
+    """What a resumed run must share with the run it continues: every flag that shapes training, and the process count.
+
+    The saved schedules and data order depend on them (a one-cycle schedule stores its total steps), so
+    resuming with, say, more ``--epochs`` would quietly train the extra epochs at the schedule's final rate.
+    """
+    flags = {name: value for name, value in vars(args).items() if name not in RESUME_MAY_CHANGE}
+    return json.loads(json.dumps(flags | {"processes": processes}, default=str))
+
+
+def check_resumable(state_dir: Path, settings: dict) -> None:
+    """Refuse ``--resume`` without a saved run, or with flags other than the saved run's, naming the differences."""
+    if not (state_dir / "history.json").exists():
+        raise SystemExit(f"--resume: no saved state in {state_dir}; start without --resume")
+    saved_file = state_dir / SETTINGS_FILE
+    saved = json.loads(saved_file.read_text()) if saved_file.exists() else settings  # runs saved before this check
+    changed = [f"{name}: {saved.get(name)!r} then, {settings.get(name)!r} now"
+               for name in sorted(saved.keys() | settings.keys()) if saved.get(name) != settings.get(name)]
+    if changed:
+        raise SystemExit(f"--resume: the run in {state_dir.parent} was started with other settings ({'; '.join(changed)}). "
+                         "Resume with the same flags, or start a new run without --resume.")
+
+
+def start_afresh(run_dir: Path) -> None:
+    """A run without ``--resume`` replaces an earlier run's state and samples in ``run_dir``, so that neither a later
+    ``--resume`` nor the published sample grid can pick up the earlier run's files."""
+    for earlier in (run_dir / "state", run_dir / "samples"):
+        if earlier.exists():
+            print(f"starting a new run: removing the earlier run's {earlier}")
+            shutil.rmtree(earlier)
+    (run_dir / "samples").mkdir(parents=True)
 
 
 def format_minutes(seconds: float) -> str:
@@ -268,7 +341,8 @@ def format_minutes(seconds: float) -> str:
 
 
 RESUMED_NOTE = ("\n- **Resumed:** the run was interrupted and continued with `--resume`, which ends with the same weights "
-                "as an unbroken run (a test checks it); the time is the sum of its parts.")
+                "as an unbroken run on the CPU (a test checks it; on a GPU, close to them); the time is the sum of "
+                "its parts.")
 
 
 def card_front_matter(tags: list[str], metrics: tuple[str, ...] = (), datasets: tuple[str, ...] = ("mnist",)) -> str:
@@ -281,9 +355,17 @@ def card_front_matter(tags: list[str], metrics: tuple[str, ...] = (), datasets: 
     return "\n".join([*lines, "---"])
 
 
+def batch_words(metrics: dict, args: argparse.Namespace) -> str:
+    """The batch a card states: ``--batch-size`` is per process, so a data-parallel run's batch is that many times larger."""
+    processes = metrics.get("processes", 1)
+    if processes == 1:
+        return f"batch {args.batch_size}"
+    return f"batch {args.batch_size} per process × {processes} processes ({args.batch_size * processes} in all)"
+
+
 def card_run_lines(metrics: dict, args: argparse.Namespace) -> str:
     """The card's optimiser and training-time bullets, from the shared flags and ``run_record``."""
-    return (f"- **Optimiser:** AdamW, one-cycle learning rate up to {args.lr}, batch {args.batch_size}, "
+    return (f"- **Optimiser:** AdamW, one-cycle learning rate up to {args.lr}, {batch_words(metrics, args)}, "
             f"{args.epochs} epochs, seed {args.seed}.\n"
             f"- **Training time:** {format_minutes(metrics['train_seconds'])} on {metrics['hardware']}."
             f"{RESUMED_NOTE if metrics['resumed'] else ''}")
@@ -299,10 +381,13 @@ def run_record(model: torch.nn.Module, history: History, accelerator: Accelerato
     """What every model card states about its run: size, length, time, hardware and the command that reproduces it."""
     return {
         "parameters": sum(p.numel() for p in model.parameters()),
+        "train_examples": history.train_examples,
         "epochs": args.epochs,
         "train_seconds": round(history.seconds, 1),
         "hardware": describe_hardware(accelerator),
-        "command": command_line(script, [arg for arg in argv if arg != "--resume"]),  # --resume needs the run's state
+        "command": command_line(script, [arg for arg in argv if arg != "--resume"],  # --resume needs the run's state
+                                accelerator.num_processes),
+        "processes": accelerator.num_processes,
         "resumed": args.resume,
         "final_train_loss": history.epoch_train_loss[-1],
         "final_held_out_loss": history.epoch_eval_loss[-1] if history.epoch_eval_loss else None,
@@ -331,5 +416,5 @@ def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metr
         save_file({key: value.contiguous() for key, value in file_tensors.items()}, str(out_dir / name))
     model.save_pretrained(out_dir)
     print(f"saved {out_dir}")
-    if args.push_to_hub:
-        push_folder_to_hub(out_dir, args.push_to_hub)
+    if args.push_to_hub and not push_folder_to_hub(out_dir, args.push_to_hub):
+        raise SystemExit(1)  # the checkpoint is written; the message above says why the upload failed

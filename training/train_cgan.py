@@ -29,7 +29,8 @@ from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.models import ConditionalGAN, DigitClassifier, Generator  # noqa: E402
 from generative.models.cgan import generate_per_class  # noqa: E402
 from training.loop import (  # noqa: E402
-    MNIST_DATA, RESUMED_NOTE, Objective, add_training_args, card_command_and_pictures, card_front_matter, fit, publish, run_record)
+    MNIST_DATA, Objective, RESUMED_NOTE, add_training_args, batch_words, card_command_and_pictures, card_front_matter,
+    fit, positive_int, publish, run_record, run_script)
 
 GRID_COLUMNS = 10
 EPOCH_EVAL_PER_CLASS, FINAL_EVAL_PER_CLASS = 100, 1000
@@ -58,15 +59,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=20, batch_size=128, lr=2e-4, data=MNIST_DATA)
     parser.add_argument("--loss", choices=LOSSES, default="non-saturating")
-    parser.add_argument("--d-steps", type=int, default=None, help="D updates per G update (default: 5 for wgan-gp, else 1)")
+    parser.add_argument("--d-steps", type=positive_int, default=None, help="D updates per G update (default: 5 for wgan-gp, else 1)")
     parser.add_argument("--gp-weight", type=float, default=10.0, help="wgan-gp: weight λ of the gradient penalty")
     parser.add_argument("--ema-decay", type=float, default=0.999, help="decay of the moving average of G's weights")
-    parser.add_argument("--noise-dim", type=int, default=100)
-    parser.add_argument("--width", type=int, default=32, help="channels of G's last and D's first hidden layer")
+    parser.add_argument("--noise-dim", type=positive_int, default=100)
+    parser.add_argument("--width", type=positive_int, default=32, help="channels of G's last and D's first hidden layer")
     parser.add_argument("--classifier", default=model_source("classifier-mnist"), help="the judge (folder or Hub repo)")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/cgan-mnist"))
     args = parser.parse_args(argv)
-    args.d_steps = args.d_steps or (5 if args.loss == "wgan-gp" else 1)
+    if args.d_steps is None:
+        args.d_steps = 5 if args.loss == "wgan-gp" else 1
     args.run_dir = args.run_dir or Path("runs") / f"cgan-mnist-{args.loss}"
     return args
 
@@ -187,8 +189,8 @@ with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩.
 - **Architecture:** `Generator(noise_dim={args.noise_dim}, width={args.width})`, {metrics['parameters']:,} parameters
   (`generative/models/cgan.py`).
 - **Loss:** {LOSS_TEXT[args.loss]}; {args.d_steps} D update(s) per G update.
-- **Training data:** the 60,000 MNIST training digits with their labels.
-- **Optimiser:** Adam, learning rate {args.lr}, betas {BETAS[args.loss]}, batch {args.batch_size}, {args.epochs} epochs,
+- **Training data:** {metrics['train_examples']:,} of the 60,000 MNIST training digits, with their labels.
+- **Optimiser:** Adam, learning rate {args.lr}, betas {BETAS[args.loss]}, {batch_words(metrics, args)}, {args.epochs} epochs,
   seed {args.seed}; EMA of G's weights with decay {args.ema_decay}.
 - **Training time:** {metrics['train_seconds'] / 60:.1f} min on {metrics['hardware']}.{RESUMED_NOTE if metrics['resumed'] else ''}
 - **Conditional accuracy** (the MNIST classifier `classifier-mnist` reads the requested digit; 1,000 samples
@@ -205,4 +207,4 @@ with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩.
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

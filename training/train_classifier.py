@@ -24,7 +24,8 @@ from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.classification import accuracy_report, predict_all  # noqa: E402
 from generative.models import DigitClassifier  # noqa: E402
 from training.loop import (  # noqa: E402
-    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
+    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int,
+    publish, run_record, run_script)
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 MAX_ROTATION_DEG, MAX_SCALE_CHANGE, MAX_SHIFT_PX = 10.0, 0.1, 2.0
@@ -52,8 +53,8 @@ print(f"digit {digit.item()}, probability {confidence.item():.4f}")  # this exam
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=8, batch_size=128, lr=3e-3, data=MNIST_DATA)
-    parser.add_argument("--width", type=int, default=32, help="channels of the first conv block")
-    parser.add_argument("--feature-dim", type=int, default=128, help="size of the penultimate feature vector")
+    parser.add_argument("--width", type=positive_int, default=32, help="channels of the first conv block")
+    parser.add_argument("--feature-dim", type=positive_int, default=128, help="size of the penultimate feature vector")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/classifier-mnist"))
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or Path("runs/classifier-mnist")
@@ -124,7 +125,7 @@ Fréchet distance.
 
 - **Architecture:** `DigitClassifier(width={args.width}, feature_dim={args.feature_dim})`, {metrics['parameters']:,} parameters
   (`generative/models/classifier.py`); input: 28×28 in [0, 1], standardised inside the model.
-- **Training data:** MNIST train, first 55,000 digits (the last 5,000 are the held-out set of the loss curve),
+- **Training data:** MNIST train, first {metrics['train_examples']:,} digits (the last 5,000 are the held-out set of the loss curve),
   each randomly rotated (±{MAX_ROTATION_DEG:g}°), scaled (±{MAX_SCALE_CHANGE:.0%}) and shifted (±{MAX_SHIFT_PX:g} px) every time it is seen.
 - **Loss:** cross-entropy.
 {card_run_lines(metrics, args)}
@@ -149,4 +150,4 @@ The full confusion matrix (rows: true digit, columns: predicted) is in `metrics.
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -23,7 +23,8 @@ from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set,
 from generative.models import DenoisingAutoencoder  # noqa: E402
 from generative.noise import TRAINING_LEVEL_RANGE, corrupt, corrupt_randomly  # noqa: E402
 from training.loop import (  # noqa: E402
-    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
+    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int,
+    publish, run_record, run_script)
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_LEVELS = (("gaussian", 0.5), ("salt_and_pepper", 0.3), ("masking", 0.5))
@@ -51,10 +52,10 @@ print(f"MSE to the clean digit: noisy {(noisy - clean).pow(2).mean():.4f}, denoi
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=20, batch_size=128, lr=2e-3, data=MNIST_DATA)
-    parser.add_argument("--width", type=int, default=32, help="channels of the first conv layer")
-    parser.add_argument("--code-dim", type=int, default=64, help="size of the bottleneck code")
+    parser.add_argument("--width", type=positive_int, default=32, help="channels of the first conv layer")
+    parser.add_argument("--code-dim", type=positive_int, default=64, help="size of the bottleneck code")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/dae-mnist"))
-    parser.add_argument("--eval-limit", type=int, default=None, help="score on the first N test digits only (smoke tests)")
+    parser.add_argument("--eval-limit", type=positive_int, default=None, help="score on the first N test digits only (smoke tests)")
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or Path("runs/dae-mnist")
     return args
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         """Row 1: clean digits; then a noisy row and its denoised row for each corruption."""
         rows = [grid_clean]
         for noisy in grid_noisy:
-            rows += [noisy, model(noisy)]
+            rows += [noisy, model_denoiser(model)(noisy)]
         return torch.cat(rows)
 
     model, history, accelerator = fit(lambda: DenoisingAutoencoder(width=args.width, code_dim=args.code_dim),
@@ -132,7 +133,7 @@ only digit-like structure fits through the bottleneck, the noise is left behind.
 
 - **Architecture:** `DenoisingAutoencoder(width={args.width}, code_dim={args.code_dim})`, {metrics['parameters']:,} parameters
   (`generative/models/dae.py`).
-- **Training data:** MNIST train, first 55,000 digits (the last 5,000 are the held-out set of the loss curve).
+- **Training data:** MNIST train, first {metrics['train_examples']:,} digits (the last 5,000 are the held-out set of the loss curve).
 - **Corruption:** every training digit gets its own random kind and level: {ranges}
   (uniform). One blind model handles all three.
 - **Loss:** mean squared error between the denoised output (sigmoid) and the clean digit.
@@ -158,4 +159,4 @@ classical baselines (median, Gaussian blur, non-local means, BM3D) on the same n
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

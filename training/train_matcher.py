@@ -28,7 +28,8 @@ from generative.data.shapes import vocabulary  # noqa: E402
 from generative.models.matcher import ImageTextMatcher, draw_distractors, own_caption_wins  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training.loop import (  # noqa: E402
-    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
+    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int, publish,
+    run_record, run_script)
 
 DISTRACTORS = 99
 EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 1_000, 5_000
@@ -56,9 +57,9 @@ print("best caption:", captions[similarity[0].argmax()], "| cosine", [round(s, 3
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=3, batch_size=128, lr=2e-3)
-    parser.add_argument("--train-scenes", type=int, default=40_000, help="rendered (scene, caption) pairs, one in five held out")
-    parser.add_argument("--dim", type=int, default=128, help="size of the shared image–caption space")
-    parser.add_argument("--width", type=int, default=32, help="channels of the image encoder's first conv block")
+    parser.add_argument("--train-scenes", type=positive_int, default=40_000, help="rendered (scene, caption) pairs, one in five held out")
+    parser.add_argument("--dim", type=positive_int, default=128, help="size of the shared image–caption space")
+    parser.add_argument("--width", type=positive_int, default=32, help="channels of the image encoder's first conv block")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/scene-matcher"))
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or Path("runs/scene-matcher")
@@ -124,7 +125,7 @@ R-precision is not judged by its own discriminator.
 
 - **Architecture:** `ImageTextMatcher(dim={args.dim}, width={args.width})`, {metrics['parameters']:,} parameters
   (`generative/models/matcher.py`).
-- **Training data:** {args.train_scenes:,} scenes rendered by `generative/data/shapes.py` with one caption each (seeds
+- **Training data:** {metrics['train_examples']:,} scenes rendered by `generative/data/shapes.py` with one caption each (seeds
   from 10,000,000; one in five from the held-out (colour, shape) pairs, which it must be able to judge), each
   perturbed like the scene reader's: pixel noise (σ = {NOISE_STD}), a brightness change
   (±{MAX_BRIGHTNESS_CHANGE:.0%}) and, for {BLUR_PROBABILITY:.0%}, a 3×3 blur, so that soft edges do not cost a picture its caption.
@@ -148,4 +149,4 @@ scenes after a 3×3 box blur, which leaves what they show unchanged: {blurred['t
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -35,7 +35,8 @@ from generative.hub import load_metrics, load_model  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import PUBLISHED_BSD68_PSNR, add_white_noise, beats_at_every_sigma, denoise_photo, psnr_8bit  # noqa: E402
 from training.loop import (  # noqa: E402
-    add_training_args, bf16_is_fast, card_command_and_pictures, card_front_matter, card_run_lines, fit, format_minutes, publish, run_record)
+    add_training_args, bf16_is_fast, card_command_and_pictures, card_front_matter, card_run_lines, fit, format_minutes,
+    positive_int, publish, run_record, run_script)
 
 TEST_SIGMAS = (15, 25, 50)
 TRAIN_COMMAND = "python training/train_photo_denoiser.py"
@@ -65,15 +66,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=20, batch_size=64, lr=1e-3,
                       data=f"folder with denoising/Train400, BSD68 and Set12 (default: ${DATA_ROOT_ENV}; never downloaded)")
-    parser.add_argument("--patches-per-image", type=int, default=128, help="random patches per training image per epoch")
-    parser.add_argument("--patch-size", type=int, default=64, help="even, in pixels")
+    parser.add_argument("--patches-per-image", type=positive_int, default=128, help="random patches per training image per epoch")
+    parser.add_argument("--patch-size", type=positive_int, default=64, help="even, in pixels")
     parser.add_argument("--max-sigma", type=float, default=55.0, help="noise σ is drawn uniformly from [0, this] (0–255 scale)")
     parser.add_argument("--sigma-weight-power", type=float, default=0.0, metavar="P",
                         help="divide each patch's squared error by (σ + 5)^P (0–255 scale). 0: plain MSE, in which the "
                              "noisiest patches dominate since the error grows with σ; 1: every level counts about as "
                              "much as it does in a mean of PSNRs")
-    parser.add_argument("--width", type=int, default=48, help="channels of every hidden convolution")
-    parser.add_argument("--depth", type=int, default=10, help="number of 3×3 convolutions")
+    parser.add_argument("--width", type=positive_int, default=48, help="channels of every hidden convolution")
+    parser.add_argument("--depth", type=positive_int, default=10, help="number of 3×3 convolutions")
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast for the training steps (default: where the GPU or CPU has bf16 arithmetic; "
                              "2.7× faster on a CPU with AVX-512 BF16, 4× slower on one without)")
@@ -83,7 +84,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="with --init-from: insert N hidden convolutions that start as the identity (Net2Net), "
                              "so training goes on from the trained function with more capacity")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/photo-denoiser"))
-    parser.add_argument("--eval-limit", type=int, default=None, help="measure on the first N images of each test set only (smoke tests)")
+    parser.add_argument("--eval-limit", type=positive_int, default=None, help="measure on the first N images of each test set only (smoke tests)")
     args = parser.parse_args(argv)
     if args.patch_size % 2:
         parser.error("--patch-size must be even (the model works on 2×2 cells)")
@@ -163,14 +164,18 @@ def main(argv: list[str] | None = None) -> None:
     crops = val_images[:4, :, :GRID_CROP, :GRID_CROP]
     grid_noisy = [crops + sigma / 255 * val_noise[:4, :, :GRID_CROP, :GRID_CROP] for sigma in (25, 50)]
 
+    def on_model(model, noisy: torch.Tensor) -> torch.Tensor:
+        """The model's output for CPU images, on the CPU, wherever the model sits."""
+        return model(noisy.to(next(model.parameters()).device)).cpu()
+
     def held_out_loss(model) -> float:
-        return F.mse_loss(model(val_images + val_sigmas * val_noise), val_images).item()
+        return F.mse_loss(on_model(model, val_images + val_sigmas * val_noise), val_images).item()
 
     def sample_grid(model) -> torch.Tensor:
         """Row 1: clean crops of held-out images; then noisy (σ = 25, 50) rows, each followed by its denoised row."""
         rows = [crops]
         for noisy in grid_noisy:
-            rows += [noisy, model(noisy)]
+            rows += [noisy, on_model(model, noisy)]
         return torch.cat(rows)
 
     earlier_stages = []
@@ -318,4 +323,4 @@ colour sets, and a ×8 self-ensemble of this model.
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -25,7 +25,8 @@ from generative.data.scene_sets import (  # noqa: E402
 from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
 from training.loop import (  # noqa: E402
-    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
+    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int, publish,
+    run_record, run_script)
 
 EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 2_000, 10_000
 GRID_SIZE = 64
@@ -51,8 +52,8 @@ print("the reader sees:", describe(readout, 0))
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=5, batch_size=128, lr=3e-3)
-    parser.add_argument("--train-scenes", type=int, default=40_000, help="rendered training scenes (one in five held out)")
-    parser.add_argument("--width", type=int, default=32, help="channels of the first conv block")
+    parser.add_argument("--train-scenes", type=positive_int, default=40_000, help="rendered training scenes (one in five held out)")
+    parser.add_argument("--width", type=positive_int, default=32, help="channels of the first conv block")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/scene-reader"))
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or Path("runs/scene-reader")
@@ -117,7 +118,7 @@ text-to-image benchmarks score caption alignment with it, and the tab shows its 
 
 - **Architecture:** `SceneReader(width={args.width})`, {metrics['parameters']:,} parameters
   (`generative/models/scene_reader.py`); input: 32×32 RGB in [0, 1].
-- **Training data:** {args.train_scenes:,} scenes rendered by `generative/data/shapes.py` (seeds from 0; one in five
+- **Training data:** {metrics['train_examples']:,} scenes rendered by `generative/data/shapes.py` (seeds from 0; one in five
   from the held-out (colour, shape) pairs, which the reader must be able to judge), each perturbed with pixel
   noise (σ = {NOISE_STD}), a brightness change (±{MAX_BRIGHTNESS_CHANGE:.0%}) and, for {BLUR_PROBABILITY:.0%}, a 3×3 blur.
 - **Loss:** the sum over shape, colour and size of the cross-entropy per slot (colour and size only where a thing is).
@@ -142,4 +143,4 @@ slots, "all" per scene.
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -52,7 +52,8 @@ from generative.models.scene_reader import SceneReader, read_all, reader_loss  #
 from generative.models.text2img import TextConditionedGenerator, TextToImage, TextToImageGAN, draw_captions  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training.loop import (  # noqa: E402
-    RESUMED_NOTE, Objective, add_training_args, card_command_and_pictures, card_front_matter, fit, publish, run_record)
+    Objective, RESUMED_NOTE, add_training_args, batch_words, card_command_and_pictures, card_front_matter, fit,
+    positive_int, publish, run_record, run_script)
 
 GRID_CAPTIONS = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
                  "a green cross left of a purple diamond", "a cyan disc above a red box",
@@ -80,7 +81,7 @@ print(f"{len(pictures)} pictures of {tuple(pictures.shape[1:])}, values {picture
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=6, batch_size=64, lr=2e-4)
-    parser.add_argument("--train-scenes", type=int, default=100_000, help="rendered training scenes, with one caption each")
+    parser.add_argument("--train-scenes", type=positive_int, default=100_000, help="rendered training scenes, with one caption each")
     parser.add_argument("--loss", choices=LOSSES[:2], default="non-saturating")
     parser.add_argument("--int-weight", type=float, default=1.0, help="weight of G's loss on blended captions (GAN-INT); 0 turns it off")
     parser.add_argument("--aux-weight", type=float, default=1.0,
@@ -96,9 +97,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="AdamW weight decay of the text encoder (chosen on validation pairs by "
                              "benchmarks/text2img_text_weight_decay.py; AdamW's default is 0.01)")
     parser.add_argument("--ema-decay", type=float, default=0.999)
-    parser.add_argument("--noise-dim", type=int, default=100)
-    parser.add_argument("--text-dim", type=int, default=128)
-    parser.add_argument("--width", type=int, default=32, help="channels of G's last and D's first hidden layer")
+    parser.add_argument("--noise-dim", type=positive_int, default=100)
+    parser.add_argument("--text-dim", type=positive_int, default=128)
+    parser.add_argument("--width", type=positive_int, default=32, help="channels of G's last and D's first hidden layer")
     parser.add_argument("--reader", default=model_source("scene-reader"), help="the judge (folder or Hub repo)")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/text2img-shapes"))
     args = parser.parse_args(argv)
@@ -296,12 +297,12 @@ The text encoder learnt to read each caption's scene back, slot by slot.
 - **Architecture:** `TextToImage(noise_dim={args.noise_dim}, text_dim={args.text_dim}, width={args.width}, conditional_norm={args.conditional_norm})`,
   {metrics['parameters']:,} parameters (text encoder + generator; `generative/models/text2img.py`){CBN_TEXT if args.conditional_norm else ''}.
 - **Loss:** {LOSS_TEXT[args.loss]}; GAN-INT weight {args.int_weight}; {AUX_TEXT.format(args.aux_weight) if args.aux_weight else 'no auxiliary head (plain GAN-INT-CLS)'}{R1_TEXT.format(args.r1) if args.r1 else ''}{L1_TEXT.format(args.l1_weight) if args.l1_weight else ''}.
-- **Training data:** {args.train_scenes:,} scenes rendered by `generative/data/shapes.py` with one caption each,
+- **Training data:** {metrics['train_examples']:,} scenes rendered by `generative/data/shapes.py` with one caption each,
   from the training split: the held-out (colour, shape) pairs (red triangle, green square, blue circle, yellow
   cross, purple diamond, cyan triangle) never appear.
 - **Optimiser:** Adam, learning rate {args.lr} (falling linearly to 0 over the second half), betas {BETAS} for G
   and D; AdamW {TEXT_LR} (weight decay {args.text_weight_decay}) for the text encoder;
-  batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}; EMA of G with decay {args.ema_decay}.
+  {batch_words(metrics, args)}, {args.epochs} epochs, seed {args.seed}; EMA of G with decay {args.ema_decay}.
 - **Training time:** {metrics['train_seconds'] / 60:.1f} min on {metrics['hardware']}.{RESUMED_NOTE if metrics['resumed'] else ''}
 - **Caption alignment at the end of training** (the scene reader `scene-reader` on one picture per caption, for
   {FINAL_EVAL_SIZE:,} fresh captions of seen pairs): the live G and its moving average at the end, and the text
@@ -327,4 +328,4 @@ The full measurement, held-out pairs included, is in the project's `benchmarks/r
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

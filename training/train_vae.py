@@ -29,7 +29,8 @@ from generative.data.mnist import load_mnist  # noqa: E402
 from generative.models import VAE  # noqa: E402
 from generative.models.vae import ARCHITECTURES, negative_elbo  # noqa: E402
 from training.loop import (  # noqa: E402
-    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, publish, run_record)
+    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int,
+    publish, run_record, run_script)
 
 TEST_ENCODINGS = "test_encodings.safetensors"
 ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ and labels of the 10,000 MNIST test digits "
@@ -62,10 +63,10 @@ print(f"latent {tuple(mean.shape)}, reconstruction MSE {(reconstruction - digit)
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser, epochs=100, batch_size=128, lr=1e-3, data=MNIST_DATA)
-    parser.add_argument("--latent-dim", type=int, default=16)
+    parser.add_argument("--latent-dim", type=positive_int, default=16)
     parser.add_argument("--architecture", choices=ARCHITECTURES, default="conv")
-    parser.add_argument("--width", type=int, default=32, help="conv: channels of the first layer")
-    parser.add_argument("--hidden", type=int, default=400, help="mlp: hidden units")
+    parser.add_argument("--width", type=positive_int, default=32, help="conv: channels of the first layer")
+    parser.add_argument("--hidden", type=positive_int, default=400, help="mlp: hidden units")
     parser.add_argument("--binarize", choices=["dynamic", "none"], default="dynamic",
                         help="dynamic: a fresh Bernoulli sample of each digit per step; none: grey levels")
     parser.add_argument("--output-dir", type=Path, default=None, help="default: pretrained/vae-mnist-z<latent-dim>, or vae-mnist-mlp-z<latent-dim> for the mlp")
@@ -153,9 +154,9 @@ The encoder maps a digit to the mean μ and log-variance log σ² of a Gaussian 
 each pixel's Bernoulli probability. Training minimises the negative ELBO: the reconstruction
 cross-entropy summed over the 784 pixels plus KL(q(z|x) ‖ N(0, I)).
 
-- **Architecture:** `VAE(latent_dim={args.latent_dim}, architecture="{args.architecture}")`, {metrics['parameters']:,} parameters
-  (`generative/models/vae.py`).
-- **Training data:** MNIST train, first 55,000 digits (the last 5,000 are the held-out set), {data}.
+- **Architecture:** `VAE(latent_dim={args.latent_dim}, architecture="{args.architecture}", width={args.width}, hidden={args.hidden})`,
+  {metrics['parameters']:,} parameters (`generative/models/vae.py`).
+- **Training data:** MNIST train, first {metrics['train_examples']:,} digits (the last 5,000 are the held-out set), {data}.
 {card_run_lines(metrics, args)}
 - **Held-out negative ELBO:** {metrics['held_out_negative_elbo_nats']:.2f} nats per digit (one posterior sample).
 {test_lines(metrics.get('test'))}{ENCODINGS_LINE if args.latent_dim == 2 else ''}
@@ -177,4 +178,4 @@ def test_lines(test: dict | None) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)
