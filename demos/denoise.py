@@ -100,7 +100,9 @@ def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
         "assume that images are smooth or self-similar, which is why they blur strokes or keep noise."
         f"{'' if 'BM3D' in CLASSICAL_DENOISERS else BM3D_ABSENT}\n\n"
         "Uploads and drawings are normalised as MNIST was made: grey levels, light ink on black, cropped to the ink, "
-        "fitted in a 20×20 box and centred by centre of mass in 28×28."
+        "fitted in a 20×20 box and centred by centre of mass in 28×28. An upload marked *already noisy* is only "
+        "brought to 28×28 as a whole (cropping would take its noise for ink), so the tab's own noisy digit, downloaded "
+        "and uploaded again, comes back exactly."
     )
     if metrics:
         rows = "\n".join(f"| {r['noise'].replace('_', '-')} {r['level']} | {r['noisy_psnr']:.2f} / {r['noisy_ssim']:.3f} "
@@ -211,7 +213,7 @@ class DenoiseTab:
         why = ("you chose it." if choice != AUTO else
                "the upload looks like a digit (small, or strokes on a plain background)." if route == DIGIT else
                "the upload looks like a photo, not a digit.") + " Change “Model” to override."
-        digit = digit_from_pixels(photo.pixels) if route == DIGIT else None
+        digit = digit_from_pixels(photo.pixels, bool(already_noisy)) if route == DIGIT else None
         return self.respond(("upload", path), route, why, digit=digit, photo=photo.pixels,
                             controls=(noise_kind, level, seed, already_noisy), sigma=sigma, ensemble=ensemble)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from generative.digits import to_mnist_style
+from generative.digits import noisy_digit_field, to_mnist_style
 from generative.image_io import LUMA, ImageInputError, load_gray_image
 
 EMPTY_SKETCH = "The sketch is empty: pick the brush and draw a digit first."
@@ -65,10 +65,16 @@ def upload_path(image: str | dict | None, missing: str = "Upload an image, or cl
     return path
 
 
-def digit_from_pixels(pixels: np.ndarray) -> np.ndarray:
-    """Decoded grey (H, W) or RGB (H, W, 3) pixels in [0, 1] → the 28×28 MNIST-style digit; ``gr.Error`` if there is no ink."""
+def digit_from_pixels(pixels: np.ndarray, already_noisy: bool = False) -> np.ndarray:
+    """Decoded grey (H, W) or RGB (H, W, 3) pixels in [0, 1] → the 28×28 MNIST-style digit; ``gr.Error`` if there is no ink.
+
+    An ``already_noisy`` image is only brought to 28×28 (``noisy_digit_field``): cropping to the ink would
+    take its noise for ink."""
+    gray = pixels if pixels.ndim == 2 else pixels @ LUMA
+    if already_noisy:
+        return noisy_digit_field(gray)
     try:
-        return to_mnist_style(pixels if pixels.ndim == 2 else pixels @ LUMA)
+        return to_mnist_style(gray)
     except ImageInputError as err:
         raise gr.Error(str(err)) from None
 

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 from skimage.metrics import structural_similarity
 
+from generative.digits import block_shrunk
 from generative.metrics.image_quality import Scores
 from generative.models import PhotoDenoiser
 from generative.photo import add_white_noise, denoise_photo, psnr_8bit, to_uint8
@@ -36,10 +37,13 @@ class PhotoResult:
 def looks_like_digit(pixels: np.ndarray) -> bool:
     """Does an image look like the digit autoencoder's input rather than a photo?
 
-    Yes for a tiny image, and for a few grey strokes on a plain background (a scanned or drawn
-    digit): most pixels close to the background level (the median of the border) and some far from it.
-    A colourful image, or one with grey levels spread everywhere, is a photo.
+    Yes for a tiny image, also when it is shown enlarged in whole k×k blocks (as this tab shows its noisy
+    digit, which a user may download and upload again), and for a few grey strokes on a plain background
+    (a scanned or drawn digit): most pixels close to the background level (the median of the border) and
+    some far from it. A colourful image, or one with grey levels spread everywhere, is a photo.
     """
+    shrunk = block_shrunk(pixels)
+    pixels = pixels if shrunk is None else shrunk
     gray = pixels if pixels.ndim == 2 else pixels.mean(axis=-1)
     if pixels.ndim == 3 and float(np.abs(pixels - gray[..., None]).mean()) > 0.05:
         return False

@@ -28,9 +28,14 @@ def gaussian_blur(noisy: np.ndarray, sigma: float = 0.8) -> np.ndarray:
     return ndimage.gaussian_filter(noisy, sigma=sigma, mode="reflect")
 
 
-def noise_sigma(noisy: np.ndarray) -> float:
-    """Blind estimate of the noise standard deviation, floored so flat images still get smoothed."""
-    return max(float(estimate_sigma(noisy)), 0.02)
+def noise_sigma(noisy: np.ndarray, floor: float = 0.02) -> float:
+    """Blind estimate of the noise standard deviation, floored so flat images still get smoothed.
+
+    scikit-image ignores wavelet coefficients that are exactly 0, so an all-flat image (masking noise at
+    level 1 leaves only zeros) has none left and its estimate is NaN, which BM3D would turn into NaN pixels.
+    """
+    sigma = float(estimate_sigma(noisy))
+    return max(sigma, floor) if np.isfinite(sigma) else floor
 
 
 def non_local_means(noisy: np.ndarray, strength: float = 0.8) -> np.ndarray:

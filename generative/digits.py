@@ -28,6 +28,44 @@ def to_mnist_style(gray: np.ndarray) -> np.ndarray:
     return _centre_by_mass(box)
 
 
+def noisy_digit_field(gray: np.ndarray) -> np.ndarray:
+    """(H, W) grey levels of an *already noisy* digit → (28, 28) float32, light on black, otherwise as it is.
+
+    ``to_mnist_style`` crops to the ink, which on a noisy image would take the noise for ink and shrink it
+    into the 20×20 box; here the whole image is the 28×28 field. A picture made of k×k blocks (a digit
+    shown enlarged, as this gallery shows its outputs) is shrunk back exactly; any other size is padded
+    to a square with its paper's level and averaged down.
+    """
+    gray = np.asarray(gray, dtype=np.float32)
+    shrunk = block_shrunk(gray)
+    gray = gray if shrunk is None else shrunk
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 0.5:  # dark ink on light paper
+        gray, border = 1.0 - gray, 1.0 - border
+    if gray.shape == (FIELD, FIELD):
+        return gray
+    height, width = gray.shape
+    side = max(height, width)
+    square = np.full((side, side), np.median(border), dtype=np.float32)
+    square[(side - height) // 2:(side - height) // 2 + height, (side - width) // 2:(side - width) // 2 + width] = gray
+    field = Image.fromarray(square, mode="F").resize((FIELD, FIELD), Image.Resampling.BOX)
+    return np.clip(np.asarray(field), 0.0, 1.0)
+
+
+def block_shrunk(pixels: np.ndarray) -> np.ndarray | None:
+    """The small image that ``pixels`` (H, W[, C]) enlarges by whole k×k blocks (k ≥ 2), or None if it is no such enlargement."""
+    height, width = pixels.shape[:2]
+    if min(height, width) < 2 or not (np.array_equal(pixels[0], pixels[1]) and np.array_equal(pixels[:, 0], pixels[:, 1])):
+        return None  # the first two rows and columns share a block for every k ≥ 2: a photo fails here at once
+    for k in range(min(height, width), 1, -1):
+        if height % k or width % k:
+            continue
+        small = pixels[::k, ::k]
+        if np.array_equal(np.repeat(np.repeat(small, k, axis=0), k, axis=1), pixels):
+            return small
+    return None
+
+
 def _ink_map(gray: np.ndarray) -> np.ndarray:
     """Ink = 1, paper = 0: flip dark-on-light images, subtract the paper's level and stretch to [0, 1]."""
     gray = np.asarray(gray, dtype=np.float32)

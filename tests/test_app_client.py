@@ -154,6 +154,15 @@ def test_already_noisy_input_is_denoised_as_it_is_without_scores(client, seven):
     assert_same_digit(out.noisy, seven.model_input, tolerance=0.5)  # no noise added
 
 
+def test_the_tabs_own_noisy_digit_uploaded_again_as_already_noisy_comes_back_exactly(client, seven):
+    """The enlarged noisy digit the tab shows (224×224 PNG) goes to the digit model, shrunk back, not re-cropped."""
+    out = upload(client, Path(seven.noisy), already_noisy=True)
+    assert "digit autoencoder" in out.note
+    assert_complete(out, with_clean=False)
+    np.testing.assert_array_equal(pixels(out.model_input), pixels(seven.noisy))
+    np.testing.assert_array_equal(pixels(out.noisy), pixels(seven.noisy))
+
+
 def test_drawn_sketch_gives_every_output(client, tmp_path):
     out = sketch(client, *sketch_files(tmp_path))
     assert_complete(out)

@@ -7,6 +7,7 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from demos import denoise
 from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, scores_table
@@ -14,7 +15,7 @@ from demos.inputs import example_paths
 from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          looks_like_digit, photo_example_paths, zoom_crop)
 from demos.reports import hardware_words, measured_report
-from generative.classical import median_filter
+from generative.classical import median_filter, noise_sigma
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser
 from generative.image_io import load_photo
@@ -54,6 +55,16 @@ def test_already_noisy_input_is_denoised_as_is_without_scores(tiny_model, digit)
     result = denoise_digit(tiny_model, digit, "gaussian", 0.5, seed=0, already_noisy=True)
     assert result.clean is None and result.scores is None and np.array_equal(result.noisy, digit)
     assert all(row[1:] == ["—", "—"] for row in scores_table(result))
+
+
+def test_an_all_black_input_gets_a_finite_score_from_every_method(tiny_model, digit):
+    """Masking at level 1 leaves only zeros, where the wavelet noise estimate is NaN (BM3D then gave NaN pixels)."""
+    assert noise_sigma(np.zeros((28, 28), np.float32)) == 0.02
+    result = denoise_digit(tiny_model, digit, "masking", 1.0, seed=0)
+    assert not result.noisy.any()
+    for name, image in result.restored.items():
+        assert np.isfinite(image).all(), name
+    assert all(np.isfinite(s.psnr) and np.isfinite(s.ssim) for s in result.scores.values())
 
 
 def test_zero_noise_shows_infinite_psnr_for_the_untouched_input(tiny_model, digit):
@@ -150,8 +161,10 @@ def test_digits_go_to_the_autoencoder_and_photos_to_the_photo_denoiser():
     assert looks_like_digit(drawn_digit_on_paper())
     for path in photo_example_paths():
         assert not looks_like_digit(load_photo(path).pixels), path
-    smooth_noise = np.kron(np.random.default_rng(0).random((20, 20)), np.ones((10, 10)))
+    smooth_noise = np.clip(ndimage.zoom(np.random.default_rng(0).random((20, 20)), 10, order=1), 0, 1)
     assert not looks_like_digit(smooth_noise)  # grey levels everywhere: a photo-like texture
+    noisy_digit = np.clip(load_photo(example_paths()[0]).pixels + np.random.default_rng(0).normal(0, 0.5, (28, 28)), 0, 1)
+    assert looks_like_digit(np.kron(noisy_digit, np.ones((8, 8))))  # the tab's own noisy digit, shown 8× larger
 
 
 def test_the_users_choice_overrides_the_automatic_one():

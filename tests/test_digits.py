@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from generative.digits import to_mnist_style
+from generative.digits import block_shrunk, noisy_digit_field, to_mnist_style
 from generative.image_io import MAX_SIDE, ImageInputError, load_gray_image, to_gray
 
 
@@ -26,6 +26,30 @@ def test_output_is_28x28_light_on_dark_fitted_in_20x20_and_centred_by_mass():
     assert rows.max() - rows.min() + 1 <= 21 and cols.max() - cols.min() + 1 <= 21
     assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 >= 19  # longer side fills the box
     assert np.allclose(ndimage.center_of_mass(digit), (14, 14), atol=1.0)
+
+
+def test_an_already_noisy_digit_keeps_its_noise_and_framing():
+    noisy = np.random.default_rng(0).random((28, 28)).astype(np.float32) * 0.3
+    noisy[5:23, 12:15] = 0.9
+    np.testing.assert_array_equal(noisy_digit_field(noisy), noisy)  # 28×28 light on dark: untouched
+    np.testing.assert_allclose(noisy_digit_field(1 - noisy), noisy, atol=1e-6)  # dark on light: only inverted
+    np.testing.assert_array_equal(noisy_digit_field(np.kron(noisy, np.ones((8, 8), np.float32))), noisy)  # shown enlarged
+    stretched = np.kron(noisy, np.ones((2, 4), np.float32))
+    wide = noisy_digit_field(stretched)  # 56×112: padded to 112×112 with the paper's level, averaged 4×4
+    np.testing.assert_allclose(wide[7:21], noisy.reshape(14, 2, 28).mean(1), atol=1e-5)
+    paper = np.median(np.concatenate([stretched[0], stretched[-1], stretched[:, 0], stretched[:, -1]]))
+    np.testing.assert_allclose(wide[:7], paper, atol=1e-6)
+
+
+def test_block_shrunk_finds_whole_block_enlargements_only():
+    small = np.random.default_rng(1).random((7, 5))
+    np.testing.assert_array_equal(block_shrunk(np.kron(small, np.ones((6, 6)))), small)
+    colour = np.random.default_rng(2).random((4, 3, 3))
+    np.testing.assert_array_equal(block_shrunk(np.repeat(np.repeat(colour, 3, 0), 3, 1)), colour)
+    assert block_shrunk(small) is None and block_shrunk(np.zeros((1, 9))) is None
+    almost = np.kron(small, np.ones((6, 6)))
+    almost[-1, -1] += 0.5  # one pixel off: not an enlargement
+    assert block_shrunk(almost) is None
 
 
 def test_polarity_does_not_matter_and_scale_hardly():
