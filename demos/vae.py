@@ -225,6 +225,9 @@ class VAETab(CheckpointTab):
         overlay = Overlay(**{**(overlay.__dict__ if overlay else {}), "clicked": point})
         readout_text = (f"z = ({z1:.2f}, {z2:.2f}) decodes to this; the classifier reads **{predicted}** "
                         f"({confidence:.0%} confident).")
+        if not self.map.contains(point):
+            readout_text += (f" The point lies outside the map, which shows z₁, z₂ ∈ [−{self.map.extent:g}, {self.map.extent:g}], "
+                             "so it is not marked there.")
         return self.map.render(overlay), overlay, enlarge(digit, 4), readout_text, round(float(z1), 3), round(float(z2), 3)
 
     def click_map(self, overlay: Overlay | None, evt: gr.SelectData):

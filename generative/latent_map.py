@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from generative.fonts import label_font
 from generative.models import VAE
 
 CELL = 28                 # pixels per decoded digit
@@ -42,7 +43,7 @@ class LatentMap:
         self.model, self.extent, self.cells = model, float(extent), cells
         self.panel = cells * CELL
         self.size = (2 * self.panel + GAP, self.panel)  # width, height
-        self.font = _font(13)
+        self.font = label_font(13)
         self.base = Image.new("RGB", self.size, (255, 255, 255))
         self.base.paste(Image.fromarray(self._manifold()).convert("RGB"), (0, 0))
         self.base.paste(self._scatter(test_means, test_labels), (self.panel + GAP, 0))
@@ -95,34 +96,37 @@ class LatentMap:
         draw.text((6, self.panel - 20), f"z1, z2 in [-{self.extent:g}, {self.extent:g}]", fill=(80, 80, 80), font=self.font)
         return panel
 
+    def contains(self, z: np.ndarray) -> bool:
+        """Is the latent point ``z`` (2,) inside the square the panels show?"""
+        return bool(np.all(np.abs(np.asarray(z)) <= self.extent))
+
     def render(self, overlay: Overlay | None = None) -> np.ndarray:
-        """The map as an (H, W, 3) uint8 array, with ``overlay`` drawn on both panels."""
+        """The map as an (H, W, 3) uint8 array, with ``overlay`` drawn on both panels.
+
+        Each panel's overlay is drawn on that panel alone, so a point beyond the map's square is cut off at
+        its edge instead of landing on the other panel."""
         image = self.base.copy()
         if overlay is not None:
-            draw = ImageDraw.Draw(image)
             for panel in (0, 1):
-                self._draw_overlay(draw, overlay, panel)
+                left = panel * (self.panel + GAP)
+                box = (left, 0, left + self.panel, self.panel)
+                region = image.crop(box)
+                self._draw_overlay(ImageDraw.Draw(region), overlay)
+                image.paste(region, box)
         return np.asarray(image)
 
-    def _draw_overlay(self, draw: ImageDraw.ImageDraw, overlay: Overlay, panel: int) -> None:
+    def _draw_overlay(self, draw: ImageDraw.ImageDraw, overlay: Overlay) -> None:
+        """``overlay`` in one panel's own pixels (both panels share the frame, so panel 0's arithmetic serves both)."""
         if overlay.path is not None:
-            draw.line([tuple(p) for p in self.latent_to_pixel(overlay.path, panel)], fill=PATH_COLOUR, width=3)
+            draw.line([tuple(p) for p in self.latent_to_pixel(overlay.path, 0)], fill=PATH_COLOUR, width=3)
         if overlay.frames is not None:
-            for x, y in self.latent_to_pixel(overlay.frames, panel):
+            for x, y in self.latent_to_pixel(overlay.frames, 0):
                 draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=FRAME_COLOUR, outline=(0, 0, 0))
         if overlay.endpoints is not None:
-            for name, (x, y) in zip("AB", self.latent_to_pixel(overlay.endpoints, panel)):
+            for name, (x, y) in zip("AB", self.latent_to_pixel(overlay.endpoints, 0)):
                 draw.ellipse([x - 8, y - 8, x + 8, y + 8], fill=PATH_COLOUR, outline=(0, 0, 0), width=2)
                 draw.text((x, y), name, fill=(0, 0, 0), font=self.font, anchor="mm")
         if overlay.clicked is not None:
-            x, y = self.latent_to_pixel(overlay.clicked, panel)
+            x, y = self.latent_to_pixel(overlay.clicked, 0)
             draw.line([(x - 10, y), (x + 10, y)], fill=CLICK_COLOUR, width=3)
             draw.line([(x, y - 10), (x, y + 10)], fill=CLICK_COLOUR, width=3)
-
-
-def _font(size: int) -> ImageFont.ImageFont:
-    """Pillow's bundled scalable font (no system fonts needed), or its bitmap font where FreeType is missing."""
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError):
-        return ImageFont.load_default()

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from demos import vae as demo
-from demos.strips import save_strip
+from demos.strips import CAPTION_PADDING, LINE_HEIGHT, save_strip
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.latent import latent_path
 from generative.latent_map import CLICK_COLOUR, GAP, LatentMap, Overlay
@@ -72,6 +72,9 @@ def test_the_map_draws_the_overlay_where_the_latent_points_are(tiny_map):
         x, y = np.round(tiny_map.latent_to_pixel(point, panel)).astype(int)
         assert tuple(marked[y, x]) == CLICK_COLOUR
     assert np.array_equal(tiny_map.render(), plain)  # drawing never touches the cached base picture
+    beyond = tiny_map.render(Overlay(clicked=np.array([10.0, 0.0]), endpoints=np.array([[-8.0, 0.0], [9.0, 9.0]])))
+    assert np.array_equal(beyond, plain)  # points beyond the square are not drawn on the other panel
+    assert tiny_map.contains(point) and not tiny_map.contains(np.array([3.1, 0.0]))
     with pytest.raises(ValueError, match="2-d latent space"):
         LatentMap(VAE(latent_dim=3, width=4), np.zeros((1, 2)), np.zeros(1))
 
@@ -106,7 +109,7 @@ def test_the_downloads_are_a_readable_strip_and_a_looping_gif(tiny, tmp_path):
     a, b = demo.prior_sample(model, 0), demo.prior_sample(model, 1)
     result = demo.walk(model, classifier, a, b, steps=5)
     png, gif = save_strip(result.frames, demo.walk_captions(result), tmp_path, "walk")
-    assert Image.open(png).size == (5 * 28 * 3, 28 * 3 + 18)
+    assert Image.open(png).size == (5 * 28 * 3, 28 * 3 + LINE_HEIGHT + 2 * CAPTION_PADDING)  # one caption line
     with Image.open(gif) as animation:
         assert animation.n_frames == 2 * 5 - 2 and animation.size == (112, 112) and animation.info["loop"] == 0
     assert demo.walk_summary(result).startswith("**Classifier along the path:**")
@@ -160,6 +163,8 @@ def test_the_tab_opens_with_a_walk_and_decodes_clicked_points(tab):
     new_map, new_overlay, digit, readout, z1, z2 = clicked
     assert abs(z1 - 1.0) < 0.02 and abs(z2 - 0.5) < 0.02 and digit.shape == (112, 112)
     assert new_overlay.endpoints is overlay.endpoints and "the classifier reads" in readout
+    assert "outside the map" not in readout
+    assert "outside the map" in tab.decode_point(overlay, 10.0, 0.0)[3]
     between = tab.click_map(overlay, gr.SelectData(None, {"index": [tab.map.panel + GAP // 2, 10], "value": None}))
     assert isinstance(between, type(gr.skip()))
 
