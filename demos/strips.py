@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from demos.inputs import enlarge
+from generative.fonts import label_font
 from generative.models import DigitClassifier
 
 GIF_FRAME_MS = 120
-CAPTION_HEIGHT = 18
+CAPTION_FONT_SIZE, LINE_HEIGHT, CAPTION_PADDING = 12, 15, 3  # pixels
 
 
 @torch.inference_mode()
@@ -33,14 +34,29 @@ def gallery_items(frames: np.ndarray, captions: list[str], scale: int = 3) -> li
     return [(enlarge(frame, scale), text) for frame, text in zip(frames, captions)]
 
 
+def wrap_to_width(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    """The words of ``text`` in lines at most ``width`` pixels wide (a longer single word keeps a line to itself)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def strip_image(frames: np.ndarray, captions: list[str], scale: int = 3) -> Image.Image:
-    """The frames side by side, enlarged without blur, each caption under its frame."""
+    """The frames side by side, enlarged without blur, each caption under its frame, wrapped to the frame's width."""
     cell = frames.shape[1] * scale
-    strip = Image.new("L" if frames.ndim == 3 else "RGB", (cell * len(frames), cell + CAPTION_HEIGHT), "white")
+    font = label_font(CAPTION_FONT_SIZE)
+    wrapped = [wrap_to_width(text, font, cell - 2 * CAPTION_PADDING) for text in captions]
+    caption_height = LINE_HEIGHT * max(map(len, wrapped), default=1) + 2 * CAPTION_PADDING
+    strip = Image.new("L" if frames.ndim == 3 else "RGB", (cell * len(frames), cell + caption_height), "white")
     draw = ImageDraw.Draw(strip)
-    for i, (frame, text) in enumerate(zip(frames, captions)):
+    for i, (frame, lines) in enumerate(zip(frames, wrapped)):
         strip.paste(Image.fromarray(enlarge(frame, scale)), (i * cell, 0))
-        draw.text((i * cell + cell / 2, cell + CAPTION_HEIGHT / 2), text, fill="black", anchor="mm")
+        for row, line in enumerate(lines):
+            draw.text((i * cell + cell / 2, cell + CAPTION_PADDING + row * LINE_HEIGHT), line, fill="black", font=font, anchor="ma")
     return strip
 
 
