@@ -15,7 +15,18 @@ from generative.hub import HUB_USER_ENV
 
 TABS = [denoise, vae, cgan, text2img, fid]  # each module has TITLE and build_tab(hub_user)
 MAX_UPLOAD = "100mb"  # a zip of a few thousand images for the FID tab; anything bigger is refused
-CSS = ".pixelated img { image-rendering: pixelated; }"  # enlarged digits stay sharp at any display size
+CSS = """
+.pixelated img { image-rendering: pixelated; }  /* enlarged digits stay sharp at any display size */
+/* Gradio's gallery keeps its fixed number of columns, each at least 100 px, so 8 spill out of a narrow panel:
+   instead, as many columns as fit, each at least --min-cell wide. */
+.fit-columns .grid-container { grid-template-columns: repeat(auto-fill, minmax(var(--min-cell, 84px), 1fr)) !important;
+                               grid-template-rows: none !important; grid-auto-rows: auto !important; }
+/* Readouts under pictures wrap instead of ending in "…": they are the point of the text-to-image gallery. */
+.wrap-captions { --min-cell: 160px; }
+.wrap-captions .caption-label { white-space: normal; max-width: calc(100% - 2 * var(--block-label-margin)); }
+/* Room above a picture for the label Gradio lays over its top-left corner, which would hide the first row. */
+.label-clear { padding-top: var(--size-8) !important; }
+"""
 
 
 def build_demo(hub_user: str | None = None) -> gr.Blocks:
@@ -45,4 +56,8 @@ def launch(demo: gr.Blocks, host: str, port: int, **kwargs) -> None:
 
 if __name__ == "__main__":
     args = parse_args()
-    launch(build_demo(args.hub), args.host, args.port)
+    demo = build_demo(args.hub)
+    try:
+        launch(demo, args.host, args.port)
+    except OSError as err:  # e.g. the port is taken: Gradio's advice names its own variables, not our flag
+        raise SystemExit(f"error: {err}\nChoose another port with --port.") from None

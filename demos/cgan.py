@@ -142,7 +142,7 @@ class CGANTab(CheckpointTab):
                          checked_seed(seed), checked_scale(scale))
         captions = verdict_captions(self.classifier, images, digit)
         right = sum("✗" not in text for text in captions)
-        return gallery_items(images, captions), f"The classifier reads **{right} of {len(images)}** as a {digit}."
+        return gallery_items(images, captions), f"The classifier reads **{right} of {len(images)}** as {'an' if digit == 8 else 'a'} {digit}."
 
     def every_digit(self, rows, seed, scale):
         self.check()
@@ -182,14 +182,14 @@ def build_tab(hub_user: str | None = None) -> None:
                               elem_id="cgan-scale")
             generate = gr.Button("Generate", variant="primary", elem_id="cgan-generate")
         with gr.Column(scale=2):
-            grid = gr.Gallery(elem_classes=["pixelated"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",
+            grid = gr.Gallery(elem_classes=["pixelated", "fit-columns", "label-clear"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",
                               columns=8, height="auto", value=start[0], elem_id="cgan-samples")
             verdict = gr.Markdown(start[1] or "", elem_id="cgan-verdict")
     gr.Markdown("### Same style, every digit\nEach row is one noise vector z, drawn as every digit 0–9.")
     with gr.Row():
         rows = gr.Slider(1, MAX_ROWS, value=DEFAULTS["rows"], step=1, label="Rows", elem_id="cgan-rows")
         styles_button = gr.Button("Draw the rows", elem_id="cgan-styles-button")
-    styles = gr.Image(elem_classes=["pixelated"], format="png", label="Rows: noise vectors (from the seed); columns: digits 0–9",
+    styles = gr.Image(elem_classes=["pixelated", "label-clear"], format="png", label="Rows: noise vectors (from the seed); columns: digits 0–9",
                       interactive=False, value=start[2], elem_id="cgan-styles")
     gr.Markdown("### Walk the noise between two seeds")
     with gr.Row():

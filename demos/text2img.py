@@ -28,7 +28,7 @@ MODEL_NAME, READER_MODEL = "text2img-shapes", "scene-reader"
 TRAIN_COMMANDS = {MODEL_NAME: "python training/train_text2img.py", READER_MODEL: "python training/train_scene_reader.py"}
 MAX_COUNT, MIN_STEPS, MAX_STEPS = 32, 2, 16
 SEEN_EXAMPLES = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
-                 "one tiny green disc near the bottom", "a purple cross , large , on the right",
+                 "one tiny green disc near the bottom", "a purple cross, large, on the right",
                  "a green cross left of a purple box", "a cyan ball above a red square", "a yellow diamond below a blue plus")
 HELD_OUT_EXAMPLES = ("a large red triangle in the centre", "a small blue circle on the left", "a big green square at the top",
                      "a purple diamond right of a yellow cross", "a cyan triangle above a blue circle")
@@ -157,7 +157,7 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
 
 def checked_caption(caption) -> str:
     if not isinstance(caption, str):
-        raise gr.Error(f"The caption must be text, got {caption!r}.")
+        raise CaptionError(f"The caption must be text, got {caption!r}.")
     return caption
 
 
@@ -185,10 +185,9 @@ class TextToImageTab(CheckpointTab):
     def generate(self, caption, count, seed):
         """Pictures for one caption, each with the reader's readout, and a line on how many show the caption's scene."""
         self.check()
-        caption = checked_caption(caption)
         count, seed = checked_int(count, "The number of pictures", 1, MAX_COUNT), checked_seed(seed)
         try:
-            images = pictures(self.model, caption, count, seed)
+            images = pictures(self.model, checked_caption(caption), count, seed)
         except CaptionError as err:
             raise gr.Error(str(err)) from None
         scene = parse_caption(caption)
@@ -205,10 +204,12 @@ class TextToImageTab(CheckpointTab):
         """The strip from caption A to caption B through the embedding space, with readouts, as gallery items, PNG and GIF."""
         self.check()
         steps, seed = checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS), checked_seed(seed)
-        try:
-            frames = blend(self.model, checked_caption(caption_a), checked_caption(caption_b), steps, seed)
-        except CaptionError as err:
-            raise gr.Error(str(err)) from None
+        for name, caption in (("Caption A", caption_a), ("Caption B", caption_b)):
+            try:
+                embed(self.model, checked_caption(caption))
+            except CaptionError as err:
+                raise gr.Error(f"{name}: {err}") from None
+        frames = blend(self.model, caption_a, caption_b, steps, seed)
         captions = readout_captions(read(self.reader, frames), None)
         png, gif = save_strip(frames, captions, Path(tempfile.mkdtemp(dir=self.files)), "caption-blend", scale=6)
         return gallery_items(frames, captions, scale=4), str(png), str(gif)
@@ -239,7 +240,7 @@ def build_tab(hub_user: str | None = None) -> None:
                 reseed = gr.Button("New seed", elem_id="t2i-new-seed")
             generate = gr.Button("Generate", variant="primary", elem_id="t2i-generate")
         with gr.Column(scale=2):
-            gallery = gr.Gallery(elem_classes=["pixelated"], format="png", columns=8, height="auto", value=start[0],
+            gallery = gr.Gallery(elem_classes=["pixelated", "fit-columns", "wrap-captions", "label-clear"], format="png", columns=4, height=840, value=start[0],
                                  label="Pictures (what the scene reader sees; ✓ = exactly the caption's scene)",
                                  elem_id="t2i-gallery")
             summary = gr.Markdown(start[1] or "", elem_id="t2i-summary")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 PAD = "<pad>"
-WORD = re.compile(r"[a-z]+|,")  # words and commas; other punctuation only separates
+WORD = re.compile(r"[^\W\d_]+|,")  # words (any letters, so an unknown "centré" is named whole) and commas; other punctuation only separates
 IGNORED = re.compile(r"[.!?;:'\"()\-\s]+")  # what may stand between words without being one
 
 
@@ -56,8 +56,10 @@ class Tokenizer:
         index = {word: i + 1 for i, word in enumerate(self.words)}
         unknown = list(dict.fromkeys(t for t in tokens if t not in index))
         if unknown:
+            words = [w for w in self.words if w != ","]
+            comma = " and the comma" if "," in self.words else ""
             raise CaptionError(f"Unknown word{'s' * (len(unknown) > 1)}: {', '.join(repr(w) for w in unknown)}. "
-                               f"The model knows only these {len(self.words)} words: {', '.join(self.words)}.", unknown)
+                               f"The model knows only these {len(words)} words{comma}: {', '.join(words)}.", unknown)
         return [index[t] for t in tokens]
 
     def batch(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:

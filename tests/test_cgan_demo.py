@@ -50,6 +50,7 @@ def test_handlers_give_verdicts_files_and_clear_errors(tab):
     items, verdict = tab.generate(4, 6, 0, 1.0)
     assert len(items) == 6 and items[0][0].shape == (84, 84) and "of 6** as a 4" in verdict
     assert all(("✗" in text) == (not text.startswith("4")) for _, text in items)
+    assert "as an 8." in tab.generate(8, 2, 0, 1.0)[1]
     strip, png, gif = tab.interpolate(4, 1, 2, 5, 0.5)
     assert len(strip) == 5 and png.endswith(".png") and gif.endswith(".gif")
     for call, message in [(lambda: tab.generate(10, 6, 0, 1.0), "digit must be a whole number from 0 to 9"),

@@ -31,6 +31,8 @@ def test_case_and_punctuation_do_not_matter_but_commas_are_words(tokenizer):
     ("a pink star, a pink star", ["pink", "star"]),  # each named once, in order
     ("3 red circles", ["3", "circles"]),
     ("a red circle ☺", ["☺"]),
+    ("a red circle in the centré", ["centré"]),  # a word with an accent is named whole, not as 'centr', 'é'
+    ("ein rotes Quadrat, größer", ["ein", "rotes", "quadrat", "größer"]),
 ])
 def test_unknown_words_are_named_with_the_known_ones(tokenizer, text, unknown):
     with pytest.raises(CaptionError) as caught:
@@ -38,6 +40,8 @@ def test_unknown_words_are_named_with_the_known_ones(tokenizer, text, unknown):
     assert caught.value.unknown == unknown
     message = str(caught.value)
     assert all(repr(word) in message for word in unknown) and "triangle" in message and "circle" in message
+    known = message.split("The model knows only these ")[1]
+    assert ", ," not in known and ": a, " in known and "and the comma" in known  # no bare comma in the list of words
 
 
 @pytest.mark.parametrize("text", ["", "   ", "...", "\n"])

@@ -72,8 +72,10 @@ def test_bad_captions_are_refused_with_the_words_the_model_knows(tab, caption, w
         tab.generate(caption, 4, 0)
     for word in words:
         assert word in str(err.value)
-    with pytest.raises(gr.Error):
+    with pytest.raises(gr.Error, match="Caption B: "):
         tab.blend("a large red circle on the left", caption, 4, 0)
+    with pytest.raises(gr.Error, match="Caption A: "):
+        tab.blend(caption, "a large red circle on the left", 4, 0)
 
 
 @pytest.mark.parametrize("count, seed, steps, words", [(0, 0, 4, "number of pictures"), (33, 0, 4, "number of pictures"),
