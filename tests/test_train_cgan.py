@@ -64,3 +64,10 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data
     for key in a:
         assert (a[key] - b[key]).abs().max().item() < 1e-5, key
     assert json.loads((resumed / "metrics.json").read_text())["resumed"]
+
+
+@pytest.mark.parametrize("decay", ["1", "2", "-0.1"])
+def test_an_ema_decay_outside_0_to_1_gets_a_usage_message(decay, capsys):
+    with pytest.raises(SystemExit):
+        train_cgan.parse_args(["--ema-decay", decay])
+    assert "--ema-decay must be in [0, 1)" in capsys.readouterr().err

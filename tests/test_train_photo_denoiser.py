@@ -170,3 +170,31 @@ def test_adding_layers_needs_a_checkpoint_to_deepen(capsys):
     with pytest.raises(SystemExit):
         train_photo_denoiser.parse_args(["--add-layers", "1"])
     assert "--init-from" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [(["--max-sigma", "-5"], "--max-sigma must be in (0, 255]"),
+                                            (["--max-sigma", "300"], "--max-sigma must be in (0, 255]"),
+                                            (["--patch-size", "7"], "--patch-size must be even")])
+def test_impossible_noise_and_patch_settings_get_a_usage_message(flags, message, capsys):
+    with pytest.raises(SystemExit):
+        train_photo_denoiser.parse_args(flags)
+    assert message in capsys.readouterr().err
+
+
+def test_a_patch_larger_than_the_training_images_is_refused_before_training(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    with pytest.raises(SystemExit, match="--patch-size 200 is larger than the 180×180 training images"):
+        run(tmp_path, "big-patch", "--epochs", "1", "--patch-size", "200")
+    assert not (tmp_path / "big-patch" / "run").exists()
+
+
+def test_a_missing_test_set_stops_the_run_before_training(tmp_path, denoising_root, monkeypatch):
+    """BSD68 and Set12 are measured after training: a missing one used to cost the whole run before it was noticed."""
+    root = tmp_path / "root" / "denoising"
+    root.mkdir(parents=True)
+    for name in ("Train400", "Set12"):
+        (root / name).symlink_to(denoising_root / "denoising" / name)
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(tmp_path / "root"))
+    with pytest.raises(FileNotFoundError, match="BSD68"):
+        run(tmp_path, "no-bsd68", "--epochs", "1")
+    assert not (tmp_path / "no-bsd68" / "run").exists()

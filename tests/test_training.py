@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from generative.data.mnist import load_mnist
 from generative.provenance import PROJECT_ROOT, command_line
 from training import train_dae
 from training.loop import batch_words
@@ -96,7 +97,8 @@ def test_two_process_data_parallel_run_through_torchrun(tmp_path, data_root):
 
 
 @pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--batch-size", "0"), ("--limit-train", "0"),
-                                         ("--seed", "-1"), ("--seed", str(2**32)), ("--width", "-4")])
+                                         ("--seed", "-1"), ("--seed", str(2**32)), ("--width", "-4"),
+                                         ("--lr", "-1"), ("--lr", "nan")])
 def test_impossible_flags_are_refused_with_a_usage_message(flag, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train_dae.parse_args([flag, value])
@@ -151,7 +153,19 @@ def test_missing_data_ends_with_its_message_not_a_traceback(tmp_path):
                              str(tmp_path / "run"), "--output-dir", str(tmp_path / "out")],
                             capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"error: {tmp_path}/MNIST/raw does not exist")
+    assert result.stderr.startswith(f"error: {tmp_path}/MNIST/raw lacks train-images-idx3-ubyte.gz, ")
+
+
+def test_a_data_root_missing_some_archives_names_them_instead_of_downloading(tmp_path, data_root, monkeypatch):
+    """torchvision would try to download a missing archive: offline, a network traceback instead of the file's name."""
+    raw = tmp_path / "root" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for archive in (data_root / "MNIST" / "raw").glob("train-*.gz"):
+        (raw / archive.name).symlink_to(archive)
+    monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match=r"lacks t10k-images-idx3-ubyte\.gz, t10k-labels-idx1-ubyte\.gz: "):
+        load_mnist("train", tmp_path / "root")
+    assert not (tmp_path / "cache" / "datasets" / "MNIST" / "raw").exists()  # refused before linking anything
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: checks that evaluation follows the model there")

@@ -46,6 +46,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number ≥ 0 (a learning rate: 0 is allowed, it keeps the weights as they are)."""
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number ≥ 0, got {text}")
+    return value
+
+
 def seed_int(text: str) -> int:
     value = int(text)
     if not 0 <= value <= MAX_SEED:
@@ -63,7 +71,7 @@ def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_siz
         parser.add_argument("--data-root", default=None, help=data)
     parser.add_argument("--epochs", type=positive_int, default=epochs)
     parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="per process")
-    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--lr", type=non_negative_float, default=lr)
     parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU when there is one")
     parser.add_argument("--run-dir", type=Path, default=None, help="samples, loss curve and resume state (default: runs/<model>)")

@@ -1,8 +1,8 @@
 """Train a conditional DCGAN on MNIST and write its generator in Hub layout (pretrained/cgan-mnist/).
 
     python training/train_cgan.py --data-root ../shared/datasets --epochs 50           # pretrained/cgan-mnist
-    python training/train_cgan.py --data-root ../shared/datasets --loss hinge --output-dir runs/cgan-hinge/out
-    python training/train_cgan.py --data-root ../shared/datasets --loss wgan-gp --output-dir runs/cgan-wgan-gp/out
+    python training/train_cgan.py --data-root ../shared/datasets --loss hinge --output-dir runs/cgan-compare/hinge --run-dir runs/cgan-compare/hinge-run
+    python training/train_cgan.py --data-root ../shared/datasets --loss wgan-gp --output-dir runs/cgan-compare/wgan-gp --run-dir runs/cgan-compare/wgan-gp-run
     accelerate launch --multi_gpu --num_processes 4 training/train_cgan.py ...        # data-parallel
 
 G and D are trained in turn on every batch (D ``--d-steps`` times, then G once), with Adam as in
@@ -67,6 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--classifier", default=model_source("classifier-mnist"), help="the judge (folder or Hub repo)")
     parser.add_argument("--output-dir", type=Path, default=Path("pretrained/cgan-mnist"))
     args = parser.parse_args(argv)
+    if not 0 <= args.ema_decay < 1:
+        parser.error(f"--ema-decay must be in [0, 1): the share of the old average kept at each step, got {args.ema_decay}")
     if args.d_steps is None:
         args.d_steps = 5 if args.loss == "wgan-gp" else 1
     args.run_dir = args.run_dir or Path("runs") / f"cgan-mnist-{args.loss}"

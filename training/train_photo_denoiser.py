@@ -92,6 +92,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--add-layers deepens a trained checkpoint: give it with --init-from")
     if args.add_layers < 0:
         parser.error("--add-layers must be ≥ 0")
+    if not 0 < args.max_sigma <= 255:
+        parser.error(f"--max-sigma must be in (0, 255] on the 0–255 scale, got {args.max_sigma:g}")
     args.run_dir = args.run_dir or Path("runs/photo-denoiser")
     if args.bf16 is None:
         args.bf16 = bf16_is_fast("cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu")
@@ -155,6 +157,11 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     train_uint8, val_uint8 = load_train400(args.data_root)
+    if args.patch_size > min(train_uint8.shape[1:]):
+        raise SystemExit(f"error: --patch-size {args.patch_size} is larger than the "
+                         f"{train_uint8.shape[2]}×{train_uint8.shape[1]} training images")
+    # The test sets are read now, so a missing one stops the run before training rather than after it.
+    test_sets = {name: list(load_photo_set(name, args.data_root).values())[: args.eval_limit] for name in GRAY_TEST_SETS}
     if args.limit_train:
         train_uint8 = train_uint8[: args.limit_train]
     train_images = torch.from_numpy(train_uint8).float().div_(255).unsqueeze(1)
@@ -199,8 +206,7 @@ def main(argv: list[str] | None = None) -> None:
 
     model = model.float().cpu().eval().to(memory_format=torch.contiguous_format)  # safetensors stores contiguous tensors
     results = []
-    for name in GRAY_TEST_SETS:
-        images = list(load_photo_set(name, args.data_root).values())[: args.eval_limit]
+    for name, images in test_sets.items():
         for sigma in TEST_SIGMAS:
             noisy_psnr, model_psnr = mean_psnr(model, images, sigma)
             results.append({"set": name, "sigma": sigma, "n_images": len(images), "noisy_psnr": noisy_psnr, "psnr": model_psnr})

@@ -29,12 +29,18 @@ def resolve_data_root(data_root: str | os.PathLike | None = None) -> Path | None
     return Path(root).expanduser().resolve() if root else None
 
 
-def _link_archives(data_root: Path, name: str, target: Path) -> None:
+def _link_archives(data_root: Path, name: str, target: Path, archives: list[str]) -> None:
+    """Link the ``archives`` (file names) of ``data_root/name/raw`` into the cache, or say which are missing.
+
+    Checked here because torchvision would otherwise try to download a missing one, which offline ends
+    in a network traceback instead of naming the file."""
     source = data_root / name / "raw"
-    if not source.is_dir():
+    missing = [archive for archive in archives if not (source / archive).is_file()]
+    if missing:
         raise FileNotFoundError(
-            f"{source} does not exist: the data root must hold {name}/raw/*.gz "
-            f"(torchvision's layout), or leave {DATA_ROOT_ENV} unset to download."
+            f"{source} lacks {', '.join(missing)}: the data root must hold the {len(archives)} original {name} "
+            f"archives in {name}/raw/ (torchvision's layout). Or give no data root (no --data-root, no {DATA_ROOT_ENV}) "
+            "to let torchvision download them."
         )
     raw = target / name / "raw"
     raw.mkdir(parents=True, exist_ok=True)
@@ -59,8 +65,13 @@ def load_mnist(split: str, data_root: str | os.PathLike | None = None,
         raise ValueError(f"name must be 'MNIST' or 'FashionMNIST', got {name!r}")
     root = resolve_data_root(data_root)
     target = cache_dir() / "datasets"
+    dataset_class = getattr(datasets, name)
     if root is not None:
-        _link_archives(root, name, target)
-    dataset = getattr(datasets, name)(str(target), train=split == "train", download=True)
+        _link_archives(root, name, target, [Path(url).name for url, _ in dataset_class.resources])
+    try:
+        dataset = dataset_class(str(target), train=split == "train", download=True)
+    except RuntimeError as err:  # torchvision's "Error downloading …", e.g. offline
+        raise FileNotFoundError(f"{name} is not in {target / name} and could not be downloaded ({err}). Give a data root "
+                                f"that holds {name}/raw/*.gz (--data-root or {DATA_ROOT_ENV}).") from err
     images = dataset.data.unsqueeze(1).float().div_(255.0)
     return images, dataset.targets.long()
