@@ -14,7 +14,7 @@ from demos.inputs import (MAX_SEED, checked_seed, digit_from_pixels, digit_from_
                           sketch_path, upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND, PhotoResult, choose_model,
                          denoise_upload, fit_to_limit, photo_example_paths, save_png, zoom_views)
-from demos.reports import hardware_words, measured_report
+from demos.reports import fixed, hardware_words, measured_report
 from generative.classical import CLASSICAL_DENOISERS
 from generative.digits import FIELD
 from generative.hub import CheckpointError, load_metrics, load_model, model_source
@@ -74,7 +74,7 @@ def scores_table(result: DenoiseResult | PhotoResult) -> list[list[str]]:
     if result.scores is None:
         methods = result.restored if isinstance(result, DenoiseResult) else ["photo denoiser"]
         return [[name, "—", "—"] for name in ["noisy input", *methods]]
-    return [[name, "∞" if np.isinf(s.psnr) else f"{s.psnr:.2f}", f"{s.ssim:.3f}"] for name, s in result.scores.items()]
+    return [[name, "∞" if np.isinf(s.psnr) else fixed(s.psnr, 2), fixed(s.ssim, 3)] for name, s in result.scores.items()]
 
 
 def comparison_markdown(report: dict) -> str:

@@ -22,6 +22,11 @@ def measured_report(name: str, source: str, results_dir: Path = RESULTS_DIR) -> 
     return report if measured == Path(source).resolve() else None
 
 
+def fixed(value: float, digits: int) -> str:
+    """``value`` to ``digits`` decimals, without the minus of a value that rounds to zero (−0.0004 → "0.000", not "-0.000")."""
+    return f"{value:.{digits}f}" if round(value, digits) != 0 else f"{0:.{digits}f}"
+
+
 CPU_LINE = re.compile(r"CPU, (\d+) process\(es\), (\d+) threads \((.*)\)")  # training/loop.py's describe_hardware
 
 

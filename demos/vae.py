@@ -13,7 +13,7 @@ import torch
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (MAX_SEED, checked_int, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge,
                           example_paths, is_number)
-from demos.reports import hardware_words, measured_report
+from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
 from generative.hub import load_metrics, load_tensors
 from generative.latent import PATHS, latent_path
@@ -223,7 +223,7 @@ class VAETab(CheckpointTab):
         digit = decode(self.map_model, torch.from_numpy(point)[None])[0]
         (predicted,), (confidence,) = readout(self.classifier, digit[None])
         overlay = Overlay(**{**(overlay.__dict__ if overlay else {}), "clicked": point})
-        readout_text = (f"z = ({z1:.2f}, {z2:.2f}) decodes to this; the classifier reads **{predicted}** "
+        readout_text = (f"z = ({fixed(z1, 2)}, {fixed(z2, 2)}) decodes to this; the classifier reads **{predicted}** "
                         f"({confidence:.0%} confident).")
         if not self.map.contains(point):
             readout_text += (f" The point lies outside the map, which shows z₁, z₂ ∈ [−{self.map.extent:g}, {self.map.extent:g}], "

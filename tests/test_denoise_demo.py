@@ -14,7 +14,7 @@ from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, 
 from demos.inputs import example_paths
 from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          looks_like_digit, photo_example_paths, zoom_crop)
-from demos.reports import hardware_words, measured_report
+from demos.reports import fixed, hardware_words, measured_report
 from generative.classical import median_filter, noise_sigma
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser
@@ -65,6 +65,11 @@ def test_an_all_black_input_gets_a_finite_score_from_every_method(tiny_model, di
     for name, image in result.restored.items():
         assert np.isfinite(image).all(), name
     assert all(np.isfinite(s.psnr) and np.isfinite(s.ssim) for s in result.scores.values())
+
+
+def test_numbers_that_round_to_zero_show_no_minus_sign():
+    assert [fixed(v, 3) for v in (-0.0004, 0.0004, -0.0006, 0.8761)] == ["0.000", "0.000", "-0.001", "0.876"]
+    assert fixed(-0.001, 2) == "0.00" and fixed(-12.345, 2) == "-12.35"
 
 
 def test_zero_noise_shows_infinite_psnr_for_the_untouched_input(tiny_model, digit):
