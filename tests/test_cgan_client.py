@@ -10,6 +10,7 @@ from PIL import Image
 from gradio_client import Client
 
 from client_helpers import assert_refused, pixels, size_of
+from demos.strips import CAPTION_PADDING, LINE_HEIGHT
 
 pytestmark = pytest.mark.timeout(240)  # the first test also waits for the server to start
 
@@ -42,7 +43,7 @@ def test_every_digit_rows_and_the_noise_walk(client):
     grid = client.predict(3, 0, 1.0, api_name="/cgan_every_digit")
     assert size_of(grid) == (10 * 58 - 2, 3 * 58 - 2)
     strip, png, gif = client.predict(4, 1, 2, 6, 0.8, api_name="/cgan_interpolate")
-    assert len(strip) == 6 and size_of(png) == (6 * 84, 84 + 18)
+    assert len(strip) == 6 and size_of(png) == (6 * 84, 84 + LINE_HEIGHT + 2 * CAPTION_PADDING)  # one caption line
     with Image.open(gif) as animation:
         assert animation.n_frames == 10
 

@@ -17,6 +17,7 @@ from PIL import Image
 from gradio_client import Client, handle_file
 
 from client_helpers import assert_refused, pixels, size_of
+from demos.strips import CAPTION_PADDING, LINE_HEIGHT
 from demos.vae import DEFAULT_STEPS, MAP_EXTENT
 from generative.latent_map import CELL, GAP
 from input_files import BAD_FILES, ONE, sketch_files
@@ -37,7 +38,7 @@ def client(app_url, tmp_path_factory) -> Client:
 def assert_walk(strip, png, gif, summary, latent_map, steps: int) -> None:
     assert len(strip) == steps
     assert all(size_of(item["image"]) == FRAME and CAPTION.match(item["caption"]) for item in strip), strip[0]
-    assert size_of(png) == (steps * FRAME[0], FRAME[1] + 18)
+    assert size_of(png) == (steps * FRAME[0], FRAME[1] + LINE_HEIGHT + 2 * CAPTION_PADDING)  # one caption line
     with Image.open(gif) as animation:
         assert animation.n_frames == 2 * steps - 2
     assert summary.startswith("**Classifier along the path:**")
