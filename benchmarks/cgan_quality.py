@@ -2,7 +2,7 @@
 
     python benchmarks/cgan_quality.py --data-root ../shared/datasets
     python benchmarks/cgan_quality.py --data-root ../shared/datasets \\
-        --compare hinge=runs/cgan-hinge/out wgan-gp=runs/cgan-wgan-gp/out non-saturating=runs/cgan-ns/out
+        --compare non-saturating=runs/cgan-compare/non-saturating hinge=runs/cgan-compare/hinge wgan-gp=runs/cgan-compare/wgan-gp
 
 For each generator, 1,000 samples of each digit (seed 0, noise scale 1):
 - conditional accuracy: how often `classifier-mnist` reads the requested digit; per class, and the
@@ -34,9 +34,18 @@ from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
 from generative.models import DigitClassifier, Generator  # noqa: E402
 from generative.models.cgan import generate_per_class  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 PER_CLASS = 1000
 TRAIN_COMMAND = "python training/train_cgan.py --data-root <folder with MNIST/raw>"
+
+
+def named_folder(text: str) -> tuple[str, str]:
+    """An argparse type for NAME=FOLDER, so a malformed ``--compare`` is a usage message before anything loads."""
+    name, _, folder = text.partition("=")
+    if not (name and folder):
+        raise argparse.ArgumentTypeError(f"expected NAME=FOLDER, got {text!r}")
+    return name, folder
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,7 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT)")
     parser.add_argument("--model", default=model_source("cgan-mnist"))
     parser.add_argument("--classifier", default=model_source("classifier-mnist"))
-    parser.add_argument("--compare", nargs="*", default=[], metavar="NAME=FOLDER", help="more generators for the loss table")
+    parser.add_argument("--compare", nargs="*", type=named_folder, default=[], metavar="NAME=FOLDER",
+                        help="more generators for the loss table")
     parser.add_argument("--truncation", nargs="*", type=float, default=[0.75, 0.5], help="noise scales to try besides 1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
@@ -137,6 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
     classifier = load_model(DigitClassifier, args.classifier, train_command="python training/train_classifier.py")
+    # every generator before the real digits' features: a bad folder fails in seconds, not minutes
+    generator = load_model(Generator, args.model, train_command=TRAIN_COMMAND)
+    compared = {name: (folder, load_model(Generator, folder, train_command=TRAIN_COMMAND)) for name, folder in args.compare}
     test_images, test_labels = load_mnist("test", args.data_root)
     train_images, train_labels = load_mnist("train", args.data_root)
     test_feats = features(classifier, test_images)
@@ -150,22 +163,19 @@ def main(argv: list[str] | None = None) -> None:
               "real_train_accuracy": accuracy_report(classifier, floor_images, floor_labels)["accuracy"],
               "real_train_diversity_mean": float(np.mean([spread(floor_feats[floor_labels.numpy() == d]) / real["spread"][d]
                                                           for d in range(10)]))}
-    generator = load_model(Generator, args.model, train_command=TRAIN_COMMAND)
     report["model"] = model_label(args.model)
     report["main"] = {"model": model_label(args.model),
                       "scales": [judge(generator, classifier, real, scale, args.seed) for scale in [1.0, *args.truncation]]}
     report["compare"] = {}
-    for item in args.compare:
-        name, folder = item.split("=", 1)
+    for name, (folder, other) in compared.items():
         metrics = load_metrics(folder) or {}
         report["compare"][name] = {"model": model_label(folder), "epochs": metrics.get("epochs"),
                                    "train_minutes": metrics.get("train_seconds", float("nan")) / 60,
-                                   "scales": [judge(load_model(Generator, folder, train_command=TRAIN_COMMAND),
-                                                    classifier, real, 1.0, args.seed)]}
+                                   "scales": [judge(other, classifier, real, 1.0, args.seed)]}
     args.out_dir.mkdir(parents=True, exist_ok=True)
     save_confusion(report["main"]["scales"][0]["confusion_matrix"], args.out_dir / "cgan_confusion.png")
     write_results("cgan_quality", report, markdown(report), args.out_dir)
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

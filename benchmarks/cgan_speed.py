@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, timed_ms, write_results  # noqa: E402
 from demos.cgan import MODEL_NAME, CGANTab, every_digit, grid_image  # noqa: E402
 from generative.hub import model_source  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 TARGET_MS, ACCURACY_GOAL = 100.0, 0.98
 
@@ -90,4 +91,4 @@ Target: 10×10 grid + PNG < {TARGET_MS:g} ms: **{'met' if grid_ms < TARGET_MS el
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

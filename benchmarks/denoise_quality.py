@@ -1,7 +1,8 @@
 """Denoising quality of the "Denoise" tab: the autoencoder against classical filters on MNIST test.
 
     python benchmarks/denoise_quality.py --data-root ../shared/datasets
-    python benchmarks/denoise_quality.py --limit 200 --bm3d-n 10 --jobs 1   # quick check
+    python benchmarks/denoise_quality.py --data-root ../shared/datasets --limit 200 --bm3d-n 10 --jobs 1 \\
+        --out-dir /tmp/denoise-quick   # quick check
 
 Mean PSNR / SSIM per digit at each level of ``BENCHMARK_LEVELS``, every method on the same noisy
 digits (fixed seed 0, as in the model card). To make the comparison fair to the classical filters:
@@ -37,6 +38,7 @@ from generative.data.mnist import load_mnist  # noqa: E402
 from generative.hub import load_metrics, load_model, model_source  # noqa: E402
 from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set, mean_scores, model_denoiser  # noqa: E402
 from generative.models import DenoisingAutoencoder  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 DAE = "denoising autoencoder"
 NOISY = "noisy input"
@@ -212,4 +214,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

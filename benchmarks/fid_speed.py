@@ -1,7 +1,7 @@
 """How fast our FID features come on this CPU next to the peers'.
 
     python benchmarks/fid_speed.py --data-root ../shared/datasets
-    python benchmarks/fid_speed.py --data-root ../shared/datasets --images 16 --repeats 1   # quick check
+    python benchmarks/fid_speed.py --data-root ../shared/datasets --images 16 --repeats 1 --out-dir /tmp/fid-quick   # quick check
 
 Feature extraction, images/s: the same 28×28 MNIST test digits, written as PNG files, read, resized to
 299×299 and passed through the TF FID Inception by each pipeline's own code, in this process, with the same torch
@@ -37,6 +37,7 @@ from generative.data.image_sets import FolderImages  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, extract, inception_extractor  # noqa: E402
 from generative.metrics.inception import load_fid_inception, load_scripted  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 SPEED_GOAL = 1.5
 
@@ -185,4 +186,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -33,6 +33,7 @@ from demos.photo import PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND  # noqa: E402
 from generative.hub import load_metrics, load_model, model_source  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import add_white_noise, denoise_gray, denoise_in_opponent_space, denoise_photo, psnr_8bit  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
 CROP = 512
@@ -92,4 +93,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

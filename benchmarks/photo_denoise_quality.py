@@ -1,8 +1,10 @@
 """Photo denoising on the standard test sets: BSD68 and Set12 (grey), CBSD68 and Kodak24 (colour).
 
     python benchmarks/photo_denoise_quality.py --data-root ../shared/datasets
-    python benchmarks/photo_denoise_quality.py --limit 2 --sigmas 25 --no-bm3d   # quick check
-    python benchmarks/photo_denoise_quality.py --reuse-baselines benchmarks/results/photo_denoise_quality.json   # a new checkpoint
+    python benchmarks/photo_denoise_quality.py --data-root ../shared/datasets --limit 2 --sigmas 25 --no-bm3d \\
+        --out-dir /tmp/photo-quick   # quick check
+    python benchmarks/photo_denoise_quality.py --data-root ../shared/datasets \\
+        --reuse-baselines benchmarks/results/photo_denoise_quality.json   # a new checkpoint
 
 The published protocol (``generative/photo.py``): white Gaussian noise with σ on the 0–255 scale, image
 *i* of a set with seed *i*, not clipped; every output clipped and quantised to 8 bits; PSNR over the
@@ -39,11 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks.common import RESULTS_DIR, describe, hardware_line, load_conditions, model_label, run_info, write_results  # noqa: E402
 from demos.photo import PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND  # noqa: E402
-from generative.data.photo_sets import COLOR_TEST_SETS, GRAY_TEST_SETS, load_photo_set  # noqa: E402
+from generative.data.photo_sets import COLOR_TEST_SETS, GRAY_TEST_SETS, load_photo_set, photo_set_dir  # noqa: E402
 from generative.hub import load_metrics, load_model, model_source  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import (PUBLISHED_BSD68_PSNR, COLOR_MODES, add_white_noise, beats_at_every_sigma, denoise_photo,  # noqa: E402
                               margins_text, psnr_8bit)
+from training.loop import run_script  # noqa: E402
 
 NOISY, MODEL, BM3D, NLM = "noisy input", "this model (blind)", "BM3D (told σ)", "non-local means (told σ)"
 ENSEMBLE = f"{MODEL}, ×8 self-ensemble"
@@ -58,11 +61,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None, help="folder holding denoising/<set>/*.png (env: GALLERY_DATA_ROOT)")
     parser.add_argument("--model", default=model_source(PHOTO_MODEL_NAME), help="checkpoint folder or Hub repo id")
-    parser.add_argument("--sets", nargs="+", default=[*GRAY_TEST_SETS, *COLOR_TEST_SETS])
+    test_sets = [*GRAY_TEST_SETS, *COLOR_TEST_SETS]
+    parser.add_argument("--sets", nargs="+", choices=test_sets, default=test_sets)
     parser.add_argument("--sigmas", nargs="+", type=int, default=[15, 25, 50])
     parser.add_argument("--limit", type=int, default=None, help="the first N images of each set only (quick runs)")
     parser.add_argument("--bm3d", action=argparse.BooleanOptionalAction, default=True, help="BM3D on the grey sets (about 4 s an image here)")
-    parser.add_argument("--color-bm3d", nargs="*", default=["Kodak24"], metavar="SET",
+    parser.add_argument("--color-bm3d", nargs="*", choices=COLOR_TEST_SETS, default=["Kodak24"], metavar="SET",
                         help="colour sets to run CBM3D on (about 17 s a Kodak image here)")
     parser.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,
                         help="also the model's ×8 geometric self-ensemble on the grey sets (8× the model's time)")
@@ -214,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
     start = time.perf_counter()
+    for name in args.sets:  # a missing set fails now, not after the sets before it
+        photo_set_dir(name, args.data_root)
     model = load_model(PhotoDenoiser, args.model, train_command=PHOTO_TRAIN_COMMAND)
     earlier, origin = earlier_baselines(args.reuse_baselines)
     pool = ProcessPoolExecutor(args.jobs) if args.jobs > 1 else None
@@ -233,4 +239,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

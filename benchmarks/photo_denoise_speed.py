@@ -1,7 +1,7 @@
 """CPU time of the photo denoiser: one 512×512 photo, grey and colour, beside DnCNN-S- and IRCNN-shaped networks.
 
     python benchmarks/photo_denoise_speed.py
-    python benchmarks/photo_denoise_speed.py --repeats 3   # quick check
+    python benchmarks/photo_denoise_speed.py --repeats 3 --out-dir /tmp/photo-quick   # quick check
 
 Goal (issue 7): at most 1 s for a 512×512 image on this CPU. The DnCNN paper reports 3.41 s for
 DnCNN-S on a 512×512 image on *its* CPU; to compare on the same machine, a network of DnCNN-S's
@@ -28,6 +28,7 @@ from demos.photo import PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import add_white_noise, denoise_photo  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 TARGET_S = 1.0
 DNCNN_S_PUBLISHED_S = 3.41
@@ -110,4 +111,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -40,6 +40,7 @@ from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
 from generative.models.text2img import TextConditionedGenerator, TextEncoder  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training import train_text2img  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -125,4 +126,4 @@ def markdown(report: dict, info: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

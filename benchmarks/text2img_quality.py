@@ -50,6 +50,7 @@ from generative.models.matcher import ImageTextMatcher, draw_distractors, own_ca
 from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
 from generative.models.text2img import TextToImage, draw_captions  # noqa: E402
 from training import train_text2img  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 TARGETS = {"seen": 0.97, "held-out": 0.90}
 SPLITS = {"seen": "train", "held-out": "held-out"}
@@ -270,4 +271,4 @@ level of {report['background']['mean']:.1f} (σ {report['background']['sd']:.1f}
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, timed_ms, write_results  # noqa: E402
 from demos.text2img import DEFAULTS, MODEL_NAME, TextToImageTab, pictures  # noqa: E402
 from generative.hub import model_source  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 TARGET_MS = 100.0
 CAPTION = "a green cross left of a purple diamond"
@@ -61,4 +62,4 @@ Target: 16 pictures for one caption < {TARGET_MS:g} ms: **{'met' if first < TARG
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -40,6 +40,7 @@ from generative.models.scene_reader import reader_loss  # noqa: E402
 from generative.models.text2img import TextEncoder  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training import train_text2img  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 VALIDATION_PAIRS = (("red", "square"), ("green", "circle"), ("blue", "diamond"), ("yellow", "triangle"),
                     ("purple", "cross"), ("cyan", "circle"))
@@ -156,4 +157,4 @@ def markdown(report: dict, info: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

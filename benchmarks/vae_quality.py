@@ -1,7 +1,8 @@
 """Likelihood and interpolation quality of the gallery's VAEs on the 10,000 MNIST test digits.
 
     python benchmarks/vae_quality.py --data-root ../shared/datasets
-    python benchmarks/vae_quality.py --data-root ../shared/datasets --iwae-images 100 --pairs 200   # quick check
+    python benchmarks/vae_quality.py --data-root ../shared/datasets --iwae-images 100 --pairs 200 \\
+        --out-dir /tmp/vae-quick --no-cards   # quick check
 
 (a) Test negative ELBO on grey-level pixels, nats per digit summed over the 784 pixels: the binary
     cross-entropy of the reconstruction against the grey levels plus the KL, one posterior sample per
@@ -17,7 +18,8 @@
     posterior means, judged by the MNIST classifier: label changes along the path (1 is ideal), share
     of paths with exactly one, mean frame confidence, for lerp and slerp, beside a pixel cross-fade.
 
-Writes benchmarks/results/vae_quality.{json,md} and adds the test figures to each model's card.
+Writes vae_quality.{json,md} into ``--out-dir`` (default benchmarks/results/) and, unless ``--no-cards``, adds the
+test figures to each model's card.
 """
 from __future__ import annotations
 
@@ -32,13 +34,14 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import describe, model_label, run_info, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.latent import latent_path  # noqa: E402
 from generative.metrics.interpolation import label_flips  # noqa: E402
 from generative.models import VAE, DigitClassifier  # noqa: E402
 from generative.models.vae import importance_weighted_nll, negative_elbo  # noqa: E402
+from training.loop import run_script  # noqa: E402
 from training.train_vae import rewrite_card  # noqa: E402
 
 MODELS = {"vae-mnist-z16": "conv VAE, 16-d (the walk)", "vae-mnist-z2": "conv VAE, 2-d (the map)",
@@ -60,6 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-cards", action="store_true", help="do not write the test figures into the model cards")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
 
@@ -224,19 +228,22 @@ def main(argv: list[str] | None = None) -> None:
     grey, labels = load_mnist("test", args.data_root)
     binary = torch.bernoulli(grey, generator=torch.Generator().manual_seed(args.seed))
     classifier = load_model(DigitClassifier, args.classifier, train_command="python training/train_classifier.py")
+    # every checkpoint before the first k-sample bound: a bad name fails now, not after the models before it
+    sources = {name: model_source(name) if "/" not in name else name for name in args.models}
+    models = {name: load_model(VAE, source, train_command=f"python training/train_vae.py ({name})")
+              for name, source in sources.items()}
     pairs = different_digit_pairs(labels, args.pairs, args.seed)
-    report = {"model": model_label(model_source(WALK_MODEL)), "run": info, "settings": vars(args),
+    settings = vars(args) | {"out_dir": str(args.out_dir)}  # a Path is no JSON
+    report = {"model": model_label(model_source(WALK_MODEL)), "run": info, "settings": settings,
               "likelihood": {}, "interpolation": {}, "models": {}}
-    for name in tqdm(args.models, desc="models"):
-        source = model_source(name) if "/" not in name else name
-        model = load_model(VAE, source, train_command=f"python training/train_vae.py ({name})")
-        report["models"][name] = model_label(source)
+    for name, model in tqdm(models.items(), desc="models"):
+        report["models"][name] = model_label(sources[name])
         report["likelihood"][name] = likelihoods(model, grey, binary, args)
         report["interpolation"][name] = interpolation(model, classifier, grey, pairs, args.steps)
         print(name, {key: value for key, value in report["likelihood"][name].items()})
     report["interpolation"]["pixel cross-fade"] = {"linear": crossfade(classifier, grey, pairs, args.steps)}
     report["summary_markdown"] = summary_markdown(report)
-    write_results("vae_quality", report, markdown(report))
+    write_results("vae_quality", report, markdown(report), args.out_dir)
     if not args.no_cards:
         for name in args.models:
             folder = Path(model_source(name))
@@ -246,4 +253,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -1,7 +1,7 @@
 """Speed of the "VAE latent walk" tab on this machine: a 16-step walk and a click on the latent map.
 
     python benchmarks/vae_speed.py
-    python benchmarks/vae_speed.py --repeats 20 --http-repeats 5   # quick check
+    python benchmarks/vae_speed.py --repeats 20 --http-repeats 5 --out-dir /tmp/vae-quick   # quick check
 
 (a) The handlers as the server runs them, in this process: ``VAETab.walk`` with 16 steps (decode the
     path, classify every frame, write the PNG strip and the GIF, encode the frames with the 2-d model
@@ -30,6 +30,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from benchmarks.common import RESULTS_DIR, describe, run_info, timed_ms, write_results  # noqa: E402
 from demos.vae import VAETab, walk  # noqa: E402
+from training.loop import run_script  # noqa: E402
 
 STEPS = 16
 TARGETS_MS = {"walk": 50.0, "click": 20.0}
@@ -117,4 +118,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -1,0 +1,113 @@
+"""The benchmarks' command lines: expected errors end with a message as the training scripts' do, not a traceback, and
+the quick checks their docstrings quote write to /tmp, never over the results the README quotes."""
+import ast
+import runpy
+import shlex
+import subprocess
+import sys
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+
+from benchmarks import cgan_quality, fid_agreement, photo_denoise_quality, vae_quality
+from benchmarks.common import RESULTS_DIR
+from generative.provenance import PROJECT_ROOT
+
+BENCHMARKS = PROJECT_ROOT / "benchmarks"
+
+
+def run_as_script(monkeypatch, script: str, *flags: str) -> SystemExit:
+    """``python benchmarks/<script> <flags>``, in this process (no second torch import): the SystemExit it ends with."""
+    monkeypatch.setattr(sys, "argv", [script, *flags])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(BENCHMARKS / script), run_name="__main__")
+    return exit_info.value
+
+
+@pytest.mark.parametrize("script", ["denoise_quality.py", "cgan_quality.py", "fid_agreement.py", "vae_quality.py"])
+def test_a_data_root_without_mnist_ends_with_its_message(script, tmp_path, monkeypatch):
+    monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path / "cache"))
+    ended = run_as_script(monkeypatch, script, "--data-root", str(tmp_path), "--out-dir", str(tmp_path / "out"),
+                          *(["--no-cards"] if script == "vae_quality.py" else []))
+    assert str(ended.code).startswith(f"error: {tmp_path}/MNIST/raw ")  # missing, or lacking its archives
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_photo_benchmark_without_a_data_root_says_where_the_sets_come_from(tmp_path, monkeypatch):
+    monkeypatch.delenv("GALLERY_DATA_ROOT", raising=False)
+    ended = run_as_script(monkeypatch, "photo_denoise_quality.py", "--out-dir", str(tmp_path))
+    assert str(ended.code).startswith("error: BSD68 is not downloadable here")
+
+
+@pytest.mark.parametrize("script, flags", [("photo_denoise_quality.py", ["--sets", "Set12"]),
+                                           ("cgan_quality.py", []), ("text2img_quality.py", [])])
+def test_a_missing_checkpoint_ends_with_how_to_train_one(script, flags, tmp_path, monkeypatch):
+    (tmp_path / "denoising" / "Set12").mkdir(parents=True)
+    (tmp_path / "denoising" / "Set12" / "01.png").touch()  # the set check passes; the model is what is missing
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(tmp_path))
+    nope = tmp_path / "nope"
+    ended = run_as_script(monkeypatch, script, "--model", str(nope), "--out-dir", str(tmp_path / "out"), *flags)
+    assert str(ended.code).startswith(f"error: No checkpoint at {nope}") and "Train one with: python training/" in ended.code
+
+
+def test_the_exit_is_the_training_scripts_one_status_1_and_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "benchmarks/text2img_quality.py", "--model", str(tmp_path / "nope"),
+                             "--out-dir", str(tmp_path)], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: No checkpoint at {tmp_path / 'nope'}")
+
+
+@pytest.mark.parametrize("parse_args, flags, message", [
+    (photo_denoise_quality.parse_args, ["--sets", "FOO"], "invalid choice: 'FOO'"),
+    (photo_denoise_quality.parse_args, ["--color-bm3d", "BSD68"], "invalid choice: 'BSD68'"),
+    (cgan_quality.parse_args, ["--compare", "foo"], "expected NAME=FOLDER, got 'foo'"),
+    (cgan_quality.parse_args, ["--compare", "=runs/x"], "expected NAME=FOLDER, got '=runs/x'"),
+], ids=["photo --sets", "photo --color-bm3d", "cgan --compare, no =", "cgan --compare, no name"])
+def test_bad_flags_are_usage_errors(parse_args, flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(flags)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_compare_runs_are_name_and_folder_pairs():
+    args = cgan_quality.parse_args(["--compare", "hinge=runs/cgan-hinge/out", "ns=runs/a=b"])
+    assert args.compare == [("hinge", "runs/cgan-hinge/out"), ("ns", "runs/a=b")]
+
+
+def test_fid_agreement_reads_the_data_before_it_writes_the_peer_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path / "cache"))
+    assert fid_agreement.peer_cache() == tmp_path / "cache" / "fid-peers"
+
+    def must_not_run():
+        raise AssertionError("~183 MB of peer weights written for a run that cannot read its images")
+
+    monkeypatch.setattr(fid_agreement, "prepare_peer_weights", must_not_run)
+    with pytest.raises(FileNotFoundError, match="MNIST/raw"):
+        fid_agreement.main(["--data-root", str(tmp_path / "empty"), "--out-dir", str(tmp_path / "out")])
+    assert not (tmp_path / "cache" / "fid-peers").exists() and not (tmp_path / "out").exists()
+
+
+def find_quick_checks() -> list[tuple[str, list[str]]]:
+    """(script, flags) of every "# quick check" command in the benchmarks' docstrings and the README."""
+    texts = [ast.get_docstring(ast.parse(path.read_text())) or "" for path in sorted(BENCHMARKS.glob("*.py"))]
+    texts.append((PROJECT_ROOT / "README.md").read_text())
+    lines = [line for text in texts for line in text.replace("\\\n", " ").splitlines() if "# quick check" in line]
+    commands = [shlex.split(line.split("#")[0])[1:] for line in lines]
+    return [(command[0], command[1:]) for command in commands]
+
+
+QUICK_CHECKS = find_quick_checks()
+
+
+@pytest.mark.parametrize("script, flags", QUICK_CHECKS, ids=[Path(script).stem for script, _ in QUICK_CHECKS])
+def test_quick_checks_write_to_tmp_and_leave_the_model_cards_alone(script, flags):
+    args = import_module(f"benchmarks.{Path(script).stem}").parse_args(flags)
+    assert str(args.out_dir).startswith("/tmp/") and not args.out_dir.resolve().is_relative_to(PROJECT_ROOT)
+    assert getattr(args, "data_root", "given") is not None, "MNIST cannot be downloaded here: the command needs --data-root"
+    assert getattr(args, "no_cards", True), "without --no-cards it rewrites the cards in pretrained/"
+
+
+def test_the_vae_results_still_go_to_benchmarks_results_by_default():
+    assert vae_quality.parse_args([]).out_dir == RESULTS_DIR
+    assert len(QUICK_CHECKS) >= 9  # every quick check was found, none lost to a change of format
