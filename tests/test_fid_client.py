@@ -62,7 +62,7 @@ def test_two_uploaded_zips_with_the_standard_inception_fid(client, tmp_path):
                                    kid=False, pr=False)
     assert text.startswith("### FID: ") and "Inception-v3 pool3" in text and "resize: pytorch-fid" in text
     assert "N = 10 ≤ 2,048" in text  # the small-N warning
-    assert "1 not images, 1 unreadable images" in text and "skipped 1 not images" in text
+    assert "1 file that is not an image, 1 unreadable image" in text and "skipped 1 file that is not an image" in text
     assert size_of(grid_a) == size_of(grid_b) == (8 * 56, 2 * 56)
 
 
@@ -83,14 +83,14 @@ def test_bad_zips_are_refused_in_our_words_and_the_server_keeps_serving(client, 
     text_file = tmp_path / "images.txt"
     text_file.write_text("hello")
     assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=bomb), "refused before extracting", "MB")
-    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=one_image), "at least 2", "1 not images")
+    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=one_image), "at least 2", "1 file that is not an image")
     assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=not_zip), "not a readable zip")
     assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=text_file), ".zip file")
     assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=None), "Set B", "upload")
     assert_refused(lambda: measure(client, count=0), "number of samples", "2 to 10000")
     assert_refused(lambda: measure(client, features="pixels"), "Unknown choice")
     text, _, _ = measure(client, set_b=UPLOAD, upload_b=traversal)
-    assert "N = 2, " in text and "1 unsafe names or sizes" in text and "Precision/recall not computed" in text
+    assert "N = 2, " in text and "1 unsafe name or file size" in text and "Precision/recall not computed" in text
     assert measure(client)[0].startswith("### Fréchet distance")
 
 

@@ -1,6 +1,8 @@
 """The FID tab's functions, called directly: generated sets, sample grids, the result text and the handler's refusals."""
 from __future__ import annotations
 
+import dataclasses
+
 import gradio as gr
 import numpy as np
 import pytest
@@ -75,12 +77,25 @@ def features(n: int, extractor: str = "Inception-v3 pool3 …", dim: int = 2048)
 def test_result_text_names_extractor_resize_and_n_and_warns_at_small_n():
     text = result_markdown(Comparison(features(100), features(5000), 12.3456))
     assert text.startswith("### FID: 12.3456") and "resize: pytorch-fid" in text and "N = 5,000" in text
-    assert "⚠️ set of 100: N = 100 ≤ 2,048, the feature dimension" in text and "set of 5000: N" not in text.split("⚠️")[1]
+    assert "⚠️ set A (set of 100): N = 100 ≤ 2,048, the feature dimension" in text and "set of 5000): N" not in text.split("⚠️")[1]
     digits = result_markdown(Comparison(features(200, "MNIST classifier", 128), features(100, "MNIST classifier", 128), 1.0))
     assert digits.startswith("### Fréchet distance: 1.0000")
-    assert "⚠️ set of 100: N = 100 ≤ 128, the feature dimension, so its covariance is singular and the Fréchet distance" in digits
-    assert "set of 200: N" not in digits
-    assert result_markdown(Comparison(features(3000), features(3000), -1e-9)).startswith("### FID: 0.0000\n")
+    assert "⚠️ set B (set of 100): N = 100 ≤ 128, the feature dimension, so its covariance is singular and the Fréchet" in digits
+    assert "set of 200): N" not in digits
+    for rounding_below_zero in (-1e-9, -1e-4):  # identical sets: the matrix square root's rounding, never a negative FID
+        assert result_markdown(Comparison(features(3000), features(3000), rounding_below_zero)).startswith("### FID: 0.0000\n")
+
+
+def test_kid_says_when_it_has_no_spread_and_precision_recall_warns_at_few_vectors():
+    def kept(n: int) -> SetFeatures:
+        return dataclasses.replace(features(n), kept=np.zeros((n, 4)))
+
+    same_size = result_markdown(Comparison(kept(30), kept(30), 5.0, kid=(-0.57, 0.0), precision_recall=(1.0, 1.0)))
+    assert "KID: -0.570000 (polynomial kernel, one subset of 30: both sets whole, so no ± spread)" in same_size
+    assert "⚠️ precision/recall from fewer than 100 feature vectors per set" in same_size
+    larger = result_markdown(Comparison(kept(3000), kept(200), 5.0, kid=(0.01, 0.002), precision_recall=(0.9, 0.8)))
+    assert "KID: 0.010000 (polynomial kernel, ± 0.002000 over subsets of 200)" in larger
+    assert "precision/recall from fewer" not in larger
 
 
 BAD_REQUESTS = {

@@ -14,7 +14,7 @@ from PIL import Image, ImageFile
 
 from fid_helpers import MODES, image_in_mode, random_images, stand_in_extractor, write_folder
 from generative.data import image_sets
-from generative.data.image_sets import ArrayImages, FolderImages, ImageSetError, ZipImages, decode, open_image_set
+from generative.data.image_sets import ArrayImages, FolderImages, ImageSetError, ImageTooLarge, ZipImages, decode, open_image_set
 from generative.metrics.features import extract
 from input_files import encoded, huge_png, inflate_declared_size, png_bytes, random_digits_zip
 
@@ -98,7 +98,7 @@ def test_path_traversal_names_are_skipped_and_counted_as_unsafe(make_zip):
     images = ZipImages(path)
     assert (len(images), images.skipped.unsafe, images.skipped.not_image) == (GOOD, len(UNSAFE_NAMES), 0)
     assert len(list(images)) == GOOD
-    assert images.skipped.describe().startswith(f"skipped {len(UNSAFE_NAMES)} unsafe names or sizes (e.g. ../evil.png")
+    assert images.skipped.describe().startswith(f"skipped {len(UNSAFE_NAMES)} unsafe names or file sizes (e.g. ../evil.png: unsafe")
     assert len(images.skipped.examples) == image_sets.SKIPPED_EXAMPLES  # examples capped, count is not
 
 
@@ -111,7 +111,7 @@ def test_non_image_members_are_skipped_and_counted(make_zip):
     images = ZipImages(path)
     assert (len(images), images.skipped.not_image, images.skipped.total) == (GOOD, len(junk), len(junk))
     assert len(list(images)) == GOOD
-    assert "6 not images" in images.skipped.describe()
+    assert "6 files that are not images" in images.skipped.describe()
 
 
 def test_corrupt_images_are_counted_while_reading(make_zip):
@@ -132,7 +132,7 @@ def test_an_encrypted_member_is_counted_not_raised(make_zip):
     edit_central_directory(path, "locked.png", set_encrypted_flag)
     images = ZipImages(path)
     assert len(list(images)) == GOOD and images.skipped.corrupt == 1
-    assert images.skipped.examples == ["locked.png (corrupt)"]
+    assert images.skipped.examples == ["locked.png: unreadable"]
 
 
 def test_a_member_that_decompresses_past_its_declared_size_is_not_measured(make_zip):
@@ -169,11 +169,12 @@ def test_a_folder_skips_hidden_and_non_image_files_and_reads_subfolders_in_order
 
 def test_fewer_than_two_usable_images_is_a_clear_error_from_extract(make_zip, tmp_path):
     one = ZipImages(make_zip({"notes.txt": b"x", "broken.png": b"\x89PNG junk"}, count=1))
-    with pytest.raises(ImageSetError, match=r"set.zip: only 1 usable image\(s\), at least 2 are needed "
-                                            r"\(skipped 1 not images, 1 unreadable images"):
+    with pytest.raises(ImageSetError, match=r"set.zip: only 1 usable image, at least 2 are needed "
+                                            r"\(skipped 1 file that is not an image, 1 unreadable image "
+                                            r"\(e.g. notes.txt: not an image; broken.png: unreadable\)\)"):
         extract(one, stand_in_extractor(), progress=False)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ImageSetError, match=r"only 0 usable image\(s\).*nothing skipped"):
+    with pytest.raises(ImageSetError, match=r"only 0 usable images,.*nothing skipped"):
         extract(open_image_set(tmp_path / "empty"), stand_in_extractor(), progress=False)
 
 
@@ -208,12 +209,13 @@ def test_an_image_over_the_pixel_cap_is_refused_from_its_header(monkeypatch, mak
     assert loads == []  # refused from the header: no pixel decoded
     assert decode(png_bytes(random_images(1, 0, size=(30, 30))[0])).shape == (30, 30, 3) and loads  # the spy sees loads
     images = ZipImages(make_zip({"big.png": big}))
-    assert len(list(images)) == GOOD and images.skipped.examples == ["big.png (corrupt)"]
+    assert len(list(images)) == GOOD and images.skipped.examples == ["big.png: too large"]  # not "unreadable": it is fine
+    assert (images.skipped.too_large, images.skipped.corrupt) == (1, 0) and "skipped 1 image over " in images.skipped.describe()
 
 
 def test_a_huge_image_with_its_data_cut_is_refused_for_its_size_not_its_damage(tmp_path):
     data = huge_png(tmp_path).read_bytes()  # 5000×5000, a few kB
-    with pytest.raises(ValueError, match="5000×5000 is over the 16,777,216-pixel limit"):
+    with pytest.raises(ImageTooLarge, match="5000×5000 is over the 16,777,216-pixel limit"):
         decode(data[: len(data) // 2])
 
 

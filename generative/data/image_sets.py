@@ -36,44 +36,61 @@ class ImageSetError(ValueError):
     """The set cannot be read (or is refused); the message is meant for the user."""
 
 
+class ImageTooLarge(ValueError):
+    """An image over ``MAX_PIXELS``, refused from its header before decoding."""
+
+
+# Why a file was skipped: (singular, plural) for the count, and the short reason shown after an example's name.
+SKIP_REASONS = {
+    "not_image": (("file that is not an image", "files that are not images"), "not an image"),
+    "corrupt": (("unreadable image", "unreadable images"), "unreadable"),
+    "too_large": ((f"image over {MAX_PIXELS:,} pixels", f"images over {MAX_PIXELS:,} pixels"), "too large"),
+    "unsafe": (("unsafe name or file size", "unsafe names or file sizes"), "unsafe"),
+}
+
+
 @dataclass
 class Skipped:
     """What was left out of a set, and why: part of every reported result."""
     not_image: int = 0
     corrupt: int = 0
+    too_large: int = 0
     unsafe: int = 0
     examples: list[str] = field(default_factory=list)
 
     def add(self, kind: str, name: str) -> None:
         setattr(self, kind, getattr(self, kind) + 1)
         if len(self.examples) < SKIPPED_EXAMPLES:
-            self.examples.append(f"{name} ({kind.replace('_', ' ')})")
+            self.examples.append(f"{name}: {SKIP_REASONS[kind][1]}")
 
     @property
     def total(self) -> int:
-        return self.not_image + self.corrupt + self.unsafe
+        return sum(getattr(self, kind) for kind in SKIP_REASONS)
 
     def describe(self) -> str:
+        """E.g. "skipped 1 file that is not an image, 2 unreadable images (e.g. notes.txt: not an image; …)"."""
         if not self.total:
             return "nothing skipped"
-        parts = [f"{count} {label}" for count, label in ((self.not_image, "not images"),
-                 (self.corrupt, "unreadable images"), (self.unsafe, "unsafe names or sizes")) if count]
+        parts = [f"{count} {labels[count != 1]}" for count, (labels, _) in
+                 ((getattr(self, kind), reasons) for kind, reasons in SKIP_REASONS.items()) if count]
         return "skipped " + ", ".join(parts) + " (e.g. " + "; ".join(self.examples) + ")"
 
 
 def decode(data: bytes) -> np.ndarray:
-    """Bytes of an image file → RGB uint8 (H, W, 3); ``ValueError`` if it is not a readable, sane image."""
+    """Bytes of an image file → RGB uint8 (H, W, 3); ``ImageTooLarge`` or another ``ValueError`` if it is not a readable, sane image."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 if image.width * image.height > MAX_PIXELS:
-                    raise ValueError(f"{image.width}×{image.height} is over the {MAX_PIXELS:,}-pixel limit")
+                    raise ImageTooLarge(f"{image.width}×{image.height} is over the {MAX_PIXELS:,}-pixel limit")
                 if image.mode.startswith("I") or image.mode == "F":  # 16/32-bit grey: convert("RGB") would clip, not scale
                     grey = (to_gray(image) * 255).round().astype(np.uint8)
                     return np.repeat(grey[..., None], 3, axis=-1)
                 return np.asarray(image.convert("RGB"))
-    except (OSError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+        raise ImageTooLarge(str(err)) from err
+    except (OSError, SyntaxError) as err:
         raise ValueError(str(err)) from err
 
 
@@ -127,6 +144,8 @@ class FolderImages(ImageSet):
                 continue
             try:
                 yield decode(path.read_bytes())
+            except ImageTooLarge:
+                self.skipped.add("too_large", path.name)
             except ValueError:
                 self.skipped.add("corrupt", path.name)
 
@@ -167,6 +186,8 @@ class ZipImages(ImageSet):
                     with archive.open(info) as member:  # stops at the declared size; a liar then fails its CRC
                         data = member.read()
                     yield decode(data)
+                except ImageTooLarge:
+                    self.skipped.add("too_large", info.filename)
                 except (ValueError, zipfile.BadZipFile, OSError, EOFError, NotImplementedError,
                         RuntimeError):  # RuntimeError: an encrypted member
                     self.skipped.add("corrupt", info.filename)

@@ -175,7 +175,7 @@ def extract(images: ImageSet, extractor: Extractor, batch_size: int = BATCH_SIZE
     if batch:
         flush()
     if moments.n < 2:
-        raise ImageSetError(f"{images.name}: only {moments.n} usable image(s), at least 2 are needed "
+        raise ImageSetError(f"{images.name}: only {moments.n} usable image{'' if moments.n == 1 else 's'}, at least 2 are needed "
                             f"({images.skipped.describe()})")
     stats = moments.stats()
     return SetFeatures(stats, np.concatenate(kept) if kept else None, images.name, extractor.label,

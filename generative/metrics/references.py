@@ -15,8 +15,9 @@ import time
 
 from generative.data.image_sets import ArrayImages
 from generative.data.mnist import load_mnist
-from generative.metrics.features import BATCH_SIZE, Extractor, extract
-from generative.metrics.fid import REFERENCES, REFERENCES_DIR, make_extractor, pick_device, reference_path, save_stats
+from generative.metrics.features import BATCH_SIZE, RESIZES, Extractor, extract
+from generative.metrics.fid import (DIGIT_REFERENCES, REFERENCES, REFERENCES_DIR, at_least_one, make_extractor,
+                                    pick_device, reference_path, save_stats)
 
 DATASETS = {"mnist-test": "MNIST", "fashion-mnist-test": "FashionMNIST"}
 KEEP = 1_000
@@ -39,17 +40,16 @@ def main(argv=None) -> None:
     parser.add_argument("--data-root", help="folder with MNIST/raw and FashionMNIST/raw (else $GALLERY_DATA_ROOT, else download)")
     parser.add_argument("--names", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--features", nargs="+", choices=["inception", "classifier"], default=["inception", "classifier"])
-    parser.add_argument("--resize", default="pytorch-fid")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--keep", type=int, default=KEEP)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--resize", choices=list(RESIZES), default="pytorch-fid")
+    parser.add_argument("--batch-size", type=at_least_one, default=BATCH_SIZE)
+    parser.add_argument("--keep", type=at_least_one, default=KEEP)
+    parser.add_argument("--device", type=pick_device, default="auto")
     args = parser.parse_args(argv)
     REFERENCES_DIR.mkdir(parents=True, exist_ok=True)
-    device = pick_device(args.device)
     for kind in args.features:
-        extractor = make_extractor(kind, args.resize, device)
+        extractor = make_extractor(kind, args.resize, args.device)
         for name in args.names:
-            if kind == "classifier" and name != "mnist-test":
+            if kind == "classifier" and name not in DIGIT_REFERENCES:
                 continue  # the digit classifier's features mean nothing for clothes
             print(json.dumps(build(name, kind, extractor, args.data_root, args.batch_size, args.keep)), flush=True)
 
