@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
 from demos.fid import generated_images  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
+from generative.metrics.features import KEEP_FEATURES  # noqa: E402
 from generative.models import Generator  # noqa: E402
 from generative.provenance import PROJECT_ROOT  # noqa: E402
 from training.loop import run_script  # noqa: E402
@@ -67,7 +68,8 @@ def markdown(report: dict, info: dict) -> str:
         describe(info), f"- Model: `{report['model']}`, {report['count']:,} samples, seed {report['seed']} "
         f"(written as PNG in {report['write_seconds']:.0f} s, not counted below)",
         "- Reference (set A): `mnist-test`, the shipped statistics of the 10,000 MNIST test digits (pytorch-fid resize); "
-        "KID and precision/recall use the first 1,000 test digits' feature vectors and the first 1,000 samples'", "",
+        "precision/recall use the first 1,000 feature vectors of each set; KID draws 100 random subsets of 1,000 from each "
+        f"set's kept vectors (the reference's 1,000, the samples' {min(report['count'], KEEP_FEATURES):,})", "",
         "| features | distance | KID | precision / recall (k = 3) | wall time of the command |", "|---|---|---|---|---|",
         *rows, "", "Commands (SAMPLES = the folder of PNGs): " + "; ".join(f"`{run['command']}`" for run in report["runs"])])
 

@@ -6,6 +6,7 @@ estimated from the image (wavelet median absolute deviation, Donoho & Johnstone 
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -34,7 +35,9 @@ def noise_sigma(noisy: np.ndarray, floor: float = 0.02) -> float:
     scikit-image ignores wavelet coefficients that are exactly 0, so an all-flat image (masking noise at
     level 1 leaves only zeros) has none left and its estimate is NaN, which BM3D would turn into NaN pixels.
     """
-    sigma = float(estimate_sigma(noisy))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # that NaN's "mean of empty slice": handled below
+        sigma = float(estimate_sigma(noisy))
     return max(sigma, floor) if np.isfinite(sigma) else floor
 
 
