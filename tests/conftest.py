@@ -14,13 +14,21 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
+def data_folder(inside: str, why: str) -> Path:
+    """The data root, which must hold ``inside`` when it is given at all; skip (saying ``why``) when it is not given."""
+    root = os.environ.get("GALLERY_DATA_ROOT")
+    if not root:
+        pytest.skip(why)
+    assert (Path(root) / inside).is_dir(), f"GALLERY_DATA_ROOT={root} has no {inside}"
+    return Path(root)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
-    """``$GALLERY_DATA_ROOT`` (CI: ../shared/datasets), or skip the test that needs real MNIST."""
-    root = os.environ.get("GALLERY_DATA_ROOT")
-    if not root or not (Path(root) / "MNIST" / "raw").is_dir():
-        pytest.skip("real MNIST needed: set GALLERY_DATA_ROOT to a folder holding MNIST/raw/*.gz")
-    return Path(root)
+    """``$GALLERY_DATA_ROOT`` (CI: ../shared/datasets), or skip the test that needs real MNIST when it is unset.
+
+    Set but without MNIST is a failure, not a skip: a moved dataset must not turn CI green by skipping."""
+    return data_folder("MNIST/raw", "real MNIST needed: set GALLERY_DATA_ROOT to a folder holding MNIST/raw/*.gz")
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +46,6 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def denoising_root() -> Path:
-    """``$GALLERY_DATA_ROOT`` holding the photo-denoising sets (denoising/Train400, Set12 …), or skip."""
-    root = os.environ.get("GALLERY_DATA_ROOT")
-    if not root or not (Path(root) / "denoising" / "Set12").is_dir():
-        pytest.skip("the photo-denoising sets are needed: set GALLERY_DATA_ROOT to a folder holding denoising/<set>/*.png")
-    return Path(root)
+    """``$GALLERY_DATA_ROOT`` holding the photo-denoising sets (denoising/Train400, Set12 …); skip only when it is unset."""
+    return data_folder("denoising/Set12", "the photo-denoising sets are needed: set GALLERY_DATA_ROOT to a folder "
+                                          "holding denoising/<set>/*.png")

@@ -12,13 +12,13 @@ Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python i
 from __future__ import annotations
 
 import re
-from pathlib import Path
+import shutil
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")  # Debian's; .ci/run installs it
+if CHROMIUM is None:
+    pytest.skip("no Chromium on PATH (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright-python is not installed (pip install playwright)")
 expect = sync_api.expect
 expect.set_options(timeout=30_000)  # one denoising request beside a training run (Playwright's default: 5 s)
@@ -40,7 +40,7 @@ MODEL_INPUT = "#denoise-model-input img"
 def page(app_url):
     """One browser page on the app, shared by this file's tests (each waits for its own outputs)."""
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.set_default_timeout(30_000)

@@ -12,6 +12,7 @@ from scipy import ndimage
 from demos import denoise
 from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, scores_table
 from demos.inputs import example_paths
+from input_files import SEVEN
 from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          looks_like_digit, photo_example_paths, zoom_crop)
 from demos.reports import fixed, hardware_words, measured_report
@@ -183,8 +184,11 @@ def test_the_users_choice_overrides_the_automatic_one():
 def test_oversized_photos_are_scaled_down_with_a_note():
     small, note = fit_to_limit(np.zeros((100, 80, 3)), max_pixels=10_000)
     assert small.shape == (100, 80, 3) and note is None
-    big, note = fit_to_limit(np.random.default_rng(0).random((400, 300, 3)), max_pixels=10_000)
-    assert big.shape[2] == 3 and big.shape[0] * big.shape[1] <= 10_000 and "scaled down" in note
+    source = np.random.default_rng(0).random((400, 300, 3))
+    big, note = fit_to_limit(source, max_pixels=10_000)
+    assert big.shape == (115, 86, 3)  # the aspect ratio kept: 300×400 × √(10,000 / 120,000), rounded down
+    assert "300×400 pixels; it was scaled down to 86×115" in note
+    assert abs(big.mean() - source.mean()) < 0.01  # the same picture, smaller (Lanczos keeps the mean)
     assert fit_to_limit(np.zeros((400, 300)), max_pixels=10_000)[0].ndim == 2
 
 
@@ -224,8 +228,12 @@ def test_a_photo_is_noised_with_its_seed_denoised_and_scored(small_photo_model):
     result = denoise_upload(small_photo_model, photo, sigma=25, seed=3)
     again = denoise_upload(small_photo_model, photo, sigma=25, seed=3)
     np.testing.assert_array_equal(result.noisy, again.noisy)
+    other = denoise_upload(small_photo_model, photo, sigma=25, seed=4)
+    assert np.abs(other.noisy - result.noisy).mean() > 0.05  # σ = 25/255 ≈ 0.1: a new draw, not the same noise
+    np.testing.assert_allclose((result.noisy - photo).std(), 25 / 255, rtol=0.05)
     assert result.denoised.shape == photo.shape and set(result.scores) == {"noisy input", "photo denoiser"}
     assert result.scores["noisy input"].psnr == pytest.approx(psnr_8bit(to_uint8(photo), result.noisy))
+    assert result.scores["photo denoiser"].psnr == pytest.approx(psnr_8bit(to_uint8(photo), result.denoised))
     as_is = denoise_upload(small_photo_model, photo, sigma=25, seed=3, already_noisy=True)
     assert as_is.clean is None and as_is.scores is None and np.array_equal(as_is.noisy, photo)
     assert scores_table(as_is) == [["noisy input", "—", "—"], ["photo denoiser", "—", "—"]]
@@ -269,3 +277,18 @@ def test_a_click_on_a_photo_moves_the_zoomed_detail_there():
     np.testing.assert_array_equal(zoomed[0][0][::ZOOM_SCALE, ::ZOOM_SCALE], image[top:top + ZOOM_SIDE, left:left + ZOOM_SIDE])
     np.testing.assert_array_equal(zoomed[1][0], 255 - zoomed[0][0])
     assert DenoiseTab.zoom_at(None, SimpleNamespace(index=(0, 0))) is not None  # no photo yet: a skip, not an error
+
+
+def test_changing_a_control_reruns_the_current_input_with_it():
+    """Every control's change event calls ``rerun`` on the stored input: the same clean digit, noise of the new seed."""
+    tab = DenoiseTab()
+    controls = dict(choice=AUTO, noise_kind="gaussian", level=0.5, seed=0, already_noisy=False, sigma=25)
+    first = tab.from_upload(str(SEVEN), *controls.values())
+    source, clean, noisy = first[0], first[2], first[3]
+    assert source == ("upload", str(SEVEN))
+    again = tab.rerun(source, *(controls | {"seed": 1}).values())
+    np.testing.assert_array_equal(again[2], clean)
+    assert np.abs(again[3].astype(float) - noisy).mean() > 5  # a new noise draw
+    masked = tab.rerun(source, *(controls | {"noise_kind": "masking"}).values())
+    assert (masked[3] <= clean).all() and (masked[3] < clean).any()  # masking only darkens
+    assert isinstance(tab.rerun(None, *controls.values()), type(gr.skip()))  # nothing uploaded yet

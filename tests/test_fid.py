@@ -560,6 +560,22 @@ def test_the_reference_holds_the_features_a_folder_of_the_same_digits_gives(mnis
     np.testing.assert_allclose(measured.kept, reference.kept[:16], rtol=2e-3, atol=2e-3)  # float16 in the file
 
 
+@needs_weights
+@pytest.mark.parametrize("name, dataset", [("mnist-test", "MNIST"), ("fashion-mnist-test", "FashionMNIST")])
+def test_the_shipped_inception_references_hold_the_features_their_first_images_give(name, dataset, data_root, tmp_path):
+    """The FID tab's default comparisons: PNGs of a reference's first test images, through the standard FID network,
+    must give its first kept feature vectors, and the file must name that network and resize."""
+    from generative.data.mnist import load_mnist
+
+    grey = (load_mnist("test", data_root, name=dataset)[0][:8, 0].numpy() * 255).round().astype(np.uint8)
+    folder = write_folder(tmp_path / name, np.repeat(grey[..., None], 3, axis=-1))
+    extractor = make_extractor("inception", "pytorch-fid", torch.device("cpu"))
+    measured = features_of(FolderImages(folder), extractor)
+    reference = load_stats(reference_path(name, "inception", "pytorch-fid"))
+    assert reference.n == 10_000 and (reference.extractor, reference.resize) == (extractor.label, extractor.resize)
+    np.testing.assert_allclose(measured.kept, reference.kept[:8], rtol=2e-3, atol=2e-3)  # float16 in the file
+
+
 # ---------------------------------------------------------------- the Inception weights
 
 @pytest.fixture

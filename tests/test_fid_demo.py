@@ -10,10 +10,13 @@ import torch
 
 from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD, FIDTab,
                        generated_images, rendered_scenes, resize_control, result_markdown, sample_grid)
+from demos.text2img import read, readout_captions
 from generative.data.image_sets import Skipped
+from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.fid import Comparison
 from generative.metrics.features import SetFeatures
 from generative.metrics.frechet import GaussianStats
+from generative.models.scene_reader import SceneReader
 
 CLASSIFIER = list(FEATURE_CHOICES)[1]
 MNIST_REFERENCE, CGAN = next(iter(REFERENCE_CHOICES)), next(iter(GENERATOR_CHOICES))
@@ -39,6 +42,11 @@ def test_text2img_pictures_pair_with_the_rendered_scenes_of_the_same_seed(tab):
     assert 0 <= pictures.min() and pictures.max() <= 1
     assert np.array_equal(pictures, generated_images("text2img-shapes", generator, 12, seed=2))
     assert not np.array_equal(rendered, rendered_scenes(12, seed=3))
+    reader = load_model(SceneReader, str(PRETRAINED_DIR / "scene-reader"), train_command="")
+    drawn, shown = (readout_captions(read(reader, images), None) for images in (pictures, rendered / 255))
+    paired = sum(a == b for a, b in zip(drawn, shown))
+    assert paired >= 10, list(zip(drawn, shown))  # picture i was drawn from scene i's caption (the model is ~98% right)
+    assert sum(a == b for a, b in zip(drawn, shown[1:] + shown[:1])) < paired  # not any order would do
 
 
 def test_rendered_scenes_against_text2img_pictures_in_the_handler(tab):

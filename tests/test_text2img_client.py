@@ -29,6 +29,8 @@ def test_pictures_come_with_readouts_and_follow_their_seed(client):
     assert all(item["caption"][:1] in "✓✗" for item in items) and f"**{right} of 6** pictures" in summary
     again, _ = generate(client, "a green cross left of a purple box", 6, 5)
     assert all(np.array_equal(pixels(a["image"]), pixels(b["image"])) for a, b in zip(items, again))
+    other, _ = generate(client, "a green cross left of a purple box", 6, 6)
+    assert not all(np.array_equal(pixels(a["image"]), pixels(b["image"])) for a, b in zip(items, other))
 
 
 def test_a_blend_returns_its_strip_as_gallery_png_and_gif(client):

@@ -35,6 +35,7 @@ def test_pictures_follow_their_seed_and_blends_run_from_caption_a_to_caption_b(t
     first = pictures(tab.model, "a large red circle in the centre", 4, seed=1)
     assert first.shape == (4, 32, 32, 3) and first.dtype == np.float32
     assert np.array_equal(first, pictures(tab.model, "a large red circle in the centre", 4, seed=1))
+    assert not np.array_equal(first, pictures(tab.model, "a large red circle in the centre", 4, seed=2))
     strip = blend(tab.model, "a large red circle in the centre", "a large blue square in the centre", 5, seed=0)
     assert strip.shape == (5, 32, 32, 3)
     a = pictures(tab.model, "a large red circle in the centre", 1, seed=0)
@@ -78,11 +79,17 @@ def test_bad_captions_are_refused_with_the_words_the_model_knows(tab, caption, w
         tab.blend(caption, "a large red circle on the left", 4, 0)
 
 
-@pytest.mark.parametrize("count, seed, steps, words", [(0, 0, 4, "number of pictures"), (33, 0, 4, "number of pictures"),
-                                                       (4, -1, 4, "seed"), (4, 0, 1, "number of steps")])
-def test_out_of_range_numbers_are_refused_naming_the_control(tab, count, seed, steps, words):
+@pytest.mark.parametrize("count, seed, words", [(0, 0, "number of pictures"), (33, 0, "number of pictures"),
+                                                (4, -1, "seed"), (4, 2**40, "seed")])
+def test_out_of_range_numbers_for_pictures_are_refused_naming_the_control(tab, count, seed, words):
     with pytest.raises(gr.Error, match=words):
         tab.generate("a large red circle in the centre", count, seed)
+
+
+@pytest.mark.parametrize("steps, seed, words", [(1, 0, "number of steps"), (17, 0, "number of steps"),
+                                                (4, -1, "seed"), (4, 2**40, "seed")])
+def test_out_of_range_numbers_for_a_blend_are_refused_naming_the_control(tab, steps, seed, words):
+    with pytest.raises(gr.Error, match=words):
         tab.blend("a large red circle in the centre", "a small blue box on the left", steps, seed)
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from generative.hub import load_model
+from generative.hub import CheckpointError, load_model
 from generative.models import PhotoDenoiser
 from training import train_photo_denoiser
 from training.train_photo_denoiser import random_patches
@@ -146,8 +146,9 @@ def test_a_second_stage_starts_from_the_first_stages_weights_and_its_card_lists_
 
 def test_init_from_a_missing_checkpoint_says_how_to_train_one(tmp_path, denoising_root, monkeypatch):
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
-    with pytest.raises(Exception, match="python training/train_photo_denoiser.py"):
+    with pytest.raises(CheckpointError, match="python training/train_photo_denoiser.py"):
         run(tmp_path, "nothing", "--epochs", "1", "--init-from", str(tmp_path / "no-such-checkpoint"))
+    assert not (tmp_path / "nothing" / "run").exists()  # refused before any training
 
 
 def test_a_stage_can_deepen_the_checkpoint_it_starts_from(tmp_path, denoising_root, monkeypatch):

@@ -19,6 +19,8 @@ from gradio_client import Client, handle_file
 from client_helpers import assert_refused, pixels, size_of
 from demos.strips import CAPTION_PADDING, LINE_HEIGHT
 from demos.vae import DEFAULT_STEPS, MAP_EXTENT
+from generative.digits import to_mnist_style
+from generative.image_io import load_gray_image
 from generative.latent_map import CELL, GAP
 from input_files import BAD_FILES, ONE, sketch_files
 
@@ -67,12 +69,16 @@ def test_an_uploaded_one_becomes_endpoint_a_and_starts_the_walk(client):
 
 
 def test_a_drawing_becomes_endpoint_b(client, tmp_path):
+    set_a_from_upload(client, ONE)
     background, layer, composite = sketch_files(tmp_path)
     value = {"background": handle_file(str(background)), "layers": [handle_file(str(layer))],
              "composite": handle_file(str(composite)), "id": None}
     image, reconstruction, *walk_outputs = client.predict(value, 5, "slerp", "mean", 0, api_name="/vae_b_sketch")
-    assert size_of(image) == DIGIT and (pixels(image) > 128).mean() > 0.03
+    drawn = to_mnist_style(load_gray_image(composite).pixels)  # what B must now be: the drawing, MNIST-style
+    assert size_of(image) == DIGIT
+    np.testing.assert_allclose(pixels(image)[::4, ::4] / 255, drawn, atol=1 / 255 + 1e-6)
     assert_walk(*walk_outputs, steps=5)
+    assert walk_outputs[0][0]["caption"].startswith("1 ·")  # A is still the uploaded 1: the drawing went to B
 
 
 def test_prior_samples_follow_their_seed(client):

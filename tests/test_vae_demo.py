@@ -93,6 +93,23 @@ def test_a_walk_starts_and_ends_at_the_endpoint_codes_and_reads_every_frame(tiny
     assert result.flips == int(label_flips(torch.from_numpy(result.digits)))
 
 
+def test_the_walk_on_the_map_joins_the_endpoints_codes_and_marks_every_frame(tiny):
+    model, classifier = tiny
+    torch.manual_seed(2)
+    map_model = VAE(latent_dim=2, width=4).eval()
+    a, b = demo.prior_sample(model, 0), demo.prior_sample(model, 1)
+    result = demo.walk(model, classifier, a, b, steps=5)
+    overlay = demo.map_overlay(map_model, a, b, result, "lerp")
+    with torch.no_grad():
+        ends = map_model.encode(torch.from_numpy(np.stack([a.image, b.image]))[:, None].float())[0].numpy()
+        frames = map_model.encode(torch.from_numpy(result.frames)[:, None])[0].numpy()
+    np.testing.assert_allclose(overlay.endpoints, ends, atol=1e-6)  # the endpoints' digits, read by the 2-d model
+    line = ends[0] + np.linspace(0, 1, demo.MAP_PATH_POINTS)[:, None] * (ends[1] - ends[0])
+    np.testing.assert_allclose(overlay.path, line, atol=1e-5)  # a straight line between them, as the walk's path is
+    np.testing.assert_allclose(overlay.frames, frames, atol=1e-6)  # one dot per frame of the walk
+    assert overlay.frames.shape == (5, 2)
+
+
 def test_posterior_samples_are_seeded_and_prior_samples_have_no_spread(tiny):
     model, classifier = tiny
     a, b = demo.encode_digit(model, np.zeros((28, 28), np.float32)), demo.prior_sample(model, seed=5)
