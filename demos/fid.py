@@ -11,6 +11,7 @@ from PIL import Image
 
 from demos import cgan, text2img, vae
 from demos.inputs import MAX_SEED, checked_int, checked_seed, upload_path
+from demos.reports import benchmark_report
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
 from generative.data.scene_sets import make_scene_set
 from generative.hub import CheckpointError, load_model, model_source
@@ -113,10 +114,29 @@ sets are alike; **precision** is the share of B's images that fall on A's manifo
 The Inception Score is not offered here: the FID weights have no ImageNet classifier head (the command line takes one
 with `--is-head`).
 
-**Speed.** On this 2-core CPU the Inception network reads about 15 images/s, so 250 images take about 17 s, plus
-about 10 s for the matrix square root of the 2048×2048 product; the reference statistics of the 10,000 test images are
-precomputed. Measured: this implementation agrees with pytorch-fid and clean-fid to 5e-7 relative on the same
-images and convention; 10,000 cGAN samples vs the MNIST reference give FID 7.43 (12 minutes here)."""
+"""
+SQRTM_SECONDS = 13  # scipy's sqrtm of a 2048×2048 covariance product: 12.6 s on this project's 2-core Xeon
+
+
+def about_markdown(speed: dict | None, agreement: dict | None, full_run: dict | None) -> str:
+    """The explanation, with the speed, agreement and full-run figures read from their benchmark results."""
+    lines = []
+    if speed:
+        per_second = speed["verdict"]["best_ours"]["images_per_s"]
+        lines.append(f"On this 2-core CPU the Inception network reads about {per_second:.0f} images/s "
+                     f"(`benchmarks/results/fid_speed.md`), so 250 images take about {250 / per_second:.0f} s, plus about "
+                     f"{SQRTM_SECONDS} s for the matrix square root of the 2048×2048 product; the reference statistics of the "
+                     "10,000 test images are precomputed.")
+    if agreement:
+        worst = max(row["relative_difference"] for peer in agreement["peers"].values() for row in peer["rows"])
+        *others, last = agreement["peers"]
+        lines.append(f"This implementation agrees with {', '.join(others)} and {last} to {worst:.0e} relative on the "
+                     "same images and convention (`fid_agreement.md`).".replace("e-0", "e-"))
+    inception = next((run for run in (full_run or {}).get("runs", []) if run["metric"] == "FID"), None)
+    if inception:
+        lines.append(f"{full_run['count']:,} cGAN samples vs the MNIST reference give FID {inception['value']:.2f} "
+                     f"({inception['seconds'] / 60:.0f} minutes here, `fid_full_run.md`).")
+    return ABOUT.rstrip() + ("\n\n**Speed and agreement, measured.** " + " ".join(lines) if lines else "")
 
 
 def resize_control(features: str) -> gr.Dropdown:
@@ -236,7 +256,8 @@ def build_tab(hub_user: str | None = None) -> None:
         grid_a = gr.Image(label="Set A (first images; none for reference statistics)", interactive=False, format="png",
                           elem_id="fid-grid-a")
         grid_b = gr.Image(label="Set B (first images)", interactive=False, format="png", elem_id="fid-grid-b")
-    gr.Markdown(ABOUT, elem_id="fid-about")
+    gr.Markdown(about_markdown(*(benchmark_report(name) for name in ("fid_speed", "fid_agreement", "fid_full_run"))),
+                elem_id="fid-about")
     features.change(resize_control, features, resize, api_visibility="private")
     measure.click(tab.measure, [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr],
                   [result, grid_a, grid_b], api_name="fid_measure", preprocess=False)

@@ -8,6 +8,12 @@ from pathlib import Path
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
+def benchmark_report(name: str, results_dir: Path = RESULTS_DIR) -> dict | None:
+    """``benchmarks/results/<name>.json`` for a benchmark of code rather than of a checkpoint (FID's), or None."""
+    path = results_dir / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def measured_report(name: str, source: str, results_dir: Path = RESULTS_DIR) -> dict | None:
     """``benchmarks/results/<name>.json`` if its ``model`` is the local checkpoint folder ``source``, else None.
 

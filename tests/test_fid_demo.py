@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD, FIDTab,
-                       generated_images, rendered_scenes, resize_control, result_markdown, sample_grid)
+                       about_markdown, generated_images, rendered_scenes, resize_control, result_markdown, sample_grid)
+from demos.reports import benchmark_report
 from demos.text2img import read, readout_captions
 from generative.data.image_sets import Skipped
 from generative.hub import PRETRAINED_DIR, load_model
@@ -127,3 +128,18 @@ def test_bad_requests_are_refused_with_a_message(tab, case):
                    resize="pytorch-fid", kid=False, pr=False) | changes
     with pytest.raises(gr.Error, match=words):
         tab.measure(**request)
+
+
+def test_the_explanation_quotes_speed_agreement_and_the_full_run_from_their_results():
+    speed = {"verdict": {"best_ours": {"images_per_s": 20.0}}}
+    agreement = {"peers": {"pytorch-fid": {"rows": [{"relative_difference": 3e-7}]},
+                           "clean-fid (clean)": {"rows": [{"relative_difference": 8e-8}, {"relative_difference": 2e-6}]}}}
+    full_run = {"count": 5000, "runs": [{"metric": "Fréchet distance", "value": 0.5, "seconds": 20},
+                                        {"metric": "FID", "value": 9.876, "seconds": 600}]}
+    text = about_markdown(speed, agreement, full_run)
+    assert "about 20 images/s" in text and "250 images take about 12 s" in text
+    assert "agrees with pytorch-fid and clean-fid (clean) to 2e-6 relative" in text  # the worst row of any peer
+    assert "5,000 cGAN samples vs the MNIST reference give FID 9.88 (10 minutes here" in text
+    assert "Speed and agreement" not in about_markdown(None, None, None)  # no results shipped: no figures quoted
+    shipped = about_markdown(*(benchmark_report(name) for name in ("fid_speed", "fid_agreement", "fid_full_run")))
+    assert "give FID 7.43" in shipped  # benchmarks/results/fid_full_run.md: 7.428

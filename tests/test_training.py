@@ -98,7 +98,8 @@ def test_two_process_data_parallel_run_through_torchrun(tmp_path, data_root):
 
 @pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--batch-size", "0"), ("--limit-train", "0"),
                                          ("--seed", "-1"), ("--seed", str(2**32)), ("--width", "-4"),
-                                         ("--lr", "-1"), ("--lr", "nan")])
+                                         ("--lr", "-1"), ("--lr", "nan"), ("--push-to-hub", "bad repo name!!"),
+                                         ("--push-to-hub", "a/b/c")])
 def test_impossible_flags_are_refused_with_a_usage_message(flag, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train_dae.parse_args([flag, value])

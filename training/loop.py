@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import set_seed
+from huggingface_hub.utils import HFValidationError, validate_repo_id
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
@@ -54,6 +55,15 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def hub_repo_id(text: str) -> str:
+    """An argparse type: a valid Hub repo id, so a typo is refused before training rather than at the upload after it."""
+    try:
+        validate_repo_id(text)
+    except HFValidationError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def seed_int(text: str) -> int:
     value = int(text)
     if not 0 <= value <= MAX_SEED:
@@ -77,7 +87,8 @@ def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_siz
     parser.add_argument("--run-dir", type=Path, default=None, help="samples, loss curve and resume state (default: runs/<model>)")
     parser.add_argument("--resume", action="store_true", help="continue from the last finished epoch in --run-dir")
     parser.add_argument("--limit-train", type=positive_int, default=None, help="train on the first N examples only (smoke tests)")
-    parser.add_argument("--push-to-hub", metavar="REPO", default=None, help="also upload the checkpoint to this Hub repo")
+    parser.add_argument("--push-to-hub", metavar="REPO", type=hub_repo_id, default=None,
+                        help="also upload the checkpoint to this Hub repo")
 
 
 @dataclass
