@@ -59,5 +59,7 @@ if __name__ == "__main__":
     demo = build_demo(args.hub)
     try:
         launch(demo, args.host, args.port)
-    except OSError as err:  # e.g. the port is taken: Gradio's advice names its own variables, not our flag
-        raise SystemExit(f"error: {err}\nChoose another port with --port.") from None
+    except OSError as err:
+        if "port" not in str(err):
+            raise
+        raise SystemExit(f"error: {err}\nChoose another port with --port.") from None  # Gradio's advice names its own variables

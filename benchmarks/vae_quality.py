@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     models = {name: load_model(VAE, source, train_command=f"python training/train_vae.py ({name})")
               for name, source in sources.items()}
     pairs = different_digit_pairs(labels, args.pairs, args.seed)
-    settings = vars(args) | {"out_dir": str(args.out_dir)}  # a Path is no JSON
+    settings = vars(args) | {"out_dir": model_label(str(args.out_dir))}  # a Path is no JSON; relative inside the project
     report = {"model": model_label(model_source(WALK_MODEL)), "run": info, "settings": settings,
               "likelihood": {}, "interpolation": {}, "models": {}}
     for name, model in tqdm(models.items(), desc="models"):

@@ -183,7 +183,7 @@ def build_tab(hub_user: str | None = None) -> None:
             generate = gr.Button("Generate", variant="primary", elem_id="cgan-generate")
         with gr.Column(scale=2):
             grid = gr.Gallery(elem_classes=["pixelated", "fit-columns", "label-clear"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",
-                              columns=8, height="auto", value=start[0], elem_id="cgan-samples")
+                              height="auto", value=start[0], elem_id="cgan-samples")  # columns: as many as fit (app.CSS)
             verdict = gr.Markdown(start[1] or "", elem_id="cgan-verdict")
     gr.Markdown("### Same style, every digit\nEach row is one noise vector z, drawn as every digit 0–9.")
     with gr.Row():

@@ -115,7 +115,13 @@ The Inception Score is not offered here: the FID weights have no ImageNet classi
 with `--is-head`).
 
 """
-SQRTM_SECONDS = 13  # scipy's sqrtm of a 2048×2048 covariance product: 12.6 s on this project's 2-core Xeon
+SQRTM_SECONDS = 10  # frechet_distance of the two shipped 2048-d references: 10.3 and 9.3 s on the AMD EPYC that
+                    # measured the figures beside it (README, "FID: a full run"); 12.6 s on this project's Xeon
+
+
+def words_list(names: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def about_markdown(speed: dict | None, agreement: dict | None, full_run: dict | None) -> str:
@@ -127,11 +133,12 @@ def about_markdown(speed: dict | None, agreement: dict | None, full_run: dict | 
                      f"(`benchmarks/results/fid_speed.md`), so 250 images take about {250 / per_second:.0f} s, plus about "
                      f"{SQRTM_SECONDS} s for the matrix square root of the 2048×2048 product; the reference statistics of the "
                      "10,000 test images are precomputed.")
-    if agreement:
-        worst = max(row["relative_difference"] for peer in agreement["peers"].values() for row in peer["rows"])
-        *others, last = agreement["peers"]
-        lines.append(f"This implementation agrees with {', '.join(others)} and {last} to {worst:.0e} relative on the "
-                     "same images and convention (`fid_agreement.md`).".replace("e-0", "e-"))
+    differences = [row["relative_difference"] for peer in (agreement or {}).get("peers", {}).values() for row in peer["rows"]]
+    if differences:  # the benchmark skips a peer that is not installed; with none there is nothing to quote
+        worst = max(differences)
+        closeness = "exactly" if worst == 0 else f"to {worst:.0e} relative".replace("e-0", "e-")
+        lines.append(f"This implementation agrees with {words_list(list(agreement['peers']))} {closeness} on the same "
+                     "images and convention (`fid_agreement.md`).")
     inception = next((run for run in (full_run or {}).get("runs", []) if run["metric"] == "FID"), None)
     if inception:
         lines.append(f"{full_run['count']:,} cGAN samples vs the MNIST reference give FID {inception['value']:.2f} "
@@ -187,7 +194,8 @@ class FIDTab:
         images = generated_images(name, self.generator(name), count, seed)
         return ArrayImages(images, f"{count:,} {source_name(choice)} (seed {seed})")
 
-    def features_of(self, choice: str, upload, count, seed, kind: str, resize: str, label: str) -> SetFeatures:
+    def source(self, choice: str, upload, count, seed, kind: str, resize: str, label: str) -> SetFeatures | ImageSet:
+        """A reference's statistics, read; or a set of images, opened (an upload) or drawn (a generator), not yet measured."""
         if choice in REFERENCE_CHOICES:
             name = REFERENCE_CHOICES[choice]
             path = reference_path(name, kind, resize)
@@ -199,8 +207,12 @@ class FIDTab:
                 raise gr.Error(f"The classifier statistics of {source_name(choice)} are missing from {path.parent}; "
                                "`python -m generative.metrics.references` computes them.")
             return load_stats(path)
-        images = self.image_set(choice, upload, count, seed, label)
-        return extract(images, self.extractor(kind, resize), keep_images=GRID_IMAGES)
+        return self.image_set(choice, upload, count, seed, label)
+
+    def features_of(self, source: SetFeatures | ImageSet, kind: str, resize: str) -> SetFeatures:
+        if isinstance(source, SetFeatures):
+            return source
+        return extract(source, self.extractor(kind, resize), keep_images=GRID_IMAGES)
 
     def measure(self, choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr,
                 progress=gr.Progress(track_tqdm=True)):
@@ -213,8 +225,10 @@ class FIDTab:
             raise gr.Error(f"The MNIST classifier's features are for digits, and {source_name(not_digits[0])} are not "
                            "digits: choose Inception-v3 features to measure them.")
         try:
-            a = self.features_of(choice_a, upload_a, count, seed, kind, resize, "A")
-            b = self.features_of(choice_b, upload_b, count, seed, kind, resize, "B")
+            # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
+            sources = [self.source(choice, upload, count, seed, kind, resize, label)
+                       for choice, upload, label in ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))]
+            a, b = (self.features_of(source, kind, resize) for source in sources)
             too_few = bool(pr) and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
             comparison = compare(a, b, kid=bool(kid), pr=bool(pr) and not too_few)
         except (ImageSetError, FIDError) as err:

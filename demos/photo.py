@@ -43,7 +43,8 @@ def looks_like_digit(pixels: np.ndarray) -> bool:
     some far from it. A colourful image, or one with grey levels spread everywhere, is a photo.
     """
     shrunk = block_shrunk(pixels)
-    pixels = pixels if shrunk is None else shrunk
+    if shrunk is not None and np.ptp(shrunk) > 0:  # one flat block is a blank image, not an enlarged digit
+        pixels = shrunk
     gray = pixels if pixels.ndim == 2 else pixels.mean(axis=-1)
     if pixels.ndim == 3 and float(np.abs(pixels - gray[..., None]).mean()) > 0.05:
         return False

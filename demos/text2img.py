@@ -206,7 +206,7 @@ class TextToImageTab(CheckpointTab):
         steps, seed = checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS), checked_seed(seed)
         for name, caption in (("Caption A", caption_a), ("Caption B", caption_b)):
             try:
-                embed(self.model, checked_caption(caption))
+                self.model.tokenizer.encode(checked_caption(caption))  # the check embedding would make, naming the caption
             except CaptionError as err:
                 raise gr.Error(f"{name}: {err}") from None
         frames = blend(self.model, caption_a, caption_b, steps, seed)
@@ -240,7 +240,7 @@ def build_tab(hub_user: str | None = None) -> None:
                 reseed = gr.Button("New seed", elem_id="t2i-new-seed")
             generate = gr.Button("Generate", variant="primary", elem_id="t2i-generate")
         with gr.Column(scale=2):
-            gallery = gr.Gallery(elem_classes=["pixelated", "fit-columns", "wrap-captions", "label-clear"], format="png", columns=4, height=840, value=start[0],
+            gallery = gr.Gallery(elem_classes=["pixelated", "fit-columns", "wrap-captions", "label-clear"], format="png", height=840, value=start[0],
                                  label="Pictures (what the scene reader sees; ✓ = exactly the caption's scene)",
                                  elem_id="t2i-gallery")
             summary = gr.Markdown(start[1] or "", elem_id="t2i-summary")

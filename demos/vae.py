@@ -226,8 +226,8 @@ class VAETab(CheckpointTab):
         readout_text = (f"z = ({fixed(z1, 2)}, {fixed(z2, 2)}) decodes to this; the classifier reads **{predicted}** "
                         f"({confidence:.0%} confident).")
         if not self.map.contains(point):
-            readout_text += (f" The point lies outside the map, which shows z₁, z₂ ∈ [−{self.map.extent:g}, {self.map.extent:g}], "
-                             "so it is not marked there.")
+            readout_text += (f" The point lies outside the map, which shows z₁, z₂ ∈ [−{self.map.extent:g}, {self.map.extent:g}]: "
+                             "its mark is cut off at the edge, or not shown.")
         return self.map.render(overlay), overlay, enlarge(digit, 4), readout_text, round(float(z1), 3), round(float(z2), 3)
 
     def click_map(self, overlay: Overlay | None, evt: gr.SelectData):

@@ -6,6 +6,8 @@ ink on black. A model trained on MNIST sees only such images, so drawings and ph
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -53,17 +55,19 @@ def noisy_digit_field(gray: np.ndarray) -> np.ndarray:
 
 
 def block_shrunk(pixels: np.ndarray) -> np.ndarray | None:
-    """The small image that ``pixels`` (H, W[, C]) enlarges by whole k×k blocks (k ≥ 2), or None if it is no such enlargement."""
+    """The small image that ``pixels`` (H, W[, C]) enlarges by whole k×k blocks (k ≥ 2), or None if it is no such enlargement.
+
+    Rows change only at multiples of k and so do columns, so k is the greatest common divisor of the sides and of
+    every position where a row or a column differs from the one before: one pass, whatever the size.
+    """
     height, width = pixels.shape[:2]
     if min(height, width) < 2 or not (np.array_equal(pixels[0], pixels[1]) and np.array_equal(pixels[:, 0], pixels[:, 1])):
         return None  # the first two rows and columns share a block for every k ≥ 2: a photo fails here at once
-    for k in range(min(height, width), 1, -1):
-        if height % k or width % k:
-            continue
-        small = pixels[::k, ::k]
-        if np.array_equal(np.repeat(np.repeat(small, k, axis=0), k, axis=1), pixels):
-            return small
-    return None
+    other_axes = tuple(range(2, pixels.ndim))
+    row_changes = np.flatnonzero((pixels[1:] != pixels[:-1]).any(axis=(1, *other_axes))) + 1
+    column_changes = np.flatnonzero((pixels[:, 1:] != pixels[:, :-1]).any(axis=(0, *other_axes))) + 1
+    k = math.gcd(height, width, *row_changes.tolist(), *column_changes.tolist())
+    return pixels[::k, ::k] if k > 1 else None
 
 
 def _ink_map(gray: np.ndarray) -> np.ndarray:

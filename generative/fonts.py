@@ -21,4 +21,7 @@ def label_font(size: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.truetype(str(DEJAVU_SANS), size)
     except OSError:
-        return ImageFont.load_default(size=size)
+        try:
+            return ImageFont.load_default(size=size)
+        except TypeError:  # Pillow before 10.1 has only its small bitmap font
+            return ImageFont.load_default()

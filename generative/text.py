@@ -7,6 +7,7 @@ with the words it does know.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import torch
@@ -17,8 +18,10 @@ IGNORED = re.compile(r"[.!?;:'\"()\-\s]+")  # what may stand between words witho
 
 
 def split_caption(caption: str) -> list[str]:
-    """Lower-cased words and commas; anything that is neither (digits, symbols) comes back as its own token."""
-    text = caption.lower()
+    """Lower-cased words and commas; anything that is neither (digits, symbols) comes back as its own token.
+
+    NFC first, so an accent typed as a separate combining mark stays inside its word ("centré", not "centre", "́")."""
+    text = unicodedata.normalize("NFC", caption).lower()
     tokens, position = [], 0
     for match in WORD.finditer(text):
         gap = text[position:match.start()]

@@ -12,7 +12,6 @@ from scipy import ndimage
 from demos import denoise
 from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, scores_table
 from demos.inputs import example_paths
-from input_files import SEVEN
 from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          looks_like_digit, photo_example_paths, zoom_crop)
 from demos.reports import fixed, hardware_words, measured_report
@@ -22,6 +21,7 @@ from generative.metrics.image_quality import corrupt_test_set, mean_scores, mode
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import denoise_photo, psnr_8bit, to_uint8
+from input_files import SEVEN
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +175,7 @@ def test_digits_go_to_the_autoencoder_and_photos_to_the_photo_denoiser():
     assert not looks_like_digit(smooth_noise)  # grey levels everywhere: a photo-like texture
     noisy_digit = np.clip(load_photo(example_paths()[0]).pixels + np.random.default_rng(0).normal(0, 0.5, (28, 28)), 0, 1)
     assert looks_like_digit(np.kron(noisy_digit, np.ones((8, 8))))  # the tab's own noisy digit, shown 8× larger
+    assert not looks_like_digit(np.full((600, 800), 0.5))  # one flat block: a blank picture, not an enlarged digit
 
 
 def test_the_users_choice_overrides_the_automatic_one():

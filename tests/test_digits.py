@@ -50,6 +50,10 @@ def test_block_shrunk_finds_whole_block_enlargements_only():
     almost = np.kron(small, np.ones((6, 6)))
     almost[-1, -1] += 0.5  # one pixel off: not an enlargement
     assert block_shrunk(almost) is None
+    bordered = np.random.default_rng(3).random((60, 80))
+    bordered[:4], bordered[:, :4] = 1.0, 1.0  # a white margin passes the first-rows check, the rest does not
+    assert block_shrunk(bordered) is None
+    np.testing.assert_array_equal(block_shrunk(np.zeros((600, 800))), np.zeros((3, 4)))  # flat: blocks of gcd(600, 800)
 
 
 def test_polarity_does_not_matter_and_scale_hardly():

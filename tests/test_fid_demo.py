@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from demos import fid as fid_demo
 from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD, FIDTab,
                        about_markdown, generated_images, rendered_scenes, resize_control, result_markdown, sample_grid)
 from demos.reports import benchmark_report
@@ -130,6 +131,15 @@ def test_bad_requests_are_refused_with_a_message(tab, case):
         tab.measure(**request)
 
 
+def test_a_bad_set_b_is_refused_before_set_a_is_measured(tab, monkeypatch):
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("set A was measured before set B was checked")
+
+    monkeypatch.setattr(fid_demo, "extract", no_extraction)
+    with pytest.raises(gr.Error, match="Set B: upload a .zip"):
+        tab.measure(RENDERED_SCENES, None, UPLOAD, None, 20, 0, next(iter(FEATURE_CHOICES)), "pytorch-fid", False, False)
+
+
 def test_the_explanation_quotes_speed_agreement_and_the_full_run_from_their_results():
     speed = {"verdict": {"best_ours": {"images_per_s": 20.0}}}
     agreement = {"peers": {"pytorch-fid": {"rows": [{"relative_difference": 3e-7}]},
@@ -141,5 +151,8 @@ def test_the_explanation_quotes_speed_agreement_and_the_full_run_from_their_resu
     assert "agrees with pytorch-fid and clean-fid (clean) to 2e-6 relative" in text  # the worst row of any peer
     assert "5,000 cGAN samples vs the MNIST reference give FID 9.88 (10 minutes here" in text
     assert "Speed and agreement" not in about_markdown(None, None, None)  # no results shipped: no figures quoted
+    assert "agrees" not in about_markdown(speed, {"peers": {}, "skipped_peers": ["pytorch-fid"]}, None)  # none installed
+    one_peer = {"peers": {"pytorch-fid": {"rows": [{"relative_difference": 0.0}]}}}
+    assert "agrees with pytorch-fid exactly on the same images" in about_markdown(None, one_peer, None)
     shipped = about_markdown(*(benchmark_report(name) for name in ("fid_speed", "fid_agreement", "fid_full_run")))
     assert "give FID 7.43" in shipped  # benchmarks/results/fid_full_run.md: 7.428

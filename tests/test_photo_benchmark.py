@@ -29,7 +29,7 @@ def test_reused_baselines_are_the_earlier_runs_and_are_not_recomputed(tmp_path, 
         raise AssertionError("a reused baseline was recomputed")
 
     monkeypatch.setattr(bench, "_bm3d", must_not_run)
-    monkeypatch.setattr(bench, "_nlm", must_not_run)
+    monkeypatch.setattr(bench, "non_local_means_told_sigma", must_not_run)
     second = run(tmp_path / "second", "--reuse-baselines", str(tmp_path / "first" / "photo_denoise_quality.json"))
     assert second["sets"][0]["psnr"] == rows  # model-free rows copied, the model's measured again (same result)
     assert second["sets"][0]["seconds_per_image"][bench.BM3D] == first["sets"][0]["seconds_per_image"][bench.BM3D]

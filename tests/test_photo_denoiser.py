@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.photo_denoise_quality import _nlm as non_local_means_told_sigma  # the benchmark's own settings
+from benchmarks.photo_denoise_quality import non_local_means_told_sigma  # the benchmark's own settings
 from generative.data.photo_sets import load_photo_set, photo_set_dir
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.models import PhotoDenoiser

@@ -32,6 +32,7 @@ def test_case_and_punctuation_do_not_matter_but_commas_are_words(tokenizer):
     ("3 red circles", ["3", "circles"]),
     ("a red circle ☺", ["☺"]),
     ("a red circle in the centré", ["centré"]),  # a word with an accent is named whole, not as 'centr', 'é'
+    ("a red circle in the centre\u0301", ["centré"]),  # the same accent typed as a combining mark
     ("ein rotes Quadrat, größer", ["ein", "rotes", "quadrat", "größer"]),
 ])
 def test_unknown_words_are_named_with_the_known_ones(tokenizer, text, unknown):

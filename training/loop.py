@@ -152,7 +152,8 @@ class MinimizeLoss(Objective):
 
 
 def run_script(main: Callable[[], None]) -> None:
-    """A training script's entry point: missing data or a missing checkpoint ends with its message, not a traceback."""
+    """The entry point of a training or benchmark script: missing data or a missing checkpoint ends with its message
+    and status 1, not a traceback."""
     try:
         main()
     except (FileNotFoundError, CheckpointError) as err:

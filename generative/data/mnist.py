@@ -67,10 +67,14 @@ def load_mnist(split: str, data_root: str | os.PathLike | None = None,
     target = cache_dir() / "datasets"
     dataset_class = getattr(datasets, name)
     if root is not None:
-        _link_archives(root, name, target, [Path(url).name for url, _ in dataset_class.resources])
+        _link_archives(root, name, target, [Path(file).name for file, _ in dataset_class.resources])
     try:
         dataset = dataset_class(str(target), train=split == "train", download=True)
-    except RuntimeError as err:  # torchvision's "Error downloading …", e.g. offline
+    except RuntimeError as err:  # torchvision's "Error downloading …": offline, or an archive that failed its md5 check
+        if root is not None:
+            raise FileNotFoundError(f"the {name} archives in {root / name / 'raw'} failed torchvision's md5 check or could "
+                                    f"not be unpacked into {target / name}, and a fresh copy could not be downloaded "
+                                    f"({err}). Replace them with the original files.") from err
         raise FileNotFoundError(f"{name} is not in {target / name} and could not be downloaded ({err}). Give a data root "
                                 f"that holds {name}/raw/*.gz (--data-root or {DATA_ROOT_ENV}).") from err
     images = dataset.data.unsqueeze(1).float().div_(255.0)

@@ -118,7 +118,8 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, di
 
 
 def load_stats(path: str | Path) -> SetFeatures:
-    """Statistics written by ``save_stats`` or by pytorch-fid (whose files record no extractor or N: N is 0)."""
+    """Statistics written by ``save_stats`` or by pytorch-fid (whose files record no extractor or N: N is stored as 0,
+    which ``count_of`` reports as unknown)."""
     path = Path(path)
     if not path.is_file():
         raise FIDError(f"{path} does not exist")
@@ -167,9 +168,14 @@ class Comparison:
                        f"{PR_NEIGHBOURS}-nearest-neighbour ball is wide, so both drift towards 1; compare only values of the same N.")
         return out
 
+    @property
+    def value(self) -> float:
+        """The distance as reported: a squared distance, below 0 only by the rounding of the matrix square root
+        (identical sets), so clamped there, which also keeps "-0.0000" out of the text."""
+        return max(self.fid, 0.0)
+
     def lines(self) -> list[str]:
-        # A squared distance: below 0 only by the rounding of the matrix square root (identical sets), never "-0.0000".
-        out = [f"{self.metric_name}: {max(self.fid, 0.0):.4f}"]
+        out = [f"{self.metric_name}: {self.value:.4f}"]
         if self.kid is not None:
             subset = min(KID_SUBSET_SIZE, len(self.a.kept), len(self.b.kept))
             spread = (f"one subset of {subset}: both sets whole, so no ± spread" if len(self.a.kept) == len(self.b.kept) == subset
@@ -186,7 +192,7 @@ class Comparison:
         return out + [f"warning: {w}" for w in self.warnings()]
 
     def as_dict(self) -> dict:
-        return {"metric": self.metric_name, "value": self.fid, "kid": self.kid, "precision_recall": self.precision_recall,
+        return {"metric": self.metric_name, "value": self.value, "kid": self.kid, "precision_recall": self.precision_recall,
                 "extractor": self.a.extractor, "resize": self.a.resize,
                 "a": {"source": self.a.source, "n": self.a.n or None, "skipped": self.a.skipped.total},
                 "b": {"source": self.b.source, "n": self.b.n or None, "skipped": self.b.skipped.total}}
