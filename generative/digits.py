@@ -40,15 +40,12 @@ def noisy_digit_field(gray: np.ndarray) -> np.ndarray:
     """
     gray = np.asarray(gray, dtype=np.float32)
     shrunk = block_shrunk(gray)
-    gray = gray if shrunk is None else shrunk
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 0.5:  # dark ink on light paper
-        gray, border = 1.0 - gray, 1.0 - border
+    gray, paper = _light_on_dark(gray if shrunk is None else shrunk)
     if gray.shape == (FIELD, FIELD):
         return gray
     height, width = gray.shape
     side = max(height, width)
-    square = np.full((side, side), np.median(border), dtype=np.float32)
+    square = np.full((side, side), paper, dtype=np.float32)
     square[(side - height) // 2:(side - height) // 2 + height, (side - width) // 2:(side - width) // 2 + width] = gray
     field = Image.fromarray(square, mode="F").resize((FIELD, FIELD), Image.Resampling.BOX)
     return np.clip(np.asarray(field), 0.0, 1.0)
@@ -70,13 +67,19 @@ def block_shrunk(pixels: np.ndarray) -> np.ndarray | None:
     return pixels[::k, ::k] if k > 1 else None
 
 
+def _light_on_dark(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """``gray`` with light ink on dark paper (dark-on-light images, like a scan or a drawing, are flipped) and the
+    paper's level: the median of the border."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 0.5:
+        gray, border = 1.0 - gray, 1.0 - border
+    return gray, float(np.median(border))
+
+
 def _ink_map(gray: np.ndarray) -> np.ndarray:
     """Ink = 1, paper = 0: flip dark-on-light images, subtract the paper's level and stretch to [0, 1]."""
-    gray = np.asarray(gray, dtype=np.float32)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 0.5:  # dark ink on light paper, like a scan or a drawing
-        gray, border = 1.0 - gray, 1.0 - border
-    ink = np.clip(gray - np.median(border), 0.0, None)
+    gray, paper = _light_on_dark(np.asarray(gray, dtype=np.float32))
+    ink = np.clip(gray - paper, 0.0, None)
     peak = ink.max()
     if peak < 0.05:  # nothing stands out from the paper by more than 5 % of the grey range
         raise ImageInputError("No digit found: the image has no visible strokes (it is one flat colour).")
