@@ -16,6 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED_DIR = PROJECT_ROOT / "pretrained"
 HUB_USER_ENV = "GALLERY_HUB_USER"
 METRICS_FILE = "metrics.json"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
 
 ModelT = TypeVar("ModelT", bound=PyTorchModelHubMixin)
 
@@ -30,20 +32,44 @@ def model_source(name: str, hub_user: str | None = None) -> str:
     return f"{hub_user}/{name}" if hub_user else str(PRETRAINED_DIR / name)
 
 
+def is_local(source: str) -> bool:
+    """Whether ``source`` names a folder (an existing path, or one written as a path) rather than a Hub repo id."""
+    return Path(source).exists() or source.startswith((".", "/"))
+
+
+def checkpoint_file(source: str, filename: str) -> Path:
+    """``filename`` beside a checkpoint: in the folder ``source``, or fetched (or read from the cache) from the Hub repo."""
+    if is_local(source):
+        return Path(source) / filename
+    from huggingface_hub import hf_hub_download
+
+    return Path(hf_hub_download(source, filename))
+
+
 def load_model(model_class: type[ModelT], source: str, *, train_command: str) -> ModelT:
     """Load ``model_class`` from a local folder or Hub repo id, in eval mode, on the CPU.
 
-    ``strict=True`` because the mixin's default silently leaves missing weights random, which
-    would serve a broken model with no error. Every failure becomes a ``CheckpointError`` that
-    names ``train_command``, the way to rebuild the checkpoint.
+    A Hub repo is fetched as config.json + model.safetensors and then loaded as a folder: given a
+    repo id, the mixin falls back on ``pytorch_model.bin`` when there is no safetensors file, and
+    we never unpickle weights. ``strict=True`` because the mixin's default silently leaves missing
+    weights random, which would serve a broken model with no error. Every failure becomes a
+    ``CheckpointError`` that names ``train_command``, the way to rebuild the checkpoint.
     """
-    is_local = Path(source).exists() or source.startswith((".", "/"))
-    if is_local and not (Path(source) / "model.safetensors").is_file():
-        raise CheckpointError(f"No checkpoint at {source} (model.safetensors is missing). Train one with: {train_command}")
+    where = "folder" if is_local(source) else "Hub repo"
     try:
-        return model_class.from_pretrained(source, strict=True, map_location="cpu")
+        if is_local(source):
+            folder = Path(source)
+        else:
+            from huggingface_hub import snapshot_download
+
+            folder = Path(snapshot_download(source, allow_patterns=[CONFIG_FILE, WEIGHTS_FILE]))
+        if not (folder / WEIGHTS_FILE).is_file():
+            raise CheckpointError(f"No checkpoint in {where} {source} ({WEIGHTS_FILE} is missing; weights are read "
+                                  f"from safetensors only). Train one with: {train_command}")
+        return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
+    except CheckpointError:
+        raise
     except Exception as err:  # corrupt safetensors, wrong config, unknown repo, offline cache miss …
-        where = "folder" if is_local else "Hub repo"
         raise CheckpointError(
             f"Could not load {model_class.__name__} from {where} {source}: {type(err).__name__}: {err}. "
             f"Train a fresh checkpoint with: {train_command}"
@@ -52,18 +78,9 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
 
 def load_metrics(source: str) -> dict | None:
     """The measured scores saved beside a checkpoint (``metrics.json``), or None if there are none."""
-    if Path(source).is_dir():
-        path = Path(source) / METRICS_FILE
-    else:
-        from huggingface_hub import hf_hub_download
-
-        try:
-            path = Path(hf_hub_download(source, METRICS_FILE))
-        except Exception:  # an older upload without metrics, or offline: the tab just shows no table
-            return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        return json.loads(checkpoint_file(source, METRICS_FILE).read_text())
+    except Exception:  # none saved (an older upload), offline cache miss, unreadable: the tab just shows no table
         return None
 
 
@@ -92,12 +109,7 @@ def load_tensors(source: str, filename: str, *, train_command: str) -> dict:
     from safetensors.torch import load_file
 
     try:
-        if Path(source).is_dir():
-            path = Path(source) / filename
-        else:
-            from huggingface_hub import hf_hub_download
-
-            path = Path(hf_hub_download(source, filename))
+        path = checkpoint_file(source, filename)
         return load_file(str(path))
     except Exception as err:  # missing file, offline cache miss, corrupt header …
         raise CheckpointError(f"Could not read {filename} from {source}: {type(err).__name__}: {err}. "

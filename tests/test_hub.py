@@ -77,6 +77,19 @@ def test_load_by_repo_id_through_the_real_hub_code(tmp_path, offline_hub):
     assert load_metrics(source) == {"parameters": 123}
 
 
+def test_a_hub_repo_with_pickled_weights_only_is_refused_unread(tmp_path, offline_hub, monkeypatch):
+    """Given a repo id, the mixin itself would fall back on pytorch_model.bin; weights are read from safetensors only."""
+    model, folder = saved(tmp_path, width=8, code_dim=16)
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    seed_hub_cache(offline_hub, "someone/dae-mnist", folder)
+    unpickled = []
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: unpickled.append(args))
+    with pytest.raises(CheckpointError, match="model.safetensors is missing.*train_dae.py"):
+        load_model(DenoisingAutoencoder, "someone/dae-mnist", train_command=TRAIN)
+    assert not unpickled
+
+
 def test_hub_user_comes_from_the_environment_when_not_given(monkeypatch):
     monkeypatch.setenv("GALLERY_HUB_USER", "teacher")
     assert model_source("dae-mnist") == "teacher/dae-mnist"
