@@ -352,16 +352,22 @@ def test_the_command_line_compares_two_folders_with_every_metric(stand_in_cli, s
 
 
 def test_the_inception_score_comes_with_a_classifier_head_file(stand_in_cli, stand_in, folders, tmp_path, capsys):
+    """The head's weight alone, as in the published IS (Salimans et al.'s code, torch-fidelity's logits_unbiased):
+    a bias in the file changes nothing, and a file without one is enough."""
     generator = torch.Generator().manual_seed(0)
-    weight, bias = torch.randn(7, STAND_IN_DIM, generator=generator), torch.randn(7, generator=generator)
-    save_file({"fc.weight": weight.numpy(), "fc.bias": bias.numpy()}, str(tmp_path / "head.safetensors"))
-    code, out, err = run_cli(capsys, folders["A"], folders["B"], "--is-head", tmp_path / "head.safetensors")
-    assert code == 0, err
+    weight, bias = torch.randn(7, STAND_IN_DIM, generator=generator), 5 * torch.randn(7, generator=generator)
     kept = features_of(FolderImages(folders["B"]), stand_in).kept  # the score is of set B
-    probabilities = torch.softmax(torch.from_numpy(kept).double() @ weight.double().T + bias.double(), 1).numpy()
+    probabilities = torch.softmax(torch.from_numpy(kept).double() @ weight.double().T, 1).numpy()
     expected, spread = inception_score(probabilities, splits=1)  # 10 images: one split
-    assert f"Inception Score of B: {expected:.3f} ± {spread:.3f} ({SET_SIZE} images, 1 split," in out
-    assert IS_ABSENT not in out and expected > 1.01
+    with_bias = inception_score(torch.softmax(torch.from_numpy(probabilities).log() + bias.double(), 1).numpy(), splits=1)[0]
+    assert abs(with_bias - expected) > 0.01  # so the bias would show if it were added
+    save_file({"fc.weight": weight.numpy(), "fc.bias": bias.numpy()}, str(tmp_path / "head.safetensors"))
+    save_file({"fc.weight": weight.numpy()}, str(tmp_path / "weight-only.safetensors"))
+    for head in ("head.safetensors", "weight-only.safetensors"):
+        code, out, err = run_cli(capsys, folders["A"], folders["B"], "--is-head", tmp_path / head)
+        assert code == 0, err
+        assert f"Inception Score of B: {expected:.3f} ± {spread:.3f} ({SET_SIZE} images, 1 split," in out
+        assert IS_ABSENT not in out and expected > 1.01
     save_file({"fc.weight": np.zeros((7, STAND_IN_DIM), np.float32), "fc.bias": np.zeros(7, np.float32)},
               str(tmp_path / "flat.safetensors"))
     code, out, _ = run_cli(capsys, folders["A"], folders["B"], "--is-head", tmp_path / "flat.safetensors")

