@@ -19,7 +19,7 @@ from generative.classical import CLASSICAL_DENOISERS
 from generative.digits import FIELD
 from generative.hub import CheckpointError, load_metrics, load_model, model_source
 from generative.image_io import MIN_SIDE, ImageInputError, load_photo
-from generative.metrics.image_quality import Scores, score
+from generative.metrics.image_quality import SSIM_SETTING, Scores, score
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import margins_text, to_uint8
 from generative.noise import NOISE_KINDS, corrupt
@@ -107,7 +107,7 @@ def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
     if metrics:
         rows = "\n".join(f"| {r['noise'].replace('_', '-')} {r['level']} | {r['noisy_psnr']:.2f} / {r['noisy_ssim']:.3f} "
                          f"| {r['psnr']:.2f} / {r['ssim']:.3f} |" for r in metrics["denoising"])
-        text += (f"\n\n**Measured on {metrics['test_set']}** (PSNR dB / SSIM, mean per digit):\n\n"
+        text += (f"\n\n**Measured on {metrics['test_set']}** (PSNR dB / SSIM, mean per digit; {SSIM_SETTING}):\n\n"
                  f"| noise | noisy input | this model |\n|---|---|---|\n{rows}\n\n"
                  f"{metrics['parameters']:,} parameters, {training_summary(metrics)}.")
     if comparison:
@@ -281,7 +281,8 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
         "differences, each scaled to the 0–1 range the model trained on). Large photos run in overlapping tiles whose seams are cut away, so the result equals one "
         "pass over the whole photo. The box “average over the 8 flips and rotations” denoises the eight flipped and "
         "rotated copies and averages them (a *self-ensemble*): the model's errors differ between copies, so the mean "
-        "is a little better, at eight times the time."
+        "is a little better, at eight times the time. The scores are PSNR by the benchmark protocol (8-bit result, "
+        f"whole image) and, on the 8-bit images (colour: the mean over R, G and B), {SSIM_SETTING}."
     )
     if metrics:
         if power := metrics.get("sigma_weight_power"):

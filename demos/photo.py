@@ -81,7 +81,8 @@ def fit_to_limit(pixels: np.ndarray, max_pixels: int = MAX_PHOTO_PIXELS) -> tupl
 
 
 def photo_scores(clean: np.ndarray, image: np.ndarray) -> Scores:
-    """PSNR by the benchmark protocol (8-bit output, whole image) and SSIM of the 8-bit images."""
+    """PSNR by the benchmark protocol (8-bit output, whole image) and SSIM of the 8-bit images, with the digits'
+    setting (scikit-image's default window; colour: the mean over channels)."""
     reference = to_uint8(clean)
     ssim = structural_similarity(reference, to_uint8(image), data_range=255,
                                  channel_axis=-1 if clean.ndim == 3 else None)

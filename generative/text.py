@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import torch
 
-PAD = "<pad>"
 WORD = re.compile(r"[^\W\d_]+|,")  # words (any letters, so an unknown "centré" is named whole) and commas; other punctuation only separates
 IGNORED = re.compile(r"[.!?;:'\"()\-\s]+")  # what may stand between words without being one
 
@@ -42,7 +41,7 @@ class CaptionError(ValueError):
 
 @dataclass(frozen=True)
 class Tokenizer:
-    words: tuple[str, ...]  # the vocabulary; id 0 is PAD, word i is id i + 1
+    words: tuple[str, ...]  # the vocabulary; id 0 pads short captions, word i is id i + 1
 
     @classmethod
     def of(cls, vocabulary) -> "Tokenizer":

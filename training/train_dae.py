@@ -19,7 +19,8 @@ from torch.utils.data import TensorDataset
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from generative.data.mnist import load_mnist  # noqa: E402
-from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set, mean_scores, model_denoiser  # noqa: E402
+from generative.metrics.image_quality import (BENCHMARK_LEVELS, SSIM_SETTING, corrupt_test_set, mean_scores,  # noqa: E402
+                                              model_denoiser)
 from generative.models import DenoisingAutoencoder  # noqa: E402
 from generative.noise import TRAINING_LEVEL_RANGE, corrupt, corrupt_randomly  # noqa: E402
 from training.loop import (  # noqa: E402
@@ -145,7 +146,7 @@ only digit-like structure fits through the bottleneck, the noise is left behind.
 ## Measured on {metrics['test_set']}
 
 Mean PSNR (dB) / SSIM over the test digits, each corrupted once with a fixed seed ({metrics['noise_seed']}).
-Computed by the training script with scikit-image; `benchmarks/denoise_quality.py` adds the
+Computed by the training script with scikit-image ({SSIM_SETTING}); `benchmarks/denoise_quality.py` adds the
 classical baselines (median, Gaussian blur, non-local means, BM3D) on the same noisy images.
 
 | noise | level | noisy input | DAE |

@@ -1,7 +1,8 @@
 """PSNR and SSIM of a restored image against its clean original, via scikit-image.
 
 Images are float arrays in [0, 1], so ``data_range=1``. SSIM uses scikit-image's default 7×7
-uniform window, which fits inside a 28×28 digit.
+uniform window, which fits inside a 28×28 digit; Wang et al.'s (2004) 11×11 Gaussian window gives other
+values, so every text that quotes an SSIM says which (``SSIM_SETTING``).
 """
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ def psnr(clean: np.ndarray, restored: np.ndarray) -> float:
     if np.array_equal(clean, restored):
         return float("inf")
     return float(peak_signal_noise_ratio(clean, restored, data_range=1.0))
+
+
+SSIM_SETTING = ("SSIM with scikit-image's default 7×7 uniform window, not Wang et al.'s 11×11 Gaussian one, "
+                "which gives other values")
 
 
 def ssim(clean: np.ndarray, restored: np.ndarray) -> float:
