@@ -95,3 +95,17 @@ def test_frechet_distance_of_known_gaussians():
     with pytest.raises(ValueError, match="at least 2"):
         GaussianStats.of(np.zeros((1, 3)))
     assert issubclass(FrechetError, ArithmeticError)
+
+
+def test_gradient_penalty_is_two_sided_and_penalises_a_slope_below_one():
+    """Rules out a one-sided penalty, max(0, ‖∇‖ − 1)²: WGAN-GP (Gulrajani et al. 2017) pulls the norm towards 1 from
+    both sides. A linear critic of slope ‖w‖ = ½ has penalty (½ − 1)² = ¼, not 0; images with slopes ½ and 2 average
+    (¼ + 1) / 2."""
+    w = torch.zeros(1, 1, 28, 28)
+    w[0, 0, 5, :2] = torch.tensor([0.3, 0.4])  # ‖w‖ = ½
+    real, fake = torch.rand(4, 1, 28, 28), torch.rand(4, 1, 28, 28)
+    gentle = lambda x, y: (x * w).flatten(1).sum(1)  # noqa: E731
+    assert gradient_penalty(gentle, real, fake, None).item() == pytest.approx(0.25)
+    slopes = torch.tensor([1.0, 4.0, 1.0, 4.0]).view(4, 1, 1, 1)  # per-image gradient w·s: norms ½, 2, ½, 2
+    mixed = lambda x, y: (x * w * slopes).flatten(1).sum(1)  # noqa: E731
+    assert gradient_penalty(mixed, real, fake, None).item() == pytest.approx((0.25 + 1.0) / 2)

@@ -661,3 +661,138 @@ def test_inception_fid_of_two_tiny_folders_end_to_end(folders, tmp_path, capsys)
     assert "features: Inception-v3 pool3 (TF FID weights, inception-2015-12-05), 2048-d; resize: pytorch-fid" in out
     assert f"N = {SET_SIZE} ≤ 2,048" in out and IS_ABSENT in out and "KID: " in out
     assert json.loads((tmp_path / "r.json").read_text())["metric"] == "FID"
+
+
+# ---------------------------------------------------------------- formulas against independent references
+# Each test below rules out one plausible wrong version that the tests above would let through.
+
+def test_frechet_distance_of_non_commuting_covariances_matches_the_symmetric_eigh_form():
+    """Rules out Tr(√Σ₁·√Σ₂) in place of Tr((Σ₁Σ₂)^½): the two agree only when Σ₁ and Σ₂ commute.
+
+    Reference: Tr((Σ₁Σ₂)^½) = Tr((√Σ₁ Σ₂ √Σ₁)^½), the square roots of symmetric matrices taken by eigendecomposition.
+    On this pair the right value is 9.642; the wrong version gives 9.727.
+    """
+    from scipy.linalg import eigh
+
+    rng = np.random.default_rng(1)
+
+    def spd(dim):
+        factor = rng.normal(size=(dim, dim))
+        return factor @ factor.T / dim + 0.1 * np.eye(dim)
+
+    cov_a, cov_b = spd(8), spd(8)
+    mean_a, mean_b = rng.normal(size=8), rng.normal(size=8)
+    assert not np.allclose(cov_a @ cov_b, cov_b @ cov_a)  # the case that tells the two versions apart
+    values, vectors = eigh(cov_a)
+    root_a = vectors @ np.diag(np.sqrt(values)) @ vectors.T
+    inner = eigh(root_a @ cov_b @ root_a, eigvals_only=True)
+    expected = (mean_a - mean_b) @ (mean_a - mean_b) + np.trace(cov_a) + np.trace(cov_b) - 2 * np.sqrt(inner.clip(0)).sum()
+    got = frechet_distance(GaussianStats(mean_a, cov_a, 100), GaussianStats(mean_b, cov_b, 100))
+    assert got == pytest.approx(expected, rel=1e-8)
+    assert expected == pytest.approx(9.6423475, abs=1e-6)
+
+
+def test_feature_covariances_are_the_unbiased_n_minus_1_estimate(stand_in, images):
+    """Rules out the biased (divide by N) covariance, as np.cov(bias=True) or dividing the running sums by n would give,
+    in each path that produces statistics: GaussianStats.of, the streaming MomentAccumulator, and extract() on images."""
+    # three points, by hand: mean (1, 1); deviations (−1, −1), (1, −1), (0, 2); Σ d dᵀ = [[2, 0], [0, 6]]; N − 1 = 2
+    points = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 3.0]])
+    expected = np.array([[1.0, 0.0], [0.0, 3.0]])
+    np.testing.assert_allclose(GaussianStats.of(points).covariance, expected, rtol=1e-12, atol=1e-12)
+    moments = MomentAccumulator(2)
+    for start, stop in ((0, 1), (1, 3)):
+        moments.add(points[start:stop])
+    np.testing.assert_allclose(moments.stats().covariance, expected, rtol=1e-12, atol=1e-12)
+    # the pipeline: its covariance is Σ (x − x̄)(x − x̄)ᵀ / (N − 1) of the features it kept
+    result = features_of(ArrayImages(images, "set"), stand_in, batch_size=5)
+    kept = result.kept.astype(np.float64)
+    centred = kept - kept.mean(axis=0)
+    np.testing.assert_allclose(result.stats.covariance, centred.T @ centred / (len(kept) - 1), rtol=1e-5, atol=1e-9)
+
+
+def test_the_inception_score_takes_each_splits_own_marginal():
+    """Rules out the marginal p(y) taken over the whole set (or no splits at all, or log base 2).
+
+    The first half is confident and uniform over classes 0–4, the second over 5–9: within each of the 2 splits the
+    marginal is uniform over 5 classes, so IS = exp(log 5) = 5 in each; the whole-set marginal would give 10.
+    """
+    labels = np.concatenate([np.arange(500) % 5, 5 + np.arange(500) % 5])
+    score, spread = inception_score(np.eye(10)[labels], splits=2)
+    assert score == pytest.approx(5.0, rel=1e-9) and spread == pytest.approx(0.0, abs=1e-9)
+
+
+def _bilinear_weights(size_in: int, sources: np.ndarray) -> np.ndarray:
+    """(299, size_in) weights of linear interpolation at the source coordinates, edges clamped."""
+    low = np.floor(sources).astype(int)
+    fraction = sources - low
+    weights = np.zeros((len(sources), size_in))
+    rows = np.arange(len(sources))
+    np.add.at(weights, (rows, np.clip(low, 0, size_in - 1)), 1 - fraction)
+    np.add.at(weights, (rows, np.minimum(low + 1, size_in - 1)), fraction)
+    return weights
+
+
+def _half_pixel_bilinear(size_in: int, size_out: int = 299) -> np.ndarray:
+    """F.interpolate(mode="bilinear", align_corners=False, antialias=False): source = (j + ½)·in/out − ½, at least 0."""
+    return _bilinear_weights(size_in, np.maximum((np.arange(size_out) + 0.5) * size_in / size_out - 0.5, 0))
+
+
+def _tf1_bilinear(size_in: int, size_out: int = 299) -> np.ndarray:
+    """TF1 resize_bilinear (align_corners=False, no half-pixel centres), as torch-fidelity's offset grid reproduces it:
+    source = j·in/out."""
+    return _bilinear_weights(size_in, np.arange(size_out) * size_in / size_out)
+
+
+def _pil_bicubic(size_in: int, size_out: int = 299, a: float = -0.5) -> np.ndarray:
+    """PIL's BICUBIC (Keys kernel, a = −½), stretched by the scale when shrinking (antialiased), taps normalised."""
+    def keys(x):
+        x = np.abs(x)
+        return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1, np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+
+    scale = size_in / size_out
+    stretch = max(scale, 1.0)
+    support = 2 * stretch
+    weights = np.zeros((size_out, size_in))
+    for j in range(size_out):
+        centre = (j + 0.5) * scale
+        first, last = max(int(centre - support + 0.5), 0), min(int(centre + support + 0.5), size_in)
+        taps = keys((np.arange(first, last) - centre + 0.5) / stretch)
+        weights[j, first:last] = taps / taps.sum()
+    return weights
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 3), (400, 333, 3)], ids=["28x28-up", "400x333-down"])
+def test_each_resize_convention_matches_its_peer_formula(shape):
+    """Every output pixel of each convention against its peer's interpolation written out as separable weights.
+
+    Rules out: clean with PIL bilinear instead of bicubic; torch-fidelity without the TF1 offset (half-pixel centres
+    instead); pytorch-fid with align_corners=True; pytorch-fid with antialias=True (visible on the 400×333 input,
+    which is shrunk). Tolerance 2e-4: float32 coordinates in torch give up to 6e-5 here; each wrong version is off by more than 0.3.
+    """
+    image = np.random.default_rng(10).integers(0, 256, shape, dtype=np.uint8)
+    height, width = shape[:2]
+
+    def resampled(rows, cols):
+        return np.stack([rows @ image[..., c].astype(np.float64) @ cols.T for c in range(3)])
+
+    expected = {
+        "pytorch-fid": resampled(_half_pixel_bilinear(height), _half_pixel_bilinear(width)) / 255 * 2 - 1,
+        "clean": (resampled(_pil_bicubic(height), _pil_bicubic(width)).clip(0, 255) - 128) / 128,
+        "torch-fidelity": (resampled(_tf1_bilinear(height), _tf1_bilinear(width)) - 128) / 128,
+    }
+    for name, resize in RESIZES.items():
+        got = resize(image).double().numpy()
+        assert got.shape == (3, 299, 299)
+        np.testing.assert_allclose(got, expected[name], rtol=0, atol=2e-4, err_msg=name)
+
+
+def test_a_fake_exactly_on_a_k_th_neighbour_radius_is_inside_the_manifold():
+    """Rules out a strict < in the ball test: the balls are closed (distance ≤ radius), as in Kynkäänniemi et al.
+
+    Reals at 0, 1, …, 9 (k = 3): the end points' radius is exactly 3, so fakes at −3 and 12 lie on a ball's
+    boundary (integers, exact in float32); 4.5 lies well inside and 12.5 outside every ball.
+    """
+    real = np.arange(10.0)[:, None]
+    fake = np.array([-3.0, 12.0, 4.5, 12.5])[:, None]
+    assert precision_recall(real, fake)[0] == pytest.approx(3 / 4)  # a strict < would give 1/4
+    assert precision_recall(fake, real)[1] == pytest.approx(3 / 4)
