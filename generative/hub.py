@@ -64,7 +64,7 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
 
             folder = Path(snapshot_download(source, allow_patterns=[CONFIG_FILE, WEIGHTS_FILE]))
         if not (folder / WEIGHTS_FILE).is_file():
-            raise CheckpointError(f"No checkpoint in {where} {source} ({WEIGHTS_FILE} is missing; weights are read "
+            raise CheckpointError(f"No checkpoint at {source} ({WEIGHTS_FILE} is missing; weights are read "
                                   f"from safetensors only). Train one with: {train_command}")
         return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
     except CheckpointError:
