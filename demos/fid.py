@@ -11,7 +11,7 @@ from PIL import Image
 
 from demos import cgan, text2img, vae
 from demos.inputs import MAX_SEED, checked_int, checked_seed, upload_path
-from demos.reports import benchmark_report
+from demos.reports import benchmark_report, machine
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
 from generative.data.scene_sets import make_scene_set
 from generative.hub import CheckpointError, load_model, model_source
@@ -115,8 +115,7 @@ The Inception Score is not offered here: the FID weights have no ImageNet classi
 with `--is-head`).
 
 """
-SQRTM_SECONDS = 10  # frechet_distance of the two shipped 2048-d references: 10.3 and 9.3 s on the AMD EPYC that
-                    # measured the figures beside it (README, "FID: a full run"); 12.6 s on this project's Xeon
+REPORTS = ("fid_speed", "fid_distance_speed", "fid_agreement", "fid_full_run")  # benchmarks/results/ files the text quotes
 
 
 def words_list(names: list[str]) -> str:
@@ -124,15 +123,19 @@ def words_list(names: list[str]) -> str:
     return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
-def about_markdown(speed: dict | None, agreement: dict | None, full_run: dict | None) -> str:
-    """The explanation, with the speed, agreement and full-run figures read from their benchmark results."""
+def about_markdown(speed: dict | None, distance: dict | None, agreement: dict | None, full_run: dict | None) -> str:
+    """The explanation, with the speed, agreement and full-run figures read from their benchmark results
+    (each names the CPU it was measured on, since the project's development machines differ)."""
     lines = []
     if speed:
         per_second = speed["verdict"]["best_ours"]["images_per_s"]
-        lines.append(f"On this 2-core CPU the Inception network reads about {per_second:.0f} images/s "
-                     f"(`benchmarks/results/fid_speed.md`), so 250 images take about {250 / per_second:.0f} s, plus about "
-                     f"{SQRTM_SECONDS} s for the matrix square root of the 2048×2048 product; the reference statistics of the "
-                     "10,000 test images are precomputed.")
+        lines.append(f"On {machine(speed)} the Inception network reads about {per_second:.0f} images/s "
+                     f"(`benchmarks/results/fid_speed.md`), so 250 images take about {250 / per_second:.0f} s; the "
+                     "reference statistics of the 10,000 test images are precomputed.")
+    if distance:
+        lines.append(f"The distance itself, the matrix square root of the 2048×2048 product, took "
+                     f"{distance['distance']['distance_fastest_seconds']:.0f} s on {machine(distance)} "
+                     "(`fid_distance_speed.md`), whatever the number of images.")
     differences = [row["relative_difference"] for peer in (agreement or {}).get("peers", {}).values() for row in peer["rows"]]
     if differences:  # the benchmark skips a peer that is not installed; with none there is nothing to quote
         worst = max(differences)
@@ -142,7 +145,7 @@ def about_markdown(speed: dict | None, agreement: dict | None, full_run: dict | 
     inception = next((run for run in (full_run or {}).get("runs", []) if run["metric"] == "FID"), None)
     if inception:
         lines.append(f"{full_run['count']:,} cGAN samples vs the MNIST reference give FID {inception['value']:.2f} "
-                     f"({inception['seconds'] / 60:.0f} minutes here, `fid_full_run.md`).")
+                     f"({inception['seconds'] / 60:.0f} minutes on {machine(full_run)}, `fid_full_run.md`).")
     return ABOUT.rstrip() + ("\n\n**Speed and agreement, measured.** " + " ".join(lines) if lines else "")
 
 
@@ -270,7 +273,7 @@ def build_tab(hub_user: str | None = None) -> None:
         grid_a = gr.Image(label="Set A (first images; none for reference statistics)", interactive=False, format="png",
                           elem_id="fid-grid-a")
         grid_b = gr.Image(label="Set B (first images)", interactive=False, format="png", elem_id="fid-grid-b")
-    gr.Markdown(about_markdown(*(benchmark_report(name) for name in ("fid_speed", "fid_agreement", "fid_full_run"))),
+    gr.Markdown(about_markdown(*(benchmark_report(name) for name in REPORTS)),
                 elem_id="fid-about")
     features.change(resize_control, features, resize, api_visibility="private")
     measure.click(tab.measure, [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr],

@@ -36,10 +36,20 @@ def fixed(value: float, digits: int) -> str:
 CPU_LINE = re.compile(r"CPU, (\d+) process\(es\), (\d+) threads \((.*)\)")  # training/loop.py's describe_hardware
 
 
+def cpu_name(cpu: str) -> str:
+    """A CPU's name for prose, without trademark signs: "Intel(R) Xeon(R) Processor" → "Intel Xeon Processor"."""
+    return re.sub(r"\((R|TM)\)", "", cpu)
+
+
+def machine(report: dict) -> str:
+    """Where a benchmark ran, from its ``hardware`` record: "a 2-core AMD EPYC"."""
+    return f"a {report['hardware']['logical_cores']}-core {cpu_name(report['hardware']['cpu'])}"
+
+
 def hardware_words(hardware: str) -> str:
     """A model card's hardware line as prose that can sit inside the tabs' parentheses:
     "CPU, 1 process(es), 2 threads (Intel(R) Xeon(R) Processor)" → "2 threads of an Intel Xeon Processor"."""
-    hardware = re.sub(r"\((R|TM)\)", "", hardware)
+    hardware = cpu_name(hardware)
     match = CPU_LINE.fullmatch(hardware)
     if not match:
         return hardware

@@ -10,7 +10,7 @@ import torch
 
 from demos import fid as fid_demo
 from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD, FIDTab,
-                       about_markdown, generated_images, rendered_scenes, resize_control, result_markdown, sample_grid)
+                       REPORTS, about_markdown, generated_images, rendered_scenes, resize_control, result_markdown, sample_grid)
 from demos.reports import benchmark_report
 from demos.text2img import read, readout_captions
 from generative.data.image_sets import Skipped
@@ -141,18 +141,22 @@ def test_a_bad_set_b_is_refused_before_set_a_is_measured(tab, monkeypatch):
 
 
 def test_the_explanation_quotes_speed_agreement_and_the_full_run_from_their_results():
-    speed = {"verdict": {"best_ours": {"images_per_s": 20.0}}}
+    epyc, xeon = ({"hardware": {"cpu": cpu, "logical_cores": 2}} for cpu in ("AMD EPYC", "Intel(R) Xeon(R) Processor"))
+    speed = epyc | {"verdict": {"best_ours": {"images_per_s": 20.0}}}
+    distance = xeon | {"distance": {"distance_fastest_seconds": 12.4}}
     agreement = {"peers": {"pytorch-fid": {"rows": [{"relative_difference": 3e-7}]},
                            "clean-fid (clean)": {"rows": [{"relative_difference": 8e-8}, {"relative_difference": 2e-6}]}}}
-    full_run = {"count": 5000, "runs": [{"metric": "Fréchet distance", "value": 0.5, "seconds": 20},
-                                        {"metric": "FID", "value": 9.876, "seconds": 600}]}
-    text = about_markdown(speed, agreement, full_run)
-    assert "about 20 images/s" in text and "250 images take about 12 s" in text
+    full_run = epyc | {"count": 5000, "runs": [{"metric": "Fréchet distance", "value": 0.5, "seconds": 20},
+                                               {"metric": "FID", "value": 9.876, "seconds": 600}]}
+    text = about_markdown(speed, distance, agreement, full_run)
+    assert "On a 2-core AMD EPYC the Inception network reads about 20 images/s" in text and "250 images take about 12 s" in text
+    assert "took 12 s on a 2-core Intel Xeon Processor" in text  # each figure with its own machine
     assert "agrees with pytorch-fid and clean-fid (clean) to 2e-6 relative" in text  # the worst row of any peer
-    assert "5,000 cGAN samples vs the MNIST reference give FID 9.88 (10 minutes here" in text
-    assert "Speed and agreement" not in about_markdown(None, None, None)  # no results shipped: no figures quoted
-    assert "agrees" not in about_markdown(speed, {"peers": {}, "skipped_peers": ["pytorch-fid"]}, None)  # none installed
+    assert "5,000 cGAN samples vs the MNIST reference give FID 9.88 (10 minutes on a 2-core AMD EPYC" in text
+    assert "Speed and agreement" not in about_markdown(None, None, None, None)  # no results shipped: no figures quoted
+    assert "agrees" not in about_markdown(speed, None, {"peers": {}, "skipped_peers": ["pytorch-fid"]}, None)  # none installed
     one_peer = {"peers": {"pytorch-fid": {"rows": [{"relative_difference": 0.0}]}}}
-    assert "agrees with pytorch-fid exactly on the same images" in about_markdown(None, one_peer, None)
-    shipped = about_markdown(*(benchmark_report(name) for name in ("fid_speed", "fid_agreement", "fid_full_run")))
+    assert "agrees with pytorch-fid exactly on the same images" in about_markdown(None, None, one_peer, None)
+    shipped = about_markdown(*(benchmark_report(name) for name in REPORTS))
     assert "give FID 7.43" in shipped  # benchmarks/results/fid_full_run.md: 7.428
+    assert "square root of the 2048×2048 product, took 12 s on a 2-core Intel Xeon Processor" in shipped  # fid_distance_speed.md: 11.87 s
