@@ -50,6 +50,26 @@ def test_sigma_weighting_counts_low_noise_patches_more_and_keeps_the_loss_scale(
     assert denoising_loss("1", black, grey) == pytest.approx(0.25) == denoising_loss("0", black, grey)
 
 
+def test_min_sigma_narrows_the_noise_levels_and_equal_ends_train_one_level():
+    """Returning the noisy input leaves σ² per pixel: σ uniform in [20, 30] gives (30³ − 20³)/30 = 633.3 on average,
+    and σ fixed at 25 gives 625 exactly, patch after patch."""
+    images = torch.rand(4, 1, 16, 16)
+
+    def identity_loss(*flags: str) -> float:
+        args = train_photo_denoiser.parse_args(["--device", "cpu", "--no-bf16", "--patch-size", "8", *flags])
+        loss = train_photo_denoiser.make_denoising_loss(images, args)
+        return loss(torch.nn.Identity(), (torch.arange(len(images)).repeat(1000),), torch.Generator().manual_seed(0)).item()
+
+    assert identity_loss("--min-sigma", "20", "--max-sigma", "30") * 255 ** 2 == pytest.approx((30 ** 3 - 20 ** 3) / 30, rel=0.02)
+    assert identity_loss("--min-sigma", "25", "--max-sigma", "25") * 255 ** 2 == pytest.approx(625, rel=0.01)
+    fixed = train_photo_denoiser.parse_args(["--min-sigma", "25", "--max-sigma", "25"])
+    assert "trained for one Gaussian noise level, σ = 25" in train_photo_denoiser.noise_range_words(fixed)
+    assert train_photo_denoiser.sigma_draw_words(fixed) == "σ = 25"
+    blind = train_photo_denoiser.parse_args([])
+    assert "*blind*: one model for any Gaussian noise level σ ∈ [0, 55]" in train_photo_denoiser.noise_range_words(blind)
+    assert train_photo_denoiser.sigma_draw_words(blind) == "σ uniform in [0, 55]"
+
+
 def bsd68_metrics(psnr_by_sigma: dict, n_images: int = 68) -> dict:
     return {"denoising": [{"set": "BSD68", "sigma": s, "n_images": n_images, "psnr": p} for s, p in psnr_by_sigma.items()]}
 
@@ -175,6 +195,8 @@ def test_adding_layers_needs_a_checkpoint_to_deepen(capsys):
 
 @pytest.mark.parametrize("flags, message", [(["--max-sigma", "-5"], "--max-sigma must be in (0, 255]"),
                                             (["--max-sigma", "300"], "--max-sigma must be in (0, 255]"),
+                                            (["--min-sigma", "60"], "--min-sigma must be in [0, --max-sigma] = [0, 55]"),
+                                            (["--min-sigma", "-1"], "--min-sigma must be in [0, --max-sigma]"),
                                             (["--patch-size", "7"], "--patch-size must be even")])
 def test_impossible_noise_and_patch_settings_get_a_usage_message(flags, message, capsys):
     with pytest.raises(SystemExit):

@@ -7,7 +7,8 @@
 
 Every step draws fresh random patches from the 384 training images (the last 16 of Train400 are held
 out), turns each by one of the eight flips and rotations, and adds white Gaussian noise of its own σ,
-uniform in [0, --max-sigma] on the 0–255 scale: one blind model for every level. At the end the model is
+uniform in [--min-sigma, --max-sigma] (default [0, 55]) on the 0–255 scale: one blind model for every level
+(with --min-sigma equal to --max-sigma, a model for that one level, as DnCNN-S). At the end the model is
 measured on the held-out images (PSNR per σ, what training settings are compared by) and on BSD68 and
 Set12 at σ = 15, 25, 50 with the published protocol (generative/photo.py); these test sets are never used
 for anything else.
@@ -68,7 +69,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                       data=f"folder with denoising/Train400, BSD68 and Set12 (default: ${DATA_ROOT_ENV}; never downloaded)")
     parser.add_argument("--patches-per-image", type=positive_int, default=128, help="random patches per training image per epoch")
     parser.add_argument("--patch-size", type=positive_int, default=64, help="even, in pixels")
-    parser.add_argument("--max-sigma", type=float, default=55.0, help="noise σ is drawn uniformly from [0, this] (0–255 scale)")
+    parser.add_argument("--max-sigma", type=float, default=55.0, help="noise σ is drawn uniformly from [--min-sigma, this] (0–255 scale)")
+    parser.add_argument("--min-sigma", type=float, default=0.0,
+                        help="lower end of the σ range (0–255 scale); equal to --max-sigma, a model for that one level, "
+                             "as DnCNN-S has, to measure what blindness costs")
     parser.add_argument("--sigma-weight-power", type=float, default=0.0, metavar="P",
                         help="divide each patch's squared error by (σ + 5)^P (0–255 scale). 0: plain MSE, in which the "
                              "noisiest patches dominate since the error grows with σ; 1: every level counts about as "
@@ -94,6 +98,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--add-layers must be ≥ 0")
     if not 0 < args.max_sigma <= 255:
         parser.error(f"--max-sigma must be in (0, 255] on the 0–255 scale, got {args.max_sigma:g}")
+    if not 0 <= args.min_sigma <= args.max_sigma:
+        parser.error(f"--min-sigma must be in [0, --max-sigma] = [0, {args.max_sigma:g}], got {args.min_sigma:g}")
     args.run_dir = args.run_dir or Path("runs/photo-denoiser")
     if args.bf16 is None:
         args.bf16 = bf16_is_fast("cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu")
@@ -125,7 +131,8 @@ def make_denoising_loss(train_images: torch.Tensor, args: argparse.Namespace):
     def denoising_loss(model, batch, generator):
         device = batch[0].device
         clean = random_patches(train_images[batch[0].cpu()], args.patch_size, generator).to(device)
-        sigma = torch.rand((len(clean), 1, 1, 1), generator=generator, device=generator.device).to(device) * args.max_sigma / 255
+        uniform = torch.rand((len(clean), 1, 1, 1), generator=generator, device=generator.device).to(device)
+        sigma = (args.min_sigma + uniform * (args.max_sigma - args.min_sigma)) / 255
         noisy = clean + sigma * torch.randn(clean.shape, generator=generator, device=generator.device).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             denoised = model(noisy)
@@ -214,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     held_out = held_out_psnr(model, list(val_uint8))
     print("held-out Train400 " + "  ".join(f"σ={sigma} {psnr:.3f} dB" for sigma, psnr in held_out.items()))
     metrics = {"denoising": results, "noise_seed": "image i of a set gets seed i", "held_out_psnr": held_out,
-               "max_sigma": args.max_sigma, "sigma_weight_power": args.sigma_weight_power} | run_record(model, history, accelerator, args, __file__, argv)
+               "min_sigma": args.min_sigma, "max_sigma": args.max_sigma, "sigma_weight_power": args.sigma_weight_power} | run_record(model, history, accelerator, args, __file__, argv)
     metrics["stages"] = earlier_stages + training_stages(metrics)
     metrics["total_epochs"] = sum(stage["epochs"] for stage in metrics["stages"])
     metrics["total_train_seconds"] = round(sum(stage["train_seconds"] for stage in metrics["stages"]), 1)
@@ -264,6 +271,22 @@ def goals_line(metrics: dict) -> str:
             f"Against BM3D run here, see `benchmarks/results/photo_denoise_quality.md`.\n")
 
 
+def sigma_draw_words(args: argparse.Namespace) -> str:
+    """How each training patch's σ was chosen."""
+    if args.min_sigma == args.max_sigma:
+        return f"σ = {args.max_sigma:g}"
+    return f"σ uniform in [{args.min_sigma:g}, {args.max_sigma:g}]"
+
+
+def noise_range_words(args: argparse.Namespace) -> str:
+    """The card's sentence on the noise levels the model is for: blind over a range, or trained for one level."""
+    if args.min_sigma == args.max_sigma:
+        return (f"It was trained for one Gaussian noise level, σ = {args.max_sigma:g} (0–255 scale), as DnCNN-S is, "
+                "though it is never told σ.")
+    return (f"It is *blind*: one model for any Gaussian noise level σ ∈ [{args.min_sigma:g}, {args.max_sigma:g}] "
+            "(0–255 scale), with no noise level given.")
+
+
 def loss_weight_words(power: float) -> str:
     """The loss bullet's words for ``--sigma-weight-power``; a weighted training loss is not on the held-out MSE's scale."""
     if not power:
@@ -290,8 +313,7 @@ def model_card(metrics: dict, args: argparse.Namespace) -> str:
 
 A fully convolutional network that predicts the **noise** in a photo and subtracts it (residual learning,
 DnCNN, Zhang et al. 2017), working on four half-resolution sub-images (pixel unshuffle, as FFDNet does),
-so each convolution costs a quarter. It is *blind*: one model for any Gaussian noise level
-σ ∈ [0, {args.max_sigma:g}] (0–255 scale), with no noise level given. Colour photos are denoised one
+so each convolution costs a quarter. {noise_range_words(args)} Colour photos are denoised one
 channel at a time, in an opponent colour space whose three channels are scaled to [0, 1], the training range
 (chosen over R, G, B and the orthonormal opponent space on photos outside the test sets: `benchmarks/photo_color_spaces.py`).
 
@@ -300,7 +322,7 @@ channel at a time, in an opponent colour space whose three channels are scaled t
 - **Training data:** Train400 (400 grey 180×180 crops of Berkeley Segmentation Dataset images, the DnCNN training set;
   the dataset is offered for non-commercial research and education, and the sample grid below shows crops of it),
   the last 16 held out (loss curve, held-out PSNR); {args.patches_per_image} random {args.patch_size}×{args.patch_size} patches per image per epoch,
-  random flips and rotations, σ uniform in [0, {args.max_sigma:g}] per patch.
+  random flips and rotations, {sigma_draw_words(args)} per patch.
 - **Loss:** mean squared error between output and clean patch, i.e. between predicted and true noise{loss_weight_words(args.sigma_weight_power)}.
   {"bfloat16 autocast" if args.bf16 else "float32"} in training (this stage); inference in float32.
 {card_run_lines(metrics, args)}
