@@ -65,6 +65,10 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data
     assert (tmp_path / "resumed" / "run" / "samples" / "epoch_002.png").exists()
     metrics = json.loads((resumed / "metrics.json").read_text())
     assert metrics["resumed"] and "--resume" not in metrics["command"]  # the card's command reproduces the run
+    whole = json.loads((unbroken / "metrics.json").read_text())  # each epoch's losses, the one before the crash too
+    assert len(metrics["held_out_loss_per_epoch"]) == len(metrics["train_loss_per_epoch"]) == 2
+    assert metrics["held_out_loss_per_epoch"] == pytest.approx(whole["held_out_loss_per_epoch"], rel=1e-4)
+    assert metrics["held_out_loss_per_epoch"][-1] == metrics["final_held_out_loss"]
     assert "Resumed" in (resumed / "README.md").read_text()
 
 

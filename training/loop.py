@@ -398,7 +398,8 @@ def card_command_and_pictures(metrics: dict, loss_caption: str, samples_caption:
 
 def run_record(model: torch.nn.Module, history: History, accelerator: Accelerator, args: argparse.Namespace,
                script: str, argv: list[str]) -> dict:
-    """What every model card states about its run: size, length, time, hardware and the command that reproduces it."""
+    """What every model card states about its run: size, length, time, hardware and the command that reproduces it,
+    and the per-epoch losses, so that a README can quote how a run went after its run folder is gone."""
     return {
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_examples": history.train_examples,
@@ -411,6 +412,8 @@ def run_record(model: torch.nn.Module, history: History, accelerator: Accelerato
         "resumed": args.resume,
         "final_train_loss": history.epoch_train_loss[-1],
         "final_held_out_loss": history.epoch_eval_loss[-1] if history.epoch_eval_loss else None,
+        "train_loss_per_epoch": history.epoch_train_loss,
+        "held_out_loss_per_epoch": history.epoch_eval_loss or None,
     }
 
 
