@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
-from generative.hub import load_metrics, load_model, model_source  # noqa: E402
+from generative.checkpoints import CGAN, CLASSIFIER  # noqa: E402
+from generative.hub import load_metrics  # noqa: E402
 from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
 from generative.models import DigitClassifier, Generator  # noqa: E402
@@ -37,7 +38,6 @@ from generative.models.cgan import generate_per_class  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
 PER_CLASS = 1000
-TRAIN_COMMAND = "python training/train_cgan.py --data-root <folder with MNIST/raw>"
 
 
 def named_folder(text: str) -> tuple[str, str]:
@@ -51,8 +51,8 @@ def named_folder(text: str) -> tuple[str, str]:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT)")
-    parser.add_argument("--model", default=model_source("cgan-mnist"))
-    parser.add_argument("--classifier", default=model_source("classifier-mnist"))
+    parser.add_argument("--model", default=CGAN.source())
+    parser.add_argument("--classifier", default=CLASSIFIER.source())
     parser.add_argument("--compare", nargs="*", type=named_folder, default=[], metavar="NAME=FOLDER",
                         help="more generators for the loss table")
     parser.add_argument("--truncation", nargs="*", type=float, default=[0.75, 0.5], help="noise scales to try besides 1")
@@ -146,10 +146,10 @@ Per digit 0–9, noise scale 1: accuracy {per_class}; spread ratio {diversity}.
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
-    classifier = load_model(DigitClassifier, args.classifier, train_command="python training/train_classifier.py")
+    classifier = CLASSIFIER.load(args.classifier)
     # every generator before the real digits' features: a bad folder fails in seconds, not minutes
-    generator = load_model(Generator, args.model, train_command=TRAIN_COMMAND)
-    compared = {name: (folder, load_model(Generator, folder, train_command=TRAIN_COMMAND)) for name, folder in args.compare}
+    generator = CGAN.load(args.model)
+    compared = {name: (folder, CGAN.load(folder)) for name, folder in args.compare}
     test_images, test_labels = load_mnist("test", args.data_root)
     train_images, train_labels = load_mnist("train", args.data_root)
     test_feats = features(classifier, test_images)

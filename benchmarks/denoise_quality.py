@@ -32,12 +32,11 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, load_conditions, model_label, run_info, write_results  # noqa: E402
-from demos.denoise import MODEL_NAME, TRAIN_COMMAND  # noqa: E402
+from generative.checkpoints import DAE_MNIST  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS, bm3d, gaussian_blur, median_filter, non_local_means  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
-from generative.hub import load_metrics, load_model, model_source  # noqa: E402
+from generative.hub import load_metrics  # noqa: E402
 from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set, mean_scores, model_denoiser  # noqa: E402
-from generative.models import DenoisingAutoencoder  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
 DAE = "denoising autoencoder"
@@ -57,7 +56,7 @@ VALIDATION_SEED = 1  # the test digits use seed 0
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw (env: GALLERY_DATA_ROOT)")
-    parser.add_argument("--model", default=model_source(MODEL_NAME), help="checkpoint folder or Hub repo id")
+    parser.add_argument("--model", default=DAE_MNIST.source(), help="checkpoint folder or Hub repo id")
     parser.add_argument("--limit", type=int, default=None, help="score the first N test digits only (quick runs)")
     parser.add_argument("--bm3d-n", type=int, default=300, help="run BM3D on the first N test digits (0: skip)")
     parser.add_argument("--val-n", type=int, default=200, help="MNIST train digits (the last ones) to tune filters on")
@@ -185,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     test = test[: args.limit]
     train, _ = load_mnist("train", args.data_root)
     val = train[-args.val_n:]
-    model = load_model(DenoisingAutoencoder, args.model, train_command=TRAIN_COMMAND)
+    model = DAE_MNIST.load(args.model)
     denoise = model_denoiser(model)
     pool = ProcessPoolExecutor(args.jobs) if args.jobs > 1 else None
     try:

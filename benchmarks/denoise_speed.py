@@ -37,11 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks.common import (PROJECT_ROOT, RESULTS_DIR, describe, load_conditions, model_label, run_info,  # noqa: E402
                                timed_ms, write_results)
-from demos.denoise import MODEL_NAME, TRAIN_COMMAND, denoise_digit  # noqa: E402
+from demos.denoise import denoise_digit  # noqa: E402
+from generative.checkpoints import DAE_MNIST  # noqa: E402
 from demos.inputs import digit_from_upload, example_paths  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
-from generative.hub import load_model, model_source  # noqa: E402
-from generative.models import DenoisingAutoencoder  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
 TARGET_MS = 20.0
@@ -53,7 +52,7 @@ SERVER_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=model_source(MODEL_NAME), help="checkpoint folder or Hub repo id")
+    parser.add_argument("--model", default=DAE_MNIST.source(), help="checkpoint folder or Hub repo id")
     parser.add_argument("--repeats", type=int, default=200, help="timed calls per single-digit measurement")
     parser.add_argument("--warmup", type=int, default=20, help="untimed calls before each measurement")
     parser.add_argument("--bm3d-repeats", type=int, default=20, help="timed BM3D calls (about 0.4 s each)")
@@ -202,7 +201,7 @@ app.py takes **{c['ratio_app_to_minimal']:.2f}×** the minimal app's start-up ti
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
-    model = load_model(DenoisingAutoencoder, args.model, train_command=TRAIN_COMMAND)
+    model = DAE_MNIST.load(args.model)
     report = info | {"model": model_label(args.model), "warmup": args.warmup, "one_digit": one_digit(model, args),
                      "batch": batch_speed(model, args)}
     if args.cold_runs:

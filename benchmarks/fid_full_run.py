@@ -24,13 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
 from demos.fid import generated_images  # noqa: E402
-from generative.hub import load_model, model_source  # noqa: E402
+from generative.checkpoints import CGAN  # noqa: E402
 from generative.metrics.features import KEEP_FEATURES  # noqa: E402
-from generative.models import Generator  # noqa: E402
 from generative.provenance import PROJECT_ROOT  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
-MODEL = "cgan-mnist"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -42,8 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def write_samples(folder: Path, count: int, seed: int) -> None:
-    generator = load_model(Generator, model_source(MODEL), train_command="python training/train_cgan.py")
-    for i, digit in enumerate(generated_images(MODEL, generator, count, seed)):
+    generator = CGAN.load()
+    for i, digit in enumerate(generated_images(CGAN.name, generator, count, seed)):
         Image.fromarray((digit * 255).round().astype("uint8")).save(folder / f"{i:05d}.png")
 
 
@@ -84,7 +82,7 @@ def main(argv=None) -> None:
         write_samples(folder, args.count, args.seed)
         write_seconds = time.perf_counter() - start
         runs = [timed_cli(folder, features, Path(tmp) / f"{features}.json") for features in ("classifier", "inception")]
-    report = {"model": model_label(model_source(MODEL)), "count": args.count, "seed": args.seed,
+    report = {"model": model_label(CGAN.source()), "count": args.count, "seed": args.seed,
               "write_seconds": round(write_seconds, 1), "runs": runs, **info}
     write_results("fid_full_run", report, markdown(report, info), args.out_dir)
 

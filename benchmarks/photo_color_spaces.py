@@ -29,8 +29,8 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, load_conditions, model_label, run_info, write_results  # noqa: E402
-from demos.photo import PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND  # noqa: E402
-from generative.hub import load_metrics, load_model, model_source  # noqa: E402
+from generative.checkpoints import PHOTO_DENOISER  # noqa: E402
+from generative.hub import load_metrics  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import add_white_noise, denoise_gray, denoise_in_opponent_space, denoise_photo, psnr_8bit  # noqa: E402
 from training.loop import run_script  # noqa: E402
@@ -42,7 +42,7 @@ ORTHONORMAL_OPPONENT = np.array([[1, 1, 1], [1, 0, -1], [1, -2, 1]]) / np.sqrt([
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=model_source(PHOTO_MODEL_NAME), help="checkpoint folder or Hub repo id")
+    parser.add_argument("--model", default=PHOTO_DENOISER.source(), help="checkpoint folder or Hub repo id")
     parser.add_argument("--sigmas", nargs="+", type=int, default=[15, 25, 50])
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
     start = time.perf_counter()
-    model = load_model(PhotoDenoiser, args.model, train_command=PHOTO_TRAIN_COMMAND)
+    model = PHOTO_DENOISER.load(args.model)
     photos = [getattr(skimage.data, name)()[:CROP, :CROP] for name in PHOTOS]
     psnr: dict[str, dict[int, float]] = {}
     for sigma in args.sigmas:

@@ -40,9 +40,9 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, hardware_line, load_conditions, model_label, run_info, write_results  # noqa: E402
-from demos.photo import PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND  # noqa: E402
+from generative.checkpoints import PHOTO_DENOISER  # noqa: E402
 from generative.data.photo_sets import COLOR_TEST_SETS, GRAY_TEST_SETS, load_photo_set, photo_set_dir  # noqa: E402
-from generative.hub import load_metrics, load_model, model_source  # noqa: E402
+from generative.hub import load_metrics  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import (PUBLISHED_BSD68_PSNR, COLOR_MODES, add_white_noise, beats_at_every_sigma, denoise_photo,  # noqa: E402
                               margins_text, psnr_8bit)
@@ -60,7 +60,7 @@ DNCNN_S_PUBLISHED_25 = PUBLISHED_BSD68_PSNR["DnCNN-S"][25]
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None, help="folder holding denoising/<set>/*.png (env: GALLERY_DATA_ROOT)")
-    parser.add_argument("--model", default=model_source(PHOTO_MODEL_NAME), help="checkpoint folder or Hub repo id")
+    parser.add_argument("--model", default=PHOTO_DENOISER.source(), help="checkpoint folder or Hub repo id")
     test_sets = [*GRAY_TEST_SETS, *COLOR_TEST_SETS]
     parser.add_argument("--sets", nargs="+", choices=test_sets, default=test_sets)
     parser.add_argument("--sigmas", nargs="+", type=int, default=[15, 25, 50])
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     for name in args.sets:  # a missing set fails now, not after the sets before it
         photo_set_dir(name, args.data_root)
-    model = load_model(PhotoDenoiser, args.model, train_command=PHOTO_TRAIN_COMMAND)
+    model = PHOTO_DENOISER.load(args.model)
     earlier, origin = earlier_baselines(args.reuse_baselines)
     pool = ProcessPoolExecutor(args.jobs) if args.jobs > 1 else None
     try:

@@ -24,9 +24,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, load_conditions, model_label, run_info, timed_ms, write_results  # noqa: E402
-from demos.photo import PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND  # noqa: E402
-from generative.hub import load_model, model_source  # noqa: E402
-from generative.models import PhotoDenoiser  # noqa: E402
+from generative.checkpoints import PHOTO_DENOISER  # noqa: E402
 from generative.photo import add_white_noise, denoise_photo  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
@@ -37,7 +35,7 @@ SIDE = 512
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=model_source(PHOTO_MODEL_NAME), help="checkpoint folder or Hub repo id")
+    parser.add_argument("--model", default=PHOTO_DENOISER.source(), help="checkpoint folder or Hub repo id")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
@@ -67,7 +65,7 @@ def ircnn_shape() -> nn.Module:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
-    model = load_model(PhotoDenoiser, args.model, train_command=PHOTO_TRAIN_COMMAND)
+    model = PHOTO_DENOISER.load(args.model)
     rng = np.random.default_rng(0)
     grey = add_white_noise(rng.random((SIDE, SIDE)), 25)
     colour = add_white_noise(rng.random((SIDE, SIDE, 3)), 25)

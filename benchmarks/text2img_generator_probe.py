@@ -34,7 +34,7 @@ from benchmarks import text2img_text_weight_decay as study  # noqa: E402
 from benchmarks.common import RESULTS_DIR, describe, run_info, write_results  # noqa: E402
 from generative.data.scene_sets import TRAIN_SEEDS, SceneSet, as_float, make_scene_set  # noqa: E402
 from generative.data.shapes import vocabulary  # noqa: E402
-from generative.hub import load_model, model_source  # noqa: E402
+from generative.checkpoints import SCENE_READER  # noqa: E402
 from generative.metrics.alignment import all_correct  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
 from generative.models.text2img import TextConditionedGenerator, TextEncoder  # noqa: E402
@@ -51,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--train-scenes", type=int, default=gan.train_scenes)
     parser.add_argument("--lr", type=float, default=gan.lr, help="G's Adam learning rate (default: G's in the GAN)")
     parser.add_argument("--count", type=int, default=2000, help="captions per check set")
-    parser.add_argument("--reader", default=model_source("scene-reader"), help="the judge (folder or Hub repo)")
+    parser.add_argument("--reader", default=SCENE_READER.source(), help="the judge (folder or Hub repo)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args, gan = parse_args(argv), train_text2img.parse_args([])
     info = run_info("benchmarks/text2img_generator_probe.py", argv)
-    reader = load_model(SceneReader, args.reader, train_command="python training/train_scene_reader.py").eval()
+    reader = SCENE_READER.load(args.reader)
     tokenizer = Tokenizer.of(vocabulary())
     scenes = make_scene_set(args.train_scenes, TRAIN_SEEDS, "train", progress=True)
     kept = [i for i, scene in enumerate(scenes.scenes) if not study.holds_validation_pair(scene)]

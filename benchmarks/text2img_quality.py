@@ -41,14 +41,15 @@ from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, writ
 from generative.data.image_sets import ArrayImages  # noqa: E402
 from generative.data.scene_sets import BENCHMARK_SEEDS, TRAIN_SEEDS, SceneSet, make_scene_set  # noqa: E402
 from generative.data.shapes import BACKGROUND, make_example, render  # noqa: E402
-from generative.hub import load_metrics, load_model, model_source  # noqa: E402
+from generative.checkpoints import SCENE_MATCHER, SCENE_READER, TEXT2IMG  # noqa: E402
+from generative.hub import load_metrics  # noqa: E402
 from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
 from generative.metrics.features import extract  # noqa: E402
 from generative.metrics.fid import compare, make_extractor  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
-from generative.models.matcher import ImageTextMatcher, draw_distractors, own_caption_wins  # noqa: E402
+from generative.models.matcher import draw_distractors, own_caption_wins  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
-from generative.models.text2img import TextToImage, draw_captions  # noqa: E402
+from generative.models.text2img import draw_captions  # noqa: E402
 from training import train_text2img  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
@@ -61,7 +62,7 @@ VARIETY_CAPTIONS, VARIETY_DRAWS = 200, 8
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=model_source("text2img-shapes"), help="the text-to-image checkpoint (folder or Hub repo)")
+    parser.add_argument("--model", default=TEXT2IMG.source(), help="the text-to-image checkpoint (folder or Hub repo)")
     parser.add_argument("--count", type=int, default=2000, help="captions per set")
     parser.add_argument("--fid-count", type=int, default=1000, help="pictures per side of the FID (Inception on a CPU: ~15/s)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed of the pictures")
@@ -126,9 +127,8 @@ def to_hwc(images: torch.Tensor) -> np.ndarray:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
-    model = load_model(TextToImage, args.model, train_command="python training/train_text2img.py")
-    reader = load_model(SceneReader, model_source("scene-reader"), train_command="python training/train_scene_reader.py")
-    matcher = load_model(ImageTextMatcher, model_source("scene-matcher"), train_command="python training/train_matcher.py")
+    model = TEXT2IMG.load(args.model)
+    reader, matcher = SCENE_READER.load(), SCENE_MATCHER.load()
     seen_before = training_captions(args.model)
     sets = {name: new_caption_set(split, args.count, seen_before) for name, split in SPLITS.items()}
 

@@ -15,8 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, timed_ms, write_results  # noqa: E402
-from demos.text2img import DEFAULTS, MODEL_NAME, TextToImageTab, pictures  # noqa: E402
-from generative.hub import model_source  # noqa: E402
+from demos.text2img import DEFAULTS, TextToImageTab, pictures  # noqa: E402
+from generative.checkpoints import TEXT2IMG  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
 TARGET_MS = 100.0
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
              "generate": lambda: tab.generate(CAPTION, 16, 0),
              "blend": lambda: tab.blend(DEFAULTS["caption_a"], DEFAULTS["caption_b"], DEFAULTS["steps"], 0)}
     timings = {name: timed_ms(calls[key], args.repeats, args.warmup, key) for name, key in STEPS.items()}
-    report = info | {"model": model_label(model_source(MODEL_NAME)), "caption": CAPTION, "timings": timings}
+    report = info | {"model": model_label(TEXT2IMG.source()), "caption": CAPTION, "timings": timings}
     rows = "\n".join(f"| {name} | {t['repeats']} | {t['median_ms']:.2f} | {t['p90_ms']:.2f} |" for name, t in timings.items())
     first = timings[next(iter(STEPS))]["median_ms"]
     markdown = f"""# Text-to-image tab speed

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
+from generative.checkpoints import CLASSIFIER  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.latent import latent_path  # noqa: E402
 from generative.metrics.interpolation import label_flips  # noqa: E402
@@ -56,7 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), help="checkpoint names in pretrained/ (or Hub repos)")
-    parser.add_argument("--classifier", default=model_source("classifier-mnist"))
+    parser.add_argument("--classifier", default=CLASSIFIER.source())
     parser.add_argument("--iwae-samples", type=int, default=5000, help="k of the importance-weighted bound")
     parser.add_argument("--iwae-images", type=int, default=1000, help="first N test digits for the k-sample bound")
     parser.add_argument("--pairs", type=int, default=1000)
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     info = run_info(__file__, argv)
     grey, labels = load_mnist("test", args.data_root)
     binary = torch.bernoulli(grey, generator=torch.Generator().manual_seed(args.seed))
-    classifier = load_model(DigitClassifier, args.classifier, train_command="python training/train_classifier.py")
+    classifier = CLASSIFIER.load(args.classifier)
     # every checkpoint before the first k-sample bound: a bad name fails now, not after the models before it
     sources = {name: model_source(name) if "/" not in name else name for name in args.models}
     models = {name: load_model(VAE, source, train_command=f"python training/train_vae.py ({name})")

@@ -12,14 +12,12 @@ from demos.checkpoints import CheckpointTab
 from demos.inputs import MAX_SEED, checked_int, checked_seed, enlarge, is_number, new_seed
 from demos.reports import hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
+from generative.checkpoints import CGAN, CLASSIFIER
 from generative.hub import load_metrics
 from generative.latent import latent_path
 from generative.models import DigitClassifier, Generator
 
 TITLE = "cGAN digit picker"
-MODEL_NAME, CLASSIFIER_MODEL = "cgan-mnist", "classifier-mnist"
-TRAIN_COMMANDS = {MODEL_NAME: "python training/train_cgan.py --data-root <folder with MNIST/raw> --epochs 50",
-                  CLASSIFIER_MODEL: "python training/train_classifier.py --data-root <folder with MNIST/raw>"}
 MAX_COUNT, MAX_ROWS, MIN_STEPS, MAX_STEPS = 64, 10, 2, 24
 MIN_SCALE, MAX_SCALE = 0.0, 1.5
 
@@ -117,13 +115,13 @@ class CGANTab(CheckpointTab):
     generator = classifier = None
 
     def __init__(self, hub_user: str | None = None):
-        super().__init__("cgan", TRAIN_COMMANDS, hub_user)
-        self.metrics = load_metrics(self.sources[MODEL_NAME]) if not self.error else None
-        self.report = measured_report("cgan_quality", self.sources[MODEL_NAME]) if not self.error else None
+        super().__init__("cgan", (CGAN, CLASSIFIER), hub_user)
+        self.metrics = load_metrics(self.sources[CGAN.name]) if not self.error else None
+        self.report = measured_report("cgan_quality", self.sources[CGAN.name]) if not self.error else None
 
     def load_models(self) -> None:
-        self.generator = self.load(Generator, MODEL_NAME)
-        self.classifier = self.load(DigitClassifier, CLASSIFIER_MODEL)
+        self.generator = self.load(CGAN)
+        self.classifier = self.load(CLASSIFIER)
 
     def initial(self) -> tuple | None:
         """What the tab opens with, from the controls' defaults (computed once, at start)."""

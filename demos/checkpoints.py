@@ -10,16 +10,16 @@ from pathlib import Path
 
 import gradio as gr
 
-from generative.hub import CheckpointError, load_model, model_source
+from generative.checkpoints import Checkpoint
+from generative.hub import CheckpointError
 
 
 class CheckpointTab:
     """Base of a tab's state: ``sources`` and ``load`` for its checkpoints, ``error`` and ``check`` for their failure,
     ``files`` for the strips and animations it writes. Subclasses load their models in ``load_models``."""
 
-    def __init__(self, name: str, train_commands: dict[str, str], hub_user: str | None = None):
-        self.train_commands = train_commands
-        self.sources = {model: model_source(model, hub_user) for model in train_commands}
+    def __init__(self, name: str, checkpoints: tuple[Checkpoint, ...], hub_user: str | None = None):
+        self.sources = {checkpoint.name: checkpoint.source(hub_user) for checkpoint in checkpoints}
         try:
             self.load_models()
             self.error = None
@@ -30,9 +30,9 @@ class CheckpointTab:
     def load_models(self) -> None:
         raise NotImplementedError
 
-    def load(self, model_class, model: str):
-        """``model_class`` from the checkpoint ``model`` (a name in ``train_commands``), in eval mode."""
-        return load_model(model_class, self.sources[model], train_command=self.train_commands[model])
+    def load(self, checkpoint: Checkpoint):
+        """One of the tab's checkpoints, from its source (local or on the Hub), in eval mode."""
+        return checkpoint.load(self.sources[checkpoint.name])
 
     def check(self) -> None:
         if self.error:

@@ -12,21 +12,20 @@ import torch
 
 from demos.inputs import (MAX_SEED, checked_seed, digit_from_pixels, digit_from_sketch, digit_input, enlarge, is_number,
                           sketch_path, upload_path)
-from demos.photo import (AUTO, DIGIT, PHOTO, PHOTO_MODEL_NAME, PHOTO_TRAIN_COMMAND, PhotoResult, choose_model,
+from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model,
                          denoise_upload, fit_to_limit, photo_example_paths, save_png, zoom_views)
 from demos.reports import fixed, hardware_words, measured_report
 from generative.classical import CLASSICAL_DENOISERS
 from generative.digits import FIELD
-from generative.hub import CheckpointError, load_metrics, load_model, model_source
+from generative.checkpoints import DAE_MNIST, PHOTO_DENOISER, Checkpoint
+from generative.hub import CheckpointError, load_metrics
 from generative.image_io import MIN_SIDE, ImageInputError, load_photo
 from generative.metrics.image_quality import SSIM_SETTING, Scores, score
-from generative.models import DenoisingAutoencoder, PhotoDenoiser
+from generative.models import DenoisingAutoencoder
 from generative.photo import margins_text, to_uint8
 from generative.noise import NOISE_KINDS, corrupt
 
 TITLE = "Denoise"
-MODEL_NAME = "dae-mnist"
-TRAIN_COMMAND = "python training/train_dae.py --data-root <folder with MNIST/raw>"
 DAE = "denoising autoencoder"
 NOISE_CHOICES = [
     ("Gaussian noise (level = σ)", "gaussian"),
@@ -127,20 +126,20 @@ class DenoiseTab:
     """
 
     def __init__(self, hub_user: str | None = None):
-        self.source = model_source(MODEL_NAME, hub_user)
-        self.model, self.error = self._load(DenoisingAutoencoder, self.source, TRAIN_COMMAND)
+        self.source = DAE_MNIST.source(hub_user)
+        self.model, self.error = self._load(DAE_MNIST, self.source)
         self.metrics = load_metrics(self.source) if self.model else None
         self.comparison = measured_report("denoise_quality", self.source) if self.model else None
-        self.photo_source = model_source(PHOTO_MODEL_NAME, hub_user)
-        self.photo_model, self.photo_error = self._load(PhotoDenoiser, self.photo_source, PHOTO_TRAIN_COMMAND)
+        self.photo_source = PHOTO_DENOISER.source(hub_user)
+        self.photo_model, self.photo_error = self._load(PHOTO_DENOISER, self.photo_source)
         self.photo_metrics = load_metrics(self.photo_source) if self.photo_model else None
         self.photo_benchmark = measured_report("photo_denoise_quality", self.photo_source) if self.photo_model else None
         self.files = Path(tempfile.mkdtemp(prefix="gallery-denoise-"))
 
     @staticmethod
-    def _load(model_class, source: str, train_command: str):
+    def _load(checkpoint: Checkpoint, source: str):
         try:
-            return load_model(model_class, source, train_command=train_command), None
+            return checkpoint.load(source), None
         except CheckpointError as err:
             return None, str(err)
 

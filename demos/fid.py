@@ -9,34 +9,31 @@ import numpy as np
 import torch
 from PIL import Image
 
-from demos import cgan, text2img, vae
 from demos.inputs import MAX_SEED, checked_int, checked_seed, upload_path
 from demos.reports import benchmark_report, machine
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
 from generative.data.scene_sets import make_scene_set
-from generative.hub import CheckpointError, load_model, model_source
+from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
+from generative.hub import CheckpointError
 from generative.metrics.features import RESIZES, Extractor, SetFeatures, extract
 from generative.metrics.fid import (FIDError, compare, load_stats, make_extractor,
                                     reference_path)
 from generative.metrics.inception import WeightsNotFound
 from generative.metrics.sample_sets import PR_NEIGHBOURS
-from generative.models import VAE, Generator
 from generative.models.cgan import generate_per_class
-from generative.models.text2img import TextToImage, draw_captions
+from generative.models.text2img import draw_captions
 
 TITLE = "FID calculator"
 UPLOAD = "Upload a zip of images"
 FASHION_REFERENCE = "Fashion-MNIST test (reference statistics)"
 REFERENCE_CHOICES = {"MNIST test (reference statistics)": "mnist-test", FASHION_REFERENCE: "fashion-mnist-test"}
 RENDERED_SCENES = "Rendered toy-world scenes (what the text-to-image toy learns from)"
-TEXT2IMG_PICTURES = "Text-to-image toy pictures (text2img-shapes)"
-GENERATOR_CHOICES = {"cGAN samples (cgan-mnist)": "cgan-mnist", "VAE prior samples (vae-mnist-z16)": "vae-mnist-z16",
-                     TEXT2IMG_PICTURES: "text2img-shapes"}
+TEXT2IMG_PICTURES = f"Text-to-image toy pictures ({TEXT2IMG.name})"
+GENERATORS = {checkpoint.name: checkpoint for checkpoint in (CGAN, VAE_WALK, TEXT2IMG)}
+GENERATOR_CHOICES = {f"cGAN samples ({CGAN.name})": CGAN.name, f"VAE prior samples ({VAE_WALK.name})": VAE_WALK.name,
+                     TEXT2IMG_PICTURES: TEXT2IMG.name}
 NOT_DIGITS = (FASHION_REFERENCE, RENDERED_SCENES, TEXT2IMG_PICTURES)  # the classifier's features mean nothing for these
-GENERATOR_CLASSES = {"cgan-mnist": Generator, "vae-mnist-z16": VAE, "text2img-shapes": TextToImage}
 FEATURE_CHOICES = {"Inception-v3 (standard FID)": "inception", "MNIST classifier (digits only)": "classifier"}
-TRAIN_COMMANDS = {name: tab.TRAIN_COMMANDS[name]
-                  for tab, name in ((cgan, cgan.MODEL_NAME), (vae, vae.WALK_MODEL), (text2img, text2img.MODEL_NAME))}
 RESIZE_INFO = {"inception": "how each image becomes Inception-v3's 299×299 input",
                "classifier": "not used: the MNIST classifier reads every image as 28×28 grey"}
 MAX_GENERATED, DEFAULT_GENERATED = 10_000, 250
@@ -58,10 +55,10 @@ def generated_images(model_name: str, model, count: int, seed: int) -> np.ndarra
     The cGAN draws every digit equally often (in shuffled order); the VAE decodes z ~ N(0, I); the text-to-image
     toy draws one picture for the caption of each scene ``rendered_scenes(count, seed)`` shows, so the two sets pair.
     """
-    if model_name == "text2img-shapes":
+    if model_name == TEXT2IMG.name:
         captions = make_scene_set(count, seed * MAX_GENERATED, "mixed").captions
         return draw_captions(model, captions, seed).permute(0, 2, 3, 1).numpy()
-    if model_name == "cgan-mnist":
+    if model_name == CGAN.name:
         images, _ = generate_per_class(model, math.ceil(count / 10), seed)
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]
         return images[order, 0].numpy()
@@ -177,8 +174,7 @@ class FIDTab:
     def generator(self, name: str):
         if name not in self.generators:
             try:
-                self.generators[name] = load_model(GENERATOR_CLASSES[name], model_source(name, self.hub_user),
-                                                   train_command=TRAIN_COMMANDS[name])
+                self.generators[name] = GENERATORS[name].load(GENERATORS[name].source(self.hub_user))
             except CheckpointError as err:
                 raise gr.Error(str(err)) from None
         return self.generators[name]

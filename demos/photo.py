@@ -16,9 +16,6 @@ from generative.metrics.image_quality import Scores
 from generative.models import PhotoDenoiser
 from generative.photo import add_white_noise, denoise_photo, psnr_8bit, to_uint8
 
-PHOTO_MODEL_NAME = "photo-denoiser"
-PHOTO_TRAIN_COMMAND = ("python training/train_photo_denoiser.py --data-root <folder with denoising/Train400> "
-                       "(one stage; the shipped checkpoint took nine, each listed in its model card)")
 PHOTO_EXAMPLES_DIR = Path(__file__).parent / "examples" / "photos"
 MAX_PHOTO_PIXELS = 4_000_000  # bigger uploads are scaled down to this first; a colour one takes the model 6–8 s here
 ZOOM_SIDE, ZOOM_SCALE = 96, 4

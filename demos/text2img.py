@@ -17,6 +17,7 @@ from demos.inputs import MAX_SEED, checked_int, checked_seed, new_seed
 from demos.reports import hardware_words, measured_report
 from demos.strips import gallery_items, save_strip
 from generative.data.shapes import HELD_OUT, Scene, parse_caption, slot_targets
+from generative.checkpoints import SCENE_READER, TEXT2IMG
 from generative.hub import load_metrics
 from generative.metrics.alignment import all_correct
 from generative.models.scene_reader import SceneReader, describe
@@ -24,8 +25,6 @@ from generative.models.text2img import TextToImage
 from generative.text import CaptionError
 
 TITLE = "Text-to-image toy"
-MODEL_NAME, READER_MODEL = "text2img-shapes", "scene-reader"
-TRAIN_COMMANDS = {MODEL_NAME: "python training/train_text2img.py", READER_MODEL: "python training/train_scene_reader.py"}
 MAX_COUNT, MIN_STEPS, MAX_STEPS = 32, 2, 16
 SEEN_EXAMPLES = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
                  "one tiny green disc near the bottom", "a purple cross, large, on the right",
@@ -168,13 +167,13 @@ class TextToImageTab(CheckpointTab):
     model = reader = None
 
     def __init__(self, hub_user: str | None = None):
-        super().__init__("text2img", TRAIN_COMMANDS, hub_user)
-        self.metrics = load_metrics(self.sources[MODEL_NAME]) if not self.error else None
-        self.report = measured_report("text2img_quality", self.sources[MODEL_NAME]) if not self.error else None
+        super().__init__("text2img", (TEXT2IMG, SCENE_READER), hub_user)
+        self.metrics = load_metrics(self.sources[TEXT2IMG.name]) if not self.error else None
+        self.report = measured_report("text2img_quality", self.sources[TEXT2IMG.name]) if not self.error else None
 
     def load_models(self) -> None:
-        self.model = self.load(TextToImage, MODEL_NAME)
-        self.reader = self.load(SceneReader, READER_MODEL)
+        self.model = self.load(TEXT2IMG)
+        self.reader = self.load(SCENE_READER)
 
     def initial(self) -> tuple | None:
         if self.error:

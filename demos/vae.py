@@ -15,6 +15,7 @@ from demos.inputs import (MAX_SEED, checked_int, checked_seed, digit_from_sketch
                           example_paths, is_number)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
+from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
 from generative.hub import load_metrics, load_tensors
 from generative.latent import PATHS, latent_path
 from generative.latent_map import LatentMap, Overlay
@@ -22,13 +23,7 @@ from generative.metrics.interpolation import label_flips
 from generative.models import VAE, DigitClassifier
 
 TITLE = "VAE latent walk"
-WALK_MODEL, MAP_MODEL, CLASSIFIER_MODEL = "vae-mnist-z16", "vae-mnist-z2", "classifier-mnist"
 TEST_ENCODINGS = "test_encodings.safetensors"
-TRAIN_COMMANDS = {
-    WALK_MODEL: "python training/train_vae.py --data-root <folder with MNIST/raw> --latent-dim 16",
-    MAP_MODEL: "python training/train_vae.py --data-root <folder with MNIST/raw> --latent-dim 2 --epochs 30",
-    CLASSIFIER_MODEL: "python training/train_classifier.py --data-root <folder with MNIST/raw>",
-}
 PATH_CHOICES = [("straight line (lerp)", "lerp"), ("great circle (slerp)", "slerp")]
 CODES = {"mean": "the posterior mean μ", "sample": "a posterior sample z = μ + σ ⊙ ε"}
 MIN_STEPS, MAX_STEPS, DEFAULT_STEPS = 2, 24, 10
@@ -152,15 +147,15 @@ class VAETab(CheckpointTab):
     model = map_model = classifier = map = None
 
     def __init__(self, hub_user: str | None = None):
-        super().__init__("vae", TRAIN_COMMANDS, hub_user)
-        self.metrics = {name: load_metrics(self.sources[name]) for name in (WALK_MODEL, MAP_MODEL)} if not self.error else {}
-        self.report = measured_report("vae_quality", self.sources[WALK_MODEL]) if not self.error else None
+        super().__init__("vae", (VAE_WALK, VAE_MAP, CLASSIFIER), hub_user)
+        self.metrics = {c.name: load_metrics(self.sources[c.name]) for c in (VAE_WALK, VAE_MAP)} if not self.error else {}
+        self.report = measured_report("vae_quality", self.sources[VAE_WALK.name]) if not self.error else None
 
     def load_models(self) -> None:
-        self.model = self.load(VAE, WALK_MODEL)
-        self.map_model = self.load(VAE, MAP_MODEL)
-        self.classifier = self.load(DigitClassifier, CLASSIFIER_MODEL)
-        encodings = load_tensors(self.sources[MAP_MODEL], TEST_ENCODINGS, train_command=TRAIN_COMMANDS[MAP_MODEL])
+        self.model = self.load(VAE_WALK)
+        self.map_model = self.load(VAE_MAP)
+        self.classifier = self.load(CLASSIFIER)
+        encodings = load_tensors(self.sources[VAE_MAP.name], TEST_ENCODINGS, train_command=VAE_MAP.train_command)
         self.map = LatentMap(self.map_model, encodings["mean"].numpy(), encodings["label"].numpy(), MAP_EXTENT)
 
     # ---- endpoints
@@ -299,7 +294,7 @@ def build_tab(hub_user: str | None = None) -> None:
         point_image = gr.Image(elem_classes=["pixelated"], format="png", label="decoded point", interactive=False,
                                height=130, elem_id="vae-point")
         point_readout = gr.Markdown(elem_id="vae-point-readout")
-    gr.Markdown(about_markdown(tab.metrics.get(WALK_MODEL), tab.metrics.get(MAP_MODEL), tab.report), elem_id="vae-about")
+    gr.Markdown(about_markdown(tab.metrics.get(VAE_WALK.name), tab.metrics.get(VAE_MAP.name), tab.report), elem_id="vae-about")
 
     state_a, state_b, overlay = gr.State(start[0]), gr.State(start[3]), gr.State(start[11])
     controls = [steps, path, code, seed]

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from demos import cgan as demo
-from generative.hub import PRETRAINED_DIR, load_model
+from generative.checkpoints import CGAN, CLASSIFIER
+from generative.hub import PRETRAINED_DIR
 from generative.metrics.classification import accuracy_report
 from generative.models import DigitClassifier, Generator
 from generative.models.cgan import generate_per_class
@@ -74,11 +75,10 @@ def test_a_missing_checkpoint_names_the_command_that_trains_it(tmp_path, monkeyp
         missing.generate(3, 4, 0, 1.0)
 
 
-@pytest.mark.skipif(not (PRETRAINED_DIR / demo.MODEL_NAME / "model.safetensors").is_file(), reason="no shipped cGAN")
+@pytest.mark.skipif(not (PRETRAINED_DIR / CGAN.name / "model.safetensors").is_file(), reason="no shipped cGAN")
 def test_the_shipped_generator_draws_the_digit_asked_for():
     """500 samples (50 per digit, seed 0) read by the MNIST classifier. Bound 97 %: the benchmark measured
     about 99 % on 10,000 samples (benchmarks/results/cgan_quality.md); 500 leave a standard error near 0.5 %."""
-    generator = load_model(Generator, str(PRETRAINED_DIR / demo.MODEL_NAME), train_command="train_cgan.py")
-    classifier = load_model(DigitClassifier, str(PRETRAINED_DIR / demo.CLASSIFIER_MODEL), train_command="train_classifier.py")
+    generator, classifier = CGAN.load(), CLASSIFIER.load()
     report = accuracy_report(classifier, *generate_per_class(generator, 50, seed=0))
     assert report["n_images"] == 500 and report["accuracy"] >= 0.97, report["per_class_accuracy"]

@@ -80,7 +80,7 @@ def test_zero_noise_shows_infinite_psnr_for_the_untouched_input(tiny_model, digi
 
 
 def test_a_missing_checkpoint_is_reported_with_the_training_command(monkeypatch, tmp_path):
-    monkeypatch.setattr(denoise, "model_source", lambda name, hub_user=None: str(tmp_path / name))
+    monkeypatch.setattr("generative.hub.PRETRAINED_DIR", tmp_path)
     tab = DenoiseTab()
     assert "train_dae.py" in tab.error
     with pytest.raises(gr.Error, match="train_dae.py"):

@@ -13,7 +13,8 @@ from PIL import Image
 
 from demos import vae as demo
 from demos.strips import CAPTION_PADDING, LINE_HEIGHT, save_strip
-from generative.hub import PRETRAINED_DIR, load_model
+from generative.checkpoints import VAE_MAP, VAE_WALK
+from generative.hub import PRETRAINED_DIR
 from generative.latent import latent_path
 from generative.latent_map import CLICK_COLOUR, GAP, LatentMap, Overlay
 from generative.metrics.interpolation import label_flips
@@ -142,8 +143,8 @@ def test_a_missing_checkpoint_names_the_command_that_trains_it(tmp_path, monkeyp
         tab.decode_point(None, 0.0, 0.0)
 
 
-shipped = pytest.mark.skipif(not (PRETRAINED_DIR / demo.WALK_MODEL / "model.safetensors").is_file()
-                             or not (PRETRAINED_DIR / demo.MAP_MODEL / demo.TEST_ENCODINGS).is_file(),
+shipped = pytest.mark.skipif(not (PRETRAINED_DIR / VAE_WALK.name / "model.safetensors").is_file()
+                             or not (PRETRAINED_DIR / VAE_MAP.name / demo.TEST_ENCODINGS).is_file(),
                              reason="the shipped VAE checkpoints are not there")
 
 
@@ -197,8 +198,8 @@ def test_shipped_vaes_reach_their_stated_test_elbo_on_real_digits(mnist_test):
     The bounds are the target (16-d) and the measured full-test figure plus slack (2-d); see the constants.
     """
     images = mnist_test[0][:1000]
-    for name, bound in ((demo.WALK_MODEL, WALK_ELBO_BOUND), (demo.MAP_MODEL, MAP_ELBO_BOUND)):
-        model = load_model(VAE, str(PRETRAINED_DIR / name), train_command="python training/train_vae.py")
+    for checkpoint, bound in ((VAE_WALK, WALK_ELBO_BOUND), (VAE_MAP, MAP_ELBO_BOUND)):
+        model = checkpoint.load()
         with torch.inference_mode():
             elbo = negative_elbo(model, images, torch.Generator().manual_seed(0)).mean().item()
-        assert math.isfinite(elbo) and elbo < bound, (name, elbo)
+        assert math.isfinite(elbo) and elbo < bound, (checkpoint.name, elbo)

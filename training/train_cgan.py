@@ -22,9 +22,10 @@ from torch.utils.data import TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from generative.checkpoints import CLASSIFIER  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.gan_losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty  # noqa: E402
-from generative.hub import load_model, model_source  # noqa: E402
+from generative.hub import model_source  # noqa: E402
 from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.models import ConditionalGAN, DigitClassifier, Generator  # noqa: E402
 from generative.models.cgan import generate_per_class  # noqa: E402
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     images, labels = load_mnist("train", args.data_root)
     train = TensorDataset(images[: args.limit_train], labels[: args.limit_train])
-    classifier = load_model(DigitClassifier, args.classifier, train_command="python training/train_classifier.py")
+    classifier = CLASSIFIER.load(args.classifier)
     grid_noise = torch.randn(GRID_COLUMNS, args.noise_dim, generator=torch.Generator().manual_seed(2))
 
     def sample_grid(model: ConditionalGAN) -> torch.Tensor:

@@ -43,10 +43,11 @@ from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from generative.checkpoints import SCENE_READER  # noqa: E402
 from generative.data.scene_sets import EVAL_SEEDS, TRAIN_SEEDS, as_float, make_scene_set  # noqa: E402
 from generative.data.shapes import vocabulary  # noqa: E402
 from generative.gan_losses import LOSSES, generator_loss, matching_aware_discriminator_loss, r1_penalty  # noqa: E402
-from generative.hub import load_model, model_source  # noqa: E402
+from generative.hub import model_source  # noqa: E402
 from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
 from generative.models.text2img import TextConditionedGenerator, TextToImage, TextToImageGAN, draw_captions  # noqa: E402
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     count = min(args.train_scenes, args.limit_train or args.train_scenes)
-    reader = load_model(SceneReader, args.reader, train_command="python training/train_scene_reader.py")
+    reader = SCENE_READER.load(args.reader)
     train = make_scene_set(count, TRAIN_SEEDS, "train", progress=True)
     check = make_scene_set(EPOCH_EVAL_SIZE, EVAL_SEEDS, "train")
     grid_noise = torch.randn(GRID_COLUMNS, args.noise_dim, generator=torch.Generator().manual_seed(2))

@@ -284,11 +284,8 @@ def pick_device(name: str) -> torch.device:
 
 def make_extractor(kind: str, resize: str, device: torch.device, weights: str | None = None) -> Extractor:
     if kind == "classifier":
-        from generative.hub import load_model
-        from generative.models import DigitClassifier
-        classifier = load_model(DigitClassifier, str(PRETRAINED_DIR / "classifier-mnist"),
-                                train_command="python training/train_classifier.py")
-        return classifier_extractor(classifier.to(device))
+        from generative.checkpoints import CLASSIFIER
+        return classifier_extractor(CLASSIFIER.load().to(device))
     return inception_extractor(load_fid_inception(weights, device), resize)
 
 
