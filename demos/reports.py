@@ -33,7 +33,7 @@ def fixed(value: float, digits: int) -> str:
     return f"{value:.{digits}f}" if round(value, digits) != 0 else f"{0:.{digits}f}"
 
 
-CPU_LINE = re.compile(r"CPU, (\d+) process\(es\), (\d+) threads \((.*)\)")  # training/loop.py's describe_hardware
+CPU_LINE = re.compile(r"CPU, (\d+) process\(es\), (\d+) threads \((.*)\)")  # training/cards.py's describe_hardware
 
 
 def cpu_name(cpu: str) -> str:

@@ -113,7 +113,7 @@ def test_without_the_bm3d_package_the_digit_panel_runs_the_other_filters_and_say
 
 
 def test_the_tabs_quote_training_hardware_as_prose():
-    from training.loop import describe_hardware
+    from training.cards import describe_hardware
 
     line = describe_hardware(SimpleNamespace(num_processes=1, device=torch.device("cpu")))
     assert "(es)" not in hardware_words(line) and hardware_words(line).startswith(f"{torch.get_num_threads()} thread")

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from generative.data.mnist import load_mnist
 from generative.provenance import PROJECT_ROOT, command_line
 from training import train_dae
-from training.loop import batch_words
+from training.cards import batch_words
 
 SMOKE = ["--limit-train", "256", "--batch-size", "64", "--eval-limit", "64", "--width", "8", "--code-dim", "16"]
 

@@ -29,9 +29,9 @@ from generative.hub import model_source  # noqa: E402
 from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.models import ConditionalGAN, DigitClassifier, Generator  # noqa: E402
 from generative.models.cgan import generate_per_class  # noqa: E402
-from training.loop import (  # noqa: E402
-    MNIST_DATA, Objective, RESUMED_NOTE, add_training_args, batch_words, card_command_and_pictures, card_front_matter,
-    fit, positive_int, publish, run_record, run_script)
+from training.cards import (  # noqa: E402
+    RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
+from training.loop import MNIST_DATA, Objective, add_training_args, fit, positive_int, run_script  # noqa: E402
 
 GRID_COLUMNS = 10
 EPOCH_EVAL_PER_CLASS, FINAL_EVAL_PER_CLASS = 100, 1000

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.classification import accuracy_report, predict_all  # noqa: E402
 from generative.models import DigitClassifier  # noqa: E402
-from training.loop import (  # noqa: E402
-    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int,
-    publish, run_record, run_script)
+from training.cards import (  # noqa: E402
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+from training.loop import MNIST_DATA, add_training_args, fit, positive_int, run_script  # noqa: E402
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 MAX_ROTATION_DEG, MAX_SCALE_CHANGE, MAX_SHIFT_PX = 10.0, 0.1, 2.0

@@ -23,9 +23,9 @@ from generative.metrics.image_quality import (BENCHMARK_LEVELS, SSIM_SETTING, co
                                               model_denoiser)
 from generative.models import DenoisingAutoencoder  # noqa: E402
 from generative.noise import TRAINING_LEVEL_RANGE, corrupt, corrupt_randomly  # noqa: E402
-from training.loop import (  # noqa: E402
-    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int,
-    publish, run_record, run_script)
+from training.cards import (  # noqa: E402
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+from training.loop import MNIST_DATA, add_training_args, fit, positive_int, run_script  # noqa: E402
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_LEVELS = (("gaussian", 0.5), ("salt_and_pepper", 0.3), ("masking", 0.5))

@@ -27,9 +27,9 @@ from generative.data.scene_sets import (  # noqa: E402
 from generative.data.shapes import vocabulary  # noqa: E402
 from generative.models.matcher import ImageTextMatcher, draw_distractors, own_caption_wins  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
-from training.loop import (  # noqa: E402
-    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int, publish,
-    run_record, run_script)
+from training.cards import (  # noqa: E402
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+from training.loop import add_training_args, fit, positive_int, run_script  # noqa: E402
 
 DISTRACTORS = 99
 EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 1_000, 5_000

@@ -35,9 +35,9 @@ from generative.data.photo_sets import GRAY_TEST_SETS, VALIDATION_IMAGES, load_p
 from generative.hub import load_metrics, load_model  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import PUBLISHED_BSD68_PSNR, add_white_noise, beats_at_every_sigma, denoise_photo, psnr_8bit  # noqa: E402
-from training.loop import (  # noqa: E402
-    add_training_args, bf16_is_fast, card_command_and_pictures, card_front_matter, card_run_lines, fit, format_minutes,
-    positive_int, publish, run_record, run_script)
+from training.cards import (  # noqa: E402
+    card_command_and_pictures, card_front_matter, card_run_lines, format_minutes, publish, run_record)
+from training.loop import add_training_args, bf16_is_fast, fit, positive_int, run_script  # noqa: E402
 
 TEST_SIGMAS = (15, 25, 50)
 TRAIN_COMMAND = "python training/train_photo_denoiser.py"

@@ -24,9 +24,9 @@ from generative.data.scene_sets import (  # noqa: E402
     perturb)
 from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
-from training.loop import (  # noqa: E402
-    add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int, publish,
-    run_record, run_script)
+from training.cards import (  # noqa: E402
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+from training.loop import add_training_args, fit, positive_int, run_script  # noqa: E402
 
 EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 2_000, 10_000
 GRID_SIZE = 64

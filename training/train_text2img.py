@@ -52,9 +52,9 @@ from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa
 from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
 from generative.models.text2img import TextConditionedGenerator, TextToImage, TextToImageGAN, draw_captions  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
-from training.loop import (  # noqa: E402
-    Objective, RESUMED_NOTE, add_training_args, batch_words, card_command_and_pictures, card_front_matter, fit,
-    positive_int, publish, run_record, run_script)
+from training.cards import (  # noqa: E402
+    RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
+from training.loop import Objective, add_training_args, fit, positive_int, run_script  # noqa: E402
 
 GRID_CAPTIONS = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
                  "a green cross left of a purple diamond", "a cyan disc above a red box",

@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.models import VAE  # noqa: E402
 from generative.models.vae import ARCHITECTURES, negative_elbo  # noqa: E402
-from training.loop import (  # noqa: E402
-    MNIST_DATA, add_training_args, card_command_and_pictures, card_front_matter, card_run_lines, fit, positive_int,
-    publish, run_record, run_script)
+from training.cards import (  # noqa: E402
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+from training.loop import MNIST_DATA, add_training_args, fit, positive_int, run_script  # noqa: E402
 
 TEST_ENCODINGS = "test_encodings.safetensors"
 ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ and labels of the 10,000 MNIST test digits "
