@@ -28,8 +28,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
-from generative.data.mnist import load_mnist  # noqa: E402
 from generative.checkpoints import CGAN, CLASSIFIER  # noqa: E402
+from generative.data.mnist import load_mnist  # noqa: E402
 from generative.hub import load_metrics  # noqa: E402
 from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402

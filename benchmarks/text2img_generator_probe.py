@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks import text2img_text_weight_decay as study  # noqa: E402
 from benchmarks.common import RESULTS_DIR, describe, run_info, write_results  # noqa: E402
+from generative.checkpoints import SCENE_READER  # noqa: E402
 from generative.data.scene_sets import TRAIN_SEEDS, SceneSet, as_float, make_scene_set  # noqa: E402
 from generative.data.shapes import vocabulary  # noqa: E402
-from generative.checkpoints import SCENE_READER  # noqa: E402
 from generative.metrics.alignment import all_correct  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
 from generative.models.text2img import TextConditionedGenerator, TextEncoder  # noqa: E402

@@ -38,10 +38,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
+from generative.checkpoints import SCENE_MATCHER, SCENE_READER, TEXT2IMG  # noqa: E402
 from generative.data.image_sets import ArrayImages  # noqa: E402
 from generative.data.scene_sets import BENCHMARK_SEEDS, TRAIN_SEEDS, SceneSet, make_scene_set  # noqa: E402
 from generative.data.shapes import BACKGROUND, make_example, render  # noqa: E402
-from generative.checkpoints import SCENE_MATCHER, SCENE_READER, TEXT2IMG  # noqa: E402
 from generative.hub import load_metrics  # noqa: E402
 from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
 from generative.metrics.features import extract  # noqa: E402

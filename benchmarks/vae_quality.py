@@ -35,8 +35,8 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
-from generative.data.mnist import load_mnist  # noqa: E402
 from generative.checkpoints import CLASSIFIER  # noqa: E402
+from generative.data.mnist import load_mnist  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.latent import latent_path  # noqa: E402
 from generative.metrics.interpolation import label_flips  # noqa: E402

@@ -12,12 +12,12 @@ import torch
 
 from demos.inputs import (MAX_SEED, checked_seed, digit_from_pixels, digit_from_sketch, digit_input, enlarge, is_number,
                           sketch_path, upload_path)
-from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model,
-                         denoise_upload, fit_to_limit, photo_example_paths, save_png, zoom_views)
+from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
+                         save_png, zoom_views)
 from demos.reports import fixed, hardware_words, measured_report
+from generative.checkpoints import DAE_MNIST, PHOTO_DENOISER, Checkpoint
 from generative.classical import CLASSICAL_DENOISERS
 from generative.digits import FIELD
-from generative.checkpoints import DAE_MNIST, PHOTO_DENOISER, Checkpoint
 from generative.hub import CheckpointError, load_metrics
 from generative.image_io import MIN_SIDE, ImageInputError, load_photo
 from generative.metrics.image_quality import SSIM_SETTING, Scores, score

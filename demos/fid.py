@@ -11,9 +11,9 @@ from PIL import Image
 
 from demos.inputs import MAX_SEED, checked_int, checked_seed, upload_path
 from demos.reports import benchmark_report, machine
+from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
 from generative.data.scene_sets import make_scene_set
-from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.hub import CheckpointError
 from generative.metrics.features import RESIZES, Extractor, SetFeatures, extract
 from generative.metrics.fid import (FIDError, compare, load_stats, make_extractor,

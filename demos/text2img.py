@@ -16,8 +16,8 @@ from demos.checkpoints import CheckpointTab
 from demos.inputs import MAX_SEED, checked_int, checked_seed, new_seed
 from demos.reports import hardware_words, measured_report
 from demos.strips import gallery_items, save_strip
-from generative.data.shapes import HELD_OUT, Scene, parse_caption, slot_targets
 from generative.checkpoints import SCENE_READER, TEXT2IMG
+from generative.data.shapes import HELD_OUT, Scene, parse_caption, slot_targets
 from generative.hub import load_metrics
 from generative.metrics.alignment import all_correct
 from generative.models.scene_reader import SceneReader, describe
