@@ -55,9 +55,10 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
     weights random, which would serve a broken model with no error. Every failure becomes a
     ``CheckpointError`` that names ``train_command``, the way to rebuild the checkpoint.
     """
-    where = "folder" if is_local(source) else "Hub repo"
+    local = is_local(source)
+    where = "folder" if local else "Hub repo"
     try:
-        if is_local(source):
+        if local:
             folder = Path(source)
         else:
             from huggingface_hub import snapshot_download

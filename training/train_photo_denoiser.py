@@ -30,9 +30,10 @@ from torch.utils.data import TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from generative.checkpoints import PHOTO_DENOISER  # noqa: E402
 from generative.data.mnist import DATA_ROOT_ENV  # noqa: E402
 from generative.data.photo_sets import GRAY_TEST_SETS, VALIDATION_IMAGES, load_photo_set, load_train400  # noqa: E402
-from generative.hub import load_metrics, load_model  # noqa: E402
+from generative.hub import load_metrics  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import PUBLISHED_BSD68_PSNR, add_white_noise, beats_at_every_sigma, denoise_photo, psnr_8bit  # noqa: E402
 from training.cards import (  # noqa: E402
@@ -40,7 +41,6 @@ from training.cards import (  # noqa: E402
 from training.loop import add_training_args, bf16_is_fast, fit, positive_int, run_script  # noqa: E402
 
 TEST_SIGMAS = (15, 25, 50)
-TRAIN_COMMAND = "python training/train_photo_denoiser.py"
 GRID_CROP = 96
 HELD_OUT_NOISE_DRAWS = 8
 SIGMA_FLOOR = 5.0  # added to σ in the loss weight, so that nearly clean patches do not take over
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
 
     earlier_stages = []
     if args.init_from:
-        warm_start = load_model(PhotoDenoiser, args.init_from, train_command=TRAIN_COMMAND).deepened(args.add_layers)
+        warm_start = PHOTO_DENOISER.load(args.init_from).deepened(args.add_layers)
         args.width, args.depth = warm_start.width, warm_start.depth
         earlier_stages = training_stages(load_metrics(args.init_from) or {})
 
