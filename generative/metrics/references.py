@@ -16,8 +16,8 @@ import time
 from generative.data.image_sets import ArrayImages
 from generative.data.mnist import load_mnist
 from generative.metrics.features import BATCH_SIZE, RESIZES, Extractor, extract
-from generative.metrics.fid import (DIGIT_REFERENCES, REFERENCES, REFERENCES_DIR, at_least_one, make_extractor,
-                                    pick_device, reference_path, save_stats)
+from generative.metrics.fid import at_least_one, make_extractor, pick_device
+from generative.metrics.statistics_files import DIGIT_REFERENCES, REFERENCES, REFERENCES_DIR, reference_path, save_stats
 
 DATASETS = {"mnist-test": "MNIST", "fashion-mnist-test": "FashionMNIST"}
 KEEP = 1_000
