@@ -11,11 +11,16 @@ import argparse
 
 import gradio as gr
 
-if __name__ == "__main__":
+
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    args = parse_args()
     with gr.Blocks() as demo:
         gr.Markdown("# Minimal app")
     demo.launch(server_name=args.host, server_port=args.port)

@@ -35,7 +35,7 @@ def build(name: str, kind: str, extractor: Extractor, data_root: str | None, bat
             "bytes": path.stat().st_size}
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", help="folder with MNIST/raw and FashionMNIST/raw (else $GALLERY_DATA_ROOT, else download)")
     parser.add_argument("--names", nargs="+", choices=list(DATASETS), default=list(DATASETS))
@@ -44,7 +44,11 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=at_least_one, default=BATCH_SIZE)
     parser.add_argument("--keep", type=at_least_one, default=KEEP)
     parser.add_argument("--device", type=pick_device, default="auto")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     REFERENCES_DIR.mkdir(parents=True, exist_ok=True)
     for kind in args.features:
         extractor = make_extractor(kind, args.resize, args.device)
