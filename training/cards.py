@@ -26,7 +26,6 @@ def describe_hardware(accelerator: Accelerator) -> str:
     return f"CPU, {n} process(es), {torch.get_num_threads()} threads ({cpu_model()})"
 
 
-
 def format_minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
