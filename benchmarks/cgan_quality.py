@@ -13,7 +13,7 @@ For each generator, 1,000 samples of each digit (seed 0, noise scale 1):
 - Fréchet distance of the 10,000 samples to the 10,000 MNIST test digits in the classifier's 128-d
   feature space (FID's formula; the Inception FID row comes with the FID calculator). For scale, the
   same distance between 10,000 real *training* digits and the test digits is reported as a floor.
-Also the main generator at noise scales below 1 (truncation), and ``--compare``: the short runs of each
+Also the main generator at noise scales below 1 (a lower temperature), and ``--compare``: the short runs of each
 loss, in one table. Writes benchmarks/results/cgan_quality.{json,md} and cgan_confusion.png.
 """
 from __future__ import annotations

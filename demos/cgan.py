@@ -85,7 +85,8 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
         "−log D(G(z, y)) rather than log(1 − D(G(z, y))): the latter's gradient vanishes when D confidently rejects G's "
         "digits, which is exactly when G most needs to learn.\n\n"
         "**The noise carries style, the label identity:** \"same style, every digit\" draws each row from one z. "
-        "Shrinking z (noise scale < 1, the *truncation trick*) trades variety for cleaner, more typical digits.")
+        "Shrinking z towards 0 (noise scale < 1: sampling at a lower *temperature*, akin to the truncation trick of "
+        "BigGAN and StyleGAN, which keep z or w near its mean) trades variety for cleaner, more typical digits.")
     if metrics:
         accuracy = " · ".join(f"{name}: {value:.2%}" for name, value in metrics["conditional_accuracy"].items())
         text += (f"\n\n**Trained here:** {metrics['parameters']:,} parameters in G, {metrics['epochs']} epochs "
@@ -176,7 +177,7 @@ def build_tab(hub_user: str | None = None) -> None:
             with gr.Row():
                 seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="cgan-seed")
                 reseed = gr.Button("New seed", elem_id="cgan-new-seed")
-            scale = gr.Slider(0.05, MAX_SCALE, value=DEFAULTS["scale"], step=0.05, label="Noise scale (truncation: < 1 = cleaner, less varied)",
+            scale = gr.Slider(0.05, MAX_SCALE, value=DEFAULTS["scale"], step=0.05, label="Noise scale (temperature: < 1 = cleaner, less varied)",
                               elem_id="cgan-scale")
             generate = gr.Button("Generate", variant="primary", elem_id="cgan-generate")
         with gr.Column(scale=2):

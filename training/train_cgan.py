@@ -47,7 +47,7 @@ from generative.models import DigitClassifier, Generator
 # Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
 generator = load_model(Generator, "pretrained/cgan-mnist", train_command="python training/train_cgan.py --epochs 50")
 labels = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
-noise = generator.sample_noise(len(labels), torch.Generator().manual_seed(0))  # z ~ N(0, I); scale < 1 truncates
+noise = generator.sample_noise(len(labels), torch.Generator().manual_seed(0))  # z ~ N(0, I); scale < 1: lower temperature
 with torch.no_grad():
     digits = generator(noise, labels)  # (8, 1, 28, 28) in [0, 1], the digit of each label
     judge = load_model(DigitClassifier, "pretrained/classifier-mnist", train_command="python training/train_classifier.py")

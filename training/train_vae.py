@@ -9,7 +9,8 @@
 Loss: the negative ELBO per image in nats, Bernoulli reconstruction term summed over the 784 pixels
 plus the closed-form KL of q(z|x) to N(0, I). ``--binarize dynamic`` (default) draws a fresh binary
 image from each grey-level digit every time it is seen, the protocol of the published likelihoods;
-``none`` trains on grey levels with BCE, as the PyTorch example does.
+``none`` trains on grey levels with BCE, as the PyTorch example does: the same formula, but then no ELBO, since
+a Bernoulli is a distribution on {0, 1}, not a density on [0, 1] (Loaiza-Ganem & Cunningham 2019).
 """
 from __future__ import annotations
 
@@ -142,25 +143,34 @@ def rewrite_card(folder: Path, test: dict) -> None:
     (folder / "README.md").write_text(model_card(metrics, args))
 
 
+GREY_LEVEL_LOSS = """Training minimises the PyTorch example's loss: the binary
+cross-entropy against the grey levels summed over the 784 pixels plus KL(q(z|x) ‖ N(0, I)). It has the
+negative ELBO's form but bounds no likelihood: a Bernoulli is a distribution on {0, 1}, not a density
+on [0, 1] (Loaiza-Ganem & Cunningham 2019)."""
+
+
 def model_card(metrics: dict, args: argparse.Namespace) -> str:
-    data = ("dynamically binarised MNIST (a fresh Bernoulli sample of each digit per step)" if args.binarize == "dynamic"
+    binary = args.binarize == "dynamic"
+    data = ("dynamically binarised MNIST (a fresh Bernoulli sample of each digit per step)" if binary
             else "grey-level MNIST with binary cross-entropy, as in the PyTorch example")
+    loss = ("Training minimises the negative ELBO: the reconstruction\ncross-entropy summed over the 784 pixels plus "
+            "KL(q(z|x) ‖ N(0, I))." if binary else GREY_LEVEL_LOSS)
+    held_out, curve = ("Held-out negative ELBO", "Negative ELBO") if binary else ("Held-out loss (BCE + KL on grey levels)", "BCE + KL")
     return f"""{card_front_matter(['variational-autoencoder', 'mnist'])}
 
 # {args.output_dir.name}: a variational autoencoder for handwritten digits, {args.latent_dim}-d latent space
 
 The encoder maps a digit to the mean μ and log-variance log σ² of a Gaussian q(z|x) over a
 {args.latent_dim}-d latent space; a sample z = μ + σ ⊙ ε (ε ~ N(0, I)) goes through the decoder, which gives
-each pixel's Bernoulli probability. Training minimises the negative ELBO: the reconstruction
-cross-entropy summed over the 784 pixels plus KL(q(z|x) ‖ N(0, I)).
+each pixel's Bernoulli probability. {loss}
 
 - **Architecture:** `VAE(latent_dim={args.latent_dim}, architecture="{args.architecture}", width={args.width}, hidden={args.hidden})`,
   {metrics['parameters']:,} parameters (`generative/models/vae.py`).
 - **Training data:** MNIST train, first {metrics['train_examples']:,} digits (the last 5,000 are the held-out set), {data}.
 {card_run_lines(metrics, args)}
-- **Held-out negative ELBO:** {metrics['held_out_negative_elbo_nats']:.2f} nats per digit (one posterior sample).
+- **{held_out}:** {metrics['held_out_negative_elbo_nats']:.2f} nats per digit (one posterior sample).
 {test_lines(metrics.get('test'))}{ENCODINGS_LINE if args.latent_dim == 2 else ''}
-{card_command_and_pictures(metrics, 'Negative ELBO per step and per epoch, on the training digits and the 5,000 held-out ones',
+{card_command_and_pictures(metrics, f'{curve} per step and per epoch, on the training digits and the 5,000 held-out ones',
                            'Held-out digits, their reconstructions, and samples from the prior')}
 
 ## Use

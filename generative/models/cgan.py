@@ -59,7 +59,7 @@ class Generator(
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None, scale: float = 1.0,
                      device: torch.device | str = "cpu") -> torch.Tensor:
-        """``n`` noise vectors; ``scale`` < 1 shrinks them towards 0 (truncation: less variety, cleaner digits)."""
+        """``n`` noise vectors; ``scale`` < 1 shrinks them towards 0 (a lower temperature: less variety, cleaner digits)."""
         return scale * torch.randn(n, self.noise_dim, generator=generator, device=device)
 
 
