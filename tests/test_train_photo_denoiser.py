@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from generative.hub import CheckpointError, load_model
+from generative.hub import PRETRAINED_DIR, CheckpointError, load_model
 from generative.models import PhotoDenoiser
 from training import train_photo_denoiser
 from training.train_photo_denoiser import random_patches
@@ -162,6 +162,20 @@ def test_a_second_stage_starts_from_the_first_stages_weights_and_its_card_lists_
     card = (second / "README.md").read_text()
     assert "Trained in 2 stages" in card and metrics["stages"][0]["command"] in card
     assert "each patch's divided by σ + 5 (this stage" in card and "divided by" not in (first / "README.md").read_text()
+
+
+def test_a_next_stage_from_the_shipped_checkpoint_lists_all_its_stages(tmp_path, denoising_root, monkeypatch):
+    """What a user continuing the shipped model's training runs: its card must carry the shipped stages forward."""
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    shipped = json.loads((PRETRAINED_DIR / "photo-denoiser" / "metrics.json").read_text())
+    next_stage = run(tmp_path, "next", "--epochs", "1", "--no-bf16", "--lr", "0", "--init-from", str(PRETRAINED_DIR / "photo-denoiser"))
+
+    metrics = json.loads((next_stage / "metrics.json").read_text())
+    assert metrics["stages"][:-1] == shipped["stages"] and metrics["total_epochs"] == shipped["total_epochs"] + 1
+    card = (next_stage / "README.md").read_text()
+    assert f"Trained in {len(shipped['stages']) + 1} stages" in card
+    assert all(stage["command"] in card for stage in shipped["stages"])
+    assert "PhotoDenoiser(width=48, depth=11)" in card
 
 
 def test_init_from_a_missing_checkpoint_says_how_to_train_one(tmp_path, denoising_root, monkeypatch):
