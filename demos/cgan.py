@@ -20,6 +20,7 @@ from generative.models import DigitClassifier, Generator
 TITLE = "cGAN digit picker"
 MAX_COUNT, MAX_ROWS, MIN_STEPS, MAX_STEPS = 64, 10, 2, 24
 MIN_SCALE, MAX_SCALE = 0.0, 1.5
+DIGIT_NAMES = tuple(str(digit) for digit in range(10))
 
 
 # ---------------------------------------------------------------- pure functions
@@ -104,6 +105,11 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
 
 # ---------------------------------------------------------------- the tab
 
+def checked_digit(value) -> int:
+    """The digit to draw: 0–9, as an int or as the string the API's description of the radio lists ("7")."""
+    return checked_int(int(value) if value in DIGIT_NAMES else value, "The digit", 0, 9)
+
+
 def checked_scale(value) -> float:
     if not (is_number(value) and MIN_SCALE < value <= MAX_SCALE):
         raise gr.Error(f"The noise scale must be a number above {MIN_SCALE:g} and at most {MAX_SCALE:g}, got {value!r}.")
@@ -136,7 +142,7 @@ class CGANTab(CheckpointTab):
     def generate(self, digit, count, seed, scale):
         """The samples of one digit, each with the classifier's verdict, and a line on how many it reads right."""
         self.check()
-        digit = checked_int(digit, "The digit", 0, 9)
+        digit = checked_digit(digit)
         images = samples(self.generator, digit, checked_int(count, "The number of samples", 1, MAX_COUNT),
                          checked_seed(seed), checked_scale(scale))
         captions = verdict_captions(self.classifier, images, digit)
@@ -152,7 +158,7 @@ class CGANTab(CheckpointTab):
     def interpolate(self, digit, seed_a, seed_b, steps, scale):
         """The strip from seed A's noise to seed B's for one digit, with verdicts, as gallery items, PNG and GIF."""
         self.check()
-        digit = checked_int(digit, "The digit", 0, 9)
+        digit = checked_digit(digit)
         frames = noise_walk(self.generator, digit, checked_seed(seed_a), checked_seed(seed_b),
                             checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS), checked_scale(scale))
         captions = verdict_captions(self.classifier, frames, digit)

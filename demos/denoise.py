@@ -10,8 +10,8 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (MAX_SEED, checked_seed, digit_from_pixels, digit_from_sketch, digit_input, enlarge, is_number,
-                          sketch_path, upload_path)
+from demos.inputs import (MAX_SEED, checked_flag, checked_seed, digit_from_pixels, digit_from_sketch, digit_input, enlarge,
+                          is_number, sketch_path, upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
 from demos.reports import fixed, hardware_words, measured_report
@@ -35,6 +35,7 @@ NOISE_CHOICES = [
 MODEL_CHOICES = [("Automatic: digits to the autoencoder, photos to the photo denoiser", AUTO),
                  ("Digit autoencoder", DIGIT), ("Photo denoiser", PHOTO)]
 MAX_PHOTO_SIGMA = 55  # the photo denoiser's training range
+ALREADY_NOISY, ENSEMBLE = "The “already noisy” box", "The “average over the 8 flips and rotations” box"
 BM3D_ABSENT = (" BM3D is not installed here, so the tab shows the other three: its licence (Tampere University) allows "
                "non-commercial use only and no copy on a networked computer without the university's consent, so the "
                "gallery does not require it; `pip install bm3d` adds it to a local run.")
@@ -151,12 +152,13 @@ class DenoiseTab:
             raise gr.Error(self.error)
         if noise_kind not in NOISE_KINDS:
             raise gr.Error(f"Unknown noise kind {noise_kind!r}; choose one of: {', '.join(NOISE_KINDS)}.")
-        if not (is_number(level) and 0.0 <= float(level) <= 1.0):
+        if not (is_number(level) and 0.0 <= level <= 1.0):
             raise gr.Error(f"The noise level must be a number between 0 and 1, got {level!r}.")
         if not (isinstance(digit, np.ndarray) and digit.shape == (FIELD, FIELD)):
             raise gr.Error(f"The digit autoencoder needs a {FIELD}×{FIELD} digit, got {describe_pixels(digit)}: upload an image, "
                            "draw one, or click an example.")
-        result = denoise_digit(self.model, digit, noise_kind, float(level), checked_seed(seed), bool(already_noisy))
+        result = denoise_digit(self.model, digit, noise_kind, float(level), checked_seed(seed),
+                               checked_flag(already_noisy, ALREADY_NOISY))
         gallery = [(enlarge(image, 4), name) for name, image in result.restored.items() if name != DAE]
         return (enlarge(digit), enlarge(result.clean), enlarge(result.noisy), enlarge(result.restored[DAE]),
                 gallery, scores_table(result))
@@ -165,7 +167,7 @@ class DenoiseTab:
         """The photo panel's outputs for a grey (H, W) or colour (H, W, 3) photo in [0, 1]."""
         if self.photo_model is None:
             raise gr.Error(self.photo_error)
-        if not (is_number(sigma) and 0 <= float(sigma) <= MAX_PHOTO_SIGMA):
+        if not (is_number(sigma) and 0 <= sigma <= MAX_PHOTO_SIGMA):
             raise gr.Error(f"The photo noise σ must be a number from 0 to {MAX_PHOTO_SIGMA} (0–255 scale), got {sigma!r}.")
         if not (isinstance(photo, np.ndarray) and photo.ndim in (2, 3) and photo.shape[2:] in ((), (3,))
                 and min(photo.shape[:2]) >= MIN_SIDE):
@@ -174,7 +176,8 @@ class DenoiseTab:
         photo, note = fit_to_limit(photo)
         if note:
             gr.Warning(note)
-        result = denoise_upload(self.photo_model, photo, float(sigma), checked_seed(seed), bool(already_noisy), bool(ensemble))
+        result = denoise_upload(self.photo_model, photo, float(sigma), checked_seed(seed),
+                                checked_flag(already_noisy, ALREADY_NOISY), checked_flag(ensemble, ENSEMBLE))
         shown = {"original": result.clean, "noisy": result.noisy, "denoised": result.denoised}
         views = [(to_uint8(image), label) for label, image in shown.items() if image is not None]
         return (None if result.clean is None else views[0][0], views[-2][0], views[-1][0], zoom_views(views),
@@ -212,7 +215,7 @@ class DenoiseTab:
         why = ("you chose it." if choice != AUTO else
                "the upload looks like a digit (small, or strokes on a plain background)." if route == DIGIT else
                "the upload looks like a photo, not a digit.") + " Change “Model” to override."
-        digit = digit_from_pixels(photo.pixels, bool(already_noisy)) if route == DIGIT else None
+        digit = digit_from_pixels(photo.pixels, checked_flag(already_noisy, ALREADY_NOISY)) if route == DIGIT else None
         return self.respond(("upload", path), route, why, digit=digit, photo=photo.pixels,
                             controls=(noise_kind, level, seed, already_noisy), sigma=sigma, ensemble=ensemble)
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from demos.inputs import MAX_SEED, checked_int, checked_seed, upload_path
+from demos.inputs import MAX_SEED, checked_choice, checked_flag, checked_int, checked_seed, upload_path
 from demos.reports import benchmark_report, machine
 from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
@@ -216,10 +216,11 @@ class FIDTab:
     def measure(self, choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr,
                 progress=gr.Progress(track_tqdm=True)):
         """FID (and KID, precision/recall when ticked) of set A vs set B, a result text and a grid of each set."""
-        kind = FEATURE_CHOICES.get(features)
-        sources_a, sources_b = [*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD], [UPLOAD, *GENERATOR_CHOICES]
-        if kind is None or resize not in RESIZES or choice_a not in sources_a or choice_b not in sources_b:
-            raise gr.Error(f"Unknown choice: features {features!r}, resize {resize!r}, set A {choice_a!r}, set B {choice_b!r}.")
+        checked_choice(choice_a, "set A", [*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD])
+        checked_choice(choice_b, "set B", [UPLOAD, *GENERATOR_CHOICES])
+        kind = FEATURE_CHOICES[checked_choice(features, "features", FEATURE_CHOICES)]
+        checked_choice(resize, "resize convention", RESIZES)
+        kid, pr = checked_flag(kid, "The KID box"), checked_flag(pr, "The precision/recall box")
         if kind == "classifier" and (not_digits := [c for c in (choice_a, choice_b) if c in NOT_DIGITS]):
             raise gr.Error(f"The MNIST classifier's features are for digits, and {source_name(not_digits[0])} are not "
                            "digits: choose Inception-v3 features to measure them.")
@@ -228,8 +229,8 @@ class FIDTab:
             sources = [self.source(choice, upload, count, seed, kind, resize, label)
                        for choice, upload, label in ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))]
             a, b = (self.features_of(source, kind, resize) for source in sources)
-            too_few = bool(pr) and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
-            comparison = compare(a, b, kid=bool(kid), pr=bool(pr) and not too_few)
+            too_few = pr and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
+            comparison = compare(a, b, kid=kid, pr=pr and not too_few)
         except (ImageSetError, FIDError) as err:
             raise gr.Error(str(err)) from None
         note = f"\n\n⚠️ Precision/recall not computed: it needs more than {PR_NEIGHBOURS} images in each set." if too_few else ""

@@ -4,6 +4,7 @@ Errors become ``gr.Error`` with the message meant for the user; the server keeps
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +21,34 @@ MAX_SEED = 2**31 - 1
 
 
 def is_number(value) -> bool:
-    """True for ints and finite floats, not for bools or strings (API calls can send anything)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    """True for ints (of any size) and finite floats, not for bools or strings (API calls can send anything).
+
+    Compare such a number with its bounds before ``float(value)``: an int past 1e308 has no float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def checked_int(value, name: str, low: int, high: int) -> int:
     """``value`` as an int, or ``gr.Error`` naming the control unless it is a whole number in [low, high]."""
-    if not (is_number(value) and float(value).is_integer() and low <= value <= high):
+    if not (is_number(value) and (isinstance(value, int) or value.is_integer()) and low <= value <= high):
         raise gr.Error(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
     return int(value)
+
+
+def checked_choice(value, name: str, choices) -> str:
+    """``value`` if it is one of the string ``choices``, else ``gr.Error`` naming them (a list or dict sent by an API
+    call is refused like any other wrong value, not looked up, which would raise "unhashable type")."""
+    if not (isinstance(value, str) and value in choices):
+        raise gr.Error(f"Unknown {name} {value!r}; choose one of: {', '.join(choices)}.")
+    return value
+
+
+def checked_flag(value, name: str) -> bool:
+    """A checkbox's value: True or False only (``bool("false")`` is True, so anything else is refused)."""
+    if not isinstance(value, bool):
+        raise gr.Error(f"{name} must be true or false, got {value!r}.")
+    return value
 
 
 def checked_seed(seed) -> int:

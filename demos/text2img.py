@@ -26,6 +26,7 @@ from generative.text import CaptionError
 
 TITLE = "Text-to-image toy"
 MAX_COUNT, MIN_STEPS, MAX_STEPS = 32, 2, 16
+MAX_CAPTION_CHARS = 300
 SEEN_EXAMPLES = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
                  "one tiny green disc near the bottom", "a purple cross, large, on the right",
                  "a green cross left of a purple box", "a cyan ball above a red square", "a yellow diamond below a blue plus")
@@ -35,6 +36,7 @@ HELD_OUT_EXAMPLES = ("a large red triangle in the centre", "a small blue circle 
 
 # ---------------------------------------------------------------- pure functions
 
+@torch.inference_mode()  # no autograd graph: a long caption would keep one step of it per token
 def embed(model: TextToImage, caption: str) -> torch.Tensor:
     """One caption → its (1, text_dim) embedding; ``CaptionError`` for an empty caption or unknown words."""
     return model.embed([caption])
@@ -156,8 +158,13 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
 # ---------------------------------------------------------------- the tab
 
 def checked_caption(caption) -> str:
+    """The caption, if it is text of a sensible length: the text encoder takes one step per word or comma, so an
+    unbounded caption would be an unbounded request."""
     if not isinstance(caption, str):
         raise CaptionError(f"The caption must be text, got {caption!r}.")
+    if len(caption) > MAX_CAPTION_CHARS:
+        raise CaptionError(f"The caption is {len(caption):,} characters long; the limit is {MAX_CAPTION_CHARS}. "
+                           "Describe one or two things, e.g. \"a green cross left of a purple diamond\".")
     return caption
 
 
@@ -228,7 +235,7 @@ def build_tab(hub_user: str | None = None) -> None:
         gr.Markdown(f"⚠️ **The model is not available.** {tab.error}", elem_id="t2i-model-error")
     with gr.Row():
         with gr.Column(scale=1):
-            caption = gr.Textbox(value=DEFAULTS["caption"], label="Caption", max_lines=2, elem_id="t2i-caption",
+            caption = gr.Textbox(value=DEFAULTS["caption"], label="Caption", max_lines=2, max_length=MAX_CAPTION_CHARS, elem_id="t2i-caption",
                                  info="One thing: small or large, a colour, a shape (circle, square, triangle, diamond, cross) and a place "
                                       "(left, right, top, bottom, centre); or two coloured shapes, no size, joined by left of / right of / above / below.")
             gr.Examples([[c] for c in SEEN_EXAMPLES], [caption], label="Seen (colour, shape) pairs")
@@ -246,8 +253,8 @@ def build_tab(hub_user: str | None = None) -> None:
             summary = gr.Markdown(start[1] or "", elem_id="t2i-summary")
     gr.Markdown("### Blend two captions\nSame noise, the text embedding moving in equal steps from caption A to caption B.")
     with gr.Row():
-        caption_a = gr.Textbox(value=DEFAULTS["caption_a"], label="Caption A", max_lines=1, elem_id="t2i-caption-a")
-        caption_b = gr.Textbox(value=DEFAULTS["caption_b"], label="Caption B", max_lines=1, elem_id="t2i-caption-b")
+        caption_a = gr.Textbox(value=DEFAULTS["caption_a"], label="Caption A", max_lines=1, max_length=MAX_CAPTION_CHARS, elem_id="t2i-caption-a")
+        caption_b = gr.Textbox(value=DEFAULTS["caption_b"], label="Caption B", max_lines=1, max_length=MAX_CAPTION_CHARS, elem_id="t2i-caption-b")
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="t2i-steps")
         blend_button = gr.Button("Blend", elem_id="t2i-blend-button")
     strip = gr.Gallery(elem_classes=["pixelated"], format="png", columns=MAX_STEPS, height=260, value=start[2],

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (MAX_SEED, checked_int, checked_seed, digit_from_sketch, digit_from_upload, digit_input, enlarge,
-                          example_paths, is_number)
+from demos.inputs import (MAX_SEED, checked_choice, checked_int, checked_seed, digit_from_sketch, digit_from_upload,
+                          digit_input, enlarge, example_paths, is_number)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
@@ -195,10 +195,8 @@ class VAETab(CheckpointTab):
         if a is None or b is None:
             raise gr.Error("Choose both endpoints first.")
         steps = checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS)
-        if path not in PATHS:
-            raise gr.Error(f"Unknown path {path!r}; choose one of: {', '.join(PATHS)}.")
-        if code not in CODES:
-            raise gr.Error(f"Unknown endpoint code {code!r}; choose one of: {', '.join(CODES)}.")
+        checked_choice(path, "path", PATHS)
+        checked_choice(code, "endpoint code", CODES)
         result = walk(self.model, self.classifier, a, b, steps, path, code, checked_seed(seed))
         captions = walk_captions(result)
         png, gif = save_strip(result.frames, captions, Path(tempfile.mkdtemp(dir=self.files)), "vae-walk")
@@ -317,4 +315,6 @@ def build_tab(hub_user: str | None = None) -> None:
                        api_visibility="public" if control is steps else "private", preprocess=False)
     point_outputs = [latent_map, overlay, point_image, point_readout, z1, z2]
     decode_button.click(tab.decode_point, [overlay, z1, z2], point_outputs, api_name="vae_decode_point", preprocess=False)
-    latent_map.select(tab.click_map, [overlay], point_outputs, api_name="vae_map_click", preprocess=False)
+    # A click is the browser's way in; over the API, /vae_decode_point takes the point itself (a call without the
+    # click's event data would fail inside Gradio before reaching the tab).
+    latent_map.select(tab.click_map, [overlay], point_outputs, preprocess=False, api_visibility="private")

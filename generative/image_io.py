@@ -16,6 +16,8 @@ MAX_SIDE = 4096
 MAX_PIXELS = 16_000_000
 MIN_SIDE = 8
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 grey from RGB, as PIL's "L"
+# Modes PIL converts to grey and RGB(A) faithfully; it "converts" others (LAB, HSV) by relabelling the bands, or not at all.
+READABLE_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F")
 
 
 class ImageInputError(ValueError):
@@ -64,10 +66,11 @@ def open_checked(path: str | os.PathLike) -> tuple[Image.Image, list[str]]:
         raise ImageInputError("This file is not an image that can be read (try PNG, JPEG, GIF, BMP or WebP).") from None
     except Image.DecompressionBombError:
         raise ImageInputError(f"This image is far too large; the limit is {MAX_SIDE}×{MAX_SIDE} pixels and {MAX_PIXELS // 1_000_000} megapixels.") from None
-    except OSError as err:
+    except (OSError, ValueError, SyntaxError) as err:  # ValueError: e.g. a PNG metadata chunk too large to decompress
         raise ImageInputError(f"The file could not be opened as an image ({err}).") from None
     with image:
         check_size(*image.size)
+        check_mode(image.mode)
         notes = []
         if getattr(image, "n_frames", 1) > 1:
             notes.append(f"This is an animated image with {image.n_frames} frames; only the first frame is used.")
@@ -78,6 +81,12 @@ def open_checked(path: str | os.PathLike) -> tuple[Image.Image, list[str]]:
             raise ImageInputError(f"The image file is truncated or corrupt and could not be decoded ({err}).") from None
         upright = ImageOps.exif_transpose(image)
         return (upright.copy() if upright is image else upright), notes  # closing the file must not close the pixels
+
+
+def check_mode(mode: str) -> None:
+    if mode not in READABLE_MODES and not mode.startswith("I;16"):
+        raise ImageInputError(f"This image is in the {mode} colour mode, which cannot be read here; "
+                              "save it as RGB or greyscale (PNG or JPEG).")
 
 
 def check_size(width: int, height: int) -> None:
@@ -91,16 +100,22 @@ def check_size(width: int, height: int) -> None:
 
 
 def to_gray(image: Image.Image) -> np.ndarray:
-    """Grey levels in [0, 1] from any PIL mode (1, L, P, RGB, RGBA, LA, I;16, I, F, CMYK …).
+    """Grey levels in [0, 1] from any readable PIL mode (1, L, P, RGB, RGBA, LA, I;16, I, F, CMYK …).
 
     Transparent pixels are filled with whichever of black or white contrasts with the visible ink,
     so a white digit on a transparent background does not vanish on a white fill (or a black one on black).
+    Integer grey is scaled by its container's range (16 bits), except that a 32-bit "I" image, which tools
+    also write for 8-bit scans, is scaled by the smallest of 255, 65535 and its own peak that holds its values.
     """
     if image.mode.startswith("I"):  # 16- or 32-bit integer grey levels
         values = np.asarray(image, dtype=np.float64)
-        return (values / (65535.0 if values.max() <= 65535 else values.max())).astype(np.float32)
+        peak = values.max()
+        scale = 65535.0 if image.mode != "I" or 255 < peak <= 65535 else 255.0 if peak <= 255 else peak
+        return np.clip(values / scale, 0, 1).astype(np.float32)
     if image.mode == "F":
         values = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise ImageInputError("The image holds pixel values that are not numbers (NaN or infinity), so it cannot be used.")
         return np.clip(values / (255.0 if values.max() > 1 else 1.0), 0, 1).astype(np.float32)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if not has_alpha:

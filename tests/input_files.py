@@ -56,6 +56,32 @@ def sixteen_bit_png(tmp_path: Path) -> Path:
     return path
 
 
+def thirty_two_bit_tiff(tmp_path: Path) -> Path:
+    """The 7's 8-bit grey levels in a 32-bit integer ("I") TIFF, as some tools save a scan."""
+    path = save(Image.fromarray(gray_of(SEVEN).astype(np.int32)), tmp_path / "thirty-two-bit.tif")
+    with Image.open(path) as check:
+        assert check.mode == "I", check.mode
+    return path
+
+
+def big_profile_png(tmp_path: Path) -> Path:
+    """A valid 28×28 PNG with a 3 MB colour profile: more metadata than PIL will decompress."""
+    with Image.open(SEVEN) as image:
+        return save(image.convert("RGB"), tmp_path / "big-profile.png", icc_profile=bytes(3_000_000))
+
+
+def lab_tiff(tmp_path: Path) -> Path:
+    with Image.open(SEVEN) as image:
+        return save(image.convert("RGB").convert("LAB"), tmp_path / "lab.tif")
+
+
+def nan_tiff(tmp_path: Path) -> Path:
+    """The 7 as 32-bit floats with one pixel not a number."""
+    pixels = gray_of(SEVEN).astype(np.float32)
+    pixels[3, 3] = np.nan
+    return save(Image.fromarray(pixels), tmp_path / "nan.tif")
+
+
 def palette_png(tmp_path: Path) -> Path:
     with Image.open(SEVEN) as image:
         return save(image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=16), tmp_path / "palette.png")
@@ -104,6 +130,9 @@ BAD_FILES = {  # name: (make the file in tmp_path, words the error must contain)
     "1×1 image": (lambda tmp: flat_png(tmp, (1, 1), grey=0), ["1×1", "at least 8×8"]),
     "5000×5000 image": (lambda tmp: huge_png(tmp), ["5000×5000", "limit"]),
     "5000×5000 header, data cut": (lambda tmp: truncated_png(tmp, huge_png(tmp)), ["5000×5000", "limit"]),
+    "PNG with a 3 MB colour profile": (big_profile_png, ["could not be opened as an image"]),
+    "LAB TIFF": (lab_tiff, ["LAB colour mode", "RGB or greyscale"]),
+    "float TIFF with a NaN pixel": (nan_tiff, ["not numbers"]),
 }
 
 

@@ -22,7 +22,7 @@ from generative.classical import CLASSICAL_DENOISERS
 from generative.noise import NOISE_KINDS
 
 from client_helpers import assert_refused, pixels, size_of, warnings_of
-from input_files import (BAD_FILES, SEVEN, animated_gif, huge_png, palette_png, sixteen_bit_png, sketch_files,
+from input_files import (BAD_FILES, SEVEN, animated_gif, huge_png, palette_png, sixteen_bit_png, sketch_files, thirty_two_bit_tiff,
                          white_digit_on_transparent_png)
 
 pytestmark = pytest.mark.timeout(240)  # the first test also waits for the server to start
@@ -178,6 +178,7 @@ def test_blank_sketch_asks_to_draw(client, tmp_path):
 
 WORKING_FILES = {
     "16-bit grayscale PNG": sixteen_bit_png,
+    "32-bit integer TIFF of 8-bit grey levels": thirty_two_bit_tiff,
     "palette PNG": palette_png,
     "white digit on transparent RGBA PNG": white_digit_on_transparent_png,
 }
@@ -216,6 +217,10 @@ BAD_CONTROLS = {
     "level not a number": (dict(level="abc"), ["noise level", "between 0 and 1"]),
     "fractional seed": (dict(seed=1.5), ["seed", "whole number"]),
     "seed not a number": (dict(seed="x"), ["seed", "whole number"]),
+    "seed past any float": (dict(seed=10**400), ["seed", "whole number"]),
+    "level past any float": (dict(level=10**400), ["noise level", "between 0 and 1"]),
+    "noise kind as a list": (dict(noise_kind=["gaussian"]), ["Unknown noise kind"]),
+    "'false' for a box": (dict(already_noisy="false"), ["already noisy", "true or false"]),
 }
 
 

@@ -54,8 +54,11 @@ def test_handlers_give_verdicts_files_and_clear_errors(tab):
     assert "as an 8." in tab.generate(8, 2, 0, 1.0)[1]
     strip, png, gif = tab.interpolate(4, 1, 2, 5, 0.5)
     assert len(strip) == 5 and png.endswith(".png") and gif.endswith(".gif")
+    assert "as a 7." in tab.generate("7", 2, 0, 1.0)[1]  # the digit as the API's description of the radio lists it
     for call, message in [(lambda: tab.generate(10, 6, 0, 1.0), "digit must be a whole number from 0 to 9"),
                           (lambda: tab.generate(2.5, 6, 0, 1.0), "digit"),
+                          (lambda: tab.generate("07", 6, 0, 1.0), "digit"),
+                          (lambda: tab.generate(4, 10**400, 0, 1.0), "number of samples"),
                           (lambda: tab.generate(4, 0, 0, 1.0), "number of samples"),
                           (lambda: tab.generate(4, 65, 0, 1.0), "number of samples"),
                           (lambda: tab.generate(4, 6, -3, 1.0), "seed"),

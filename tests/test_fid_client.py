@@ -88,7 +88,8 @@ def test_bad_zips_are_refused_in_our_words_and_the_server_keeps_serving(client, 
     assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=text_file), ".zip file")
     assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=None), "Set B", "upload")
     assert_refused(lambda: measure(client, count=0), "number of samples", "2 to 10000")
-    assert_refused(lambda: measure(client, features="pixels"), "Unknown choice")
+    assert_refused(lambda: measure(client, features="pixels"), "Unknown features", "Inception")
+    assert_refused(lambda: measure(client, features=["pixels"]), "Unknown features")  # not "unhashable type"
     text, _, _ = measure(client, set_b=UPLOAD, upload_b=traversal)
     assert "N = 2, " in text and "1 unsafe name or file size" in text and "Precision/recall not computed" in text
     assert measure(client)[0].startswith("### Fréchet distance")

@@ -109,9 +109,12 @@ def test_kid_says_when_it_has_no_spread_and_precision_recall_warns_at_few_vector
 
 
 BAD_REQUESTS = {
-    "unknown features": (dict(features="pixels"), "Unknown choice"),
-    "unknown resize": (dict(resize="nearest"), "Unknown choice"),
-    "unknown set B": (dict(choice_b="my photos"), "Unknown choice"),
+    "unknown features": (dict(features="pixels"), "Unknown features 'pixels'"),
+    "features as a list": (dict(features=[CLASSIFIER]), "Unknown features"),
+    "unknown resize": (dict(resize="nearest"), "Unknown resize convention"),
+    "resize as a dict": (dict(resize={"a": 1}), "Unknown resize convention"),
+    "unknown set B": (dict(choice_b="my photos"), "Unknown set B"),
+    "'false' for KID": (dict(kid="false"), "KID box must be true or false"),
     "no upload": (dict(choice_b=UPLOAD), "upload a .zip"),
     "upload not a zip": (dict(choice_b=UPLOAD, upload_b={"path": "/tmp/x.png"}), "must be a .zip"),
     "count 1": (dict(count=1), "2 to 10000"),

@@ -124,6 +124,15 @@ def test_corrupt_images_are_counted_while_reading(make_zip):
     assert "3 unreadable images" in images.skipped.describe()
 
 
+def test_images_that_decode_to_nonsense_are_counted_as_unreadable(make_zip):
+    """A float image with a NaN would be measured as black, a LAB one with its bands taken for R, G, B."""
+    nan = random_images(1, 0)[0, ..., 0].astype(np.float32)
+    nan[0, 0] = np.nan
+    lab = Image.fromarray(random_images(1, 1)[0]).convert("LAB")
+    images = ZipImages(make_zip({"nan.tif": encoded(Image.fromarray(nan), "TIFF"), "lab.tif": encoded(lab, "TIFF")}))
+    assert len(list(images)) == GOOD and images.skipped.corrupt == 2
+
+
 def test_an_encrypted_member_is_counted_not_raised(make_zip):
     path = make_zip({"locked.png": png_bytes(random_images(1, 0)[0])})
 

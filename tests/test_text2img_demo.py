@@ -67,6 +67,7 @@ def test_the_tab_reports_how_many_pictures_show_the_scene_and_flags_held_out_pai
     ("", ["empty"]),
     ("   ", ["empty"]),
     (None, ["caption must be text"]),
+    ("," * 100_000, ["100,000 characters long", "limit is 300"]),
 ])
 def test_bad_captions_are_refused_with_the_words_the_model_knows(tab, caption, words):
     with pytest.raises(gr.Error) as err:

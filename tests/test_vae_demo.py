@@ -158,7 +158,9 @@ def tab():
     (1, "lerp", "mean", 0, "whole number from 2 to 24"), (25, "lerp", "mean", 0, "whole number from 2 to 24"),
     (2.5, "lerp", "mean", 0, "whole number"), ("ten", "lerp", "mean", 0, "whole number"),
     (8, "spline", "mean", 0, "Unknown path"), (8, "lerp", "median", 0, "Unknown endpoint code"),
-    (8, "lerp", "mean", -1, "seed"), (8, "lerp", "mean", 2**40, "seed")])
+    (8, "lerp", "mean", -1, "seed"), (8, "lerp", "mean", 2**40, "seed"),
+    (10**400, "lerp", "mean", 0, "whole number"), (8, ["lerp"], "mean", 0, "Unknown path"),
+    (8, "lerp", {"a": 1}, 0, "Unknown endpoint code")])
 def test_bad_walk_settings_get_clear_messages(tab, steps, path, code, seed, message):
     start = tab.initial()
     with pytest.raises(gr.Error, match=message):
