@@ -183,8 +183,8 @@ def build_tab(hub_user: str | None = None) -> None:
             with gr.Row():
                 seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="cgan-seed")
                 reseed = gr.Button("New seed", elem_id="cgan-new-seed")
-            scale = gr.Slider(0.05, MAX_SCALE, value=DEFAULTS["scale"], step=0.05, label="Noise scale (temperature: < 1 = cleaner, less varied)",
-                              elem_id="cgan-scale")
+            scale = gr.Slider(0.05, MAX_SCALE, value=DEFAULTS["scale"], step=0.05,
+                              label="Noise scale (temperature: < 1 = cleaner, less varied)", elem_id="cgan-scale")
             generate = gr.Button("Generate", variant="primary", elem_id="cgan-generate")
         with gr.Column(scale=2):
             grid = gr.Gallery(elem_classes=["pixelated", "fit-columns", "label-clear"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",

@@ -104,12 +104,12 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
         "with *another* caption → fake; G's picture with its caption → fake. The mismatched pairs force D to check that "
         "the picture shows the caption, not only that it looks real, and so G must draw what it is told. "
         "Loss: D minimises −log D(x, t) − ½[log(1 − D(x, t̂)) + log(1 − D(G(z, t), t))]; G minimises −log D(G(z, t), t).\n\n"
-        "**Two additions to Reed et al.'s recipe.** D also scores a projection term ⟨W c, h⟩ of the "
-        "compressed caption embedding c = LeakyReLU(A t) against its image features h (Miyato & Koyama 2018), and it has an auxiliary head that reads each real scene slot by slot "
-        "(which shape, colour and size is at each position); G is also trained to make that head read its pictures as "
-        "the caption's scene (TAC-GAN, Dash et al. 2017). In two-epoch development trials here the head raised the share "
-        "of pictures with every attribute right from 25% to 67% (README, *How the recipe was chosen*; those trials' "
-        "code was not kept, so they cannot be rerun).\n\n"
+        "**Two additions to Reed et al.'s recipe.** D also scores a projection term ⟨W c, h⟩ of the compressed caption "
+        "embedding c = LeakyReLU(A t) against its image features h (Miyato & Koyama 2018), and it has an auxiliary head "
+        "that reads each real scene slot by slot (which shape, colour and size is at each position); G is also trained "
+        "to make that head read its pictures as the caption's scene (TAC-GAN, Dash et al. 2017). In two-epoch "
+        "development trials here the head raised the share of pictures with every attribute right from 25% to 67% "
+        "(README, *How the recipe was chosen*; those trials' code was not kept, so they cannot be rerun).\n\n"
         "**GAN-INT.** G is also trained on halfway blends of two captions' embeddings, which have no real picture, so the "
         "space between captions draws sensible scenes too: try *blend two captions* below.\n\n"
         "**The text encoder** is trained beside the GAN to read each caption's scene back (which shape, colour and size "
@@ -235,7 +235,8 @@ def build_tab(hub_user: str | None = None) -> None:
         gr.Markdown(f"⚠️ **The model is not available.** {tab.error}", elem_id="t2i-model-error")
     with gr.Row():
         with gr.Column(scale=1):
-            caption = gr.Textbox(value=DEFAULTS["caption"], label="Caption", max_lines=2, max_length=MAX_CAPTION_CHARS, elem_id="t2i-caption",
+            caption = gr.Textbox(value=DEFAULTS["caption"], label="Caption", max_lines=2, max_length=MAX_CAPTION_CHARS,
+                                 elem_id="t2i-caption",
                                  info="One thing: small or large, a colour, a shape (circle, square, triangle, diamond, cross) and a place "
                                       "(left, right, top, bottom, centre); or two coloured shapes, no size, joined by left of / right of / above / below.")
             gr.Examples([[c] for c in SEEN_EXAMPLES], [caption], label="Seen (colour, shape) pairs")
@@ -253,8 +254,8 @@ def build_tab(hub_user: str | None = None) -> None:
             summary = gr.Markdown(start[1] or "", elem_id="t2i-summary")
     gr.Markdown("### Blend two captions\nSame noise, the text embedding moving in equal steps from caption A to caption B.")
     with gr.Row():
-        caption_a = gr.Textbox(value=DEFAULTS["caption_a"], label="Caption A", max_lines=1, max_length=MAX_CAPTION_CHARS, elem_id="t2i-caption-a")
-        caption_b = gr.Textbox(value=DEFAULTS["caption_b"], label="Caption B", max_lines=1, max_length=MAX_CAPTION_CHARS, elem_id="t2i-caption-b")
+        caption_a, caption_b = (gr.Textbox(value=DEFAULTS[f"caption_{side}"], label=f"Caption {side.upper()}", max_lines=1,
+                                           max_length=MAX_CAPTION_CHARS, elem_id=f"t2i-caption-{side}") for side in "ab")
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="t2i-steps")
         blend_button = gr.Button("Blend", elem_id="t2i-blend-button")
     strip = gr.Gallery(elem_classes=["pixelated"], format="png", columns=MAX_STEPS, height=260, value=start[2],

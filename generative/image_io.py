@@ -16,7 +16,7 @@ MAX_SIDE = 4096
 MAX_PIXELS = 16_000_000
 MIN_SIDE = 8
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 grey from RGB, as PIL's "L"
-# Modes PIL converts to grey and RGB(A) faithfully; it "converts" others (LAB, HSV) by relabelling the bands, or not at all.
+# The modes the gallery reads; others (LAB, HSV …) are refused rather than guessed at (PIL cannot turn LAB into grey).
 READABLE_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F")
 
 
@@ -115,7 +115,8 @@ def to_gray(image: Image.Image) -> np.ndarray:
     if image.mode == "F":
         values = np.asarray(image, dtype=np.float64)
         if not np.isfinite(values).all():
-            raise ImageInputError("The image holds pixel values that are not numbers (NaN or infinity), so it cannot be used.")
+            raise ImageInputError("The image holds pixel values that are not numbers (NaN or infinity), "
+                                  "so it cannot be used.")
         return np.clip(values / (255.0 if values.max() > 1 else 1.0), 0, 1).astype(np.float32)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if not has_alpha:

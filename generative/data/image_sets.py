@@ -84,7 +84,7 @@ def decode(data: bytes) -> np.ndarray:
             with Image.open(io.BytesIO(data)) as image:
                 if image.width * image.height > MAX_PIXELS:
                     raise ImageTooLarge(f"{image.width}×{image.height} is over the {MAX_PIXELS:,}-pixel limit")
-                check_mode(image.mode)  # LAB, HSV …: convert("RGB") would relabel the bands, not convert them
+                check_mode(image.mode)  # LAB, HSV …: refused, as in the tabs, rather than guessed at
                 if image.mode.startswith("I") or image.mode == "F":  # 16/32-bit grey: convert("RGB") would clip, not scale
                     grey = (to_gray(image) * 255).round().astype(np.uint8)
                     return np.repeat(grey[..., None], 3, axis=-1)
