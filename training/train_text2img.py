@@ -291,7 +291,8 @@ embedding with {args.noise_dim}-d noise and draws with transposed convolutions. 
 matching-aware discriminator (Reed et al. 2016; {metrics['discriminator_parameters']:,} parameters, not published)
 that sees three kinds of pair: real scene + its caption (real), real scene + another caption (fake) and
 generated scene + its caption (fake); besides Reed et al.'s concatenation it scores a projection term ⟨W c, h⟩ of the
-compressed caption embedding c against its image features h (Miyato & Koyama 2018). G also learnt from halfway blends of two captions' embeddings (GAN-INT).
+compressed caption embedding c against its image features h (Miyato & Koyama 2018).
+G also learnt from halfway blends of two captions' embeddings (GAN-INT).
 {'D also had an auxiliary head that reads the scene, slot by slot, which G was trained to satisfy (TAC-GAN).' if args.aux_weight else ''}
 The text encoder learnt to read each caption's scene back, slot by slot.
 
