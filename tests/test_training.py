@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 from generative.data.mnist import load_mnist
 from generative.provenance import PROJECT_ROOT, command_line
-from training import train_dae
+from training import loop, train_dae
 from training.cards import batch_words
 
 SMOKE = ["--limit-train", "256", "--batch-size", "64", "--eval-limit", "64", "--width", "8", "--code-dim", "16"]
@@ -70,6 +70,42 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data
     assert metrics["held_out_loss_per_epoch"] == pytest.approx(whole["held_out_loss_per_epoch"], rel=1e-4)
     assert metrics["held_out_loss_per_epoch"][-1] == metrics["final_held_out_loss"]
     assert "Resumed" in (resumed / "README.md").read_text()
+
+
+def test_a_run_killed_while_saving_resumes_from_the_last_whole_epoch(tmp_path, data_root, monkeypatch):
+    """Epoch 2's weights written, its history not yet: resuming must not pair epoch 2's weights with epoch 1's
+    history (which would train epoch 2 twice) but continue from epoch 1, and end as the unbroken run does."""
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(data_root))
+    unbroken = run(tmp_path, "unbroken", "--epochs", "2")
+
+    real_save = loop.History.save
+    saves = []
+
+    def save_then_die(history, path):
+        saves.append(path)
+        if len(saves) == 2:  # epoch 2's history: the weights, optimizer and schedule are already on disk
+            raise KeyboardInterrupt
+        real_save(history, path)
+
+    monkeypatch.setattr(loop.History, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, "resumed", "--epochs", "2")
+    monkeypatch.setattr(loop.History, "save", real_save)
+    resumed = run(tmp_path, "resumed", "--epochs", "2", "--resume")
+
+    a, b = load_file(unbroken / "model.safetensors"), load_file(resumed / "model.safetensors")
+    for key in a:
+        assert (a[key] - b[key]).abs().max().item() < 1e-5, key
+
+
+def test_a_kill_between_the_two_renames_resumes_from_the_previous_epoch(tmp_path):
+    for name in (loop.PREVIOUS_STATE, loop.PARTIAL_STATE):  # "state" renamed away, the new one not yet in its place
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "history.json").write_text("{}")
+    assert loop.saved_state(tmp_path) == tmp_path / loop.PREVIOUS_STATE
+    (tmp_path / loop.STATE).mkdir()
+    (tmp_path / loop.STATE / "history.json").write_text("{}")
+    assert loop.saved_state(tmp_path) == tmp_path / loop.STATE
 
 
 def test_resume_without_saved_state_says_so(tmp_path, data_root):

@@ -250,9 +250,9 @@ def fit(
     set_seed(args.seed)
     model = build_model()
     run_dir: Path = args.run_dir
-    state_dir = run_dir / "state"
     settings = training_settings(args, accelerator.num_processes)
     if args.resume:
+        state_dir = saved_state(run_dir)
         check_resumable(state_dir, settings)
     elif accelerator.is_main_process:
         start_afresh(run_dir)
@@ -305,13 +305,39 @@ def fit(
             held_out = f", {eval_label} {history.epoch_eval_loss[-1]:.5f}" if history.epoch_eval_loss else ""
             accelerator.print(f"epoch {epoch + 1}/{args.epochs}: train loss {history.epoch_train_loss[-1]:.5f}{held_out} "
                               f"({history.seconds:.0f} s so far)")
-        accelerator.wait_for_everyone()
-        accelerator.save_state(str(state_dir))
-        if accelerator.is_main_process:
-            history.save(state_dir / "history.json")
-            (state_dir / SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
+        save_state(accelerator, run_dir, history, settings)
 
     return model, history, accelerator
+
+
+STATE, PARTIAL_STATE, PREVIOUS_STATE = "state", "state.partial", "state.previous"
+
+
+def save_state(accelerator: Accelerator, run_dir: Path, history: History, settings: dict) -> None:
+    """The epoch's weights, optimizer, schedules, random states and history, written beside the last epoch's and
+    then swapped in: a run killed while saving keeps the last whole epoch, never epoch N's weights with epoch
+    N − 1's history (which ``--resume`` would take for epoch N − 1 and train epoch N again)."""
+    partial, previous, state = (run_dir / name for name in (PARTIAL_STATE, PREVIOUS_STATE, STATE))
+    if accelerator.is_main_process:
+        shutil.rmtree(partial, ignore_errors=True)  # what a kill while saving left
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(partial))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        history.save(partial / "history.json")
+        (partial / SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
+        shutil.rmtree(previous, ignore_errors=True)
+        if state.exists():
+            state.rename(previous)
+        partial.rename(state)
+        shutil.rmtree(previous, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def saved_state(run_dir: Path) -> Path:
+    """The folder of the last whole epoch: ``state``, or ``state.previous`` if a kill came between the two renames."""
+    state, previous = run_dir / STATE, run_dir / PREVIOUS_STATE
+    return previous if not (state / "history.json").exists() and (previous / "history.json").exists() else state
 
 
 def training_settings(args: argparse.Namespace, processes: int) -> dict:
@@ -340,7 +366,7 @@ def check_resumable(state_dir: Path, settings: dict) -> None:
 def start_afresh(run_dir: Path) -> None:
     """A run without ``--resume`` replaces an earlier run's state and samples in ``run_dir``, so that neither a later
     ``--resume`` nor the published sample grid can pick up the earlier run's files."""
-    for earlier in (run_dir / "state", run_dir / "samples"):
+    for earlier in (*(run_dir / name for name in (STATE, PARTIAL_STATE, PREVIOUS_STATE)), run_dir / "samples"):
         if earlier.exists():
             print(f"starting a new run: removing the earlier run's {earlier}")
             shutil.rmtree(earlier)
