@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from generative.hub import PRETRAINED_DIR, PROJECT_ROOT
+from generative.hub import PRETRAINED_DIR, PROJECT_ROOT, load_metrics
 from training import (train_cgan, train_classifier, train_dae, train_matcher, train_photo_denoiser, train_scene_reader,
                       train_text2img, train_vae)
 
@@ -14,7 +14,7 @@ VAES = ("vae-mnist-z16", "vae-mnist-z2", "vae-mnist-mlp-z20")
 USAGE = {"classifier-mnist": train_classifier.USAGE, "dae-mnist": train_dae.USAGE, "photo-denoiser": train_photo_denoiser.USAGE,
          "cgan-mnist": train_cgan.USAGE, "text2img-shapes": train_text2img.USAGE, "scene-reader": train_scene_reader.USAGE,
          "scene-matcher": train_matcher.USAGE,
-         **{name: train_vae.USAGE.substitute(name=name) for name in VAES}}
+         **{name: train_vae.USAGE.substitute(name=name, command=load_metrics(str(PRETRAINED_DIR / name))['command']) for name in VAES}}
 CHECKS = {  # what each snippet prints, and what must hold of it
     "classifier-mnist": (r"digit (\d), probability ([\d.]+)", lambda digit, p: digit == "0" and float(p) > 0.99),
     "dae-mnist": (r"noisy ([\d.]+), denoised ([\d.]+)", lambda noisy, denoised: float(denoised) < float(noisy) / 4),

@@ -33,7 +33,7 @@ def test_one_epoch_writes_the_hub_layout_and_a_card_with_the_held_out_elbo(tmp_p
     card = (out / "README.md").read_text()
     assert "- **MNIST test, test figure:** 12.34 nats" in card and "`python bench.py` (2026-11-23)" in card
     assert f"{elbo:.2f} nats" in card  # the training figures are still there
-    assert train_vae.USAGE.substitute(name="out") in card
+    assert train_vae.USAGE.substitute(name="out", command=metrics["command"]) in card
     assert json.loads((out / "metrics.json").read_text())["test"]["card_lines"] == {"test figure": "12.34 nats"}
 
 

@@ -44,7 +44,7 @@ import torch
 from generative.hub import load_model
 from generative.models import DigitClassifier, Generator
 
-# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 generator = load_model(Generator, "pretrained/cgan-mnist", train_command="python training/train_cgan.py --epochs 50")
 labels = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
 noise = generator.sample_noise(len(labels), torch.Generator().manual_seed(0))  # z ~ N(0, I); scale < 1: lower temperature

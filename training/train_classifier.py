@@ -40,7 +40,7 @@ from PIL import Image
 from generative.hub import load_model
 from generative.models import DigitClassifier
 
-# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 model = load_model(DigitClassifier, "pretrained/classifier-mnist", train_command="python training/train_classifier.py")
 pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").convert("L"), dtype=np.float32) / 255
 images = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1], a light digit on black as in MNIST

@@ -39,7 +39,7 @@ from PIL import Image
 from generative.hub import load_model
 from generative.models import DenoisingAutoencoder
 
-# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 model = load_model(DenoisingAutoencoder, "pretrained/dae-mnist", train_command="python training/train_dae.py")
 pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").convert("L"), dtype=np.float32) / 255
 clean = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1]

@@ -43,7 +43,7 @@ from generative.data.shapes import parse_caption, render
 from generative.hub import load_model
 from generative.models.matcher import ImageTextMatcher
 
-# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 matcher = load_model(ImageTextMatcher, "pretrained/scene-matcher", train_command="python training/train_matcher.py")
 captions = ["a cyan ball above a red square", "a red square above a cyan ball", "a large cyan circle on the left"]
 picture = render(parse_caption(captions[0]))  # uint8 (32, 32, 3): the scene of the first caption

@@ -54,7 +54,7 @@ from generative.hub import load_model
 from generative.models import PhotoDenoiser
 from generative.photo import add_white_noise, denoise_photo, psnr_8bit
 
-# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 model = load_model(PhotoDenoiser, "pretrained/photo-denoiser", train_command="python training/train_photo_denoiser.py")
 clean = np.asarray(Image.open("demos/examples/photos/chelsea-cat.png").convert("RGB"))  # uint8 (H, W, 3); grey (H, W) too
 noisy = add_white_noise(clean, sigma=25, seed=0)  # float: clean / 255 plus Gaussian noise of σ = 25 on the 0–255 scale

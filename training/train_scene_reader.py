@@ -39,7 +39,7 @@ from generative.data.shapes import parse_caption, render
 from generative.hub import load_model
 from generative.models.scene_reader import SceneReader, describe
 
-# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
+# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 reader = load_model(SceneReader, "pretrained/scene-reader", train_command="python training/train_scene_reader.py")
 picture = render(parse_caption("a cyan ball above a red square"))  # uint8 (32, 32, 3): the toy world draws the caption
 images = torch.tensor(picture).permute(2, 0, 1)[None].float() / 255  # (N, 3, 32, 32) in [0, 1]

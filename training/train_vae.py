@@ -48,8 +48,8 @@ from PIL import Image
 from generative.hub import load_model
 from generative.models import VAE
 
-# Run from the repository's root: a path that is not a folder there is read as a Hub repo id.
-model = load_model(VAE, "pretrained/$name", train_command="python training/train_vae.py")
+# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
+model = load_model(VAE, "pretrained/$name", train_command="$command")
 pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").convert("L"), dtype=np.float32) / 255
 digit = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1]
 with torch.no_grad():
@@ -175,7 +175,7 @@ each pixel's Bernoulli probability. {loss}
 
 ## Use
 
-{USAGE.substitute(name=args.output_dir.name)}
+{USAGE.substitute(name=args.output_dir.name, command=metrics['command'])}
 """
 
 
