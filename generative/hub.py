@@ -71,9 +71,12 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
     except CheckpointError:
         raise
     except Exception as err:  # corrupt safetensors, wrong config, unknown repo, offline cache miss …
+        parent = Path(source).parent
+        typo = (f" There is no folder {source} either: is the path mistyped?"
+                if not local and parent != Path(".") and parent.is_dir() else "")
         raise CheckpointError(
-            f"Could not load {model_class.__name__} from {where} {source}: {type(err).__name__}: {err}. "
-            f"Train a fresh checkpoint with: {train_command}"
+            f"Could not load {model_class.__name__} from {where} {source}: {type(err).__name__}: {str(err).rstrip('.')}."
+            f"{typo} Train a fresh checkpoint with: {train_command}"
         ) from err
 
 

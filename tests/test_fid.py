@@ -528,10 +528,17 @@ def test_the_command_for_a_missing_reference_builds_exactly_that_reference(stand
     assert open_source("mnist-test", kind, resize).n == len(digits)
 
 
+def test_a_resize_convention_with_classifier_features_is_refused_not_ignored(capsys):
+    with pytest.raises(SystemExit):
+        fid.parse_args(["a", "b", "--features", "classifier", "--resize", "clean"])
+    assert "--resize is for Inception features" in capsys.readouterr().err
+    assert fid.parse_args(["a", "b", "--features", "classifier"]).resize == fid.parse_args(["a", "b"]).resize == "pytorch-fid"
+
+
 def test_the_command_line_refuses_measurements_made_differently(stand_in, folders, tmp_path, capsys):
     save_stats(features_of(FolderImages(folders["A"]), stand_in), tmp_path / "a.npz")
     code, _, err = run_cli(capsys, tmp_path / "a.npz", folders["B"], "--features", "classifier")
-    assert code == 1 and "measured differently" in err and "cannot be compared" in err
+    assert code == 1 and "measured differently" in err and "cannot be compared" in err and "--features" in err
     assert stand_in.label in err and "MNIST classifier" in err
 
 

@@ -98,8 +98,17 @@ def test_hub_user_comes_from_the_environment_when_not_given(monkeypatch):
 
 
 def test_unknown_repo_names_the_training_command(offline_hub):
-    with pytest.raises(CheckpointError, match="train_dae.py"):
+    with pytest.raises(CheckpointError, match="train_dae.py") as refusal:
         load_model(DenoisingAutoencoder, "nobody/dae-mnist", train_command=TRAIN)
+    assert "mistyped" not in str(refusal.value) and ".." not in str(refusal.value)
+
+
+def test_a_mistyped_local_path_is_named_as_one(offline_hub, tmp_path, monkeypatch):
+    """"pretrained/dae-mnstt" is also a valid repo id, so it goes to the Hub; the message must not only blame the Hub."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pretrained").mkdir()
+    with pytest.raises(CheckpointError, match="There is no folder pretrained/dae-mnstt either: is the path mistyped"):
+        load_model(DenoisingAutoencoder, "pretrained/dae-mnstt", train_command=TRAIN)
 
 
 def test_missing_and_corrupt_checkpoints_name_the_training_command(tmp_path):

@@ -109,7 +109,8 @@ def check_measured_alike(measurements: list[tuple[str, str]]) -> None:
     if len(known) > 1:
         (extractor_a, resize_a), (extractor_b, resize_b) = known
         raise FIDError(f"the two sets were measured differently ({extractor_a}, {resize_a} vs {extractor_b}, "
-                       f"{resize_b}); their statistics cannot be compared")
+                       f"{resize_b}); their statistics cannot be compared: measure both with the same features and "
+                       "resize convention (on the command line, --features and --resize)")
 
 
 def compare(a: SetFeatures, b: SetFeatures, kid: bool = False, pr: bool = False) -> Comparison:
@@ -237,8 +238,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "with --save-stats: SOURCE OUT")
     parser.add_argument("--kid", action="store_true", help="also the Kernel Inception Distance")
     parser.add_argument("--precision-recall", action="store_true", help="also improved precision and recall (k = 3)")
-    parser.add_argument("--resize", choices=list(RESIZES), default="pytorch-fid",
-                        help="resize convention to 299×299 (changes the number; default: pytorch-fid)")
+    parser.add_argument("--resize", choices=list(RESIZES), default=None,
+                        help="resize convention to 299×299 for Inception features (changes the number; default: pytorch-fid)")
     parser.add_argument("--features", choices=FEATURE_KINDS, default="inception",
                         help="inception: the standard FID; classifier: the MNIST classifier's 128-d features (digits only)")
     parser.add_argument("--batch-size", type=at_least_one, default=BATCH_SIZE)
@@ -251,7 +252,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--is-head", help="safetensors file with the TF Inception's 1008-way fc.weight (an fc.bias is "
                                           "ignored, as in the published IS): also the Inception Score of B")
     parser.add_argument("--json", help="also write the result as JSON here")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.features == "classifier" and args.resize is not None:
+        parser.error("--resize is for Inception features (299×299); the MNIST classifier reads every image as a "
+                     "28×28 grey digit, so there is no convention to choose")
+    args.resize = args.resize or "pytorch-fid"
+    return args
 
 
 def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
