@@ -39,6 +39,13 @@ def test_one_epoch_writes_hub_layout_card_metrics_and_progress_pictures(tmp_path
     assert (run_dir / "samples" / "epoch_001.png").stat().st_size > 0
 
 
+def assert_same_weights(unbroken, resumed) -> None:
+    a, b = load_file(unbroken / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert (a[key] - b[key]).abs().max().item() < 1e-5, key
+
+
 def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data_root, monkeypatch):
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(data_root))
     unbroken = run(tmp_path, "unbroken", "--epochs", "2")
@@ -58,10 +65,7 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data
     monkeypatch.setattr(train_dae, "denoising_loss", real_loss)
     resumed = run(tmp_path, "resumed", "--epochs", "2", "--resume")
 
-    a, b = load_file(unbroken / "model.safetensors"), load_file(resumed / "model.safetensors")
-    assert a.keys() == b.keys()
-    for key in a:
-        assert (a[key] - b[key]).abs().max().item() < 1e-5, key
+    assert_same_weights(unbroken, resumed)
     assert (tmp_path / "resumed" / "run" / "samples" / "epoch_002.png").exists()
     metrics = json.loads((resumed / "metrics.json").read_text())
     assert metrics["resumed"] and "--resume" not in metrics["command"]  # the card's command reproduces the run
@@ -93,9 +97,7 @@ def test_a_run_killed_while_saving_resumes_from_the_last_whole_epoch(tmp_path, d
     monkeypatch.setattr(loop.History, "save", real_save)
     resumed = run(tmp_path, "resumed", "--epochs", "2", "--resume")
 
-    a, b = load_file(unbroken / "model.safetensors"), load_file(resumed / "model.safetensors")
-    for key in a:
-        assert (a[key] - b[key]).abs().max().item() < 1e-5, key
+    assert_same_weights(unbroken, resumed)
 
 
 def test_a_kill_between_the_two_renames_resumes_from_the_previous_epoch(tmp_path):
