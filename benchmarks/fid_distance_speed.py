@@ -20,12 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, run_info, write_results  # noqa: E402
-from generative.metrics.statistics_files import load_stats, reference_path  # noqa: E402
 from generative.metrics.frechet import frechet_distance  # noqa: E402
+from generative.metrics.statistics_files import REFERENCES, load_stats, reference_path  # noqa: E402
 from generative.provenance import PROJECT_ROOT  # noqa: E402
 from training.loop import positive_int, run_script  # noqa: E402
 
-REFERENCES = ("mnist-test", "fashion-mnist-test")
 COMMAND = [sys.executable, "-m", "generative.metrics.fid", *REFERENCES]
 
 

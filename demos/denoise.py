@@ -10,8 +10,8 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (MAX_SEED, checked_flag, checked_seed, digit_from_pixels, digit_from_sketch, digit_input, enlarge,
-                          is_number, sketch_path, upload_path)
+from demos.inputs import (MAX_SEED, checked_choice, checked_flag, checked_seed, digit_from_pixels, digit_from_sketch,
+                          digit_input, enlarge, is_number, sketch_path, upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
 from demos.reports import fixed, hardware_words, measured_report
@@ -150,8 +150,7 @@ class DenoiseTab:
         """The digit panel's outputs for a 28×28 digit; raises ``gr.Error`` for anything a user can fix."""
         if self.model is None:
             raise gr.Error(self.error)
-        if noise_kind not in NOISE_KINDS:
-            raise gr.Error(f"Unknown noise kind {noise_kind!r}; choose one of: {', '.join(NOISE_KINDS)}.")
+        checked_choice(noise_kind, "noise kind", NOISE_KINDS)
         if not (is_number(level) and 0.0 <= level <= 1.0):
             raise gr.Error(f"The noise level must be a number between 0 and 1, got {level!r}.")
         if not (isinstance(digit, np.ndarray) and digit.shape == (FIELD, FIELD)):
@@ -250,8 +249,7 @@ class DenoiseTab:
     @staticmethod
     def checked_route(choice, pixels) -> str | None:
         """The model to use for ``pixels`` (None: no pixels yet), after checking the user's ``choice``."""
-        if choice not in (AUTO, DIGIT, PHOTO):
-            raise gr.Error(f"Unknown model choice {choice!r}; choose one of: {AUTO}, {DIGIT}, {PHOTO}.")
+        checked_choice(choice, "model choice", (AUTO, DIGIT, PHOTO))
         return None if pixels is None else choose_model(choice, pixels)
 
     @staticmethod
