@@ -234,6 +234,10 @@ class FIDTab:
         except (ImageSetError, FIDError) as err:
             raise gr.Error(str(err)) from None
         note = f"\n\n⚠️ Precision/recall not computed: it needs more than {PR_NEIGHBOURS} images in each set." if too_few else ""
+        note += "".join(f"\n\n⚠️ Set {label}: the uploaded zip was not used, since “{source_name(choice)}” is selected; "
+                        f"choose “{UPLOAD}” to measure it."
+                        for choice, upload, label in ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))
+                        if upload and choice != UPLOAD)
         for s in (a, b):
             if s.skipped.total:
                 gr.Warning(f"{s.source}: {s.skipped.describe()}.")
@@ -273,5 +277,7 @@ def build_tab(hub_user: str | None = None) -> None:
     gr.Markdown(about_markdown(*(benchmark_report(name) for name in REPORTS)),
                 elem_id="fid-about")
     features.change(resize_control, features, resize, api_visibility="private")
+    for upload, choice in ((upload_a, choice_a), (upload_b, choice_b)):
+        upload.upload(lambda: UPLOAD, None, choice, api_visibility="private")  # an upload means "measure this zip"
     measure.click(tab.measure, [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr],
                   [result, grid_a, grid_b], api_name="fid_measure", preprocess=False)

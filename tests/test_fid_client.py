@@ -66,6 +66,13 @@ def test_two_uploaded_zips_with_the_standard_inception_fid(client, tmp_path):
     assert size_of(grid_a) == size_of(grid_b) == (8 * 56, 2 * 56)
 
 
+def test_an_upload_beside_another_chosen_source_is_said_to_be_unused(client, tmp_path):
+    zipped = random_digits_zip(tmp_path / "b.zip", 10, seed=1)
+    text, _, _ = measure(client, set_b=CGAN, upload_b=zipped, count=100)
+    assert "N = 100" in text  # the cGAN's samples were measured, as chosen
+    assert "Set B: the uploaded zip was not used, since “cGAN samples” is selected" in text and "Set A:" not in text
+
+
 def test_a_reference_without_statistics_for_the_chosen_convention_is_named(client):
     assert_refused(lambda: measure(client, set_a=FASHION_REFERENCE, features=CLASSIFIER), "features are for digits",
                    "Fashion-MNIST test are not digits", "choose Inception-v3")
