@@ -201,7 +201,7 @@ class DenoiseTab:
         else:
             digit_values, photo_values = (gr.skip(),) * 6, self.run_photo(photo, sigma, seed, already_noisy, ensemble)
         note = f"Denoised by the **{'digit autoencoder' if route == DIGIT else 'photo denoiser'}**: {why}"
-        return (source, *digit_values, *photo_values,
+        return ((*source, route), *digit_values, *photo_values,
                 gr.Column(visible=route == DIGIT), gr.Column(visible=route == PHOTO), note)
 
     def from_upload(self, image, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
@@ -242,9 +242,19 @@ class DenoiseTab:
         """Controls changed: redo the current input, if there is one yet."""
         if source is None:
             return gr.skip()
-        kind, value = source
+        kind, value, _ = source
         rerun = self.from_upload if kind == "upload" else self.from_sketch
         return rerun(value, choice, noise_kind, level, seed, already_noisy, sigma, ensemble)
+
+    def rerun_if_shown(self, route: str):
+        """The change handler of a setting only ``route``'s model uses: it reruns when that model made the result on
+        show, and otherwise does nothing (a digit's noise level must not redo a photo that takes half a minute)."""
+        def rerun_setting(source, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
+                          progress=gr.Progress(track_tqdm=True)):
+            if source is None or source[2] != route:
+                return gr.skip()
+            return self.rerun(source, choice, noise_kind, level, seed, already_noisy, sigma, ensemble)
+        return rerun_setting
 
     @staticmethod
     def checked_route(choice, pixels) -> str | None:
@@ -367,7 +377,9 @@ def build_tab(hub_user: str | None = None) -> None:
     # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
     digit.sketch_button.click(tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False)
     digit.upload.change(tab.from_upload_change, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False)
-    for control in controls:
-        control.change(tab.rerun, [source_state, *controls], outputs, api_visibility="private")
+    for control, handler in ((choice, tab.rerun), (seed, tab.rerun), (already_noisy, tab.rerun),
+                             (noise_kind, tab.rerun_if_shown(DIGIT)), (level, tab.rerun_if_shown(DIGIT)),
+                             (sigma, tab.rerun_if_shown(PHOTO)), (ensemble, tab.rerun_if_shown(PHOTO))):
+        control.change(handler, [source_state, *controls], outputs, api_visibility="private")
     for photo in (photo_clean, photo_noisy, photo_denoised):
         photo.select(tab.zoom_at, [photo_views], [photo_zoom], api_visibility="private")

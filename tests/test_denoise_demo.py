@@ -21,6 +21,7 @@ from generative.metrics.image_quality import corrupt_test_set, mean_scores, mode
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import denoise_photo, psnr_8bit, to_uint8
+from event_wiring import handlers_of
 from input_files import SEVEN
 
 
@@ -290,10 +291,37 @@ def test_changing_a_control_reruns_the_current_input_with_it():
     controls = dict(choice=AUTO, noise_kind="gaussian", level=0.5, seed=0, already_noisy=False, sigma=25)
     first = tab.from_upload(str(SEVEN), *controls.values())
     source, clean, noisy = first[0], first[2], first[3]
-    assert source == ("upload", str(SEVEN))
+    assert source == ("upload", str(SEVEN), DIGIT)
     again = tab.rerun(source, *(controls | {"seed": 1}).values())
     np.testing.assert_array_equal(again[2], clean)
     assert np.abs(again[3].astype(float) - noisy).mean() > 5  # a new noise draw
     masked = tab.rerun(source, *(controls | {"noise_kind": "masking"}).values())
     assert (masked[3] <= clean).all() and (masked[3] < clean).any()  # masking only darkens
     assert isinstance(tab.rerun(None, *controls.values()), type(gr.skip()))  # nothing uploaded yet
+
+
+def test_a_setting_of_the_other_model_does_not_redo_the_result_on_show():
+    """The digit's corruption and level do not rerun a photo (which can take half a minute), nor σ a digit."""
+    tab = DenoiseTab()
+    controls = dict(choice=AUTO, noise_kind="gaussian", level=0.5, seed=0, already_noisy=False, sigma=25)
+    digit_source = tab.from_upload(str(SEVEN), *controls.values())[0]
+    photo_source = ("upload", "any/photo.png", PHOTO)  # never read: the handler must skip before it
+    for route, changed in ((DIGIT, controls | {"level": 0.3}), (PHOTO, controls | {"sigma": 15})):
+        handler = tab.rerun_if_shown(route)
+        assert isinstance(handler(photo_source if route == DIGIT else digit_source, *changed.values()), type(gr.skip()))
+        assert isinstance(handler(None, *changed.values()), type(gr.skip()))
+    again = tab.rerun_if_shown(DIGIT)(digit_source, *(controls | {"level": 0.9}).values())
+    assert again[0] == digit_source and again[3] is not None  # the digit's own setting redoes it
+
+
+def test_the_tab_wires_each_setting_to_the_model_that_uses_it():
+    with gr.Blocks() as demo:
+        denoise.build_tab()
+
+    controls = dict(choice=AUTO, noise_kind="gaussian", level=0.5, seed=0, already_noisy=False, sigma=25)
+    shown = {DIGIT: ("upload", "any/digit.png", DIGIT), PHOTO: ("upload", "any/photo.png", PHOTO)}  # never read
+    for elem_id, used_by in (("denoise-kind", DIGIT), ("denoise-level", DIGIT),
+                             ("denoise-photo-sigma", PHOTO), ("denoise-photo-ensemble", PHOTO)):
+        other = PHOTO if used_by == DIGIT else DIGIT
+        [handler] = handlers_of(demo, elem_id, "change")
+        assert isinstance(handler(shown[other], *controls.values()), type(gr.skip())), elem_id
