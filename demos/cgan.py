@@ -212,10 +212,16 @@ def build_tab(hub_user: str | None = None) -> None:
     sample_inputs = [digit, count, seed, scale]
     # preprocess=False: values reach our own range checks, whose messages name the control (Gradio's do not)
     raw = {"preprocess": False}
+    styles_inputs, walk_inputs = [rows, seed, scale], [digit, seed_a, seed_b, steps, scale]
     generate.click(tab.generate, sample_inputs, [grid, verdict], api_name="cgan_generate", **raw)
-    for control in (digit, scale):
-        control.change(tab.generate, sample_inputs, [grid, verdict], api_visibility="private", **raw)
-    reseed.click(new_seed, None, seed, api_visibility="private").then(
-        tab.generate, sample_inputs, [grid, verdict], api_visibility="private", **raw)
-    styles_button.click(tab.every_digit, [rows, seed, scale], styles, api_name="cgan_every_digit", **raw)
-    walk_button.click(tab.interpolate, [digit, seed_a, seed_b, steps, scale], [strip, png, gif], api_name="cgan_interpolate", **raw)
+    styles_button.click(tab.every_digit, styles_inputs, styles, api_name="cgan_every_digit", **raw)
+    walk_button.click(tab.interpolate, walk_inputs, [strip, png, gif], api_name="cgan_interpolate", **raw)
+    # A setting redraws every view that uses it, so no view is left showing another digit, seed or noise scale.
+    private = {"api_visibility": "private", **raw}
+    gr.on([digit.change, scale.change, count.release, seed.submit], tab.generate, sample_inputs, [grid, verdict], **private)
+    gr.on([scale.change, rows.release, seed.submit], tab.every_digit, styles_inputs, styles, **private)
+    seed_drawn = reseed.click(new_seed, None, seed, api_visibility="private")
+    seed_drawn.then(tab.generate, sample_inputs, [grid, verdict], **private)
+    seed_drawn.then(tab.every_digit, styles_inputs, styles, **private)
+    gr.on([digit.change, scale.change, steps.release, seed_a.submit, seed_b.submit], tab.interpolate, walk_inputs,
+          [strip, png, gif], **private)

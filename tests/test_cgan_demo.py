@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from demos import cgan as demo
+from event_wiring import handlers_of
 from generative.checkpoints import CGAN, CLASSIFIER
 from generative.hub import PRETRAINED_DIR
 from generative.metrics.classification import accuracy_report
@@ -85,3 +86,17 @@ def test_the_shipped_generator_draws_the_digit_asked_for():
     generator, classifier = CGAN.load(), CLASSIFIER.load()
     report = accuracy_report(classifier, *generate_per_class(generator, 50, seed=0))
     assert report["n_images"] == 500 and report["accuracy"] >= 0.97, report["per_class_accuracy"]
+
+
+def test_a_setting_redraws_every_view_that_uses_it():
+    """No view is left showing another digit, seed or noise scale than the controls say (the walk once kept 7s after
+    the digit became 3)."""
+    with gr.Blocks() as blocks:
+        demo.build_tab()
+    uses = {("cgan-digit", "change"): {"generate", "interpolate"},
+            ("cgan-scale", "change"): {"generate", "every_digit", "interpolate"},
+            ("cgan-count", "release"): {"generate"}, ("cgan-seed", "submit"): {"generate", "every_digit"},
+            ("cgan-rows", "release"): {"every_digit"}, ("cgan-steps", "release"): {"interpolate"},
+            ("cgan-seed-a", "submit"): {"interpolate"}, ("cgan-seed-b", "submit"): {"interpolate"}}
+    for (elem_id, event), views in uses.items():
+        assert {handler.__name__ for handler in handlers_of(blocks, elem_id, event)} == views, (elem_id, event)
