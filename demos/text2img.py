@@ -110,8 +110,10 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
         "to make that head read its pictures as the caption's scene (TAC-GAN, Dash et al. 2017). In two-epoch "
         "development trials here the head raised the share of pictures with every attribute right from 25% to 67% "
         "(README, *How the recipe was chosen*; those trials' code was not kept, so they cannot be rerun).\n\n"
-        "**GAN-INT.** G is also trained on halfway blends of two captions' embeddings, which have no real picture, so the "
-        "space between captions draws sensible scenes too: try *blend two captions* below.\n\n"
+        "**GAN-INT.** G is also trained on halfway blends of two captions' embeddings, which have no real picture: "
+        "Reed et al.'s way to make the space between captions draw scenes too. Here it does so only in part: "
+        "the middle pictures of a blend often show no shape at all (the scene reader reads “nothing”). Try *blend two "
+        "captions* below.\n\n"
         "**The text encoder** is trained beside the GAN to read each caption's scene back (which shape, colour and size "
         "sits at each position). Six (colour, shape) pairs — red triangle, green square, blue circle, yellow cross, "
         "purple diamond, cyan triangle — never appear in training: asking for them tests whether the model composes a "
@@ -239,9 +241,9 @@ def build_tab(hub_user: str | None = None) -> None:
                                  elem_id="t2i-caption",
                                  info="One thing: small or large, a colour, a shape (circle, square, triangle, diamond, cross) and a place "
                                       "(left, right, top, bottom, centre); or two coloured shapes, no size, joined by left of / right of / above / below.")
-            gr.Examples([[c] for c in SEEN_EXAMPLES], [caption], label="Seen (colour, shape) pairs")
-            gr.Examples([[c] for c in HELD_OUT_EXAMPLES], [caption], label="Held-out pairs: never in training",
-                        example_labels=[f"{c} (held out)" for c in HELD_OUT_EXAMPLES])
+            examples = [gr.Examples([[c] for c in SEEN_EXAMPLES], [caption], label="Seen (colour, shape) pairs"),
+                        gr.Examples([[c] for c in HELD_OUT_EXAMPLES], [caption], label="Held-out pairs: never in training",
+                                    example_labels=[f"{c} (held out)" for c in HELD_OUT_EXAMPLES])]
             count = gr.Slider(1, MAX_COUNT, value=DEFAULTS["count"], step=1, label="Pictures", elem_id="t2i-count")
             with gr.Row():
                 seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="t2i-seed")
@@ -269,6 +271,8 @@ def build_tab(hub_user: str | None = None) -> None:
     raw = {"preprocess": False}  # values reach our own checks, whose messages name the control
     generate.click(tab.generate, [caption, count, seed], [gallery, summary], api_name="t2i_generate", **raw)
     caption.submit(tab.generate, [caption, count, seed], [gallery, summary], api_visibility="private", **raw)
+    for example in examples:  # a clicked example is drawn at once, as the other tabs' examples are
+        example.load_input_event.then(tab.generate, [caption, count, seed], [gallery, summary], api_visibility="private", **raw)
     reseed.click(new_seed, None, seed, api_visibility="private").then(
         tab.generate, [caption, count, seed], [gallery, summary], api_visibility="private", **raw)
     blend_button.click(tab.blend, [caption_a, caption_b, steps, seed], [strip, png, gif], api_name="t2i_blend", **raw)

@@ -4,7 +4,8 @@ Denoise tab: pick an example digit, then draw one, and check that the outputs ap
 numbers; pick an example photo and the photo denoiser's panel and explanation replace the digit ones, and
 back. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk, and a click
 on the latent map decodes the point under it. cGAN tab: Generate shows the samples with verdicts, and "New
-seed" changes them. Text-to-image tab: a held-out example caption draws new pictures with the held-out
+seed" changes them. FID tab: the classifier-feature FID of cGAN samples, and an uploaded zip selects
+"Upload" for its set. Text-to-image tab: clicking a held-out example caption draws new pictures with the held-out
 note, and an unknown word is named back.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
@@ -23,7 +24,9 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright-python 
 expect = sync_api.expect
 expect.set_options(timeout=30_000)  # one denoising request beside a training run (Playwright's default: 5 s)
 
+from demos.fid import UPLOAD  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
+from input_files import random_digits_zip  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)  # also covers the server start when this file runs alone
 
@@ -189,7 +192,7 @@ def test_cgan_tab_generates_and_a_new_seed_changes_the_samples(page, artifacts_d
     page.screenshot(path=str(artifacts_dir / "browser-cgan.png"), full_page=True)
 
 
-def test_fid_tab_measures_cgan_samples_against_the_mnist_reference(page, artifacts_dir):
+def test_fid_tab_measures_cgan_samples_and_an_upload_selects_itself(page, artifacts_dir, tmp_path):
     page.get_by_role("tab", name="FID calculator").click()
     page.get_by_label("MNIST classifier (digits only)").check()  # the fast feature space: seconds, not minutes
     expect(page.locator("#fid-resize input")).to_be_disabled()  # the classifier reads 28×28: no resize to choose
@@ -201,6 +204,8 @@ def test_fid_tab_measures_cgan_samples_against_the_mnist_reference(page, artifac
     expect(result).to_contain_text("precision")
     expect(page.locator("#fid-grid-b img")).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "browser-fid.png"), full_page=True)
+    page.locator("#fid-upload-b input[type=file]").set_input_files(str(random_digits_zip(tmp_path / "b.zip", 3, seed=0)))
+    expect(page.locator("#fid-set-b").get_by_label(UPLOAD)).to_be_checked()  # the zip is what gets measured now
 
 
 def test_text2img_tab_example_caption_generates_pictures_with_readouts(page, artifacts_dir):
@@ -208,9 +213,8 @@ def test_text2img_tab_example_caption_generates_pictures_with_readouts(page, art
     pictures = "#t2i-gallery img"
     expect(page.locator(pictures).first).to_be_visible()
     before = page.locator(pictures).first.get_attribute("src")
-    page.get_by_text("a small blue circle on the left (held out)").click()
+    page.get_by_text("a small blue circle on the left (held out)").click()  # draws it: no Generate needed
     expect(page.locator("#t2i-caption textarea")).to_have_value("a small blue circle on the left")
-    page.locator("#t2i-generate").click()
     expect(page.locator(pictures).first).not_to_have_attribute("src", before)
     expect(page.locator("#t2i-summary")).to_contain_text("never appeared in training")
     page.locator("#t2i-caption textarea").fill("a red dragon")

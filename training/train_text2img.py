@@ -10,7 +10,7 @@ held-out (colour, shape) pair ever appears):
    batch → fake; generated scene + its caption → fake; and, with ``--aux-weight`` > 0, to read real scenes slot
    by slot with an auxiliary head (TAC-GAN, Dash et al. 2017: an AC-GAN classifier on a text-to-image GAN);
 3. G, to make D call its pictures real, for the batch's captions and (GAN-INT) for halfway blends of two
-   captions' embeddings, which have no real picture but fill the space between captions; and to make D's
+   captions' embeddings, which have no real picture (meant to fill the space between captions); and to make D's
    auxiliary head read its pictures as the caption's scene.
 ``--aux-weight 0`` is GAN-INT-CLS without the auxiliary head; with it, in two-epoch trials on this CPU, 67% of
 pictures were all-correct after two epochs instead of 25% (see the README). By default D also pays an R1
