@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import MAX_SEED, checked_int, checked_seed, enlarge, is_number, new_seed
+from demos.inputs import MAX_SEED, checked_int, checked_seed, enlarge, is_number, kept_on_refusal, new_seed
 from demos.reports import hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
@@ -218,10 +218,11 @@ def build_tab(hub_user: str | None = None) -> None:
     walk_button.click(tab.interpolate, walk_inputs, [strip, png, gif], api_name="cgan_interpolate", **raw)
     # A setting redraws every view that uses it, so no view is left showing another digit, seed or noise scale.
     private = {"api_visibility": "private", **raw}
-    gr.on([digit.change, scale.change, count.release, seed.submit], tab.generate, sample_inputs, [grid, verdict], **private)
-    gr.on([scale.change, rows.release, seed.submit], tab.every_digit, styles_inputs, styles, **private)
+    generate_kept, every_digit_kept, interpolate_kept = map(kept_on_refusal, (tab.generate, tab.every_digit, tab.interpolate))
+    gr.on([digit.change, scale.change, count.release, seed.submit], generate_kept, sample_inputs, [grid, verdict], **private)
+    gr.on([scale.change, rows.release, seed.submit], every_digit_kept, styles_inputs, styles, **private)
     seed_drawn = reseed.click(new_seed, None, seed, api_visibility="private")
-    seed_drawn.then(tab.generate, sample_inputs, [grid, verdict], **private)
-    seed_drawn.then(tab.every_digit, styles_inputs, styles, **private)
-    gr.on([digit.change, scale.change, steps.release, seed_a.submit, seed_b.submit], tab.interpolate, walk_inputs,
+    seed_drawn.then(generate_kept, sample_inputs, [grid, verdict], **private)
+    seed_drawn.then(every_digit_kept, styles_inputs, styles, **private)
+    gr.on([digit.change, scale.change, steps.release, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
           [strip, png, gif], **private)

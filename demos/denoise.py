@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from demos.inputs import (MAX_SEED, checked_choice, checked_flag, checked_seed, digit_from_pixels, digit_from_sketch,
-                          digit_input, enlarge, is_number, sketch_path, upload_path)
+                          digit_input, enlarge, is_number, kept_on_refusal, sketch_path, upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
 from demos.reports import fixed, hardware_words, measured_report
@@ -380,6 +380,7 @@ def build_tab(hub_user: str | None = None) -> None:
     for control, handler in ((choice, tab.rerun), (seed, tab.rerun), (already_noisy, tab.rerun),
                              (noise_kind, tab.rerun_if_shown(DIGIT)), (level, tab.rerun_if_shown(DIGIT)),
                              (sigma, tab.rerun_if_shown(PHOTO)), (ensemble, tab.rerun_if_shown(PHOTO))):
-        control.change(handler, [source_state, *controls], outputs, api_visibility="private")
+        control.change(kept_on_refusal(handler), [source_state, *controls], outputs, api_visibility="private",
+                       preprocess=False)
     for photo in (photo_clean, photo_noisy, photo_denoised):
         photo.select(tab.zoom_at, [photo_views], [photo_zoom], api_visibility="private")

@@ -4,6 +4,7 @@ Errors become ``gr.Error`` with the message meant for the user; the server keeps
 """
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -49,6 +50,20 @@ def checked_flag(value, name: str) -> bool:
     if not isinstance(value, bool):
         raise gr.Error(f"{name} must be true or false, got {value!r}.")
     return value
+
+
+def kept_on_refusal(handler):
+    """``handler`` for a control's change event: a value our checks refuse becomes a warning and every output keeps
+    what it showed. Raised as an error, it would mark every output of the event "Error", also those the value does
+    not touch (a walk's step count blanked the latent map), until the value was fixed. API events keep the error."""
+    @functools.wraps(handler)  # Gradio reads the handler's own signature (its progress argument) through the wrapper
+    def handle(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error as refusal:
+            gr.Warning(refusal.message)
+            return gr.skip()
+    return handle
 
 
 def checked_seed(seed) -> int:

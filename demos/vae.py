@@ -12,7 +12,7 @@ import torch
 
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (MAX_SEED, checked_choice, checked_int, checked_seed, digit_from_sketch, digit_from_upload,
-                          digit_input, enlarge, example_paths, is_number)
+                          digit_input, enlarge, example_paths, is_number, kept_on_refusal)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
@@ -311,8 +311,12 @@ def build_tab(hub_user: str | None = None) -> None:
         prior_button.click(partial(tab.set_from_prior, first=first), [prior_seed, other, *controls],
                            outputs, api_name=f"vae_{name}_prior", preprocess=False)
     for control in controls:
-        control.change(tab.walk, [state_a, state_b, *controls], walk_outputs, api_name="vae_walk" if control is steps else None,
-                       api_visibility="public" if control is steps else "private", preprocess=False)
+        control.change(kept_on_refusal(tab.walk), [state_a, state_b, *controls], walk_outputs, api_visibility="private",
+                       preprocess=False)
+    # The API's walk: a refused value must reach an API caller as an error, which the controls' events turn into a
+    # warning. A hidden button carries the endpoint.
+    gr.Button(visible=False, elem_id="vae-api-walk").click(tab.walk, [state_a, state_b, *controls], walk_outputs,
+                                                           api_name="vae_walk", preprocess=False)
     point_outputs = [latent_map, overlay, point_image, point_readout, z1, z2]
     decode_button.click(tab.decode_point, [overlay, z1, z2], point_outputs, api_name="vae_decode_point", preprocess=False)
     # A click is the browser's way in; over the API, /vae_decode_point takes the point itself (a call without the

@@ -100,3 +100,7 @@ def test_a_setting_redraws_every_view_that_uses_it():
             ("cgan-seed-a", "submit"): {"interpolate"}, ("cgan-seed-b", "submit"): {"interpolate"}}
     for (elem_id, event), views in uses.items():
         assert {handler.__name__ for handler in handlers_of(blocks, elem_id, event)} == views, (elem_id, event)
+    too_large_scale = {"generate": (7, 4, 0, 99.0), "every_digit": (2, 0, 99.0), "interpolate": (7, 1, 2, 4, 99.0)}
+    for redraw in handlers_of(blocks, "cgan-scale", "change"):  # a refused value warns and keeps what is shown
+        with pytest.warns(UserWarning, match="scale"):
+            assert isinstance(redraw(*too_large_scale[redraw.__name__]), type(gr.skip())), redraw.__name__

@@ -325,3 +325,6 @@ def test_the_tab_wires_each_setting_to_the_model_that_uses_it():
         other = PHOTO if used_by == DIGIT else DIGIT
         [handler] = handlers_of(demo, elem_id, "change")
         assert isinstance(handler(shown[other], *controls.values()), type(gr.skip())), elem_id
+    [level_changed] = handlers_of(demo, "denoise-level", "change")  # a refused value warns, the result stays
+    with pytest.warns(UserWarning, match="noise level must be a number between 0 and 1, got 50"):
+        assert isinstance(level_changed(("upload", str(SEVEN), DIGIT), *(controls | {"level": 50}).values()), type(gr.skip()))

@@ -13,6 +13,7 @@ from PIL import Image
 
 from demos import vae as demo
 from demos.strips import CAPTION_PADDING, LINE_HEIGHT, save_strip
+from event_wiring import handlers_of
 from generative.checkpoints import VAE_MAP, VAE_WALK
 from generative.hub import PRETRAINED_DIR
 from generative.latent import latent_path
@@ -165,6 +166,24 @@ def test_bad_walk_settings_get_clear_messages(tab, steps, path, code, seed, mess
     start = tab.initial()
     with pytest.raises(gr.Error, match=message):
         tab.walk(start[0], start[3], steps, path, code, seed)
+
+
+@shipped
+def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab):
+    """In the page, a step count out of range must not mark the walk, the downloads and the latent map "Error" (the map
+    could not be clicked until the value was fixed); the API's walk still refuses it as an error."""
+    with gr.Blocks() as blocks:
+        demo.build_tab()
+    start = tab.initial()
+    for elem_id in ("vae-steps", "vae-path", "vae-code", "vae-seed"):
+        [on_change] = handlers_of(blocks, elem_id, "change")
+        with pytest.warns(UserWarning, match="whole number from 2 to 24"):
+            kept = on_change(start[0], start[3], 500, "lerp", "mean", 0)
+        assert isinstance(kept, type(gr.skip())), elem_id
+        assert len(on_change(start[0], start[3], 3, "lerp", "mean", 0)[0]) == 3  # a good value still walks
+    [api_walk] = handlers_of(blocks, "vae-api-walk", "click")
+    with pytest.raises(gr.Error, match="whole number from 2 to 24"):
+        api_walk(start[0], start[3], 500, "lerp", "mean", 0)
 
 
 @shipped
