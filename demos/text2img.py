@@ -170,6 +170,14 @@ def checked_caption(caption) -> str:
     return caption
 
 
+def refusal(caption: str, err: CaptionError) -> str:
+    """The message for a refused caption; at the caption box's length limit, the box may have cut its last word."""
+    if not isinstance(caption, str) or len(caption) < MAX_CAPTION_CHARS:
+        return str(err)
+    return (f"{err} The caption box stops at {MAX_CAPTION_CHARS} characters, so its last word may have been cut off: "
+            "describe one or two things.")
+
+
 class TextToImageTab(CheckpointTab):
     """Holds the model and the reader (or why they could not load) and the handlers that use them."""
 
@@ -198,7 +206,7 @@ class TextToImageTab(CheckpointTab):
         try:
             images = pictures(self.model, checked_caption(caption), count, seed)
         except CaptionError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(refusal(caption, err)) from None
         scene = parse_caption(caption)
         captions = readout_captions(read(self.reader, images), scene)
         if scene is None:
@@ -217,7 +225,7 @@ class TextToImageTab(CheckpointTab):
             try:
                 self.model.tokenizer.encode(checked_caption(caption))  # the check embedding would make, naming the caption
             except CaptionError as err:
-                raise gr.Error(f"{name}: {err}") from None
+                raise gr.Error(f"{name}: {refusal(caption, err)}") from None
         frames = blend(self.model, caption_a, caption_b, steps, seed)
         captions = readout_captions(read(self.reader, frames), None)
         png, gif = save_strip(frames, captions, Path(tempfile.mkdtemp(dir=self.files)), "caption-blend", scale=6)

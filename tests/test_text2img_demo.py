@@ -68,6 +68,7 @@ def test_the_tab_reports_how_many_pictures_show_the_scene_and_flags_held_out_pai
     ("   ", ["empty"]),
     (None, ["caption must be text"]),
     ("," * 100_000, ["100,000 characters long", "limit is 300"]),
+    (("a large red circle on the left and " * 9)[:300], ["Unknown word", "'o'", "stops at 300 characters", "cut off"]),
 ])
 def test_bad_captions_are_refused_with_the_words_the_model_knows(tab, caption, words):
     with pytest.raises(gr.Error) as err:
