@@ -229,6 +229,9 @@ class FIDTab:
             sources = [self.source(choice, upload, count, seed, kind, resize, label)
                        for choice, upload, label in ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))]
             a, b = (self.features_of(source, kind, resize) for source in sources)
+            dimension = len(a.stats.mean)
+            # The square root takes seconds at 2048-d (its time is in the explanation) with no progress of its own.
+            progress(None, desc=f"Fréchet distance: the matrix square root of a {dimension}×{dimension} product")
             too_few = pr and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
             comparison = compare(a, b, kid=kid, pr=pr and not too_few)
         except (ImageSetError, FIDError) as err:

@@ -58,6 +58,14 @@ def test_rendered_scenes_against_text2img_pictures_in_the_handler(tab):
     assert grid_a.shape == grid_b.shape and grid_a.shape[2] == 3
 
 
+def test_the_distance_step_is_announced_after_the_features(tab):
+    """The 2048-d square root takes seconds with no bar of its own: the progress line says what is being computed."""
+    calls = []
+    tab.measure(RENDERED_SCENES, None, list(GENERATOR_CHOICES)[2], None, 8, 0, next(iter(FEATURE_CHOICES)), "pytorch-fid",
+                False, False, progress=lambda fraction, desc=None: calls.append((fraction, desc)))
+    assert calls == [(None, "Fréchet distance: the matrix square root of a 2048×2048 product")]
+
+
 def test_cgan_sets_cover_every_digit(tab):
     classifier = tab.extractor("classifier", "pytorch-fid").network.classifier
     images = generated_images("cgan-mnist", tab.generator("cgan-mnist"), 100, seed=0)
