@@ -13,10 +13,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from generative.digits import noisy_digit_field, to_mnist_style
+from generative.digits import looks_like_digit, noisy_digit_field, to_mnist_style
 from generative.image_io import LUMA, ImageInputError, load_gray_image
 
 EMPTY_SKETCH = "The sketch is empty: pick the brush and draw a digit first."
+NOT_A_DIGIT = ("This image does not look like a handwritten digit (it looks like a photo). The models here know only "
+               "MNIST digits, so they see it as the digit it most resembles.")
 EXAMPLES_DIR = Path(__file__).parent / "examples" / "mnist_test"
 MAX_SEED = 2**31 - 1
 
@@ -89,6 +91,8 @@ def digit_from_upload(image: str | dict | None) -> np.ndarray:
         raise gr.Error(str(err)) from None
     for note in image.notes:
         gr.Warning(note)
+    if not looks_like_digit(image.pixels):
+        gr.Warning(NOT_A_DIGIT)
     return digit
 
 

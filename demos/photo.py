@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from generative.digits import block_shrunk
+from generative.digits import looks_like_digit
 from generative.metrics.image_quality import Scores
 from generative.models import PhotoDenoiser
 from generative.photo import add_white_noise, denoise_photo, psnr_8bit, to_uint8
@@ -20,7 +20,6 @@ PHOTO_EXAMPLES_DIR = Path(__file__).parent / "examples" / "photos"
 MAX_PHOTO_PIXELS = 4_000_000  # bigger uploads are scaled down to this first; a colour one takes the model 6–8 s here
 ZOOM_SIDE, ZOOM_SCALE = 96, 4
 AUTO, DIGIT, PHOTO = "auto", "digit", "photo"
-DIGIT_MAX_SIDE = 64  # anything this small is a digit-sized input; photos are larger
 
 
 @dataclass
@@ -29,27 +28,6 @@ class PhotoResult:
     noisy: np.ndarray                 # float, not clipped (the benchmark's noise model)
     denoised: np.ndarray              # float, not clipped
     scores: dict[str, Scores] | None  # "noisy input" and "photo denoiser" against the clean photo
-
-
-def looks_like_digit(pixels: np.ndarray) -> bool:
-    """Does an image look like the digit autoencoder's input rather than a photo?
-
-    Yes for a tiny image, also when it is shown enlarged in whole k×k blocks (as this tab shows its noisy
-    digit, which a user may download and upload again), and for a few grey strokes on a plain background
-    (a scanned or drawn digit): most pixels close to the background level (the median of the border) and
-    some far from it. A colourful image, or one with grey levels spread everywhere, is a photo.
-    """
-    shrunk = block_shrunk(pixels)
-    if shrunk is not None and np.ptp(shrunk) > 0:  # one flat block is a blank image, not an enlarged digit
-        pixels = shrunk
-    gray = pixels if pixels.ndim == 2 else pixels.mean(axis=-1)
-    if pixels.ndim == 3 and float(np.abs(pixels - gray[..., None]).mean()) > 0.05:
-        return False
-    if max(gray.shape) <= DIGIT_MAX_SIDE:
-        return True
-    background = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
-    distance = np.abs(gray - background)
-    return float(np.mean(distance < 0.1)) > 0.6 and 0.005 < float(np.mean(distance > 0.3)) < 0.35
 
 
 def choose_model(choice: str, pixels: np.ndarray) -> str:

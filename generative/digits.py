@@ -17,6 +17,7 @@ from generative.image_io import ImageInputError
 FIELD = 28
 BOX = 20
 INK_THRESHOLD = 0.2  # of the brightest ink, after background removal: what counts as part of the digit
+DIGIT_MAX_SIDE = 64  # anything this small is a digit-sized input; photos are larger
 
 
 def to_mnist_style(gray: np.ndarray) -> np.ndarray:
@@ -65,6 +66,27 @@ def block_shrunk(pixels: np.ndarray) -> np.ndarray | None:
     column_changes = np.flatnonzero((pixels[:, 1:] != pixels[:, :-1]).any(axis=(0, *other_axes))) + 1
     k = math.gcd(height, width, *row_changes.tolist(), *column_changes.tolist())
     return pixels[::k, ::k] if k > 1 else None
+
+
+def looks_like_digit(pixels: np.ndarray) -> bool:
+    """Does an image (H, W[, 3], in [0, 1]) look like a digit an MNIST model can read, rather than a photo?
+
+    Yes for a tiny image, also when it is shown enlarged in whole k×k blocks (as the gallery shows its noisy
+    digit, which a user may download and upload again), and for a few grey strokes on a plain background
+    (a scanned or drawn digit): most pixels close to the background level (the median of the border) and
+    some far from it. A colourful image, or one with grey levels spread everywhere, is a photo.
+    """
+    shrunk = block_shrunk(pixels)
+    if shrunk is not None and np.ptp(shrunk) > 0:  # one flat block is a blank image, not an enlarged digit
+        pixels = shrunk
+    gray = pixels if pixels.ndim == 2 else pixels.mean(axis=-1)
+    if pixels.ndim == 3 and float(np.abs(pixels - gray[..., None]).mean()) > 0.05:
+        return False
+    if max(gray.shape) <= DIGIT_MAX_SIDE:
+        return True
+    background = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+    distance = np.abs(gray - background)
+    return float(np.mean(distance < 0.1)) > 0.6 and 0.005 < float(np.mean(distance > 0.3)) < 0.35
 
 
 def _light_on_dark(gray: np.ndarray) -> tuple[np.ndarray, float]:

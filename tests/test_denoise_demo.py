@@ -13,9 +13,10 @@ from demos import denoise
 from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, scores_table
 from demos.inputs import example_paths
 from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
-                         looks_like_digit, photo_example_paths, zoom_crop)
+                         photo_example_paths, zoom_crop)
 from demos.reports import fixed, hardware_words, measured_report
 from generative.classical import gaussian_blur, median_filter, noise_sigma
+from generative.digits import looks_like_digit
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser
 from generative.image_io import load_photo

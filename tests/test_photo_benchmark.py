@@ -1,11 +1,12 @@
-"""The photo-denoising benchmarks: the quality rows on one Set12 image, reusing an earlier run's model-free rows, and the
-shapes of the networks the speed benchmark times beside the model."""
+"""The photo-denoising benchmarks: the quality rows on one Set12 image, reusing an earlier run's model-free rows, the
+shapes of the networks the speed benchmark times beside the model, and the training-step benchmark's two precisions."""
 import json
 
 import pytest
 import torch
 
 from benchmarks import photo_denoise_quality as bench
+from benchmarks import photo_train_step_speed as step_bench
 from benchmarks.photo_denoise_speed import dncnn_s_shape, ircnn_shape
 
 pytestmark = pytest.mark.timeout(300)
@@ -57,3 +58,24 @@ def test_the_speed_benchmark_times_networks_of_the_published_shapes():
         assert network(torch.zeros(1, 1, 24, 30)).shape == (1, 1, 24, 30)
     dilations = [layer.dilation[0] for layer in ircnn_shape() if isinstance(layer, torch.nn.Conv2d)]
     assert dilations == [1, 2, 3, 4, 3, 2, 1]
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_the_training_step_benchmark_runs_the_convolutions_in_the_precision_it_names(bf16):
+    step, model, args = step_bench.training_step(width=8, depth=3, bf16=bf16)
+    dtypes = set()
+    for conv in (module for module in model.modules() if isinstance(module, torch.nn.Conv2d)):
+        conv.register_forward_hook(lambda _module, _inputs, output: dtypes.add(output.dtype))
+    before = [p.detach().clone() for p in model.parameters()]
+    step()
+    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters())), "the step left weights unchanged"
+    assert dtypes == {torch.bfloat16 if bf16 else torch.float32} and args.bf16 is bf16
+
+
+def test_the_training_step_benchmark_reports_which_precision_was_faster(tmp_path):
+    step_bench.main(["--repeats", "1", "--warmup", "0", "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / "photo_train_step_speed.json").read_text())
+    float32_ms, bf16_ms = (report["timings"][name]["median_ms"] for name in ("float32", "bfloat16 autocast"))
+    assert report["bf16_speedup"] == pytest.approx(float32_ms / bf16_ms)
+    assert report["default_is_faster"] == (report["default_is_bf16"] == (bf16_ms < float32_ms))
+    assert (report["width"], report["depth"], report["batch_size"], report["patch_size"]) == (48, 11, 64, 64)
