@@ -104,3 +104,12 @@ def test_a_setting_redraws_every_view_that_uses_it():
     for redraw in handlers_of(blocks, "cgan-scale", "change"):  # a refused value warns and keeps what is shown
         with pytest.warns(UserWarning, match="scale"):
             assert isinstance(redraw(*too_large_scale[redraw.__name__]), type(gr.skip())), redraw.__name__
+
+
+def test_the_explanation_says_why_the_two_accuracies_differ():
+    report = {"seed": 0, "per_class": 1000, "real_floor_frechet": 0.2,
+              "main": {"scales": [{"accuracy": 0.99, "diversity_ratio_mean": 0.9, "diversity_ratio_min": 0.8,
+                                   "feature_frechet_distance": 0.5}]}}
+    text = demo.about_markdown(None, report)
+    # sqrt(0.99 × 0.01 / 10,000) = 0.000995: 0.10 percentage points
+    assert "seed 0: another draw than the training run's; at 10,000 samples an accuracy's binomial standard error is 0.10 points" in text
