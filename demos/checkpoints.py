@@ -8,8 +8,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import gradio as gr
 
+from demos.inputs import Refusal
 from generative.checkpoints import Checkpoint
 from generative.hub import CheckpointError
 
@@ -36,4 +36,4 @@ class CheckpointTab:
 
     def check(self) -> None:
         if self.error:
-            raise gr.Error(self.error)
+            raise Refusal(self.error)

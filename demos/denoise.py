@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (MAX_SEED, checked_choice, checked_flag, checked_seed, digit_from_pixels, digit_from_sketch,
+from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_flag, checked_seed, digit_from_pixels, digit_from_sketch,
                           digit_input, enlarge, is_number, kept_on_refusal, sketch_path, upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
@@ -149,12 +149,12 @@ class DenoiseTab:
     def run(self, digit, noise_kind, level, seed, already_noisy):
         """The digit panel's outputs for a 28×28 digit; raises ``gr.Error`` for anything a user can fix."""
         if self.model is None:
-            raise gr.Error(self.error)
+            raise Refusal(self.error)
         checked_choice(noise_kind, "noise kind", NOISE_KINDS)
         if not (is_number(level) and 0.0 <= level <= 1.0):
-            raise gr.Error(f"The noise level must be a number between 0 and 1, got {level!r}.")
+            raise Refusal(f"The noise level must be a number between 0 and 1, got {level!r}.")
         if not (isinstance(digit, np.ndarray) and digit.shape == (FIELD, FIELD)):
-            raise gr.Error(f"The digit autoencoder needs a {FIELD}×{FIELD} digit, got {describe_pixels(digit)}: upload an image, "
+            raise Refusal(f"The digit autoencoder needs a {FIELD}×{FIELD} digit, got {describe_pixels(digit)}: upload an image, "
                            "draw one, or click an example.")
         result = denoise_digit(self.model, digit, noise_kind, float(level), checked_seed(seed),
                                checked_flag(already_noisy, ALREADY_NOISY))
@@ -165,12 +165,12 @@ class DenoiseTab:
     def run_photo(self, photo: np.ndarray, sigma, seed, already_noisy, ensemble=False):
         """The photo panel's outputs for a grey (H, W) or colour (H, W, 3) photo in [0, 1]."""
         if self.photo_model is None:
-            raise gr.Error(self.photo_error)
+            raise Refusal(self.photo_error)
         if not (is_number(sigma) and 0 <= sigma <= MAX_PHOTO_SIGMA):
-            raise gr.Error(f"The photo noise σ must be a number from 0 to {MAX_PHOTO_SIGMA} (0–255 scale), got {sigma!r}.")
+            raise Refusal(f"The photo noise σ must be a number from 0 to {MAX_PHOTO_SIGMA} (0–255 scale), got {sigma!r}.")
         if not (isinstance(photo, np.ndarray) and photo.ndim in (2, 3) and photo.shape[2:] in ((), (3,))
                 and min(photo.shape[:2]) >= MIN_SIDE):
-            raise gr.Error(f"The photo denoiser needs a grey (H, W) or RGB (H, W, 3) photo of at least {MIN_SIDE}×{MIN_SIDE} "
+            raise Refusal(f"The photo denoiser needs a grey (H, W) or RGB (H, W, 3) photo of at least {MIN_SIDE}×{MIN_SIDE} "
                            f"pixels, got {describe_pixels(photo)}: upload an image or click an example.")
         photo, note = fit_to_limit(photo)
         if note:
@@ -267,7 +267,7 @@ class DenoiseTab:
         try:
             return load(path)
         except ImageInputError as err:
-            raise gr.Error(str(err)) from None
+            raise Refusal(str(err)) from None
 
 
 def training_summary(metrics: dict) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from demos.inputs import MAX_SEED, checked_choice, checked_flag, checked_int, checked_seed, upload_path
+from demos.inputs import MAX_SEED, Refusal, checked_choice, checked_flag, checked_int, checked_seed, upload_path
 from demos.reports import benchmark_report, machine
 from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
@@ -168,7 +168,7 @@ class FIDTab:
             try:
                 self.extractors[key] = make_extractor(kind, resize, torch.device("cpu"))
             except (WeightsNotFound, CheckpointError) as err:
-                raise gr.Error(str(err)) from None
+                raise Refusal(str(err)) from None
         return self.extractors[key]
 
     def generator(self, name: str):
@@ -176,14 +176,14 @@ class FIDTab:
             try:
                 self.generators[name] = GENERATORS[name].load(GENERATORS[name].source(self.hub_user))
             except CheckpointError as err:
-                raise gr.Error(str(err)) from None
+                raise Refusal(str(err)) from None
         return self.generators[name]
 
     def image_set(self, choice: str, upload, count, seed, label: str) -> ImageSet:
         if choice == UPLOAD:
             path = upload_path(upload, missing=f"Set {label}: upload a .zip of images, or choose another source.")
             if Path(path).suffix.lower() != ".zip":
-                raise gr.Error(f"Set {label}: the upload must be a .zip file of images, got {Path(path).name}.")
+                raise Refusal(f"Set {label}: the upload must be a .zip file of images, got {Path(path).name}.")
             return ZipImages(path)
         count = checked_int(count, f"The number of samples for set {label}", 2, MAX_GENERATED)
         seed = checked_seed(seed)
@@ -200,10 +200,10 @@ class FIDTab:
             path = reference_path(name, kind, resize)
             if not path.is_file():
                 if kind == "inception":
-                    raise gr.Error(f"No Inception statistics for {source_name(choice)} with the {resize} resize ship with "
+                    raise Refusal(f"No Inception statistics for {source_name(choice)} with the {resize} resize ship with "
                                    "the gallery: they were computed with the pytorch-fid resize. Pick that resize, or "
                                    "upload the reference images as a zip as set A.")
-                raise gr.Error(f"The classifier statistics of {source_name(choice)} are missing from {path.parent}; "
+                raise Refusal(f"The classifier statistics of {source_name(choice)} are missing from {path.parent}; "
                                "`python -m generative.metrics.references` computes them.")
             return load_stats(path)
         return self.image_set(choice, upload, count, seed, label)
@@ -222,7 +222,7 @@ class FIDTab:
         checked_choice(resize, "resize convention", RESIZES)
         kid, pr = checked_flag(kid, "The KID box"), checked_flag(pr, "The precision/recall box")
         if kind == "classifier" and (not_digits := [c for c in (choice_a, choice_b) if c in NOT_DIGITS]):
-            raise gr.Error(f"The MNIST classifier's features are for digits, and {source_name(not_digits[0])} are not "
+            raise Refusal(f"The MNIST classifier's features are for digits, and {source_name(not_digits[0])} are not "
                            "digits: choose Inception-v3 features to measure them.")
         try:
             # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
@@ -235,7 +235,7 @@ class FIDTab:
             too_few = pr and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
             comparison = compare(a, b, kid=kid, pr=pr and not too_few)
         except (ImageSetError, FIDError) as err:
-            raise gr.Error(str(err)) from None
+            raise Refusal(str(err)) from None
         note = f"\n\n⚠️ Precision/recall not computed: it needs more than {PR_NEIGHBOURS} images in each set." if too_few else ""
         note += "".join(f"\n\n⚠️ Set {label}: the uploaded zip was not used, since “{source_name(choice)}” is selected; "
                         f"choose “{UPLOAD}” to measure it."

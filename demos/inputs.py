@@ -1,6 +1,6 @@
 """Input and display helpers every digit tab shares: uploads and sketches in, crisp enlargements out.
 
-Errors become ``gr.Error`` with the message meant for the user; the server keeps serving.
+Errors become ``Refusal`` (a ``gr.Error``) with the message meant for the user; the server keeps serving.
 """
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ EXAMPLES_DIR = Path(__file__).parent / "examples" / "mnist_test"
 MAX_SEED = 2**31 - 1
 
 
+class Refusal(gr.Error):
+    """Input the user can fix, refused with a message for them. Shown in the page, and not logged with a traceback:
+    one in the server log should mean a fault of the server, not a typo of a user."""
+
+    def __init__(self, message: str):
+        super().__init__(message, print_exception=False)
+
+
 def is_number(value) -> bool:
     """True for ints (of any size) and finite floats, not for bools or strings (API calls can send anything).
 
@@ -35,7 +43,7 @@ def is_number(value) -> bool:
 def checked_int(value, name: str, low: int, high: int) -> int:
     """``value`` as an int, or ``gr.Error`` naming the control unless it is a whole number in [low, high]."""
     if not (is_number(value) and (isinstance(value, int) or value.is_integer()) and low <= value <= high):
-        raise gr.Error(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+        raise Refusal(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
     return int(value)
 
 
@@ -43,14 +51,14 @@ def checked_choice(value, name: str, choices) -> str:
     """``value`` if it is one of the string ``choices``, else ``gr.Error`` naming them (a list or dict sent by an API
     call is refused like any other wrong value, not looked up, which would raise "unhashable type")."""
     if not (isinstance(value, str) and value in choices):
-        raise gr.Error(f"Unknown {name} {value!r}; choose one of: {', '.join(choices)}.")
+        raise Refusal(f"Unknown {name} {value!r}; choose one of: {', '.join(choices)}.")
     return value
 
 
 def checked_flag(value, name: str) -> bool:
     """A checkbox's value: True or False only (``bool("false")`` is True, so anything else is refused)."""
     if not isinstance(value, bool):
-        raise gr.Error(f"{name} must be true or false, got {value!r}.")
+        raise Refusal(f"{name} must be true or false, got {value!r}.")
     return value
 
 
@@ -88,7 +96,7 @@ def digit_from_upload(image: str | dict | None) -> np.ndarray:
         image = load_gray_image(upload_path(image))
         digit = to_mnist_style(image.pixels)
     except ImageInputError as err:
-        raise gr.Error(str(err)) from None
+        raise Refusal(str(err)) from None
     for note in image.notes:
         gr.Warning(note)
     if not looks_like_digit(image.pixels):
@@ -100,7 +108,7 @@ def upload_path(image: str | dict | None, missing: str = "Upload an image, or cl
     """The file of an upload given as a path or as the raw payload of a ``preprocess=False`` event; ``gr.Error(missing)`` if none."""
     path = image.get("path") if isinstance(image, dict) else image
     if not path:
-        raise gr.Error(missing)
+        raise Refusal(missing)
     return path
 
 
@@ -115,7 +123,7 @@ def digit_from_pixels(pixels: np.ndarray, already_noisy: bool = False) -> np.nda
     try:
         return to_mnist_style(gray)
     except ImageInputError as err:
-        raise gr.Error(str(err)) from None
+        raise Refusal(str(err)) from None
 
 
 def sketch_path(sketch: dict | None) -> str:
@@ -123,7 +131,7 @@ def sketch_path(sketch: dict | None) -> str:
     composite = sketch.get("composite") if isinstance(sketch, dict) else None
     path = composite.get("path") if isinstance(composite, dict) else composite
     if not path:
-        raise gr.Error(EMPTY_SKETCH)
+        raise Refusal(EMPTY_SKETCH)
     return path
 
 
@@ -136,11 +144,11 @@ def digit_from_sketch(sketch: dict | None) -> np.ndarray:
     try:
         pixels = load_gray_image(sketch_path(sketch)).pixels
     except ImageInputError as err:
-        raise gr.Error(str(err)) from None
+        raise Refusal(str(err)) from None
     try:
         return to_mnist_style(pixels)
     except ImageInputError:
-        raise gr.Error(EMPTY_SKETCH) from None
+        raise Refusal(EMPTY_SKETCH) from None
 
 
 def enlarge(image: np.ndarray | None, scale: int = 8) -> np.ndarray | None:

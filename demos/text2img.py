@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import MAX_SEED, checked_int, checked_seed, new_seed
+from demos.inputs import MAX_SEED, Refusal, checked_int, checked_seed, new_seed
 from demos.reports import hardware_words, measured_report
 from demos.strips import gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
@@ -206,7 +206,7 @@ class TextToImageTab(CheckpointTab):
         try:
             images = pictures(self.model, checked_caption(caption), count, seed)
         except CaptionError as err:
-            raise gr.Error(refusal(caption, err)) from None
+            raise Refusal(refusal(caption, err)) from None
         scene = parse_caption(caption)
         captions = readout_captions(read(self.reader, images), scene)
         if scene is None:
@@ -225,7 +225,7 @@ class TextToImageTab(CheckpointTab):
             try:
                 self.model.tokenizer.encode(checked_caption(caption))  # the check embedding would make, naming the caption
             except CaptionError as err:
-                raise gr.Error(f"{name}: {refusal(caption, err)}") from None
+                raise Refusal(f"{name}: {refusal(caption, err)}") from None
         frames = blend(self.model, caption_a, caption_b, steps, seed)
         captions = readout_captions(read(self.reader, frames), None)
         png, gif = save_strip(frames, captions, Path(tempfile.mkdtemp(dir=self.files)), "caption-blend", scale=6)

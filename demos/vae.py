@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (MAX_SEED, checked_choice, checked_int, checked_seed, digit_from_sketch, digit_from_upload,
+from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_int, checked_seed, digit_from_sketch, digit_from_upload,
                           digit_input, enlarge, example_paths, is_number, kept_on_refusal)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
@@ -193,7 +193,7 @@ class VAETab(CheckpointTab):
         """Strip, its readout captions, the PNG and GIF downloads, the summary, and the map with the walk on it."""
         self.check()
         if a is None or b is None:
-            raise gr.Error("Choose both endpoints first.")
+            raise Refusal("Choose both endpoints first.")
         steps = checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS)
         checked_choice(path, "path", PATHS)
         checked_choice(code, "endpoint code", CODES)
@@ -211,7 +211,7 @@ class VAETab(CheckpointTab):
         self.check()
         for name, value in (("z₁", z1), ("z₂", z2)):
             if not (is_number(value) and abs(value) <= POINT_LIMIT):
-                raise gr.Error(f"{name} must be a number from −{POINT_LIMIT:g} to {POINT_LIMIT:g}, got {value!r}.")
+                raise Refusal(f"{name} must be a number from −{POINT_LIMIT:g} to {POINT_LIMIT:g}, got {value!r}.")
         point = np.array([z1, z2], dtype=np.float32)
         digit = decode(self.map_model, torch.from_numpy(point)[None])[0]
         (predicted,), (confidence,) = readout(self.classifier, digit[None])

@@ -25,6 +25,7 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120  # import gradio + torch + model load takes 5-10 s idle, much more beside a training run
 HOST = "127.0.0.1"
+LOG_NAME = "app-server.log"
 
 
 def free_port() -> int:
@@ -79,7 +80,7 @@ def running_app(workdir: Path, timeout_s: float = START_TIMEOUT_S) -> Iterator[s
     """
     port = free_port()
     url = f"http://{HOST}:{port}/"
-    log = workdir / "app-server.log"
+    log = workdir / LOG_NAME
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
                GRADIO_TEMP_DIR=str(workdir / "gradio-tmp"), PYTHONUNBUFFERED="1")
     env.pop("GALLERY_HUB_USER", None)  # the local pretrained/ checkpoint, never the Hub
@@ -95,7 +96,18 @@ def running_app(workdir: Path, timeout_s: float = START_TIMEOUT_S) -> Iterator[s
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> Iterator[str]:
+def app_workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("app-server")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_workdir) -> Iterator[str]:
     """URL of one real app server shared by every test of the session (registered in conftest.py)."""
-    with running_app(tmp_path_factory.mktemp("app-server")) as url:
+    with running_app(app_workdir) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def app_log(app_workdir, app_url) -> Path:
+    """The server's output (stdout and stderr) so far: tests read what their own requests added to it."""
+    return app_workdir / LOG_NAME

@@ -8,7 +8,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import pytest  # noqa: E402
 
-from app_server import app_url  # noqa: E402,F401  (session fixture: the real app on a free port)
+from app_server import app_log, app_url, app_workdir  # noqa: E402,F401  (session fixtures: the real app on a free port)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"

@@ -7,6 +7,7 @@ All input files are made in ``tmp_path`` at test time.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -304,3 +305,15 @@ def test_a_large_photo_is_denoised_whole_in_tiles(client, tmp_path):
 @pytest.mark.parametrize("controls, words", [(dict(sigma=80), ["σ", "0 to 55"]), (dict(choice="vae"), ["model choice"])])
 def test_bad_photo_controls_are_refused_clearly(client, controls, words):
     assert_refused(lambda: upload(client, CAT, **controls), *words)
+
+
+def test_refused_input_is_no_traceback_in_the_server_log(client, app_log):
+    """A user's mistake is answered in the page; the server log keeps tracebacks for faults of the server."""
+    time.sleep(0.5)  # what earlier tests' requests print has arrived
+    before = app_log.stat().st_size
+    assert_refused(lambda: upload(client, SEVEN, level=50), "noise level")
+    assert_refused(lambda: client.predict(7, 4, 2**40, 1.0, api_name="/cgan_generate"), "seed")
+    assert_refused(lambda: client.predict("a red dragon", 4, 0, api_name="/t2i_generate"), "Unknown word")
+    time.sleep(0.5)
+    added = app_log.read_bytes()[before:].decode(errors="replace")
+    assert "Traceback" not in added, added[-2000:]
