@@ -17,7 +17,8 @@ from generative.models.photo_denoiser import PhotoDenoiser
 # σ on R, G, B becomes independent white noise on each channel, of σ/√3, σ/√2 and σ·√6/4: all within the
 # blind model's range. The two chroma channels are far smoother than R, G, B and so easier to denoise.
 # (The orthonormal version keeps σ but lets luminance reach √3 = 1.73, beyond anything the model trained on;
-# on scikit-image's sample photos it came out 0.1–0.5 dB worse: benchmarks/results/photo_color_spaces.md.)
+# on scikit-image's sample photos it came out 1.0–2.5 dB worse with the shipped model, 0.2–0.5 dB with the third
+# stage's: benchmarks/results/photo_color_spaces.md and photo_color_spaces_stage3.md.)
 OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
 CHROMA_OFFSET = np.array([0.0, 0.5, 0.5])
 COLOR_MODES = ("opponent", "rgb")

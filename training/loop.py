@@ -171,7 +171,9 @@ def bf16_is_fast(device_type: str) -> bool:
 
     Only bf16 arithmetic in hardware pays: a CUDA GPU that supports it, or a CPU with AVX-512 BF16 or AMX.
     Elsewhere oneDNN emulates it: on an AVX-512 Xeon without BF16 a photo-denoiser step took 1.09 s in
-    bf16 against 0.27 s in float32, where on an EPYC with AVX-512 BF16 bf16 was 2.7× faster.
+    bf16 against 0.27 s in float32, where on an EPYC with AVX-512 BF16 bf16 was 2.7× faster (both timed by
+    hand when this default was chosen). ``benchmarks/photo_train_step_speed.py`` times it on any machine: 3.3×
+    faster on a Xeon with AMX (``benchmarks/results/photo_train_step_speed.md``).
     """
     if device_type == "cuda":
         return torch.cuda.is_bf16_supported()

@@ -81,7 +81,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--depth", type=positive_int, default=10, help="number of 3×3 convolutions")
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast for the training steps (default: where the GPU or CPU has bf16 arithmetic; "
-                             "2.7× faster on a CPU with AVX-512 BF16, 4× slower on one without)")
+                             "3.3× faster on a Xeon with AMX, 4× slower on one without bf16: benchmarks/photo_train_step_speed.py)")
     parser.add_argument("--init-from", metavar="CHECKPOINT", default=None,
                         help="folder or Hub repo of a trained photo denoiser to start from (its width and depth are kept, up to --add-layers)")
     parser.add_argument("--add-layers", type=int, default=0, metavar="N",
