@@ -21,10 +21,10 @@ from safetensors.numpy import save, save_file
 
 from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
-from generative.metrics import fid, inception, references, statistics_files
+from generative.metrics import fid, frechet, inception, references, statistics_files
 from generative.metrics.features import RESIZES, MomentAccumulator, SetFeatures, digit_input, extract
 from generative.metrics.fid import IS_ABSENT, compare, main, make_extractor, open_source
-from generative.metrics.frechet import GaussianStats, frechet_distance
+from generative.metrics.frechet import FrechetError, GaussianStats, frechet_distance
 from generative.metrics.inception import (HOW_TO_GET, NOT_INSTALLED, WEIGHTS_ENV, WEIGHTS_SHA1, FIDInception,
                                           WeightsNotFound, load_scripted, locate_weights, sha1_of)
 from generative.metrics.sample_sets import inception_score, kernel_inception_distance, precision_recall
@@ -97,6 +97,32 @@ def test_frechet_distance_is_symmetric_and_zero_on_itself():
         assert abs(frechet_distance(GaussianStats.of(features), GaussianStats.of(features))) < 1e-6 * dim
 
 
+def test_an_imaginary_square_root_is_refused_and_a_negligible_imaginary_part_dropped(monkeypatch):
+    """sqrt(diag(1, −1)) = diag(1, i): no Gaussian has that covariance product, so no distance is given. A root with
+    only rounding noise in its imaginary part counts by its real part (a fake root of −2I: 2 + 2 + 2·2·2 = 12)."""
+    identity = GaussianStats(np.zeros(2), np.eye(2), 10)
+    with pytest.raises(FrechetError, match="imaginary component"):
+        frechet_distance(GaussianStats(np.zeros(2), np.diag([1.0, -1.0]), 10), identity)
+    monkeypatch.setattr(frechet, "_sqrtm", lambda matrix: -2 * np.eye(2) + 1e-9j)
+    assert frechet_distance(identity, identity) == pytest.approx(12)
+
+
+def test_a_square_root_that_fails_is_retried_with_epsilon_added_to_both_covariances(monkeypatch):
+    """As pytorch-fid does: when sqrtm(Σ_a Σ_b) is not finite, it takes sqrtm((Σ_a + εI)(Σ_b + εI))."""
+    seen = []
+
+    def fails_once(matrix):
+        seen.append(matrix)
+        return np.full_like(matrix, np.nan) if len(seen) == 1 else np.eye(len(matrix))
+
+    monkeypatch.setattr(frechet, "_sqrtm", fails_once)
+    a, b = np.diag([1.0, 2.0]), np.diag([3.0, 5.0])
+    distance = frechet_distance(GaussianStats(np.zeros(2), a, 10), GaussianStats(np.zeros(2), b, 10))
+    offset = frechet.EPSILON * np.eye(2)
+    assert len(seen) == 2 and np.array_equal(seen[1], (a + offset) @ (b + offset))
+    assert distance == pytest.approx(3 + 8 - 2 * 2)  # the retried root (the fake's I) is the one used
+
+
 def test_frechet_distance_of_samples_approaches_the_closed_form():
     """N(0, I) vs N(m, I) in 8-d: |m|² = 9, within a few standard errors of the estimate at N = 20,000."""
     rng = np.random.default_rng(2)
@@ -148,6 +174,15 @@ def test_kid_on_whole_sets_is_the_unbiased_mmd_of_the_cubic_kernel():
     across = sum(kernel(x[i], y[j]) for i in range(m) for j in range(m)) / m ** 2
     value, spread = kernel_inception_distance(x, y, subsets=3)
     assert value == pytest.approx(within - 2 * across, rel=1e-9) and spread < 1e-9
+
+
+def test_the_kid_spread_is_the_subsets_standard_deviation_not_the_standard_error():
+    """clean-fid and torch-fidelity report the spread of the per-subset estimates, which does not shrink with more
+    subsets; a standard error would shrink by √40 ≈ 6.3 from 5 to 200 (here: 0.145 and 0.120 for the spread)."""
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(400, 16)), rng.normal(size=(400, 16)) + 0.3
+    (_, few), (_, many) = (kernel_inception_distance(real, fake, subsets=n, subset_size=50) for n in (5, 200))
+    assert 0.5 < few / many < 2
 
 
 def test_precision_counts_the_fakes_inside_the_k_th_neighbour_balls_of_the_reals():

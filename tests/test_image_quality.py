@@ -2,10 +2,12 @@
 window shows: the denoising benchmark's numbers are only comparable with others' if these conventions hold."""
 import numpy as np
 import pytest
+import torch
 from scipy.ndimage import uniform_filter
 
 from demos.photo import photo_scores
-from generative.metrics.image_quality import psnr, ssim
+from generative.metrics.image_quality import corrupt_test_set, psnr, ssim
+from generative.noise import NOISE_KINDS
 
 
 def reference_ssim(x: np.ndarray, y: np.ndarray, data_range: float, win: int = 7, k1: float = 0.01,
@@ -77,3 +79,12 @@ def test_photo_ssim_is_of_the_8_bit_images_with_a_range_of_255(noisy_photo):
     per_channel = [reference_ssim(eight_bit(colour[..., c]), eight_bit(noisy_colour[..., c]), data_range=255)
                    for c in range(3)]
     assert photo_scores(colour, noisy_colour).ssim == pytest.approx(np.mean(per_channel), rel=1e-9)
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_the_benchmarks_noisy_test_set_is_the_same_on_every_run(kind):
+    """Every method in a comparison must see the same noisy digits, run after run: the noise comes from the seed."""
+    clean = torch.rand(20, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    first = corrupt_test_set(clean, kind, 0.5)
+    assert torch.equal(first, corrupt_test_set(clean, kind, 0.5))
+    assert not torch.equal(first, corrupt_test_set(clean, kind, 0.5, seed=1))
