@@ -19,6 +19,9 @@ def test_generator_and_discriminator_shapes_and_label_handling(tmp_path):
     images = g(noise, labels)
     assert images.shape == (5, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
     assert d(images, labels).shape == (5,)
+    d.eval()  # spectral norm updates its power iteration on every training-mode call
+    scores = {label: d(images, torch.full((5,), label)) for label in (0, 7)}  # the projection reads the label
+    assert (scores[0] != scores[7]).all()
     other = g(noise, torch.tensor([1, 3, 8, 2, 1]))  # same noise, other labels: only those images change
     changed = (other - images).flatten(1).abs().amax(1) > 1e-6
     assert changed.tolist() == [True, False, True, True, False]

@@ -56,3 +56,4 @@ def test_a_batch_is_padded_with_zeros_to_the_longest_caption(tokenizer):
     assert ids.shape == (2, 6) and lengths.tolist() == [6, 3]
     assert (ids[1, 3:] == 0).all() and (ids[:, :3] > 0).all() and ids.dtype == torch.long
     assert tokenizer.size == len(vocabulary()) + 1
+    assert tokenizer.decode(ids[1].tolist()) == "a blue square"  # the padding decodes to nothing

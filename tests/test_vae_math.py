@@ -75,6 +75,30 @@ def test_importance_weighting_tightens_the_bound_and_k1_is_the_elbo_on_average()
     assert (k256 < elbo_nll).all()  # the IWAE bound on −log p(x) is below the −ELBO
 
 
+def test_with_the_prior_as_posterior_and_a_decoder_blind_to_z_the_estimate_is_exact():
+    """q(z|x) = p(z) and p(x|z) = p(x) make every importance weight p(x): the estimate is −log p(x) whatever K and
+    the chunking, i.e. the summed BCE of the decoder's constant logits, per image, in the images' own order."""
+    torch.manual_seed(0)
+    model = VAE(latent_dim=4, architecture="mlp", hidden=16).eval()
+    with torch.no_grad():
+        for layer in (model.to_mean, model.to_log_variance):  # q(z|x) = N(0, I), the prior
+            layer.weight.zero_()
+            layer.bias.zero_()
+        model.decoder[0].weight.zero_()  # the logits no longer depend on z
+    images = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(1)).round()
+    images[1] = 0  # three different images, so a mix-up of which image goes with which sample shows
+    logits = model.decode(torch.zeros(3, 4))
+    with torch.no_grad():
+        estimate = importance_weighted_nll(model, images, samples=7, generator=torch.Generator().manual_seed(2), chunk=3)
+    torch.testing.assert_close(estimate, bernoulli_nll(logits, images).detach(), atol=1e-4, rtol=0)
+
+
+def test_slerp_between_opposite_codes_falls_back_to_the_straight_line():
+    """a and −a span no plane, so there is no great circle: the path is the line through 0 (worked by hand)."""
+    a = torch.tensor([3.0, -1.0, 2.0])
+    torch.testing.assert_close(slerp(a, -a, 5), torch.tensor([1.0, 0.5, 0.0, -0.5, -1.0])[:, None] * a)
+
+
 def test_lerp_and_slerp_start_and_end_at_the_endpoints():
     a, b = torch.tensor([3.0, 0.0, 0.0]), torch.tensor([0.0, 2.0, 1.0])
     for path in (lerp(a, b, 7), slerp(a, b, 7)):
