@@ -7,7 +7,7 @@ from PIL import Image
 from scipy import ndimage
 
 from generative.digits import block_shrunk, noisy_digit_field, to_mnist_style
-from generative.image_io import MAX_SIDE, ImageInputError, load_gray_image, to_gray
+from generative.image_io import MAX_SIDE, MIN_SIDE, ImageInputError, load_gray_image, load_photo, to_gray
 
 
 def stroke_image(height=200, width=120, ink_on_light=True) -> np.ndarray:
@@ -123,7 +123,38 @@ def test_bad_files_give_clear_errors(tmp_path):
 
 
 def test_oversized_images_are_refused_from_the_header(tmp_path, monkeypatch):
-    path = save(Image.new("L", (MAX_SIDE + 1, 16)), tmp_path, "wide.png")
+    paths = [save(Image.new("L", size), tmp_path, f"{size[0]}x{size[1]}.png") for size in ((MAX_SIDE + 1, 16), (16, MAX_SIDE + 1))]
     monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded pixels of an oversized image"))
-    with pytest.raises(ImageInputError, match="limit"):
-        load_gray_image(path)
+    for path in paths:  # too wide, too tall
+        with pytest.raises(ImageInputError, match="limit"):
+            load_gray_image(path)
+
+
+@pytest.mark.parametrize("size", [(MIN_SIDE - 1, 100), (100, MIN_SIDE - 1)])
+def test_an_image_too_thin_on_either_side_is_refused(tmp_path, size):
+    with pytest.raises(ImageInputError, match=f"at least {MIN_SIDE}×{MIN_SIDE}"):
+        load_gray_image(save(Image.new("L", size), tmp_path, "thin.png"))
+
+
+def test_a_float_image_of_8_bit_levels_is_scaled_to_one(tmp_path):
+    levels = np.linspace(0, 255, 16 * 16, dtype=np.float32).reshape(16, 16)
+    np.testing.assert_allclose(load_gray_image(save(Image.fromarray(levels, mode="F"), tmp_path, "f.tiff")).pixels,
+                               levels / 255, atol=1e-6)
+
+
+def test_a_colour_photo_with_two_equal_channels_stays_colour(tmp_path):
+    rgb = np.zeros((16, 16, 3), np.uint8)
+    rgb[..., :2] = 120  # R == G, B differs: a colour image, not grey
+    assert load_photo(save(Image.fromarray(rgb), tmp_path, "rg.png")).pixels.shape == (16, 16, 3)
+
+
+def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path):
+    """Phones store photos sideways with an orientation tag; 6 means "rotate 90° clockwise to view"."""
+    pixels = np.arange(20 * 12, dtype=np.uint8).reshape(20, 12)
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6  # Orientation
+    path = tmp_path / "sideways.png"
+    image.save(path, exif=exif)
+    upright = np.asarray(image.transpose(Image.Transpose.ROTATE_270), dtype=np.float32) / 255
+    np.testing.assert_array_equal(load_gray_image(path).pixels, upright)

@@ -6,6 +6,7 @@ import os
 import huggingface_hub
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from generative.hub import CheckpointError, load_metrics, load_model, model_source, push_folder_to_hub
 from generative.models import DenoisingAutoencoder
@@ -116,7 +117,25 @@ def test_missing_and_corrupt_checkpoints_name_the_training_command(tmp_path):
         load_model(DenoisingAutoencoder, str(tmp_path / "nothing-here"), train_command=TRAIN)
     _, folder = saved(tmp_path)
     (folder / "model.safetensors").write_bytes(b"\x00garbage")
-    with pytest.raises(CheckpointError, match="train_dae.py"):
+    with pytest.raises(CheckpointError, match="train_dae.py") as refusal:
+        load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
+    assert "mistyped" not in str(refusal.value)  # the folder exists: its file is what is wrong
+
+
+def test_a_folder_named_without_a_leading_dot_is_read_as_a_folder(tmp_path, monkeypatch):
+    model, folder = saved(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    loaded = load_model(DenoisingAutoencoder, folder.name, train_command=TRAIN)  # "ckpt", which could be a repo id
+    x = torch.rand(2, 1, 28, 28)
+    assert torch.equal(loaded(x), model.eval()(x))
+
+
+def test_a_checkpoint_missing_a_weight_is_refused_not_left_random(tmp_path):
+    """The mixin's default (strict=False) would fill a missing tensor with its random initialisation."""
+    _, folder = saved(tmp_path)
+    weights = load_file(folder / "model.safetensors")
+    save_file({name: tensor for name, tensor in weights.items() if name != sorted(weights)[0]}, folder / "model.safetensors")
+    with pytest.raises(CheckpointError, match="Missing key"):
         load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
 
 

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from generative.data.mnist import load_mnist
 from generative.provenance import PROJECT_ROOT, command_line
 from training import loop, train_dae
-from training.cards import batch_words
+from training.cards import batch_words, format_minutes
 
 SMOKE = ["--limit-train", "256", "--batch-size", "64", "--eval-limit", "64", "--width", "8", "--code-dim", "16"]
 
@@ -157,6 +157,23 @@ def test_resume_with_other_flags_is_refused_naming_them(tmp_path, data_root):
     run(tmp_path, "a", "--epochs", "1", "--data-root", str(data_root))
     with pytest.raises(SystemExit, match=r"epochs: 1 then, 2 now; lr: 0\.002 then, 0\.005 now"):
         run(tmp_path, "a", "--epochs", "2", "--lr", "0.005", "--resume", "--data-root", str(data_root))
+
+
+def test_resume_refuses_a_setting_that_only_one_of_the_two_runs_has(tmp_path):
+    """A flag added (or dropped) since the saved run counts as a change, whichever side has it."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "history.json").write_text("{}")
+    (state / loop.SETTINGS_FILE).write_text(json.dumps({"epochs": 2, "width": 8}))
+    loop.check_resumable(state, {"epochs": 2, "width": 8})  # the same settings resume
+    with pytest.raises(SystemExit, match="width: 8 then, None now"):
+        loop.check_resumable(state, {"epochs": 2})
+    with pytest.raises(SystemExit, match="depth: None then, 3 now"):
+        loop.check_resumable(state, {"epochs": 2, "width": 8, "depth": 3})
+
+
+def test_durations_are_seconds_below_a_minute_and_minutes_from_one():
+    assert [format_minutes(s) for s in (59, 60, 90, 4278.9)] == ["59 s", "1.0 min", "1.5 min", "71.3 min"]
 
 
 def test_a_new_run_replaces_the_earlier_runs_state_and_samples(tmp_path, data_root):
