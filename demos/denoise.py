@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_flag, checked_seed, digit_from_pixels, digit_from_sketch,
-                          digit_input, enlarge, is_number, kept_on_refusal, sketch_path, upload_path)
+                          digit_input, enlarge, example_paths, is_number, kept_on_refusal, sketch_path, upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
 from demos.reports import fixed, hardware_words, measured_report
@@ -201,6 +201,9 @@ class DenoiseTab:
         else:
             digit_values, photo_values = (gr.skip(),) * 6, self.run_photo(photo, sigma, seed, already_noisy, ensemble)
         note = f"Denoised by the **{'digit autoencoder' if route == DIGIT else 'photo denoiser'}**: {why}"
+        if already_noisy:  # checked by the run above
+            note += (" Your image was taken as already noisy, so there is no clean original to show or to score against "
+                     "(PSNR and SSIM: —).")
         return ((*source, route), *digit_values, *photo_values,
                 gr.Column(visible=route == DIGIT), gr.Column(visible=route == PHOTO), note)
 
@@ -255,6 +258,14 @@ class DenoiseTab:
                 return gr.skip()
             return self.rerun(source, choice, noise_kind, level, seed, already_noisy, sigma, ensemble)
         return rerun_setting
+
+    def initial(self) -> tuple | None:
+        """What the tab opens with (once, at start): the first example digit denoised with the default settings, and
+        the stored input, so that changing a setting redoes it. None without the digit model."""
+        if self.model is None:
+            return None
+        outputs = self.from_upload(example_paths()[0], AUTO, *DEFAULTS.values())
+        return outputs[:7]
 
     @staticmethod
     def checked_route(choice, pixels) -> str | None:
@@ -319,9 +330,15 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
     return text
 
 
+DEFAULTS = {"noise_kind": "gaussian", "level": 0.5, "seed": 0, "already_noisy": False, "sigma": 25}
+OPENING_NOTE = ("Showing the first example digit with the settings on the left: draw a digit, upload a digit or a photo, "
+                "or click an example to try your own.")
+
+
 def build_tab(hub_user: str | None = None) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     tab = DenoiseTab(hub_user)
+    start = tab.initial() or (None,) * 7
     gr.Markdown("## Denoise a handwritten digit or a photo")
     for error in (tab.error, tab.photo_error):
         if error:
@@ -332,28 +349,32 @@ def build_tab(hub_user: str | None = None) -> None:
                 digit = digit_input("denoise", "Denoise my drawing", upload_label="Upload a digit or a photo",
                                     photo_examples=photo_example_paths())
             choice = gr.Radio(MODEL_CHOICES, value=AUTO, label="Model", elem_id="denoise-model-choice")
-            noise_kind = gr.Radio(NOISE_CHOICES, value="gaussian", label="Corruption (digits)", elem_id="denoise-kind")
-            level = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Noise level (digits)", elem_id="denoise-level")
-            sigma = gr.Slider(0, MAX_PHOTO_SIGMA, value=25, step=1, label="Gaussian noise σ (photos, 0–255 scale)",
+            noise_kind = gr.Radio(NOISE_CHOICES, value=DEFAULTS["noise_kind"], label="Corruption (digits)", elem_id="denoise-kind")
+            level = gr.Slider(0.0, 1.0, value=DEFAULTS["level"], step=0.05, label="Noise level (digits)", elem_id="denoise-level",
+                              info="Gaussian: σ on the 0–1 pixel scale (0.1 ≈ 25 on the photos' 0–255 scale); "
+                                   "salt-and-pepper and masking: the share of pixels hit")
+            sigma = gr.Slider(0, MAX_PHOTO_SIGMA, value=DEFAULTS["sigma"], step=1, label="Gaussian noise σ (photos, 0–255 scale)",
                               elem_id="denoise-photo-sigma")
-            seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="denoise-seed")
-            already_noisy = gr.Checkbox(False, label="My image is already noisy: denoise it as it is",
+            seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="denoise-seed")
+            already_noisy = gr.Checkbox(DEFAULTS["already_noisy"], label="My image is already noisy: denoise it as it is",
                                         elem_id="denoise-already-noisy")
             ensemble = gr.Checkbox(False, label="Photos: average over the 8 flips and rotations (≈0.1 dB better, 8× slower)",
                                    elem_id="denoise-photo-ensemble")
         with gr.Column(scale=2):
-            route_note = gr.Markdown("", elem_id="denoise-route")
+            route_note = gr.Markdown(OPENING_NOTE if start[0] else "", elem_id="denoise-route")
             with gr.Column(visible=True) as digit_panel:
-                model_input = gr.Image(elem_classes=["pixelated"], format="png", label="What the model sees (28×28, enlarged)",
+                model_input = gr.Image(start[1], elem_classes=["pixelated"], format="png", label="What the model sees (28×28, enlarged)",
                                        interactive=False, height=160, elem_id="denoise-model-input")
                 with gr.Row():
-                    clean_out = gr.Image(elem_classes=["pixelated"], format="png", label="clean", interactive=False, elem_id="denoise-clean")
-                    noisy_out = gr.Image(elem_classes=["pixelated"], format="png", label="noisy", interactive=False, elem_id="denoise-noisy")
-                    denoised_out = gr.Image(elem_classes=["pixelated"], format="png", label="autoencoder", interactive=False,
+                    clean_out = gr.Image(start[2], elem_classes=["pixelated"], format="png", label="clean", interactive=False,
+                                         elem_id="denoise-clean")
+                    noisy_out = gr.Image(start[3], elem_classes=["pixelated"], format="png", label="noisy", interactive=False,
+                                         elem_id="denoise-noisy")
+                    denoised_out = gr.Image(start[4], elem_classes=["pixelated"], format="png", label="autoencoder", interactive=False,
                                             elem_id="denoise-denoised")
-                classical_out = gr.Gallery(elem_classes=["pixelated"], format="png", label="Classical denoisers on the same noisy image",
+                classical_out = gr.Gallery(start[5], elem_classes=["pixelated"], format="png", label="Classical denoisers on the same noisy image",
                                            columns=4, height=200, elem_id="denoise-classical")
-                scores_out = gr.Dataframe(headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
+                scores_out = gr.Dataframe(start[6], headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
                                           interactive=False, elem_id="denoise-scores")
                 gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")
             with gr.Column(visible=False) as photo_panel:
@@ -369,7 +390,7 @@ def build_tab(hub_user: str | None = None) -> None:
                 photo_file = gr.File(label="Download the denoised photo (PNG, full size)", elem_id="denoise-photo-download")
                 gr.Markdown(photo_about_markdown(tab.photo_metrics, tab.photo_benchmark), elem_id="denoise-photo-about")
 
-    source_state, photo_views = gr.State(None), gr.State(None)
+    source_state, photo_views = gr.State(start[0]), gr.State(None)
     controls = [choice, noise_kind, level, seed, already_noisy, sigma, ensemble]
     outputs = [source_state, model_input, clean_out, noisy_out, denoised_out, classical_out, scores_out,
                photo_clean, photo_noisy, photo_denoised, photo_zoom, photo_scores, photo_file, photo_views, digit_panel, photo_panel, route_note]

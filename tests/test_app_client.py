@@ -153,6 +153,7 @@ def test_already_noisy_input_is_denoised_as_it_is_without_scores(client, seven):
     out = upload(client, SEVEN, already_noisy=True)
     assert_complete(out, with_clean=False)
     assert_same_digit(out.noisy, seven.model_input, tolerance=0.5)  # no noise added
+    assert "no clean original to show or to score against" in out.note and "no clean original" not in seven.note
 
 
 def test_the_tabs_own_noisy_digit_uploaded_again_as_already_noisy_comes_back_exactly(client, seven):
@@ -279,6 +280,7 @@ def test_an_already_noisy_photo_is_denoised_as_it_is_without_scores(client):
     out = upload(client, CAT, already_noisy=True)
     assert_photo_complete(out, (451, 300), with_clean=False)
     assert out.photo_table["data"] == [["noisy input", "—", "—"], ["photo denoiser", "—", "—"]]
+    assert "no clean original to show or to score against" in out.note
     np.testing.assert_array_equal(rgb(out.photo_noisy), rgb(str(CAT)))
 
 

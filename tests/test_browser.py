@@ -1,8 +1,8 @@
 """The gallery in a real browser: headless Debian Chromium driven by Playwright, against the real app.
 
-Denoise tab: pick an example digit, then draw one, and check that the outputs appear and the scores are
-numbers; pick an example photo and the photo denoiser's panel and explanation replace the digit ones, and
-back. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk, and a click
+Denoise tab: it opens with the first example denoised; pick an example digit, then draw one, and check that
+the outputs appear and the scores are numbers; pick an example photo and the photo denoiser's panel and
+explanation replace the digit ones, and back. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk, and a click
 on the latent map decodes the point under it. cGAN tab: Generate shows the samples with verdicts, and "New
 seed" changes them. FID tab: the classifier-feature FID of cGAN samples, and an uploaded zip selects
 "Upload" for its set. Text-to-image tab: clicking a held-out example caption draws new pictures with the held-out
@@ -101,7 +101,10 @@ def assert_new_outputs(page, noisy_before: str | None, input_before: str | None)
     assert_scores_are_numbers(page)
 
 
-def test_clicking_an_example_digit_denoises_it(page, artifacts_dir):
+def test_the_denoise_tab_opens_with_a_denoised_example_and_clicking_another_denoises_it(page, artifacts_dir):
+    expect(page.locator(DENOISED)).to_be_visible()  # not empty boxes: the first example, already denoised
+    expect(page.locator("#denoise-route")).to_contain_text("Showing the first example digit")
+    assert_scores_are_numbers(page)
     before = src_of(page, NOISY), src_of(page, MODEL_INPUT)
     open_subtab(page, "Upload or pick an example")
     page.locator("#denoise-examples button.gallery-item:has(img[src*='7_0_test00000'])").click()

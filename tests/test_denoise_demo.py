@@ -329,3 +329,12 @@ def test_the_tab_wires_each_setting_to_the_model_that_uses_it():
     [level_changed] = handlers_of(demo, "denoise-level", "change")  # a refused value warns, the result stays
     with pytest.warns(UserWarning, match="noise level must be a number between 0 and 1, got 50"):
         assert isinstance(level_changed(("upload", str(SEVEN), DIGIT), *(controls | {"level": 50}).values()), type(gr.skip()))
+
+
+def test_the_tab_opens_with_the_first_example_denoised_and_ready_to_rerun():
+    tab = DenoiseTab()
+    source, model_input, clean, noisy, denoised, classical, scores = tab.initial()
+    assert source == ("upload", example_paths()[0], DIGIT)  # a changed setting redoes this digit
+    assert clean.shape == noisy.shape == denoised.shape and len(classical) == len(scores) - 2
+    assert all(re.fullmatch(r"-?\d+\.\d+", psnr) for _, psnr, _ in scores)
+    assert float(scores[1][1]) > float(scores[0][1])  # the autoencoder beats the noisy input it was given
