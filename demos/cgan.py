@@ -205,8 +205,9 @@ def build_tab(hub_user: str | None = None) -> None:
         seed_b = gr.Number(value=DEFAULTS["seed_b"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed B", elem_id="cgan-seed-b")
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="cgan-steps")
         walk_button = gr.Button("Walk", elem_id="cgan-walk-button")
-    strip = gr.Gallery(elem_classes=["pixelated"], format="png", label="The chosen digit from seed A's noise to seed B's",
-                       columns=12, height=230, value=start[3], elem_id="cgan-strip")
+    strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "strip", "label-clear"], format="png",
+                       label="The chosen digit from seed A's noise to seed B's", height="auto", value=start[3],
+                       elem_id="cgan-strip")
     with gr.Row():
         png = gr.File(value=start[4], label="Strip (PNG)", interactive=False, elem_id="cgan-png")
         gif = gr.File(value=start[5], label="Animation (GIF)", interactive=False, elem_id="cgan-gif")

@@ -372,8 +372,9 @@ def build_tab(hub_user: str | None = None) -> None:
                                          elem_id="denoise-noisy")
                     denoised_out = gr.Image(start[4], elem_classes=["pixelated"], format="png", label="autoencoder", interactive=False,
                                             elem_id="denoise-denoised")
-                classical_out = gr.Gallery(start[5], elem_classes=["pixelated"], format="png", label="Classical denoisers on the same noisy image",
-                                           columns=4, height=200, elem_id="denoise-classical")
+                classical_out = gr.Gallery(start[5], elem_classes=["pixelated", "fit-columns", "wrap-captions", "strip", "label-clear"],
+                                           format="png", label="Classical denoisers on the same noisy image", height="auto",
+                                           elem_id="denoise-classical")
                 scores_out = gr.Dataframe(start[6], headers=["method", "PSNR (dB)", "SSIM"], label="Quality against the clean digit",
                                           interactive=False, elem_id="denoise-scores")
                 gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")

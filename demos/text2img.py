@@ -268,8 +268,8 @@ def build_tab(hub_user: str | None = None) -> None:
                                            max_length=MAX_CAPTION_CHARS, elem_id=f"t2i-caption-{side}") for side in "ab")
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="t2i-steps")
         blend_button = gr.Button("Blend", elem_id="t2i-blend-button")
-    strip = gr.Gallery(elem_classes=["pixelated"], format="png", columns=MAX_STEPS, height=260, value=start[2],
-                       label="From caption A to caption B (what the scene reader sees)", elem_id="t2i-strip")
+    strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "wrap-captions", "strip", "label-clear"], format="png", height="auto",
+                       value=start[2], label="From caption A to caption B (what the scene reader sees)", elem_id="t2i-strip")
     with gr.Row():
         png = gr.File(value=start[3], label="Strip (PNG)", interactive=False, elem_id="t2i-png")
         gif = gr.File(value=start[4], label="Animation (GIF)", interactive=False, elem_id="t2i-gif")

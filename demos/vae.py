@@ -276,8 +276,8 @@ def build_tab(hub_user: str | None = None) -> None:
                         elem_id="vae-code")
         seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (posterior sample)",
                          elem_id="vae-seed")
-    strip = gr.Gallery(value=start[6], elem_classes=["pixelated"], format="png", label="The walk, decoded (classifier: digit · confidence)",
-                       columns=12, height=230, elem_id="vae-strip")
+    strip = gr.Gallery(value=start[6], elem_classes=["pixelated", "fit-columns", "strip", "label-clear"], format="png",
+                       label="The walk, decoded (classifier: digit · confidence)", height="auto", elem_id="vae-strip")
     summary = gr.Markdown(start[9] or "", elem_id="vae-summary")
     with gr.Row():
         png = gr.File(value=start[7], label="Strip (PNG)", interactive=False, elem_id="vae-png")
