@@ -19,12 +19,14 @@ CSS = """
 .pixelated img { image-rendering: pixelated; }  /* enlarged digits stay sharp at any display size */
 /* Gradio's gallery keeps its fixed number of columns, each at least 100 px, so 8 spill out of a narrow panel:
    instead, as many columns as fit, each at least --min-cell wide. */
-.fit-columns .grid-container { grid-template-columns: repeat(auto-fit, minmax(var(--min-cell, 84px), 1fr)) !important;
+.fit-columns .grid-container { grid-template-columns: repeat(auto-fill, minmax(var(--min-cell, 84px), 1fr)) !important;
                                grid-template-rows: none !important; grid-auto-rows: auto !important; }
 /* Readouts under pictures wrap instead of ending in "…": they are the point of the text-to-image gallery. */
 .wrap-captions { --min-cell: 160px; }
-/* A strip of frames (a walk, a blend, the classical filters) wraps into rows of cells wide enough for their readouts. */
+/* A strip of frames (a walk, a blend, the classical filters) wraps into rows of cells wide enough for their readouts
+   (narrower than .wrap-captions' cells, which it follows and overrides), a short strip stretched across the width. */
 .strip { --min-cell: 104px; }
+.strip .grid-container { grid-template-columns: repeat(auto-fit, minmax(var(--min-cell), 1fr)) !important; }
 .strip .grid-wrap { min-height: 0 !important; }  /* as tall as its rows (Gradio keeps 450 px for an "auto" height) */
 .wrap-captions .caption-label { white-space: normal; max-width: calc(100% - 2 * var(--block-label-margin)); }
 /* Room above a picture for the label Gradio lays over its top-left corner, which would hide the first row. */

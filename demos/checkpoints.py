@@ -1,13 +1,12 @@
 """What every tab built on trained checkpoints shares: load them once at start, or keep the reason they could not load.
 
 A missing or broken checkpoint must not stop the gallery: the tab shows the reason (with the command that
-retrains the model) and each handler raises it as a ``gr.Error`` instead of failing on a missing model later.
+retrains the model) and each handler raises it as a ``Refusal`` instead of failing on a missing model later.
 """
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-
 
 from demos.inputs import Refusal
 from generative.checkpoints import Checkpoint

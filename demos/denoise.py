@@ -147,7 +147,7 @@ class DenoiseTab:
     # ---------------------------------------------------------------- the two models
 
     def run(self, digit, noise_kind, level, seed, already_noisy):
-        """The digit panel's outputs for a 28×28 digit; raises ``gr.Error`` for anything a user can fix."""
+        """The digit panel's outputs for a 28×28 digit; raises ``Refusal`` for anything a user can fix."""
         if self.model is None:
             raise Refusal(self.error)
         checked_choice(noise_kind, "noise kind", NOISE_KINDS)
@@ -251,7 +251,7 @@ class DenoiseTab:
 
     def rerun_if_shown(self, route: str):
         """The change handler of a setting only ``route``'s model uses: it reruns when that model made the result on
-        show, and otherwise does nothing (a digit's noise level must not redo a photo that takes half a minute)."""
+        show, and otherwise does nothing (a digit's noise level must not redo, and make the user wait for, a photo)."""
         def rerun_setting(source, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
                           progress=gr.Progress(track_tqdm=True)):
             if source is None or source[2] != route:
@@ -264,7 +264,7 @@ class DenoiseTab:
         the stored input, so that changing a setting redoes it. None without the digit model."""
         if self.model is None:
             return None
-        outputs = self.from_upload(example_paths()[0], AUTO, *DEFAULTS.values())
+        outputs = self.from_upload(example_paths()[0], AUTO, **DEFAULTS)
         return outputs[:7]
 
     @staticmethod
@@ -330,7 +330,7 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
     return text
 
 
-DEFAULTS = {"noise_kind": "gaussian", "level": 0.5, "seed": 0, "already_noisy": False, "sigma": 25}
+DEFAULTS = {"noise_kind": "gaussian", "level": 0.5, "seed": 0, "already_noisy": False, "sigma": 25, "ensemble": False}
 OPENING_NOTE = ("Showing the first example digit with the settings on the left: draw a digit, upload a digit or a photo, "
                 "or click an example to try your own.")
 
@@ -358,7 +358,7 @@ def build_tab(hub_user: str | None = None) -> None:
             seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="denoise-seed")
             already_noisy = gr.Checkbox(DEFAULTS["already_noisy"], label="My image is already noisy: denoise it as it is",
                                         elem_id="denoise-already-noisy")
-            ensemble = gr.Checkbox(False, label="Photos: average over the 8 flips and rotations (≈0.1 dB better, 8× slower)",
+            ensemble = gr.Checkbox(DEFAULTS["ensemble"], label="Photos: average over the 8 flips and rotations (≈0.1 dB better, 8× slower)",
                                    elem_id="denoise-photo-ensemble")
         with gr.Column(scale=2):
             route_note = gr.Markdown(OPENING_NOTE if start[0] else "", elem_id="denoise-route")

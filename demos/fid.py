@@ -231,7 +231,7 @@ class FIDTab:
             a, b = (self.features_of(source, kind, resize) for source in sources)
             dimension = len(a.stats.mean)
             # The square root takes seconds at 2048-d (its time is in the explanation) with no progress of its own.
-            progress(None, desc=f"Fréchet distance: the matrix square root of a {dimension}×{dimension} product")
+            progress(None, desc=f"Comparing the two sets (the Fréchet distance's square root of a {dimension}×{dimension} matrix)")
             too_few = pr and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
             comparison = compare(a, b, kid=kid, pr=pr and not too_few)
         except (ImageSetError, FIDError) as err:
@@ -246,6 +246,11 @@ class FIDTab:
                 gr.Warning(f"{s.source}: {s.skipped.describe()}.")
         grids = [sample_grid(list(s.sample) if s.sample is not None else []) for s in (a, b)]
         return result_markdown(comparison) + note, *grids
+
+
+def measure_the_upload() -> str:
+    """The set's source once a zip is uploaded for it: an upload means "measure this zip"."""
+    return UPLOAD
 
 
 def build_tab(hub_user: str | None = None) -> None:
@@ -281,6 +286,6 @@ def build_tab(hub_user: str | None = None) -> None:
                 elem_id="fid-about")
     features.change(resize_control, features, resize, api_visibility="private")
     for upload, choice in ((upload_a, choice_a), (upload_b, choice_b)):
-        upload.upload(lambda: UPLOAD, None, choice, api_visibility="private")  # an upload means "measure this zip"
+        upload.upload(measure_the_upload, None, choice, api_visibility="private")
     measure.click(tab.measure, [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr],
                   [result, grid_a, grid_b], api_name="fid_measure", preprocess=False)

@@ -1,6 +1,6 @@
 """Input and display helpers every digit tab shares: uploads and sketches in, crisp enlargements out.
 
-Errors become ``Refusal`` (a ``gr.Error``) with the message meant for the user; the server keeps serving.
+Errors become ``Refusal`` (a ``Refusal``) with the message meant for the user; the server keeps serving.
 """
 from __future__ import annotations
 
@@ -41,14 +41,14 @@ def is_number(value) -> bool:
 
 
 def checked_int(value, name: str, low: int, high: int) -> int:
-    """``value`` as an int, or ``gr.Error`` naming the control unless it is a whole number in [low, high]."""
+    """``value`` as an int, or ``Refusal`` naming the control unless it is a whole number in [low, high]."""
     if not (is_number(value) and (isinstance(value, int) or value.is_integer()) and low <= value <= high):
         raise Refusal(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
     return int(value)
 
 
 def checked_choice(value, name: str, choices) -> str:
-    """``value`` if it is one of the string ``choices``, else ``gr.Error`` naming them (a list or dict sent by an API
+    """``value`` if it is one of the string ``choices``, else ``Refusal`` naming them (a list or dict sent by an API
     call is refused like any other wrong value, not looked up, which would raise "unhashable type")."""
     if not (isinstance(value, str) and value in choices):
         raise Refusal(f"Unknown {name} {value!r}; choose one of: {', '.join(choices)}.")
@@ -70,7 +70,7 @@ def kept_on_refusal(handler):
     def handle(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
-        except gr.Error as refusal:
+        except Refusal as refusal:
             gr.Warning(refusal.message)
             return gr.skip()
     return handle
@@ -86,7 +86,7 @@ def new_seed() -> int:
 
 
 def digit_from_upload(image: str | dict | None) -> np.ndarray:
-    """An uploaded image file → the 28×28 MNIST-style digit; ``gr.Error`` if it cannot be used.
+    """An uploaded image file → the 28×28 MNIST-style digit; ``Refusal`` if it cannot be used.
 
     ``image`` is a path, or the raw file payload ({"path": …}) of an event wired with
     ``preprocess=False``: that keeps Gradio from decoding the upload itself, which would turn a
@@ -105,7 +105,7 @@ def digit_from_upload(image: str | dict | None) -> np.ndarray:
 
 
 def upload_path(image: str | dict | None, missing: str = "Upload an image, or click one of the examples.") -> str:
-    """The file of an upload given as a path or as the raw payload of a ``preprocess=False`` event; ``gr.Error(missing)`` if none."""
+    """The file of an upload given as a path or as the raw payload of a ``preprocess=False`` event; ``Refusal(missing)`` if none."""
     path = image.get("path") if isinstance(image, dict) else image
     if not path:
         raise Refusal(missing)
@@ -113,7 +113,7 @@ def upload_path(image: str | dict | None, missing: str = "Upload an image, or cl
 
 
 def digit_from_pixels(pixels: np.ndarray, already_noisy: bool = False) -> np.ndarray:
-    """Decoded grey (H, W) or RGB (H, W, 3) pixels in [0, 1] → the 28×28 MNIST-style digit; ``gr.Error`` if there is no ink.
+    """Decoded grey (H, W) or RGB (H, W, 3) pixels in [0, 1] → the 28×28 MNIST-style digit; ``Refusal`` if there is no ink.
 
     An ``already_noisy`` image is only brought to 28×28 (``noisy_digit_field``): cropping to the ink would
     take its noise for ink."""
@@ -127,7 +127,7 @@ def digit_from_pixels(pixels: np.ndarray, already_noisy: bool = False) -> np.nda
 
 
 def sketch_path(sketch: dict | None) -> str:
-    """The composite image file of a Sketchpad payload ({background, layers, composite}); ``gr.Error`` if there is none."""
+    """The composite image file of a Sketchpad payload ({background, layers, composite}); ``Refusal`` if there is none."""
     composite = sketch.get("composite") if isinstance(sketch, dict) else None
     path = composite.get("path") if isinstance(composite, dict) else composite
     if not path:

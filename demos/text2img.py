@@ -112,8 +112,8 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
         "(README, *How the recipe was chosen*; those trials' code was not kept, so they cannot be rerun).\n\n"
         "**GAN-INT.** G is also trained on halfway blends of two captions' embeddings, which have no real picture: "
         "Reed et al.'s way to make the space between captions draw scenes too. Here it does so only in part: "
-        "the middle pictures of a blend often show no shape at all (the scene reader reads “nothing”). Try *blend two "
-        "captions* below.\n\n"
+        "the middle pictures of a blend often show no shape at all (the scene reader reads “nothing”; "
+        "`benchmarks/results/text2img_blends.md`). Try *blend two captions* below.\n\n"
         "**The text encoder** is trained beside the GAN to read each caption's scene back (which shape, colour and size "
         "sits at each position). Six (colour, shape) pairs — red triangle, green square, blue circle, yellow cross, "
         "purple diamond, cyan triangle — never appear in training: asking for them tests whether the model composes a "
@@ -170,9 +170,10 @@ def checked_caption(caption) -> str:
     return caption
 
 
-def refusal(caption: str, err: CaptionError) -> str:
-    """The message for a refused caption; at the caption box's length limit, the box may have cut its last word."""
-    if not isinstance(caption, str) or len(caption) < MAX_CAPTION_CHARS:
+def caption_refusal_message(caption, err: CaptionError) -> str:
+    """The message for a refused caption. One that fills the caption box, which stops at its length limit, and ends
+    in an unknown word may have lost the rest of that word: say so, or the fragment alone is named."""
+    if not (err.unknown and isinstance(caption, str) and len(caption) == MAX_CAPTION_CHARS):
         return str(err)
     return (f"{err} The caption box stops at {MAX_CAPTION_CHARS} characters, so its last word may have been cut off: "
             "describe one or two things.")
@@ -206,7 +207,7 @@ class TextToImageTab(CheckpointTab):
         try:
             images = pictures(self.model, checked_caption(caption), count, seed)
         except CaptionError as err:
-            raise Refusal(refusal(caption, err)) from None
+            raise Refusal(caption_refusal_message(caption, err)) from None
         scene = parse_caption(caption)
         captions = readout_captions(read(self.reader, images), scene)
         if scene is None:
@@ -225,7 +226,7 @@ class TextToImageTab(CheckpointTab):
             try:
                 self.model.tokenizer.encode(checked_caption(caption))  # the check embedding would make, naming the caption
             except CaptionError as err:
-                raise Refusal(f"{name}: {refusal(caption, err)}") from None
+                raise Refusal(f"{name}: {caption_refusal_message(caption, err)}") from None
         frames = blend(self.model, caption_a, caption_b, steps, seed)
         captions = readout_captions(read(self.reader, frames), None)
         png, gif = save_strip(frames, captions, Path(tempfile.mkdtemp(dir=self.files)), "caption-blend", scale=6)

@@ -1,5 +1,5 @@
 """The cGAN tab's pure functions and handlers on a tiny untrained generator (seeds, rows of styles, noise walks, bad
-input), and the shipped generator's conditional accuracy."""
+input), the wiring of its settings (on the shipped checkpoints), and the shipped generator's conditional accuracy."""
 import tempfile
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The Denoise tab's pure functions, and the quality of the shipped checkpoint on real MNIST."""
+"""The Denoise tab's functions and the wiring of its settings, and the quality of the shipped checkpoint on real MNIST."""
 import json
 import re
 from types import SimpleNamespace
@@ -315,17 +315,19 @@ def test_a_setting_of_the_other_model_does_not_redo_the_result_on_show():
     assert again[0] == digit_source and again[3] is not None  # the digit's own setting redoes it
 
 
-def test_the_tab_wires_each_setting_to_the_model_that_uses_it():
+def test_the_tab_wires_each_setting_to_the_model_that_uses_it(monkeypatch):
     with gr.Blocks() as demo:
         denoise.build_tab()
 
     controls = dict(choice=AUTO, noise_kind="gaussian", level=0.5, seed=0, already_noisy=False, sigma=25)
-    shown = {DIGIT: ("upload", "any/digit.png", DIGIT), PHOTO: ("upload", "any/photo.png", PHOTO)}  # never read
-    for elem_id, used_by in (("denoise-kind", DIGIT), ("denoise-level", DIGIT),
-                             ("denoise-photo-sigma", PHOTO), ("denoise-photo-ensemble", PHOTO)):
-        other = PHOTO if used_by == DIGIT else DIGIT
-        [handler] = handlers_of(demo, elem_id, "change")
-        assert isinstance(handler(shown[other], *controls.values()), type(gr.skip())), elem_id
+    shown = {DIGIT: ("upload", str(SEVEN), DIGIT), PHOTO: ("upload", photo_example_paths()[0], PHOTO)}
+    with monkeypatch.context() as patched:  # a setting of the other model must not redo the result at all
+        patched.setattr(DenoiseTab, "from_upload", lambda *args, **kwargs: pytest.fail("redid the result on show"))
+        for elem_id, used_by in (("denoise-kind", DIGIT), ("denoise-level", DIGIT),
+                                 ("denoise-photo-sigma", PHOTO), ("denoise-photo-ensemble", PHOTO)):
+            other = PHOTO if used_by == DIGIT else DIGIT
+            [handler] = handlers_of(demo, elem_id, "change")
+            assert isinstance(handler(shown[other], *controls.values()), type(gr.skip())), elem_id
     [level_changed] = handlers_of(demo, "denoise-level", "change")  # a refused value warns, the result stays
     with pytest.warns(UserWarning, match="noise level must be a number between 0 and 1, got 50"):
         assert isinstance(level_changed(("upload", str(SEVEN), DIGIT), *(controls | {"level": 50}).values()), type(gr.skip()))

@@ -63,7 +63,7 @@ def test_the_distance_step_is_announced_after_the_features(tab):
     calls = []
     tab.measure(RENDERED_SCENES, None, list(GENERATOR_CHOICES)[2], None, 8, 0, next(iter(FEATURE_CHOICES)), "pytorch-fid",
                 False, False, progress=lambda fraction, desc=None: calls.append((fraction, desc)))
-    assert calls == [(None, "Fréchet distance: the matrix square root of a 2048×2048 product")]
+    assert calls == [(None, "Comparing the two sets (the Fréchet distance's square root of a 2048×2048 matrix)")]
 
 
 def test_cgan_sets_cover_every_digit(tab):

@@ -1,8 +1,12 @@
-"""The tabs' shared input checks: bounds are inclusive, and a bool is not a number (JSON true would pass as 1)."""
+"""The tabs' shared input checks: bounds are inclusive, a bool is not a number (JSON true would pass as 1), and an
+upload that does not look like a digit gets a warning."""
+import warnings
+
 import gradio as gr
 import pytest
 
-from demos.inputs import MAX_SEED, checked_int, checked_seed, is_number, new_seed
+from demos.inputs import MAX_SEED, checked_int, checked_seed, digit_from_upload, example_paths, is_number, new_seed
+from demos.photo import photo_example_paths
 
 
 def test_the_bounds_are_part_of_the_range():
@@ -19,3 +23,14 @@ def test_a_bool_is_not_a_number():
     assert is_number(3) and is_number(10**400) and is_number(0.5) and not is_number(float("nan"))
     with pytest.raises(gr.Error, match="got True"):
         checked_seed(True)
+
+
+def test_a_photo_uploaded_as_an_endpoint_is_said_not_to_look_like_a_digit():
+    """The VAE turns anything into a digit; a photo's walk would read 1 → 4 → 2 → 8 with no word of why."""
+    for photo in photo_example_paths():
+        with pytest.warns(UserWarning, match="does not look like a handwritten digit"):
+            digit_from_upload(photo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # MNIST test digits pass without it
+        for digit in example_paths()[:3]:
+            digit_from_upload(digit)
