@@ -1,11 +1,12 @@
 """The text-to-image benchmarks' own logic: the weight-decay study and the generator probe on validation pairs (never
-the held-out ones), and the quality benchmark's split of pictures by the text encoder's reading and its variety measure."""
+the held-out ones), the quality benchmark's split of pictures by the text encoder's reading and its variety measure,
+and the blend benchmark's readout along each blend."""
 import json
 
 import pytest
 import torch
 
-from benchmarks import text2img_quality
+from benchmarks import text2img_blends, text2img_quality
 from benchmarks import text2img_text_weight_decay as study
 from generative.data.shapes import HELD_OUT, SEEN_PAIRS
 
@@ -79,3 +80,11 @@ def test_the_background_level_is_read_only_two_pixels_clear_of_any_thing():
     level = text2img_quality.background_level(pictures, rendered)
     assert level["mean"] == pytest.approx(30) and level["sd"] == pytest.approx(0, abs=1e-4)
     assert level["rendered"] == BACKGROUND[0]
+
+
+def test_the_blend_benchmark_reads_every_step_and_the_captions_themselves_show_a_scene(tmp_path):
+    text2img_blends.main(["--pairs", "3", "--steps", "5", "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / "text2img_blends.json").read_text())
+    share = report["share_nothing_by_step"]
+    assert (report["pairs"], report["steps"], len(share)) == (3, 5, 5)
+    assert share[0] == share[-1] == 0 and all(value in (0, 1 / 3, 2 / 3, 1) for value in share)  # counts of 3 pairs
