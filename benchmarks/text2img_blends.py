@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = run_info(__file__, argv)
     tab = TextToImageTab()
-    tab.check()
+    if tab.error:
+        raise SystemExit(tab.error)
     rng = np.random.default_rng(0)
     empty = np.zeros(args.steps)
     for pair in range(args.pairs):

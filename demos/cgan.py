@@ -99,8 +99,9 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
         standard_error = (main["accuracy"] * (1 - main["accuracy"]) / samples) ** 0.5
         text += (f"\n\n**Measured** (`benchmarks/results/cgan_quality.md`, {report['per_class']:,} samples per digit, seed "
                  f"{report['seed']}: another draw than the training run's; at {samples:,} samples an accuracy's binomial "
-                 f"standard error is {standard_error * 100:.2f} points): conditional accuracy {main['accuracy']:.2%}; per-class feature spread {main['diversity_ratio_mean']:.2f}× that of real test "
-                 f"digits (min {main['diversity_ratio_min']:.2f}; 1 = as varied as real digits, 0 = collapsed); Fréchet "
+                 f"standard error is {standard_error * 100:.2f} points): conditional accuracy {main['accuracy']:.2%}; "
+                 f"per-class feature spread {main['diversity_ratio_mean']:.2f}× that of real test digits "
+                 f"(min {main['diversity_ratio_min']:.2f}; 1 = as varied as real digits, 0 = collapsed); Fréchet "
                  f"distance to the MNIST test digits in the classifier's feature space {main['feature_frechet_distance']:.2f} "
                  f"(real training digits: {report['real_floor_frechet']:.2f}).")
     return text

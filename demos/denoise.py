@@ -401,9 +401,9 @@ def build_tab(hub_user: str | None = None) -> None:
     # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
     digit.sketch_button.click(tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False)
     digit.upload.change(tab.from_upload_change, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False)
-    for control, handler in ((choice, tab.rerun), (seed, tab.rerun), (already_noisy, tab.rerun),
-                             (noise_kind, tab.rerun_if_shown(DIGIT)), (level, tab.rerun_if_shown(DIGIT)),
-                             (sigma, tab.rerun_if_shown(PHOTO)), (ensemble, tab.rerun_if_shown(PHOTO))):
+    digit_setting, photo_setting = tab.rerun_if_shown(DIGIT), tab.rerun_if_shown(PHOTO)
+    for control, handler in ((choice, tab.rerun), (seed, tab.rerun), (already_noisy, tab.rerun), (noise_kind, digit_setting),
+                             (level, digit_setting), (sigma, photo_setting), (ensemble, photo_setting)):
         control.change(kept_on_refusal(handler), [source_state, *controls], outputs, api_visibility="private",
                        preprocess=False)
     for photo in (photo_clean, photo_noisy, photo_denoised):

@@ -1,6 +1,6 @@
 """Input and display helpers every digit tab shares: uploads and sketches in, crisp enlargements out.
 
-Errors become ``Refusal`` (a ``Refusal``) with the message meant for the user; the server keeps serving.
+Errors become ``Refusal`` (a ``gr.Error``) with the message meant for the user; the server keeps serving.
 """
 from __future__ import annotations
 
