@@ -48,7 +48,7 @@ def every_digit(generator: Generator, rows: int, seed: int, scale: float = 1.0) 
 
 
 def noise_walk(generator: Generator, digit: int, seed_a: int, seed_b: int, steps: int, scale: float = 1.0) -> np.ndarray:
-    """Digit ``digit`` along the great circle from seed A's noise to seed B's (the noise's typical norm is kept)."""
+    """Digit ``digit`` along the great circle from seed A's noise to seed B's (no dip in norm, as a straight line has)."""
     z = latent_path(noise(generator, 1, seed_a, scale)[0], noise(generator, 1, seed_b, scale)[0], steps, "slerp")
     return draw(generator, z, digit)
 
@@ -86,8 +86,9 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
         "−log D(G(z, y)) rather than log(1 − D(G(z, y))): the latter's gradient vanishes when D confidently rejects G's "
         "digits, which is exactly when G most needs to learn.\n\n"
         "**The noise carries style, the label identity:** \"same style, every digit\" draws each row from one z. "
-        "Shrinking z towards 0 (noise scale < 1: sampling at a lower *temperature*, akin to the truncation trick of "
-        "BigGAN and StyleGAN, which keep z or w near its mean) trades variety for cleaner, more typical digits.")
+        "Shrinking z towards 0 (noise scale < 1: sampling at a lower *temperature*, as Glow does; BigGAN's truncation "
+        "trick, which redraws the entries of z beyond a threshold, and StyleGAN's, which pulls w towards its mean, "
+        "are cousins) trades variety for cleaner, more typical digits.")
     if metrics:
         accuracy = " · ".join(f"{name}: {value:.2%}" for name, value in metrics["conditional_accuracy"].items())
         text += (f"\n\n**Trained here:** {metrics['parameters']:,} parameters in G, {metrics['epochs']} epochs "

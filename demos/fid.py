@@ -98,9 +98,10 @@ def result_markdown(comparison) -> str:
 
 ABOUT = """**What FID measures.** Both sets go through the same network (for the standard FID, TensorFlow's
 Inception-v3 trained on ImageNet, its 2048-d pool3 layer); a Gaussian is fitted to each set's features, and FID is the
-Fréchet distance between the two: ‖μ_A − μ_B‖² + Tr(Σ_A + Σ_B − 2(Σ_A Σ_B)^½). 0 means the two sets look alike to
-the network; lower is better. It sees both fidelity and variety, but only through ImageNet features: for digits the
-gallery's MNIST classifier gives a better-suited feature space (choose it under *Features*).
+squared Fréchet (2-Wasserstein) distance between the two Gaussians: ‖μ_A − μ_B‖² + Tr(Σ_A + Σ_B − 2(Σ_A Σ_B)^½).
+0 means the two sets' features have the same mean and covariance (all that FID sees, not that the sets are the same);
+lower is better. It sees both fidelity and variety, but only through ImageNet features: for digits the gallery's
+MNIST classifier gives a better-suited feature space (choose it under *Features*).
 
 **How to read it.** FID is biased upwards at small N (the covariance of 2048-d features needs thousands of images;
 with 2,048 or fewer it is singular), so compare only numbers computed with the same N, the same feature extractor

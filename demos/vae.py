@@ -120,16 +120,20 @@ def about_markdown(walk_metrics: dict | None, map_metrics: dict | None, report: 
         "drawn with the *reparameterisation* z = μ + σ ⊙ ε, ε ~ N(0, I), so gradients flow through the sampling; "
         "the decoder turns z into the probability of each of the 784 pixels being on (a Bernoulli likelihood).\n\n"
         "**Loss.** The negative evidence lower bound, per digit: the reconstruction cross-entropy summed over the "
-        "pixels plus KL(q(z|x) ‖ N(0, I)). The KL term pulls every code towards the standard normal prior, which "
-        "packs the codes together without holes: that is why points *between* two digits decode to plausible digits "
-        "and why a random z ~ N(0, I) decodes to one.\n\n"
+        "pixels plus KL(q(z|x) ‖ N(0, I)). The KL term pulls every code towards the standard normal prior, so the "
+        "codes of all digits together spread over it: that is why most points *between* two digits decode to "
+        "plausible digits, and most random z ~ N(0, I) too. Only most: the term acts on each digit's code alone, "
+        "so the codes together need not fill the prior exactly (Hoffman & Johnson 2016), and some points decode "
+        "to blurred, in-between shapes.\n\n"
         "**The walk** uses the 16-d model. A straight line between two typical codes passes closer to the origin "
-        "than typical codes do (in d dimensions they lie near the sphere of radius √d); the great circle (slerp) "
-        "keeps the norm. Each frame is judged by a separate MNIST classifier.\n\n"
+        "than typical codes do (in d dimensions they lie near the sphere of radius √d); slerp follows the great "
+        "circle instead and moves the norm evenly from A's to B's, so it never dips. Each frame is judged by a "
+        "separate MNIST classifier.\n\n"
         "**The map** is a second VAE with a 2-d latent space, so its whole code space can be drawn: left, the decoded "
         "digit at each point of the plane; right, where the 10,000 MNIST test digits are encoded (μ), coloured by their "
-        "true label. The yellow line is the same walk in its plane between A and B; the white dots are where the "
-        "16-d walk's frames land when the 2-d encoder reads them. Click anywhere on the map to decode that point.")
+        "true label. The yellow line is the 2-d model's own path of the same kind (lerp or slerp) between its codes "
+        "(means) for A and B; the white dots are where the 16-d walk's frames land when the 2-d encoder reads them. "
+        "Click anywhere on the map to decode that point.")
     rows = [(name, m) for name, m in (("16-d (walk)", walk_metrics), ("2-d (map)", map_metrics)) if m]
     if rows:
         text += "\n\n**Trained here:** " + "; ".join(

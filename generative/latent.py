@@ -1,8 +1,9 @@
 """Paths between two latent vectors: straight (lerp) or along the great circle (slerp).
 
 In a high-dimensional Gaussian almost all mass sits near the sphere of radius √d, so the midpoint
-of a straight line between two typical codes is atypically short; slerp keeps the norm in between
-(White 2016, "Sampling generative networks").
+of a straight line between two typical codes is atypically short. Slerp here walks the great circle
+between the two directions and moves the norm linearly from one end's to the other's, so it never dips:
+a variant of White's slerp (2016, "Sampling generative networks"), which weights the vectors themselves.
 """
 from __future__ import annotations
 

@@ -317,7 +317,7 @@ so each convolution costs a quarter. {noise_range_words(args)} Colour photos are
 channel at a time, in an opponent colour space whose three channels are scaled to [0, 1], the training range
 (chosen over R, G, B and the orthonormal opponent space on photos outside the test sets: `benchmarks/photo_color_spaces.py`).
 
-- **Architecture:** `PhotoDenoiser(width={args.width}, depth={args.depth})`: {args.depth} 3×3 convolutions with ReLU, no batch norm,
+- **Architecture:** `PhotoDenoiser(width={args.width}, depth={args.depth})`: {args.depth} 3×3 convolutions, a ReLU after each but the last, no batch norm,
   **{metrics['parameters']:,} parameters** (DnCNN-S: about 0.56 M) (`generative/models/photo_denoiser.py`).{deepening_words(args.add_layers)}
 - **Training data:** Train400 (400 grey 180×180 crops of Berkeley Segmentation Dataset images, the DnCNN training set;
   the dataset is offered for non-commercial research and education, and the sample grid below shows crops of it),
