@@ -37,6 +37,7 @@ FEATURE_CHOICES = {"Inception-v3 (standard FID)": "inception", "MNIST classifier
 RESIZE_INFO = {"inception": "how each image becomes Inception-v3's 299×299 input",
                "classifier": "not used: the MNIST classifier reads every image as 28×28 grey"}
 MAX_GENERATED, DEFAULT_GENERATED = 10_000, 250
+MAX_UPLOADED = MAX_GENERATED  # images per uploaded set: a request must end in minutes, and a running one cannot be stopped
 GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 
 
@@ -185,7 +186,12 @@ class FIDTab:
             path = upload_path(upload, missing=f"Set {label}: upload a .zip of images, or choose another source.")
             if Path(path).suffix.lower() != ".zip":
                 raise Refusal(f"Set {label}: the upload must be a .zip file of images, got {Path(path).name}.")
-            return ZipImages(path)
+            images = ZipImages(path)
+            if len(images) > MAX_UPLOADED:
+                raise Refusal(f"Set {label}: {images.name} holds {len(images):,} images; the tab measures at most "
+                              f"{MAX_UPLOADED:,} per set. The command line has no limit: "
+                              "`python -m generative.metrics.fid A.zip B.zip`.")
+            return images
         count = checked_int(count, f"The number of samples for set {label}", 2, MAX_GENERATED)
         seed = checked_seed(seed)
         if choice == RENDERED_SCENES:
@@ -245,7 +251,7 @@ class FIDTab:
         for s in (a, b):
             if s.skipped.total:
                 gr.Warning(f"{s.source}: {s.skipped.describe()}.")
-        grids = [sample_grid(list(s.sample) if s.sample is not None else []) for s in (a, b)]
+        grids = [sample_grid(s.sample or []) for s in (a, b)]
         return result_markdown(comparison) + note, *grids
 
 
@@ -261,12 +267,12 @@ def build_tab(hub_user: str | None = None) -> None:
         with gr.Column():
             choice_a = gr.Radio([*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD], value=next(iter(REFERENCE_CHOICES)), label="Set A (the reference)",
                                 elem_id="fid-set-a")
-            upload_a = gr.File(file_types=[".zip"], label="Set A: zip of images (PNG, JPEG, …; other files are skipped)",
+            upload_a = gr.File(file_types=[".zip"], label=f"Set A: zip of up to {MAX_UPLOADED:,} images (PNG, JPEG, …; other files are skipped)",
                                elem_id="fid-upload-a")
         with gr.Column():
             choice_b = gr.Radio([UPLOAD, *GENERATOR_CHOICES], value=next(iter(GENERATOR_CHOICES)), label="Set B (to measure)",
                                 elem_id="fid-set-b")
-            upload_b = gr.File(file_types=[".zip"], label="Set B: zip of images", elem_id="fid-upload-b")
+            upload_b = gr.File(file_types=[".zip"], label=f"Set B: zip of up to {MAX_UPLOADED:,} images", elem_id="fid-upload-b")
             with gr.Row():
                 count = gr.Number(value=DEFAULT_GENERATED, precision=0, minimum=2, maximum=MAX_GENERATED,
                                   label="Generated samples (B; also rendered scenes in A)", elem_id="fid-count")

@@ -22,7 +22,7 @@ from safetensors.numpy import save, save_file
 from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
 from generative.metrics import fid, frechet, inception, references, statistics_files
-from generative.metrics.features import RESIZES, MomentAccumulator, SetFeatures, digit_input, extract
+from generative.metrics.features import RESIZES, SAMPLE_SIDE, MomentAccumulator, SetFeatures, digit_input, extract
 from generative.metrics.fid import IS_ABSENT, compare, main, make_extractor, open_source
 from generative.metrics.frechet import FrechetError, GaussianStats, frechet_distance
 from generative.metrics.inception import (HOW_TO_GET, NOT_INSTALLED, WEIGHTS_ENV, WEIGHTS_SHA1, FIDInception,
@@ -260,6 +260,14 @@ def test_only_the_first_features_and_images_are_kept(stand_in, images):
     np.testing.assert_allclose(some.kept, everything.kept[:5], rtol=1e-5, atol=1e-6)
     assert np.array_equal(some.sample, images[:4]) and everything.sample is None
     assert features_of(ArrayImages(images, "none"), stand_in, keep=0).kept is None
+
+
+def test_kept_images_are_shrunk_so_big_uploads_cannot_fill_memory(stand_in):
+    """32 kept 16-megapixel uploads held 1.5 GB; kept images are now at most ``SAMPLE_SIDE`` on a side, aspect kept."""
+    wide = random_images(2, seed=3, size=(SAMPLE_SIDE, 4 * SAMPLE_SIDE))
+    some = features_of(ArrayImages(wide, "wide"), stand_in, keep_images=2)
+    assert [image.shape for image in some.sample] == [(SAMPLE_SIDE // 4, SAMPLE_SIDE, 3)] * 2
+    assert abs(float(some.sample[0].mean()) - float(wide[0].mean())) < 2  # the picture shrunk, not cropped or blanked
 
 
 def test_mixed_sizes_modes_and_formats_in_one_folder(stand_in, tmp_path):

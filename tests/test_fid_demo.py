@@ -19,6 +19,7 @@ from generative.metrics.fid import Comparison
 from generative.metrics.features import SetFeatures
 from generative.metrics.frechet import GaussianStats
 from generative.models.scene_reader import SceneReader
+from input_files import random_digits_zip
 
 CLASSIFIER = list(FEATURE_CHOICES)[1]
 MNIST_REFERENCE, CGAN = next(iter(REFERENCE_CHOICES)), next(iter(GENERATOR_CHOICES))
@@ -149,6 +150,17 @@ def test_a_bad_set_b_is_refused_before_set_a_is_measured(tab, monkeypatch):
     monkeypatch.setattr(fid_demo, "extract", no_extraction)
     with pytest.raises(gr.Error, match="Set B: upload a .zip"):
         tab.measure(RENDERED_SCENES, None, UPLOAD, None, 20, 0, next(iter(FEATURE_CHOICES)), "pytorch-fid", False, False)
+
+
+def test_an_upload_over_the_image_limit_is_refused_before_it_is_measured(tab, monkeypatch, tmp_path):
+    """A 15 MB zip of 100,000 tiny PNGs once kept the server busy for hours; the cap is checked before extraction."""
+    monkeypatch.setattr(fid_demo, "MAX_UPLOADED", 3)
+    request = dict(choice_a=MNIST_REFERENCE, upload_a=None, choice_b=UPLOAD, count=20, seed=0, features=CLASSIFIER,
+                   resize="pytorch-fid", kid=False, pr=False)
+    over, at = (random_digits_zip(tmp_path / f"{n}.zip", n, seed=0) for n in (4, 3))
+    with pytest.raises(gr.Error, match=r"Set B: 4.zip holds 4 images; the tab measures at most 3 per set. The command line"):
+        tab.measure(upload_b={"path": str(over)}, **request)
+    assert "B: 3.zip, N = 3" in tab.measure(upload_b={"path": str(at)}, **request)[0]
 
 
 def test_the_explanation_quotes_speed_agreement_and_the_full_run_from_their_results():

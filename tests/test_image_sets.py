@@ -159,6 +159,26 @@ def test_a_member_that_decompresses_past_its_declared_size_is_not_measured(make_
     assert images.skipped.corrupt + images.skipped.unsafe == 1 and images.skipped.examples[0].startswith("liar.png")
 
 
+def test_an_image_file_over_the_size_cap_is_skipped_as_unsafe_unread(monkeypatch, make_zip, tmp_path):
+    """A member is read whole into memory, so one declared over ``MAX_FILE_BYTES`` must never be opened (a 2 MB
+    zip declaring 2 GB of zeros as big.png once took the server 4 GB); one exactly at the cap is read."""
+    big = png_bytes(np.random.default_rng(0).integers(0, 256, (100, 100), dtype=np.uint8))  # noise: 10 kB, the digits 1 kB
+    monkeypatch.setattr(image_sets, "MAX_FILE_BYTES", len(big) - 1)
+    path = make_zip({"big.png": big, "big.txt": big})
+    opened = []
+    real_open = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, info, *a, **k: opened.append(info.filename) or real_open(self, info, *a, **k))
+    images = ZipImages(path)
+    assert len(list(images)) == GOOD and "big.png" not in opened and len(opened) == GOOD
+    assert (images.skipped.unsafe, images.skipped.not_image) == (1, 1) and images.skipped.examples[0] == "big.png: unsafe"
+    write_folder(tmp_path / "folder", random_images(2, 0))
+    (tmp_path / "folder" / "big.png").write_bytes(big)
+    folder = FolderImages(tmp_path / "folder")
+    assert len(list(folder)) == 2 and folder.skipped.unsafe == 1
+    monkeypatch.setattr(image_sets, "MAX_FILE_BYTES", len(big))
+    assert len(list(ZipImages(path))) == GOOD + 1 and len(list(FolderImages(tmp_path / "folder"))) == 3
+
+
 def test_a_folder_skips_hidden_and_non_image_files_and_reads_subfolders_in_order(tmp_path):
     images = random_images(3, 0)
     write_folder(tmp_path / "set", images[:2])

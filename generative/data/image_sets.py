@@ -1,8 +1,8 @@
 """Sets of images to measure: a folder, a zip file or an array, read one image at a time and safely.
 
 A zip comes from strangers (the FID tab's uploads), so it is checked before anything is decompressed:
-the member count and the declared uncompressed total are capped (zip bombs), a member may not grow past
-its declared size while being read, names that would escape a folder are refused (nothing is extracted
+the member count and the declared uncompressed total are capped (zip bombs), so is each file's size (a
+member is read whole into memory), a member may not grow past its declared size while being read, names that would escape a folder are refused (nothing is extracted
 to disk, but such a zip is not an honest image set), and images larger than a pixel cap are refused
 before decoding. Members that are not images, or that do not decode, are skipped and counted: the
 counts go into every result so a user sees what was measured.
@@ -29,6 +29,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 MAX_MEMBERS = 100_000
 MAX_UNCOMPRESSED_BYTES = 2 * 1024 ** 3
 MAX_PIXELS = 4096 * 4096
+# One image file, read whole into memory before decoding: twice an uncompressed 8-bit RGBA (or float grey) image at the
+# pixel cap, room for any honest file of an image under that cap. A larger one is skipped as unsafe, unread.
+MAX_FILE_BYTES = 8 * MAX_PIXELS
 SKIPPED_EXAMPLES = 5
 
 
@@ -140,7 +143,7 @@ class FolderImages(ImageSet):
 
     def __iter__(self):
         for path in self.files:
-            if path.stat().st_size > MAX_UNCOMPRESSED_BYTES:
+            if path.stat().st_size > MAX_FILE_BYTES:
                 self.skipped.add("unsafe", path.name)
                 continue
             try:
@@ -170,7 +173,7 @@ class ZipImages(ImageSet):
                                 f"{max_uncompressed_bytes / 2**20:,.0f} MB. Refused before extracting (zip bomb?).")
         self.members = []
         for info in members:
-            if is_unsafe_name(info.filename):
+            if is_unsafe_name(info.filename) or (info.file_size > MAX_FILE_BYTES and is_image_name(info.filename)):
                 self.skipped.add("unsafe", info.filename)
             elif not is_image_name(info.filename):
                 self.skipped.add("not_image", info.filename)

@@ -25,6 +25,7 @@ from generative.metrics.frechet import GaussianStats
 from generative.metrics.inception import FEATURE_DIM, INPUT_SIZE
 
 KEEP_FEATURES = 10_000
+SAMPLE_SIDE = 128  # kept images are shrunk to this longest side: 32 uploads of 16 MP would otherwise hold 1.5 GB
 BATCH_SIZE = 8  # measured fastest on a 2-core CPU (benchmarks/results/fid_speed.md); larger is slower here
 
 
@@ -141,11 +142,20 @@ class SetFeatures:
     extractor: str
     resize: str
     skipped: Skipped = field(default_factory=Skipped)
-    sample: np.ndarray | None = None  # a few of the images, for the tab's grid
+    sample: list[np.ndarray] | None = None  # a few of the images, for the tab's grid, at most SAMPLE_SIDE on a side
 
     @property
     def n(self) -> int:
         return self.stats.n
+
+
+def shrunk(image: np.ndarray, side: int) -> np.ndarray:
+    """``image`` fitted within ``side``×``side`` pixels, aspect kept; a small enough one is returned as it is."""
+    if max(image.shape[:2]) <= side:
+        return image
+    picture = Image.fromarray(image)
+    picture.thumbnail((side, side), Image.LANCZOS)
+    return np.asarray(picture)
 
 
 @torch.inference_mode()
@@ -168,7 +178,7 @@ def extract(images: ImageSet, extractor: Extractor, batch_size: int = BATCH_SIZE
     for image in tqdm(images, total=len(images), desc=f"features of {images.name}", unit="img",
                       disable=not progress, leave=False):
         if len(sample) < keep_images:
-            sample.append(image)
+            sample.append(shrunk(image, SAMPLE_SIDE))
         batch.append(extractor.prepare(image))
         if len(batch) == batch_size:
             flush()
