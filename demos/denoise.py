@@ -10,8 +10,8 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_flag, checked_seed, digit_from_pixels, digit_from_sketch,
-                          digit_input, enlarge, example_paths, is_number, kept_on_refusal, sketch_path, upload_path)
+from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_flag, checked_seed, clicked_point, digit_from_pixels,
+                          digit_from_sketch, digit_input, enlarge, example_paths, is_number, kept_on_refusal, sketch_path, upload_path)
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
 from demos.reports import fixed, hardware_words, measured_report
@@ -185,10 +185,10 @@ class DenoiseTab:
     @staticmethod
     def zoom_at(views, evt: gr.SelectData):
         """A click on one of the three photos moves the zoomed detail there."""
-        if not views:
+        if not views or (pixel := clicked_point(evt)) is None:
             return gr.skip()
         height, width = views[0][0].shape[:2]
-        x, y = evt.index
+        x, y = pixel
         return zoom_views(views, (y / height, x / width))
 
     # ---------------------------------------------------------------- events

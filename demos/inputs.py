@@ -62,6 +62,16 @@ def checked_flag(value, name: str) -> bool:
     return value
 
 
+def clicked_point(evt: gr.SelectData) -> tuple[float, float] | None:
+    """The (x, y) pixel of a click on an image, or None when the event does not carry two finite numbers.
+
+    The browser always sends a pair, but the queue's route takes any JSON, and a click is not worth a traceback."""
+    index = evt.index
+    if isinstance(index, (list, tuple)) and len(index) == 2 and all(is_number(v) for v in index):
+        return float(index[0]), float(index[1])
+    return None
+
+
 def kept_on_refusal(handler):
     """``handler`` for a control's change event: a value our checks refuse becomes a warning and every output keeps
     what it showed. Raised as an error, it would mark every output of the event "Error", also those the value does

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_int, checked_seed, digit_from_sketch, digit_from_upload,
-                          digit_input, enlarge, example_paths, is_number, kept_on_refusal)
+from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_int, checked_seed, clicked_point, digit_from_sketch,
+                          digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
@@ -229,7 +229,9 @@ class VAETab(CheckpointTab):
 
     def click_map(self, overlay: Overlay | None, evt: gr.SelectData):
         self.check()
-        point = self.map.pixel_to_latent(*evt.index)
+        if (pixel := clicked_point(evt)) is None:
+            return gr.skip()
+        point = self.map.pixel_to_latent(*pixel)
         if point is None:
             gr.Warning("That click was between the two panels: click on the map itself.")
             return gr.skip()

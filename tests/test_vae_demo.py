@@ -206,6 +206,8 @@ def test_the_tab_opens_with_a_walk_and_decodes_clicked_points(tab):
     assert "outside the map" in tab.decode_point(overlay, 10.0, 0.0)[3]
     between = tab.click_map(overlay, gr.SelectData(None, {"index": [tab.map.panel + GAP // 2, 10], "value": None}))
     assert isinstance(between, type(gr.skip()))
+    for crafted in (None, [1, 2, 3], ["a", "b"], [float("nan"), 1.0], 7):  # the queue's route takes any JSON
+        assert isinstance(tab.click_map(overlay, gr.SelectData(None, {"index": crafted, "value": None})), type(gr.skip()))
 
 
 WALK_ELBO_BOUND = 95.0  # the target; measured 92.32 on all 10,000 (benchmarks/results/vae_quality.md)
