@@ -15,6 +15,7 @@ from generative.hub import HUB_USER_ENV
 
 TABS = [denoise, vae, cgan, text2img, fid]  # each module has TITLE and build_tab(hub_user)
 MAX_UPLOAD = "100mb"  # a zip of a few thousand images for the FID tab; anything bigger is refused
+DELETE_CACHE = (3600, 86400)  # Gradio's copies of returned files: checked hourly, deleted after a day
 CSS = """
 .pixelated img { image-rendering: pixelated; }  /* enlarged digits stay sharp at any display size */
 /* Gradio's gallery keeps its fixed number of columns, each at least 100 px, so 8 spill out of a narrow panel:
@@ -35,7 +36,7 @@ CSS = """
 
 
 def build_demo(hub_user: str | None = None) -> gr.Blocks:
-    with gr.Blocks(title="Generative models gallery") as demo:
+    with gr.Blocks(title="Generative models gallery", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# Generative models gallery\nClassic generative models, really trained and measured, to touch and compare.")
         with gr.Tabs():
             for module in TABS:

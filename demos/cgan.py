@@ -1,9 +1,6 @@
 """The "cGAN digit picker" tab: ask a conditional GAN for a digit, see its variety, its styles and its noise space."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 import numpy as np
 import torch
@@ -167,7 +164,7 @@ class CGANTab(CheckpointTab):
         frames = noise_walk(self.generator, digit, checked_seed(seed_a), checked_seed(seed_b),
                             checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS), checked_scale(scale))
         captions = verdict_captions(self.classifier, frames, digit)
-        png, gif = save_strip(frames, captions, Path(tempfile.mkdtemp(dir=self.files)), f"cgan-{digit}-walk")
+        png, gif = save_strip(frames, captions, self.files.new(), f"cgan-{digit}-walk")
         return gallery_items(frames, captions), str(png), str(gif)
 
 

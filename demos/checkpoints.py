@@ -5,10 +5,8 @@ retrains the model) and each handler raises it as a ``Refusal`` instead of faili
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from demos.inputs import Refusal
+from demos.output_files import OutputFolder
 from generative.checkpoints import Checkpoint
 from generative.hub import CheckpointError
 
@@ -24,7 +22,7 @@ class CheckpointTab:
             self.error = None
         except CheckpointError as err:
             self.error = str(err)
-        self.files = Path(tempfile.mkdtemp(prefix=f"gallery-{name}-"))
+        self.files = OutputFolder(name)
 
     def load_models(self) -> None:
         raise NotImplementedError

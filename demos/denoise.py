@@ -2,9 +2,7 @@
 a photo to the blind photo denoiser; which one is chosen from the upload, and the user can override it."""
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -12,6 +10,7 @@ import torch
 
 from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_flag, checked_seed, clicked_point, digit_from_pixels,
                           digit_from_sketch, digit_input, enlarge, example_paths, is_number, kept_on_refusal, sketch_path, upload_path)
+from demos.output_files import OutputFolder
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
 from demos.reports import fixed, hardware_words, measured_report
@@ -135,7 +134,7 @@ class DenoiseTab:
         self.photo_model, self.photo_error = self._load(PHOTO_DENOISER, self.photo_source)
         self.photo_metrics = load_metrics(self.photo_source) if self.photo_model else None
         self.photo_benchmark = measured_report("photo_denoise_quality", self.photo_source) if self.photo_model else None
-        self.files = Path(tempfile.mkdtemp(prefix="gallery-denoise-"))
+        self.files = OutputFolder("denoise")
 
     @staticmethod
     def _load(checkpoint: Checkpoint, source: str):
@@ -180,7 +179,7 @@ class DenoiseTab:
         shown = {"original": result.clean, "noisy": result.noisy, "denoised": result.denoised}
         views = [(to_uint8(image), label) for label, image in shown.items() if image is not None]
         return (None if result.clean is None else views[0][0], views[-2][0], views[-1][0], zoom_views(views),
-                scores_table(result), save_png(result.denoised, Path(tempfile.mkdtemp(dir=self.files)), "denoised.png"), views)
+                scores_table(result), save_png(result.denoised, self.files.new(), "denoised.png"), views)
 
     @staticmethod
     def zoom_at(views, evt: gr.SelectData):

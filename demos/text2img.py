@@ -5,9 +5,6 @@ pins down a scene; "blend two captions" walks the text-embedding space from one 
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 import numpy as np
 import torch
@@ -229,7 +226,7 @@ class TextToImageTab(CheckpointTab):
                 raise Refusal(f"{name}: {caption_refusal_message(caption, err)}") from None
         frames = blend(self.model, caption_a, caption_b, steps, seed)
         captions = readout_captions(read(self.reader, frames), None)
-        png, gif = save_strip(frames, captions, Path(tempfile.mkdtemp(dir=self.files)), "caption-blend", scale=6)
+        png, gif = save_strip(frames, captions, self.files.new(), "caption-blend", scale=6)
         return gallery_items(frames, captions, scale=4), str(png), str(gif)
 
 

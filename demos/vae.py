@@ -1,10 +1,8 @@
 """The "VAE latent walk" tab: encode two digits, walk the latent space between them, and see the 2-D map."""
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -203,7 +201,7 @@ class VAETab(CheckpointTab):
         checked_choice(code, "endpoint code", CODES)
         result = walk(self.model, self.classifier, a, b, steps, path, code, checked_seed(seed))
         captions = walk_captions(result)
-        png, gif = save_strip(result.frames, captions, Path(tempfile.mkdtemp(dir=self.files)), "vae-walk")
+        png, gif = save_strip(result.frames, captions, self.files.new(), "vae-walk")
         strip = gallery_items(result.frames, captions)
         overlay = map_overlay(self.map_model, a, b, result, path)
         return strip, str(png), str(gif), walk_summary(result), self.map.render(overlay), overlay

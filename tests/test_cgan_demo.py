@@ -1,7 +1,5 @@
 """The cGAN tab's pure functions and handlers on a tiny untrained generator (seeds, rows of styles, noise walks, bad
 input), the wiring of its settings (on the shipped checkpoints), and the shipped generator's conditional accuracy."""
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -9,6 +7,7 @@ import pytest
 import torch
 
 from demos import cgan as demo
+from demos.output_files import OutputFolder
 from event_wiring import handlers_of
 from generative.checkpoints import CGAN, CLASSIFIER
 from generative.hub import PRETRAINED_DIR
@@ -22,7 +21,7 @@ def tab():
     torch.manual_seed(0)
     tab = demo.CGANTab.__new__(demo.CGANTab)  # the handlers, with tiny models instead of the checkpoints
     tab.generator, tab.classifier, tab.error = Generator(noise_dim=8, width=4).eval(), DigitClassifier(4, 8).eval(), None
-    tab.files = Path(tempfile.mkdtemp())
+    tab.files = OutputFolder("cgan-test")
     return tab
 
 

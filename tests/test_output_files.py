@@ -1,0 +1,46 @@
+"""The tabs' output folders: a fresh folder per call, and the folders of calls long finished removed, not piled up."""
+import atexit
+import os
+import shutil
+import time
+
+from demos.output_files import KEEP_SECONDS, OutputFolder
+
+
+def test_each_call_gets_its_own_empty_folder_and_old_ones_are_removed(monkeypatch):
+    registered = []
+    monkeypatch.setattr(atexit, "register", lambda *args, **kwargs: registered.append(args))
+    folder = OutputFolder("test")
+    try:
+        assert folder.root.name.startswith("gallery-test-") and registered == [(shutil.rmtree, folder.root)]
+        old, recent = folder.new(), folder.new()
+        assert old != recent and old.parent == recent.parent == folder.root and not any(old.iterdir())
+        (old / "walk.gif").write_bytes(b"GIF89a")
+        long_ago = time.time() - KEEP_SECONDS - 1
+        os.utime(old, (long_ago, long_ago))
+        current = folder.new()
+        assert not old.exists() and recent.is_dir() and current.is_dir()  # only the finished call's folder went
+    finally:
+        shutil.rmtree(folder.root, ignore_errors=True)
+
+
+def test_a_folder_removed_meanwhile_is_not_an_error(monkeypatch):
+    folder = OutputFolder("test")
+    try:
+        gone = folder.new()
+        real_stat = type(gone).stat
+
+        def vanished(path, *args, **kwargs):  # another call removed it between the listing and the stat
+            if path == gone:
+                shutil.rmtree(gone)
+            return real_stat(path, *args, **kwargs)
+        monkeypatch.setattr(type(gone), "stat", vanished)
+        assert folder.new().is_dir() and not gone.exists()
+    finally:
+        shutil.rmtree(folder.root, ignore_errors=True)
+
+
+def test_the_app_deletes_gradios_copies_of_returned_files():
+    import app
+    frequency, age = app.DELETE_CACHE
+    assert app.build_demo().delete_cache == app.DELETE_CACHE and 0 < frequency <= age
