@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -95,6 +96,16 @@ def test_frechet_distance_is_symmetric_and_zero_on_itself():
     for n, dim in ((500, 16), (10, 64)):  # the second has singular covariances, as FID at small N does
         features = rng.normal(size=(n, dim))
         assert abs(frechet_distance(GaussianStats.of(features), GaussianStats.of(features))) < 1e-6 * dim
+
+
+def test_sets_of_one_repeated_image_give_zero_without_a_warning():
+    """Zero covariance (every image the same): SciPy's error estimate divides by a zero norm, which warned in the
+    server log; the distance is the means' alone."""
+    constant = GaussianStats(np.ones(4), np.zeros((4, 4)), 32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert frechet_distance(constant, constant) == 0
+        assert frechet_distance(constant, GaussianStats(np.zeros(4), np.zeros((4, 4)), 32)) == pytest.approx(4)
 
 
 def test_an_imaginary_square_root_is_refused_and_a_negligible_imaginary_part_dropped(monkeypatch):

@@ -52,8 +52,10 @@ def frechet_distance(a: GaussianStats, b: GaussianStats) -> float:
     cov_a, cov_b = np.atleast_2d(a.covariance), np.atleast_2d(b.covariance)
     if mean_a.shape != mean_b.shape or cov_a.shape != cov_b.shape:
         raise ValueError(f"feature dimensions differ: {mean_a.shape} vs {mean_b.shape}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", linalg.LinAlgWarning)  # singular products are handled just below
+    # Singular products are handled just below; SciPy's error estimate divides by the product's norm, 0 for sets of
+    # identical images, and would warn of it in the server log.
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
         covmean = _sqrtm(cov_a @ cov_b)
         if not np.isfinite(covmean).all():
             offset = np.eye(len(cov_a)) * EPSILON
