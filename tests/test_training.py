@@ -3,12 +3,14 @@ import json
 import os
 import subprocess
 import sys
+from importlib import import_module
 
 import huggingface_hub
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from generative.data import mnist
 from generative.data.mnist import load_mnist
 from generative.provenance import PROJECT_ROOT, command_line
 from training import loop, train_dae
@@ -148,6 +150,17 @@ def test_impossible_flags_are_refused_with_a_usage_message(flag, value, capsys):
     assert exit_info.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("script, flag, value", [
+    ("train_photo_denoiser", "--sigma-weight-power", "nan"), ("train_cgan", "--gp-weight", "nan"),
+    ("train_text2img", "--r1", "nan"), ("train_text2img", "--r1", "-1"), ("train_text2img", "--l1-weight", "-1e6"),
+    ("train_text2img", "--ema-decay", "1.5"), ("train_text2img", "--text-weight-decay", "inf")])
+def test_loss_weights_and_decays_out_of_range_are_usage_errors(script, flag, value, capsys):
+    """Such values trained to a NaN loss and published it, or failed with a traceback after the data was built."""
+    with pytest.raises(SystemExit) as exit_info:
+        import_module(f"training.{script}").parse_args([flag, value])
+    assert exit_info.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+
+
 def test_a_batch_larger_than_the_training_set_is_refused_before_training(tmp_path, data_root):
     with pytest.raises(SystemExit, match="256 training examples make no full batch of 512"):
         run(tmp_path, "big-batch", "--epochs", "1", "--data-root", str(data_root), "--batch-size", "512")
@@ -226,6 +239,116 @@ def test_a_data_root_missing_some_archives_names_them_instead_of_downloading(tmp
     with pytest.raises(FileNotFoundError, match=r"lacks t10k-images-idx3-ubyte\.gz, t10k-labels-idx1-ubyte\.gz: "):
         load_mnist("train", tmp_path / "root")
     assert not (tmp_path / "cache" / "datasets" / "MNIST" / "raw").exists()  # refused before linking anything
+
+
+# ---------------------------------------------------------------- mistakes caught before hours of training are lost
+
+def test_an_unusable_output_folder_is_refused_when_the_flags_are_read(tmp_path, monkeypatch, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    for folder in (a_file, a_file / "sub"):
+        with pytest.raises(SystemExit) as exit_info:
+            train_dae.parse_args(["--output-dir", str(folder)])
+        assert exit_info.value.code == 2 and f"{a_file} is a file, not a folder" in capsys.readouterr().err
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "access", lambda path, mode: False)  # a read-only disk (root passes any permission check)
+        with pytest.raises(SystemExit):
+            train_dae.parse_args(["--run-dir", str(tmp_path / "new" / "run")])
+    assert f"{tmp_path} cannot be written to" in capsys.readouterr().err
+    assert train_dae.parse_args(["--output-dir", str(tmp_path / "new" / "out")]).output_dir == tmp_path / "new" / "out"
+    assert not (tmp_path / "new").exists()  # checked, not made
+
+
+def test_one_folder_for_the_run_and_the_checkpoint_is_refused_before_training(tmp_path, data_root):
+    with pytest.raises(SystemExit, match="--run-dir and --output-dir are both"):
+        train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / "x"),
+                        "--output-dir", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()  # refused before the run wrote anything
+
+
+def tiny_fit(tmp_path, loss_fn, *flags, model=None):
+    """``fit`` on 8 random vectors, batches of 4 (2 steps an epoch), 2 epochs, with ``loss_fn(model, batch, step)``."""
+    args = train_dae.parse_args(["--epochs", "2", "--batch-size", "4", "--run-dir", str(tmp_path / "run"),
+                                 "--output-dir", str(tmp_path / "out"), "--device", "cpu", *flags])
+    steps = []
+
+    def loss(model, batch, generator):
+        steps.append(1)
+        return loss_fn(model, batch, len(steps))
+    model = model or torch.nn.Linear(3, 3)
+    return loop.fit(lambda: model, torch.utils.data.TensorDataset(torch.randn(8, 3)), loss, args,
+                    sample_fn=lambda model: torch.zeros(1, 1, 4, 4), sample_nrow=1)
+
+
+def squared_output(model, batch, step):
+    return model(batch[0]).pow(2).mean()
+
+
+def test_a_loss_that_turns_nan_stops_the_run_before_anything_is_published(tmp_path):
+    def nan_in_epoch_2(model, batch, step):
+        return squared_output(model, batch, step) * (float("nan") if step == 3 else 1)
+    with pytest.raises(SystemExit, match=r"the loss became nan in epoch 2, step 1: training diverged, and nothing is "
+                                         r"published \(1 of 2 epochs are saved in"):
+        tiny_fit(tmp_path, nan_in_epoch_2)
+
+
+def test_batch_norm_with_batches_of_one_is_refused_before_training(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3))
+    with pytest.raises(SystemExit, match="--batch-size 1: this model has batch norm"):
+        tiny_fit(tmp_path, squared_output, "--batch-size", "1", model=model)
+    tiny_fit(tmp_path, squared_output, "--batch-size", "1")  # without batch norm, batches of one train
+
+
+def test_ctrl_c_says_what_is_saved_and_how_to_go_on_and_exits_with_130(tmp_path, capsys):
+    def interrupt_in_epoch_2(model, batch, step):
+        if step == 3:
+            raise KeyboardInterrupt
+        return squared_output(model, batch, step)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_fit(tmp_path, interrupt_in_epoch_2)
+    out = capsys.readouterr().out
+    assert "interrupted: 1 of 2 epochs are saved in" in out and "the same command with --resume goes on from there" in out
+
+    def interrupted():
+        raise KeyboardInterrupt
+    with pytest.raises(SystemExit) as exit_info:
+        loop.run_script(interrupted)
+    assert exit_info.value.code == 130
+
+
+@pytest.mark.parametrize("damage", ["history cut", "settings garbled", "weights cut"])
+def test_a_damaged_saved_state_is_refused_with_a_message(tmp_path, damage):
+    tiny_fit(tmp_path, squared_output)
+    state = tmp_path / "run" / loop.STATE
+    file = {"history cut": "history.json", "settings garbled": loop.SETTINGS_FILE, "weights cut": "model.safetensors"}[damage]
+    data = (state / file).read_bytes()
+    (state / file).write_bytes(b"{not json" if damage == "settings garbled" else data[: len(data) // 2])
+    with pytest.raises(SystemExit, match="--resume: .* cannot be read"):
+        tiny_fit(tmp_path, squared_output, "--resume")
+
+
+def test_a_new_run_removes_only_the_sample_grids_a_run_writes(tmp_path):
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    (samples / "epoch_001.png").write_bytes(b"an earlier run's grid")
+    (samples / "my_generated_0001.png").write_bytes(b"the user's own file")
+    loop.start_afresh(tmp_path)
+    assert [p.name for p in samples.iterdir()] == ["my_generated_0001.png"]
+
+
+def test_links_into_the_cache_follow_the_data_root_given_now(tmp_path):
+    """A cache linked to an earlier root (since moved, or holding bad archives) must not shadow the good root."""
+    archives = ["a.gz", "b.gz"]
+    roots = [tmp_path / name for name in ("earlier", "now")]
+    for root in roots:
+        (root / "MNIST" / "raw").mkdir(parents=True)
+        for archive in archives:
+            (root / "MNIST" / "raw" / archive).write_text(root.name)
+    cache = tmp_path / "cache"
+    mnist._link_archives(roots[0], "MNIST", cache, archives)
+    (roots[0] / "MNIST" / "raw" / "a.gz").unlink()  # a.gz's link now dangles; b.gz's still reads the earlier root
+    mnist._link_archives(roots[1], "MNIST", cache, archives)
+    assert [(cache / "MNIST" / "raw" / archive).read_text() for archive in archives] == ["now", "now"]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: checks that evaluation follows the model there")

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ import torch
 from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import set_seed
 from huggingface_hub.utils import HFValidationError, validate_repo_id
+from safetensors import SafetensorError
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
@@ -54,6 +58,27 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1) (a moving average's decay: 1 would never move)."""
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0 and below 1, got {text}")
+    return value
+
+
+def writable_folder(text: str) -> Path:
+    """An argparse type: a folder that is there or can be made, and can be written to.
+
+    Checked when the flags are read, since the files go there only once hours of training or measuring are done."""
+    folder = Path(text)
+    existing = next(path for path in (folder, *folder.absolute().parents) if path.exists())
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{existing} cannot be written to")
+    return folder
+
+
 def hub_repo_id(text: str) -> str:
     """An argparse type: a valid Hub repo id, so a typo is refused before training rather than at the upload after it."""
     try:
@@ -83,7 +108,7 @@ def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_siz
     parser.add_argument("--lr", type=non_negative_float, default=lr)
     parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU when there is one")
-    parser.add_argument("--run-dir", type=Path, default=None, help="samples, loss curve and resume state (default: runs/<model>)")
+    parser.add_argument("--run-dir", type=writable_folder, default=None, help="samples, loss curve and resume state (default: runs/<model>)")
     parser.add_argument("--resume", action="store_true", help="continue from the last finished epoch in --run-dir")
     parser.add_argument("--limit-train", type=positive_int, default=None, help="train on the first N examples only (smoke tests)")
     parser.add_argument("--push-to-hub", metavar="REPO", type=hub_repo_id, default=None,
@@ -157,6 +182,9 @@ def run_script(main: Callable[[], None]) -> None:
         main()
     except (FileNotFoundError, CheckpointError) as err:
         raise SystemExit(f"error: {err}") from None
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        raise SystemExit(130) from None  # the shell's status for Ctrl-C
 
 
 def make_accelerator(device: str) -> Accelerator:
@@ -251,7 +279,13 @@ def fit(
                          f"(--batch-size {args.batch_size} × {accelerator.num_processes} process(es)): lower --batch-size")
     set_seed(args.seed)
     model = build_model()
+    if args.batch_size < 2 and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise SystemExit("--batch-size 1: this model has batch norm, which needs at least 2 examples per batch")
     run_dir: Path = args.run_dir
+    output_dir = getattr(args, "output_dir", None)
+    if output_dir is not None and output_dir.resolve() == run_dir.resolve():
+        raise SystemExit(f"--run-dir and --output-dir are both {run_dir}: the checkpoint folder takes copies of the "
+                         "run's pictures, so give them two folders")
     settings = training_settings(args, accelerator.num_processes)
     if args.resume:
         state_dir = saved_state(run_dir)
@@ -270,49 +304,68 @@ def fit(
 
     history = History()
     if args.resume:
-        accelerator.load_state(str(state_dir))
-        history = History.load(state_dir / "history.json")
+        try:
+            accelerator.load_state(str(state_dir))
+            history = History.load(state_dir / "history.json")
+        except (OSError, ValueError, TypeError, RuntimeError, SafetensorError) as err:  # cut, garbled or another model's
+            raise SystemExit(f"--resume: the saved state in {state_dir} cannot be read ({first_line(err)}). "
+                             "Start without --resume, or from a copy of the run folder that is whole.") from None
         accelerator.print(f"resuming after epoch {history.epochs_done} of {args.epochs}")
     history.train_examples = len(train_set)
 
     generator = torch.Generator(device=accelerator.device)
-    for epoch in range(history.epochs_done, args.epochs):
-        # Re-seeding per epoch (and per process) makes a resumed run draw the same noise as an unbroken one.
-        generator.manual_seed(args.seed * 100_003 + epoch * 1_009 + accelerator.process_index)
-        loader.set_epoch(epoch)
-        model.train()
-        started = time.perf_counter()
-        losses = []
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", disable=not accelerator.is_local_main_process, leave=False)
-        for batch in bar:
-            values = {name: accelerator.reduce(value, reduction="mean").item()
-                      for name, value in objective.step(batch, generator).items()}
-            losses.append(values.pop("loss"))
-            for name, value in values.items():
-                history.step_metrics.setdefault(name, []).append(value)
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
-        history.seconds += time.perf_counter() - started
-        history.epoch_end_seconds.append(round(history.seconds, 1))
-        history.step_loss.extend(losses)
-        history.epoch_train_loss.append(sum(losses) / max(len(losses), 1))
+    saved_epochs = history.epochs_done
+    try:
+        for epoch in range(history.epochs_done, args.epochs):
+            # Re-seeding per epoch (and per process) makes a resumed run draw the same noise as an unbroken one.
+            generator.manual_seed(args.seed * 100_003 + epoch * 1_009 + accelerator.process_index)
+            loader.set_epoch(epoch)
+            model.train()
+            started = time.perf_counter()
+            losses = []
+            bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", disable=not accelerator.is_local_main_process, leave=False)
+            for batch in bar:
+                values = {name: accelerator.reduce(value, reduction="mean").item()
+                          for name, value in objective.step(batch, generator).items()}
+                losses.append(values.pop("loss"))
+                if not math.isfinite(losses[-1]):
+                    raise SystemExit(f"the loss became {losses[-1]} in epoch {epoch + 1}, step {len(losses)}: training "
+                                     f"diverged, and nothing is published ({saved_epochs} of {args.epochs} epochs are saved in "
+                                     f"{run_dir}). Try a lower --lr, or check the flags that weight the loss.")
+                for name, value in values.items():
+                    history.step_metrics.setdefault(name, []).append(value)
+                bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            history.seconds += time.perf_counter() - started
+            history.epoch_end_seconds.append(round(history.seconds, 1))
+            history.step_loss.extend(losses)
+            history.epoch_train_loss.append(sum(losses) / max(len(losses), 1))
 
-        unwrapped = model  # built here, so never wrapped itself: what setup() prepared are its parts or a wrapper of it
-        unwrapped.eval()
-        if accelerator.is_main_process:
-            with torch.inference_mode():
-                if eval_fn is not None:
-                    history.epoch_eval_loss.append(eval_fn(unwrapped))
-                save_sample_grid(sample_fn(unwrapped).cpu(), run_dir / "samples" / f"epoch_{epoch + 1:03d}.png", sample_nrow)
-            save_loss_curve(history, run_dir / "loss_curve.png", eval_label)
-            held_out = f", {eval_label} {history.epoch_eval_loss[-1]:.5f}" if history.epoch_eval_loss else ""
-            accelerator.print(f"epoch {epoch + 1}/{args.epochs}: train loss {history.epoch_train_loss[-1]:.5f}{held_out} "
-                              f"({history.seconds:.0f} s so far)")
-        save_state(accelerator, run_dir, history, settings)
+            unwrapped = model  # built here, so never wrapped itself: what setup() prepared are its parts or a wrapper of it
+            unwrapped.eval()
+            if accelerator.is_main_process:
+                with torch.inference_mode():
+                    if eval_fn is not None:
+                        history.epoch_eval_loss.append(eval_fn(unwrapped))
+                    save_sample_grid(sample_fn(unwrapped).cpu(), run_dir / "samples" / f"epoch_{epoch + 1:03d}.png", sample_nrow)
+                save_loss_curve(history, run_dir / "loss_curve.png", eval_label)
+                held_out = f", {eval_label} {history.epoch_eval_loss[-1]:.5f}" if history.epoch_eval_loss else ""
+                accelerator.print(f"epoch {epoch + 1}/{args.epochs}: train loss {history.epoch_train_loss[-1]:.5f}{held_out} "
+                                  f"({history.seconds:.0f} s so far)")
+            save_state(accelerator, run_dir, history, settings)
+            saved_epochs = history.epochs_done
+    except KeyboardInterrupt:
+        accelerator.print(f"\ninterrupted: {saved_epochs} of {args.epochs} epochs are saved in {run_dir}; "
+                          "the same command with --resume goes on from there")
+        raise
 
     return model, history, accelerator
 
 
 STATE, PARTIAL_STATE, PREVIOUS_STATE = "state", "state.partial", "state.previous"
+
+
+def first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def save_state(accelerator: Accelerator, run_dir: Path, history: History, settings: dict) -> None:
@@ -357,7 +410,10 @@ def check_resumable(state_dir: Path, settings: dict) -> None:
     if not (state_dir / "history.json").exists():
         raise SystemExit(f"--resume: no saved state in {state_dir}; start without --resume")
     saved_file = state_dir / SETTINGS_FILE
-    saved = json.loads(saved_file.read_text()) if saved_file.exists() else settings  # runs saved before this check
+    try:
+        saved = json.loads(saved_file.read_text()) if saved_file.exists() else settings  # runs saved before this check
+    except ValueError as err:
+        raise SystemExit(f"--resume: {saved_file} cannot be read ({first_line(err)}). Start without --resume.") from None
     changed = [f"{name}: {saved.get(name)!r} then, {settings.get(name)!r} now"
                for name in sorted(saved.keys() | settings.keys()) if saved.get(name) != settings.get(name)]
     if changed:
@@ -366,10 +422,16 @@ def check_resumable(state_dir: Path, settings: dict) -> None:
 
 
 def start_afresh(run_dir: Path) -> None:
-    """A run without ``--resume`` replaces an earlier run's state and samples in ``run_dir``, so that neither a later
-    ``--resume`` nor the published sample grid can pick up the earlier run's files."""
-    for earlier in (*(run_dir / name for name in (STATE, PARTIAL_STATE, PREVIOUS_STATE)), run_dir / "samples"):
+    """A run without ``--resume`` replaces an earlier run's state and sample grids in ``run_dir``, so that neither a
+    later ``--resume`` nor the published sample grid can pick up the earlier run's files. Only files a run writes
+    go: ``run_dir`` may be a folder of the user's."""
+    for earlier in (run_dir / name for name in (STATE, PARTIAL_STATE, PREVIOUS_STATE)):
         if earlier.exists():
             print(f"starting a new run: removing the earlier run's {earlier}")
             shutil.rmtree(earlier)
-    (run_dir / "samples").mkdir(parents=True)
+    grids = sorted((run_dir / "samples").glob("epoch_*.png"))
+    if grids:
+        print(f"starting a new run: removing the earlier run's {len(grids)} sample grid(s) from {run_dir / 'samples'}")
+    for grid in grids:
+        grid.unlink()
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,8 @@ from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import PUBLISHED_BSD68_PSNR, add_white_noise, beats_at_every_sigma, denoise_photo, psnr_8bit  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, format_minutes, publish, run_record)
-from training.loop import add_training_args, bf16_is_fast, fit, positive_int, run_script  # noqa: E402
+from training.loop import (  # noqa: E402
+    add_training_args, bf16_is_fast, fit, non_negative_float, positive_int, run_script, writable_folder)
 
 TEST_SIGMAS = (15, 25, 50)
 GRID_CROP = 96
@@ -73,7 +74,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--min-sigma", type=float, default=0.0,
                         help="lower end of the σ range (0–255 scale); equal to --max-sigma, a model for that one level, "
                              "as DnCNN-S has, to measure what blindness costs")
-    parser.add_argument("--sigma-weight-power", type=float, default=0.0, metavar="P",
+    parser.add_argument("--sigma-weight-power", type=non_negative_float, default=0.0, metavar="P",
                         help="divide each patch's squared error by (σ + 5)^P (0–255 scale). 0: plain MSE, in which the "
                              "noisiest patches dominate since the error grows with σ; 1: every level counts about as "
                              "much as it does in a mean of PSNRs")
@@ -87,7 +88,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--add-layers", type=int, default=0, metavar="N",
                         help="with --init-from: insert N hidden convolutions that start as the identity (Net2Net), "
                              "so training goes on from the trained function with more capacity")
-    parser.add_argument("--output-dir", type=Path, default=Path("pretrained/photo-denoiser"))
+    parser.add_argument("--output-dir", type=writable_folder, default=Path("pretrained/photo-denoiser"))
     parser.add_argument("--eval-limit", type=positive_int, default=None, help="measure on the first N images of each test set only (smoke tests)")
     args = parser.parse_args(argv)
     if args.patch_size % 2:

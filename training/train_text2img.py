@@ -54,7 +54,8 @@ from generative.models.text2img import TextConditionedGenerator, TextToImage, Te
 from generative.text import Tokenizer  # noqa: E402
 from training.cards import (  # noqa: E402
     RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
-from training.loop import Objective, add_training_args, fit, positive_int, run_script  # noqa: E402
+from training.loop import (  # noqa: E402
+    Objective, add_training_args, fit, fraction, non_negative_float, positive_int, run_script, writable_folder)
 
 GRID_CAPTIONS = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
                  "a green cross left of a purple diamond", "a cyan disc above a red box",
@@ -84,25 +85,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_training_args(parser, epochs=6, batch_size=64, lr=2e-4)
     parser.add_argument("--train-scenes", type=positive_int, default=100_000, help="rendered training scenes, with one caption each")
     parser.add_argument("--loss", choices=LOSSES[:2], default="non-saturating")
-    parser.add_argument("--int-weight", type=float, default=1.0, help="weight of G's loss on blended captions (GAN-INT); 0 turns it off")
-    parser.add_argument("--aux-weight", type=float, default=1.0,
+    parser.add_argument("--int-weight", type=non_negative_float, default=1.0, help="weight of G's loss on blended captions (GAN-INT); 0 turns it off")
+    parser.add_argument("--aux-weight", type=non_negative_float, default=1.0,
                         help="weight of D's auxiliary scene-reading loss (TAC-GAN); 0 = plain GAN-INT-CLS")
-    parser.add_argument("--r1", type=float, default=1.0, metavar="GAMMA",
+    parser.add_argument("--r1", type=non_negative_float, default=1.0, metavar="GAMMA",
                         help="R1 penalty γ/2·E‖∇D(x, t)‖² on real matching pairs (Mescheder et al. 2018); 0 turns it off")
     parser.add_argument("--conditional-norm", action=argparse.BooleanOptionalAction, default=True,
                         help="G's batch norms take gain and bias from the caption (conditional batch norm)")
-    parser.add_argument("--l1-weight", type=float, default=100.0,
+    parser.add_argument("--l1-weight", type=non_negative_float, default=100.0,
                         help="weight λ of an L1 term between G's picture and the caption's real scene (pix2pix's λ); "
                              "0 = the adversarial losses alone")
-    parser.add_argument("--text-weight-decay", type=float, default=0.5,
+    parser.add_argument("--text-weight-decay", type=non_negative_float, default=0.5,
                         help="AdamW weight decay of the text encoder (chosen on validation pairs by "
                              "benchmarks/text2img_text_weight_decay.py; AdamW's default is 0.01)")
-    parser.add_argument("--ema-decay", type=float, default=0.999)
+    parser.add_argument("--ema-decay", type=fraction, default=0.999)
     parser.add_argument("--noise-dim", type=positive_int, default=100)
     parser.add_argument("--text-dim", type=positive_int, default=128)
     parser.add_argument("--width", type=positive_int, default=32, help="channels of G's last and D's first hidden layer")
     parser.add_argument("--reader", default=model_source("scene-reader"), help="the judge (folder or Hub repo)")
-    parser.add_argument("--output-dir", type=Path, default=Path("pretrained/text2img-shapes"))
+    parser.add_argument("--output-dir", type=writable_folder, default=Path("pretrained/text2img-shapes"))
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or Path("runs/text2img-shapes")
     return args

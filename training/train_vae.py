@@ -31,7 +31,7 @@ from generative.models import VAE  # noqa: E402
 from generative.models.vae import ARCHITECTURES, negative_elbo  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
-from training.loop import MNIST_DATA, add_training_args, fit, positive_int, run_script  # noqa: E402
+from training.loop import MNIST_DATA, add_training_args, fit, positive_int, run_script, writable_folder  # noqa: E402
 
 TEST_ENCODINGS = "test_encodings.safetensors"
 ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ and labels of the 10,000 MNIST test digits "
@@ -70,7 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--hidden", type=positive_int, default=400, help="mlp: hidden units")
     parser.add_argument("--binarize", choices=["dynamic", "none"], default="dynamic",
                         help="dynamic: a fresh Bernoulli sample of each digit per step; none: grey levels")
-    parser.add_argument("--output-dir", type=Path, default=None, help="default: pretrained/vae-mnist-z<latent-dim>, or vae-mnist-mlp-z<latent-dim> for the mlp")
+    parser.add_argument("--output-dir", type=writable_folder, default=None, help="default: pretrained/vae-mnist-z<latent-dim>, or vae-mnist-mlp-z<latent-dim> for the mlp")
     args = parser.parse_args(argv)
     name = f"vae-mnist-{'mlp-' if args.architecture == 'mlp' else ''}z{args.latent_dim}"
     args.output_dir = args.output_dir or Path("pretrained") / name

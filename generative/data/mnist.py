@@ -46,6 +46,8 @@ def _link_archives(data_root: Path, name: str, target: Path, archives: list[str]
     raw.mkdir(parents=True, exist_ok=True)
     for archive in source.glob("*.gz"):
         link = raw / archive.name
+        if link.is_symlink() and link.resolve() != archive.resolve():  # an earlier data root's: moved, deleted or bad
+            link.unlink(missing_ok=True)
         if not link.exists():
             with contextlib.suppress(FileExistsError):  # another data-parallel process linked it first
                 link.symlink_to(archive)
