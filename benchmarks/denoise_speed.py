@@ -41,7 +41,7 @@ from demos.denoise import denoise_digit  # noqa: E402
 from generative.checkpoints import DAE_MNIST  # noqa: E402
 from demos.inputs import digit_from_upload, example_paths  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
-from training.loop import run_script  # noqa: E402
+from training.loop import run_script, writable_folder  # noqa: E402
 
 TARGET_MS = 20.0
 NOISE, LEVEL, SEED = "gaussian", 0.5, 0  # the tab's defaults
@@ -59,7 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch-repeats", type=int, default=30, help="timed passes of the 256-digit batch")
     parser.add_argument("--cold-runs", type=int, default=5, help="timed starts of each app (0: skip)")
     parser.add_argument("--cold-timeout", type=float, default=180.0, help="seconds to wait for an app to answer")
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
 

@@ -23,7 +23,7 @@ from benchmarks.common import RESULTS_DIR, describe, run_info, write_results  # 
 from generative.metrics.frechet import frechet_distance  # noqa: E402
 from generative.metrics.statistics_files import REFERENCES, load_stats, reference_path  # noqa: E402
 from generative.provenance import PROJECT_ROOT  # noqa: E402
-from training.loop import positive_int, run_script  # noqa: E402
+from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 COMMAND = [sys.executable, "-m", "generative.metrics.fid", *REFERENCES]
 
@@ -61,7 +61,7 @@ precision/recall from the kept vectors): {m['command_seconds']:.1f} s.
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=positive_int, default=3, help="timed calls of frechet_distance")
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
 

@@ -27,7 +27,7 @@ from demos.fid import generated_images  # noqa: E402
 from generative.checkpoints import CGAN  # noqa: E402
 from generative.metrics.features import KEEP_FEATURES  # noqa: E402
 from generative.provenance import PROJECT_ROOT  # noqa: E402
-from training.loop import run_script  # noqa: E402
+from training.loop import run_script, writable_folder  # noqa: E402
 
 
 
@@ -35,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
 

@@ -37,7 +37,7 @@ from generative.data.image_sets import FolderImages  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, extract, inception_extractor  # noqa: E402
 from generative.metrics.inception import load_fid_inception, load_scripted  # noqa: E402
-from training.loop import run_script  # noqa: E402
+from training.loop import run_script, writable_folder  # noqa: E402
 
 SPEED_GOAL = 1.5
 
@@ -167,7 +167,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="for the shipped TorchScript and the peers")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes per row, taken round-robin (the fastest counts)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
 

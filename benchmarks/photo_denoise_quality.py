@@ -46,7 +46,7 @@ from generative.hub import load_metrics  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import (PUBLISHED_BSD68_PSNR, COLOR_MODES, add_white_noise, beats_at_every_sigma, denoise_photo,  # noqa: E402
                               margins_text, psnr_8bit)
-from training.loop import run_script  # noqa: E402
+from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 NOISY, MODEL, BM3D, NLM = "noisy input", "this model (blind)", "BM3D (told σ)", "non-local means (told σ)"
 ENSEMBLE = f"{MODEL}, ×8 self-ensemble"
@@ -64,7 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     test_sets = [*GRAY_TEST_SETS, *COLOR_TEST_SETS]
     parser.add_argument("--sets", nargs="+", choices=test_sets, default=test_sets)
     parser.add_argument("--sigmas", nargs="+", type=int, default=[15, 25, 50])
-    parser.add_argument("--limit", type=int, default=None, help="the first N images of each set only (quick runs)")
+    parser.add_argument("--limit", type=positive_int, default=None, help="the first N images of each set only (quick runs)")
     parser.add_argument("--bm3d", action=argparse.BooleanOptionalAction, default=True, help="BM3D on the grey sets (about 4 s an image here)")
     parser.add_argument("--color-bm3d", nargs="*", choices=COLOR_TEST_SETS, default=["Kodak24"], metavar="SET",
                         help="colour sets to run CBM3D on (about 17 s a Kodak image here)")
@@ -74,7 +74,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="an earlier photo_denoise_quality.json: take its noisy-input, BM3D and non-local-means rows "
                              "instead of recomputing them (same images and seeds; checked by image count)")
     parser.add_argument("--jobs", type=int, default=2, help="processes for BM3D and non-local means")
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
 

@@ -23,7 +23,7 @@ from benchmarks.common import RESULTS_DIR, describe, load_conditions, model_labe
 from generative.checkpoints import PHOTO_DENOISER  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from training import train_photo_denoiser as script  # noqa: E402
-from training.loop import bf16_is_fast, run_script  # noqa: E402
+from training.loop import bf16_is_fast, run_script, writable_folder  # noqa: E402
 
 TRAIN400_SIDE = 180
 
@@ -33,7 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", default=PHOTO_DENOISER.source(), help="checkpoint folder or Hub repo id whose shape is timed")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
 

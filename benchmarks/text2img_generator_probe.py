@@ -40,7 +40,7 @@ from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
 from generative.models.text2img import TextConditionedGenerator, TextEncoder  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training import train_text2img  # noqa: E402
-from training.loop import run_script  # noqa: E402
+from training.loop import run_script, writable_folder  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,7 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=gan.lr, help="G's Adam learning rate (default: G's in the GAN)")
     parser.add_argument("--count", type=int, default=2000, help="captions per check set")
     parser.add_argument("--reader", default=SCENE_READER.source(), help="the judge (folder or Hub repo)")
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
 

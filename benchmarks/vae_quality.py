@@ -44,7 +44,7 @@ from generative.latent import latent_path  # noqa: E402
 from generative.metrics.interpolation import label_flips  # noqa: E402
 from generative.models import VAE, DigitClassifier  # noqa: E402
 from generative.models.vae import importance_weighted_nll, negative_elbo  # noqa: E402
-from training.loop import run_script  # noqa: E402
+from training.loop import run_script, writable_folder  # noqa: E402
 from training.train_vae import rewrite_card  # noqa: E402
 
 MODELS = {"vae-mnist-z16": "conv VAE, 16-d (the walk)", "vae-mnist-z2": "conv VAE, 2-d (the map)",
@@ -66,7 +66,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-cards", action="store_true", help="do not write the test figures into the model cards")
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import importlib.util
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -580,6 +581,33 @@ def test_the_command_for_a_missing_reference_builds_exactly_that_reference(stand
     references.main(command[3:])
     assert [path.name for path in tmp_path.iterdir()] == [reference_path("mnist-test", kind, resize).name]
     assert open_source("mnist-test", kind, resize).n == len(digits)
+
+
+def test_references_read_every_set_before_replacing_any_file(monkeypatch, tmp_path):
+    """A root without Fashion-MNIST once cost the freshly rebuilt MNIST reference (minutes of Inception) first."""
+    monkeypatch.setattr(statistics_files, "REFERENCES_DIR", tmp_path)
+
+    def only_mnist(split, root, name):
+        if name != "MNIST":
+            raise FileNotFoundError(f"{root}/{name}/raw lacks t10k-images-idx3-ubyte.gz")
+        return torch.rand(4, 1, 28, 28), None
+
+    def no_extractor(*args):
+        raise AssertionError("features computed before every set was found")
+    monkeypatch.setattr(references, "load_mnist", only_mnist)
+    monkeypatch.setattr(references, "make_extractor", no_extractor)
+    with pytest.raises(SystemExit, match=r"^error: root/FashionMNIST/raw lacks t10k-images"):
+        references.main(["--data-root", "root"])
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_read_only_output_is_refused_before_any_feature_is_computed(monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # a read-only disk (root passes any permission check)
+    with pytest.raises(FIDError, match=f"cannot write to {tmp_path / 'r.json'}: the folder {tmp_path} is read-only"):
+        fid.check_output(str(tmp_path / "r.json"))
+    (tmp_path / "r.json").write_text("{}")
+    with pytest.raises(FIDError, match="r.json: it is read-only"):
+        fid.check_output(str(tmp_path / "r.json"))
 
 
 def test_a_resize_convention_with_classifier_features_is_refused_not_ignored(capsys):

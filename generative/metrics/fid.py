@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,6 +270,8 @@ def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
         raise FIDError(f"cannot write to {path}: it is a folder")
     if not path.parent.is_dir():
         raise FIDError(f"cannot write to {path}: the folder {path.parent} does not exist")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise FIDError(f"cannot write to {path}: {'it' if path.exists() else f'the folder {path.parent}'} is read-only")
 
 
 def extractor_for(sources: list, args: argparse.Namespace) -> Extractor | None:

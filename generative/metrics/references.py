@@ -13,6 +13,8 @@ import argparse
 import json
 import time
 
+import numpy as np
+
 from generative.data.image_sets import ArrayImages
 from generative.data.mnist import load_mnist
 from generative.metrics.features import BATCH_SIZE, RESIZES, Extractor, extract
@@ -23,10 +25,9 @@ DATASETS = {"mnist-test": "MNIST", "fashion-mnist-test": "FashionMNIST"}
 KEEP = 1_000
 
 
-def build(name: str, kind: str, extractor: Extractor, data_root: str | None, batch_size: int, keep: int) -> dict:
-    images, _ = load_mnist("test", data_root, name=DATASETS[name])
+def build(name: str, kind: str, extractor: Extractor, images: np.ndarray, batch_size: int, keep: int) -> dict:
     start = time.perf_counter()
-    features = extract(ArrayImages(images[:, 0].numpy(), f"{name} ({REFERENCES[name]})"), extractor,
+    features = extract(ArrayImages(images, f"{name} ({REFERENCES[name]})"), extractor,
                        batch_size=batch_size, keep=keep)
     seconds = time.perf_counter() - start
     path = reference_path(name, kind, extractor.resize if kind == "inception" else "")
@@ -49,13 +50,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    try:  # every set is read before any shipped file is replaced, so a missing one costs no finished reference
+        test_sets = {name: load_mnist("test", args.data_root, name=DATASETS[name])[0][:, 0].numpy() for name in args.names}
+    except FileNotFoundError as err:
+        raise SystemExit(f"error: {err}") from None
     REFERENCES_DIR.mkdir(parents=True, exist_ok=True)
     for kind in args.features:
         extractor = make_extractor(kind, args.resize, args.device)
         for name in args.names:
             if kind == "classifier" and name not in DIGIT_REFERENCES:
                 continue  # the digit classifier's features mean nothing for clothes
-            print(json.dumps(build(name, kind, extractor, args.data_root, args.batch_size, args.keep)), flush=True)
+            print(json.dumps(build(name, kind, extractor, test_sets[name], args.batch_size, args.keep)), flush=True)
 
 
 if __name__ == "__main__":
