@@ -67,7 +67,7 @@ def clicked_point(evt: gr.SelectData) -> tuple[float, float] | None:
 
     The browser always sends a pair, but the queue's route takes any JSON, and a click is not worth a traceback."""
     index = evt.index
-    if isinstance(index, (list, tuple)) and len(index) == 2 and all(is_number(v) for v in index):
+    if isinstance(index, (list, tuple)) and len(index) == 2 and all(is_number(v) and abs(v) < 2**31 for v in index):
         return float(index[0]), float(index[1])
     return None
 

@@ -2,7 +2,8 @@
 
 In a high-dimensional Gaussian almost all mass sits near the sphere of radius √d, so the midpoint
 of a straight line between two typical codes is atypically short. Slerp here walks the great circle
-between the two directions and moves the norm linearly from one end's to the other's, so it never dips:
+between the two directions and moves the norm linearly from one end's to the other's, so it does not dip
+(between nearly parallel or opposite codes the great circle is ill-defined and it falls back to the line):
 a variant of White's slerp (2016, "Sampling generative networks"), which weights the vectors themselves.
 """
 from __future__ import annotations

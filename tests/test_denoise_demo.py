@@ -284,7 +284,7 @@ def test_a_click_on_a_photo_moves_the_zoomed_detail_there():
     np.testing.assert_array_equal(zoomed[0][0][::ZOOM_SCALE, ::ZOOM_SCALE], image[top:top + ZOOM_SIDE, left:left + ZOOM_SIDE])
     np.testing.assert_array_equal(zoomed[1][0], 255 - zoomed[0][0])
     assert DenoiseTab.zoom_at(None, SimpleNamespace(index=(0, 0))) is not None  # no photo yet: a skip, not an error
-    for crafted in (None, (1, 2, 3), ("a", "b"), (float("inf"), 1)):  # the queue's route takes any JSON
+    for crafted in (None, (1, 2, 3), ("a", "b"), (float("inf"), 1), (10**400, 1)):  # the queue's route takes any JSON
         assert isinstance(DenoiseTab.zoom_at(views, SimpleNamespace(index=crafted)), type(gr.skip()))
 
 

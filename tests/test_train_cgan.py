@@ -68,6 +68,6 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data
 
 @pytest.mark.parametrize("decay", ["1", "2", "-0.1"])
 def test_an_ema_decay_outside_0_to_1_gets_a_usage_message(decay, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_info:
         train_cgan.parse_args(["--ema-decay", decay])
-    assert "--ema-decay must be in [0, 1)" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "argument --ema-decay: must be ≥ 0 and below 1" in capsys.readouterr().err

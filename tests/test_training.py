@@ -259,11 +259,24 @@ def test_an_unusable_output_folder_is_refused_when_the_flags_are_read(tmp_path, 
     assert not (tmp_path / "new").exists()  # checked, not made
 
 
-def test_one_folder_for_the_run_and_the_checkpoint_is_refused_before_training(tmp_path, data_root):
-    with pytest.raises(SystemExit, match="--run-dir and --output-dir are both"):
-        train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / "x"),
-                        "--output-dir", str(tmp_path / "x")])
+@pytest.mark.parametrize("run_dir, output_dir", [("x", "x"), ("x/run", "x"), ("x", "x/out")])
+def test_overlapping_run_and_checkpoint_folders_are_refused_before_training(tmp_path, data_root, run_dir, output_dir):
+    """One inside the other would publish (and push) the resume state with the checkpoint."""
+    with pytest.raises(SystemExit, match="overlap: the checkpoint folder"):
+        train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / run_dir),
+                        "--output-dir", str(tmp_path / output_dir)])
     assert not (tmp_path / "x").exists()  # refused before the run wrote anything
+
+
+def test_a_default_folder_that_cannot_be_written_is_refused_before_training(tmp_path):
+    """argparse checks only typed values; a default (pretrained/…, runs/…) is checked when the run starts."""
+    (tmp_path / "a_file").write_text("x")
+    args = train_dae.parse_args(["--run-dir", str(tmp_path / "run"), "--device", "cpu", "--batch-size", "4"])
+    args.output_dir = tmp_path / "a_file" / "out"  # as a default would be: never seen by the argparse type
+    with pytest.raises(SystemExit, match=f"--output-dir {tmp_path / 'a_file' / 'out'}: {tmp_path / 'a_file'} is a file"):
+        loop.fit(lambda: torch.nn.Linear(3, 3), torch.utils.data.TensorDataset(torch.randn(8, 3)), squared_output, args,
+                 sample_fn=lambda model: torch.zeros(1, 1, 4, 4), sample_nrow=1)
+    assert not (tmp_path / "run").exists()
 
 
 def tiny_fit(tmp_path, loss_fn, *flags, model=None):
@@ -290,6 +303,21 @@ def test_a_loss_that_turns_nan_stops_the_run_before_anything_is_published(tmp_pa
     with pytest.raises(SystemExit, match=r"the loss became nan in epoch 2, step 1: training diverged, and nothing is "
                                          r"published \(1 of 2 epochs are saved in"):
         tiny_fit(tmp_path, nan_in_epoch_2)
+
+
+def test_a_nan_in_any_number_a_step_reports_stops_the_run(tmp_path):
+    """A GAN's "loss" is D's; a NaN in G's loss changes G's weights just the same."""
+    class NaNGenerator(loop.Objective):
+        def setup(self, model, accelerator, args, total_steps):
+            pass
+
+        def step(self, batch, generator):
+            return {"loss": torch.tensor(1.0), "G loss": torch.tensor(float("nan"))}
+    args = train_dae.parse_args(["--epochs", "1", "--batch-size", "4", "--run-dir", str(tmp_path / "run"), "--device", "cpu",
+                                 "--output-dir", str(tmp_path / "out")])
+    with pytest.raises(SystemExit, match=r"the G loss became nan in epoch 1, step 1: training diverged"):
+        loop.fit(lambda: torch.nn.Linear(3, 3), torch.utils.data.TensorDataset(torch.randn(8, 3)), NaNGenerator(), args,
+                 sample_fn=lambda model: torch.zeros(1, 1, 4, 4), sample_nrow=1)
 
 
 def test_batch_norm_with_batches_of_one_is_refused_before_training(tmp_path):

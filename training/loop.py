@@ -13,7 +13,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,17 +65,23 @@ def fraction(text: str) -> float:
     return value
 
 
+def unwritable(folder: Path) -> str | None:
+    """Why files cannot go into ``folder`` (made if missing), or None when they can."""
+    existing = next(path for path in (folder, *folder.absolute().parents) if os.path.lexists(path))
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder" if existing.exists() else f"{existing} is a broken link"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} cannot be written to"
+    return None
+
+
 def writable_folder(text: str) -> Path:
     """An argparse type: a folder that is there or can be made, and can be written to.
 
     Checked when the flags are read, since the files go there only once hours of training or measuring are done."""
-    folder = Path(text)
-    existing = next(path for path in (folder, *folder.absolute().parents) if path.exists())
-    if not existing.is_dir():
-        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{existing} cannot be written to")
-    return folder
+    if reason := unwritable(Path(text)):
+        raise argparse.ArgumentTypeError(reason)
+    return Path(text)
 
 
 def hub_repo_id(text: str) -> str:
@@ -182,8 +187,7 @@ def run_script(main: Callable[[], None]) -> None:
         main()
     except (FileNotFoundError, CheckpointError) as err:
         raise SystemExit(f"error: {err}") from None
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a training run has said what is saved; no traceback from wherever the signal landed
         raise SystemExit(130) from None  # the shell's status for Ctrl-C
 
 
@@ -283,9 +287,13 @@ def fit(
         raise SystemExit("--batch-size 1: this model has batch norm, which needs at least 2 examples per batch")
     run_dir: Path = args.run_dir
     output_dir = getattr(args, "output_dir", None)
-    if output_dir is not None and output_dir.resolve() == run_dir.resolve():
-        raise SystemExit(f"--run-dir and --output-dir are both {run_dir}: the checkpoint folder takes copies of the "
-                         "run's pictures, so give them two folders")
+    for flag, folder in (("--run-dir", run_dir), ("--output-dir", output_dir)):  # defaults too, not only typed paths
+        if folder is not None and (reason := unwritable(folder)):
+            raise SystemExit(f"{flag} {folder}: {reason}")
+    if output_dir is not None and (output_dir.resolve().is_relative_to(run_dir.resolve())
+                                   or run_dir.resolve().is_relative_to(output_dir.resolve())):
+        raise SystemExit(f"--run-dir {run_dir} and --output-dir {output_dir} overlap: the checkpoint folder (which "
+                         "--push-to-hub uploads) must not hold the run's resume state, so give them separate folders")
     settings = training_settings(args, accelerator.num_processes)
     if args.resume:
         state_dir = saved_state(run_dir)
@@ -307,9 +315,11 @@ def fit(
         try:
             accelerator.load_state(str(state_dir))
             history = History.load(state_dir / "history.json")
-        except (OSError, ValueError, TypeError, RuntimeError, SafetensorError) as err:  # cut, garbled or another model's
-            raise SystemExit(f"--resume: the saved state in {state_dir} cannot be read ({first_line(err)}). "
-                             "Start without --resume, or from a copy of the run folder that is whole.") from None
+        except torch.OutOfMemoryError:  # a RuntimeError, but the state may be fine: never advise deleting it for this
+            raise
+        except (FileNotFoundError, ValueError, TypeError, RuntimeError, SafetensorError) as err:  # cut, garbled, other model
+            raise SystemExit(f"--resume: the saved state in {state_dir} cannot be read ({first_line(err)}). Restore it "
+                             "from a copy, or start without --resume, which deletes it.") from None
         accelerator.print(f"resuming after epoch {history.epochs_done} of {args.epochs}")
     history.train_examples = len(train_set)
 
@@ -327,11 +337,12 @@ def fit(
             for batch in bar:
                 values = {name: accelerator.reduce(value, reduction="mean").item()
                           for name, value in objective.step(batch, generator).items()}
-                losses.append(values.pop("loss"))
-                if not math.isfinite(losses[-1]):
-                    raise SystemExit(f"the loss became {losses[-1]} in epoch {epoch + 1}, step {len(losses)}: training "
-                                     f"diverged, and nothing is published ({saved_epochs} of {args.epochs} epochs are saved in "
+                if not all(math.isfinite(value) for value in values.values()):  # a GAN's G loss and penalties too
+                    bad = next(f"{name} became {value}" for name, value in values.items() if not math.isfinite(value))
+                    raise SystemExit(f"the {bad} in epoch {epoch + 1}, step {len(losses) + 1}: training diverged, "
+                                     f"and nothing is published ({saved_epochs} of {args.epochs} epochs are saved in "
                                      f"{run_dir}). Try a lower --lr, or check the flags that weight the loss.")
+                losses.append(values.pop("loss"))
                 for name, value in values.items():
                     history.step_metrics.setdefault(name, []).append(value)
                 bar.set_postfix(loss=f"{losses[-1]:.4f}")

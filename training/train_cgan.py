@@ -32,7 +32,7 @@ from generative.models.cgan import generate_per_class  # noqa: E402
 from training.cards import (  # noqa: E402
     RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
 from training.loop import (  # noqa: E402
-    MNIST_DATA, Objective, add_training_args, fit, non_negative_float, positive_int, run_script, writable_folder)
+    MNIST_DATA, Objective, add_training_args, fit, fraction, non_negative_float, positive_int, run_script, writable_folder)
 
 GRID_COLUMNS = 10
 EPOCH_EVAL_PER_CLASS, FINAL_EVAL_PER_CLASS = 100, 1000
@@ -63,14 +63,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--loss", choices=LOSSES, default="non-saturating")
     parser.add_argument("--d-steps", type=positive_int, default=None, help="D updates per G update (default: 5 for wgan-gp, else 1)")
     parser.add_argument("--gp-weight", type=non_negative_float, default=10.0, help="wgan-gp: weight λ of the gradient penalty")
-    parser.add_argument("--ema-decay", type=float, default=0.999, help="decay of the moving average of G's weights")
+    parser.add_argument("--ema-decay", type=fraction, default=0.999, help="decay of the moving average of G's weights")
     parser.add_argument("--noise-dim", type=positive_int, default=100)
     parser.add_argument("--width", type=positive_int, default=32, help="channels of G's last and D's first hidden layer")
     parser.add_argument("--classifier", default=model_source("classifier-mnist"), help="the judge (folder or Hub repo)")
     parser.add_argument("--output-dir", type=writable_folder, default=Path("pretrained/cgan-mnist"))
     args = parser.parse_args(argv)
-    if not 0 <= args.ema_decay < 1:
-        parser.error(f"--ema-decay must be in [0, 1): the share of the old average kept at each step, got {args.ema_decay}")
     if args.d_steps is None:
         args.d_steps = 5 if args.loss == "wgan-gp" else 1
     args.run_dir = args.run_dir or Path("runs") / f"cgan-mnist-{args.loss}"

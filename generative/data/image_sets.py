@@ -2,10 +2,11 @@
 
 A zip comes from strangers (the FID tab's uploads), so it is checked before anything is decompressed:
 the member count and the declared uncompressed total are capped (zip bombs), so is each file's size (a
-member is read whole into memory), a member may not grow past its declared size while being read, names that would escape a folder are refused (nothing is extracted
-to disk, but such a zip is not an honest image set), and images larger than a pixel cap are refused
-before decoding. Members that are not images, or that do not decode, are skipped and counted: the
-counts go into every result so a user sees what was measured.
+member is read whole into memory), a member may not grow past its declared size while being read,
+names that would escape a folder are refused (nothing is extracted to disk, but such a zip is not an
+honest image set), and images larger than a pixel cap are refused before decoding. Members that are
+not images, or that do not decode, are skipped and counted: the counts go into every result so a user
+sees what was measured.
 
 Every image comes out as RGB uint8 (H, W, 3): grey is replicated to three channels and alpha dropped,
 as pytorch-fid and clean-fid do (``PIL.Image.convert("RGB")``). 16-bit (and 32-bit integer or float) grey is
@@ -30,7 +31,7 @@ MAX_MEMBERS = 100_000
 MAX_UNCOMPRESSED_BYTES = 2 * 1024 ** 3
 MAX_PIXELS = 4096 * 4096
 # One image file, read whole into memory before decoding: twice an uncompressed 8-bit RGBA (or float grey) image at the
-# pixel cap, room for any honest file of an image under that cap. A larger one is skipped as unsafe, unread.
+# pixel cap. Only uncompressed 16-bit colour near the cap needs more; a larger file is skipped as unsafe, unread.
 MAX_FILE_BYTES = 8 * MAX_PIXELS
 SKIPPED_EXAMPLES = 5
 

@@ -47,7 +47,11 @@ def _link_archives(data_root: Path, name: str, target: Path, archives: list[str]
     for archive in source.glob("*.gz"):
         link = raw / archive.name
         if link.is_symlink() and link.resolve() != archive.resolve():  # an earlier data root's: moved, deleted or bad
-            link.unlink(missing_ok=True)
+            # Replaced in one step: another data-parallel process may be reading the link right now.
+            fresh = link.with_name(f".{link.name}.{os.getpid()}")
+            fresh.unlink(missing_ok=True)
+            fresh.symlink_to(archive)
+            os.replace(fresh, link)
         if not link.exists():
             with contextlib.suppress(FileExistsError):  # another data-parallel process linked it first
                 link.symlink_to(archive)
