@@ -259,13 +259,19 @@ def test_an_unusable_output_folder_is_refused_when_the_flags_are_read(tmp_path, 
     assert not (tmp_path / "new").exists()  # checked, not made
 
 
-@pytest.mark.parametrize("run_dir, output_dir", [("x", "x"), ("x/run", "x"), ("x", "x/out")])
-def test_overlapping_run_and_checkpoint_folders_are_refused_before_training(tmp_path, data_root, run_dir, output_dir):
-    """One inside the other would publish (and push) the resume state with the checkpoint."""
-    with pytest.raises(SystemExit, match="overlap: the checkpoint folder"):
+@pytest.mark.parametrize("run_dir, output_dir", [("x", "x"), ("x/run", "x")])
+def test_a_run_folder_inside_the_checkpoint_folder_is_refused_before_training(tmp_path, data_root, run_dir, output_dir):
+    """It would publish (and push) the resume state with the checkpoint. The reverse, the photo denoiser's
+    ``--output-dir runs/stageN/model --run-dir runs/stageN``, is fine (below)."""
+    with pytest.raises(SystemExit, match="is inside --output-dir .*: the checkpoint folder"):
         train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / run_dir),
                         "--output-dir", str(tmp_path / output_dir)])
     assert not (tmp_path / "x").exists()  # refused before the run wrote anything
+
+
+def test_a_checkpoint_folder_inside_the_run_folder_trains(tmp_path):
+    tiny_fit(tmp_path, squared_output, "--output-dir", str(tmp_path / "run" / "model"))
+    assert (tmp_path / "run" / loop.STATE).is_dir()
 
 
 def test_a_default_folder_that_cannot_be_written_is_refused_before_training(tmp_path):

@@ -290,10 +290,9 @@ def fit(
     for flag, folder in (("--run-dir", run_dir), ("--output-dir", output_dir)):  # defaults too, not only typed paths
         if folder is not None and (reason := unwritable(folder)):
             raise SystemExit(f"{flag} {folder}: {reason}")
-    if output_dir is not None and (output_dir.resolve().is_relative_to(run_dir.resolve())
-                                   or run_dir.resolve().is_relative_to(output_dir.resolve())):
-        raise SystemExit(f"--run-dir {run_dir} and --output-dir {output_dir} overlap: the checkpoint folder (which "
-                         "--push-to-hub uploads) must not hold the run's resume state, so give them separate folders")
+    if output_dir is not None and run_dir.resolve().is_relative_to(output_dir.resolve()):  # (the reverse is fine)
+        raise SystemExit(f"--run-dir {run_dir} is inside --output-dir {output_dir}: the checkpoint folder (which "
+                         "--push-to-hub uploads) must not hold the run's resume state, so give the run another folder")
     settings = training_settings(args, accelerator.num_processes)
     if args.resume:
         state_dir = saved_state(run_dir)
