@@ -15,7 +15,7 @@ from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
 from generative.data.scene_sets import make_scene_set
 from generative.hub import CheckpointError
-from generative.metrics.features import RESIZES, Extractor, SetFeatures, extract
+from generative.metrics.features import RESIZES, Extractor, SetFeatures, extract, shrunk
 from generative.metrics.fid import compare, make_extractor
 from generative.metrics.inception import WeightsNotFound
 from generative.metrics.sample_sets import PR_NEIGHBOURS
@@ -79,10 +79,8 @@ def sample_grid(images: list[np.ndarray], columns: int = GRID_COLUMNS, cell: int
     rows = math.ceil(len(images) / columns)
     grid = Image.new("RGB", (columns * cell, rows * cell), (96, 96, 96))
     for i, image in enumerate(images):
-        picture = Image.fromarray(image)
-        if max(picture.size) > cell:
-            picture.thumbnail((cell, cell), Image.LANCZOS)
-        elif (scale := cell // max(picture.size)) > 1:
+        picture = Image.fromarray(shrunk(image, cell))
+        if (scale := cell // max(picture.size)) > 1:
             picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
         grid.paste(picture, ((i % columns) * cell + (cell - picture.width) // 2, (i // columns) * cell + (cell - picture.height) // 2))
     return np.asarray(grid)
@@ -231,10 +229,10 @@ class FIDTab:
         if kind == "classifier" and (not_digits := [c for c in (choice_a, choice_b) if c in NOT_DIGITS]):
             raise Refusal(f"The MNIST classifier's features are for digits, and {source_name(not_digits[0])} are not "
                            "digits: choose Inception-v3 features to measure them.")
+        sets = ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))
         try:
             # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
-            sources = [self.source(choice, upload, count, seed, kind, resize, label)
-                       for choice, upload, label in ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))]
+            sources = [self.source(choice, upload, count, seed, kind, resize, label) for choice, upload, label in sets]
             a, b = (self.features_of(source, kind, resize) for source in sources)
             dimension = len(a.stats.mean)
             # The square root takes seconds at 2048-d (its time is in the explanation) with no progress of its own.
@@ -246,8 +244,7 @@ class FIDTab:
         note = f"\n\n⚠️ Precision/recall not computed: it needs more than {PR_NEIGHBOURS} images in each set." if too_few else ""
         note += "".join(f"\n\n⚠️ Set {label}: the uploaded zip was not used, since “{source_name(choice)}” is selected; "
                         f"choose “{UPLOAD}” to measure it."
-                        for choice, upload, label in ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))
-                        if upload and choice != UPLOAD)
+                        for choice, upload, label in sets if upload and choice != UPLOAD)
         for s in (a, b):
             if s.skipped.total:
                 gr.Warning(f"{s.source}: {s.skipped.describe()}.")

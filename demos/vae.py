@@ -125,7 +125,7 @@ def about_markdown(walk_metrics: dict | None, map_metrics: dict | None, report: 
         "to blurred, in-between shapes.\n\n"
         "**The walk** uses the 16-d model. A straight line between two typical codes passes closer to the origin "
         "than typical codes do (in d dimensions they lie near the sphere of radius √d); slerp follows the great "
-        "circle instead and moves the norm evenly from A's to B's, so it never dips. Each frame is judged by a "
+        "circle instead and moves the norm evenly from A's to B's, so it does not dip. Each frame is judged by a "
         "separate MNIST classifier.\n\n"
         "**The map** is a second VAE with a 2-d latent space, so its whole code space can be drawn: left, the decoded "
         "digit at each point of the plane; right, where the 10,000 MNIST test digits are encoded (μ), coloured by their "

@@ -336,8 +336,8 @@ def fit(
             for batch in bar:
                 values = {name: accelerator.reduce(value, reduction="mean").item()
                           for name, value in objective.step(batch, generator).items()}
-                if not all(math.isfinite(value) for value in values.values()):  # a GAN's G loss and penalties too
-                    bad = next(f"{name} became {value}" for name, value in values.items() if not math.isfinite(value))
+                bad = next((f"{name} became {value}" for name, value in values.items() if not math.isfinite(value)), None)
+                if bad:  # any number a step reports: a GAN's G loss and penalties too, not only D's "loss"
                     raise SystemExit(f"the {bad} in epoch {epoch + 1}, step {len(losses) + 1}: training diverged, "
                                      f"and nothing is published ({saved_epochs} of {args.epochs} epochs are saved in "
                                      f"{run_dir}). Try a lower --lr, or check the flags that weight the loss.")
