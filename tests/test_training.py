@@ -385,6 +385,26 @@ def test_links_into_the_cache_follow_the_data_root_given_now(tmp_path):
     assert [(cache / "MNIST" / "raw" / archive).read_text() for archive in archives] == ["now", "now"]
 
 
+def test_a_smoke_run_may_not_replace_a_shipped_checkpoint(tmp_path, data_root):
+    shipped = PROJECT_ROOT / "pretrained" / "dae-mnist" / "model.safetensors"
+    before = shipped.stat().st_mtime_ns
+    with pytest.raises(SystemExit, match="--limit-train 256: a smoke run would replace the shipped checkpoint in "
+                                         ".*pretrained/dae-mnist; give it another --output-dir"):
+        train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / "run")])
+    assert shipped.stat().st_mtime_ns == before and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("script, flag, name", [("train_cgan", "--classifier", "classifier-mnist"),
+                                                ("train_text2img", "--reader", "scene-reader")])
+def test_a_judge_folder_written_another_way_is_the_same_setting_for_resume(script, flag, name, monkeypatch):
+    parse_args = import_module(f"training.{script}").parse_args
+    monkeypatch.chdir(PROJECT_ROOT)
+    default = parse_args([]).__dict__[flag[2:]]
+    for spelling in (f"pretrained/{name}/", f"./pretrained/{name}", str(PROJECT_ROOT / "pretrained" / name)):
+        assert parse_args([flag, spelling]).__dict__[flag[2:]] == default, spelling
+    assert parse_args([flag, "someone/judge"]).__dict__[flag[2:]] == "someone/judge"  # a Hub repo id stays one
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: checks that evaluation follows the model there")
 def test_one_epoch_on_a_gpu_evaluates_and_publishes(tmp_path, data_root):
     out = run(tmp_path, "gpu", "--epochs", "1", "--data-root", str(data_root), "--device", "cuda")

@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from generative.data.mnist import DATA_ROOT_ENV
-from generative.hub import CheckpointError
+from generative.hub import PRETRAINED_DIR, CheckpointError, is_local
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
 SampleFn = Callable[[torch.nn.Module], torch.Tensor]
@@ -91,6 +91,12 @@ def hub_repo_id(text: str) -> str:
     except HFValidationError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     return text
+
+
+def model_folder_or_repo(text: str) -> str:
+    """An argparse type for a model given as a folder or a Hub repo id: a folder becomes its absolute path, so that
+    ``pretrained/x``, ``./pretrained/x/`` and the default name the same model (``--resume`` compares them)."""
+    return str(Path(text).resolve()) if is_local(text) else text
 
 
 def seed_int(text: str) -> int:
@@ -293,6 +299,9 @@ def fit(
     if output_dir is not None and run_dir.resolve().is_relative_to(output_dir.resolve()):  # (the reverse is fine)
         raise SystemExit(f"--run-dir {run_dir} is inside --output-dir {output_dir}: the checkpoint folder (which "
                          "--push-to-hub uploads) must not hold the run's resume state, so give the run another folder")
+    if args.limit_train and output_dir is not None and output_dir.resolve().is_relative_to(PRETRAINED_DIR.resolve()):
+        raise SystemExit(f"--limit-train {args.limit_train}: a smoke run would replace the shipped checkpoint in "
+                         f"{output_dir}; give it another --output-dir")
     settings = training_settings(args, accelerator.num_processes)
     if args.resume:
         state_dir = saved_state(run_dir)

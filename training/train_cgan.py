@@ -32,7 +32,8 @@ from generative.models.cgan import generate_per_class  # noqa: E402
 from training.cards import (  # noqa: E402
     RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
 from training.loop import (  # noqa: E402
-    MNIST_DATA, Objective, add_training_args, fit, fraction, non_negative_float, positive_int, run_script, writable_folder)
+    MNIST_DATA, Objective, add_training_args, fit, fraction, model_folder_or_repo, non_negative_float, positive_int, run_script,
+    writable_folder)
 
 GRID_COLUMNS = 10
 EPOCH_EVAL_PER_CLASS, FINAL_EVAL_PER_CLASS = 100, 1000
@@ -66,7 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--ema-decay", type=fraction, default=0.999, help="decay of the moving average of G's weights")
     parser.add_argument("--noise-dim", type=positive_int, default=100)
     parser.add_argument("--width", type=positive_int, default=32, help="channels of G's last and D's first hidden layer")
-    parser.add_argument("--classifier", default=model_source("classifier-mnist"), help="the judge (folder or Hub repo)")
+    parser.add_argument("--classifier", type=model_folder_or_repo, default=model_source("classifier-mnist"),
+                        help="the judge (folder or Hub repo)")
     parser.add_argument("--output-dir", type=writable_folder, default=Path("pretrained/cgan-mnist"))
     args = parser.parse_args(argv)
     if args.d_steps is None:
