@@ -102,7 +102,8 @@ def push_folder_to_hub(folder: Path, repo_id: str) -> bool:
         api.create_repo(repo_id, exist_ok=True)
         api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Upload checkpoint from generative-gallery")
     except Exception as err:
-        print(f"push to the Hub repo {repo_id} failed ({type(err).__name__}: {err}); the checkpoint is still in {folder}")
+        print(f"push to the Hub repo {repo_id} failed ({type(err).__name__}: {err}); the checkpoint is still in {folder}: "
+              f"upload it later with  hf upload {repo_id} {folder}")
         return False
     print(f"pushed {folder} to https://huggingface.co/{repo_id}")
     return True

@@ -217,8 +217,20 @@ def test_a_failed_push_keeps_the_checkpoint_and_exits_with_status_1(tmp_path, da
     monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", offline)
     with pytest.raises(SystemExit) as exit_info:
         run(tmp_path, "push", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
-    assert exit_info.value.code == 1 and "no network" in capsys.readouterr().out
-    assert (tmp_path / "push" / "out" / "model.safetensors").exists()
+    out = tmp_path / "push" / "out"
+    printed = capsys.readouterr().out
+    assert exit_info.value.code == 1 and "no network" in printed and f"upload it later with  hf upload me/dae-mnist {out}" in printed
+    assert (out / "model.safetensors").exists()
+
+
+def test_resume_on_a_finished_run_publishes_it_again_without_calling_it_resumed(tmp_path, data_root, capsys):
+    out = run(tmp_path, "done", "--epochs", "1", "--data-root", str(data_root))
+    weights = (out / "model.safetensors").read_bytes()
+    (out / "model.safetensors").unlink()
+    run(tmp_path, "done", "--epochs", "1", "--data-root", str(data_root), "--resume")
+    assert "the run's 1 epoch(s) are done: measuring and publishing it again" in capsys.readouterr().out
+    assert (out / "model.safetensors").read_bytes() == weights
+    assert not json.loads((out / "metrics.json").read_text())["resumed"] and "Resumed" not in (out / "README.md").read_text()
 
 
 def test_missing_data_ends_with_its_message_not_a_traceback(tmp_path):

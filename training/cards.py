@@ -79,7 +79,7 @@ def run_record(model: torch.nn.Module, history: History, accelerator: Accelerato
         "command": command_line(script, [arg for arg in argv if arg != "--resume"],  # --resume needs the run's state
                                 accelerator.num_processes),
         "processes": accelerator.num_processes,
-        "resumed": args.resume,
+        "resumed": history.resumed,
         "final_train_loss": history.epoch_train_loss[-1],
         "final_held_out_loss": history.epoch_eval_loss[-1] if history.epoch_eval_loss else None,
         "train_loss_per_epoch": history.epoch_train_loss,

@@ -137,6 +137,7 @@ class History:
     step_metrics: dict[str, list[float]] = field(default_factory=dict)  # what a step reports beside its loss
     epoch_end_seconds: list[float] = field(default_factory=list)        # training time when each epoch ended
     train_examples: int = 0                                              # examples per epoch, for the card
+    resumed: bool = False                                                # some epochs ran after a --resume
 
     @property
     def epochs_done(self) -> int:
@@ -328,7 +329,11 @@ def fit(
         except (FileNotFoundError, ValueError, TypeError, RuntimeError, SafetensorError) as err:  # cut, garbled, other model
             raise SystemExit(f"--resume: the saved state in {state_dir} cannot be read ({first_line(err)}). Restore it "
                              "from a copy, or start without --resume, which deletes it.") from None
-        accelerator.print(f"resuming after epoch {history.epochs_done} of {args.epochs}")
+        if history.epochs_done < args.epochs:
+            history.resumed = True
+            accelerator.print(f"resuming after epoch {history.epochs_done} of {args.epochs}")
+        else:  # a finished run: nothing to train; it is measured and published (and pushed) again
+            accelerator.print(f"the run's {args.epochs} epoch(s) are done: measuring and publishing it again")
     history.train_examples = len(train_set)
 
     generator = torch.Generator(device=accelerator.device)
