@@ -35,7 +35,7 @@ from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
 from generative.models import DigitClassifier, Generator  # noqa: E402
 from generative.models.cgan import generate_per_class  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import run_script, seed_int, writable_folder  # noqa: E402
 
 PER_CLASS = 1000
 
@@ -56,7 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--compare", nargs="*", type=named_folder, default=[], metavar="NAME=FOLDER",
                         help="more generators for the loss table")
     parser.add_argument("--truncation", nargs="*", type=float, default=[0.75, 0.5], help="noise scales to try besides 1")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

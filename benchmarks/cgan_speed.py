@@ -23,15 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, timed_ms, write_results  # noqa: E402
 from demos.cgan import CGANTab, every_digit, grid_image  # noqa: E402
 from generative.checkpoints import CGAN  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import non_negative_int, positive_int, run_script, writable_folder  # noqa: E402
 
 TARGET_MS, ACCURACY_GOAL = 100.0, 0.98
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=100)
-    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--repeats", type=positive_int, default=100)
+    parser.add_argument("--warmup", type=non_negative_int, default=10)
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

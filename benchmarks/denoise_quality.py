@@ -37,7 +37,7 @@ from generative.classical import CLASSICAL_DENOISERS, bm3d, gaussian_blur, media
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.hub import load_metrics  # noqa: E402
 from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set, mean_scores, model_denoiser  # noqa: E402
-from training.loop import positive_int, run_script, writable_folder  # noqa: E402
+from training.loop import non_negative_int, positive_int, run_script, writable_folder  # noqa: E402
 
 DAE = "denoising autoencoder"
 NOISY = "noisy input"
@@ -58,9 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw (env: GALLERY_DATA_ROOT)")
     parser.add_argument("--model", default=DAE_MNIST.source(), help="checkpoint folder or Hub repo id")
     parser.add_argument("--limit", type=positive_int, default=None, help="score the first N test digits only (quick runs)")
-    parser.add_argument("--bm3d-n", type=int, default=300, help="run BM3D on the first N test digits (0: skip)")
-    parser.add_argument("--val-n", type=int, default=200, help="MNIST train digits (the last ones) to tune filters on")
-    parser.add_argument("--jobs", type=int, default=2, help="processes for the per-digit classical filters")
+    parser.add_argument("--bm3d-n", type=non_negative_int, default=300, help="run BM3D on the first N test digits (0: skip)")
+    parser.add_argument("--val-n", type=positive_int, default=200, help="MNIST train digits (the last ones) to tune filters on")
+    parser.add_argument("--jobs", type=positive_int, default=2, help="processes for the per-digit classical filters")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

@@ -41,7 +41,7 @@ from demos.denoise import denoise_digit  # noqa: E402
 from generative.checkpoints import DAE_MNIST  # noqa: E402
 from demos.inputs import digit_from_upload, example_paths  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import non_negative_int, positive_int, run_script, writable_folder  # noqa: E402
 
 TARGET_MS = 20.0
 NOISE, LEVEL, SEED = "gaussian", 0.5, 0  # the tab's defaults
@@ -53,11 +53,11 @@ SERVER_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=DAE_MNIST.source(), help="checkpoint folder or Hub repo id")
-    parser.add_argument("--repeats", type=int, default=200, help="timed calls per single-digit measurement")
-    parser.add_argument("--warmup", type=int, default=20, help="untimed calls before each measurement")
-    parser.add_argument("--bm3d-repeats", type=int, default=20, help="timed BM3D calls (about 0.4 s each)")
-    parser.add_argument("--batch-repeats", type=int, default=30, help="timed passes of the 256-digit batch")
-    parser.add_argument("--cold-runs", type=int, default=5, help="timed starts of each app (0: skip)")
+    parser.add_argument("--repeats", type=positive_int, default=200, help="timed calls per single-digit measurement")
+    parser.add_argument("--warmup", type=non_negative_int, default=20, help="untimed calls before each measurement")
+    parser.add_argument("--bm3d-repeats", type=positive_int, default=20, help="timed BM3D calls (about 0.4 s each)")
+    parser.add_argument("--batch-repeats", type=positive_int, default=30, help="timed passes of the 256-digit batch")
+    parser.add_argument("--cold-runs", type=non_negative_int, default=5, help="timed starts of each app (0: skip)")
     parser.add_argument("--cold-timeout", type=float, default=180.0, help="seconds to wait for an app to answer")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)

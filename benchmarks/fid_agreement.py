@@ -57,7 +57,7 @@ from generative.data.mnist import cache_dir, load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, RESIZES, extract, inception_extractor  # noqa: E402
 from generative.metrics.fid import compare  # noqa: E402
 from generative.metrics.inception import load_fid_inception, load_scripted  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 PYTORCH_FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # the file name in pytorch-fid's FID_WEIGHTS_URL
 CLEAN_FID_WEIGHTS = "inception-2015-12-05.pt"  # the file name clean-fid's InceptionV3W loads
@@ -338,10 +338,10 @@ FIDs from the same N.
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", help="folder with MNIST/raw and FashionMNIST/raw (else $GALLERY_DATA_ROOT)")
-    parser.add_argument("--n", type=int, default=500, help="images per set")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+    parser.add_argument("--n", type=positive_int, default=500, help="images per set")
+    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                         help="for every pipeline (the fastest here for each, benchmarks/results/fid_speed.md)")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's own choice)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

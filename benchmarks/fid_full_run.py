@@ -27,14 +27,14 @@ from demos.fid import generated_images  # noqa: E402
 from generative.checkpoints import CGAN  # noqa: E402
 from generative.metrics.features import KEEP_FEATURES  # noqa: E402
 from generative.provenance import PROJECT_ROOT  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import positive_int, run_script, seed_int, writable_folder  # noqa: E402
 
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--count", type=positive_int, default=10_000)
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

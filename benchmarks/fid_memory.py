@@ -35,7 +35,7 @@ from generative.data.image_sets import ImageSet, ZipImages  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, RESIZES, Extractor, extract  # noqa: E402
 from generative.metrics.inception import FEATURE_DIM  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 CHECKPOINTS = (5_000, 10_000, 20_000, 50_000)
 
@@ -128,8 +128,8 @@ RSS before the run: {m['rss_before_mb']:,.1f} MB. Growth of the peak from {m['fi
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", help="folder with MNIST/raw (else $GALLERY_DATA_ROOT)")
-    parser.add_argument("--stream", type=int, default=50_000, help="images streamed")
-    parser.add_argument("--keep", type=int, default=1_000, help="feature vectors kept")
+    parser.add_argument("--stream", type=positive_int, default=50_000, help="images streamed")
+    parser.add_argument("--keep", type=positive_int, default=1_000, help="feature vectors kept")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

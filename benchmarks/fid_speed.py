@@ -37,7 +37,7 @@ from generative.data.image_sets import FolderImages  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, extract, inception_extractor  # noqa: E402
 from generative.metrics.inception import load_fid_inception, load_scripted  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 SPEED_GOAL = 1.5
 
@@ -161,12 +161,12 @@ The rebuild against `default_1.pt` as shipped, same data path, batch {BATCH_SIZE
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", help="folder with MNIST/raw (else $GALLERY_DATA_ROOT)")
-    parser.add_argument("--images", type=int, default=160, help="images per timed pass")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[4, 8, 16, 32], help="for ours")
-    parser.add_argument("--peer-batch-sizes", type=int, nargs="+", default=[8, 16, 32],
+    parser.add_argument("--images", type=positive_int, default=160, help="images per timed pass")
+    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[4, 8, 16, 32], help="for ours")
+    parser.add_argument("--peer-batch-sizes", type=positive_int, nargs="+", default=[8, 16, 32],
                         help="for the shipped TorchScript and the peers")
-    parser.add_argument("--repeats", type=int, default=3, help="timed passes per row, taken round-robin (the fastest counts)")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="timed passes per row, taken round-robin (the fastest counts)")
+    parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's own choice)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

@@ -33,7 +33,7 @@ from generative.checkpoints import PHOTO_DENOISER  # noqa: E402
 from generative.hub import load_metrics  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import add_white_noise, denoise_gray, denoise_in_opponent_space, denoise_photo, psnr_8bit  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
 CROP = 512
@@ -43,7 +43,7 @@ ORTHONORMAL_OPPONENT = np.array([[1, 1, 1], [1, 0, -1], [1, -2, 1]]) / np.sqrt([
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=PHOTO_DENOISER.source(), help="checkpoint folder or Hub repo id")
-    parser.add_argument("--sigmas", nargs="+", type=int, default=[15, 25, 50])
+    parser.add_argument("--sigmas", nargs="+", type=positive_int, default=[15, 25, 50])
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

@@ -63,7 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", default=PHOTO_DENOISER.source(), help="checkpoint folder or Hub repo id")
     test_sets = [*GRAY_TEST_SETS, *COLOR_TEST_SETS]
     parser.add_argument("--sets", nargs="+", choices=test_sets, default=test_sets)
-    parser.add_argument("--sigmas", nargs="+", type=int, default=[15, 25, 50])
+    parser.add_argument("--sigmas", nargs="+", type=positive_int, default=[15, 25, 50])
     parser.add_argument("--limit", type=positive_int, default=None, help="the first N images of each set only (quick runs)")
     parser.add_argument("--bm3d", action=argparse.BooleanOptionalAction, default=True, help="BM3D on the grey sets (about 4 s an image here)")
     parser.add_argument("--color-bm3d", nargs="*", choices=COLOR_TEST_SETS, default=["Kodak24"], metavar="SET",
@@ -73,7 +73,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--reuse-baselines", type=Path, metavar="JSON", default=None,
                         help="an earlier photo_denoise_quality.json: take its noisy-input, BM3D and non-local-means rows "
                              "instead of recomputing them (same images and seeds; checked by image count)")
-    parser.add_argument("--jobs", type=int, default=2, help="processes for BM3D and non-local means")
+    parser.add_argument("--jobs", type=positive_int, default=2, help="processes for BM3D and non-local means")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from benchmarks.common import RESULTS_DIR, describe, load_conditions, model_label, run_info, timed_ms, write_results  # noqa: E402
 from generative.checkpoints import PHOTO_DENOISER  # noqa: E402
 from generative.photo import add_white_noise, denoise_photo  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import non_negative_int, positive_int, run_script, writable_folder  # noqa: E402
 
 TARGET_S = 1.0
 DNCNN_S_PUBLISHED_S = 3.41
@@ -36,8 +36,8 @@ SIDE = 512
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=PHOTO_DENOISER.source(), help="checkpoint folder or Hub repo id")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=positive_int, default=10)
+    parser.add_argument("--warmup", type=non_negative_int, default=2)
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

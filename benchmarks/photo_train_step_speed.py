@@ -23,7 +23,7 @@ from benchmarks.common import RESULTS_DIR, describe, load_conditions, model_labe
 from generative.checkpoints import PHOTO_DENOISER  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from training import train_photo_denoiser as script  # noqa: E402
-from training.loop import bf16_is_fast, run_script, writable_folder  # noqa: E402
+from training.loop import bf16_is_fast, non_negative_int, positive_int, run_script, writable_folder  # noqa: E402
 
 TRAIN400_SIDE = 180
 
@@ -31,8 +31,8 @@ TRAIN400_SIDE = 180
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=PHOTO_DENOISER.source(), help="checkpoint folder or Hub repo id whose shape is timed")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=positive_int, default=10)
+    parser.add_argument("--warmup", type=non_negative_int, default=2)
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

@@ -23,15 +23,15 @@ from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, writ
 from demos.text2img import TextToImageTab, blend, read, readout_captions  # noqa: E402
 from generative.checkpoints import TEXT2IMG  # noqa: E402
 from generative.data.shapes import COLOURS, POSITION_PHRASES, SHAPES  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 NOTHING = "nothing"  # the reader's readout of a picture with no shape in it
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=40)
-    parser.add_argument("--steps", type=int, default=8, help="pictures per blend, both captions included (the tab's default)")
+    parser.add_argument("--pairs", type=positive_int, default=40)
+    parser.add_argument("--steps", type=positive_int, default=8, help="pictures per blend, both captions included (the tab's default)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

@@ -51,7 +51,7 @@ from generative.models.matcher import draw_distractors, own_caption_wins  # noqa
 from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
 from generative.models.text2img import draw_captions  # noqa: E402
 from training import train_text2img  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import positive_int, run_script, seed_int, writable_folder  # noqa: E402
 
 TARGETS = {"seen": 0.97, "held-out": 0.90}
 SPLITS = {"seen": "train", "held-out": "held-out"}
@@ -63,9 +63,9 @@ VARIETY_CAPTIONS, VARIETY_DRAWS = 200, 8
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=TEXT2IMG.source(), help="the text-to-image checkpoint (folder or Hub repo)")
-    parser.add_argument("--count", type=int, default=2000, help="captions per set")
-    parser.add_argument("--fid-count", type=int, default=1000, help="pictures per side of the FID (Inception on a CPU: ~15/s)")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed of the pictures")
+    parser.add_argument("--count", type=positive_int, default=2000, help="captions per set")
+    parser.add_argument("--fid-count", type=positive_int, default=1000, help="pictures per side of the FID (Inception on a CPU: ~15/s)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="noise seed of the pictures")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

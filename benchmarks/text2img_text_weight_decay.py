@@ -40,7 +40,7 @@ from generative.models.scene_reader import reader_loss  # noqa: E402
 from generative.models.text2img import TextEncoder  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training import train_text2img  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 VALIDATION_PAIRS = (("red", "square"), ("green", "circle"), ("blue", "diamond"), ("yellow", "triangle"),
                     ("purple", "cross"), ("cyan", "circle"))
@@ -53,9 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     gan = train_text2img.parse_args([])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weight-decays", type=float, nargs="+", default=[0.01, 0.1, 0.3, 0.5, 1.0])
-    parser.add_argument("--epochs", type=int, default=gan.epochs)
-    parser.add_argument("--train-scenes", type=int, default=gan.train_scenes)
-    parser.add_argument("--count", type=int, default=2000, help="captions per validation set")
+    parser.add_argument("--epochs", type=positive_int, default=gan.epochs)
+    parser.add_argument("--train-scenes", type=positive_int, default=gan.train_scenes)
+    parser.add_argument("--count", type=positive_int, default=2000, help="captions per validation set")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

@@ -44,7 +44,7 @@ from generative.latent import latent_path  # noqa: E402
 from generative.metrics.interpolation import label_flips  # noqa: E402
 from generative.models import VAE, DigitClassifier  # noqa: E402
 from generative.models.vae import importance_weighted_nll, negative_elbo  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import positive_int, run_script, seed_int, writable_folder  # noqa: E402
 from training.train_vae import rewrite_card  # noqa: E402
 
 MODELS = {"vae-mnist-z16": "conv VAE, 16-d (the walk)", "vae-mnist-z2": "conv VAE, 2-d (the map)",
@@ -60,11 +60,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), help="checkpoint names in pretrained/ (or Hub repos)")
     parser.add_argument("--classifier", default=CLASSIFIER.source())
-    parser.add_argument("--iwae-samples", type=int, default=5000, help="k of the importance-weighted bound")
-    parser.add_argument("--iwae-images", type=int, default=1000, help="first N test digits for the k-sample bound")
-    parser.add_argument("--pairs", type=int, default=1000)
-    parser.add_argument("--steps", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--iwae-samples", type=positive_int, default=5000, help="k of the importance-weighted bound")
+    parser.add_argument("--iwae-images", type=positive_int, default=1000, help="first N test digits for the k-sample bound")
+    parser.add_argument("--pairs", type=positive_int, default=1000)
+    parser.add_argument("--steps", type=positive_int, default=16)
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--no-cards", action="store_true", help="do not write the test figures into the model cards")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)

@@ -30,7 +30,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from benchmarks.common import RESULTS_DIR, describe, run_info, timed_ms, write_results  # noqa: E402
 from demos.vae import VAETab, walk  # noqa: E402
-from training.loop import run_script, writable_folder  # noqa: E402
+from training.loop import non_negative_int, positive_int, run_script, writable_folder  # noqa: E402
 
 STEPS = 16
 TARGETS_MS = {"walk": 50.0, "click": 20.0}
@@ -38,9 +38,9 @@ TARGETS_MS = {"walk": 50.0, "click": 20.0}
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--http-repeats", type=int, default=30, help="timed HTTP calls of each (0: skip)")
+    parser.add_argument("--repeats", type=positive_int, default=200)
+    parser.add_argument("--warmup", type=non_negative_int, default=20)
+    parser.add_argument("--http-repeats", type=positive_int, default=30, help="timed HTTP calls of each (0: skip)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

@@ -115,3 +115,28 @@ def test_quick_checks_write_to_tmp_and_leave_the_model_cards_alone(script, flags
 def test_the_vae_results_still_go_to_benchmarks_results_by_default():
     assert vae_quality.parse_args([]).out_dir == RESULTS_DIR == PROJECT_ROOT / "benchmarks" / "results"  # where the README links
     assert len(QUICK_CHECKS) >= 9  # every quick check was found, none lost to a change of format
+
+
+def integer_flags() -> list[tuple[str, str, str]]:
+    """(benchmark, flag, type) for every benchmark flag whose type is ``int`` or one of training.loop's integer types."""
+    found = []
+    for path in sorted(BENCHMARKS.glob("*.py")):
+        for call in ast.walk(ast.parse(path.read_text())):
+            if isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "add_argument":
+                kind = next((k.value for k in call.keywords if k.arg == "type"), None)
+                if isinstance(kind, ast.Name) and kind.id in {"int", "positive_int", "non_negative_int", "seed_int"}:
+                    found.append((path.stem, call.args[0].value, kind.id))
+    return found
+
+
+def test_every_integer_flag_but_the_port_has_a_range():
+    """A count of 0 or below ended in a traceback (an empty median, a pool of 0 workers) or a silently empty run."""
+    assert [(script, flag) for script, flag, kind in integer_flags() if kind == "int"] == [("minimal_app", "--port")]
+    assert len(integer_flags()) > 30  # the scan sees the benchmarks' flags
+
+
+@pytest.mark.parametrize("script, flag, kind", [row for row in integer_flags() if row[2] != "int"])
+def test_an_integer_flag_out_of_range_is_a_usage_error(script, flag, kind, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        import_module(f"benchmarks.{script}").parse_args([flag, "-1" if kind != "positive_int" else "0"])
+    assert exit_info.value.code == 2 and f"argument {flag}: must be" in capsys.readouterr().err

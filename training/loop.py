@@ -49,6 +49,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer ≥ 0 (a count where 0 means none: warm-up calls, or a part to skip)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def non_negative_float(text: str) -> float:
     """An argparse type: a finite number ≥ 0 (a learning rate: 0 is allowed, it keeps the weights as they are)."""
     value = float(text)
