@@ -40,7 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=positive_int, default=200)
     parser.add_argument("--warmup", type=non_negative_int, default=20)
-    parser.add_argument("--http-repeats", type=positive_int, default=30, help="timed HTTP calls of each (0: skip)")
+    parser.add_argument("--http-repeats", type=non_negative_int, default=30, help="timed HTTP calls of each (0: skip)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import TypeVar
 
@@ -103,7 +104,7 @@ def push_folder_to_hub(folder: Path, repo_id: str) -> bool:
         api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Upload checkpoint from generative-gallery")
     except Exception as err:
         print(f"push to the Hub repo {repo_id} failed ({type(err).__name__}: {err}); the checkpoint is still in {folder}: "
-              f"upload it later with  hf upload {repo_id} {folder}")
+              f"upload it later with: hf upload {repo_id} {shlex.quote(str(folder))}")
         return False
     print(f"pushed {folder} to https://huggingface.co/{repo_id}")
     return True

@@ -1,6 +1,7 @@
 """The DAE training script end to end on a few hundred real digits: artifacts, exact resume, Hub push."""
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib import import_module
@@ -219,7 +220,7 @@ def test_a_failed_push_keeps_the_checkpoint_and_exits_with_status_1(tmp_path, da
         run(tmp_path, "push", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
     out = tmp_path / "push" / "out"
     printed = capsys.readouterr().out
-    assert exit_info.value.code == 1 and "no network" in printed and f"upload it later with  hf upload me/dae-mnist {out}" in printed
+    assert exit_info.value.code == 1 and "no network" in printed and f"upload it later with: hf upload me/dae-mnist {out}" in printed
     assert (out / "model.safetensors").exists()
 
 
@@ -397,13 +398,20 @@ def test_links_into_the_cache_follow_the_data_root_given_now(tmp_path):
     assert [(cache / "MNIST" / "raw" / archive).read_text() for archive in archives] == ["now", "now"]
 
 
-def test_a_smoke_run_may_not_replace_a_shipped_checkpoint(tmp_path, data_root):
-    shipped = PROJECT_ROOT / "pretrained" / "dae-mnist" / "model.safetensors"
-    before = shipped.stat().st_mtime_ns
-    with pytest.raises(SystemExit, match="--limit-train 256: a smoke run would replace the shipped checkpoint in "
-                                         ".*pretrained/dae-mnist; give it another --output-dir"):
-        train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / "run")])
-    assert shipped.stat().st_mtime_ns == before and not (tmp_path / "run").exists()
+@pytest.mark.parametrize("output", [None, "pretrained/dae-mnist", "elsewhere/linked"])
+def test_a_smoke_run_may_not_write_into_pretrained(tmp_path, data_root, monkeypatch, output):
+    """The default output (pretrained/dae-mnist, relative to the working folder), a typed one, and a link into it;
+    with a stand-in pretrained/, so that a broken guard cannot overwrite the shipped checkpoint."""
+    monkeypatch.setattr(loop, "PRETRAINED_DIR", tmp_path / "pretrained")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pretrained" / "dae-mnist").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "linked").symlink_to(tmp_path / "pretrained" / "dae-mnist")
+    with pytest.raises(SystemExit, match=re.escape(f"--limit-train 256: --output-dir {output or 'pretrained/dae-mnist'} "
+                                                   f"is inside {tmp_path / 'pretrained'}, where the shipped checkpoints live")):
+        train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / "run"),
+                        *(["--output-dir", output] if output else [])])
+    assert not any((tmp_path / "pretrained" / "dae-mnist").iterdir()) and not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("script, flag, name", [("train_cgan", "--classifier", "classifier-mnist"),
@@ -411,6 +419,7 @@ def test_a_smoke_run_may_not_replace_a_shipped_checkpoint(tmp_path, data_root):
 def test_a_judge_folder_written_another_way_is_the_same_setting_for_resume(script, flag, name, monkeypatch):
     parse_args = import_module(f"training.{script}").parse_args
     monkeypatch.chdir(PROJECT_ROOT)
+    monkeypatch.delenv("GALLERY_HUB_USER", raising=False)  # which would make the default a Hub repo id
     default = parse_args([]).__dict__[flag[2:]]
     for spelling in (f"pretrained/{name}/", f"./pretrained/{name}", str(PROJECT_ROOT / "pretrained" / name)):
         assert parse_args([flag, spelling]).__dict__[flag[2:]] == default, spelling

@@ -107,6 +107,12 @@ def model_folder_or_repo(text: str) -> str:
     return str(Path(text).resolve()) if is_local(text) else text
 
 
+def inside_pretrained(folder: Path) -> bool:
+    """Whether ``folder`` is in pretrained/, written as a path there or reached through a link."""
+    return any(Path(path).is_relative_to(shipped) for path in (os.path.abspath(folder), folder.resolve())
+               for shipped in (PRETRAINED_DIR, PRETRAINED_DIR.resolve()))
+
+
 def seed_int(text: str) -> int:
     value = int(text)
     if not 0 <= value <= MAX_SEED:
@@ -308,9 +314,9 @@ def fit(
     if output_dir is not None and run_dir.resolve().is_relative_to(output_dir.resolve()):  # (the reverse is fine)
         raise SystemExit(f"--run-dir {run_dir} is inside --output-dir {output_dir}: the checkpoint folder (which "
                          "--push-to-hub uploads) must not hold the run's resume state, so give the run another folder")
-    if args.limit_train and output_dir is not None and output_dir.resolve().is_relative_to(PRETRAINED_DIR.resolve()):
-        raise SystemExit(f"--limit-train {args.limit_train}: a smoke run would replace the shipped checkpoint in "
-                         f"{output_dir}; give it another --output-dir")
+    if args.limit_train and output_dir is not None and inside_pretrained(output_dir):
+        raise SystemExit(f"--limit-train {args.limit_train}: --output-dir {output_dir} is inside {PRETRAINED_DIR}, where "
+                         "the shipped checkpoints live; give the smoke run another --output-dir")
     settings = training_settings(args, accelerator.num_processes)
     if args.resume:
         state_dir = saved_state(run_dir)

@@ -39,7 +39,8 @@ from generative.photo import PUBLISHED_BSD68_PSNR, add_white_noise, beats_at_eve
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, format_minutes, publish, run_record)
 from training.loop import (  # noqa: E402
-    add_training_args, bf16_is_fast, fit, non_negative_float, positive_int, run_script, writable_folder)
+    add_training_args, bf16_is_fast, fit, model_folder_or_repo, non_negative_float, positive_int, run_script,
+    writable_folder)
 
 TEST_SIGMAS = (15, 25, 50)
 GRID_CROP = 96
@@ -83,7 +84,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast for the training steps (default: where the GPU or CPU has bf16 arithmetic; "
                              "3.3× faster on a Xeon with AMX, 4× slower on one without bf16: benchmarks/photo_train_step_speed.py)")
-    parser.add_argument("--init-from", metavar="CHECKPOINT", default=None,
+    parser.add_argument("--init-from", metavar="CHECKPOINT", type=model_folder_or_repo, default=None,
                         help="folder or Hub repo of a trained photo denoiser to start from (its width and depth are kept, up to --add-layers)")
     parser.add_argument("--add-layers", type=int, default=0, metavar="N",
                         help="with --init-from: insert N hidden convolutions that start as the identity (Net2Net), "
