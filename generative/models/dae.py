@@ -52,6 +52,8 @@ class DenoisingAutoencoder(
         """(N, code_dim) → (N, 1, 28, 28) logits; ``torch.sigmoid`` gives the image."""
         return self.decoder(code)
 
-    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
-        """Denoised image in [0, 1]."""
-        return torch.sigmoid(self.decode(self.encode(noisy)))
+    def forward(self, noisy: torch.Tensor, *, logits: bool = False) -> torch.Tensor:
+        """Denoised image in [0, 1], or with ``logits=True`` its logits, which training's cross-entropy takes (through
+        ``forward``, so that a data-parallel wrapper sees the call)."""
+        out = self.decode(self.encode(noisy))
+        return out if logits else torch.sigmoid(out)
