@@ -51,5 +51,5 @@ def test_a_shipped_card_is_what_its_metrics_render_as_the_benchmark_rewrites_it(
 
 
 def test_default_output_folders_name_the_latent_size_and_the_baseline():
-    assert str(train_vae.parse_args(["--latent-dim", "2"]).output_dir) == "pretrained/vae-mnist-z2"
-    assert str(train_vae.parse_args(["--architecture", "mlp", "--latent-dim", "20"]).output_dir) == "pretrained/vae-mnist-mlp-z20"
+    assert train_vae.parse_args(["--latent-dim", "2"]).output_dir == PRETRAINED_DIR / "vae-mnist-z2"
+    assert train_vae.parse_args(["--architecture", "mlp", "--latent-dim", "20"]).output_dir == PRETRAINED_DIR / "vae-mnist-mlp-z20"

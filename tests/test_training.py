@@ -373,6 +373,13 @@ def test_ctrl_c_says_what_is_saved_and_how_to_go_on_and_exits_with_130(tmp_path,
     out = capsys.readouterr().out
     assert "interrupted: 1 of 2 epochs are saved in" in out and "the same command with --resume goes on from there" in out
 
+    def interrupt_in_epoch_1(model, batch, step):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        tiny_fit(tmp_path, interrupt_in_epoch_1)
+    out = capsys.readouterr().out
+    assert "interrupted in the first epoch, so nothing is saved: run the same command again" in out and "--resume" not in out
+
     def interrupted():
         raise KeyboardInterrupt
     with pytest.raises(SystemExit) as exit_info:
@@ -417,18 +424,30 @@ def test_links_into_the_cache_follow_the_data_root_given_now(tmp_path):
 
 @pytest.mark.parametrize("output", [None, "pretrained/dae-mnist", "elsewhere/linked"])
 def test_a_smoke_run_may_not_write_into_pretrained(tmp_path, data_root, monkeypatch, output):
-    """The default output (pretrained/dae-mnist, relative to the working folder), a typed one, and a link into it;
-    with a stand-in pretrained/, so that a broken guard cannot overwrite the shipped checkpoint."""
-    monkeypatch.setattr(loop, "PRETRAINED_DIR", tmp_path / "pretrained")
+    """The default output, a typed one (relative to the working folder), and a link into it; with a stand-in
+    pretrained/, so that a broken guard cannot overwrite the shipped checkpoint."""
+    for module in (loop, train_dae):
+        monkeypatch.setattr(module, "PRETRAINED_DIR", tmp_path / "pretrained")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pretrained" / "dae-mnist").mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "linked").symlink_to(tmp_path / "pretrained" / "dae-mnist")
-    with pytest.raises(SystemExit, match=re.escape(f"--limit-train 256: --output-dir {output or 'pretrained/dae-mnist'} "
+    shown = output or tmp_path / "pretrained" / "dae-mnist"
+    with pytest.raises(SystemExit, match=re.escape(f"--limit-train 256: --output-dir {shown} "
                                                    f"is inside {tmp_path / 'pretrained'}, where the shipped checkpoints live")):
         train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / "run"),
                         *(["--output-dir", output] if output else [])])
     assert not any((tmp_path / "pretrained" / "dae-mnist").iterdir()) and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("script", ["train_dae", "train_cgan", "train_classifier", "train_vae", "train_photo_denoiser",
+                                    "train_scene_reader", "train_matcher", "train_text2img"])
+def test_the_default_folders_are_the_projects_from_any_working_folder(script, tmp_path, monkeypatch):
+    """pretrained/ is where the app looks; a script run from elsewhere wrote a checkpoint there that nothing loaded."""
+    monkeypatch.chdir(tmp_path)
+    args = import_module(f"training.{script}").parse_args([])
+    assert args.run_dir.parent == PROJECT_ROOT / "runs"
+    assert args.output_dir.parent == PROJECT_ROOT / "pretrained" and (args.output_dir / "config.json").exists()
 
 
 @pytest.mark.parametrize("script, flag, name", [("train_cgan", "--classifier", "classifier-mnist"),

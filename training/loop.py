@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from generative.data.mnist import DATA_ROOT_ENV
-from generative.hub import PRETRAINED_DIR, CheckpointError, is_local
+from generative.hub import PRETRAINED_DIR, PROJECT_ROOT, CheckpointError, is_local
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
 SampleFn = Callable[[torch.nn.Module], torch.Tensor]
@@ -35,6 +35,9 @@ EvalFn = Callable[[torch.nn.Module], float]
 
 
 MNIST_DATA = f"folder with MNIST/raw/*.gz (default: ${DATA_ROOT_ENV}, else download)"
+# The scripts' default folders are the project's, not the working folder's, since a script runs from anywhere:
+# pretrained/ is where the app looks for checkpoints.
+RUNS_DIR = PROJECT_ROOT / "runs"
 MAX_SEED = 2**32 - 1  # numpy's seed range, which accelerate's set_seed also seeds
 # Flags that say where files go or how fast steps run, not what is trained: a resumed run may change them.
 SETTINGS_FILE = "settings.json"  # beside the resume state: the flags of the run it belongs to
@@ -392,8 +395,11 @@ def fit(
             save_state(accelerator, run_dir, history, settings)
             saved_epochs = history.epochs_done
     except KeyboardInterrupt:
-        accelerator.print(f"\ninterrupted: {saved_epochs} of {args.epochs} epochs are saved in {run_dir}; "
-                          "the same command with --resume goes on from there")
+        if saved_epochs:
+            accelerator.print(f"\ninterrupted: {saved_epochs} of {args.epochs} epochs are saved in {run_dir}; "
+                              "the same command with --resume goes on from there")
+        else:  # --resume would find no saved state
+            accelerator.print("\ninterrupted in the first epoch, so nothing is saved: run the same command again to start over")
         raise
 
     return model, history, accelerator

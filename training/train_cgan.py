@@ -32,8 +32,8 @@ from generative.models.cgan import generate_per_class  # noqa: E402
 from training.cards import (  # noqa: E402
     RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
 from training.loop import (  # noqa: E402
-    MNIST_DATA, Objective, add_training_args, fit, fraction, model_folder_or_repo, non_negative_float, positive_int, run_script,
-    writable_folder)
+    MNIST_DATA, PRETRAINED_DIR, RUNS_DIR, Objective, add_training_args, fit, fraction, model_folder_or_repo,
+    non_negative_float, positive_int, run_script, writable_folder)
 
 GRID_COLUMNS = 10
 EPOCH_EVAL_PER_CLASS, FINAL_EVAL_PER_CLASS = 100, 1000
@@ -69,11 +69,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--width", type=positive_int, default=32, help="channels of G's last and D's first hidden layer")
     parser.add_argument("--classifier", type=model_folder_or_repo, default=model_source("classifier-mnist"),
                         help="the judge (folder or Hub repo)")
-    parser.add_argument("--output-dir", type=writable_folder, default=Path("pretrained/cgan-mnist"))
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "cgan-mnist")
     args = parser.parse_args(argv)
     if args.d_steps is None:
         args.d_steps = 5 if args.loss == "wgan-gp" else 1
-    args.run_dir = args.run_dir or Path("runs") / f"cgan-mnist-{args.loss}"
+    args.run_dir = args.run_dir or RUNS_DIR / f"cgan-mnist-{args.loss}"
     return args
 
 

@@ -29,7 +29,8 @@ from generative.models.matcher import ImageTextMatcher, draw_distractors, own_ca
 from generative.text import Tokenizer  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
-from training.loop import add_training_args, fit, positive_int, run_script, writable_folder  # noqa: E402
+from training.loop import (  # noqa: E402
+    PRETRAINED_DIR, RUNS_DIR, add_training_args, fit, positive_int, run_script, writable_folder)
 
 DISTRACTORS = 99
 EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 1_000, 5_000
@@ -60,9 +61,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--train-scenes", type=positive_int, default=40_000, help="rendered (scene, caption) pairs, one in five held out")
     parser.add_argument("--dim", type=positive_int, default=128, help="size of the shared image–caption space")
     parser.add_argument("--width", type=positive_int, default=32, help="channels of the image encoder's first conv block")
-    parser.add_argument("--output-dir", type=writable_folder, default=Path("pretrained/scene-matcher"))
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "scene-matcher")
     args = parser.parse_args(argv)
-    args.run_dir = args.run_dir or Path("runs/scene-matcher")
+    args.run_dir = args.run_dir or RUNS_DIR / "scene-matcher"
     return args
 
 

@@ -39,8 +39,8 @@ from generative.photo import PUBLISHED_BSD68_PSNR, add_white_noise, beats_at_eve
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, format_minutes, publish, run_record)
 from training.loop import (  # noqa: E402
-    add_training_args, bf16_is_fast, fit, model_folder_or_repo, non_negative_float, positive_int, run_script,
-    writable_folder)
+    PRETRAINED_DIR, RUNS_DIR, add_training_args, bf16_is_fast, fit, model_folder_or_repo, non_negative_float,
+    positive_int, run_script, writable_folder)
 
 TEST_SIGMAS = (15, 25, 50)
 GRID_CROP = 96
@@ -89,7 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--add-layers", type=int, default=0, metavar="N",
                         help="with --init-from: insert N hidden convolutions that start as the identity (Net2Net), "
                              "so training goes on from the trained function with more capacity")
-    parser.add_argument("--output-dir", type=writable_folder, default=Path("pretrained/photo-denoiser"))
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "photo-denoiser")
     parser.add_argument("--eval-limit", type=positive_int, default=None, help="measure on the first N images of each test set only (smoke tests)")
     args = parser.parse_args(argv)
     if args.patch_size % 2:
@@ -102,7 +102,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--max-sigma must be in (0, 255] on the 0–255 scale, got {args.max_sigma:g}")
     if not 0 <= args.min_sigma <= args.max_sigma:
         parser.error(f"--min-sigma must be in [0, --max-sigma] = [0, {args.max_sigma:g}], got {args.min_sigma:g}")
-    args.run_dir = args.run_dir or Path("runs/photo-denoiser")
+    args.run_dir = args.run_dir or RUNS_DIR / "photo-denoiser"
     if args.bf16 is None:
         args.bf16 = bf16_is_fast("cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu")
     return args

@@ -55,8 +55,8 @@ from generative.text import Tokenizer  # noqa: E402
 from training.cards import (  # noqa: E402
     RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
 from training.loop import (  # noqa: E402
-    Objective, add_training_args, fit, fraction, model_folder_or_repo, non_negative_float, positive_int, run_script,
-    writable_folder)
+    PRETRAINED_DIR, RUNS_DIR, Objective, add_training_args, fit, fraction, model_folder_or_repo, non_negative_float,
+    positive_int, run_script, writable_folder)
 
 GRID_CAPTIONS = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
                  "a green cross left of a purple diamond", "a cyan disc above a red box",
@@ -105,9 +105,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--width", type=positive_int, default=32, help="channels of G's last and D's first hidden layer")
     parser.add_argument("--reader", type=model_folder_or_repo, default=model_source("scene-reader"),
                         help="the judge (folder or Hub repo)")
-    parser.add_argument("--output-dir", type=writable_folder, default=Path("pretrained/text2img-shapes"))
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "text2img-shapes")
     args = parser.parse_args(argv)
-    args.run_dir = args.run_dir or Path("runs/text2img-shapes")
+    args.run_dir = args.run_dir or RUNS_DIR / "text2img-shapes"
     return args
 
 

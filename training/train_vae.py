@@ -31,7 +31,8 @@ from generative.models import VAE  # noqa: E402
 from generative.models.vae import ARCHITECTURES, negative_elbo  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
-from training.loop import MNIST_DATA, add_training_args, fit, positive_int, run_script, writable_folder  # noqa: E402
+from training.loop import (  # noqa: E402
+    MNIST_DATA, PRETRAINED_DIR, RUNS_DIR, add_training_args, fit, positive_int, run_script, writable_folder)
 
 TEST_ENCODINGS = "test_encodings.safetensors"
 ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ and labels of the 10,000 MNIST test digits "
@@ -73,8 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--output-dir", type=writable_folder, default=None, help="default: pretrained/vae-mnist-z<latent-dim>, or vae-mnist-mlp-z<latent-dim> for the mlp")
     args = parser.parse_args(argv)
     name = f"vae-mnist-{'mlp-' if args.architecture == 'mlp' else ''}z{args.latent_dim}"
-    args.output_dir = args.output_dir or Path("pretrained") / name
-    args.run_dir = args.run_dir or Path("runs") / name
+    args.output_dir = args.output_dir or PRETRAINED_DIR / name
+    args.run_dir = args.run_dir or RUNS_DIR / name
     return args
 
 
