@@ -67,7 +67,7 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
             folder = Path(snapshot_download(source, allow_patterns=[CONFIG_FILE, WEIGHTS_FILE]))
         if not (folder / WEIGHTS_FILE).is_file():
             raise CheckpointError(f"No checkpoint at {source} ({WEIGHTS_FILE} is missing; weights are read "
-                                  f"from safetensors only). Train one with: {train_command}")
+                                  f"from safetensors only). {how_to_get(source, train_command)}")
         return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
     except CheckpointError:
         raise
@@ -77,8 +77,17 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
                 if not local and parent != Path(".") and parent.is_dir() else "")
         raise CheckpointError(
             f"Could not load {model_class.__name__} from {where} {source}: {type(err).__name__}: {str(err).rstrip('.')}."
-            f"{typo} Train a fresh checkpoint with: {train_command}"
+            f"{typo} {how_to_get(source, train_command)}"
         ) from err
+
+
+def how_to_get(source: str, train_command: str) -> str:
+    """The advice a failed load ends with. A script's plain command writes pretrained/, which a Hub repo source never
+    reads: for one, the repo needs the checkpoint pushed (or the app run without --hub, from pretrained/)."""
+    if is_local(source):
+        return f"Train one with: {train_command}"
+    return (f"Check the repo id and the connection; or train one and push it there with: {train_command} "
+            f"--push-to-hub {source}; or use pretrained/ (the app without --hub, unset ${HUB_USER_ENV})")
 
 
 def load_metrics(source: str) -> dict | None:
@@ -119,4 +128,4 @@ def load_tensors(source: str, filename: str, *, train_command: str) -> dict:
         return load_file(str(path))
     except Exception as err:  # missing file, offline cache miss, corrupt header …
         raise CheckpointError(f"Could not read {filename} from {source}: {type(err).__name__}: {err}. "
-                              f"Train a fresh checkpoint with: {train_command}") from err
+                              f"{how_to_get(source, train_command)}") from err

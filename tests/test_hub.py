@@ -98,10 +98,13 @@ def test_hub_user_comes_from_the_environment_when_not_given(monkeypatch):
     assert model_source("dae-mnist").endswith(os.path.join("pretrained", "dae-mnist"))
 
 
-def test_unknown_repo_names_the_training_command(offline_hub):
+def test_unknown_repo_names_the_training_command_that_pushes_there(offline_hub):
+    """A plain training command writes pretrained/, which a Hub source never reads: the advice must push."""
     with pytest.raises(CheckpointError, match="train_dae.py") as refusal:
         load_model(DenoisingAutoencoder, "nobody/dae-mnist", train_command=TRAIN)
     assert "mistyped" not in str(refusal.value) and ".." not in str(refusal.value)
+    assert f"train one and push it there with: {TRAIN} --push-to-hub nobody/dae-mnist;" in str(refusal.value)
+    assert "unset $GALLERY_HUB_USER" in str(refusal.value)
 
 
 def test_a_mistyped_local_path_is_named_as_one(offline_hub, tmp_path, monkeypatch):
