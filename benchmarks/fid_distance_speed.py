@@ -53,8 +53,8 @@ def markdown_report(info: dict, m: dict) -> str:
 **{m['distance_fastest_seconds']:.2f} s**, the fastest of {len(m['distance_seconds'])} calls ({each} s), almost all of it
 `sqrtm` of the {m['dimension']}×{m['dimension']} product Σ_A Σ_B.
 
-The whole command `{m['command']}` in a fresh process (imports, reading both statistics, the distance, KID and
-precision/recall from the kept vectors): {m['command_seconds']:.1f} s.
+The whole command `{m['command']}` in a fresh process (imports, reading both statistics, the distance; no KID or
+precision/recall, which are opt-in flags): {m['command_seconds']:.1f} s.
 """
 
 
