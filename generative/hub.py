@@ -98,6 +98,18 @@ def load_metrics(source: str) -> dict | None:
         return None
 
 
+def hub_login_problem() -> str | None:
+    """Why an upload would fail for want of a login or a connection (the error's first line), or None when the Hub
+    answers who we are. A training script asks before its hours of training, not at the upload after them."""
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().whoami()
+    except Exception as err:  # not logged in, offline mode, no network: all end the same way for the user
+        return f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
+    return None
+
+
 def push_folder_to_hub(folder: Path, repo_id: str) -> bool:
     """Upload a checkpoint folder to ``repo_id``; on any failure, say why and keep the local copy.
 

@@ -137,6 +137,7 @@ def test_resume_without_saved_state_says_so(tmp_path, data_root):
 
 def test_push_to_hub_uploads_the_output_folder(tmp_path, data_root, monkeypatch):
     calls = []
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", lambda self: {"name": "me"})
     monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda self, repo_id, **kw: calls.append(repo_id))
     monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder",
                         lambda self, repo_id, folder_path, **kw: calls.append((repo_id, sorted(os.listdir(folder_path)))))
@@ -232,6 +233,7 @@ def test_a_failed_push_keeps_the_checkpoint_and_exits_with_status_1(tmp_path, da
     def offline(self, repo_id, **kw):
         raise ConnectionError("no network")
 
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", lambda self: {"name": "me"})  # the network went after training
     monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", offline)
     with pytest.raises(SystemExit) as exit_info:
         run(tmp_path, "push", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
@@ -239,6 +241,16 @@ def test_a_failed_push_keeps_the_checkpoint_and_exits_with_status_1(tmp_path, da
     printed = capsys.readouterr().out
     assert exit_info.value.code == 1 and "no network" in printed and f"upload it later with: hf upload me/dae-mnist {out}" in printed
     assert (out / "model.safetensors").exists()
+
+
+def test_push_to_hub_without_a_login_is_refused_before_training(tmp_path, data_root, monkeypatch):
+    def not_logged_in(self):  # what huggingface_hub raises with no token (here, and on CI)
+        raise huggingface_hub.errors.LocalTokenNotFoundError("Token is required to call the /whoami-v2 endpoint")
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", not_logged_in)
+    with pytest.raises(SystemExit, match=r"--push-to-hub me/dae-mnist: the upload after training would fail "
+                                         r"\(LocalTokenNotFoundError: .*\)\. Log in with `hf auth login`"):
+        run(tmp_path, "login", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
+    assert not (tmp_path / "login").exists()
 
 
 def test_resume_on_a_finished_run_publishes_it_again_without_calling_it_resumed(tmp_path, data_root, capsys):

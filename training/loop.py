@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from generative.data.mnist import DATA_ROOT_ENV
-from generative.hub import PRETRAINED_DIR, PROJECT_ROOT, CheckpointError, is_local
+from generative.hub import PRETRAINED_DIR, PROJECT_ROOT, CheckpointError, hub_login_problem, is_local
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
 SampleFn = Callable[[torch.nn.Module], torch.Tensor]
@@ -320,6 +320,10 @@ def fit(
     if args.limit_train and output_dir is not None and inside_pretrained(output_dir):
         raise SystemExit(f"--limit-train {args.limit_train}: --output-dir {output_dir} is inside {PRETRAINED_DIR}, where "
                          "the shipped checkpoints live; give the smoke run another --output-dir")
+    if args.push_to_hub and (problem := hub_login_problem()):
+        raise SystemExit(f"--push-to-hub {args.push_to_hub}: the upload after training would fail ({problem}). Log in "
+                         "with `hf auth login` and check the connection, or train without --push-to-hub and upload the "
+                         "folder afterwards with `hf upload`.")
     settings = training_settings(args, accelerator.num_processes)
     if args.resume:
         state_dir = saved_state(run_dir)
