@@ -77,17 +77,17 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
                 if not local and parent != Path(".") and parent.is_dir() else "")
         raise CheckpointError(
             f"Could not load {model_class.__name__} from {where} {source}: {type(err).__name__}: {str(err).rstrip('.')}."
-            f"{typo} {how_to_get(source, train_command)}"
+            f"{typo} {how_to_get(source, train_command, typo=bool(typo))}"
         ) from err
 
 
-def how_to_get(source: str, train_command: str) -> str:
+def how_to_get(source: str, train_command: str, *, typo: bool = False) -> str:
     """The advice a failed load ends with. A script's plain command writes pretrained/, which a Hub repo source never
-    reads: for one, the repo needs the checkpoint pushed (or the app run without --hub, from pretrained/)."""
-    if is_local(source):
+    reads: for one, the repo needs the checkpoint pushed, or the load should name a folder instead."""
+    if is_local(source) or typo:
         return f"Train one with: {train_command}"
-    return (f"Check the repo id and the connection; or train one and push it there with: {train_command} "
-            f"--push-to-hub {source}; or use pretrained/ (the app without --hub, unset ${HUB_USER_ENV})")
+    return (f"Check the repo id and the connection; or train one ({train_command}) with `--push-to-hub {source}` added; "
+            f"or load the folder in pretrained/ instead (the app: without --hub, and `unset {HUB_USER_ENV}`)")
 
 
 def load_metrics(source: str) -> dict | None:
@@ -99,14 +99,15 @@ def load_metrics(source: str) -> dict | None:
 
 
 def hub_login_problem() -> str | None:
-    """Why an upload would fail for want of a login or a connection (the error's first line), or None when the Hub
-    answers who we are. A training script asks before its hours of training, not at the upload after them."""
-    from huggingface_hub import HfApi
+    """Why an upload would surely fail (offline mode, or no token), or None; known without the network, so a training
+    script asks before its hours of training. Anything else (a read-only token, no connection) only the upload finds,
+    and it keeps the folder and prints the command that retries it."""
+    from huggingface_hub import constants, get_token
 
-    try:
-        HfApi().whoami()
-    except Exception as err:  # not logged in, offline mode, no network: all end the same way for the user
-        return f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it"
+    if get_token() is None:
+        return "no Hugging Face token: log in with `hf auth login` or set HF_TOKEN"
     return None
 
 

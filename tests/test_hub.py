@@ -103,16 +103,17 @@ def test_unknown_repo_names_the_training_command_that_pushes_there(offline_hub):
     with pytest.raises(CheckpointError, match="train_dae.py") as refusal:
         load_model(DenoisingAutoencoder, "nobody/dae-mnist", train_command=TRAIN)
     assert "mistyped" not in str(refusal.value) and ".." not in str(refusal.value)
-    assert f"train one and push it there with: {TRAIN} --push-to-hub nobody/dae-mnist;" in str(refusal.value)
-    assert "unset $GALLERY_HUB_USER" in str(refusal.value)
+    assert f"train one ({TRAIN}) with `--push-to-hub nobody/dae-mnist` added;" in str(refusal.value)
+    assert "the app: without --hub, and `unset GALLERY_HUB_USER`" in str(refusal.value)
 
 
 def test_a_mistyped_local_path_is_named_as_one(offline_hub, tmp_path, monkeypatch):
     """"pretrained/dae-mnstt" is also a valid repo id, so it goes to the Hub; the message must not only blame the Hub."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pretrained").mkdir()
-    with pytest.raises(CheckpointError, match="There is no folder pretrained/dae-mnstt either: is the path mistyped"):
+    with pytest.raises(CheckpointError, match="There is no folder pretrained/dae-mnstt either: is the path mistyped") as refusal:
         load_model(DenoisingAutoencoder, "pretrained/dae-mnstt", train_command=TRAIN)
+    assert "--push-to-hub" not in str(refusal.value)  # pushing to a repo named after the typo would be bad advice
 
 
 def test_missing_and_corrupt_checkpoints_name_the_training_command(tmp_path):

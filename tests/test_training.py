@@ -135,9 +135,8 @@ def test_resume_without_saved_state_says_so(tmp_path, data_root):
         run(tmp_path, "fresh", "--epochs", "1", "--resume", "--data-root", str(data_root))
 
 
-def test_push_to_hub_uploads_the_output_folder(tmp_path, data_root, monkeypatch):
+def test_push_to_hub_uploads_the_output_folder(tmp_path, data_root, monkeypatch, logged_in):
     calls = []
-    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", lambda self: {"name": "me"})
     monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda self, repo_id, **kw: calls.append(repo_id))
     monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder",
                         lambda self, repo_id, folder_path, **kw: calls.append((repo_id, sorted(os.listdir(folder_path)))))
@@ -229,11 +228,10 @@ def test_the_card_states_the_digits_trained_on_and_a_launchers_command_and_batch
     assert batch_words({"processes": 4}, args) == "batch 64 per process × 4 processes (256 in all)"
 
 
-def test_a_failed_push_keeps_the_checkpoint_and_exits_with_status_1(tmp_path, data_root, monkeypatch, capsys):
+def test_a_failed_push_keeps_the_checkpoint_and_exits_with_status_1(tmp_path, data_root, monkeypatch, capsys, logged_in):
     def offline(self, repo_id, **kw):
         raise ConnectionError("no network")
 
-    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", lambda self: {"name": "me"})  # the network went after training
     monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", offline)
     with pytest.raises(SystemExit) as exit_info:
         run(tmp_path, "push", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
@@ -243,12 +241,22 @@ def test_a_failed_push_keeps_the_checkpoint_and_exits_with_status_1(tmp_path, da
     assert (out / "model.safetensors").exists()
 
 
-def test_push_to_hub_without_a_login_is_refused_before_training(tmp_path, data_root, monkeypatch):
-    def not_logged_in(self):  # what huggingface_hub raises with no token (here, and on CI)
-        raise huggingface_hub.errors.LocalTokenNotFoundError("Token is required to call the /whoami-v2 endpoint")
-    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", not_logged_in)
-    with pytest.raises(SystemExit, match=r"--push-to-hub me/dae-mnist: the upload after training would fail "
-                                         r"\(LocalTokenNotFoundError: .*\)\. Log in with `hf auth login`"):
+@pytest.fixture
+def logged_in(monkeypatch):
+    """As on a machine with a Hub login: the suite runs in offline mode, with no token."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: "hf_a_token")
+
+
+@pytest.mark.parametrize("offline, token, problem", [
+    (False, None, "no Hugging Face token: log in with `hf auth login` or set HF_TOKEN"),
+    (True, "hf_a_token", "HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it")])
+def test_push_to_hub_that_would_surely_fail_is_refused_before_training(tmp_path, data_root, monkeypatch, offline, token,
+                                                                        problem):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", offline)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: token)
+    with pytest.raises(SystemExit, match=re.escape(f"--push-to-hub me/dae-mnist: the upload after training would fail "
+                                                   f"({problem}); or train without --push-to-hub")):
         run(tmp_path, "login", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
     assert not (tmp_path / "login").exists()
 

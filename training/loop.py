@@ -136,7 +136,7 @@ def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_siz
     parser.add_argument("--lr", type=non_negative_float, default=lr)
     parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU when there is one")
-    parser.add_argument("--run-dir", type=writable_folder, default=None, help="samples, loss curve and resume state (default: runs/<model>)")
+    parser.add_argument("--run-dir", type=writable_folder, default=None, help="samples, loss curve and resume state (default: the project's runs/<model>)")
     parser.add_argument("--resume", action="store_true", help="continue from the last finished epoch in --run-dir")
     parser.add_argument("--limit-train", type=positive_int, default=None, help="train on the first N examples only (smoke tests)")
     parser.add_argument("--push-to-hub", metavar="REPO", type=hub_repo_id, default=None,
@@ -321,9 +321,8 @@ def fit(
         raise SystemExit(f"--limit-train {args.limit_train}: --output-dir {output_dir} is inside {PRETRAINED_DIR}, where "
                          "the shipped checkpoints live; give the smoke run another --output-dir")
     if args.push_to_hub and (problem := hub_login_problem()):
-        raise SystemExit(f"--push-to-hub {args.push_to_hub}: the upload after training would fail ({problem}). Log in "
-                         "with `hf auth login` and check the connection, or train without --push-to-hub and upload the "
-                         "folder afterwards with `hf upload`.")
+        raise SystemExit(f"--push-to-hub {args.push_to_hub}: the upload after training would fail ({problem}); or "
+                         "train without --push-to-hub and upload the folder afterwards with `hf upload`.")
     settings = training_settings(args, accelerator.num_processes)
     if args.resume:
         state_dir = saved_state(run_dir)
