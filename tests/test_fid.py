@@ -438,11 +438,18 @@ def test_saved_statistics_stand_in_for_their_images(stand_in_cli, folders, tmp_p
     out_path = tmp_path / f"A{suffix}"
     code, out, err = run_cli(capsys, folders["A"], out_path, "--save-stats")
     assert code == 0 and f"N = {SET_SIZE}" in out and f"written to {out_path}" in out, err
-    assert load_stats(out_path).n == SET_SIZE
+    assert load_stats(out_path).n == SET_SIZE and "warning" not in out  # 10 vectors of 4-d: a covariance of full rank
     from_images = run_cli(capsys, folders["A"], folders["B"], "--kid")[1]
     from_stats = run_cli(capsys, out_path, folders["B"], "--kid")[1]
     assert printed(from_stats, "Fréchet distance") == pytest.approx(printed(from_images, "Fréchet distance"), rel=1e-3)
     assert printed(from_stats, "KID") == pytest.approx(printed(from_images, "KID"), rel=1e-3)  # float16 features
+
+
+def test_statistics_of_too_few_images_are_saved_with_a_warning(stand_in_cli, folders, tmp_path, capsys):
+    code, out, _ = run_cli(capsys, folders["three"], tmp_path / "three.npz", "--save-stats")
+    assert code == 0 and f"written to {tmp_path / 'three.npz'}" in out
+    assert f"warning: the set ({folders['three']}): N = 3 ≤ {STAND_IN_DIM}, the feature dimension, so its covariance is " \
+           "singular and the Fréchet distance biased upwards" in out
 
 
 def test_a_pytorch_fid_statistics_file_compares_but_cannot_give_kid(stand_in_cli, stand_in, folders, tmp_path, capsys):

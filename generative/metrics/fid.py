@@ -42,6 +42,20 @@ PR_MIN_VECTORS = 100  # below this, k-NN manifolds are so coarse that precision 
 
 # ---------------------------------------------------------------- comparing
 
+def metric_name(extractor: str) -> str:
+    return "FID" if extractor.startswith("Inception") else "Fréchet distance"
+
+
+def singular_covariance_warning(features: SetFeatures, label: str) -> str | None:
+    """N vectors of dimension d give a covariance of rank at most N − 1, singular for N ≤ d, and the distance is biased
+    upwards, so it compares only with values of the same N."""
+    dim = len(features.stats.mean)
+    if not 0 < features.n <= dim:
+        return None
+    return (f"{label} ({features.source}): N = {features.n:,} ≤ {dim:,}, the feature dimension, so its covariance is "
+            f"singular and the {metric_name(features.extractor)} biased upwards: compare only values computed with the same N.")
+
+
 @dataclass
 class Comparison:
     a: SetFeatures
@@ -52,15 +66,12 @@ class Comparison:
 
     @property
     def metric_name(self) -> str:
-        return "FID" if self.a.extractor.startswith("Inception") else "Fréchet distance"
+        return metric_name(self.a.extractor)
 
     def warnings(self) -> list[str]:
-        """Sets too small for their features: N vectors of dimension d give a covariance of rank at most N − 1,
-        singular for N ≤ d, and the distance is biased upwards, so it compares only with values of the same N."""
-        dim = len(self.a.stats.mean)
-        out = [f"set {label} ({s.source}): N = {s.n:,} ≤ {dim:,}, the feature dimension, so its covariance is singular and "
-               f"the {self.metric_name} biased upwards: compare only values computed with the same N."
-               for label, s in (("A", self.a), ("B", self.b)) if 0 < s.n <= dim]
+        """Sets too small for their features (``singular_covariance_warning``), and precision/recall from few vectors."""
+        out = [warning for label, s in (("set A", self.a), ("set B", self.b))
+               if (warning := singular_covariance_warning(s, label))]
         if self.precision_recall is not None and min(len(self.a.kept), len(self.b.kept)) < PR_MIN_VECTORS:
             out.append(f"precision/recall from fewer than {PR_MIN_VECTORS} feature vectors per set: each point's "
                        f"{PR_NEIGHBOURS}-nearest-neighbour ball is wide, so both drift towards 1; compare only values of the same N.")
@@ -308,6 +319,8 @@ def save_statistics(args: argparse.Namespace) -> None:
     save_stats(features, out)
     print(f"statistics of {features.source} ({count_of(features)}, {features.extractor}, resize {features.resize}; "
           f"{features.skipped.describe()}) written to {out}")
+    if warning := singular_covariance_warning(features, "the set"):
+        print(f"warning: {warning}")
 
 
 def compare_sources(args: argparse.Namespace) -> None:
