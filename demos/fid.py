@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import gradio as gr
@@ -15,7 +17,7 @@ from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
 from generative.data.scene_sets import make_scene_set
 from generative.hub import CheckpointError
-from generative.metrics.features import RESIZES, Extractor, SetFeatures, extract, shrunk
+from generative.metrics.features import RESIZES, Extractor, SetFeatures, Stopped, extract, shrunk
 from generative.metrics.fid import compare, make_extractor
 from generative.metrics.inception import WeightsNotFound
 from generative.metrics.sample_sets import PR_NEIGHBOURS
@@ -37,7 +39,8 @@ FEATURE_CHOICES = {"Inception-v3 (standard FID)": "inception", "MNIST classifier
 RESIZE_INFO = {"inception": "how each image becomes Inception-v3's 299×299 input",
                "classifier": "not used: the MNIST classifier reads every image as 28×28 grey"}
 MAX_GENERATED, DEFAULT_GENERATED = 10_000, 250
-MAX_UPLOADED = MAX_GENERATED  # images per uploaded set: a request must end in minutes, and a running one cannot be stopped
+MAX_UPLOADED = MAX_GENERATED  # images per uploaded set: a request must end in minutes
+STOPPED = "Stopped. Press **Measure** to start again."
 GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 
 
@@ -161,6 +164,30 @@ class FIDTab:
         self.hub_user = hub_user
         self.extractors: dict[tuple[str, str], Extractor] = {}
         self.generators: dict[str, torch.nn.Module] = {}
+        self.running: dict[str | None, set[threading.Event]] = {}  # per session: the stop events of its measurements
+        self.running_lock = threading.Lock()
+
+    @contextmanager
+    def stoppable(self, request: gr.Request | None):
+        """A stop event for one measurement, which ``stop`` sets from the same session (a page, or one
+        gradio_client Client). Gradio's own cancel waits for a running function to return, so the work checks it."""
+        session, event = request.session_hash if request else None, threading.Event()
+        with self.running_lock:
+            self.running.setdefault(session, set()).add(event)
+        try:
+            yield event
+        finally:
+            with self.running_lock:
+                self.running[session].discard(event)
+                if not self.running[session]:
+                    del self.running[session]
+
+    def stop(self, request: gr.Request) -> str:
+        """Stop this session's running measurements; each ends before its next image."""
+        with self.running_lock:
+            for event in self.running.get(request.session_hash, ()):
+                event.set()
+        return STOPPED
 
     def extractor(self, kind: str, resize: str) -> Extractor:
         key = (kind, resize if kind == "inception" else "")
@@ -213,13 +240,13 @@ class FIDTab:
             return load_stats(path)
         return self.image_set(choice, upload, count, seed, label)
 
-    def features_of(self, source: SetFeatures | ImageSet, kind: str, resize: str) -> SetFeatures:
+    def features_of(self, source: SetFeatures | ImageSet, kind: str, resize: str, stop: threading.Event) -> SetFeatures:
         if isinstance(source, SetFeatures):
             return source
-        return extract(source, self.extractor(kind, resize), keep_images=GRID_IMAGES)
+        return extract(source, self.extractor(kind, resize), keep_images=GRID_IMAGES, stop=stop)
 
     def measure(self, choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr,
-                progress=gr.Progress(track_tqdm=True)):
+                request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
         """FID (and KID, precision/recall when ticked) of set A vs set B, a result text and a grid of each set."""
         checked_choice(choice_a, "set A", [*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD])
         checked_choice(choice_b, "set B", [UPLOAD, *GENERATOR_CHOICES])
@@ -233,7 +260,8 @@ class FIDTab:
         try:
             # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
             sources = [self.source(choice, upload, count, seed, kind, resize, label) for choice, upload, label in sets]
-            a, b = (self.features_of(source, kind, resize) for source in sources)
+            with self.stoppable(request) as stop:
+                a, b = (self.features_of(source, kind, resize, stop) for source in sources)
             dimension = len(a.stats.mean)
             # The square root takes seconds at 2048-d (its time is in the explanation) with no progress of its own.
             progress(None, desc=f"Comparing the two sets (the Fréchet distance's square root of a {dimension}×{dimension} matrix)")
@@ -241,6 +269,8 @@ class FIDTab:
             comparison = compare(a, b, kid=kid, pr=pr and not too_few)
         except (ImageSetError, FIDError) as err:
             raise Refusal(str(err)) from None
+        except Stopped as err:  # an answer, not an error: the person asked for it
+            return f"{err}. Press **Measure** to start again.", None, None
         note = f"\n\n⚠️ Precision/recall not computed: it needs more than {PR_NEIGHBOURS} images in each set." if too_few else ""
         note += "".join(f"\n\n⚠️ Set {label}: the uploaded zip was not used, since “{source_name(choice)}” is selected; "
                         f"choose “{UPLOAD}” to measure it."
@@ -280,7 +310,9 @@ def build_tab(hub_user: str | None = None) -> None:
                              info=RESIZE_INFO["inception"], elem_id="fid-resize")
         kid = gr.Checkbox(value=True, label="KID", elem_id="fid-kid")
         pr = gr.Checkbox(value=True, label="Precision / recall", elem_id="fid-pr")
-    measure = gr.Button("Measure", variant="primary", elem_id="fid-measure")
+    with gr.Row():
+        measure = gr.Button("Measure", variant="primary", elem_id="fid-measure", scale=4)
+        stop = gr.Button("Stop", variant="stop", elem_id="fid-stop", scale=1)
     result = gr.Markdown("Choose two sets and press **Measure**.", elem_id="fid-result")
     with gr.Row():
         grid_a = gr.Image(label="Set A (first images; none for reference statistics)", interactive=False, format="png",
@@ -291,5 +323,7 @@ def build_tab(hub_user: str | None = None) -> None:
     features.change(resize_control, features, resize, api_visibility="private")
     for upload, choice in ((upload_a, choice_a), (upload_b, choice_b)):
         upload.upload(measure_the_upload, None, choice, api_visibility="private")
-    measure.click(tab.measure, [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr],
-                  [result, grid_a, grid_b], api_name="fid_measure", preprocess=False)
+    measuring = measure.click(tab.measure, [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr],
+                              [result, grid_a, grid_b], api_name="fid_measure", preprocess=False)
+    # The event stops running work (and tells the caller); `cancels` drops a queued request and the page's wait.
+    stop.click(tab.stop, None, result, api_name="fid_stop", queue=False, cancels=[measuring])

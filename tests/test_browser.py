@@ -4,8 +4,8 @@ Denoise tab: it opens with the first example denoised; pick an example digit, th
 the outputs appear and the scores are numbers; pick an example photo and the photo denoiser's panel and
 explanation replace the digit ones, and back. VAE tab: the opening walk is shown, picking an example changes endpoint A and the walk, and a click
 on the latent map decodes the point under it. cGAN tab: Generate shows the samples with verdicts, and "New
-seed" changes them. FID tab: the classifier-feature FID of cGAN samples, and an uploaded zip selects
-"Upload" for its set. Text-to-image tab: clicking a held-out example caption draws new pictures with the held-out
+seed" changes them. FID tab: the classifier-feature FID of cGAN samples, an uploaded zip selects
+"Upload" for its set, and Stop ends a measurement of 10,000 samples. Text-to-image tab: clicking a held-out example caption draws new pictures with the held-out
 note, and an unknown word is named back.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
@@ -24,7 +24,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright-python 
 expect = sync_api.expect
 expect.set_options(timeout=30_000)  # one denoising request beside a training run (Playwright's default: 5 s)
 
-from demos.fid import UPLOAD  # noqa: E402
+from demos.fid import GENERATOR_CHOICES, UPLOAD  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
 from input_files import random_digits_zip  # noqa: E402
 
@@ -37,6 +37,7 @@ NUMBER = re.compile(r"^-?\d+\.\d+$|^∞$")
 DENOISED = "#denoise-denoised img"
 NOISY = "#denoise-noisy img"  # changes with every new digit (the denoised image of a weak model may not)
 MODEL_INPUT = "#denoise-model-input img"
+CGAN_SAMPLES = next(iter(GENERATOR_CHOICES))
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +211,27 @@ def test_fid_tab_measures_cgan_samples_and_an_upload_selects_itself(page, artifa
     page.locator("#fid-upload-b input[type=file]").set_input_files(str(random_digits_zip(tmp_path / "b.zip", 3, seed=0)))
     expect(page.locator("#fid-set-b").get_by_label(UPLOAD)).to_be_checked()  # the zip is what gets measured now
 
+
+
+def test_fid_stop_ends_a_long_measurement_and_measure_works_again(page, artifacts_dir):
+    page.get_by_role("tab", name="FID calculator").click()
+    page.get_by_label("MNIST classifier (digits only)").check()
+    page.locator("#fid-set-b").get_by_label(CGAN_SAMPLES).check()
+    page.locator("#fid-count input").fill("10000")
+    page.locator("#fid-measure").click()
+    progress = page.locator("#fid-result").get_by_text(re.compile("features of 10,000 cGAN samples"))
+    expect(progress).to_be_visible(timeout=60_000)
+    page.locator("#fid-stop").click()
+    result = page.locator("#fid-result")
+    # The Stop handler's text, or the stopped measurement's own when its answer beats the page's cancel.
+    expect(result).to_have_text(re.compile(r"^\s*Stopped(\. | after [\d,]+ of 10,000 images of 10,000 cGAN samples "
+                                           r"\(seed 0\)\. )Press Measure to start again\.\s*$"))
+    expect(progress).to_have_count(0)  # the progress bar is gone
+    page.screenshot(path=str(artifacts_dir / "browser-fid-stopped.png"), full_page=True)
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()  # a stop is not an error
+    page.locator("#fid-count input").fill("200")
+    page.locator("#fid-measure").click()
+    expect(result).to_contain_text("N = 200", timeout=60_000)
 
 def test_text2img_tab_example_caption_generates_pictures_with_readouts(page, artifacts_dir):
     page.get_by_role("tab", name="Text-to-image toy").click()

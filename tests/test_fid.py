@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +25,8 @@ from safetensors.numpy import save, save_file
 from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
 from generative.metrics import fid, frechet, inception, references, statistics_files
-from generative.metrics.features import RESIZES, SAMPLE_SIDE, MomentAccumulator, SetFeatures, digit_input, extract
+from generative.metrics.features import (RESIZES, SAMPLE_SIDE, MomentAccumulator, SetFeatures, Stopped, digit_input,
+                                          extract)
 from generative.metrics.fid import IS_ABSENT, compare, main, make_extractor, open_source
 from generative.metrics.frechet import FrechetError, GaussianStats, frechet_distance
 from generative.metrics.inception import (HOW_TO_GET, NOT_INSTALLED, WEIGHTS_ENV, WEIGHTS_SHA1, FIDInception,
@@ -72,6 +74,26 @@ def images():
 def features_of(image_set, extractor, **kwargs):
     return extract(image_set, extractor, progress=False, **kwargs)
 
+
+
+def test_a_stop_event_set_during_extraction_ends_it_before_the_next_image(stand_in, images):
+    """The FID tab's Stop button sets the event from another thread; the work must not read on to the end."""
+    stop = threading.Event()
+
+    class StoppedAfterFive(ArrayImages):
+        read = 0
+
+        def __iter__(self):
+            for self.read, image in enumerate(super().__iter__(), 1):
+                if self.read == 5:
+                    stop.set()
+                yield image
+
+    image_set = StoppedAfterFive(images, "twelve images")
+    with pytest.raises(Stopped, match="Stopped after 4 of 12 images of twelve images"):
+        features_of(image_set, stand_in, stop=stop)
+    assert image_set.read == 5  # the fifth was read when the event was set, and not measured
+    assert features_of(ArrayImages(images, "twelve"), stand_in, stop=threading.Event()).n == 12  # unset: no effect
 
 # ---------------------------------------------------------------- the Fréchet distance
 

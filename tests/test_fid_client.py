@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 
 from client_helpers import assert_refused, size_of
-from demos.fid import FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, UPLOAD
+from demos.fid import FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, STOPPED, UPLOAD
 from generative.metrics.inception import WeightsNotFound, locate_weights
 from input_files import inflate_declared_size, png_bytes, random_digits_zip
 
@@ -110,3 +111,22 @@ def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
     with pytest.raises(ValueError, match=rf"big.zip exceeds the maximum file size of {100 * 2**20} bytes"):
         measure(client, set_b=UPLOAD, upload_b=big)
     assert measure(client)[0].startswith("### Fréchet distance")
+
+
+
+def test_stop_ends_a_running_measurement_of_the_same_client(client):
+    """The Stop button's endpoint, called from the same session while 10,000 samples are being measured."""
+    job = client.submit(MNIST_REFERENCE, None, CGAN, None, 10_000, 0, CLASSIFIER, "pytorch-fid", False, False,
+                        api_name="/fid_measure")
+    deadline = time.monotonic() + 60
+    while not extracting(job) and not job.done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert extracting(job) and not job.done(), "the measurement ended before it could be stopped"
+    assert client.predict(api_name="/fid_stop") == STOPPED
+    text, grid_a, grid_b = job.result(timeout=10)  # one batch of 8 digits takes milliseconds
+    assert text.startswith("Stopped after ") and "of 10,000 images of 10,000 cGAN samples" in text
+    assert grid_a is None and grid_b is None
+
+
+def extracting(job) -> bool:
+    return any("features of" in (unit.desc or "") for unit in job.status().progress_data or ())

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import threading
+import time
 
 import gradio as gr
 import numpy as np
@@ -183,3 +186,30 @@ def test_the_explanation_quotes_speed_agreement_and_the_full_run_from_their_resu
     shipped = about_markdown(*(benchmark_report(name) for name in REPORTS))
     assert "give FID 7.43" in shipped  # benchmarks/results/fid_full_run.md: 7.428
     assert "square root of the 2048×2048 product, took 12 s on a 2-core Intel Xeon Processor" in shipped  # fid_distance_speed.md: 11.87 s
+
+
+def test_stop_ends_the_running_measurement_of_its_own_session_only(tab):
+    """Gradio's cancel waits for a running function, so the Stop button's handler sets an event the work checks."""
+    page, other_page = gr.Request(session_hash="page"), gr.Request(session_hash="other page")
+    outcome = {}
+
+    def measure_ten_thousand():
+        outcome["result"] = tab.measure(MNIST_REFERENCE, None, CGAN, None, 10_000, 0, CLASSIFIER, "pytorch-fid", False,
+                                        False, page)
+
+    worker = threading.Thread(target=measure_ten_thousand)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while "page" not in tab.running and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "page" in tab.running, "the measurement never started extracting"
+    assert tab.stop(other_page) == fid_demo.STOPPED
+    assert not any(event.is_set() for event in tab.running["page"])
+    tab.stop(page)
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "the measurement went on after Stop"
+    text, grid_a, grid_b = outcome["result"]
+    assert re.fullmatch(r"Stopped after [\d,]+ of 10,000 images of 10,000 cGAN samples \(seed 0\)\. Press \*\*Measure\*\* "
+                        r"to start again\.", text), text
+    assert grid_a is None and grid_b is None
+    assert "page" not in tab.running  # the session's event is dropped with its measurement

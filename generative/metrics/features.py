@@ -11,6 +11,7 @@ so it is part of every result, with the extractor and N.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -27,6 +28,10 @@ from generative.metrics.inception import FEATURE_DIM, INPUT_SIZE
 KEEP_FEATURES = 10_000
 SAMPLE_SIDE = 128  # kept images are shrunk to this longest side: 32 uploads of 16 MP would otherwise hold 1.5 GB
 BATCH_SIZE = 8  # measured fastest on a 2-core CPU (benchmarks/results/fid_speed.md); larger is slower here
+
+
+class Stopped(Exception):
+    """``extract`` was asked to stop (its ``stop`` event was set) before the set was measured."""
 
 
 def _as_float(image: np.ndarray) -> torch.Tensor:
@@ -160,8 +165,11 @@ def shrunk(image: np.ndarray, side: int) -> np.ndarray:
 
 @torch.inference_mode()
 def extract(images: ImageSet, extractor: Extractor, batch_size: int = BATCH_SIZE, keep: int = KEEP_FEATURES,
-            keep_images: int = 0, progress: bool = True) -> SetFeatures:
-    """Stream ``images`` through ``extractor``; memory holds one batch, the running sums and the kept features."""
+            keep_images: int = 0, progress: bool = True, stop: threading.Event | None = None) -> SetFeatures:
+    """Stream ``images`` through ``extractor``; memory holds one batch, the running sums and the kept features.
+
+    ``stop``, set from another thread, ends the work before the next image with ``Stopped``: a request for 10,000
+    images takes minutes on a CPU, and a server thread cannot be interrupted from outside."""
     moments, kept, sample, batch = MomentAccumulator(extractor.dim), [], [], []
     kept_count = 0
     device = extractor.device
@@ -177,6 +185,8 @@ def extract(images: ImageSet, extractor: Extractor, batch_size: int = BATCH_SIZE
 
     for image in tqdm(images, total=len(images), desc=f"features of {images.name}", unit="img",
                       disable=not progress, leave=False):
+        if stop is not None and stop.is_set():
+            raise Stopped(f"Stopped after {moments.n + len(batch):,} of {len(images):,} images of {images.name}")
         if len(sample) < keep_images:
             sample.append(shrunk(image, SAMPLE_SIDE))
         batch.append(extractor.prepare(image))
