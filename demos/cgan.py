@@ -191,7 +191,7 @@ def build_tab(hub_user: str | None = None) -> None:
         with gr.Column(scale=2):
             grid = gr.Gallery(elem_classes=["pixelated", "fit-columns", "label-clear"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",
                               height="auto", value=start[0], elem_id="cgan-samples")  # columns: as many as fit (app.CSS)
-            verdict = gr.Markdown(start[1] or "", elem_id="cgan-verdict")
+            verdict = gr.Markdown(start[1] or "", label="verdict", elem_id="cgan-verdict")
     gr.Markdown("### Same style, every digit\nEach row is one noise vector z, drawn as every digit 0–9.")
     with gr.Row():
         rows = gr.Slider(1, MAX_ROWS, value=DEFAULTS["rows"], step=1, label="Rows", elem_id="cgan-rows")
@@ -217,7 +217,9 @@ def build_tab(hub_user: str | None = None) -> None:
     raw = {"preprocess": False}
     styles_inputs, walk_inputs = [rows, seed, scale], [digit, seed_a, seed_b, steps, scale]
     generate.click(tab.generate, sample_inputs, [grid, verdict], api_name="cgan_generate", **raw)
-    styles_button.click(tab.every_digit, styles_inputs, styles, api_name="cgan_every_digit", **raw)
+    styles_button.click(tab.every_digit, styles_inputs, styles, api_name="cgan_every_digit", **raw,
+                        api_description="A grid of every digit 0–9 (columns) for each of `rows` noise vectors (rows) "
+                        "drawn from the seed: one row, one style.")
     walk_button.click(tab.interpolate, walk_inputs, [strip, png, gif], api_name="cgan_interpolate", **raw)
     # A setting redraws every view that uses it, so no view is left showing another digit, seed or noise scale.
     private = {"api_visibility": "private", **raw}

@@ -363,7 +363,7 @@ def build_tab(hub_user: str | None = None) -> None:
             ensemble = gr.Checkbox(DEFAULTS["ensemble"], label="Photos: average over the 8 flips and rotations (≈0.1 dB better, 8× slower)",
                                    elem_id="denoise-photo-ensemble")
         with gr.Column(scale=2):
-            route_note = gr.Markdown(OPENING_NOTE if start[0] else "", elem_id="denoise-route")
+            route_note = gr.Markdown(OPENING_NOTE if start[0] else "", label="route note", elem_id="denoise-route")
             with gr.Column(visible=True) as digit_panel:
                 model_input = gr.Image(start[1], elem_classes=["pixelated", "label-clear"], format="png", label="What the model sees (28×28, enlarged)",
                                        interactive=False, height=160, elem_id="denoise-model-input")
@@ -399,8 +399,14 @@ def build_tab(hub_user: str | None = None) -> None:
                photo_clean, photo_noisy, photo_denoised, photo_zoom, photo_scores, photo_file, photo_views, digit_panel, photo_panel, route_note]
     # preprocess=False: files reach our own decoder undecoded, which checks their size from the header
     # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
-    digit.sketch_button.click(tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False)
-    digit.upload.change(tab.from_upload_change, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False)
+    digit.sketch_button.click(tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False,
+                              api_description="Denoise a drawn digit (the sketch pad's value): noise is added as the "
+                              "controls say, then the digit autoencoder removes it (the photo denoiser if chosen). "
+                              "Returns the views and scores of the panel that applies.")
+    digit.upload.change(tab.from_upload_change, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False,
+                        api_description="Denoise an uploaded image: noise is added as the controls say (or the upload is "
+                        "taken as already noisy), then the digit autoencoder or the photo denoiser, as chosen or as the "
+                        "image looks, removes it. Returns the views and scores of the panel that applies.")
     digit_setting, photo_setting = tab.rerun_if_shown(DIGIT), tab.rerun_if_shown(PHOTO)
     for control, handler in ((choice, tab.rerun), (seed, tab.rerun), (already_noisy, tab.rerun), (noise_kind, digit_setting),
                              (level, digit_setting), (sigma, photo_setting), (ensemble, photo_setting)):

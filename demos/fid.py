@@ -313,7 +313,7 @@ def build_tab(hub_user: str | None = None) -> None:
     with gr.Row():
         measure = gr.Button("Measure", variant="primary", elem_id="fid-measure", scale=4)
         stop = gr.Button("Stop", variant="stop", elem_id="fid-stop", scale=1)
-    result = gr.Markdown("Choose two sets and press **Measure**.", elem_id="fid-result")
+    result = gr.Markdown("Choose two sets and press **Measure**.", label="result", elem_id="fid-result")
     with gr.Row():
         grid_a = gr.Image(label="Set A (first images; none for reference statistics)", interactive=False, format="png",
                           elem_id="fid-grid-a")

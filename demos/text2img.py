@@ -259,7 +259,7 @@ def build_tab(hub_user: str | None = None) -> None:
             gallery = gr.Gallery(elem_classes=["pixelated", "fit-columns", "wrap-captions", "label-clear"], format="png", height=840, value=start[0],
                                  label="Pictures (what the scene reader sees; ✓ = exactly the caption's scene)",
                                  elem_id="t2i-gallery")
-            summary = gr.Markdown(start[1] or "", elem_id="t2i-summary")
+            summary = gr.Markdown(start[1] or "", label="summary", elem_id="t2i-summary")
     gr.Markdown("### Blend two captions\nSame noise, the text embedding moving in equal steps from caption A to caption B.")
     with gr.Row():
         caption_a, caption_b = (gr.Textbox(value=DEFAULTS[f"caption_{side}"], label=f"Caption {side.upper()}", max_lines=1,

@@ -282,7 +282,7 @@ def build_tab(hub_user: str | None = None) -> None:
                          elem_id="vae-seed")
     strip = gr.Gallery(value=start[6], elem_classes=["pixelated", "fit-columns", "strip", "label-clear"], format="png",
                        label="The walk, decoded (classifier: digit · confidence)", height="auto", elem_id="vae-strip")
-    summary = gr.Markdown(start[9] or "", elem_id="vae-summary")
+    summary = gr.Markdown(start[9] or "", label="summary", elem_id="vae-summary")
     with gr.Row():
         png = gr.File(value=start[7], label="Strip (PNG)", interactive=False, elem_id="vae-png")
         gif = gr.File(value=start[8], label="Animation (GIF)", interactive=False, elem_id="vae-gif")
@@ -295,7 +295,7 @@ def build_tab(hub_user: str | None = None) -> None:
         decode_button = gr.Button("Decode this point", elem_id="vae-decode-button")
         point_image = gr.Image(elem_classes=["pixelated"], format="png", label="decoded point", interactive=False,
                                height=130, elem_id="vae-point")
-        point_readout = gr.Markdown(elem_id="vae-point-readout")
+        point_readout = gr.Markdown(label="point readout", elem_id="vae-point-readout")
     gr.Markdown(about_markdown(tab.metrics.get(VAE_WALK.name), tab.metrics.get(VAE_MAP.name), tab.report), elem_id="vae-about")
 
     state_a, state_b, overlay = gr.State(start[0]), gr.State(start[3]), gr.State(start[11])
@@ -306,14 +306,19 @@ def build_tab(hub_user: str | None = None) -> None:
             (False, digit_b, prior_seed_b, prior_b, [state_b, image_b, recon_b], state_a)):
         name = "a" if first else "b"
         outputs = [*views, *walk_outputs]
+        end = f"Set endpoint {name.upper()} of the walk"
+        also = "; returns it, its reconstruction and the new walk (frames, PNG, GIF, summary, latent map)"
         # preprocess=False on every event: our own decoder checks files from their header, and our own range
         # checks name the control; Gradio's would answer first, with messages that do neither.
         digit.upload.change(partial(tab.set_from_upload, first=first), [digit.upload, other, *controls],
-                            outputs, api_name=f"vae_{name}_upload", preprocess=False)
+                            outputs, api_name=f"vae_{name}_upload", preprocess=False,
+                            api_description=f"{end} from an uploaded digit image{also}.")
         digit.sketch_button.click(partial(tab.set_from_sketch, first=first),
-                                  [digit.sketch, other, *controls], outputs, api_name=f"vae_{name}_sketch", preprocess=False)
+                                  [digit.sketch, other, *controls], outputs, api_name=f"vae_{name}_sketch", preprocess=False,
+                                  api_description=f"{end} from a drawn digit{also}.")
         prior_button.click(partial(tab.set_from_prior, first=first), [prior_seed, other, *controls],
-                           outputs, api_name=f"vae_{name}_prior", preprocess=False)
+                           outputs, api_name=f"vae_{name}_prior", preprocess=False,
+                           api_description=f"{end} from a draw z ~ N(0, I) of the given prior seed{also}.")
     for control in controls:
         control.change(kept_on_refusal(tab.walk), [state_a, state_b, *controls], walk_outputs, api_visibility="private",
                        preprocess=False)

@@ -7,6 +7,7 @@ All input files are made in ``tmp_path`` at test time.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -319,3 +320,14 @@ def test_refused_input_is_no_traceback_in_the_server_log(client, app_log):
     time.sleep(0.5)
     added = app_log.read_bytes()[before:].decode(errors="replace")
     assert "Traceback" not in added, added[-2000:]
+
+
+def test_every_endpoint_is_described_and_names_its_outputs(client):
+    """The API page shows each endpoint's description (by default its function's docstring, which can be internal
+    or, for a ``partial``, Python's own) and names outputs by their labels (``value_26`` without one)."""
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    unnamed = [f"{name}: {output['label']}" for name, endpoint in endpoints.items()
+               for output in endpoint["returns"] if re.fullmatch(r"value_\d+", output["label"])]
+    undescribed = [f"{name}: {endpoint['description']!r}" for name, endpoint in endpoints.items()
+                   if not endpoint["description"] or "partial(" in endpoint["description"] or "``" in endpoint["description"]]
+    assert len(endpoints) > 10 and not unnamed and not undescribed, unnamed + undescribed
