@@ -9,10 +9,12 @@ folder) is training/cards.py's.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,8 @@ RUNS_DIR = PROJECT_ROOT / "runs"
 MAX_SEED = 2**32 - 1  # numpy's seed range, which accelerate's set_seed also seeds
 # Flags that say where files go or how fast steps run, not what is trained: a resumed run may change them.
 SETTINGS_FILE = "settings.json"  # beside the resume state: the flags of the run it belongs to
+CODE_FILE = "code.json"  # beside it too: a hash of each project module the run had imported
+CODE_FOLDERS = ("generative", "training")
 RESUME_MAY_CHANGE = {"resume", "device", "run_dir", "output_dir", "push_to_hub", "data_root", "eval_limit", "bf16"}
 
 
@@ -323,10 +327,13 @@ def fit(
     if args.push_to_hub and (problem := hub_login_problem()):
         raise SystemExit(f"--push-to-hub {args.push_to_hub}: the upload after training would fail ({problem}); or "
                          "train without --push-to-hub and upload the folder afterwards with `hf upload`.")
-    settings = training_settings(args, accelerator.num_processes)
+    settings, code = training_settings(args, accelerator.num_processes), project_code()
     if args.resume:
         state_dir = saved_state(run_dir)
         check_resumable(state_dir, settings)
+        if changed := changed_code(state_dir):
+            accelerator.print(f"--resume: note: the project's code changed since this run was saved ({changed}); "
+                              "what runs from here on is the code as it is now")
     elif accelerator.is_main_process:
         start_afresh(run_dir)
     accelerator.wait_for_everyone()
@@ -395,7 +402,7 @@ def fit(
                 held_out = f", {eval_label} {history.epoch_eval_loss[-1]:.5f}" if history.epoch_eval_loss else ""
                 accelerator.print(f"epoch {epoch + 1}/{args.epochs}: train loss {history.epoch_train_loss[-1]:.5f}{held_out} "
                                   f"({history.seconds:.0f} s so far)")
-            save_state(accelerator, run_dir, history, settings)
+            save_state(accelerator, run_dir, history, settings, code)
             saved_epochs = history.epochs_done
     except KeyboardInterrupt:
         if saved_epochs:
@@ -415,7 +422,7 @@ def first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
-def save_state(accelerator: Accelerator, run_dir: Path, history: History, settings: dict) -> None:
+def save_state(accelerator: Accelerator, run_dir: Path, history: History, settings: dict, code: dict) -> None:
     """The epoch's weights, optimizer, schedules, random states and history, written beside the last epoch's and
     then swapped in: a run killed while saving keeps the last whole epoch, never epoch N's weights with epoch
     N − 1's history (which ``--resume`` would take for epoch N − 1 and train epoch N again)."""
@@ -428,6 +435,7 @@ def save_state(accelerator: Accelerator, run_dir: Path, history: History, settin
     if accelerator.is_main_process:
         history.save(partial / "history.json")
         (partial / SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
+        (partial / CODE_FILE).write_text(json.dumps(code, indent=2))
         shutil.rmtree(previous, ignore_errors=True)
         if state.exists():
             state.rename(previous)
@@ -466,6 +474,30 @@ def check_resumable(state_dir: Path, settings: dict) -> None:
     if changed:
         raise SystemExit(f"--resume: the run in {state_dir.parent} was started with other settings ({'; '.join(changed)}). "
                          "Resume with the same flags, or start a new run without --resume.")
+
+
+def project_code() -> dict[str, str]:
+    """A short SHA-256 of each module of generative/ and training/ this process has imported: the code a run's epochs
+    ran. Flags are checked on ``--resume``; this lets it say when the code changed too (after a ``git pull``, say)."""
+    paths = {Path(getattr(module, "__file__", None) or "/").resolve() for module in list(sys.modules.values())}
+    return {path.relative_to(PROJECT_ROOT).as_posix(): file_hash(path) for path in sorted(paths)
+            if path.suffix == ".py" and any(path.is_relative_to(PROJECT_ROOT / folder) for folder in CODE_FOLDERS)}
+
+
+def file_hash(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
+
+
+def changed_code(state_dir: Path) -> str:
+    """The saved run's modules that differ now (edited or gone), named; "" when none do, or when the run was saved
+    before its code was recorded. A note, not a refusal: a fix to, say, the plotting should not strand a run."""
+    try:
+        saved = json.loads((state_dir / CODE_FILE).read_text())
+    except (OSError, ValueError):
+        return ""
+    changed = [name for name, saved_hash in saved.items() if file_hash(PROJECT_ROOT / name) != saved_hash]
+    shown = ", ".join(changed[:5])
+    return shown + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
 
 
 def start_afresh(run_dir: Path) -> None:
