@@ -38,7 +38,7 @@ CSS = """
 def build_demo(hub_user: str | None = None) -> gr.Blocks:
     with gr.Blocks(title="Generative models gallery", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# Generative models gallery\nClassic generative models, really trained and measured, to touch and compare.")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone, every tab in sight (Gradio's default hides all but one in "…")
             for module in TABS:
                 with gr.Tab(module.TITLE, id=module.__name__.rsplit(".", 1)[-1]):
                     module.build_tab(hub_user)

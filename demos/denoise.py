@@ -347,7 +347,7 @@ def build_tab(hub_user: str | None = None) -> None:
             gr.Markdown(f"⚠️ **A model is not available.** {error}", elem_id="denoise-model-error")
     with gr.Row():
         with gr.Column(scale=1):
-            with gr.Tabs():
+            with gr.Tabs(overflow_behavior="wrap"):
                 digit = digit_input("denoise", "Denoise my drawing", upload_label="Upload a digit or a photo",
                                     photo_examples=photo_example_paths())
             choice = gr.Radio(MODEL_CHOICES, value=AUTO, label="Model", elem_id="denoise-model-choice")

@@ -247,7 +247,7 @@ class VAETab(CheckpointTab):
 def endpoint_column(name: str, prefix: str, image_value, reconstruction_value):
     """One endpoint's inputs (draw, upload/example, prior sample) and its input and reconstruction images."""
     gr.Markdown(f"### Endpoint {name}")
-    with gr.Tabs():
+    with gr.Tabs(overflow_behavior="wrap"):
         digit = digit_input(prefix, f"Use my drawing as {name}", canvas=224, upload_height=160)
         with gr.Tab("Random from the prior", id=f"{prefix}-prior-tab"):
             prior_seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id=f"{prefix}-prior-seed")

@@ -6,7 +6,7 @@ explanation replace the digit ones, and back. VAE tab: the opening walk is shown
 on the latent map decodes the point under it. cGAN tab: Generate shows the samples with verdicts, and "New
 seed" changes them. FID tab: the classifier-feature FID of cGAN samples, an uploaded zip selects
 "Upload" for its set, and Stop ends a measurement of 10,000 samples. Text-to-image tab: clicking a held-out example caption draws new pictures with the held-out
-note, and an unknown word is named back.
+note, and an unknown word is named back. At phone width every tab is in sight.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
 """
@@ -246,3 +246,17 @@ def test_text2img_tab_example_caption_generates_pictures_with_readouts(page, art
     page.locator("#t2i-generate").click()
     expect(page.get_by_text("Unknown word: 'dragon'").first).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "browser-text2img.png"), full_page=True)
+
+
+def test_on_a_phone_every_tab_is_in_sight(page, artifacts_dir):
+    """Gradio's default puts the tabs that do not fit in a "…" menu: on a phone, all but the first."""
+    phone = page.context.browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        phone.goto(page.url)
+        for title in ("Denoise", "VAE latent walk", "cGAN digit picker", "Text-to-image toy", "FID calculator"):
+            expect(phone.get_by_role("tab", name=title)).to_be_visible()
+        phone.get_by_role("tab", name="VAE latent walk").click()
+        expect(phone.get_by_role("tab", name="Random from the prior").first).to_be_visible()
+        phone.screenshot(path=str(artifacts_dir / "browser-phone-vae.png"))
+    finally:
+        phone.close()
