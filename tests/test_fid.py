@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +25,7 @@ from safetensors.numpy import save, save_file
 
 from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
-from generative.metrics import fid, frechet, inception, references, statistics_files
+from generative.metrics import features, fid, frechet, inception, references, statistics_files
 from generative.metrics.features import (RESIZES, SAMPLE_SIDE, MomentAccumulator, SetFeatures, Stopped, digit_input,
                                           extract)
 from generative.metrics.fid import IS_ABSENT, compare, main, make_extractor, open_source
@@ -94,6 +95,23 @@ def test_a_stop_event_set_during_extraction_ends_it_before_the_next_image(stand_
         features_of(image_set, stand_in, stop=stop)
     assert image_set.read == 5  # the fifth was read when the event was set, and not measured
     assert features_of(ArrayImages(images, "twelve"), stand_in, stop=threading.Event()).n == 12  # unset: no effect
+
+
+def test_the_progress_bar_advances_a_few_times_a_second_however_fast_the_images_come(monkeypatch):
+    """The app sends every update to the page; a hundred a second made a used page slow to take a click."""
+    updates = []
+
+    class RecordingBar(features.tqdm):
+        def update(self, n=1):
+            updates.append(n)
+            return super().update(n)
+
+    monkeypatch.setattr(features, "tqdm", RecordingBar)
+    images = ArrayImages(np.zeros((20_000, 2, 2), dtype=np.uint8), "tiny")
+    started = time.monotonic()
+    assert sum(1 for _ in features.throttled_progress(images, "tiny", disable=True)) == 20_000
+    elapsed = time.monotonic() - started
+    assert sum(updates) == 20_000 and len(updates) <= elapsed / features.PROGRESS_INTERVAL + 2, (len(updates), elapsed)
 
 # ---------------------------------------------------------------- the Fréchet distance
 

@@ -12,6 +12,7 @@ so it is part of every result, with the extractor and N.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -28,6 +29,7 @@ from generative.metrics.inception import FEATURE_DIM, INPUT_SIZE
 KEEP_FEATURES = 10_000
 SAMPLE_SIDE = 128  # kept images are shrunk to this longest side: 32 uploads of 16 MP would otherwise hold 1.5 GB
 BATCH_SIZE = 8  # measured fastest on a 2-core CPU (benchmarks/results/fid_speed.md); larger is slower here
+PROGRESS_INTERVAL = 0.25  # seconds between progress updates (see throttled_progress)
 
 
 class Stopped(Exception):
@@ -163,6 +165,23 @@ def shrunk(image: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(picture)
 
 
+def throttled_progress(images: ImageSet, desc: str, disable: bool = False):
+    """Yield ``images`` under a tqdm bar that advances at most every ``PROGRESS_INTERVAL`` seconds.
+
+    In the app every bar update is sent to the page, which redraws its progress displays: per image, a fast extractor
+    (the MNIST classifier reads hundreds a second) sent a hundred a second, and a page that had been used a while then
+    took 23–29 s to register a click on Stop (headless Chromium on the 2-core test machine; 0.27 s throttled)."""
+    with tqdm(total=len(images), desc=desc, unit="img", disable=disable, leave=False) as bar:
+        pending, last = 0, time.monotonic()
+        for image in images:
+            yield image
+            pending += 1
+            if time.monotonic() - last >= PROGRESS_INTERVAL:
+                bar.update(pending)
+                pending, last = 0, time.monotonic()
+        bar.update(pending)
+
+
 @torch.inference_mode()
 def extract(images: ImageSet, extractor: Extractor, batch_size: int = BATCH_SIZE, keep: int = KEEP_FEATURES,
             keep_images: int = 0, progress: bool = True, stop: threading.Event | None = None) -> SetFeatures:
@@ -183,8 +202,7 @@ def extract(images: ImageSet, extractor: Extractor, batch_size: int = BATCH_SIZE
             kept_count += len(kept[-1])
         batch.clear()
 
-    for image in tqdm(images, total=len(images), desc=f"features of {images.name}", unit="img",
-                      disable=not progress, leave=False):
+    for image in throttled_progress(images, f"features of {images.name}", disable=not progress):
         if stop is not None and stop.is_set():
             raise Stopped(f"Stopped after {moments.n + len(batch):,} of {len(images):,} images of {images.name}")
         if len(sample) < keep_images:
