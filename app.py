@@ -11,6 +11,7 @@ import os
 import gradio as gr
 
 from demos import cgan, denoise, fid, text2img, vae
+from demos.inputs import tabs
 from generative.hub import HUB_USER_ENV
 
 TABS = [denoise, vae, cgan, text2img, fid]  # each module has TITLE and build_tab(hub_user)
@@ -38,7 +39,7 @@ CSS = """
 def build_demo(hub_user: str | None = None) -> gr.Blocks:
     with gr.Blocks(title="Generative models gallery", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# Generative models gallery\nClassic generative models, really trained and measured, to touch and compare.")
-        with gr.Tabs(overflow_behavior="wrap"):  # on a phone, every tab in sight (Gradio's default hides all but one in "…")
+        with tabs():
             for module in TABS:
                 with gr.Tab(module.TITLE, id=module.__name__.rsplit(".", 1)[-1]):
                     module.build_tab(hub_user)

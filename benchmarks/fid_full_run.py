@@ -30,7 +30,6 @@ from generative.provenance import PROJECT_ROOT  # noqa: E402
 from training.loop import positive_int, run_script, seed_int, writable_folder  # noqa: E402
 
 
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=positive_int, default=10_000)

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_flag, checked_seed, clicked_point, digit_from_pixels,
-                          digit_from_sketch, digit_input, enlarge, example_paths, is_number, kept_on_refusal, sketch_path, upload_path)
+                          digit_from_sketch, digit_input, enlarge, example_paths, is_number, kept_on_refusal, sketch_path, tabs,
+                          upload_path)
 from demos.output_files import OutputFolder
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
@@ -347,7 +348,7 @@ def build_tab(hub_user: str | None = None) -> None:
             gr.Markdown(f"⚠️ **A model is not available.** {error}", elem_id="denoise-model-error")
     with gr.Row():
         with gr.Column(scale=1):
-            with gr.Tabs(overflow_behavior="wrap"):
+            with tabs():
                 digit = digit_input("denoise", "Denoise my drawing", upload_label="Upload a digit or a photo",
                                     photo_examples=photo_example_paths())
             choice = gr.Radio(MODEL_CHOICES, value=AUTO, label="Model", elem_id="denoise-model-choice")

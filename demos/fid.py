@@ -40,7 +40,8 @@ RESIZE_INFO = {"inception": "how each image becomes Inception-v3's 299×299 inpu
                "classifier": "not used: the MNIST classifier reads every image as 28×28 grey"}
 MAX_GENERATED, DEFAULT_GENERATED = 10_000, 250
 MAX_UPLOADED = MAX_GENERATED  # images per uploaded set: a request must end in minutes
-STOPPED = "Stopped. Press **Measure** to start again."
+AGAIN = "Press **Measure** to start again."
+STOPPED = f"Stopped. {AGAIN}"
 GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 
 
@@ -182,12 +183,14 @@ class FIDTab:
                 if not self.running[session]:
                     del self.running[session]
 
-    def stop(self, request: gr.Request) -> str:
-        """Stop this session's running measurements; each ends before its next image."""
+    def stop(self, request: gr.Request | None):
+        """Stop this session's running measurements, each before its next image or its comparison. With none running
+        the shown result stays (the page's cancel still drops a queued request)."""
         with self.running_lock:
-            for event in self.running.get(request.session_hash, ()):
+            events = self.running.get(request.session_hash if request else None, set())
+            for event in events:
                 event.set()
-        return STOPPED
+        return STOPPED if events else gr.skip()
 
     def extractor(self, kind: str, resize: str) -> Extractor:
         key = (kind, resize if kind == "inception" else "")
@@ -258,10 +261,12 @@ class FIDTab:
                            "digits: choose Inception-v3 features to measure them.")
         sets = ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))
         try:
-            # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
-            sources = [self.source(choice, upload, count, seed, kind, resize, label) for choice, upload, label in sets]
-            with self.stoppable(request) as stop:
+            with self.stoppable(request) as stop:  # from the start: a Stop while the samples are drawn counts too
+                # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
+                sources = [self.source(choice, upload, count, seed, kind, resize, label) for choice, upload, label in sets]
                 a, b = (self.features_of(source, kind, resize, stop) for source in sources)
+                if stop.is_set():  # after B's last image: the comparison below cannot be stopped once it runs
+                    raise Stopped("Stopped before the comparison")
             dimension = len(a.stats.mean)
             # The square root takes seconds at 2048-d (its time is in the explanation) with no progress of its own.
             progress(None, desc=f"Comparing the two sets (the Fréchet distance's square root of a {dimension}×{dimension} matrix)")
@@ -270,7 +275,7 @@ class FIDTab:
         except (ImageSetError, FIDError) as err:
             raise Refusal(str(err)) from None
         except Stopped as err:  # an answer, not an error: the person asked for it
-            return f"{err}. Press **Measure** to start again.", None, None
+            return f"{err}. {AGAIN}", None, None
         note = f"\n\n⚠️ Precision/recall not computed: it needs more than {PR_NEIGHBOURS} images in each set." if too_few else ""
         note += "".join(f"\n\n⚠️ Set {label}: the uploaded zip was not used, since “{source_name(choice)}” is selected; "
                         f"choose “{UPLOAD}” to measure it."
@@ -326,4 +331,6 @@ def build_tab(hub_user: str | None = None) -> None:
     measuring = measure.click(tab.measure, [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr],
                               [result, grid_a, grid_b], api_name="fid_measure", preprocess=False)
     # The event stops running work (and tells the caller); `cancels` drops a queued request and the page's wait.
-    stop.click(tab.stop, None, result, api_name="fid_stop", queue=False, cancels=[measuring])
+    stop.click(tab.stop, None, result, api_name="fid_stop", queue=False, cancels=[measuring],
+               api_description="Stop the measurements of the same session (one gradio_client Client) that are "
+               "running: each answers \"Stopped after N of M images …\" before its next image.")

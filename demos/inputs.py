@@ -187,6 +187,12 @@ class DigitInput:
     upload: gr.Image
 
 
+def tabs() -> gr.Tabs:
+    """Tabs that wrap onto more rows when they do not fit: Gradio's default hides them in a "…" menu, which at phone
+    width leaves only the first in sight."""
+    return gr.Tabs(overflow_behavior="wrap")
+
+
 def digit_input(elem_prefix: str, button_label: str, canvas: int = 280, upload_height: int = 220,
                 upload_label: str = "Upload an image of a digit", photo_examples: list[str] | None = None) -> DigitInput:
     """Add the "Draw" and "Upload or pick an example" sub-tabs to the current ``gr.Tabs``.

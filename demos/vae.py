@@ -10,7 +10,7 @@ import torch
 
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_int, checked_seed, clicked_point, digit_from_sketch,
-                          digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal)
+                          digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal, tabs)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
@@ -247,7 +247,7 @@ class VAETab(CheckpointTab):
 def endpoint_column(name: str, prefix: str, image_value, reconstruction_value):
     """One endpoint's inputs (draw, upload/example, prior sample) and its input and reconstruction images."""
     gr.Markdown(f"### Endpoint {name}")
-    with gr.Tabs(overflow_behavior="wrap"):
+    with tabs():
         digit = digit_input(prefix, f"Use my drawing as {name}", canvas=224, upload_height=160)
         with gr.Tab("Random from the prior", id=f"{prefix}-prior-tab"):
             prior_seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id=f"{prefix}-prior-seed")

@@ -40,7 +40,7 @@ DENOISED = "#denoise-denoised img"
 NOISY = "#denoise-noisy img"  # changes with every new digit (the denoised image of a weak model may not)
 MODEL_INPUT = "#denoise-model-input img"
 CGAN_SAMPLES = next(iter(GENERATOR_CHOICES))
-STOP_CLICK_S = 5.0  # from pressing Stop to the click being taken (0.1–0.2 s measured here)
+STOP_CLICK_S = 5.0  # from pressing Stop to the click being taken (0.27 s measured here; 23–29 s unthrottled)
 
 
 @pytest.fixture(scope="module")
@@ -227,10 +227,10 @@ def test_fid_tab_measures_cgan_samples_and_an_upload_selects_itself(page, artifa
     expect(page.locator("#fid-set-b").get_by_label(UPLOAD)).to_be_checked()  # the zip is what gets measured now
 
 
-
 def test_fid_stop_ends_a_long_measurement_and_measure_works_again(page, artifacts_dir):
-    """On the page the earlier tests used: a page that has been used a while took 25 s to take the click on Stop
-    while a hundred progress updates a second arrived."""
+    """On the page the earlier tests used: a page that has been used a while took 23–29 s to take the click on Stop
+    while a hundred progress updates a second arrived. The page's part only: that the server's work really stops is
+    tests/test_fid_client.py's (the page's cancel shows "Stopped." either way, whenever something was running)."""
     page.get_by_role("tab", name="FID calculator").click()
     page.get_by_label("MNIST classifier (digits only)").check()
     page.locator("#fid-set-b").get_by_label(CGAN_SAMPLES).check()

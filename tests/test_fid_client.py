@@ -113,7 +113,6 @@ def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
     assert measure(client)[0].startswith("### Fréchet distance")
 
 
-
 def test_stop_ends_a_running_measurement_of_the_same_client(client):
     """The Stop button's endpoint, called from the same session while 10,000 samples are being measured."""
     job = client.submit(MNIST_REFERENCE, None, CGAN, None, 10_000, 0, CLASSIFIER, "pytorch-fid", False, False,

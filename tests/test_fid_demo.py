@@ -203,9 +203,9 @@ def test_stop_ends_the_running_measurement_of_its_own_session_only(tab):
     while "page" not in tab.running and worker.is_alive() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert "page" in tab.running, "the measurement never started extracting"
-    assert tab.stop(other_page) == fid_demo.STOPPED
+    assert tab.stop(other_page) == gr.skip()  # nothing of its own running: the shown result stays
     assert not any(event.is_set() for event in tab.running["page"])
-    tab.stop(page)
+    assert tab.stop(page) == fid_demo.STOPPED
     worker.join(timeout=10)
     assert not worker.is_alive(), "the measurement went on after Stop"
     text, grid_a, grid_b = outcome["result"]
@@ -213,3 +213,29 @@ def test_stop_ends_the_running_measurement_of_its_own_session_only(tab):
                         r"to start again\.", text), text
     assert grid_a is None and grid_b is None
     assert "page" not in tab.running  # the session's event is dropped with its measurement
+    assert tab.stop(None) == gr.skip()  # an in-process call without a request
+
+
+def test_a_stop_while_the_samples_are_drawn_or_after_the_last_image_ends_the_measurement(tab, monkeypatch):
+    page = gr.Request(session_hash="early")
+    source, features_of = tab.source, tab.features_of
+
+    def source_then_stop(*args):  # Stop pressed once set B's samples are drawn
+        drawn = source(*args)
+        if args[-1] == "B":
+            tab.stop(page)
+        return drawn
+
+    def features_then_stop(drawn, *args):  # Stop pressed once B's last image is measured
+        measured = features_of(drawn, *args)
+        if measured is not drawn:  # images, not A's stored statistics
+            tab.stop(page)
+        return measured
+
+    request = (MNIST_REFERENCE, None, CGAN, None, 20, 0, CLASSIFIER, "pytorch-fid", False, False, page)
+    monkeypatch.setattr(tab, "source", source_then_stop)
+    assert tab.measure(*request) == (f"Stopped after 0 of 20 images of 20 cGAN samples (seed 0). {fid_demo.AGAIN}",
+                                     None, None)
+    monkeypatch.setattr(tab, "source", source)
+    monkeypatch.setattr(tab, "features_of", features_then_stop)
+    assert tab.measure(*request) == (f"Stopped before the comparison. {fid_demo.AGAIN}", None, None)

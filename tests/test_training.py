@@ -271,7 +271,6 @@ def test_resume_on_a_finished_run_publishes_it_again_without_calling_it_resumed(
     assert not json.loads((out / "metrics.json").read_text())["resumed"] and "Resumed" not in (out / "README.md").read_text()
 
 
-
 def test_resume_notes_the_project_modules_that_changed_since_the_run_was_saved(tmp_path, data_root, capsys):
     run(tmp_path, "code", "--epochs", "1", "--data-root", str(data_root))
     code_file = tmp_path / "code" / "run" / loop.STATE / loop.CODE_FILE
@@ -284,6 +283,7 @@ def test_resume_notes_the_project_modules_that_changed_since_the_run_was_saved(t
     run(tmp_path, "code", "--epochs", "1", "--data-root", str(data_root), "--resume")
     assert ("--resume: note: the project's code changed since this run was saved (generative/models/dae.py, "
             "training/gone.py); what runs from here on is the code as it is now") in capsys.readouterr().out
+
 
 def test_missing_data_ends_with_its_message_not_a_traceback(tmp_path):
     result = subprocess.run([sys.executable, "training/train_dae.py", "--data-root", str(tmp_path), "--run-dir",

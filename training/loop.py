@@ -9,12 +9,10 @@ folder) is training/cards.py's.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from tqdm.auto import tqdm
 
 from generative.data.mnist import DATA_ROOT_ENV
 from generative.hub import PRETRAINED_DIR, PROJECT_ROOT, CheckpointError, hub_login_problem, is_local
+from generative.provenance import file_hash, project_code
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
 SampleFn = Callable[[torch.nn.Module], torch.Tensor]
@@ -43,8 +42,7 @@ RUNS_DIR = PROJECT_ROOT / "runs"
 MAX_SEED = 2**32 - 1  # numpy's seed range, which accelerate's set_seed also seeds
 # Flags that say where files go or how fast steps run, not what is trained: a resumed run may change them.
 SETTINGS_FILE = "settings.json"  # beside the resume state: the flags of the run it belongs to
-CODE_FILE = "code.json"  # beside it too: a hash of each project module the run had imported
-CODE_FOLDERS = ("generative", "training")
+CODE_FILE = "code.json"  # beside it too: a hash of each project module loaded when the run started
 RESUME_MAY_CHANGE = {"resume", "device", "run_dir", "output_dir", "push_to_hub", "data_root", "eval_limit", "bf16"}
 
 
@@ -476,24 +474,16 @@ def check_resumable(state_dir: Path, settings: dict) -> None:
                          "Resume with the same flags, or start a new run without --resume.")
 
 
-def project_code() -> dict[str, str]:
-    """A short SHA-256 of each module of generative/ and training/ this process has imported: the code a run's epochs
-    ran. Flags are checked on ``--resume``; this lets it say when the code changed too (after a ``git pull``, say)."""
-    paths = {Path(getattr(module, "__file__", None) or "/").resolve() for module in list(sys.modules.values())}
-    return {path.relative_to(PROJECT_ROOT).as_posix(): file_hash(path) for path in sorted(paths)
-            if path.suffix == ".py" and any(path.is_relative_to(PROJECT_ROOT / folder) for folder in CODE_FOLDERS)}
-
-
-def file_hash(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
-
-
 def changed_code(state_dir: Path) -> str:
-    """The saved run's modules that differ now (edited or gone), named; "" when none do, or when the run was saved
-    before its code was recorded. A note, not a refusal: a fix to, say, the plotting should not strand a run."""
+    """The saved run's modules (``project_code()`` when it started) that differ now, edited or gone, named; "" when
+    none do, or when the run was saved before its code was recorded. Flags are checked on ``--resume``; this says
+    when the code changed too (after a ``git pull``, say). A note, not a refusal: a fix to, say, the plotting should
+    not strand a run."""
     try:
         saved = json.loads((state_dir / CODE_FILE).read_text())
     except (OSError, ValueError):
+        return ""
+    if not isinstance(saved, dict):
         return ""
     changed = [name for name, saved_hash in saved.items() if file_hash(PROJECT_ROOT / name) != saved_hash]
     shown = ", ".join(changed[:5])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -169,7 +170,7 @@ def throttled_progress(images: ImageSet, desc: str, disable: bool = False):
     """Yield ``images`` under a tqdm bar that advances at most every ``PROGRESS_INTERVAL`` seconds.
 
     In the app every bar update is sent to the page, which redraws its progress displays: per image, a fast extractor
-    (the MNIST classifier reads hundreds a second) sent a hundred a second, and a page that had been used a while then
+    (the MNIST classifier reads thousands a second) sent a hundred a second, and a page that had been used a while then
     took 23–29 s to register a click on Stop (headless Chromium on the 2-core test machine; 0.27 s throttled)."""
     with tqdm(total=len(images), desc=desc, unit="img", disable=disable, leave=False) as bar:
         pending, last = 0, time.monotonic()
@@ -202,14 +203,16 @@ def extract(images: ImageSet, extractor: Extractor, batch_size: int = BATCH_SIZE
             kept_count += len(kept[-1])
         batch.clear()
 
-    for image in throttled_progress(images, f"features of {images.name}", disable=not progress):
-        if stop is not None and stop.is_set():
-            raise Stopped(f"Stopped after {moments.n + len(batch):,} of {len(images):,} images of {images.name}")
-        if len(sample) < keep_images:
-            sample.append(shrunk(image, SAMPLE_SIDE))
-        batch.append(extractor.prepare(image))
-        if len(batch) == batch_size:
-            flush()
+    # closing(): a Stopped (or any error) must close the bar and the set's files now, not when the traceback is freed
+    with closing(throttled_progress(images, f"features of {images.name}", disable=not progress)) as stream:
+        for image in stream:
+            if stop is not None and stop.is_set():
+                raise Stopped(f"Stopped after {moments.n + len(batch):,} of {len(images):,} images of {images.name}")
+            if len(sample) < keep_images:
+                sample.append(shrunk(image, SAMPLE_SIDE))
+            batch.append(extractor.prepare(image))
+            if len(batch) == batch_size:
+                flush()
     if batch:
         flush()
     if moments.n < 2:
