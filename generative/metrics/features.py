@@ -171,7 +171,7 @@ def throttled_progress(images: ImageSet, desc: str, disable: bool = False):
 
     In the app every bar update is sent to the page, which redraws its progress displays: per image, a fast extractor
     (the MNIST classifier reads thousands a second) sent a hundred a second, and a page that had been used a while then
-    took 23–29 s to register a click on Stop (headless Chromium on the 2-core test machine; 0.27 s throttled)."""
+    took 15–29 s to register a click on Stop (headless Chromium on the 2-core test machine; 0.27 s throttled)."""
     with tqdm(total=len(images), desc=desc, unit="img", disable=disable, leave=False) as bar:
         pending, last = 0, time.monotonic()
         for image in images:
