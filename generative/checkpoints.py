@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generative.hub import load_model, model_source
+from generative.hub import PRETRAINED_DIR, load_model, model_source
 from generative.models import VAE, DenoisingAutoencoder, DigitClassifier, Generator, PhotoDenoiser
 from generative.models.matcher import ImageTextMatcher
 from generative.models.scene_reader import SceneReader
@@ -26,9 +26,14 @@ class Checkpoint:
         """``pretrained/<name>``, or ``<hub_user>/<name>`` on the Hub (see ``generative.hub.model_source``)."""
         return model_source(self.name, hub_user)
 
+    @property
+    def shipped(self) -> str:
+        """``pretrained/<name>`` whatever the Hub user: for a model whose use needs this very checkpoint."""
+        return str(PRETRAINED_DIR / self.name)
+
     def load(self, source: str | None = None):
-        """The model from ``source`` (default: the shipped folder), in eval mode; a ``CheckpointError`` that gives
-        ``train_command`` if it cannot be loaded."""
+        """The model from ``source`` (default: ``self.source()``, the shipped folder unless ``GALLERY_HUB_USER``
+        names a Hub user), in eval mode; a ``CheckpointError`` that gives ``train_command`` if it cannot be loaded."""
         return load_model(self.model_class, source or self.source(), train_command=self.train_command)
 
 

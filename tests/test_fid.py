@@ -24,6 +24,7 @@ from PIL import Image
 from safetensors.numpy import save, save_file
 
 from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
+from generative.checkpoints import CLASSIFIER
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
 from generative.metrics import features, fid, frechet, inception, references, statistics_files
 from generative.metrics.features import (RESIZES, SAMPLE_SIDE, MomentAccumulator, SetFeatures, Stopped, digit_input,
@@ -708,6 +709,17 @@ def test_the_reference_holds_the_features_a_folder_of_the_same_digits_gives(mnis
     reference = load_stats(CLASSIFIER_REFERENCE)
     assert reference.n == 10_000 and reference.extractor == measured.extractor
     np.testing.assert_allclose(measured.kept, reference.kept[:16], rtol=2e-3, atol=2e-3)  # float16 in the file
+
+
+def test_the_classifier_features_are_the_shipped_classifiers_even_for_a_hub_user(monkeypatch):
+    """The shipped reference statistics hold pretrained/classifier-mnist's features: a Hub user's models (the app's
+    --hub, or GALLERY_HUB_USER) must not swap in another classifier, whose features would not compare with them."""
+    monkeypatch.setenv("GALLERY_HUB_USER", "someone")
+    extractor = make_extractor("classifier", "", torch.device("cpu"))
+    shipped = CLASSIFIER.load(CLASSIFIER.shipped)
+    assert extractor.network.classifier.state_dict().keys() == shipped.state_dict().keys()
+    for name, weight in shipped.state_dict().items():
+        assert torch.equal(extractor.network.classifier.state_dict()[name], weight), name
 
 
 @needs_weights

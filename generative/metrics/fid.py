@@ -195,7 +195,9 @@ def pick_device(name: str) -> torch.device:
 def make_extractor(kind: str, resize: str, device: torch.device, weights: str | None = None) -> Extractor:
     if kind == "classifier":
         from generative.checkpoints import CLASSIFIER
-        return classifier_extractor(CLASSIFIER.load().to(device))
+        # The shipped reference statistics were computed with this very classifier; another one's features
+        # (a Hub user's, say) would not compare with them.
+        return classifier_extractor(CLASSIFIER.load(CLASSIFIER.shipped).to(device))
     return inception_extractor(load_fid_inception(weights, device), resize)
 
 
