@@ -57,16 +57,18 @@ def generated_images(model_name: str, model, count: int, seed: int) -> np.ndarra
     """``count`` images in [0, 1] from a gallery generator, reproducible from ``seed``: digits (count, 28, 28) or
     toy-world pictures (count, 32, 32, 3).
 
-    The cGAN draws every digit equally often (in shuffled order); the VAE decodes z ~ N(0, I); the text-to-image
-    toy draws one picture for the caption of each scene ``rendered_scenes(count, seed)`` shows, so the two sets pair.
+    The cGAN draws every digit equally often (to within one when ``count`` is not a multiple of 10), in shuffled
+    order; the VAE decodes z ~ N(0, I); the text-to-image toy draws one picture for the caption of each scene
+    ``rendered_scenes(count, seed)`` shows, so the two sets pair.
     """
     if model_name == TEXT2IMG.name:
         captions = make_scene_set(count, seed * MAX_GENERATED, "mixed").captions
         return draw_captions(model, captions, seed).permute(0, 2, 3, 1).numpy()
     if model_name == CGAN.name:
-        images, _ = generate_per_class(model, math.ceil(count / 10), seed)
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]
-        return images[order, 0].numpy()
+        per_class, index = math.ceil(count / 10), torch.arange(count)
+        images, _ = generate_per_class(model, per_class, seed)  # digit by digit
+        balanced = index % 10 * per_class + index // 10  # image i is digit i % 10
+        return images[balanced[torch.randperm(count, generator=torch.Generator().manual_seed(seed))], 0].numpy()
     z = torch.randn(count, model.latent_dim, generator=torch.Generator().manual_seed(seed))
     return torch.sigmoid(model.decode(z))[:, 0].numpy()
 
@@ -167,6 +169,7 @@ class FIDTab:
         self.generators: dict[str, torch.nn.Module] = {}
         self.running: dict[str | None, set[threading.Event]] = {}  # per session: the stop events of its measurements
         self.running_lock = threading.Lock()
+        self.loading_lock = threading.Lock()  # else two first requests would each read and build the same network
 
     @contextmanager
     def stoppable(self, request: gr.Request | None):
@@ -194,20 +197,22 @@ class FIDTab:
 
     def extractor(self, kind: str, resize: str) -> Extractor:
         key = (kind, resize if kind == "inception" else "")
-        if key not in self.extractors:
-            try:
-                self.extractors[key] = make_extractor(kind, resize, torch.device("cpu"))
-            except (WeightsNotFound, CheckpointError) as err:
-                raise Refusal(str(err)) from None
-        return self.extractors[key]
+        with self.loading_lock:
+            if key not in self.extractors:
+                try:
+                    self.extractors[key] = make_extractor(kind, resize, torch.device("cpu"))
+                except (WeightsNotFound, CheckpointError) as err:
+                    raise Refusal(str(err)) from None
+            return self.extractors[key]
 
     def generator(self, name: str):
-        if name not in self.generators:
-            try:
-                self.generators[name] = GENERATORS[name].load(GENERATORS[name].source(self.hub_user))
-            except CheckpointError as err:
-                raise Refusal(str(err)) from None
-        return self.generators[name]
+        with self.loading_lock:
+            if name not in self.generators:
+                try:
+                    self.generators[name] = GENERATORS[name].load(GENERATORS[name].source(self.hub_user))
+                except CheckpointError as err:
+                    raise Refusal(str(err)) from None
+            return self.generators[name]
 
     def image_set(self, choice: str, upload, count, seed, label: str) -> ImageSet:
         if choice == UPLOAD:

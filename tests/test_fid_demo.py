@@ -77,6 +77,36 @@ def test_cgan_sets_cover_every_digit(tab):
     assert np.bincount(predicted.numpy(), minlength=10).min() >= 7  # 10 of each asked, shuffled
 
 
+def test_cgan_sets_hold_each_digit_equally_often_to_within_one_in_shuffled_order(monkeypatch):
+    def digits_as_images(model, per_class, seed):  # each image's pixels hold its digit
+        labels = torch.arange(10).repeat_interleave(per_class)
+        return labels[:, None, None, None].float().expand(-1, 1, 28, 28), labels
+
+    monkeypatch.setattr(fid_demo, "generate_per_class", digits_as_images)
+    for count in (25, 7, 100):
+        digits = generated_images("cgan-mnist", None, count, seed=1)[:, 0, 0].astype(int)
+        assert len(digits) == count and np.ptp(np.bincount(digits, minlength=10)) <= 1, (count, digits)
+        assert not np.array_equal(digits, np.sort(digits))
+
+
+def test_loading_is_done_once_when_two_first_requests_meet(monkeypatch):
+    loads = []
+
+    def slow_make_extractor(kind, resize, device):
+        loads.append(kind)
+        time.sleep(0.3)
+        return object()
+
+    monkeypatch.setattr(fid_demo, "make_extractor", slow_make_extractor)
+    fresh = FIDTab()
+    threads = [threading.Thread(target=fresh.extractor, args=("classifier", "pytorch-fid")) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert loads == ["classifier"]
+
+
 def test_sample_grid_fits_any_sizes_into_cells():
     images = [np.full((28, 28, 3), 255, np.uint8), np.zeros((300, 100, 3), np.uint8), np.full((5, 7, 3), 128, np.uint8)]
     grid = sample_grid(images, columns=2, cell=56)
