@@ -5,6 +5,8 @@ the counts are part of each reported FID.
 """
 from __future__ import annotations
 
+import threading
+import warnings
 import zipfile
 from contextlib import contextmanager
 
@@ -240,6 +242,33 @@ def test_an_image_over_the_pixel_cap_is_refused_from_its_header(monkeypatch, mak
     images = ZipImages(make_zip({"big.png": big}))
     assert len(list(images)) == GOOD and images.skipped.examples == ["big.png: too large"]  # not "unreadable": it is fine
     assert (images.skipped.too_large, images.skipped.corrupt) == (1, 0) and "skipped 1 image over " in images.skipped.describe()
+
+
+def test_overlapping_decodes_leave_the_warning_filters_as_they_were(monkeypatch):
+    """The server decodes uploads in several threads at once. Two overlapping ``warnings.catch_warnings()`` blocks
+    left PIL's bomb warning an error for the whole process, and the photo tab's size check then failed on it."""
+    before = list(warnings.filters)
+    first_inside, second_inside, first_done = threading.Event(), threading.Event(), threading.Event()
+    calls = []
+
+    def meeting_check_mode(mode):  # the first decode waits inside for the second, which waits for the first to end
+        calls.append(mode)
+        if len(calls) == 1:
+            first_inside.set()
+            second_inside.wait(5)
+        else:
+            second_inside.set()
+            first_done.wait(5)
+
+    monkeypatch.setattr(image_sets, "check_mode", meeting_check_mode)
+    data = png_bytes(random_images(1, 0, size=(30, 30))[0])
+    first = threading.Thread(target=lambda: (decode(data), first_done.set()))
+    second = threading.Thread(target=lambda: (first_inside.wait(5), decode(data)))
+    for thread in (first, second):
+        thread.start()
+    for thread in (first, second):
+        thread.join()
+    assert len(calls) == 2 and warnings.filters == before
 
 
 def test_a_huge_image_with_its_data_cut_is_refused_for_its_size_not_its_damage(tmp_path):

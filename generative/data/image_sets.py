@@ -15,7 +15,6 @@ scaled to 8 bits as the digit tabs do (``generative.image_io.to_gray``), where `
 from __future__ import annotations
 
 import io
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -83,17 +82,17 @@ class Skipped:
 def decode(data: bytes) -> np.ndarray:
     """Bytes of an image file → RGB uint8 (H, W, 3); ``ImageTooLarge`` or another ``ValueError`` if it is not a readable, sane image."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise ImageTooLarge(f"{image.width}×{image.height} is over the {MAX_PIXELS:,}-pixel limit")
-                check_mode(image.mode)  # LAB, HSV …: refused, as in the tabs, rather than guessed at
-                if image.mode.startswith("I") or image.mode == "F":  # 16/32-bit grey: convert("RGB") would clip, not scale
-                    grey = (to_gray(image) * 255).round().astype(np.uint8)
-                    return np.repeat(grey[..., None], 3, axis=-1)
-                return np.asarray(image.convert("RGB"))
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+        # PIL's bomb warning (89–179 MP) is not made an error with warnings.catch_warnings(), which is not thread-safe
+        # (overlapping decodes left the filter set for the whole process): the header check below refuses such images.
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageTooLarge(f"{image.width}×{image.height} is over the {MAX_PIXELS:,}-pixel limit")
+            check_mode(image.mode)  # LAB, HSV …: refused, as in the tabs, rather than guessed at
+            if image.mode.startswith("I") or image.mode == "F":  # 16/32-bit grey: convert("RGB") would clip, not scale
+                grey = (to_gray(image) * 255).round().astype(np.uint8)
+                return np.repeat(grey[..., None], 3, axis=-1)
+            return np.asarray(image.convert("RGB"))
+    except Image.DecompressionBombError as err:
         raise ImageTooLarge(str(err)) from err
     except (OSError, SyntaxError) as err:
         raise ValueError(str(err)) from err
