@@ -172,10 +172,10 @@ class FIDInception(nn.Module):
         return x.mean(dim=(2, 3))
 
 
-def load_scripted(path: str | os.PathLike | None = None, check_sha1: bool = True):
+def load_scripted(path: str | os.PathLike | None = None):
     """The TorchScript file as shipped (also the reference the rebuild is tested against)."""
     path = locate_weights(path)
-    if check_sha1 and (digest := sha1_of(path)) != WEIGHTS_SHA1:
+    if (digest := sha1_of(path)) != WEIGHTS_SHA1:
         raise WeightsNotFound(f"{path} is not the FID Inception weights file (its sha1 is {digest}). " + HOW_TO_GET)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
