@@ -23,12 +23,11 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from generative.image_io import check_mode, to_gray
+from generative.image_io import MAX_PIXELS, check_mode, to_gray
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 MAX_MEMBERS = 100_000
 MAX_UNCOMPRESSED_BYTES = 2 * 1024 ** 3
-MAX_PIXELS = 4096 * 4096
 # One image file, read whole into memory before decoding: twice an uncompressed 8-bit RGBA (or float grey) image at the
 # pixel cap. Only uncompressed 16-bit colour near the cap needs more; a larger file is skipped as unsafe, unread.
 MAX_FILE_BYTES = 8 * MAX_PIXELS
