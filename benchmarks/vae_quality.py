@@ -134,7 +134,7 @@ def interpolation(model: VAE, classifier: DigitClassifier, images: torch.Tensor,
     results = {}
     for path in ("lerp", "slerp"):
         latents = torch.stack([latent_path(means[i], means[j], steps, path) for i, j in pairs.tolist()])
-        frames = torch.sigmoid(model.decode(latents.flatten(0, 1))).unflatten(0, latents.shape[:2])
+        frames = model.pixel_means(latents.flatten(0, 1)).unflatten(0, latents.shape[:2])
         results[path] = path_quality(frames, classifier)
     return results
 

@@ -70,7 +70,7 @@ def generated_images(model_name: str, model, count: int, seed: int) -> np.ndarra
         balanced = index % 10 * per_class + index // 10  # image i is digit i % 10
         return images[balanced[torch.randperm(count, generator=torch.Generator().manual_seed(seed))], 0].numpy()
     z = torch.randn(count, model.latent_dim, generator=torch.Generator().manual_seed(seed))
-    return torch.sigmoid(model.decode(z))[:, 0].numpy()
+    return model.pixel_means(z)[:, 0].numpy()
 
 
 def source_name(choice: str) -> str:

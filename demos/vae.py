@@ -57,7 +57,7 @@ class Walk:
 @torch.inference_mode()
 def decode(model: VAE, z: torch.Tensor) -> np.ndarray:
     """(n, d) latents → (n, 28, 28) Bernoulli means in [0, 1]."""
-    return torch.sigmoid(model.decode(z.float()))[:, 0].numpy()
+    return model.pixel_means(z.float())[:, 0].numpy()
 
 
 @torch.inference_mode()

@@ -78,7 +78,7 @@ class LatentMap:
     @torch.inference_mode()
     def _manifold(self) -> np.ndarray:
         z = torch.from_numpy(self.cell_centres().reshape(-1, 2)).float()
-        digits = torch.sigmoid(self.model.decode(z))[:, 0].numpy()  # (cells², 28, 28)
+        digits = self.model.pixel_means(z)[:, 0].numpy()  # (cells², 28, 28)
         grid = digits.reshape(self.cells, self.cells, CELL, CELL).transpose(0, 2, 1, 3).reshape(self.panel, self.panel)
         return (grid * 255).round().astype(np.uint8)
 

@@ -55,8 +55,8 @@ pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").co
 digit = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1]
 with torch.no_grad():
     mean, log_variance = model.encode(digit)  # q(z|x) = N(μ, σ²), each (N, latent_dim)
-    reconstruction = torch.sigmoid(model.decode(mean))  # decode gives Bernoulli logits; sigmoid, the pixel means
-    samples = torch.sigmoid(model.decode(torch.randn(8, model.latent_dim, generator=torch.Generator().manual_seed(0))))
+    reconstruction = model.pixel_means(mean)  # the sigmoid of decode(mean), the Bernoulli logits
+    samples = model.pixel_means(torch.randn(8, model.latent_dim, generator=torch.Generator().manual_seed(0)))
 print(f"latent {tuple(mean.shape)}, reconstruction MSE {(reconstruction - digit).pow(2).mean():.4f}, "
       f"{len(samples)} samples from the prior {tuple(samples.shape[1:])}")
 ```""")  # the model card's "Use" section for pretrained/$name; tests run it
@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     def sample_grid(model) -> torch.Tensor:
         """Row 1: held-out digits; row 2: their reconstructions (posterior mean); then samples from the prior."""
         device = next(model.parameters()).device
-        reconstructions = torch.sigmoid(model.decode(model.encode(grid_digits.to(device))[0]))
-        return torch.cat([grid_digits.to(device), reconstructions, torch.sigmoid(model.decode(grid_latents.to(device)))])
+        reconstructions = model.pixel_means(model.encode(grid_digits.to(device))[0])
+        return torch.cat([grid_digits.to(device), reconstructions, model.pixel_means(grid_latents.to(device))])
 
     model, history, accelerator = fit(
         lambda: VAE(args.latent_dim, args.architecture, width=args.width, hidden=args.hidden), train, elbo_loss, args,

@@ -61,8 +61,12 @@ class VAE(
         return self.to_mean(h), self.to_log_variance(h)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """(N, latent_dim) → (N, 1, 28, 28) Bernoulli logits; ``torch.sigmoid`` gives the pixel means."""
+        """(N, latent_dim) → (N, 1, 28, 28) Bernoulli logits, what the loss takes; ``pixel_means`` gives the images."""
         return self.decoder(z)
+
+    def pixel_means(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, latent_dim) → (N, 1, 28, 28) images in [0, 1]: the Bernoulli means of p(x|z), shown as the decoded digits."""
+        return torch.sigmoid(self.decoder(z))
 
     def forward(self, images: torch.Tensor, generator: torch.Generator | None = None):
         """Logits of a reconstruction from one posterior sample, and the posterior's μ and log σ²."""
