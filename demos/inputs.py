@@ -15,6 +15,7 @@ import numpy as np
 
 from generative.digits import looks_like_digit, noisy_digit_field, to_mnist_style
 from generative.image_io import LUMA, ImageInputError, load_gray_image
+from generative.photo import to_uint8
 
 EMPTY_SKETCH = "The sketch is empty: pick the brush and draw a digit first."
 NOT_A_DIGIT = ("This image does not look like a handwritten digit (it looks like a photo). The models here know only "
@@ -162,11 +163,11 @@ def digit_from_sketch(sketch: dict | None) -> np.ndarray:
 
 
 def enlarge(image: np.ndarray | None, scale: int = 8) -> np.ndarray | None:
-    """[0, 1] grey (H, W) or colour (H, W, 3) image → uint8, each pixel a scale×scale block, so browsers show it
-    sharp, not blurred."""
+    """Grey (H, W) or colour (H, W, 3) image, float in [0, 1] or uint8 → uint8, each pixel a scale×scale block, so
+    browsers show it sharp, not blurred."""
     if image is None:
         return None
-    pixels = (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
+    pixels = image if image.dtype == np.uint8 else to_uint8(image)
     return np.kron(pixels, np.ones((scale, scale) + (1,) * (pixels.ndim - 2), dtype=np.uint8))
 
 

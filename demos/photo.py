@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 from skimage.metrics import structural_similarity
 
+from demos.inputs import enlarge
 from generative.digits import looks_like_digit
 from generative.metrics.image_quality import Scores
 from generative.models import PhotoDenoiser
@@ -89,9 +90,7 @@ def zoom_crop(image: np.ndarray | None, centre: tuple[float, float] = (0.5, 0.5)
     side_y, side_x = min(side, height), min(side, width)
     top = int(np.clip(round(centre[0] * height - side_y / 2), 0, height - side_y))
     left = int(np.clip(round(centre[1] * width - side_x / 2), 0, width - side_x))
-    crop = image[top:top + side_y, left:left + side_x]
-    crop = crop if crop.dtype == np.uint8 else to_uint8(crop)
-    return np.kron(crop, np.ones((scale, scale) + (1,) * (crop.ndim - 2), dtype=np.uint8))
+    return enlarge(image[top:top + side_y, left:left + side_x], scale)
 
 
 def zoom_views(views: list[tuple[np.ndarray, str]], centre: tuple[float, float] = (0.5, 0.5)) -> list[tuple[np.ndarray, str]]:
