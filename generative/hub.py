@@ -13,7 +13,8 @@ from typing import TypeVar
 
 from huggingface_hub import PyTorchModelHubMixin
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from generative.provenance import PROJECT_ROOT
+
 PRETRAINED_DIR = PROJECT_ROOT / "pretrained"
 HUB_USER_ENV = "GALLERY_HUB_USER"
 METRICS_FILE = "metrics.json"

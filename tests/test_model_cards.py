@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from generative.hub import PRETRAINED_DIR, PROJECT_ROOT, load_metrics
+from generative.hub import PRETRAINED_DIR, load_metrics
+from generative.provenance import PROJECT_ROOT
 from training import (train_cgan, train_classifier, train_dae, train_matcher, train_photo_denoiser, train_scene_reader,
                       train_text2img, train_vae)
 

@@ -27,8 +27,8 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from generative.data.mnist import DATA_ROOT_ENV
-from generative.hub import PRETRAINED_DIR, PROJECT_ROOT, CheckpointError, hub_login_problem, is_local
-from generative.provenance import file_hash, project_code
+from generative.hub import PRETRAINED_DIR, CheckpointError, hub_login_problem, is_local
+from generative.provenance import PROJECT_ROOT, file_hash, project_code
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
 SampleFn = Callable[[torch.nn.Module], torch.Tensor]

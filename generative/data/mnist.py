@@ -13,9 +13,10 @@ from pathlib import Path
 
 import torch
 
+from generative.provenance import PROJECT_ROOT
+
 DATA_ROOT_ENV = "GALLERY_DATA_ROOT"
 CACHE_ENV = "GALLERY_CACHE_DIR"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def cache_dir() -> Path:
