@@ -6,6 +6,7 @@ estimated from the image (wavelet median absolute deviation, Donoho & Johnstone 
 """
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Callable
 
@@ -17,6 +18,9 @@ try:  # BM3D (Dabov et al. 2007) from the maintained `bm3d` package of its autho
     import bm3d as _bm3d
 except ImportError:  # pragma: no cover - depends on the environment
     _bm3d = None
+# The bm3d package's native thread pool is one per process and not re-entrant: two calls at once (two users of the
+# Denoise tab) abort the whole server ("ThreadPool::launchPool: Assertion `_threads.empty()' failed") or hang it.
+_BM3D_LOCK = threading.Lock()
 
 
 def median_filter(noisy: np.ndarray, size: int = 3) -> np.ndarray:
@@ -51,7 +55,9 @@ def bm3d(noisy: np.ndarray, strength: float = 1.0) -> np.ndarray:
     """Collaborative filtering of groups of similar blocks in a 3-D transform domain, σ = strength × σ̂."""
     if _bm3d is None:
         raise RuntimeError("BM3D needs the `bm3d` package: pip install bm3d")
-    return np.asarray(_bm3d.bm3d(noisy, sigma_psd=strength * noise_sigma(noisy)), dtype=np.float32)
+    sigma = strength * noise_sigma(noisy)
+    with _BM3D_LOCK:
+        return np.asarray(_bm3d.bm3d(noisy, sigma_psd=sigma), dtype=np.float32)
 
 
 CLASSICAL_DENOISERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {

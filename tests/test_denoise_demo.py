@@ -1,6 +1,8 @@
 """The Denoise tab's functions and the wiring of its settings, and the quality of the shipped checkpoint on real MNIST."""
 import json
 import re
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import gradio as gr
@@ -102,6 +104,29 @@ def test_the_benchmark_comparison_is_shown_only_for_the_checkpoint_it_measured(t
     assert measured_report("denoise_quality", "user/dae-mnist", results) is None
     assert measured_report("missing", "anything", results) is None
     assert "| salt-and-pepper 0.3 | median filter | +4.50 dB |" in denoise.about_markdown(None, report)
+
+
+CONCURRENT_BM3D = """
+import threading
+import numpy as np
+from generative.classical import bm3d
+digit = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+threads = [threading.Thread(target=lambda: [bm3d(digit) for _ in range(2)]) for _ in range(3)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("all done")
+"""
+
+
+@pytest.mark.skipif("BM3D" not in denoise.CLASSICAL_DENOISERS, reason="the bm3d package is not installed")
+def test_bm3d_serves_several_users_at_once():
+    """The bm3d package's native thread pool aborted the server process (or hung it) on two overlapping calls;
+    run in a child process, which such a failure ends without taking the tests with it."""
+    done = subprocess.run([sys.executable, "-c", CONCURRENT_BM3D], cwd=PRETRAINED_DIR.parent, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "all done" in done.stdout, done.stderr[-500:]
 
 
 def test_without_the_bm3d_package_the_digit_panel_runs_the_other_filters_and_says_why(tiny_model, digit, monkeypatch):
