@@ -2,6 +2,7 @@
 a photo to the blind photo denoiser; which one is chosen from the upload, and the user can override it."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import gradio as gr
@@ -137,6 +138,8 @@ class DenoiseTab:
         self.photo_metrics = load_metrics(self.photo_source) if self.photo_model else None
         self.photo_benchmark = measured_report("photo_denoise_quality", self.photo_source) if self.photo_model else None
         self.files = OutputFolder("denoise")
+        self.uploads_running: set[tuple[str | None, str]] = set()  # (session, file) of each upload being denoised
+        self.uploads_lock = threading.Lock()
 
     @staticmethod
     def _load(checkpoint: Checkpoint, source: str):
@@ -235,11 +238,23 @@ class DenoiseTab:
                             digit=digit_from_sketch(sketch), controls=controls, sigma=sigma)
 
     def from_upload_change(self, image, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
-                           progress=gr.Progress(track_tqdm=True)):
-        """Like ``from_upload``, but clearing the upload box is not an error: the outputs just stay."""
+                           request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+        """Like ``from_upload``, but clearing the upload box is not an error: the outputs just stay.
+
+        A file dropped onto a filled box fires the change twice at once (whatever ``trigger_mode`` says), which
+        doubled the wait for a photo: while a session's file is being denoised, the same file again is skipped."""
         if not image:
             return gr.skip()
-        return self.from_upload(image, choice, noise_kind, level, seed, already_noisy, sigma, ensemble)
+        key = (request.session_hash if request else None, upload_path(image))
+        with self.uploads_lock:
+            if key in self.uploads_running:
+                return gr.skip()
+            self.uploads_running.add(key)
+        try:
+            return self.from_upload(image, choice, noise_kind, level, seed, already_noisy, sigma, ensemble)
+        finally:
+            with self.uploads_lock:
+                self.uploads_running.discard(key)
 
     def rerun(self, source, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
               progress=gr.Progress(track_tqdm=True)):

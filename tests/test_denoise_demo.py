@@ -3,6 +3,8 @@ import json
 import re
 import subprocess
 import sys
+import threading
+import time
 from types import SimpleNamespace
 
 import gradio as gr
@@ -384,3 +386,35 @@ def test_the_tab_opens_with_the_first_example_denoised_and_ready_to_rerun():
     assert clean.shape == noisy.shape == denoised.shape and len(classical) == len(scores) - 2
     assert all(re.fullmatch(r"-?\d+\.\d+", psnr) for _, psnr, _ in scores)
     assert float(scores[1][1]) > float(scores[0][1])  # the autoencoder beats the noisy input it was given
+
+
+def test_a_file_changed_in_twice_at_once_is_denoised_once_per_session(monkeypatch):
+    """Dropping a file onto a filled upload box fires its change twice at once; the second must not double the wait."""
+    tab, runs, started = DenoiseTab(), [], threading.Event()
+
+    def slow_from_upload(image, *controls):
+        runs.append(image["path"])
+        started.set()
+        time.sleep(0.5)
+        return "denoised"
+
+    monkeypatch.setattr(tab, "from_upload", slow_from_upload)
+    page, other_page = SimpleNamespace(session_hash="page"), SimpleNamespace(session_hash="other")
+    controls = (AUTO, "gaussian", 0.5, 0, False, 25)
+    answers = {}
+
+    def change(name, image, request):
+        answers[name] = tab.from_upload_change(image, *controls, request=request)
+
+    first = threading.Thread(target=change, args=("first", {"path": "a.png"}, page))
+    first.start()
+    started.wait(5)
+    change("again", {"path": "a.png"}, page)
+    change("other file", {"path": "b.png"}, page)
+    change("other page", {"path": "a.png"}, other_page)
+    first.join()
+    assert isinstance(answers["again"], type(gr.skip()))
+    assert answers["first"] == answers["other file"] == answers["other page"] == "denoised"
+    assert sorted(runs) == ["a.png", "a.png", "b.png"]
+    change("later", {"path": "a.png"}, page)  # the same file once the first run has ended: a new request
+    assert answers["later"] == "denoised"
