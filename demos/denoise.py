@@ -176,9 +176,6 @@ class DenoiseTab:
                 and min(photo.shape[:2]) >= MIN_SIDE):
             raise Refusal(f"The photo denoiser needs a grey (H, W) or RGB (H, W, 3) photo of at least {MIN_SIDE}×{MIN_SIDE} "
                            f"pixels, got {describe_pixels(photo)}: upload an image or click an example.")
-        photo, note = fit_to_limit(photo)
-        if note:
-            gr.Warning(note)
         result = denoise_upload(self.photo_model, photo, float(sigma), checked_seed(seed),
                                 checked_flag(already_noisy, ALREADY_NOISY), checked_flag(ensemble, ENSEMBLE))
         shown = {"original": result.clean, "noisy": result.noisy, "denoised": result.denoised}
@@ -200,11 +197,18 @@ class DenoiseTab:
     def respond(self, source, route: str, why: str, digit=None, photo=None, controls=(), sigma=None, ensemble=False):
         """All outputs of an event: run the model of ``route`` and leave the other panel as it is."""
         noise_kind, level, seed, already_noisy = controls
+        scaled = None
         if route == DIGIT:
             digit_values, photo_values = self.run(digit, noise_kind, level, seed, already_noisy), (gr.skip(),) * 7
         else:
+            if isinstance(photo, np.ndarray):  # anything else run_photo refuses
+                photo, scaled = fit_to_limit(photo)
+            if scaled:
+                gr.Warning(scaled)  # at once, as the run can take a while
             digit_values, photo_values = (gr.skip(),) * 6, self.run_photo(photo, sigma, seed, already_noisy, ensemble)
         note = f"Denoised by the **{'digit autoencoder' if route == DIGIT else 'photo denoiser'}**: {why}"
+        if scaled:
+            note += f" {scaled} The views, the scores and the download are of that size."
         if already_noisy:  # checked by the run above
             note += (" Your image was taken as already noisy, so there is no clean original to show or to score against "
                      "(PSNR and SSIM: —).")
@@ -406,7 +410,7 @@ def build_tab(hub_user: str | None = None) -> None:
                                         columns=3, height=300, elem_id="denoise-photo-zoom")
                 photo_scores = gr.Dataframe(headers=SCORE_HEADERS, label="Quality against the original photo", **SCORE_LAYOUT,
                                             interactive=False, elem_id="denoise-photo-scores")
-                photo_file = gr.File(label="Download the denoised photo (PNG, full size)", elem_id="denoise-photo-download")
+                photo_file = gr.File(label="Download the denoised photo (PNG)", elem_id="denoise-photo-download")
                 gr.Markdown(photo_about_markdown(tab.photo_metrics, tab.photo_benchmark), elem_id="denoise-photo-about")
 
     source_state, photo_views = gr.State(start[0]), gr.State(None)

@@ -1,4 +1,5 @@
 """The Denoise tab's functions and the wiring of its settings, and the quality of the shipped checkpoint on real MNIST."""
+import functools
 import json
 import re
 import subprocess
@@ -11,6 +12,7 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from scipy import ndimage
 
 from demos import denoise
@@ -241,6 +243,20 @@ def test_oversized_photos_are_scaled_down_with_a_note():
     assert "300×400 pixels; it was scaled down to 86×115" in note
     assert abs(big.mean() - source.mean()) < 0.01  # the same picture, smaller (Lanczos keeps the mean)
     assert fit_to_limit(np.zeros((400, 300)), max_pixels=10_000)[0].ndim == 2
+
+
+def test_the_tab_says_beside_the_result_that_a_photo_was_scaled_down(monkeypatch):
+    """The warning toast is gone before a large photo's result arrives: the note under the result keeps it."""
+    monkeypatch.setattr(denoise, "fit_to_limit", functools.partial(fit_to_limit, max_pixels=10_000))
+    tab = DenoiseTab()
+    outputs = tab.from_upload(str(photo_example_paths()[0]), AUTO, "gaussian", 0.5, 0, False, 25)
+    denoised, download, note = outputs[9], outputs[12], outputs[-1]
+    assert re.search(r"it was scaled down to \d+×\d+ .*The views, the scores and the download are of that size", note)
+    assert denoised.shape[0] * denoised.shape[1] <= 10_000
+    with Image.open(download) as saved:
+        assert saved.size == denoised.shape[1::-1]
+    small = tab.from_upload(str(SEVEN), PHOTO, "gaussian", 0.5, 0, False, 25)[-1]
+    assert "scaled down" not in small
 
 
 def test_zoom_crop_is_an_enlarged_crop_around_the_centre_and_stays_inside():
