@@ -2,6 +2,7 @@
 a photo to the blind photo denoiser; which one is chosen from the upload, and the user can override it."""
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -310,6 +311,19 @@ def training_summary(metrics: dict) -> str:
             f"({metrics['total_train_seconds'] / 60:.0f} min), the last on {hardware_words(metrics['hardware'])}")
 
 
+def weighted_stages(metrics: dict) -> str:
+    """Which training runs weighted the loss by σ (``--sigma-weight-power`` above 0): "training stages 4–9 of the 9",
+    or "the last training stage", or "training" for a checkpoint trained in one run."""
+    stages = metrics.get("stages", [])
+    numbers = [i for i, stage in enumerate(stages, 1)
+               if (power := re.search(r"--sigma-weight-power[= ](\S+)", stage["command"])) and float(power[1]) > 0]
+    if len(numbers) < 2:
+        return "the last training stage" if stages else "training"
+    span = (f"{numbers[0]}–{numbers[-1]}" if numbers == list(range(numbers[0], numbers[-1] + 1))
+            else ", ".join(map(str, numbers)))
+    return f"training stages {span} of the {len(stages)}"
+
+
 def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
     """What the photo denoiser is, and its measured PSNR (model card, then the benchmark's comparison)."""
     text = (
@@ -327,7 +341,8 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
     )
     if metrics:
         if power := metrics.get("sigma_weight_power"):
-            text += (f" The last training stage divided each patch's squared error by (σ + 5){'' if power == 1 else f'^{power:g}'}: "
+            text += (f" {weighted_stages(metrics).capitalize()} divided each patch's squared error by (σ + 5)"
+                     f"{'' if power == 1 else f'^{power:g}'}: "
                      "a denoiser's error grows with σ, so in a plain mean the noisiest patches dominate, while PSNR counts "
                      "every level alike.")
         rows = "\n".join(f"| {r['set']} | {r['sigma']} | {r['noisy_psnr']:.2f} | {r['psnr']:.2f} |" for r in metrics["denoising"])

@@ -331,8 +331,13 @@ def test_the_photo_explanation_quotes_the_card_and_the_benchmark():
     staged = metrics | {"stages": [{}, {}, {}], "total_epochs": 66, "total_train_seconds": 13194, "hardware": "CPU (Xeon)"}
     assert "trained 66 epochs in 3 stages (220 min), the last on CPU (Xeon)" in photo_about_markdown(staged, None)
     assert "divided each patch" not in text
-    assert "divided each patch's squared error by (σ + 5):" in photo_about_markdown(metrics | {"sigma_weight_power": 1.0}, None)
+    assert " Training divided each patch's squared error by (σ + 5):" in photo_about_markdown(metrics | {"sigma_weight_power": 1.0}, None)
     assert "by (σ + 5)^2:" in photo_about_markdown(metrics | {"sigma_weight_power": 2.0}, None)
+    commands = ["t.py", "t.py --sigma-weight-power 1", "t.py --sigma-weight-power=1"]
+    weighted = staged | {"sigma_weight_power": 1.0, "stages": [{"command": command} for command in commands]}
+    assert " Training stages 2–3 of the 3 divided each patch's" in photo_about_markdown(weighted, None)
+    shipped = json.loads((PRETRAINED_DIR / "photo-denoiser" / "metrics.json").read_text())
+    assert " Training stages 4–9 of the 9 divided each patch's" in photo_about_markdown(shipped, None)  # as its card says
 
 
 def test_a_click_on_a_photo_moves_the_zoomed_detail_there():
