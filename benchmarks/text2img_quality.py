@@ -28,7 +28,6 @@ construction). One picture per caption, from seeded noise.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: 
 from generative.models.matcher import draw_distractors, own_caption_wins  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
 from generative.models.text2img import draw_captions  # noqa: E402
+from generative.provenance import script_arguments  # noqa: E402
 from training import train_text2img  # noqa: E402
 from training.loop import positive_int, run_script, seed_int, writable_folder  # noqa: E402
 
@@ -72,8 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def training_captions(model_source_dir: str) -> set[str]:
     """The caption strings the checkpoint was trained on, rebuilt from the command in its metrics.json."""
-    command = shlex.split(load_metrics(model_source_dir)["command"])[2:]  # "python training/train_text2img.py …"
-    args = train_text2img.parse_args(command)
+    args = train_text2img.parse_args(script_arguments(load_metrics(model_source_dir)["command"]))
     count = min(args.train_scenes, args.limit_train or args.train_scenes)
     return {make_example(TRAIN_SEEDS + i, "train")[1] for i in range(count)}
 

@@ -17,10 +17,18 @@ CODE_FOLDERS = ("generative", "training")  # the project's own code (not tests/,
 
 def command_line(script: str, argv: list[str], processes: int = 1) -> str:
     """The command that ran ``script`` with ``argv`` in ``processes`` data-parallel processes, as a user would
-    retype it from the project root (``accelerate launch`` for several)."""
+    retype it from the project root. Several processes are written as ``torchrun``, whichever launcher started
+    them: it comes with torch and starts N processes on GPUs or CPUs alike (``accelerate launch --num_processes=N``
+    without its other flags started one process on a CPU machine)."""
     relative = Path(script).resolve().relative_to(PROJECT_ROOT)
-    launcher = ["python"] if processes == 1 else ["accelerate", "launch", f"--num_processes={processes}"]
+    launcher = ["python"] if processes == 1 else ["torchrun", f"--nproc_per_node={processes}"]
     return " ".join([*launcher, str(relative), *map(shlex.quote, argv)])
+
+
+def script_arguments(command: str) -> list[str]:
+    """The arguments of the script in a command ``command_line`` wrote, whatever launcher comes before it."""
+    words = shlex.split(command)
+    return words[next(i for i, word in enumerate(words) if word.endswith(".py")) + 1:]
 
 
 def cpu_model() -> str:

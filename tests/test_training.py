@@ -15,7 +15,7 @@ from generative.data import mnist
 from generative.data.mnist import load_mnist
 from generative.models import DenoisingAutoencoder
 from generative.noise import corrupt_randomly
-from generative.provenance import PROJECT_ROOT, command_line
+from generative.provenance import PROJECT_ROOT, command_line, script_arguments
 from training import loop, train_dae
 from training.cards import batch_words, format_minutes
 
@@ -154,7 +154,7 @@ def test_two_process_data_parallel_run_through_torchrun(tmp_path, data_root):
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert "2 process(es)" in metrics["hardware"] and metrics["command"].startswith("accelerate launch --num_processes=2 ")
+    assert "2 process(es)" in metrics["hardware"] and metrics["command"].startswith("torchrun --nproc_per_node=2 training/train_dae.py ")
     assert "batch 64 per process × 2 processes (128 in all)" in (out / "README.md").read_text()
 
 
@@ -222,7 +222,9 @@ def test_the_card_states_the_digits_trained_on_and_a_launchers_command_and_batch
     assert "MNIST train, first 256 digits" in (out / "README.md").read_text()
     assert json.loads((out / "metrics.json").read_text())["processes"] == 1
     assert command_line(train_dae.__file__, ["--epochs", "3"], processes=4) == \
-        "accelerate launch --num_processes=4 training/train_dae.py --epochs 3"
+        "torchrun --nproc_per_node=4 training/train_dae.py --epochs 3"
+    assert script_arguments("torchrun --nproc_per_node=4 training/train_dae.py --epochs 3 --run-dir 'a b'") == \
+        ["--epochs", "3", "--run-dir", "a b"]
     args = train_dae.parse_args(["--batch-size", "64"])
     assert batch_words({"processes": 1}, args) == "batch 64"
     assert batch_words({"processes": 4}, args) == "batch 64 per process × 4 processes (256 in all)"

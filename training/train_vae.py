@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from string import Template
 from pathlib import Path
@@ -29,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.models import VAE  # noqa: E402
 from generative.models.vae import ARCHITECTURES, negative_elbo  # noqa: E402
+from generative.provenance import script_arguments  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
 from training.loop import (  # noqa: E402
@@ -139,7 +139,7 @@ def rewrite_card(folder: Path, test: dict) -> None:
     the same ``model_card`` that wrote it.
     """
     metrics = json.loads((folder / "metrics.json").read_text()) | {"test": test}
-    args = parse_args(shlex.split(metrics["command"])[2:] + ["--output-dir", str(folder)])
+    args = parse_args(script_arguments(metrics["command"]) + ["--output-dir", str(folder)])
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (folder / "README.md").write_text(model_card(metrics, args))
 
