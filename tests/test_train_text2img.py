@@ -12,7 +12,7 @@ from generative.models.matcher import ImageTextMatcher
 from generative.models.scene_reader import SceneReader
 from generative.models.text2img import TextToImage, TextToImageGAN
 from generative.text import Tokenizer
-from training import train_matcher, train_scene_reader, train_text2img
+from training import loop, train_matcher, train_scene_reader, train_text2img
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -73,6 +73,17 @@ def test_the_text2img_script_writes_the_text_encoder_and_generator_with_a_card(t
     assert "matching-aware" in card and "--width 4" in card and train_text2img.USAGE in card
     model = load_model(TextToImage, str(out), train_command="x")
     assert model.text_dim == 16 and model.words == vocabulary()
+
+
+def test_a_refused_run_leaves_the_earlier_runs_best_epoch_for_its_resume(tmp_path, tiny_reader, monkeypatch):
+    """The script deleted its best-epoch file before the loop's checks: a refused run (no token for --push-to-hub)
+    left the finished run unable to resume ("No such file … best_epoch.safetensors")."""
+    run_text2img(tmp_path, "one", tiny_reader, "--epochs", "1")
+    monkeypatch.setattr(loop, "hub_login_problem", lambda: "no Hugging Face token")
+    with pytest.raises(SystemExit, match="the upload after training would fail"):
+        run_text2img(tmp_path, "one", tiny_reader, "--epochs", "1", "--push-to-hub", "me/text2img")
+    assert (tmp_path / "one" / "run" / train_text2img.BEST_EPOCH_FILE).exists()
+    run_text2img(tmp_path, "one", tiny_reader, "--epochs", "1", "--resume")  # measures and publishes it again
 
 
 def test_the_best_checked_epoch_is_kept_until_a_better_one_comes(tmp_path):

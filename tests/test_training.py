@@ -351,7 +351,7 @@ def test_a_default_folder_that_cannot_be_written_is_refused_before_training(tmp_
     assert not (tmp_path / "run").exists()
 
 
-def tiny_fit(tmp_path, loss_fn, *flags, model=None):
+def tiny_fit(tmp_path, loss_fn, *flags, model=None, run_files=()):
     """``fit`` on 8 random vectors, batches of 4 (2 steps an epoch), 2 epochs, with ``loss_fn(model, batch, step)``."""
     args = train_dae.parse_args(["--epochs", "2", "--batch-size", "4", "--run-dir", str(tmp_path / "run"),
                                  "--output-dir", str(tmp_path / "out"), "--device", "cpu", *flags])
@@ -362,7 +362,7 @@ def tiny_fit(tmp_path, loss_fn, *flags, model=None):
         return loss_fn(model, batch, len(steps))
     model = model or torch.nn.Linear(3, 3)
     return loop.fit(lambda: model, torch.utils.data.TensorDataset(torch.randn(8, 3)), loss, args,
-                    sample_fn=lambda model: torch.zeros(1, 1, 4, 4), sample_nrow=1)
+                    sample_fn=lambda model: torch.zeros(1, 1, 4, 4), sample_nrow=1, run_files=run_files)
 
 
 def squared_output(model, batch, step):
@@ -432,6 +432,22 @@ def test_a_damaged_saved_state_is_refused_with_a_message(tmp_path, damage):
     (state / file).write_bytes(b"{not json" if damage == "settings garbled" else data[: len(data) // 2])
     with pytest.raises(SystemExit, match="--resume: .* cannot be read"):
         tiny_fit(tmp_path, squared_output, "--resume")
+
+
+def test_a_scripts_own_run_files_go_when_a_new_run_starts_not_when_one_is_refused(tmp_path, monkeypatch):
+    """train_text2img keeps its best epoch beside the state: a run refused before it starts (here for --push-to-hub
+    without a token) deleted it, and the earlier run could no longer be resumed to publish it."""
+    tiny_fit(tmp_path, squared_output)
+    best = tmp_path / "run" / "best_epoch.safetensors"
+    best.write_bytes(b"the earlier run's best epoch")
+    monkeypatch.setattr(loop, "hub_login_problem", lambda: "no Hugging Face token")
+    with pytest.raises(SystemExit, match="--push-to-hub me/model: the upload after training would fail"):
+        tiny_fit(tmp_path, squared_output, "--push-to-hub", "me/model", run_files=(best.name,))
+    assert best.exists()
+    tiny_fit(tmp_path, squared_output, "--resume", run_files=(best.name,))
+    assert best.exists()
+    tiny_fit(tmp_path, squared_output, run_files=(best.name,))
+    assert not best.exists()
 
 
 def test_a_new_run_removes_only_the_sample_grids_a_run_writes(tmp_path):

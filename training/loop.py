@@ -290,6 +290,7 @@ def fit(
     sample_nrow: int,
     eval_fn: EvalFn | None = None,
     eval_label: str = "held-out",
+    run_files: tuple[str, ...] = (),
 ) -> tuple[torch.nn.Module, History, Accelerator]:
     """Train ``build_model()`` for ``args.epochs`` epochs; returns the unwrapped model, its history and the accelerator.
 
@@ -301,6 +302,8 @@ def fit(
     players). ``generator`` is the process's seeded RNG for any randomness a step draws (noise,
     latents), so runs repeat exactly. ``sample_fn(model)`` returns images for the per-epoch grid;
     ``eval_fn(model)`` a number per epoch, plotted as ``eval_label`` (a held-out loss by default).
+    ``run_files`` names files the script keeps in the run folder beside the state, removed with it when a run
+    starts afresh (only then: a run refused before that must leave the earlier run resumable).
     """
     accelerator = make_accelerator(args.device)
     global_batch = args.batch_size * accelerator.num_processes
@@ -333,7 +336,7 @@ def fit(
             accelerator.print(f"--resume: note: the project's code changed since this run was saved ({changed}); "
                               "what runs from here on is the code as it is now")
     elif accelerator.is_main_process:
-        start_afresh(run_dir)
+        start_afresh(run_dir, run_files)
     accelerator.wait_for_everyone()
 
     objective = objective if isinstance(objective, Objective) else MinimizeLoss(objective)
@@ -490,14 +493,18 @@ def changed_code(state_dir: Path) -> str:
     return shown + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
 
 
-def start_afresh(run_dir: Path) -> None:
-    """A run without ``--resume`` replaces an earlier run's state and sample grids in ``run_dir``, so that neither a
-    later ``--resume`` nor the published sample grid can pick up the earlier run's files. Only files a run writes
-    go: ``run_dir`` may be a folder of the user's."""
+def start_afresh(run_dir: Path, run_files: tuple[str, ...] = ()) -> None:
+    """A run without ``--resume`` replaces an earlier run's state, sample grids and ``run_files`` in ``run_dir``, so
+    that neither a later ``--resume`` nor the published sample grid can pick up the earlier run's files. Only files
+    a run writes go: ``run_dir`` may be a folder of the user's."""
     for earlier in (run_dir / name for name in (STATE, PARTIAL_STATE, PREVIOUS_STATE)):
         if earlier.exists():
             print(f"starting a new run: removing the earlier run's {earlier}")
             shutil.rmtree(earlier)
+    for earlier in (run_dir / name for name in run_files):
+        if earlier.exists():
+            print(f"starting a new run: removing the earlier run's {earlier}")
+            earlier.unlink()
     grids = sorted((run_dir / "samples").glob("epoch_*.png"))
     if grids:
         print(f"starting a new run: removing the earlier run's {len(grids)} sample grid(s) from {run_dir / 'samples'}")

@@ -236,13 +236,11 @@ def main(argv: list[str] | None = None) -> None:
         return 1 - accuracy["all"]
 
     best_path = args.run_dir / BEST_EPOCH_FILE
-    if not args.resume:
-        best_path.unlink(missing_ok=True)  # another run's best
     gan, history, accelerator = fit(
         lambda: TextToImageGAN(args.noise_dim, args.text_dim, args.width, args.aux_weight > 0, args.conditional_norm),
         train.dataset(Tokenizer.of(vocabulary())),
         MatchingAwareObjective(args), args, sample_fn=sample_grid, sample_nrow=GRID_COLUMNS, eval_fn=alignment_error,
-        eval_label=f"all-attributes error, {EPOCH_EVAL_SIZE} EMA pictures")
+        eval_label=f"all-attributes error, {EPOCH_EVAL_SIZE} EMA pictures", run_files=(BEST_EPOCH_FILE,))
     if not accelerator.is_main_process:
         return
     gan.cpu().eval()
