@@ -201,6 +201,24 @@ def test_a_stage_can_deepen_the_checkpoint_it_starts_from(tmp_path, denoising_ro
     assert "deeper" not in (first / "README.md").read_text()
 
 
+@pytest.mark.parametrize("deepen", [[], ["--add-layers", "1"]])
+def test_resuming_a_finished_stage_published_over_its_own_start_lists_it_once(tmp_path, denoising_root, monkeypatch,
+                                                                              deepen):
+    """The README's second stage starts from pretrained/photo-denoiser and writes there: once it has published, its
+    --init-from holds the stage itself, which a --resume (to publish again) counted twice, and deepened twice."""
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    first = run(tmp_path, "stage", "--epochs", "1", "--no-bf16")
+    stage_two = ["--epochs", "1", "--no-bf16", "--init-from", str(first), "--run-dir", str(tmp_path / "run2"), *deepen]
+    run(tmp_path, "stage", *stage_two)
+    published = load_file(first / "model.safetensors")
+    run(tmp_path, "stage", *stage_two, "--resume")
+    metrics = json.loads((first / "metrics.json").read_text())
+    assert len(metrics["stages"]) == 2 and metrics["total_epochs"] == 2
+    assert "Trained in 2 stages" in (first / "README.md").read_text()
+    again = load_file(first / "model.safetensors")
+    assert again.keys() == published.keys() and all(torch.equal(again[key], published[key]) for key in published)
+
+
 def test_adding_layers_needs_a_checkpoint_to_deepen(capsys):
     with pytest.raises(SystemExit):
         train_photo_denoiser.parse_args(["--add-layers", "1"])
@@ -211,7 +229,8 @@ def test_adding_layers_needs_a_checkpoint_to_deepen(capsys):
                                             (["--max-sigma", "300"], "--max-sigma must be in (0, 255]"),
                                             (["--min-sigma", "60"], "--min-sigma must be in [0, --max-sigma] = [0, 55]"),
                                             (["--min-sigma", "-1"], "--min-sigma must be in [0, --max-sigma]"),
-                                            (["--patch-size", "7"], "--patch-size must be even")])
+                                            (["--patch-size", "7"], "--patch-size must be even"),
+                                            (["--add-layers", "-1"], "--add-layers must be ≥ 0")])
 def test_impossible_noise_and_patch_settings_get_a_usage_message(flags, message, capsys):
     with pytest.raises(SystemExit):
         train_photo_denoiser.parse_args(flags)

@@ -36,6 +36,7 @@ from generative.data.photo_sets import GRAY_TEST_SETS, VALIDATION_IMAGES, load_p
 from generative.hub import load_metrics  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import PUBLISHED_BSD68_PSNR, add_white_noise, beats_at_every_sigma, denoise_photo, psnr_8bit  # noqa: E402
+from generative.provenance import script_arguments  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, format_minutes, publish, run_record)
 from training.loop import (  # noqa: E402
@@ -94,10 +95,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.patch_size % 2:
         parser.error("--patch-size must be even (the model works on 2×2 cells)")
-    if args.add_layers and not args.init_from:
-        parser.error("--add-layers deepens a trained checkpoint: give it with --init-from")
     if args.add_layers < 0:
         parser.error("--add-layers must be ≥ 0")
+    if args.add_layers and not args.init_from:
+        parser.error("--add-layers deepens a trained checkpoint: give it with --init-from")
     if not 0 < args.max_sigma <= 255:
         parser.error(f"--max-sigma must be in (0, 255] on the 0–255 scale, got {args.max_sigma:g}")
     if not 0 <= args.min_sigma <= args.max_sigma:
@@ -196,9 +197,14 @@ def main(argv: list[str] | None = None) -> None:
 
     earlier_stages = []
     if args.init_from:
-        warm_start = PHOTO_DENOISER.load(args.init_from).deepened(args.add_layers)
+        earlier_stages, added_layers = training_stages(load_metrics(args.init_from) or {}), args.add_layers
+        if args.resume and earlier_stages and script_arguments(earlier_stages[-1]["command"]) == [
+                arg for arg in argv if arg != "--resume"]:
+            # --init-from is this run's own --output-dir, where the finished run was published: it holds this stage,
+            # already deepened (the saved state replaces its weights)
+            earlier_stages, added_layers = earlier_stages[:-1], 0
+        warm_start = PHOTO_DENOISER.load(args.init_from).deepened(added_layers)
         args.width, args.depth = warm_start.width, warm_start.depth
-        earlier_stages = training_stages(load_metrics(args.init_from) or {})
 
     def build_model() -> PhotoDenoiser:
         # Channels-last weights let oneDNN pick faster convolution kernels: 1.4× per bf16 CPU step on an EPYC.
