@@ -423,6 +423,24 @@ def test_ctrl_c_says_what_is_saved_and_how_to_go_on_and_exits_with_130(tmp_path,
     assert exit_info.value.code == 130
 
 
+def test_the_end_of_training_says_a_stop_while_measuring_loses_nothing(tmp_path, capsys):
+    """Ctrl-C in the measuring after the last epoch ends with status 130 and nothing else to say; it is said first."""
+    tiny_fit(tmp_path, squared_output)
+    saved = f"all 2 epochs are saved in {tmp_path / 'run'}; measuring and publishing (if stopped, the same command with --resume"
+    assert saved in capsys.readouterr().out
+    tiny_fit(tmp_path, squared_output, "--resume")  # a finished run, measured again: it says so in its own words
+    out = capsys.readouterr().out
+    assert "epoch(s) are done: measuring and publishing it again" in out and saved not in out
+
+
+def test_a_scripts_lines_reach_a_log_file_as_they_are_printed(tmp_path):
+    """Redirected to a file, stdout was block-buffered: the epoch lines of a running (or killed) run were missing."""
+    script = "import sys; from training.loop import run_script; run_script(lambda: print(sys.stdout.line_buffering))"
+    with open(tmp_path / "log", "w") as log:
+        subprocess.run([sys.executable, "-c", script], stdout=log, cwd=PROJECT_ROOT, timeout=120, check=True)
+    assert (tmp_path / "log").read_text() == "True\n"
+
+
 @pytest.mark.parametrize("damage", ["history cut", "settings garbled", "weights cut"])
 def test_a_damaged_saved_state_is_refused_with_a_message(tmp_path, damage):
     tiny_fit(tmp_path, squared_output)

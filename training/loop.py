@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +210,7 @@ class MinimizeLoss(Objective):
 def run_script(main: Callable[[], None]) -> None:
     """The entry point of a training or benchmark script: missing data or a missing checkpoint ends with its message
     and status 1, not a traceback."""
+    sys.stdout.reconfigure(line_buffering=True)  # each epoch's line reaches a log file as it is printed, not at exit
     try:
         main()
     except (FileNotFoundError, CheckpointError) as err:
@@ -365,7 +367,7 @@ def fit(
     history.train_examples = len(train_set)
 
     generator = torch.Generator(device=accelerator.device)
-    saved_epochs = history.epochs_done
+    first_epoch = saved_epochs = history.epochs_done
     try:
         for epoch in range(history.epochs_done, args.epochs):
             # Re-seeding per epoch (and per process) makes a resumed run draw the same noise as an unbroken one.
@@ -412,7 +414,9 @@ def fit(
         else:  # --resume would find no saved state
             accelerator.print("\ninterrupted in the first epoch, so nothing is saved: run the same command again to start over")
         raise
-
+    if saved_epochs > first_epoch:  # what a Ctrl-C in the measuring that follows would otherwise leave unsaid
+        accelerator.print(f"all {args.epochs} epochs are saved in {run_dir}; measuring and publishing (if stopped, the "
+                          "same command with --resume does it again)")
     return model, history, accelerator
 
 
