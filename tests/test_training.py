@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 from importlib import import_module
+from types import SimpleNamespace
 
 import huggingface_hub
 import pytest
@@ -17,7 +18,7 @@ from generative.models import DenoisingAutoencoder
 from generative.noise import corrupt_randomly
 from generative.provenance import PROJECT_ROOT, command_line, script_arguments
 from training import loop, train_dae
-from training.cards import batch_words, format_minutes
+from training.cards import batch_words, format_minutes, publish
 
 SMOKE = ["--limit-train", "256", "--batch-size", "64", "--eval-limit", "64", "--width", "8", "--code-dim", "16"]
 
@@ -466,6 +467,23 @@ def test_a_scripts_own_run_files_go_when_a_new_run_starts_not_when_one_is_refuse
     assert best.exists()
     tiny_fit(tmp_path, squared_output, run_files=(best.name,))
     assert not best.exists()
+
+
+def test_publishing_over_a_checkpoint_removes_its_weights_files_that_the_new_one_lacks(tmp_path, capsys):
+    """A 16-d VAE written where a 2-d one was kept the 2-d test encodings beside it, and --push-to-hub uploaded them."""
+    out, run_dir = tmp_path / "out", tmp_path / "run"
+    (run_dir / "samples").mkdir(parents=True)
+    for picture in (run_dir / "loss_curve.png", run_dir / "samples" / "epoch_001.png"):
+        picture.write_bytes(b"png")
+    args = SimpleNamespace(output_dir=out, run_dir=run_dir, push_to_hub=None)
+    model = DenoisingAutoencoder(width=4, code_dim=8)
+    publish(model, args, card="first", metrics={}, tensors={"test_encodings.safetensors": {"mean": torch.zeros(3, 2)}})
+    (out / "notes.txt").write_text("the user's own")
+    publish(model, args, card="second", metrics={})
+    assert sorted(path.name for path in out.iterdir()) == ["README.md", "config.json", "loss_curve.png", "metrics.json",
+                                                            "model.safetensors", "notes.txt", "samples.png"]
+    said = capsys.readouterr().out
+    assert f"replacing the earlier checkpoint in {out}" in said and "removing the earlier checkpoint's test_encodings" in said
 
 
 def test_a_new_run_removes_only_the_sample_grids_a_run_writes(tmp_path):

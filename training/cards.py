@@ -13,7 +13,7 @@ import torch
 from accelerate import Accelerator
 from safetensors.torch import save_file
 
-from generative.hub import push_folder_to_hub
+from generative.hub import WEIGHTS_FILE, push_folder_to_hub
 from generative.provenance import command_line, cpu_model
 from training.loop import History
 
@@ -99,6 +99,11 @@ def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metr
     """
     out_dir, run_dir = args.output_dir, args.run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    if (out_dir / WEIGHTS_FILE).exists():
+        print(f"replacing the earlier checkpoint in {out_dir}")
+    for stale in sorted(set(out_dir.glob("*.safetensors")) - {out_dir / name for name in [WEIGHTS_FILE, *(tensors or {})]}):
+        print(f"removing the earlier checkpoint's {stale.name}, which this one does not have")  # nor should upload
+        stale.unlink()
     (out_dir / "README.md").write_text(card)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     shutil.copyfile(run_dir / "loss_curve.png", out_dir / "loss_curve.png")
