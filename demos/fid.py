@@ -187,7 +187,7 @@ class FIDTab:
                     del self.running[session]
 
     def stop(self, request: gr.Request | None):
-        """Stop this session's running measurements, each before its next image or its comparison. With none running
+        """Stop this session's running measurements, each before its next image or during its comparison. With none running
         the shown result stays (the page's cancel still drops a queued request)."""
         with self.running_lock:
             events = self.running.get(request.session_hash if request else None, set())
@@ -270,13 +270,13 @@ class FIDTab:
                 # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
                 sources = [self.source(choice, upload, count, seed, kind, resize, label) for choice, upload, label in sets]
                 a, b = (self.features_of(source, kind, resize, stop) for source in sources)
-                if stop.is_set():  # after B's last image: the comparison below cannot be stopped once it runs
+                if stop.is_set():  # after B's last image
                     raise Stopped("Stopped before the comparison")
-            dimension = len(a.stats.mean)
-            # The square root takes seconds at 2048-d (its time is in the explanation) with no progress of its own.
-            progress(None, desc=f"Comparing the two sets (the Fréchet distance's square root of a {dimension}×{dimension} matrix)")
-            too_few = pr and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
-            comparison = compare(a, b, kid=kid, pr=pr and not too_few)
+                dimension = len(a.stats.mean)
+                # The square root takes seconds at 2048-d (its time is in the explanation) with no progress of its own.
+                progress(None, desc=f"Comparing the two sets (the Fréchet distance's square root of a {dimension}×{dimension} matrix)")
+                too_few = pr and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
+                comparison = compare(a, b, kid=kid, pr=pr and not too_few, stop=stop)
         except (ImageSetError, FIDError) as err:
             raise Refusal(str(err)) from None
         except Stopped as err:  # an answer, not an error: the person asked for it
@@ -338,4 +338,5 @@ def build_tab(hub_user: str | None = None) -> None:
     # The event stops running work (and tells the caller); `cancels` drops a queued request and the page's wait.
     stop.click(tab.stop, None, result, api_name="fid_stop", queue=False, cancels=[measuring],
                api_description="Stop the measurements of the same session (one gradio_client Client) that are "
-               "running: each answers \"Stopped after N of M images …\" before its next image.")
+               "running: each answers \"Stopped after N of M images …\" before its next image (or \"Stopped during the "
+               "comparison\").")

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +23,9 @@ import torch
 from safetensors.numpy import load_file
 
 from generative.data.image_sets import ImageSet, ImageSetError, open_image_set
-from generative.metrics.features import (BATCH_SIZE, KEEP_FEATURES, RESIZES, Extractor, SetFeatures,
+from generative.metrics.features import (BATCH_SIZE, KEEP_FEATURES, RESIZES, Extractor, SetFeatures, Stopped,
                                          classifier_extractor, extract, inception_extractor)
-from generative.metrics.frechet import FrechetError, frechet_distance
+from generative.metrics.frechet import FrechetError, frechet_distance, frechet_distance_in_child
 from generative.metrics.inception import WeightsNotFound, load_fid_inception
 from generative.metrics.sample_sets import (KID_SUBSET_SIZE, PR_NEIGHBOURS, inception_score, kernel_inception_distance,
                                             precision_recall)
@@ -125,16 +126,23 @@ def check_measured_alike(measurements: list[tuple[str, str]]) -> None:
                        "resize convention (on the command line, --features and --resize)")
 
 
-def compare(a: SetFeatures, b: SetFeatures, kid: bool = False, pr: bool = False) -> Comparison:
-    """FID (or the Fréchet distance of another extractor's features) and, when asked, KID and precision/recall."""
+def compare(a: SetFeatures, b: SetFeatures, kid: bool = False, pr: bool = False,
+            stop: threading.Event | None = None) -> Comparison:
+    """FID (or the Fréchet distance of another extractor's features) and, when asked, KID and precision/recall.
+
+    With ``stop`` (a server's request), the distance is computed in a child process that leaves the server's other
+    threads running and that ``stop`` ends, raising ``Stopped`` (see ``frechet_distance_in_child``)."""
     check_measured_alike([(a.extractor, a.resize), (b.extractor, b.resize)])
     known = [s for s in (a, b) if not s.extractor.startswith("unknown")]
     if len(known) == 1:  # e.g. a pytorch-fid .npz beside our own: take the known provenance for the report
         a.extractor, a.resize = b.extractor, b.resize = known[0].extractor, known[0].resize
     try:
-        distance = frechet_distance(a.stats, b.stats)
+        distance = (frechet_distance(a.stats, b.stats) if stop is None
+                    else frechet_distance_in_child(a.stats, b.stats, stop))
     except (FrechetError, ValueError) as err:
         raise FIDError(str(err)) from err
+    if distance is None:
+        raise Stopped("Stopped during the comparison")
     comparison = Comparison(a, b, distance)
     if kid or pr:
         require_vectors([a, b], KID_PR_NEED)

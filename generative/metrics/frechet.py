@@ -7,8 +7,14 @@ refuses a large one rather than report a wrong number.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import linalg
@@ -68,3 +74,52 @@ def frechet_distance(a: GaussianStats, b: GaussianStats) -> float:
         covmean = covmean.real
     diff = mean_a - mean_b
     return float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(covmean))
+
+
+def frechet_distance_in_child(a: GaussianStats, b: GaussianStats, stop: threading.Event | None = None) -> float | None:
+    """``frechet_distance`` computed by a child process, or None if ``stop`` was set first (the child is then ended).
+
+    For a server: SciPy's ``sqrtm`` holds Python's global lock for its whole run (about 12 s at 2048-d here), which
+    stalled every other thread, so every user and every Stop click, until it returned; and a thread cannot be
+    stopped in the middle of a call, where a process can. The child is the same code and gives the same number.
+    """
+    with tempfile.TemporaryDirectory(prefix="frechet-") as folder:
+        np.savez(Path(folder) / "stats.npz", mean_a=a.mean, covariance_a=a.covariance, mean_b=b.mean,
+                 covariance_b=b.covariance)
+        errors = open(Path(folder) / "stderr.txt", "w+")  # a file, not a pipe, which a chatty child could fill and block on
+        child = subprocess.Popen([sys.executable, "-m", "generative.metrics.frechet", folder], stdout=subprocess.DEVNULL,
+                                 stderr=errors, cwd=Path(__file__).resolve().parents[2])
+        while True:
+            try:
+                child.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    child.kill()
+                    child.wait()
+                    errors.close()
+                    return None
+        errors.close()
+        answer_file = Path(folder) / "answer.json"
+        if not answer_file.is_file():
+            raise RuntimeError("the Fréchet distance's child process failed: "
+                               + (Path(folder) / "stderr.txt").read_text()[-2000:])
+        answer = json.loads(answer_file.read_text())
+    if "error" in answer:
+        raise {"FrechetError": FrechetError, "ValueError": ValueError}[answer["error"]](answer["message"])
+    return answer["distance"]
+
+
+def _child(folder: Path) -> None:
+    """The child's side of ``frechet_distance_in_child``: the statistics from ``folder``, the answer into it."""
+    stats = np.load(folder / "stats.npz")
+    a, b = (GaussianStats(stats[f"mean_{x}"], stats[f"covariance_{x}"], 0) for x in "ab")
+    try:
+        answer = {"distance": frechet_distance(a, b)}
+    except (FrechetError, ValueError) as err:
+        answer = {"error": type(err).__name__, "message": str(err)}
+    (folder / "answer.json").write_text(json.dumps(answer))
+
+
+if __name__ == "__main__":
+    _child(Path(sys.argv[1]))
