@@ -145,9 +145,10 @@ def test_kid_says_when_it_has_no_spread_and_precision_recall_warns_at_few_vector
     same_size = result_markdown(Comparison(kept(30), kept(30), 5.0, kid=(-0.57, 0.0), precision_recall=(1.0, 1.0)))
     assert "KID: -0.570000 (polynomial kernel, one subset of 30: both sets whole, so no ± spread)" in same_size
     assert "⚠️ precision/recall from fewer than 100 feature vectors per set" in same_size
+    assert "⚠️ KID from subsets of 30 feature vectors: unbiased, but at this N so noisy" in same_size
     larger = result_markdown(Comparison(kept(3000), kept(200), 5.0, kid=(0.01, 0.002), precision_recall=(0.9, 0.8)))
     assert "KID: 0.010000 (polynomial kernel, ± 0.002000 over subsets of 200)" in larger
-    assert "precision/recall from fewer" not in larger
+    assert "precision/recall from fewer" not in larger and "KID from subsets" not in larger
 
 
 BAD_REQUESTS = {

@@ -39,6 +39,7 @@ IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-
 IS_SPLITS = 10
 KID_PR_NEED, IS_NEEDS = "KID and precision/recall need", "the Inception Score needs"
 PR_MIN_VECTORS = 100  # below this, k-NN manifolds are so coarse that precision and recall mean little
+KID_MIN_SUBSET = 100  # below this, KID's estimate is unbiased but so noisy that it lands well below 0 or far above
 
 
 # ---------------------------------------------------------------- comparing
@@ -70,9 +71,14 @@ class Comparison:
         return metric_name(self.a.extractor)
 
     def warnings(self) -> list[str]:
-        """Sets too small for their features (``singular_covariance_warning``), and precision/recall from few vectors."""
+        """Sets too small for their features (``singular_covariance_warning``), and KID or precision/recall from few
+        vectors."""
         out = [warning for label, s in (("set A", self.a), ("set B", self.b))
                if (warning := singular_covariance_warning(s, label))]
+        if self.kid is not None and (subset := min(KID_SUBSET_SIZE, len(self.a.kept), len(self.b.kept))) < KID_MIN_SUBSET:
+            out.append(f"KID from subsets of {subset} feature vectors: unbiased, but at this N so noisy that it can land "
+                       f"well below 0 or far above (and a set used whole in every subset adds no spread to its ±); "
+                       f"trust it from {KID_MIN_SUBSET} images per set up.")
         if self.precision_recall is not None and min(len(self.a.kept), len(self.b.kept)) < PR_MIN_VECTORS:
             out.append(f"precision/recall from fewer than {PR_MIN_VECTORS} feature vectors per set: each point's "
                        f"{PR_NEIGHBOURS}-nearest-neighbour ball is wide, so both drift towards 1; compare only values of the same N.")
