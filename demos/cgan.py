@@ -141,6 +141,11 @@ class CGANTab(CheckpointTab):
                 self.every_digit(d["rows"], d["seed"], d["scale"]),
                 *self.interpolate(d["digit"], d["seed_a"], d["seed_b"], d["steps"], d["scale"]))
 
+    def redraw(self, digit, count, seed, scale, rows, seed_a, seed_b, steps):
+        """Every view at once, for a setting they all use (the digit, the noise scale)."""
+        return (*self.generate(digit, count, seed, scale), self.every_digit(rows, seed, scale),
+                *self.interpolate(digit, seed_a, seed_b, steps, scale))
+
     def generate(self, digit, count, seed, scale):
         """The samples of one digit, each with the classifier's verdict, and a line on how many it reads right."""
         self.check()
@@ -224,10 +229,14 @@ def build_tab(hub_user: str | None = None) -> None:
     # A setting redraws every view that uses it, so no view is left showing another digit, seed or noise scale.
     private = {"api_visibility": "private", **raw}
     generate_kept, every_digit_kept, interpolate_kept = map(kept_on_refusal, (tab.generate, tab.every_digit, tab.interpolate))
-    gr.on([digit.change, scale.change, count.release, seed.submit], generate_kept, sample_inputs, [grid, verdict], **private)
-    gr.on([scale.change, rows.release, seed.submit], every_digit_kept, styles_inputs, styles, **private)
+    # One event, not one per view: with three events on the scale's change, a quick drag or a number typed past its
+    # range made the page re-send them over and over (about 30 requests a second, until a number in range was typed).
+    gr.on([digit.change, scale.change], kept_on_refusal(tab.redraw), [digit, count, seed, scale, rows, seed_a, seed_b, steps],
+          [grid, verdict, styles, strip, png, gif], **private)
+    gr.on([count.release, seed.submit], generate_kept, sample_inputs, [grid, verdict], **private)
+    gr.on([rows.release, seed.submit], every_digit_kept, styles_inputs, styles, **private)
     seed_drawn = reseed.click(new_seed, None, seed, api_visibility="private")
     seed_drawn.then(generate_kept, sample_inputs, [grid, verdict], **private)
     seed_drawn.then(every_digit_kept, styles_inputs, styles, **private)
-    gr.on([digit.change, scale.change, steps.release, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
+    gr.on([steps.release, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
           [strip, png, gif], **private)

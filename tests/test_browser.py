@@ -212,6 +212,31 @@ def test_cgan_tab_generates_and_a_new_seed_changes_the_samples(page, artifacts_d
     page.screenshot(path=str(artifacts_dir / "browser-cgan.png"), full_page=True)
 
 
+def test_a_noise_scale_typed_past_its_range_is_sent_once_not_over_and_over(page):
+    """With three events on the scale's change, a quick drag or a number typed past its range (2, then 0) made the
+    page re-send them about 30 times a second, each run by the server, until a number in range was typed."""
+    page.get_by_role("tab", name="cGAN digit picker").click()
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if "/queue/join" in request.url else None)
+    box = page.locator("#cgan-scale input[type=number]")
+    for typed in ("2", "0", "1.2"):
+        sent.clear()
+        box.fill(typed)
+        box.press("Enter")
+        page.wait_for_timeout(3000)
+        assert len(sent) <= 2, (typed, len(sent))  # one redraw (two when the bar had clamped the last number)
+    bar = page.locator("#cgan-scale input[type=range]")
+    sent.clear()
+    for value in ("0.3", "0.5", "0.7", "0.9"):
+        bar.fill(value)
+    page.wait_for_timeout(3000)
+    settled = len(sent)
+    page.wait_for_timeout(2000)
+    assert len(sent) == settled, (settled, len(sent))  # nothing more once the drag has been drawn
+    box.fill("1")
+    box.press("Enter")
+
+
 def test_fid_tab_measures_cgan_samples_and_an_upload_selects_itself(page, artifacts_dir, tmp_path):
     page.get_by_role("tab", name="FID calculator").click()
     page.get_by_label("MNIST classifier (digits only)").check()  # the fast feature space: seconds, not minutes
