@@ -209,7 +209,8 @@ class TextToImageTab(CheckpointTab):
         captions = readout_captions(read(self.reader, images), scene)
         if scene is None:
             summary = ("This caption does not pin down one scene of the toy world (one thing needs a size, colour, shape "
-                       "and place; two things a relation), so the pictures are not marked right or wrong.")
+                       "and place; two things a colour and shape each and a relation, and no size word: both are always "
+                       "small), so the pictures are not marked right or wrong.")
         else:
             right = sum(text.startswith("✓") for text in captions)
             summary = f"The scene reader finds exactly the caption's scene in **{right} of {count}** pictures.{held_out_note(scene)}"

@@ -60,6 +60,8 @@ def test_the_tab_reports_how_many_pictures_show_the_scene_and_flags_held_out_pai
     assert "of 4** pictures" in summary and "red triangle never appeared in training" in summary
     _, vague = tab.generate("a red circle", 2, 0)
     assert "does not pin down one scene" in vague
+    _, sized_pair = tab.generate("a large red circle left of a blue square", 2, 0)
+    assert "two things a colour and shape each and a relation, and no size word" in sized_pair
 
 
 @pytest.mark.parametrize("caption, words", [
