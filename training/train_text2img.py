@@ -75,7 +75,7 @@ from generative.models.text2img import TextToImage, draw_captions
 
 # Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 model = load_model(TextToImage, "pretrained/text2img-shapes", train_command="python training/train_text2img.py")
-captions = ["a large red circle in the centre", "a cyan ball above a red square"]  # only the toy world's 50 words
+captions = ["a large red circle in the centre", "a cyan ball above a red square"]  # only the toy world's 49 words and the comma
 pictures = draw_captions(model, captions, seed=0)  # (2, 3, 32, 32) in [0, 1], one per caption
 print(f"{len(pictures)} pictures of {tuple(pictures.shape[1:])}, values {pictures.min():.2f}–{pictures.max():.2f}")
 ```"""  # the model card's "Use" section; tests run it
