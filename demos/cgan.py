@@ -8,7 +8,7 @@ import torch
 from demos.checkpoints import CheckpointTab
 from demos.inputs import MAX_SEED, Refusal, checked_int, checked_seed, enlarge, is_number, kept_on_refusal, new_seed
 from demos.reports import hardware_words, measured_report
-from demos.strips import caption, gallery_items, readout, save_strip
+from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
 from generative.hub import load_metrics
 from generative.latent import latent_path
@@ -214,7 +214,7 @@ def build_tab(hub_user: str | None = None) -> None:
                        elem_id="cgan-strip")
     with gr.Row():
         png = gr.File(value=start[4], label="Strip (PNG)", interactive=False, elem_id="cgan-png")
-        gif = gr.File(value=start[5], label="Animation (GIF)", interactive=False, elem_id="cgan-gif")
+        gif = gr.File(value=start[5], label=GIF_LABEL, interactive=False, elem_id="cgan-gif")
     gr.Markdown(about_markdown(tab.metrics, tab.report), elem_id="cgan-about")
 
     sample_inputs = [digit, count, seed, scale]

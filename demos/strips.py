@@ -16,6 +16,7 @@ from generative.fonts import label_font
 from generative.models import DigitClassifier
 
 GIF_FRAME_MS = 120
+GIF_LABEL = "Animation (GIF: the strip there and back)"  # so 10 frames make an 18-frame loop
 CAPTION_FONT_SIZE, LINE_HEIGHT, CAPTION_PADDING = 12, 15, 3  # pixels
 
 

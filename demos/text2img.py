@@ -12,7 +12,7 @@ import torch
 from demos.checkpoints import CheckpointTab
 from demos.inputs import MAX_SEED, Refusal, checked_int, checked_seed, new_seed
 from demos.reports import hardware_words, measured_report
-from demos.strips import gallery_items, save_strip
+from demos.strips import GIF_LABEL, gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
 from generative.data.shapes import HELD_OUT, Scene, parse_caption, slot_targets
 from generative.hub import load_metrics
@@ -271,7 +271,7 @@ def build_tab(hub_user: str | None = None) -> None:
                        value=start[2], label="From caption A to caption B (what the scene reader sees)", elem_id="t2i-strip")
     with gr.Row():
         png = gr.File(value=start[3], label="Strip (PNG)", interactive=False, elem_id="t2i-png")
-        gif = gr.File(value=start[4], label="Animation (GIF)", interactive=False, elem_id="t2i-gif")
+        gif = gr.File(value=start[4], label=GIF_LABEL, interactive=False, elem_id="t2i-gif")
     gr.Markdown(about_markdown(tab.metrics, tab.report, conditional_norm=not tab.error and tab.model.conditional_norm),
                 elem_id="t2i-about")
 

@@ -12,7 +12,7 @@ from demos.checkpoints import CheckpointTab
 from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_int, checked_seed, clicked_point, digit_from_sketch,
                           digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal, tabs)
 from demos.reports import fixed, hardware_words, measured_report
-from demos.strips import caption, gallery_items, readout, save_strip
+from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
 from generative.hub import load_metrics, load_tensors
 from generative.latent import PATHS, latent_path
@@ -285,7 +285,7 @@ def build_tab(hub_user: str | None = None) -> None:
     summary = gr.Markdown(start[9] or "", label="summary", elem_id="vae-summary")
     with gr.Row():
         png = gr.File(value=start[7], label="Strip (PNG)", interactive=False, elem_id="vae-png")
-        gif = gr.File(value=start[8], label="Animation (GIF)", interactive=False, elem_id="vae-gif")
+        gif = gr.File(value=start[8], label=GIF_LABEL, interactive=False, elem_id="vae-gif")
     gr.Markdown("### The latent map of a 2-d VAE (click anywhere on it)")
     latent_map = gr.Image(value=start[10], format="png", label="Decoded latent plane | MNIST test digits' codes",
                           interactive=False, show_label=True, elem_id="vae-map")

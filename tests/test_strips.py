@@ -1,7 +1,8 @@
 """The captioned strips that the VAE, cGAN and text-to-image tabs offer as downloads."""
 import numpy as np
+from PIL import Image
 
-from demos.strips import CAPTION_PADDING, LINE_HEIGHT, strip_image, wrap_to_width
+from demos.strips import CAPTION_PADDING, GIF_LABEL, LINE_HEIGHT, save_strip, strip_image, wrap_to_width
 from generative.fonts import label_font
 
 
@@ -33,3 +34,12 @@ def test_wrapping_keeps_every_word_and_a_word_too_long_for_a_line():
     assert wrap_to_width("a b c", font, 1000) == ["a b c"]
     assert wrap_to_width("extraordinarily long", font, 10) == ["extraordinarily", "long"]
     assert wrap_to_width("", font, 50) == [""]
+
+
+def test_the_animation_plays_the_strip_there_and_back_as_its_label_says(tmp_path):
+    frames = np.linspace(0, 1, 5)[:, None, None, None] * np.ones((5, 8, 8, 3))  # five distinct grey frames
+    _, gif = save_strip(frames, [str(i) for i in range(5)], tmp_path, "walk")
+    with Image.open(gif) as animation:
+        shown = [np.asarray(animation.seek(i) or animation.convert("L"))[0, 0] for i in range(animation.n_frames)]
+    assert animation.n_frames == 8 and shown == sorted(shown[:5]) + sorted(shown[:5])[-2:0:-1]
+    assert "there and back" in GIF_LABEL
