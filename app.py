@@ -26,13 +26,20 @@ CSS = """
 /* Readouts under pictures wrap instead of ending in "…": they are the point of the text-to-image gallery. */
 .wrap-captions { --min-cell: 160px; }
 .wrap-captions .caption-label { white-space: normal; max-width: calc(100% - 2 * var(--block-label-margin)); }
+/* ... and sit under their picture, not over its bottom, where two lines hid the lower thing of an "above" scene. */
+.wrap-captions .thumbnail-item { display: flex !important; flex-direction: column !important; aspect-ratio: auto !important;
+                                 height: auto !important; }
+.wrap-captions .thumbnail-item img { width: 100% !important; height: auto !important; aspect-ratio: 1 / 1;
+                                     object-fit: contain !important; }
+.wrap-captions .caption-label { position: static !important; transform: none !important; max-width: none !important;
+                                margin: 4px !important; }
 /* A strip of frames (a walk, a blend, the classical filters) wraps into rows of cells wide enough for their readouts
    (narrower than .wrap-captions' cells, which it follows and overrides), a short strip stretched across the width. */
 .strip { --min-cell: 104px; }
 .strip .grid-container { grid-template-columns: repeat(auto-fit, minmax(var(--min-cell), 1fr)) !important; }
 .strip .grid-wrap { min-height: 0 !important; }  /* as tall as its rows (Gradio keeps 450 px for an "auto" height) */
 /* Room above a picture for the label Gradio lays over its top-left corner, which would hide the first row. */
-.label-clear { padding-top: var(--size-8) !important; }
+.label-clear { padding-top: calc(var(--size-8) + var(--size-1)) !important; }
 """
 
 

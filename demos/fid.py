@@ -326,8 +326,9 @@ def build_tab(hub_user: str | None = None) -> None:
     result = gr.Markdown("Choose two sets and press **Measure**.", label="result", elem_id="fid-result")
     with gr.Row():
         grid_a = gr.Image(label="Set A (first images; none for reference statistics)", interactive=False, format="png",
-                          elem_id="fid-grid-a")
-        grid_b = gr.Image(label="Set B (first images)", interactive=False, format="png", elem_id="fid-grid-b")
+                          elem_classes=["label-clear"], elem_id="fid-grid-a")
+        grid_b = gr.Image(label="Set B (first images)", interactive=False, format="png", elem_classes=["label-clear"],
+                          elem_id="fid-grid-b")
     gr.Markdown(about_markdown(*(benchmark_report(name) for name in REPORTS)),
                 elem_id="fid-about")
     features.change(resize_control, features, resize, api_visibility="private")

@@ -257,7 +257,7 @@ def build_tab(hub_user: str | None = None) -> None:
                 reseed = gr.Button("New seed", elem_id="t2i-new-seed")
             generate = gr.Button("Generate", variant="primary", elem_id="t2i-generate")
         with gr.Column(scale=2):
-            gallery = gr.Gallery(elem_classes=["pixelated", "fit-columns", "wrap-captions", "label-clear"], format="png", height=840, value=start[0],
+            gallery = gr.Gallery(elem_classes=["pixelated", "fit-columns", "wrap-captions", "label-clear"], format="png", height=1060, value=start[0],
                                  label="Pictures (what the scene reader sees; ✓ = exactly the caption's scene)",
                                  elem_id="t2i-gallery")
             summary = gr.Markdown(start[1] or "", label="summary", elem_id="t2i-summary")

@@ -248,6 +248,7 @@ def test_fid_tab_measures_cgan_samples_and_an_upload_selects_itself(page, artifa
     expect(result).to_contain_text("N = 200")
     expect(result).to_contain_text("precision")
     expect(page.locator("#fid-grid-b img")).to_be_visible()
+    assert_above(page, "#fid-grid-b [data-testid=block-label]", "#fid-grid-b img")  # the label hid the first row
     page.screenshot(path=str(artifacts_dir / "browser-fid.png"), full_page=True)
     page.locator("#fid-upload-b input[type=file]").set_input_files(str(random_digits_zip(tmp_path / "b.zip", 3, seed=0)))
     expect(page.locator("#fid-set-b").get_by_label(UPLOAD)).to_be_checked()  # the zip is what gets measured now
@@ -279,6 +280,12 @@ def test_fid_stop_ends_a_long_measurement_and_measure_works_again(page, artifact
     expect(result).to_contain_text("N = 200", timeout=60_000)
 
 
+def assert_above(page, upper: str, lower: str) -> None:
+    """The first ``upper`` element ends where the first ``lower`` one starts, or above: it does not cover it."""
+    top, bottom = (page.locator(selector).first.bounding_box() for selector in (upper, lower))
+    assert top["y"] + top["height"] <= bottom["y"] + 1, (upper, top, lower, bottom)
+
+
 def test_text2img_tab_example_caption_generates_pictures_with_readouts(page, artifacts_dir):
     page.get_by_role("tab", name="Text-to-image toy").click()
     pictures = "#t2i-gallery img"
@@ -288,6 +295,8 @@ def test_text2img_tab_example_caption_generates_pictures_with_readouts(page, art
     expect(page.locator("#t2i-caption textarea")).to_have_value("a small blue circle on the left")
     expect(page.locator(pictures).first).not_to_have_attribute("src", before)
     expect(page.locator("#t2i-summary")).to_contain_text("never appeared in training")
+    # The readout sits under its picture: laid over it, two lines hid the lower thing of an "above" scene.
+    assert_above(page, "#t2i-gallery .thumbnail-item img", "#t2i-gallery .caption-label")
     page.locator("#t2i-caption textarea").fill("a red dragon")
     page.locator("#t2i-generate").click()
     expect(page.get_by_text("Unknown word: 'dragon'").first).to_be_visible()
