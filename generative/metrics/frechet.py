@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from scipy import linalg
 
+from generative.provenance import PROJECT_ROOT
+
 IMAGINARY_TOLERANCE = 1e-3
 EPSILON = 1e-6
 
@@ -83,28 +85,24 @@ def frechet_distance_in_child(a: GaussianStats, b: GaussianStats, stop: threadin
     stalled every other thread, so every user and every Stop click, until it returned; and a thread cannot be
     stopped in the middle of a call, where a process can. The child is the same code and gives the same number.
     """
-    with tempfile.TemporaryDirectory(prefix="frechet-") as folder:
-        np.savez(Path(folder) / "stats.npz", mean_a=a.mean, covariance_a=a.covariance, mean_b=b.mean,
-                 covariance_b=b.covariance)
-        errors = open(Path(folder) / "stderr.txt", "w+")  # a file, not a pipe, which a chatty child could fill and block on
-        child = subprocess.Popen([sys.executable, "-m", "generative.metrics.frechet", folder], stdout=subprocess.DEVNULL,
-                                 stderr=errors, cwd=Path(__file__).resolve().parents[2])
-        while True:
-            try:
-                child.wait(timeout=0.1)
-                break
-            except subprocess.TimeoutExpired:
-                if stop is not None and stop.is_set():
-                    child.kill()
-                    child.wait()
-                    errors.close()
-                    return None
-        errors.close()
-        answer_file = Path(folder) / "answer.json"
-        if not answer_file.is_file():
-            raise RuntimeError("the Fréchet distance's child process failed: "
-                               + (Path(folder) / "stderr.txt").read_text()[-2000:])
-        answer = json.loads(answer_file.read_text())
+    with tempfile.TemporaryDirectory(prefix="frechet-") as name:
+        folder = Path(name)
+        np.savez(folder / "stats.npz", mean_a=a.mean, covariance_a=a.covariance, mean_b=b.mean, covariance_b=b.covariance)
+        with open(folder / "stderr.txt", "w") as errors:  # a file, not a pipe, which a chatty child could fill and block on
+            child = subprocess.Popen([sys.executable, "-m", "generative.metrics.frechet", name], stdout=subprocess.DEVNULL,
+                                     stderr=errors, cwd=PROJECT_ROOT)
+            while True:
+                try:
+                    child.wait(timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    if stop is not None and stop.is_set():
+                        child.kill()
+                        child.wait()
+                        return None
+        if not (folder / "answer.json").is_file():
+            raise RuntimeError(f"the Fréchet distance's child process failed: {(folder / 'stderr.txt').read_text()[-2000:]}")
+        answer = json.loads((folder / "answer.json").read_text())
     if "error" in answer:
         raise {"FrechetError": FrechetError, "ValueError": ValueError}[answer["error"]](answer["message"])
     return answer["distance"]
