@@ -93,6 +93,29 @@ def test_with_the_prior_as_posterior_and_a_decoder_blind_to_z_the_estimate_is_ex
     torch.testing.assert_close(estimate, bernoulli_nll(logits, images).detach(), atol=1e-4, rtol=0)
 
 
+def test_with_a_decoder_blind_to_z_the_estimate_reweights_each_draw_by_prior_over_posterior():
+    """q(z|x) ≠ p(z) now, so the weights p(z_k) / q(z_k|x) differ from 1 and from their inverse: the estimate must be
+    −log p(x) − (logsumexp_k [log p(z_k) − log q(z_k|x)] − log K), written out here in float64 with the same draws."""
+    torch.manual_seed(0)
+    model = VAE(latent_dim=4, architecture="mlp", hidden=16).eval()
+    with torch.no_grad():
+        for layer, bias in ((model.to_mean, 1.5), (model.to_log_variance, -1.0)):  # q(z|x) = N(1.5, e⁻¹ I)
+            layer.weight.zero_()
+            layer.bias.fill_(bias)
+        model.decoder[0].weight.zero_()
+    images = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(1)).round()
+    samples = 7
+    with torch.no_grad():
+        estimate = importance_weighted_nll(model, images, samples, torch.Generator().manual_seed(2))
+        nll_given_z = bernoulli_nll(model.decode(torch.zeros(3, 4)), images).double()
+    z = 1.5 + math.exp(-0.5) * torch.randn(samples, 3, 4, generator=torch.Generator().manual_seed(2)).double()
+    prior = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+    posterior = torch.distributions.Normal(1.5, math.exp(-0.5)).log_prob(z).sum(-1)
+    expected = nll_given_z - (torch.logsumexp(prior - posterior, dim=0) - math.log(samples))
+    torch.testing.assert_close(estimate.double(), expected, atol=1e-3, rtol=0)
+    assert (expected - nll_given_z).abs().min() > 0.5  # the reweighting matters at this tolerance
+
+
 def test_slerp_between_opposite_codes_falls_back_to_the_straight_line():
     """a and −a span no plane, so there is no great circle: the path is the line through 0 (worked by hand)."""
     a = torch.tensor([3.0, -1.0, 2.0])
@@ -109,6 +132,10 @@ def test_lerp_and_slerp_start_and_end_at_the_endpoints():
 def test_slerp_keeps_the_norm_where_lerp_cuts_the_corner():
     a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
     assert torch.allclose(slerp(a, b, 5).norm(dim=1), torch.ones(5))
+    angles = torch.arange(5) * math.pi / 8  # even steps in angle, which a normalised lerp is not (18.4° at the 2nd)
+    torch.testing.assert_close(slerp(a, b, 5), torch.stack([angles.cos(), angles.sin()], dim=1))
+    # unequal norms: the direction still turns evenly while the norm goes linearly from 2 to 4
+    torch.testing.assert_close(slerp(2 * a, 4 * b, 5), torch.linspace(2, 4, 5)[:, None] * slerp(a, b, 5))
     assert lerp(a, b, 3)[1].norm().item() == pytest.approx(math.sqrt(0.5))
     assert torch.allclose(slerp(a, 2 * a, 3), lerp(a, 2 * a, 3))  # parallel vectors: the line itself
 
