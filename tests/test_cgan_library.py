@@ -67,6 +67,21 @@ def test_gradient_penalty_of_a_linear_critic_is_the_squared_norm_gap():
     assert gradient_penalty(lambda x, y: (x * w / 3).flatten(1).sum(1), real, fake, None).item() == pytest.approx(0.0, abs=1e-10)
 
 
+def test_gradient_penalty_is_taken_at_the_random_point_between_real_and_fake():
+    """A linear critic's gradient is the same everywhere, so the tests above cannot tell where the penalty is taken.
+    D(x) = ½‖x‖² has gradient x̂ itself: the penalty must be the mean of (‖ε·real + (1 − ε)·fake‖ − 1)², with ε
+    drawn per image from the same generator, not that of the real images, the fakes, or their midpoint."""
+    real, fake = torch.rand(6, 1, 28, 28) / 10, torch.rand(6, 1, 28, 28) / 10
+    half_square = lambda x, y: 0.5 * x.pow(2).flatten(1).sum(1)  # noqa: E731
+    penalty = gradient_penalty(half_square, real, fake, None, generator=torch.Generator().manual_seed(3))
+    epsilon = torch.rand(6, 1, 1, 1, generator=torch.Generator().manual_seed(3))
+    interpolates = epsilon * real + (1 - epsilon) * fake
+    expected = (interpolates.flatten(1).norm(dim=1) - 1).pow(2).mean()
+    assert penalty.item() == pytest.approx(expected.item(), rel=1e-5)
+    for wrong_point in (real, fake, (real + fake) / 2):
+        assert (wrong_point.flatten(1).norm(dim=1) - 1).pow(2).mean().item() != pytest.approx(expected.item(), rel=1e-3)
+
+
 def test_the_moving_average_warms_up_then_trails_and_resumes_from_its_state():
     live = torch.nn.Linear(1, 1, bias=False)
     ema = ExponentialMovingAverage(live)
@@ -78,8 +93,27 @@ def test_the_moving_average_warms_up_then_trails_and_resumes_from_its_state():
     copy = ExponentialMovingAverage(live)
     copy.load_state_dict(ema.state_dict())
     assert copy.updates.item() == 1 and copy.model.weight.item() == pytest.approx(0.9)
+    copy.update(live, decay=0.999)  # second update: d = 2/11
+    assert copy.model.weight.item() == pytest.approx(2 / 11 * 0.9 + 9 / 11 * 1.0)
+    copy.updates.fill_(10_000)  # late in training the decay itself caps d
+    copy.update(live, decay=0.5)
+    assert copy.model.weight.item() == pytest.approx(0.5 * (2 / 11 * 0.9 + 9 / 11) + 0.5)
     gan = ConditionalGAN(noise_dim=4, width=4)
     assert not any(p.requires_grad for p in gan.generator_ema.parameters())
+
+
+def test_the_moving_average_copies_batch_norm_statistics_instead_of_averaging_them():
+    """The published generator is the average, and it runs in eval mode on its running statistics: they must be the
+    live model's own (copied each update), else it normalises with the statistics of the random initial network."""
+    live = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3))
+    ema = ExponentialMovingAverage(live)
+    live.train()(torch.randn(16, 3, generator=torch.Generator().manual_seed(0)) * 4 + 2)  # moves the running stats
+    ema.update(live, decay=0.999)
+    batch_norm, averaged = live[1], ema.model[1]
+    assert not torch.allclose(batch_norm.running_mean, torch.zeros(3))
+    assert torch.equal(averaged.running_mean, batch_norm.running_mean)
+    assert torch.equal(averaged.running_var, batch_norm.running_var)
+    assert torch.equal(averaged.num_batches_tracked, batch_norm.num_batches_tracked)
 
 
 def test_frechet_distance_of_known_gaussians():
