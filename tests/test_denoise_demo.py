@@ -24,7 +24,7 @@ from demos.reports import fixed, hardware_words, measured_report
 from generative.classical import gaussian_blur, median_filter, noise_sigma
 from generative.digits import looks_like_digit
 from generative.hub import PRETRAINED_DIR, load_model
-from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser
+from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser, score
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import denoise_photo, psnr_8bit, to_uint8
@@ -53,6 +53,11 @@ def test_outputs_are_28x28_in_range_and_scored_against_the_clean_digit(tiny_mode
         assert image.shape == (28, 28) and image.min() >= 0 and image.max() <= 1
     assert set(result.scores) == {"noisy input", *result.restored}
     assert result.scores["noisy input"].psnr < 15  # σ = 0.5 is heavy noise
+    # each row scores its own output against the clean digit (rows are distinct, so a mix-up of outputs shows)
+    assert result.scores["noisy input"] == score(result.clean, result.noisy)
+    for name, image in result.restored.items():
+        assert result.scores[name] == score(result.clean, image), name
+    assert len({s.psnr for s in result.scores.values()}) == len(result.scores)
 
 
 def test_the_seed_fixes_the_noise(tiny_model, digit):

@@ -6,7 +6,7 @@ import torch
 from scipy.ndimage import uniform_filter
 
 from demos.photo import photo_scores
-from generative.metrics.image_quality import corrupt_test_set, psnr, ssim
+from generative.metrics.image_quality import corrupt_test_set, mean_scores, psnr, ssim
 from generative.noise import NOISE_KINDS
 
 
@@ -88,3 +88,16 @@ def test_the_benchmarks_noisy_test_set_is_the_same_on_every_run(kind):
     first = corrupt_test_set(clean, kind, 0.5)
     assert torch.equal(first, corrupt_test_set(clean, kind, 0.5))
     assert not torch.equal(first, corrupt_test_set(clean, kind, 0.5, seed=1))
+
+
+def test_mean_scores_average_per_image_scores_not_the_pooled_error():
+    """The benchmark convention (as in DnCNN's tables): each image gets its own PSNR and SSIM, then the mean. With
+    mean squared errors 10⁻² and 10⁻⁴ that is (20 + 40) / 2 = 30 dB, while one PSNR of the pooled error would say
+    10·log₁₀(1 / 0.00505) ≈ 22.97 dB."""
+    clean = np.full((2, 28, 28), 0.5)
+    restored = clean + np.stack([np.full((28, 28), 0.1), np.full((28, 28), 0.01)]) * np.where(
+        np.indices((28, 28)).sum(0) % 2 == 0, 1, -1)  # ± a checkerboard, so the two errors are 0.1² and 0.01²
+    scores = mean_scores(clean, restored)
+    assert scores.psnr == pytest.approx(30.0)
+    assert scores.ssim == pytest.approx(np.mean([ssim(c, r) for c, r in zip(clean, restored)]))
+    assert ssim(clean[0], restored[0]) != pytest.approx(ssim(clean[1], restored[1]), abs=1e-3)

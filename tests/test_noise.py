@@ -89,3 +89,9 @@ def test_training_levels_stay_within_and_cover_the_declared_ranges():
         assert len(level) > 800, kind  # about a third of the batch each
         assert level.max().item() <= high + 0.05, (kind, level.max().item())  # 4,096 pixels: a few per cent of slack
         assert level.quantile(0.95).item() >= 0.9 * high, (kind, level.quantile(0.95).item())  # the range is covered
+        # evenly: the deciles are those of U(low, high) to within 6 % of the range (about 1,000 levels per kind,
+        # so a decile's standard error is about 1.5 %), so light noise is trained on as often as heavy noise
+        low = TRAINING_LEVEL_RANGE[kind][0]
+        deciles = torch.linspace(0.1, 0.9, 9)
+        gap = (level.quantile(deciles) - (low + (high - low) * deciles)).abs().max().item()
+        assert gap <= 0.06 * (high - low), (kind, gap)
