@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, describe, measured_weights, model_label, run_info, write_results  # noqa: E402
 from generative.checkpoints import CGAN, CLASSIFIER  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.hub import load_metrics  # noqa: E402
@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
               "real_train_diversity_mean": float(np.mean([spread(floor_feats[floor_labels.numpy() == d]) / real["spread"][d]
                                                           for d in range(10)]))}
     report["model"] = model_label(args.model)
+    report["weights"] = measured_weights(args.model, args.classifier)
     report["main"] = {"model": model_label(args.model),
                       "scales": [judge(generator, classifier, real, scale, args.seed) for scale in [1.0, *args.truncation]]}
     report["compare"] = {}

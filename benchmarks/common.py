@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from generative.provenance import PROJECT_ROOT, command_line, cpu_model
+from generative.provenance import PROJECT_ROOT, command_line, cpu_model, weights_hash
 
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 
@@ -26,6 +26,12 @@ def model_label(source: str) -> str:
     """A checkpoint source as results should name it: project-relative when it is a local folder."""
     path = Path(source).resolve()
     return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) and path.exists() else source
+
+
+def measured_weights(*sources: str) -> dict[str, str]:
+    """The weights hash of each local checkpoint a benchmark measured, by ``model_label``: a tab quotes the results
+    only while every one of them is unchanged (``demos.reports.measured_report``)."""
+    return {model_label(source): digest for source in sources if (digest := weights_hash(source)) is not None}
 
 
 def now() -> str:

@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import RESULTS_DIR, describe, load_conditions, model_label, run_info, write_results  # noqa: E402
+from benchmarks.common import (RESULTS_DIR, describe, load_conditions, measured_weights, model_label, run_info,  # noqa: E402
+                               write_results)
 from generative.checkpoints import DAE_MNIST  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS, bm3d, gaussian_blur, median_filter, non_local_means  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     failed = [level_label(lv["noise"], lv["level"]) for lv in levels if lv["margin"]["target_met"] is False]
     model_metrics = load_metrics(args.model) or {}
     report = info | {
-        "model": model_label(args.model),
+        "model": model_label(args.model), "weights": measured_weights(args.model),
         "model_training_command": model_metrics.get("command", "unknown (no metrics.json)"),
         "test_set": f"MNIST test, first {len(test):,} of 10,000 digits" if args.limit else f"MNIST test, all {len(test):,} digits",
         "n_test": len(test), "n_bm3d": min(args.bm3d_n, len(test)),

@@ -36,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, describe, measured_weights, model_label, run_info, write_results  # noqa: E402
 from generative.checkpoints import SCENE_MATCHER, SCENE_READER, TEXT2IMG  # noqa: E402
 from generative.data.image_sets import ArrayImages  # noqa: E402
 from generative.data.scene_sets import BENCHMARK_SEEDS, TRAIN_SEEDS, SceneSet, make_scene_set  # noqa: E402
@@ -172,7 +172,9 @@ def main(argv: list[str] | None = None) -> None:
     variety = {"generated": spread(torch.stack([draw_captions(model, captions, args.seed + k) for k in range(VARIETY_DRAWS)])),
                "rendered": spread(torch.stack([rerender(scenes, seed=10 + k) for k in range(VARIETY_DRAWS)]))}
 
-    report = info | {"model": model_label(args.model), "pictures_per_split": args.count, "noise_seed": args.seed,
+    report = info | {"model": model_label(args.model),
+                     "weights": measured_weights(args.model, SCENE_READER.source(), SCENE_MATCHER.source()),
+                     "pictures_per_split": args.count, "noise_seed": args.seed,
                      "targets_all_correct": TARGETS, "text_encoder_reading": text_reading, "alignment": alignment,
                      "alignment_given_text_reading": given_reading,
                      "alignment_by_number_of_things": by_things,

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, describe, measured_weights, model_label, run_info, write_results  # noqa: E402
 from generative.checkpoints import CLASSIFIER  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
@@ -240,8 +240,10 @@ def main(argv: list[str] | None = None) -> None:
     models = {name: load_model(VAE, source, train_command=f"python training/train_vae.py ({name})")
               for name, source in sources.items()}
     pairs = different_digit_pairs(labels, args.pairs, args.seed)
-    settings = vars(args) | {"out_dir": model_label(str(args.out_dir))}  # a Path is no JSON; relative inside the project
+    # a Path is no JSON; relative inside the project
+    settings = vars(args) | {"out_dir": model_label(str(args.out_dir)), "classifier": model_label(args.classifier)}
     report = {"model": model_label(model_source(WALK_MODEL)), "run": info, "settings": settings,
+              "weights": measured_weights(*sources.values(), args.classifier),
               "likelihood": {}, "interpolation": {}, "models": {}}
     for name, model in tqdm(models.items(), desc="models"):
         report["models"][name] = model_label(sources[name])

@@ -126,7 +126,7 @@ class CGANTab(CheckpointTab):
     def __init__(self, hub_user: str | None = None):
         super().__init__("cgan", (CGAN, CLASSIFIER), hub_user)
         self.metrics = load_metrics(self.sources[CGAN.name]) if not self.error else None
-        self.report = measured_report("cgan_quality", self.sources[CGAN.name]) if not self.error else None
+        self.report = measured_report("cgan_quality", *self.sources.values()) if not self.error else None
 
     def load_models(self) -> None:
         self.generator = self.load(CGAN)

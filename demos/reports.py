@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+from generative.provenance import weights_hash
+
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
@@ -14,18 +16,24 @@ def benchmark_report(name: str, results_dir: Path = RESULTS_DIR) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def measured_report(name: str, source: str, results_dir: Path = RESULTS_DIR) -> dict | None:
-    """``benchmarks/results/<name>.json`` if its ``model`` is the local checkpoint folder ``source``, else None.
+def measured_report(name: str, *sources: str, results_dir: Path = RESULTS_DIR) -> dict | None:
+    """``benchmarks/results/<name>.json`` if it measured the local checkpoint folders ``sources`` and every
+    checkpoint it measured still holds the very weights it measured, else None.
 
-    A Hub model or a retrained local one was not measured by the shipped report, so the tab must not
-    quote the report's numbers for it.
+    A Hub model was not measured by the shipped report, and neither was a model retrained into the same folder
+    (every training script writes to ``pretrained/<name>`` by default), so the tab must not quote the report's
+    numbers for them. The report records the hash of each checkpoint's weights (its classifier's too, whose
+    judgement its numbers are), by folder relative to the project root.
     """
     path = results_dir / f"{name}.json"
     if not path.is_file():
         return None
     report = json.loads(path.read_text())
-    measured = (results_dir.parents[1] / report["model"]).resolve()
-    return report if measured == Path(source).resolve() else None
+    root, measured = results_dir.parents[1], report.get("weights", {})
+    folders = [Path(source).resolve() for source in sources]
+    if not all(folder.is_relative_to(root) and folder.relative_to(root).as_posix() in measured for folder in folders):
+        return None
+    return report if all(weights_hash(root / folder) == recorded for folder, recorded in measured.items()) else None
 
 
 def fixed(value: float, digits: int) -> str:

@@ -184,7 +184,7 @@ class TextToImageTab(CheckpointTab):
     def __init__(self, hub_user: str | None = None):
         super().__init__("text2img", (TEXT2IMG, SCENE_READER), hub_user)
         self.metrics = load_metrics(self.sources[TEXT2IMG.name]) if not self.error else None
-        self.report = measured_report("text2img_quality", self.sources[TEXT2IMG.name]) if not self.error else None
+        self.report = measured_report("text2img_quality", *self.sources.values()) if not self.error else None
 
     def load_models(self) -> None:
         self.model = self.load(TEXT2IMG)

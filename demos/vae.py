@@ -151,7 +151,7 @@ class VAETab(CheckpointTab):
     def __init__(self, hub_user: str | None = None):
         super().__init__("vae", (VAE_WALK, VAE_MAP, CLASSIFIER), hub_user)
         self.metrics = {c.name: load_metrics(self.sources[c.name]) for c in (VAE_WALK, VAE_MAP)} if not self.error else {}
-        self.report = measured_report("vae_quality", self.sources[VAE_WALK.name]) if not self.error else None
+        self.report = measured_report("vae_quality", *self.sources.values()) if not self.error else None
 
     def load_models(self) -> None:
         self.model = self.load(VAE_WALK)

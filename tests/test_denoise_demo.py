@@ -28,6 +28,7 @@ from generative.metrics.image_quality import corrupt_test_set, mean_scores, mode
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import denoise_photo, psnr_8bit, to_uint8
+from generative.provenance import weights_hash
 from event_wiring import handlers_of
 from input_files import SEVEN
 
@@ -100,19 +101,37 @@ def test_a_missing_checkpoint_is_reported_with_the_training_command(monkeypatch,
         tab.run(np.zeros((28, 28), np.float32), "gaussian", 0.5, 0, False)
 
 
-def test_the_benchmark_comparison_is_shown_only_for_the_checkpoint_it_measured(tmp_path):
-    report_path = tmp_path / "benchmarks" / "results" / "denoise_quality.json"
-    report_path.parent.mkdir(parents=True)
+def test_the_benchmark_comparison_is_shown_only_for_the_weights_it_measured(tmp_path):
+    """Not only the folder: a model retrained into ``pretrained/dae-mnist`` (every training script's default) must
+    not be credited with the shipped model's margins, nor any model once a checkpoint the report used has changed."""
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    served, classifier = tmp_path / "pretrained" / "dae-mnist", tmp_path / "pretrained" / "classifier-mnist"
+    for folder, content in ((served, b"measured weights"), (classifier, b"classifier")):
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(content)
     level = {"noise": "salt_and_pepper", "level": 0.3, "margin": {"best_baseline": "median filter", "margin_db": 4.5}}
-    report = {"model": "pretrained/dae-mnist", "test_set": "MNIST test", "n_bm3d": 300, "levels": [level]}
-    report_path.write_text(json.dumps(report))
+    report = {"model": "pretrained/dae-mnist", "test_set": "MNIST test", "n_bm3d": 300, "levels": [level],
+              "weights": {"pretrained/dae-mnist": weights_hash(served),
+                          "pretrained/classifier-mnist": weights_hash(classifier)}}
+    (results / "denoise_quality.json").write_text(json.dumps(report))
 
-    results = report_path.parent
-    assert measured_report("denoise_quality", str(tmp_path / "pretrained" / "dae-mnist"), results) == report
-    assert measured_report("denoise_quality", str(tmp_path / "pretrained" / "other"), results) is None
-    assert measured_report("denoise_quality", "user/dae-mnist", results) is None
-    assert measured_report("missing", "anything", results) is None
+    assert measured_report("denoise_quality", str(served), results_dir=results) == report
     assert "| salt-and-pepper 0.3 | median filter | +4.50 dB |" in denoise.about_markdown(None, report)
+    assert measured_report("denoise_quality", str(tmp_path / "pretrained" / "other"), results_dir=results) is None
+    assert measured_report("denoise_quality", "user/dae-mnist", results_dir=results) is None
+    assert measured_report("missing", "anything", results_dir=results) is None
+    (classifier / "model.safetensors").write_bytes(b"retrained classifier")  # a checkpoint the numbers came from
+    assert measured_report("denoise_quality", str(served), results_dir=results) is None
+    (classifier / "model.safetensors").write_bytes(b"classifier")
+    (served / "model.safetensors").write_bytes(b"retrained weights")  # retrained into the same folder
+    assert measured_report("denoise_quality", str(served), results_dir=results) is None
+    (served / "model.safetensors").unlink()
+    assert measured_report("denoise_quality", str(served), results_dir=results) is None
+    del report["weights"]  # a report from before weights were recorded
+    (results / "denoise_quality.json").write_text(json.dumps(report))
+    (served / "model.safetensors").write_bytes(b"measured weights")
+    assert measured_report("denoise_quality", str(served), results_dir=results) is None
 
 
 CONCURRENT_BM3D = """
