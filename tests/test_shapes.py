@@ -74,6 +74,16 @@ def test_held_out_pairs_never_appear_in_the_training_stream_and_always_in_the_he
     assert all(scene.held_out for scene in held_out)
     assert {pair for scene in held_out for pair in scene.pairs} >= set(HELD_OUT)
     assert {scene.things[0].colour for scene in held_out} == set(COLOURS)  # every colour has a held-out shape
+    pairs_of_things = [scene for scene in held_out if len(scene.things) == 2]
+    held_out_second = np.mean([(scene.things[1].colour, scene.things[1].shape) in HELD_OUT for scene in pairs_of_things])
+    assert 0.4 < held_out_second < 0.6, held_out_second  # the held-out pair second as often as first (~600 scenes)
+
+
+def test_the_two_things_of_a_scene_always_differ_so_that_the_relation_is_readable():
+    rng = np.random.default_rng(2)
+    scenes = [sample_scene(rng, split) for split in ("train", "held-out") for _ in range(5_000)]
+    assert sum(len(scene.things) == 2 for scene in scenes) > 2_000
+    assert all(len(scene.pairs) == len(scene.things) for scene in scenes)  # "a red circle left of a red circle": never
 
 
 def test_the_vocabulary_covers_every_caption():

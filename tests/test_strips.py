@@ -2,6 +2,7 @@
 import numpy as np
 from PIL import Image
 
+from demos.inputs import enlarge
 from demos.strips import CAPTION_PADDING, GIF_LABEL, LINE_HEIGHT, save_strip, strip_image, wrap_to_width
 from generative.fonts import label_font
 
@@ -43,3 +44,12 @@ def test_the_animation_plays_the_strip_there_and_back_as_its_label_says(tmp_path
         shown = [np.asarray(animation.seek(i) or animation.convert("L"))[0, 0] for i in range(animation.n_frames)]
     assert animation.n_frames == 8 and shown == sorted(shown[:5]) + sorted(shown[:5])[-2:0:-1]
     assert "there and back" in GIF_LABEL
+
+
+def test_each_frame_is_drawn_enlarged_in_its_own_cell_above_the_captions():
+    for shape in ((4, 28, 28), (3, 32, 32, 3)):  # grey digits and colour pictures
+        frames = np.random.default_rng(1).random(shape).astype(np.float32)
+        strip = np.asarray(strip_image(frames, ["a", "b", "c", "d"][:len(frames)], scale=3))
+        cell = frames.shape[1] * 3
+        for i, frame in enumerate(frames):
+            assert np.array_equal(strip[:cell, i * cell:(i + 1) * cell], enlarge(frame, 3)), (shape, i)

@@ -36,10 +36,16 @@ def test_pictures_follow_their_seed_and_blends_run_from_caption_a_to_caption_b(t
     assert first.shape == (4, 32, 32, 3) and first.dtype == np.float32
     assert np.array_equal(first, pictures(tab.model, "a large red circle in the centre", 4, seed=1))
     assert not np.array_equal(first, pictures(tab.model, "a large red circle in the centre", 4, seed=2))
-    strip = blend(tab.model, "a large red circle in the centre", "a large blue square in the centre", 5, seed=0)
+    caption_a, caption_b = "a large red circle in the centre", "a large blue square in the centre"
+    strip = blend(tab.model, caption_a, caption_b, 5, seed=0)
     assert strip.shape == (5, 32, 32, 3)
-    a = pictures(tab.model, "a large red circle in the centre", 1, seed=0)
-    assert np.allclose(strip[0], a[0], atol=1e-5)  # the first step is caption A itself, with the same noise
+    # the ends are the captions themselves, with the same noise; the middle step is halfway between their embeddings
+    assert np.allclose(strip[0], pictures(tab.model, caption_a, 1, seed=0)[0], atol=1e-5)
+    assert np.allclose(strip[-1], pictures(tab.model, caption_b, 1, seed=0)[0], atol=1e-5)
+    noise = torch.randn(1, tab.model.noise_dim, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        halfway = tab.model.generator(noise, (text2img.embed(tab.model, caption_a) + text2img.embed(tab.model, caption_b)) / 2)
+    assert np.allclose(strip[2], halfway[0].permute(1, 2, 0).numpy(), atol=1e-5)
 
 
 def test_a_reader_verdict_marks_exactly_the_captions_scene(tab):

@@ -106,6 +106,10 @@ def test_alignment_scores_every_slot_for_shape_and_only_filled_slots_for_colour_
     wrong_colour = {**perfect, "colour": torch.tensor([[4, 0, 0, 0, 0], [0, 1, 0, 5, 0]])}
     accuracy = attribute_accuracy(wrong_colour, truth)
     assert accuracy["colour"] == pytest.approx(2 / 3) and accuracy["all"] == 0.5 and accuracy["shape"] == 1.0
+    wrong_size = {**perfect, "size": torch.tensor([[0, 0, 0, 0, 0], [1, 0, 1, 0, 1]])}  # slot 0 of the first scene
+    accuracy = attribute_accuracy(wrong_size, truth)  # (slots the second scene leaves empty do not count)
+    assert all_correct(wrong_size, truth).tolist() == [False, True]
+    assert accuracy["size"] == pytest.approx(2 / 3) and accuracy["all"] == 0.5 and accuracy["colour"] == 1.0
 
 
 def test_the_reader_reports_a_readout_per_slot_and_describes_it_in_words():
@@ -142,6 +146,9 @@ def test_own_caption_wins_when_the_image_is_nearest_its_own_caption():
     assert own_caption_wins(matcher, images, captions, distractors).all()
     images[2, 0, 0, 0] = 0.0  # the third image now shows the first caption
     assert own_caption_wins(matcher, images, captions, distractors).tolist() == [True, True, False]
+    # ties count against the image: a matcher that collapsed every caption to one vector must score 0, not 1
+    matcher.encode_captions = lambda texts: caption_vectors[:1].expand(len(texts), -1)
+    assert not own_caption_wins(matcher, images, captions, distractors).any()
 
 
 def test_the_judges_perturbation_is_seeded_stays_in_range_and_blurs_only_locally():
