@@ -67,7 +67,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--fid-count", type=positive_int, default=1000, help="pictures per side of the FID (Inception on a CPU: ~15/s)")
     parser.add_argument("--seed", type=seed_int, default=0, help="noise seed of the pictures")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.count <= DISTRACTORS:
+        parser.error(f"--count must be at least {DISTRACTORS + 1}: R-precision ranks each caption against "
+                     f"{DISTRACTORS} others of the set, got {args.count}")
+    return args
 
 
 def training_captions(model_source_dir: str) -> set[str]:

@@ -35,8 +35,12 @@ def model_source(name: str, hub_user: str | None = None) -> str:
 
 
 def is_local(source: str) -> bool:
-    """Whether ``source`` names a folder (an existing path, or one written as a path) rather than a Hub repo id."""
-    return Path(source).exists() or source.startswith((".", "/"))
+    """Whether ``source`` names a folder (an existing path, or one written as a path) rather than a Hub repo id.
+
+    A repo id is ``namespace/name`` at most, so a source with two or more slashes, or ending in one, is a path
+    even when the folder does not exist: its error is then "no such folder", not the Hub's "invalid repo id".
+    """
+    return Path(source).exists() or source.startswith((".", "/")) or source.count("/") > 1 or source.endswith("/")
 
 
 def checkpoint_file(source: str, filename: str) -> Path:
@@ -67,8 +71,9 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
 
             folder = Path(snapshot_download(source, allow_patterns=[CONFIG_FILE, WEIGHTS_FILE]))
         if not (folder / WEIGHTS_FILE).is_file():
-            raise CheckpointError(f"No checkpoint at {source} ({WEIGHTS_FILE} is missing; weights are read "
-                                  f"from safetensors only). {how_to_get(source, train_command)}")
+            why = (f"{WEIGHTS_FILE} is missing; weights are read from safetensors only" if folder.is_dir()
+                   else "there is no such folder")
+            raise CheckpointError(f"No checkpoint at {source} ({why}). {how_to_get(source, train_command)}")
         return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
     except CheckpointError:
         raise

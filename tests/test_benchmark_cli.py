@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import cgan_quality, denoise_quality, fid_agreement, photo_denoise_quality, vae_quality
+from benchmarks import cgan_quality, denoise_quality, fid_agreement, photo_denoise_quality, text2img_quality, vae_quality
 from benchmarks.common import RESULTS_DIR
 from generative.provenance import PROJECT_ROOT
 
@@ -66,8 +66,9 @@ def test_the_exit_is_the_training_scripts_one_status_1_and_no_traceback(tmp_path
     (photo_denoise_quality.parse_args, ["--limit", "0"], "must be at least 1"),
     (photo_denoise_quality.parse_args, ["--out-dir", __file__], "is a file, not a folder"),
     (denoise_quality.parse_args, ["--limit", "-5"], "must be at least 1"),
+    (text2img_quality.parse_args, ["--count", "99"], "--count must be at least 100"),
 ], ids=["photo --sets", "photo --color-bm3d", "cgan --compare, no =", "cgan --compare, no name", "photo --limit 0",
-        "--out-dir a file", "dae --limit -5"])
+        "--out-dir a file", "dae --limit -5", "text2img --count 99"])
 def test_bad_flags_are_usage_errors(parse_args, flags, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         parse_args(flags)

@@ -116,6 +116,16 @@ def test_a_mistyped_local_path_is_named_as_one(offline_hub, tmp_path, monkeypatc
     assert "--push-to-hub" not in str(refusal.value)  # pushing to a repo named after the typo would be bad advice
 
 
+def test_a_missing_folder_deeper_than_a_repo_id_is_named_as_a_folder(offline_hub, tmp_path, monkeypatch):
+    """"runs/cgan-compare/hinge" cannot be a repo id (namespace/name): before any Hub call or its "Repo id must be
+    in the form" error, the message says the folder is not there."""
+    monkeypatch.chdir(tmp_path)
+    for source in ("runs/cgan-compare/hinge", "runs/"):
+        with pytest.raises(CheckpointError) as refusal:
+            load_model(DenoisingAutoencoder, source, train_command=TRAIN)
+        assert str(refusal.value) == f"No checkpoint at {source} (there is no such folder). Train one with: {TRAIN}"
+
+
 def test_missing_and_corrupt_checkpoints_name_the_training_command(tmp_path):
     with pytest.raises(CheckpointError, match="missing.*train_dae.py"):
         load_model(DenoisingAutoencoder, str(tmp_path / "nothing-here"), train_command=TRAIN)
