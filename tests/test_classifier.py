@@ -41,6 +41,41 @@ def test_augmentation_moves_each_digit_a_little_and_repeats_with_the_seed():
     assert torch.allclose(a.sum(dim=(1, 2, 3)), ink, rtol=0.25)  # small moves keep the digit in frame
 
 
+def bar_pose(images):
+    """Per image: the ink's centre (row, column), its long axis' angle from the vertical in degrees, and its spread
+    along that axis (the square root of the larger eigenvalue of the ink's second moments), in pixels."""
+    rows, cols = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    ink = images[:, 0]
+    total = ink.sum(dim=(1, 2))
+    row, col = (ink * rows).sum(dim=(1, 2)) / total, (ink * cols).sum(dim=(1, 2)) / total
+    dr, dc = rows - row[:, None, None], cols - col[:, None, None]
+    rr, cc, rc = [(ink * product).sum(dim=(1, 2)) / total for product in (dr * dr, dc * dc, dr * dc)]
+    angle = torch.rad2deg(0.5 * torch.atan2(2 * rc, rr - cc))
+    spread = (0.5 * (rr + cc) + torch.sqrt(0.25 * (rr - cc) ** 2 + rc ** 2)).sqrt()
+    return row, col, angle, spread
+
+
+def test_augmentation_rotates_scales_and_shifts_a_bar_within_the_stated_limits():
+    """On a thin vertical bar at the centre, 256 draws: the long axis turns by at most MAX_ROTATION_DEG (10°), its
+    length changes by at most MAX_SCALE_CHANGE (10 %), its centre moves by at most MAX_SHIFT_PX (2 px) per axis,
+    rotated and scaled with the picture (2·√2·1.1 = 3.11 px in all); and the draws come near each limit. The
+    tolerances allow for the bilinear resampling (it misreads the angle by under 0.7°, the scale by under 0.012).
+    Degrees taken as radians turned digits by up to 573°, and the test above still passed."""
+    assert (train_classifier.MAX_ROTATION_DEG, train_classifier.MAX_SCALE_CHANGE, train_classifier.MAX_SHIFT_PX) == \
+        (10.0, 0.1, 2.0)
+    images = torch.zeros(256, 1, 28, 28)
+    images[:, :, 6:22, 13:15] = 1.0  # 16 × 2 pixels, its centre the picture's: (13.5, 13.5)
+    row, col, angle, spread = bar_pose(images)
+    assert (row[0].item(), col[0].item(), angle[0].item()) == (13.5, 13.5, 0.0)
+    moved_row, moved_col, turned, stretched = bar_pose(random_affine(images, torch.Generator().manual_seed(0)))
+    assert turned.abs().max().item() <= 10.0 + 1.0
+    assert turned.abs().max().item() >= 9.0 and turned.min().item() < 0 < turned.max().item()
+    scale = stretched / spread
+    assert 0.9 - 0.02 <= scale.min().item() <= 0.92 and 1.08 <= scale.max().item() <= 1.1 + 0.02
+    shift = ((moved_row - 13.5) ** 2 + (moved_col - 13.5) ** 2).sqrt()
+    assert 2.5 <= shift.max().item() <= 3.11 + 0.1
+
+
 class FixedGuess(torch.nn.Module):
     """Predicts the label of each image from its first pixel: a model whose errors are known."""
 

@@ -370,6 +370,56 @@ def squared_output(model, batch, step):
     return model(batch[0]).pow(2).mean()
 
 
+def drawing_fit(run_dir, *flags, stop_at_step=None):
+    """``fit`` as ``tiny_fit`` runs it (2 epochs of 2 steps), but of a ``Linear(3, 3)`` built inside ``fit`` (after it
+    seeds) on 8 vectors that are the same in every call, so that two runs differ only in what ``--seed`` seeds.
+    Each step draws a number from the generator ``fit`` hands it; ``stop_at_step`` interrupts that step (Ctrl-C).
+
+    Returns the initial weights, the final weights and the numbers drawn, one per step, in order."""
+    args = train_dae.parse_args(["--epochs", "2", "--batch-size", "4", "--run-dir", str(run_dir / "run"),
+                                 "--output-dir", str(run_dir / "out"), "--device", "cpu", *flags])
+    initial, draws = [], []
+
+    def build():
+        model = torch.nn.Linear(3, 3)
+        initial.append(torch.cat([p.detach().clone().flatten() for p in model.parameters()]))
+        return model
+
+    def loss(model, batch, generator):
+        if len(draws) + 1 == stop_at_step:
+            raise KeyboardInterrupt
+        draws.append(torch.rand((), generator=generator).item())
+        return model(batch[0]).pow(2).mean()
+    data = torch.utils.data.TensorDataset(torch.arange(24, dtype=torch.float32).view(8, 3) / 24)
+    model, _, _ = loop.fit(build, data, loss, args, sample_fn=lambda model: torch.zeros(1, 1, 4, 4), sample_nrow=1)
+    return initial[0], torch.cat([p.detach().flatten() for p in model.parameters()]), draws
+
+
+def test_the_seed_sets_the_initial_weights_and_a_run_repeats_exactly_at_the_same_seed(tmp_path):
+    """``fit`` seeds with ``--seed`` before it builds the model: a seed that did nothing (every run seeded alike) gave
+    every seed the same initial weights, and the card's ``--seed`` reproduced nothing of its own."""
+    first_7, final_7, _ = drawing_fit(tmp_path / "a", "--seed", "7")
+    again_7, again_final_7, _ = drawing_fit(tmp_path / "b", "--seed", "7")
+    first_8, final_8, _ = drawing_fit(tmp_path / "c", "--seed", "8")
+    assert torch.equal(first_7, again_7) and torch.equal(final_7, again_final_7)
+    assert not torch.equal(first_7, first_8) and not torch.equal(final_7, final_8)
+
+
+def test_each_epoch_draws_its_own_noise_and_a_resumed_epoch_draws_the_unbroken_runs(tmp_path):
+    """The step generator is re-seeded per epoch (so that a resumed run draws what an unbroken one does): from the
+    seed alone it would hand every epoch the first epoch's noise over again."""
+    _, unbroken, draws = drawing_fit(tmp_path / "a", "--seed", "7")
+    assert len(draws) == 4 and len(set(draws)) == 4  # epoch 2's two draws are not epoch 1's two again
+    assert drawing_fit(tmp_path / "b", "--seed", "7")[2] == draws
+    assert not set(drawing_fit(tmp_path / "c", "--seed", "8")[2]) & set(draws)
+
+    with pytest.raises(KeyboardInterrupt):  # at the first step of epoch 2: epoch 1 is saved
+        drawing_fit(tmp_path / "resumed", "--seed", "7", stop_at_step=3)
+    _, final, resumed_draws = drawing_fit(tmp_path / "resumed", "--seed", "7", "--resume")
+    assert resumed_draws == draws[2:]
+    assert torch.allclose(final, unbroken, atol=1e-6)
+
+
 def test_a_loss_that_turns_nan_stops_the_run_before_anything_is_published(tmp_path):
     def nan_in_epoch_2(model, batch, step):
         return squared_output(model, batch, step) * (float("nan") if step == 3 else 1)
