@@ -23,23 +23,31 @@ CSS = """
    instead, as many columns as fit, each at least --min-cell wide. */
 .fit-columns .grid-container { grid-template-columns: repeat(auto-fill, minmax(var(--min-cell, 84px), 1fr)) !important;
                                grid-template-rows: none !important; grid-auto-rows: auto !important; }
-/* Readouts under pictures wrap instead of ending in "…": they are the point of the text-to-image gallery. */
+/* Readouts sit under their picture, not over its bottom, where they hid the lower half of a digit and the lower
+   thing of an "above" scene. */
+.captions-below .thumbnail-item { display: flex !important; flex-direction: column !important; aspect-ratio: auto !important;
+                                  height: auto !important; }
+.captions-below .thumbnail-item img { width: 100% !important; height: auto !important; aspect-ratio: 1 / 1;
+                                      object-fit: contain !important; }
+.captions-below .caption-label { position: static !important; transform: none !important; max-width: none !important;
+                                 margin: 4px !important; }
+/* Long readouts wrap instead of ending in "…": they are the point of the text-to-image gallery. */
 .wrap-captions { --min-cell: 160px; }
-.wrap-captions .caption-label { white-space: normal; max-width: calc(100% - 2 * var(--block-label-margin)); }
-/* ... and sit under their picture, not over its bottom, where two lines hid the lower thing of an "above" scene. */
-.wrap-captions .thumbnail-item { display: flex !important; flex-direction: column !important; aspect-ratio: auto !important;
-                                 height: auto !important; }
-.wrap-captions .thumbnail-item img { width: 100% !important; height: auto !important; aspect-ratio: 1 / 1;
-                                     object-fit: contain !important; }
-.wrap-captions .caption-label { position: static !important; transform: none !important; max-width: none !important;
-                                margin: 4px !important; }
+.wrap-captions .caption-label { white-space: normal; }
 /* A strip of frames (a walk, a blend, the classical filters) wraps into rows of cells wide enough for their readouts
    (narrower than .wrap-captions' cells, which it follows and overrides), a short strip stretched across the width. */
 .strip { --min-cell: 104px; }
 .strip .grid-container { grid-template-columns: repeat(auto-fit, minmax(var(--min-cell), 1fr)) !important; }
-.strip .grid-wrap { min-height: 0 !important; }  /* as tall as its rows (Gradio keeps 450 px for an "auto" height) */
-/* Room above a picture for the label Gradio lays over its top-left corner, which would hide the first row. */
-.label-clear { padding-top: calc(var(--size-8) + var(--size-1)) !important; }
+/* A strip or a grid of samples is as tall as its rows: Gradio keeps 450 px for an "auto" height and scrolls past
+   55 % of the window, which on a phone hid the end of a walk (4 of 10 frames in sight) inside a small scroll box. */
+.strip .grid-wrap, .fit-columns .grid-wrap { min-height: 0 !important; max-height: none !important; }
+/* The photo detail: cells of at least 192 px, so a phone shows one crop a row at about its size, not three at a quarter. */
+.zoom { --min-cell: 192px; }
+/* The label and icons Gradio lays over a picture's top corners hid its first row (two lines of label at phone width):
+   they take a line of their own above it instead. */
+.label-clear [data-testid="block-label"].float { position: static !important; }
+.label-clear :is(.image-container, .grid-wrap) > .icon-button-wrapper.top-panel { position: static !important;
+                                                                                  margin-left: auto; width: fit-content; }
 """
 
 

@@ -194,7 +194,7 @@ def build_tab(hub_user: str | None = None) -> None:
                               label="Noise scale (temperature: < 1 = cleaner, less varied)", elem_id="cgan-scale")
             generate = gr.Button("Generate", variant="primary", elem_id="cgan-generate")
         with gr.Column(scale=2):
-            grid = gr.Gallery(elem_classes=["pixelated", "fit-columns", "label-clear"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",
+            grid = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "label-clear"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",
                               height="auto", value=start[0], elem_id="cgan-samples")  # columns: as many as fit (app.CSS)
             verdict = gr.Markdown(start[1] or "", label="verdict", elem_id="cgan-verdict")
     gr.Markdown("### Same style, every digit\nEach row is one noise vector z, drawn as every digit 0–9.")
@@ -209,7 +209,7 @@ def build_tab(hub_user: str | None = None) -> None:
         seed_b = gr.Number(value=DEFAULTS["seed_b"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed B", elem_id="cgan-seed-b")
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="cgan-steps")
         walk_button = gr.Button("Walk", elem_id="cgan-walk-button")
-    strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "strip", "label-clear"], format="png",
+    strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "strip", "label-clear"], format="png",
                        label="The chosen digit from seed A's noise to seed B's", height="auto", value=start[3],
                        elem_id="cgan-strip")
     with gr.Row():
@@ -233,10 +233,11 @@ def build_tab(hub_user: str | None = None) -> None:
     # range made the page re-send them over and over (about 30 requests a second, until a number in range was typed).
     gr.on([digit.change, scale.change], kept_on_refusal(tab.redraw), [digit, count, seed, scale, rows, seed_a, seed_b, steps],
           [grid, verdict, styles, strip, png, gif], **private)
-    gr.on([count.release, seed.submit], generate_kept, sample_inputs, [grid, verdict], **private)
-    gr.on([rows.release, seed.submit], every_digit_kept, styles_inputs, styles, **private)
+    # .change, not .release: the arrow keys move a slider without ever releasing it, and the view stayed as it was
+    gr.on([count.change, seed.submit], generate_kept, sample_inputs, [grid, verdict], **private)
+    gr.on([rows.change, seed.submit], every_digit_kept, styles_inputs, styles, **private)
     seed_drawn = reseed.click(new_seed, None, seed, api_visibility="private")
     seed_drawn.then(generate_kept, sample_inputs, [grid, verdict], **private)
     seed_drawn.then(every_digit_kept, styles_inputs, styles, **private)
-    gr.on([steps.release, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
+    gr.on([steps.change, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
           [strip, png, gif], **private)

@@ -368,7 +368,7 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
 SCORE_HEADERS = ["method", "PSNR (dB)", "SSIM"]
 SCORE_LAYOUT = {"wrap": True, "column_widths": ["50%", "25%", "25%"]}  # all three columns fit a phone's width
 DEFAULTS = {"noise_kind": "gaussian", "level": 0.5, "seed": 0, "already_noisy": False, "sigma": 25, "ensemble": False}
-OPENING_NOTE = ("Showing the first example digit with the settings on the left: draw a digit, upload a digit or a photo, "
+OPENING_NOTE = ("Showing the first example digit with the settings below the examples: draw a digit, upload a digit or a photo, "
                 "or click an example to try your own.")
 
 
@@ -401,15 +401,16 @@ def build_tab(hub_user: str | None = None) -> None:
             route_note = gr.Markdown(OPENING_NOTE if start[0] else "", label="route note", elem_id="denoise-route")
             with gr.Column(visible=True) as digit_panel:
                 model_input = gr.Image(start[1], elem_classes=["pixelated", "label-clear"], format="png", label="What the model sees (28×28, enlarged)",
-                                       interactive=False, height=160, elem_id="denoise-model-input")
+                                       interactive=False, elem_id="denoise-model-input")
                 with gr.Row():
-                    clean_out = gr.Image(start[2], elem_classes=["pixelated"], format="png", label="clean", interactive=False,
-                                         elem_id="denoise-clean")
-                    noisy_out = gr.Image(start[3], elem_classes=["pixelated"], format="png", label="noisy", interactive=False,
-                                         elem_id="denoise-noisy")
-                    denoised_out = gr.Image(start[4], elem_classes=["pixelated"], format="png", label="autoencoder", interactive=False,
-                                            elem_id="denoise-denoised")
-                classical_out = gr.Gallery(start[5], elem_classes=["pixelated", "fit-columns", "wrap-captions", "strip", "label-clear"],
+                    clean_out = gr.Image(start[2], elem_classes=["pixelated", "label-clear"], format="png", label="clean", interactive=False,
+                                         min_width=100, elem_id="denoise-clean")
+                    noisy_out = gr.Image(start[3], elem_classes=["pixelated", "label-clear"], format="png", label="noisy", interactive=False,
+                                         min_width=100, elem_id="denoise-noisy")
+                    denoised_out = gr.Image(start[4], elem_classes=["pixelated", "label-clear"], format="png", label="autoencoder", interactive=False,
+                                            min_width=100, elem_id="denoise-denoised")
+                classical_out = gr.Gallery(start[5], elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip",
+                                                                "label-clear"],
                                            format="png", label="Classical denoisers on the same noisy image", height="auto",
                                            elem_id="denoise-classical")
                 scores_out = gr.Dataframe(start[6], headers=SCORE_HEADERS, label="Quality against the clean digit", **SCORE_LAYOUT,
@@ -417,12 +418,15 @@ def build_tab(hub_user: str | None = None) -> None:
                 gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")
             with gr.Column(visible=False) as photo_panel:
                 with gr.Row():
-                    photo_clean = gr.Image(format="png", label="original", interactive=False, elem_id="denoise-photo-clean")
-                    photo_noisy = gr.Image(format="png", label="noisy", interactive=False, elem_id="denoise-photo-noisy")
-                    photo_denoised = gr.Image(format="png", label="denoised", interactive=False,
-                                              elem_id="denoise-photo-denoised")
-                photo_zoom = gr.Gallery(elem_classes=["pixelated"], format="png", label="Detail, 96×96 pixels enlarged 4×: click a photo above to choose where",
-                                        columns=3, height=300, elem_id="denoise-photo-zoom")
+                    photo_clean = gr.Image(format="png", label="original", elem_classes=["label-clear"], interactive=False,
+                                          min_width=100, elem_id="denoise-photo-clean")
+                    photo_noisy = gr.Image(format="png", label="noisy", elem_classes=["label-clear"], interactive=False,
+                                          min_width=100, elem_id="denoise-photo-noisy")
+                    photo_denoised = gr.Image(format="png", label="denoised", elem_classes=["label-clear"], interactive=False,
+                                              min_width=100, elem_id="denoise-photo-denoised")
+                photo_zoom = gr.Gallery(elem_classes=["pixelated", "fit-columns", "zoom", "captions-below", "label-clear"], format="png",
+                                        label="Detail, 96×96 pixels enlarged 4×: click a photo above to choose where",
+                                        height="auto", elem_id="denoise-photo-zoom")
                 photo_scores = gr.Dataframe(headers=SCORE_HEADERS, label="Quality against the original photo", **SCORE_LAYOUT,
                                             interactive=False, elem_id="denoise-photo-scores")
                 photo_file = gr.File(label="Download the denoised photo (PNG)", elem_id="denoise-photo-download")

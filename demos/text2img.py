@@ -257,7 +257,8 @@ def build_tab(hub_user: str | None = None) -> None:
                 reseed = gr.Button("New seed", elem_id="t2i-new-seed")
             generate = gr.Button("Generate", variant="primary", elem_id="t2i-generate")
         with gr.Column(scale=2):
-            gallery = gr.Gallery(elem_classes=["pixelated", "fit-columns", "wrap-captions", "label-clear"], format="png", height=1060, value=start[0],
+            gallery = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "label-clear"],
+                                 format="png", height="auto", value=start[0],
                                  label="Pictures (what the scene reader sees; ✓ = exactly the caption's scene)",
                                  elem_id="t2i-gallery")
             summary = gr.Markdown(start[1] or "", label="summary", elem_id="t2i-summary")
@@ -267,7 +268,8 @@ def build_tab(hub_user: str | None = None) -> None:
                                            max_length=MAX_CAPTION_CHARS, elem_id=f"t2i-caption-{side}") for side in "ab")
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="t2i-steps")
         blend_button = gr.Button("Blend", elem_id="t2i-blend-button")
-    strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "wrap-captions", "strip", "label-clear"], format="png", height="auto",
+    strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip", "label-clear"],
+                       format="png", height="auto",
                        value=start[2], label="From caption A to caption B (what the scene reader sees)", elem_id="t2i-strip")
     with gr.Row():
         png = gr.File(value=start[3], label="Strip (PNG)", interactive=False, elem_id="t2i-png")

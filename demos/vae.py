@@ -253,10 +253,10 @@ def endpoint_column(name: str, prefix: str, image_value, reconstruction_value):
             prior_seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id=f"{prefix}-prior-seed")
             prior_button = gr.Button(f"Sample z ~ N(0, I) as {name}", elem_id=f"{prefix}-prior-button")
     with gr.Row():
-        image = gr.Image(elem_classes=["pixelated"], format="png", label=f"{name}: the digit (28×28)", interactive=False, value=image_value,
-                         height=130, elem_id=f"{prefix}-image")
-        reconstruction = gr.Image(elem_classes=["pixelated"], format="png", label=f"{name}: reconstruction of μ",
-                                  interactive=False, value=reconstruction_value, height=130, elem_id=f"{prefix}-reconstruction")
+        image = gr.Image(elem_classes=["pixelated", "label-clear"], format="png", label=f"{name}: the digit (28×28)",
+                         interactive=False, value=image_value, elem_id=f"{prefix}-image")
+        reconstruction = gr.Image(elem_classes=["pixelated", "label-clear"], format="png", label=f"{name}: reconstruction of μ",
+                                  interactive=False, value=reconstruction_value, elem_id=f"{prefix}-reconstruction")
     return digit, prior_seed, prior_button, image, reconstruction
 
 
@@ -280,21 +280,21 @@ def build_tab(hub_user: str | None = None) -> None:
                         elem_id="vae-code")
         seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (posterior sample)",
                          elem_id="vae-seed")
-    strip = gr.Gallery(value=start[6], elem_classes=["pixelated", "fit-columns", "strip", "label-clear"], format="png",
-                       label="The walk, decoded (classifier: digit · confidence)", height="auto", elem_id="vae-strip")
+    strip = gr.Gallery(value=start[6], elem_classes=["pixelated", "fit-columns", "captions-below", "strip", "label-clear"],
+                       format="png", label="The walk, decoded (classifier: digit · confidence)", height="auto", elem_id="vae-strip")
     summary = gr.Markdown(start[9] or "", label="summary", elem_id="vae-summary")
     with gr.Row():
         png = gr.File(value=start[7], label="Strip (PNG)", interactive=False, elem_id="vae-png")
         gif = gr.File(value=start[8], label=GIF_LABEL, interactive=False, elem_id="vae-gif")
     gr.Markdown("### The latent map of a 2-d VAE (click anywhere on it)")
     latent_map = gr.Image(value=start[10], format="png", label="Decoded latent plane | MNIST test digits' codes",
-                          interactive=False, show_label=True, elem_id="vae-map")
+                          elem_classes=["label-clear"], interactive=False, show_label=True, elem_id="vae-map")
     with gr.Row():
         z1 = gr.Number(value=0.0, label="z₁", elem_id="vae-z1")
         z2 = gr.Number(value=0.0, label="z₂", elem_id="vae-z2")
         decode_button = gr.Button("Decode this point", elem_id="vae-decode-button")
-        point_image = gr.Image(elem_classes=["pixelated"], format="png", label="decoded point", interactive=False,
-                               height=130, elem_id="vae-point")
+        point_image = gr.Image(elem_classes=["pixelated", "label-clear"], format="png", label="decoded point", interactive=False,
+                               elem_id="vae-point")
         point_readout = gr.Markdown(label="point readout", elem_id="vae-point-readout")
     gr.Markdown(about_markdown(tab.metrics.get(VAE_WALK.name), tab.metrics.get(VAE_MAP.name), tab.report), elem_id="vae-about")
 
@@ -328,6 +328,8 @@ def build_tab(hub_user: str | None = None) -> None:
                                                            api_name="vae_walk", preprocess=False)
     point_outputs = [latent_map, overlay, point_image, point_readout, z1, z2]
     decode_button.click(tab.decode_point, [overlay, z1, z2], point_outputs, api_name="vae_decode_point", preprocess=False)
+    gr.on([z1.submit, z2.submit], kept_on_refusal(tab.decode_point), [overlay, z1, z2], point_outputs,
+          api_visibility="private", preprocess=False)  # Enter in a box decodes, as in the seed boxes
     # A click is the browser's way in; over the API, /vae_decode_point takes the point itself (a call without the
     # click's event data would fail inside Gradio before reaching the tab).
     latent_map.select(tab.click_map, [overlay], point_outputs, preprocess=False, api_visibility="private")

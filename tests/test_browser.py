@@ -7,7 +7,8 @@ on the latent map decodes the point under it. cGAN tab: Generate shows the sampl
 seed" changes them. FID tab: the classifier-feature FID of cGAN samples, an uploaded zip selects
 "Upload" for its set, and Stop ends a measurement of 10,000 samples. Text-to-image tab: clicking a
 held-out example caption draws new pictures with the held-out note, and an unknown word is named back.
-At phone width every tab is in sight.
+At phone width every tab is in sight; at phone, tablet and desktop width no label, icon or readout covers a picture
+and no gallery hides pictures in a scroll box of its own. The cGAN's sliders redraw from the keyboard.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
 """
@@ -235,6 +236,79 @@ def test_a_noise_scale_typed_past_its_range_is_sent_once_not_over_and_over(page)
     assert len(sent) == settled, (settled, len(sent))  # nothing more once the drag has been drawn
     box.fill("1")
     box.press("Enter")
+
+
+def test_the_cgan_sliders_redraw_from_the_keyboard(page):
+    """The arrow keys move a slider without releasing it: the samples, rows and walk listened to "release" only and
+    kept showing the old count (16 samples under a slider at 20). Four presses send at most a few requests."""
+    page.get_by_role("tab", name="cGAN digit picker").click()
+    expect(page.locator("#cgan-samples img")).to_have_count(16)
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if "/queue/join" in request.url else None)
+    count = page.locator("#cgan-count input[type=range]")
+    count.focus()
+    for _ in range(4):
+        count.press("ArrowRight")
+    expect(page.locator("#cgan-samples img")).to_have_count(20)
+    page.wait_for_timeout(2000)
+    assert len(sent) <= 4, len(sent)
+    styles = page.locator("#cgan-styles img").get_attribute("src")
+    page.locator("#cgan-rows input[type=range]").press("ArrowRight")
+    expect(page.locator("#cgan-styles img")).not_to_have_attribute("src", styles)
+    page.locator("#cgan-steps input[type=range]").press("ArrowLeft")
+    expect(page.locator("#cgan-strip img")).to_have_count(9)
+    for key, box in (("ArrowLeft", "#cgan-count"), ("ArrowLeft", "#cgan-count"), ("ArrowLeft", "#cgan-count"),
+                     ("ArrowLeft", "#cgan-count"), ("ArrowLeft", "#cgan-rows"), ("ArrowRight", "#cgan-steps")):
+        page.locator(f"{box} input[type=range]").press(key)  # back to the defaults for the tests after this one
+    expect(page.locator("#cgan-samples img")).to_have_count(16)
+    expect(page.locator("#cgan-strip img")).to_have_count(10)
+
+
+# Each picture under a label-clear class against what Gradio lays over it: the label, the corner icons, the readouts
+# under gallery pictures; and whether a gallery hides pictures in a scroll box of its own.
+PICTURE_PROBLEMS = """() => {
+  const problems = [];
+  const overlaps = (a, b) => a.bottom > b.top + 1 && a.top < b.bottom - 1 && a.right > b.left + 1 && a.left < b.right - 1;
+  for (const block of document.querySelectorAll('.label-clear')) {
+    if (!block.offsetParent) continue;
+    const pictures = [...block.querySelectorAll('img')].filter(img => img.getBoundingClientRect().width > 0);
+    if (!pictures.length) continue;
+    const boxes = pictures.map(img => img.getBoundingClientRect());
+    const covers = [...block.querySelectorAll('[data-testid="block-label"], .icon-button-wrapper button, .caption-label')];
+    for (const cover of covers.filter(c => c.getBoundingClientRect().width > 0))
+      if (boxes.some(box => overlaps(cover.getBoundingClientRect(), box)))
+        problems.push(`${block.id}: "${(cover.innerText || cover.getAttribute('aria-label') || '').trim()}" covers a picture`);
+    const frame = block.getBoundingClientRect();
+    if (boxes.some(box => box.bottom > frame.bottom + 1)) problems.push(`${block.id}: a picture is cut off at the bottom`);
+    const scroller = block.querySelector('.grid-wrap');
+    if (scroller && scroller.scrollHeight > scroller.clientHeight + 1) problems.push(`${block.id}: pictures hidden in a scroll box`);
+  }
+  return problems;
+}"""
+
+
+def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_width(page, artifacts_dir):
+    """At 390 px two lines of label hid a grid's first row, the classifier's readouts hid the lower half of the cGAN's
+    digits at every width, the VAE's endpoints showed half a digit at 820 px, and a walk showed 4 of its 10 frames in a
+    small scroll box of its own. The photo detail is shown near its real size on a phone, not at a quarter of it."""
+    for width, height in ((390, 844), (820, 1180), (1280, 1000)):
+        with own_page(page, width, height) as sized:
+            expect(sized.locator(MODEL_INPUT)).to_be_visible()
+            for title, ready in (("Denoise", "#denoise-classical img"), ("VAE latent walk", "#vae-strip img"),
+                                 ("cGAN digit picker", "#cgan-strip img"), ("Text-to-image toy", "#t2i-strip img")):
+                sized.get_by_role("tab", name=title).click()
+                expect(sized.locator(ready).first).to_be_visible()
+                sized.wait_for_timeout(500)  # the layout settles after the pictures load
+                assert sized.evaluate(PICTURE_PROBLEMS) == [], (width, title)
+            sized.get_by_role("tab", name="Denoise").click()
+            open_subtab(sized, "Upload or pick an example")
+            sized.locator("#denoise-photo-examples button.gallery-item:has(img[src*='chelsea-cat'])").click()
+            expect(sized.locator("#denoise-photo-zoom img")).to_have_count(3)
+            sized.wait_for_timeout(500)
+            assert sized.evaluate(PICTURE_PROBLEMS) == [], (width, "photo")
+            detail = sized.locator("#denoise-photo-zoom img").first.bounding_box()["width"]
+            assert detail >= min(250, 0.7 * width), (width, detail)  # the crop is 384 px: 98 px on a phone before
+            sized.screenshot(path=str(artifacts_dir / f"browser-pictures-{width}.png"), full_page=True)
 
 
 def test_fid_tab_measures_cgan_samples_and_an_upload_selects_itself(page, artifacts_dir, tmp_path):

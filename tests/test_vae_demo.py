@@ -184,6 +184,12 @@ def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab)
     [api_walk] = handlers_of(blocks, "vae-api-walk", "click")
     with pytest.raises(gr.Error, match="whole number from 2 to 24"):
         api_walk(start[0], start[3], 500, "lerp", "mean", 0)
+    overlay = start[-1]
+    for elem_id in ("vae-z1", "vae-z2"):  # Enter in a coordinate box decodes the point, as the button does
+        [on_enter] = handlers_of(blocks, elem_id, "submit")
+        assert on_enter(overlay, 1.0, 0.5)[4:] == tab.decode_point(overlay, 1.0, 0.5)[4:] == (1.0, 0.5)
+        with pytest.warns(UserWarning, match="z₁ must be a number"):
+            assert isinstance(on_enter(overlay, float("nan"), 0.0), type(gr.skip()))
 
 
 @shipped
