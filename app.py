@@ -41,6 +41,9 @@ CSS = """
 /* A strip or a grid of samples is as tall as its rows: Gradio keeps 450 px for an "auto" height and scrolls past
    55 % of the window, which on a phone hid the end of a walk (4 of 10 frames in sight) inside a small scroll box. */
 .strip .grid-wrap, .fit-columns .grid-wrap { min-height: 0 !important; max-height: none !important; }
+/* Pictures to compare (clean / noisy / denoised) are the same size however many fit in a row: a wrapped row
+   stretched its last picture to twice the others', which invites a wrong comparison of sharpness. */
+.compare-row { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); }
 /* The photo detail: cells of at least 192 px, so a phone shows one crop a row at about its size, not three at a quarter. */
 .zoom { --min-cell: 192px; }
 /* The label and icons Gradio lays over a picture's top corners hid its first row (two lines of label at phone width):

@@ -402,13 +402,13 @@ def build_tab(hub_user: str | None = None) -> None:
             with gr.Column(visible=True) as digit_panel:
                 model_input = gr.Image(start[1], elem_classes=["pixelated", "label-clear"], format="png", label="What the model sees (28×28, enlarged)",
                                        interactive=False, elem_id="denoise-model-input")
-                with gr.Row():
+                with gr.Row(elem_classes=["compare-row"]):
                     clean_out = gr.Image(start[2], elem_classes=["pixelated", "label-clear"], format="png", label="clean", interactive=False,
-                                         min_width=100, elem_id="denoise-clean")
+                                         elem_id="denoise-clean")
                     noisy_out = gr.Image(start[3], elem_classes=["pixelated", "label-clear"], format="png", label="noisy", interactive=False,
-                                         min_width=100, elem_id="denoise-noisy")
+                                         elem_id="denoise-noisy")
                     denoised_out = gr.Image(start[4], elem_classes=["pixelated", "label-clear"], format="png", label="autoencoder", interactive=False,
-                                            min_width=100, elem_id="denoise-denoised")
+                                            elem_id="denoise-denoised")
                 classical_out = gr.Gallery(start[5], elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip",
                                                                 "label-clear"],
                                            format="png", label="Classical denoisers on the same noisy image", height="auto",
@@ -417,13 +417,13 @@ def build_tab(hub_user: str | None = None) -> None:
                                           interactive=False, elem_id="denoise-scores")
                 gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")
             with gr.Column(visible=False) as photo_panel:
-                with gr.Row():
+                with gr.Row(elem_classes=["compare-row"]):
                     photo_clean = gr.Image(format="png", label="original", elem_classes=["label-clear"], interactive=False,
-                                          min_width=100, elem_id="denoise-photo-clean")
+                                          elem_id="denoise-photo-clean")
                     photo_noisy = gr.Image(format="png", label="noisy", elem_classes=["label-clear"], interactive=False,
-                                          min_width=100, elem_id="denoise-photo-noisy")
+                                          elem_id="denoise-photo-noisy")
                     photo_denoised = gr.Image(format="png", label="denoised", elem_classes=["label-clear"], interactive=False,
-                                              min_width=100, elem_id="denoise-photo-denoised")
+                                              elem_id="denoise-photo-denoised")
                 photo_zoom = gr.Gallery(elem_classes=["pixelated", "fit-columns", "zoom", "captions-below", "label-clear"], format="png",
                                         label="Detail, 96×96 pixels enlarged 4×: click a photo above to choose where",
                                         height="auto", elem_id="denoise-photo-zoom")

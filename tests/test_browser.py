@@ -287,10 +287,17 @@ PICTURE_PROBLEMS = """() => {
 }"""
 
 
+def assert_same_size(page, *selectors: str) -> None:
+    """Pictures meant to be compared are shown alike: a wrapped row stretched its last one to twice the others'."""
+    widths = [round(page.locator(selector).bounding_box()["width"]) for selector in selectors]
+    assert max(widths) - min(widths) <= 1, dict(zip(selectors, widths))
+
+
 def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_width(page, artifacts_dir):
     """At 390 px two lines of label hid a grid's first row, the classifier's readouts hid the lower half of the cGAN's
     digits at every width, the VAE's endpoints showed half a digit at 820 px, and a walk showed 4 of its 10 frames in a
-    small scroll box of its own. The photo detail is shown near its real size on a phone, not at a quarter of it."""
+    small scroll box of its own. The photo detail is shown near its real size on a phone, not at a quarter of it, and
+    the pictures to compare are the same size at every width."""
     for width, height in ((390, 844), (820, 1180), (1280, 1000)):
         with own_page(page, width, height) as sized:
             expect(sized.locator(MODEL_INPUT)).to_be_visible()
@@ -300,12 +307,15 @@ def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_wi
                 expect(sized.locator(ready).first).to_be_visible()
                 sized.wait_for_timeout(500)  # the layout settles after the pictures load
                 assert sized.evaluate(PICTURE_PROBLEMS) == [], (width, title)
+                if title == "Denoise":
+                    assert_same_size(sized, "#denoise-clean img", "#denoise-noisy img", DENOISED)
             sized.get_by_role("tab", name="Denoise").click()
             open_subtab(sized, "Upload or pick an example")
             sized.locator("#denoise-photo-examples button.gallery-item:has(img[src*='chelsea-cat'])").click()
             expect(sized.locator("#denoise-photo-zoom img")).to_have_count(3)
             sized.wait_for_timeout(500)
             assert sized.evaluate(PICTURE_PROBLEMS) == [], (width, "photo")
+            assert_same_size(sized, "#denoise-photo-clean img", "#denoise-photo-noisy img", "#denoise-photo-denoised img")
             detail = sized.locator("#denoise-photo-zoom img").first.bounding_box()["width"]
             assert detail >= min(250, 0.7 * width), (width, detail)  # the crop is 384 px: 98 px on a phone before
             sized.screenshot(path=str(artifacts_dir / f"browser-pictures-{width}.png"), full_page=True)
