@@ -263,9 +263,11 @@ def build_tab(hub_user: str | None = None) -> None:
                                  elem_id="t2i-gallery")
             summary = gr.Markdown(start[1] or "", label="summary", elem_id="t2i-summary")
     gr.Markdown("### Blend two captions\nSame noise, the text embedding moving in equal steps from caption A to caption B.")
-    with gr.Row():
+    with gr.Row():  # the captions get a row of their own: beside the slider a phone showed "a large blue squ"
         caption_a, caption_b = (gr.Textbox(value=DEFAULTS[f"caption_{side}"], label=f"Caption {side.upper()}", max_lines=1,
-                                           max_length=MAX_CAPTION_CHARS, elem_id=f"t2i-caption-{side}") for side in "ab")
+                                           max_length=MAX_CAPTION_CHARS, min_width=240, elem_id=f"t2i-caption-{side}")
+                                for side in "ab")
+    with gr.Row():
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="t2i-steps")
         blend_button = gr.Button("Blend", elem_id="t2i-blend-button")
     strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip", "label-clear"],

@@ -309,6 +309,9 @@ def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_wi
                 assert sized.evaluate(PICTURE_PROBLEMS) == [], (width, title)
                 if title == "Denoise":
                     assert_same_size(sized, "#denoise-clean img", "#denoise-noisy img", DENOISED)
+                if title == "Text-to-image toy":  # the blend's captions are shown whole ("a large blue squ" on a phone)
+                    for box in ("#t2i-caption-a input", "#t2i-caption-b input"):
+                        assert sized.locator(box).evaluate("box => box.scrollWidth <= box.clientWidth"), (width, box)
             sized.get_by_role("tab", name="Denoise").click()
             open_subtab(sized, "Upload or pick an example")
             sized.locator("#denoise-photo-examples button.gallery-item:has(img[src*='chelsea-cat'])").click()
