@@ -604,3 +604,16 @@ def test_a_judge_folder_written_another_way_is_the_same_setting_for_resume(scrip
 def test_one_epoch_on_a_gpu_evaluates_and_publishes(tmp_path, data_root):
     out = run(tmp_path, "gpu", "--epochs", "1", "--data-root", str(data_root), "--device", "cuda")
     assert json.loads((out / "metrics.json").read_text())["hardware"].startswith("1 × ")
+
+
+@pytest.mark.parametrize("script", sorted(path.stem for path in (PROJECT_ROOT / "training").glob("train_*.py")))
+def test_help_shows_the_defaults_and_where_the_checkpoint_goes(script, capsys):
+    """`--help` listed --epochs, --lr and --output-dir without their values, so nobody could tell that a plain run
+    writes over the shipped checkpoint in pretrained/; the defaults show as the project's paths, not absolute ones."""
+    with pytest.raises(SystemExit):
+        import_module(f"training.{script}").parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert re.search(r"--epochs EPOCHS passes over the training set \(default: \d+\)", text)
+    assert re.search(r"--lr LR learning rate \(default: [\d.e-]+\)", text) and "--seed SEED seeds" in text
+    assert re.search(r"--output-dir OUTPUT_DIR .*?(\(default: |default: )pretrained/", text)
+    assert "(default: None)" not in text and str(PROJECT_ROOT) not in text

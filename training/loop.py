@@ -126,6 +126,23 @@ def seed_int(text: str) -> int:
     return value
 
 
+OUTPUT_DIR_HELP = "where the checkpoint goes, in Hub layout; given none, the run replaces the shipped one: name another folder to keep it"
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The script's docstring as written, and after each flag's help its default, where there is one to show
+    (argparse's ArgumentDefaultsHelpFormatter also writes "default: None" after the flags that are off unless given,
+    and an absolute path where the project's own folders are meant)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text, default = action.help or "", action.default
+        if default is None or default is False or default == argparse.SUPPRESS or "default" in text:
+            return text
+        if isinstance(default, (str, Path)) and Path(default).is_absolute() and Path(default).is_relative_to(PROJECT_ROOT):
+            default = Path(default).relative_to(PROJECT_ROOT)
+        return f"{text} (default: {str(default).replace('%', '%%')})"
+
+
 def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,
                       data: str | None = None) -> None:
     """The flags every training script has, with the script's own defaults.
@@ -134,10 +151,10 @@ def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_siz
     their own data (the toy world) have no such flag."""
     if data:
         parser.add_argument("--data-root", default=None, help=data)
-    parser.add_argument("--epochs", type=positive_int, default=epochs)
+    parser.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training set")
     parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="per process")
-    parser.add_argument("--lr", type=non_negative_float, default=lr)
-    parser.add_argument("--seed", type=seed_int, default=0)
+    parser.add_argument("--lr", type=non_negative_float, default=lr, help="learning rate")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seeds the initial weights, the data order and the noise")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU when there is one")
     parser.add_argument("--run-dir", type=writable_folder, default=None, help="samples, loss curve and resume state (default: the project's runs/<model>)")
     parser.add_argument("--resume", action="store_true", help="continue from the last finished epoch in --run-dir")

@@ -32,8 +32,8 @@ from generative.models.cgan import generate_per_class  # noqa: E402
 from training.cards import (  # noqa: E402
     RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
 from training.loop import (  # noqa: E402
-    MNIST_DATA, PRETRAINED_DIR, RUNS_DIR, Objective, add_training_args, fit, fraction, model_folder_or_repo,
-    non_negative_float, positive_int, run_script, writable_folder)
+    MNIST_DATA, OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, Objective, add_training_args, fit, fraction,
+    model_folder_or_repo, non_negative_float, positive_int, run_script, writable_folder)
 
 GRID_COLUMNS = 10
 EPOCH_EVAL_PER_CLASS, FINAL_EVAL_PER_CLASS = 100, 1000
@@ -59,17 +59,17 @@ print("asked for", labels.tolist(), "- the classifier reads", read.tolist())
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=20, batch_size=128, lr=2e-4, data=MNIST_DATA)
-    parser.add_argument("--loss", choices=LOSSES, default="non-saturating")
+    parser.add_argument("--loss", choices=LOSSES, default="non-saturating", help="the GAN loss")
     parser.add_argument("--d-steps", type=positive_int, default=None, help="D updates per G update (default: 5 for wgan-gp, else 1)")
     parser.add_argument("--gp-weight", type=non_negative_float, default=10.0, help="wgan-gp: weight λ of the gradient penalty")
     parser.add_argument("--ema-decay", type=fraction, default=0.999, help="decay of the moving average of G's weights")
-    parser.add_argument("--noise-dim", type=positive_int, default=100)
+    parser.add_argument("--noise-dim", type=positive_int, default=100, help="size of the noise vector z")
     parser.add_argument("--width", type=positive_int, default=32, help="channels of G's last and D's first hidden layer")
     parser.add_argument("--classifier", type=model_folder_or_repo, default=model_source("classifier-mnist"),
                         help="the judge (folder or Hub repo)")
-    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "cgan-mnist")
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "cgan-mnist", help=OUTPUT_DIR_HELP)
     args = parser.parse_args(argv)
     if args.d_steps is None:
         args.d_steps = 5 if args.loss == "wgan-gp" else 1

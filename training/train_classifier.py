@@ -26,7 +26,8 @@ from generative.models import DigitClassifier  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
 from training.loop import (  # noqa: E402
-    MNIST_DATA, PRETRAINED_DIR, RUNS_DIR, add_training_args, fit, positive_int, run_script, writable_folder)
+    MNIST_DATA, OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int,
+    run_script, writable_folder)
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 MAX_ROTATION_DEG, MAX_SCALE_CHANGE, MAX_SHIFT_PX = 10.0, 0.1, 2.0
@@ -52,11 +53,11 @@ print(f"digit {digit.item()}, probability {confidence.item():.4f}")  # this exam
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=8, batch_size=128, lr=3e-3, data=MNIST_DATA)
     parser.add_argument("--width", type=positive_int, default=32, help="channels of the first conv block")
     parser.add_argument("--feature-dim", type=positive_int, default=128, help="size of the penultimate feature vector")
-    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "classifier-mnist")
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "classifier-mnist", help=OUTPUT_DIR_HELP)
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or RUNS_DIR / "classifier-mnist"
     return args

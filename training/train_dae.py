@@ -26,7 +26,8 @@ from generative.noise import TRAINING_LEVEL_RANGE, corrupt, corrupt_randomly  # 
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
 from training.loop import (  # noqa: E402
-    MNIST_DATA, PRETRAINED_DIR, RUNS_DIR, add_training_args, fit, positive_int, run_script, writable_folder)
+    MNIST_DATA, OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int,
+    run_script, writable_folder)
 
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
 GRID_LEVELS = (("gaussian", 0.5), ("salt_and_pepper", 0.3), ("masking", 0.5))
@@ -52,11 +53,11 @@ print(f"MSE to the clean digit: noisy {(noisy - clean).pow(2).mean():.4f}, denoi
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=20, batch_size=128, lr=2e-3, data=MNIST_DATA)
     parser.add_argument("--width", type=positive_int, default=32, help="channels of the first conv layer")
     parser.add_argument("--code-dim", type=positive_int, default=64, help="size of the bottleneck code")
-    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "dae-mnist")
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "dae-mnist", help=OUTPUT_DIR_HELP)
     parser.add_argument("--eval-limit", type=positive_int, default=None, help="score on the first N test digits only (smoke tests)")
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or RUNS_DIR / "dae-mnist"

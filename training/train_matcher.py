@@ -30,7 +30,8 @@ from generative.text import Tokenizer  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
 from training.loop import (  # noqa: E402
-    PRETRAINED_DIR, RUNS_DIR, add_training_args, fit, positive_int, run_script, writable_folder)
+    OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int, run_script,
+    writable_folder)
 
 DISTRACTORS = 99
 EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 1_000, 5_000
@@ -56,12 +57,12 @@ print("best caption:", captions[similarity[0].argmax()], "| cosine", [round(s, 3
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=3, batch_size=128, lr=2e-3)
     parser.add_argument("--train-scenes", type=positive_int, default=40_000, help="rendered (scene, caption) pairs, one in five held out")
     parser.add_argument("--dim", type=positive_int, default=128, help="size of the shared image–caption space")
     parser.add_argument("--width", type=positive_int, default=32, help="channels of the image encoder's first conv block")
-    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "scene-matcher")
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "scene-matcher", help=OUTPUT_DIR_HELP)
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or RUNS_DIR / "scene-matcher"
     return args

@@ -40,8 +40,8 @@ from generative.provenance import script_arguments  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, format_minutes, publish, run_record)
 from training.loop import (  # noqa: E402
-    PRETRAINED_DIR, RUNS_DIR, add_training_args, bf16_is_fast, fit, model_folder_or_repo, non_negative_float,
-    positive_int, run_script, writable_folder)
+    OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, bf16_is_fast, fit,
+    model_folder_or_repo, non_negative_float, positive_int, run_script, writable_folder)
 
 TEST_SIGMAS = (15, 25, 50)
 GRID_CROP = 96
@@ -67,7 +67,7 @@ print(f"PSNR: noisy {psnr_8bit(clean, noisy):.2f} dB, denoised {psnr_8bit(clean,
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=20, batch_size=64, lr=1e-3,
                       data=f"folder with denoising/Train400, BSD68 and Set12 (default: ${DATA_ROOT_ENV}; never downloaded)")
     parser.add_argument("--patches-per-image", type=positive_int, default=128, help="random patches per training image per epoch")
@@ -90,7 +90,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--add-layers", type=int, default=0, metavar="N",
                         help="with --init-from: insert N hidden convolutions that start as the identity (Net2Net), "
                              "so training goes on from the trained function with more capacity")
-    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "photo-denoiser")
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "photo-denoiser", help=OUTPUT_DIR_HELP)
     parser.add_argument("--eval-limit", type=positive_int, default=None, help="measure on the first N images of each test set only (smoke tests)")
     args = parser.parse_args(argv)
     if args.patch_size % 2:

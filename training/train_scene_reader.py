@@ -27,7 +27,8 @@ from generative.models.scene_reader import SceneReader, read_all, reader_loss  #
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
 from training.loop import (  # noqa: E402
-    PRETRAINED_DIR, RUNS_DIR, add_training_args, fit, positive_int, run_script, writable_folder)
+    OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int, run_script,
+    writable_folder)
 
 EPOCH_EVAL_SIZE, FINAL_EVAL_SIZE = 2_000, 10_000
 GRID_SIZE = 64
@@ -51,11 +52,11 @@ print("the reader sees:", describe(readout, 0))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=5, batch_size=128, lr=3e-3)
     parser.add_argument("--train-scenes", type=positive_int, default=40_000, help="rendered training scenes (one in five held out)")
     parser.add_argument("--width", type=positive_int, default=32, help="channels of the first conv block")
-    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "scene-reader")
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "scene-reader", help=OUTPUT_DIR_HELP)
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or RUNS_DIR / "scene-reader"
     return args

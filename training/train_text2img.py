@@ -55,8 +55,8 @@ from generative.text import Tokenizer  # noqa: E402
 from training.cards import (  # noqa: E402
     RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
 from training.loop import (  # noqa: E402
-    PRETRAINED_DIR, RUNS_DIR, Objective, add_training_args, fit, fraction, model_folder_or_repo, non_negative_float,
-    positive_int, run_script, writable_folder)
+    OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, Objective, add_training_args, fit, fraction,
+    model_folder_or_repo, non_negative_float, positive_int, run_script, writable_folder)
 
 GRID_CAPTIONS = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
                  "a green cross left of a purple diamond", "a cyan disc above a red box",
@@ -82,10 +82,10 @@ print(f"{len(pictures)} pictures of {tuple(pictures.shape[1:])}, values {picture
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=6, batch_size=64, lr=2e-4)
     parser.add_argument("--train-scenes", type=positive_int, default=100_000, help="rendered training scenes, with one caption each")
-    parser.add_argument("--loss", choices=LOSSES[:2], default="non-saturating")
+    parser.add_argument("--loss", choices=LOSSES[:2], default="non-saturating", help="the GAN loss")
     parser.add_argument("--int-weight", type=non_negative_float, default=1.0, help="weight of G's loss on blended captions (GAN-INT); 0 turns it off")
     parser.add_argument("--aux-weight", type=non_negative_float, default=1.0,
                         help="weight of D's auxiliary scene-reading loss (TAC-GAN); 0 = plain GAN-INT-CLS")
@@ -99,13 +99,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--text-weight-decay", type=non_negative_float, default=0.5,
                         help="AdamW weight decay of the text encoder (chosen on validation pairs by "
                              "benchmarks/text2img_text_weight_decay.py; AdamW's default is 0.01)")
-    parser.add_argument("--ema-decay", type=fraction, default=0.999)
-    parser.add_argument("--noise-dim", type=positive_int, default=100)
-    parser.add_argument("--text-dim", type=positive_int, default=128)
+    parser.add_argument("--ema-decay", type=fraction, default=0.999, help="decay of the moving average of G's weights")
+    parser.add_argument("--noise-dim", type=positive_int, default=100, help="size of the noise vector z")
+    parser.add_argument("--text-dim", type=positive_int, default=128, help="size of the caption embedding")
     parser.add_argument("--width", type=positive_int, default=32, help="channels of G's last and D's first hidden layer")
     parser.add_argument("--reader", type=model_folder_or_repo, default=model_source("scene-reader"),
                         help="the judge (folder or Hub repo)")
-    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "text2img-shapes")
+    parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "text2img-shapes", help=OUTPUT_DIR_HELP)
     args = parser.parse_args(argv)
     args.run_dir = args.run_dir or RUNS_DIR / "text2img-shapes"
     return args

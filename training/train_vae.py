@@ -32,7 +32,8 @@ from generative.provenance import script_arguments  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
 from training.loop import (  # noqa: E402
-    MNIST_DATA, PRETRAINED_DIR, RUNS_DIR, add_training_args, fit, positive_int, run_script, writable_folder)
+    MNIST_DATA, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int, run_script,
+    writable_folder)
 
 TEST_ENCODINGS = "test_encodings.safetensors"
 ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ and labels of the 10,000 MNIST test digits "
@@ -63,10 +64,11 @@ print(f"latent {tuple(mean.shape)}, reconstruction MSE {(reconstruction - digit)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=100, batch_size=128, lr=1e-3, data=MNIST_DATA)
-    parser.add_argument("--latent-dim", type=positive_int, default=16)
-    parser.add_argument("--architecture", choices=ARCHITECTURES, default="conv")
+    parser.add_argument("--latent-dim", type=positive_int, default=16, help="size of the latent code z")
+    parser.add_argument("--architecture", choices=ARCHITECTURES, default="conv",
+                        help="conv: the gallery's models; mlp: the PyTorch example's, the baseline")
     parser.add_argument("--width", type=positive_int, default=32, help="conv: channels of the first layer")
     parser.add_argument("--hidden", type=positive_int, default=400, help="mlp: hidden units")
     parser.add_argument("--binarize", choices=["dynamic", "none"], default="dynamic",
