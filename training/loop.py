@@ -126,7 +126,8 @@ def seed_int(text: str) -> int:
     return value
 
 
-OUTPUT_DIR_HELP = "where the checkpoint goes, in Hub layout; given none, the run replaces the shipped one: name another folder to keep it"
+OUTPUT_DIR_HELP = ("where the checkpoint goes, in Hub layout; given none, the run replaces the shipped one: "
+                   "name another folder to keep it")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
