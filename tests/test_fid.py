@@ -509,7 +509,9 @@ def test_a_pytorch_fid_statistics_file_compares_but_cannot_give_kid(stand_in_cli
 
 
 CLI_ERRORS = {  # name: (arguments, words the message must contain)
-    "missing folder": (["missing", "A"], ["missing-folder does not exist"]),
+    "missing folder": (["missing", "A"], ["missing-folder does not exist: give a folder, a .zip of images, statistics "
+                                          "or a named reference (mnist-test, fashion-mnist-test)"]),
+    "mistyped reference": (["mnist-tset", "A"], ["mnist-tset does not exist: did you mean the named reference mnist-test?"]),
     "one usable image": (["A", "one"], ["only 1 usable image, at least 2", "1 file that is not an image", "1 unreadable image"]),
     "KID without features": (["pytorch-fid", "A", "--kid"], ["KID and precision/recall need feature vectors",
                                                              "pytorch-fid.npz holds only statistics"]),
@@ -684,7 +686,7 @@ def test_an_error_from_the_module_entry_point_has_no_traceback(folders):
     done = subprocess.run([sys.executable, "-m", "generative.metrics.fid", str(folders["missing"]), str(folders["A"])],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.strip() == f"error: {folders['missing']} does not exist"
+    assert done.stderr.strip().startswith(f"error: {folders['missing']} does not exist: give a folder")
 
 
 # ---------------------------------------------------------------- the classifier features and the shipped reference

@@ -12,6 +12,7 @@ convention and N.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -178,6 +179,10 @@ def open_source(source: str, kind: str, resize: str) -> SetFeatures | ImageSet:
     if path.is_file() and path.suffix.lower() != ".zip":
         raise FIDError(f"{source} is neither a folder, a .zip of images, {' or '.join(STATS_SUFFIXES)} statistics "
                        f"nor a named reference ({', '.join(REFERENCES)})")
+    if not path.exists():
+        close = difflib.get_close_matches(source, REFERENCES, n=1)
+        raise FIDError(f"{source} does not exist: " + (f"did you mean the named reference {close[0]}?" if close else
+                       f"give a folder, a .zip of images, statistics or a named reference ({', '.join(REFERENCES)})"))
     images = open_image_set(path)
     if len(images) < 2:
         raise FIDError(f"{images.name} holds {len(images)} image file{'' if len(images) == 1 else 's'}, at least 2 "
