@@ -641,6 +641,20 @@ def test_the_command_for_a_missing_reference_builds_exactly_that_reference(stand
     assert open_source("mnist-test", kind, resize).n == len(digits)
 
 
+def test_references_can_be_rebuilt_beside_the_shipped_ones_to_compare(stand_in, monkeypatch, tmp_path):
+    """--out-dir writes the rebuilt files elsewhere; without it the only way to check the shipped ones was to replace them."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    monkeypatch.setattr(statistics_files, "REFERENCES_DIR", shipped)
+    digits = torch.rand(12, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    monkeypatch.setattr(references, "load_mnist", lambda split, root, name: (digits, None))
+    monkeypatch.setattr(references, "make_extractor", lambda kind, resize, device: dataclasses.replace(stand_in, resize=resize))
+    references.main(["--names", "mnist-test", "--features", "classifier", "--out-dir", str(tmp_path / "rebuilt")])
+    assert not any(shipped.iterdir())
+    [rebuilt] = (tmp_path / "rebuilt").iterdir()
+    assert rebuilt.name == reference_path("mnist-test", "classifier", "").name and load_stats(rebuilt).n == len(digits)
+
+
 def test_references_read_every_set_before_replacing_any_file(monkeypatch, tmp_path):
     """A root without Fashion-MNIST once cost the freshly rebuilt MNIST reference (minutes of Inception) first."""
     monkeypatch.setattr(statistics_files, "REFERENCES_DIR", tmp_path)

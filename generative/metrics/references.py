@@ -1,6 +1,7 @@
 """Compute the reference statistics shipped in ``pretrained/fid-references`` (once; users never need the data).
 
     python -m generative.metrics.references --data-root ../shared/datasets
+    python -m generative.metrics.references --data-root ../shared/datasets --out-dir /tmp/references   # to compare
 
 Writes, per dataset test split, the Inception statistics under the default (pytorch-fid) resize
 convention, and for MNIST also the classifier-feature statistics: float32 mean and upper-triangle
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -25,12 +27,14 @@ DATASETS = {"mnist-test": "MNIST", "fashion-mnist-test": "FashionMNIST"}
 KEEP = 1_000
 
 
-def build(name: str, kind: str, extractor: Extractor, images: np.ndarray, batch_size: int, keep: int) -> dict:
+def build(name: str, kind: str, extractor: Extractor, images: np.ndarray, batch_size: int, keep: int,
+          out_dir: Path | None = None) -> dict:
     start = time.perf_counter()
     features = extract(ArrayImages(images, f"{name} ({REFERENCES[name]})"), extractor,
                        batch_size=batch_size, keep=keep)
     seconds = time.perf_counter() - start
     path = reference_path(name, kind, extractor.resize if kind == "inception" else "")
+    path = out_dir / path.name if out_dir else path
     save_stats(features, path)
     return {"name": name, "kind": kind, "n": features.n, "seconds": round(seconds, 1), "file": path.name,
             "bytes": path.stat().st_size}
@@ -45,6 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=at_least_one, default=BATCH_SIZE)
     parser.add_argument("--keep", type=at_least_one, default=KEEP)
     parser.add_argument("--device", type=pick_device, default="auto")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="write the files here instead of over the shipped ones in pretrained/fid-references "
+                             "(to compare them: python -m generative.metrics.fid SHIPPED REBUILT)")
     return parser.parse_args(argv)
 
 
@@ -54,13 +61,14 @@ def main(argv=None) -> None:
         test_sets = {name: load_mnist("test", args.data_root, name=DATASETS[name])[0][:, 0].numpy() for name in args.names}
     except FileNotFoundError as err:
         raise SystemExit(f"error: {err}") from None
-    REFERENCES_DIR.mkdir(parents=True, exist_ok=True)
+    (args.out_dir or REFERENCES_DIR).mkdir(parents=True, exist_ok=True)
     for kind in args.features:
         extractor = make_extractor(kind, args.resize, args.device)
         for name in args.names:
             if kind == "classifier" and name not in DIGIT_REFERENCES:
                 continue  # the digit classifier's features mean nothing for clothes
-            print(json.dumps(build(name, kind, extractor, test_sets[name], args.batch_size, args.keep)), flush=True)
+            print(json.dumps(build(name, kind, extractor, test_sets[name], args.batch_size, args.keep, args.out_dir)),
+                  flush=True)
 
 
 if __name__ == "__main__":
