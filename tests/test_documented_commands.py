@@ -123,3 +123,15 @@ def test_the_commands_of_every_script_and_document_were_found():
     assert every_script - scripts == set(), "scripts no document gives a command for"
     assert {"generative.metrics.fid", "generative.metrics.references"} <= scripts
     assert len(COMMANDS) >= 80  # a change of format that hides the commands must not pass unnoticed
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub (and the Hub) gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_within_the_readme_names_one_of_its_headings():
+    text = (PROJECT_ROOT / "README.md").read_text()
+    anchors = {github_anchor(heading) for heading in re.findall(r"^#+ (.+)$", text, re.M)}
+    links = re.findall(r"\]\(#([^)]+)\)", text)
+    assert len(links) >= 10 and not set(links) - anchors, sorted(set(links) - anchors)
