@@ -166,7 +166,7 @@ class CGANTab(CheckpointTab):
         """The strip from seed A's noise to seed B's for one digit, with verdicts, as gallery items, PNG and GIF."""
         self.check()
         digit = checked_digit(digit)
-        frames = noise_walk(self.generator, digit, checked_seed(seed_a), checked_seed(seed_b),
+        frames = noise_walk(self.generator, digit, checked_seed(seed_a, "Seed A"), checked_seed(seed_b, "Seed B"),
                             checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS), checked_scale(scale))
         captions = verdict_captions(self.classifier, frames, digit)
         png, gif = save_strip(frames, captions, self.files.new(), f"cgan-{digit}-walk")

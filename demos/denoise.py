@@ -438,14 +438,23 @@ def build_tab(hub_user: str | None = None) -> None:
                photo_clean, photo_noisy, photo_denoised, photo_zoom, photo_scores, photo_file, photo_views, digit_panel, photo_panel, route_note]
     # preprocess=False: files reach our own decoder undecoded, which checks their size from the header
     # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
-    digit.sketch_button.click(tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False,
-                              api_description="Denoise a drawn digit (the sketch pad's value): noise is added as the "
-                              "controls say, then the digit autoencoder removes it (the photo denoiser if chosen). "
-                              "Returns the views and scores of the panel that applies.")
-    digit.upload.change(tab.from_upload_change, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False,
-                        api_description="Denoise an uploaded image: noise is added as the controls say (or the upload is "
-                        "taken as already noisy), then the digit autoencoder or the photo denoiser, as chosen or as the "
-                        "image looks, removes it. Returns the views and scores of the panel that applies.")
+    # In the page a refused drawing or file warns and keeps what is shown (an error marked every output "Error" until a
+    # good input came) and a cleared upload box changes nothing; the API's endpoints, on hidden buttons, refuse both.
+    digit.sketch_button.click(kept_on_refusal(tab.from_sketch), [digit.sketch, *controls], outputs, api_visibility="private",
+                              preprocess=False)
+    digit.upload.change(kept_on_refusal(tab.from_upload_change), [digit.upload, *controls], outputs,
+                        api_visibility="private", preprocess=False)
+    gr.Button(visible=False, elem_id="denoise-api-sketch").click(
+        tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False,
+        api_description="Denoise a drawn digit (the sketch pad's value; over the API, its `composite` image): noise is "
+        "added as the controls say, then the digit autoencoder removes it (the photo denoiser if chosen). Returns the "
+        "views and scores of the panel that applies; the other panel's outputs come back unchanged (Gradio's skip).")
+    gr.Button(visible=False, elem_id="denoise-api-upload").click(
+        tab.from_upload, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False,
+        api_description="Denoise an uploaded image: noise is added as the controls say (or the upload is taken as "
+        "already noisy), then the digit autoencoder or the photo denoiser, as chosen or as the image looks, removes it. "
+        "Returns the views and scores of the panel that applies; the other panel's outputs come back unchanged "
+        "(Gradio's skip).")
     digit_setting, photo_setting = tab.rerun_if_shown(DIGIT), tab.rerun_if_shown(PHOTO)
     for control, handler in ((choice, tab.rerun), (seed, tab.rerun), (already_noisy, tab.rerun), (noise_kind, digit_setting),
                              (level, digit_setting), (sigma, photo_setting), (ensemble, photo_setting)):

@@ -87,8 +87,9 @@ def kept_on_refusal(handler):
     return handle
 
 
-def checked_seed(seed) -> int:
-    return checked_int(seed, "The seed", 0, MAX_SEED)
+def checked_seed(seed, name: str = "The seed") -> int:
+    """``seed`` as an int, or a ``Refusal`` naming it (``name``: which seed, where a call takes two)."""
+    return checked_int(seed, name, 0, MAX_SEED)
 
 
 def new_seed() -> int:
@@ -141,6 +142,9 @@ def sketch_path(sketch: dict | None) -> str:
     """The composite image file of a Sketchpad payload ({background, layers, composite}); ``Refusal`` if there is none."""
     composite = sketch.get("composite") if isinstance(sketch, dict) else None
     path = composite.get("path") if isinstance(composite, dict) else composite
+    if not path and isinstance(sketch, dict) and (sketch.get("background") or sketch.get("layers")):
+        raise Refusal("The sketch has no composite image: over the API, send the drawing as its `composite` "
+                      "(background and layers are not read).")
     if not path:
         raise Refusal(EMPTY_SKETCH)
     return path

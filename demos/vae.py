@@ -169,9 +169,13 @@ class VAETab(CheckpointTab):
     def endpoint_views(self, endpoint: Endpoint) -> tuple:
         return endpoint, enlarge(endpoint.image, 4), enlarge(endpoint.reconstruction, 4)
 
-    def set_from_upload(self, image, other, steps, path, code, seed, *, first: bool):
-        if not image:  # the upload box was cleared: keep what is shown
+    def set_from_upload_change(self, image, other, steps, path, code, seed, *, first: bool):
+        """``set_from_upload`` for the page's upload box, whose clearing is no error: what is shown stays."""
+        if not image:
             return gr.skip()
+        return self.set_from_upload(image, other, steps, path, code, seed, first=first)
+
+    def set_from_upload(self, image, other, steps, path, code, seed, *, first: bool):
         return self.set_endpoint(self.endpoint_from_digit(digit_from_upload(image)), other, steps, path, code, seed,
                                  first=first)
 
@@ -181,7 +185,7 @@ class VAETab(CheckpointTab):
 
     def set_from_prior(self, prior_seed, other, steps, path, code, seed, *, first: bool):
         self.check()
-        endpoint = prior_sample(self.model, checked_seed(prior_seed))
+        endpoint = prior_sample(self.model, checked_seed(prior_seed, "The prior seed"))
         return self.set_endpoint(endpoint, other, steps, path, code, seed, first=first)
 
     def set_endpoint(self, endpoint: Endpoint, other: Endpoint, steps, path, code, seed, *, first: bool):
@@ -199,7 +203,7 @@ class VAETab(CheckpointTab):
         steps = checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS)
         checked_choice(path, "path", PATHS)
         checked_choice(code, "endpoint code", CODES)
-        result = walk(self.model, self.classifier, a, b, steps, path, code, checked_seed(seed))
+        result = walk(self.model, self.classifier, a, b, steps, path, code, checked_seed(seed, "The posterior-sample seed"))
         captions = walk_captions(result)
         png, gif = save_strip(result.frames, captions, self.files.new(), "vae-walk")
         strip = gallery_items(result.frames, captions)
@@ -310,12 +314,19 @@ def build_tab(hub_user: str | None = None) -> None:
         also = "; returns it, its reconstruction and the new walk (frames, PNG, GIF, summary, latent map)"
         # preprocess=False on every event: our own decoder checks files from their header, and our own range
         # checks name the control; Gradio's would answer first, with messages that do neither.
-        digit.upload.change(partial(tab.set_from_upload, first=first), [digit.upload, other, *controls],
-                            outputs, api_name=f"vae_{name}_upload", preprocess=False,
-                            api_description=f"{end} from an uploaded digit image{also}.")
-        digit.sketch_button.click(partial(tab.set_from_sketch, first=first),
-                                  [digit.sketch, other, *controls], outputs, api_name=f"vae_{name}_sketch", preprocess=False,
-                                  api_description=f"{end} from a drawn digit{also}.")
+        # In the page a refused file or drawing warns and keeps what is shown, and a cleared upload box changes
+        # nothing; the API's endpoints, on hidden buttons, refuse both (as the Denoise tab's do).
+        digit.upload.change(kept_on_refusal(partial(tab.set_from_upload_change, first=first)), [digit.upload, other, *controls],
+                            outputs, api_visibility="private", preprocess=False)
+        digit.sketch_button.click(kept_on_refusal(partial(tab.set_from_sketch, first=first)),
+                                  [digit.sketch, other, *controls], outputs, api_visibility="private", preprocess=False)
+        gr.Button(visible=False, elem_id=f"vae-api-{name}-upload").click(
+            partial(tab.set_from_upload, first=first), [digit.upload, other, *controls], outputs,
+            api_name=f"vae_{name}_upload", preprocess=False, api_description=f"{end} from an uploaded digit image{also}.")
+        gr.Button(visible=False, elem_id=f"vae-api-{name}-sketch").click(
+            partial(tab.set_from_sketch, first=first), [digit.sketch, other, *controls], outputs,
+            api_name=f"vae_{name}_sketch", preprocess=False,
+            api_description=f"{end} from a drawn digit (over the API, the sketch's `composite` image){also}.")
         prior_button.click(partial(tab.set_from_prior, first=first), [prior_seed, other, *controls],
                            outputs, api_name=f"vae_{name}_prior", preprocess=False,
                            api_description=f"{end} from a draw z ~ N(0, I) of the given prior seed{also}.")

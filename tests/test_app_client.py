@@ -177,6 +177,28 @@ def test_blank_sketch_asks_to_draw(client, tmp_path):
     assert_still_serving(client)
 
 
+def test_the_api_refuses_a_missing_image_and_a_sketch_without_its_composite(client, tmp_path):
+    """In the page a cleared upload box changes nothing; over the API no image is an error that says what to send (it
+    came back as 13 unchanged outputs and no error), and a sketch sent as background and layers names `composite`."""
+    assert_refused(lambda: call(client, "/denoise_upload", None), "Upload an image")
+    background, layer, _ = sketch_files(tmp_path)
+    layers_only = {"background": handle_file(str(background)), "layers": [handle_file(str(layer))], "composite": None,
+                   "id": None}
+    assert_refused(lambda: call(client, "/denoise_sketch", layers_only), "no composite image", "`composite`")
+    assert_still_serving(client)
+
+
+def test_overlapping_api_calls_with_one_file_and_other_settings_each_get_their_result(client):
+    """The page's guard against a change that fires twice once dropped the second of two API calls that send the same
+    file (a sweep over σ with submit()): it now guards the page's upload box only."""
+    photo = handle_file(str(PHOTO_EXAMPLES_DIR / "astronaut-grey.png"))
+    jobs = [client.submit(photo, "auto", "gaussian", 0.5, 0, False, sigma, False, api_name="/denoise_upload")
+            for sigma in (10, 50)]
+    results = [Outputs(*job.result(timeout=120), warnings=[]) for job in jobs]
+    noisy_psnr = [float(out.photo_table["data"][0][1]) for out in results]
+    assert noisy_psnr[0] > noisy_psnr[1] + 10  # σ = 10 and σ = 50: both ran, each with its own noise
+
+
 # ---------------------------------------------------------------- unusual files that must work
 
 WORKING_FILES = {

@@ -68,5 +68,6 @@ def test_out_of_range_values_from_the_api_get_clear_errors(client, values, words
 def test_bad_rows_and_steps_are_refused_and_the_server_keeps_serving(client):
     assert_refused(lambda: client.predict(0, 0, 1.0, api_name="/cgan_every_digit"), "number of rows", "1 to 10")
     assert_refused(lambda: client.predict(4, 1, 2, 1, 1.0, api_name="/cgan_interpolate"), "number of steps", "2 to 24")
+    assert_refused(lambda: client.predict(4, 1, -1, 6, 1.0, api_name="/cgan_interpolate"), "Seed B must be")  # which one
     items, _ = generate(client, count=2)
     assert len(items) == 2

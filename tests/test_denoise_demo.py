@@ -463,3 +463,26 @@ def test_a_file_changed_in_twice_at_once_is_denoised_once_per_session(monkeypatc
     assert sorted(runs) == ["a.png", "a.png", "b.png"]
     change("later", {"path": "a.png"}, page)  # the same file once the first run has ended: a new request
     assert answers["later"] == "denoised"
+
+
+def test_in_the_page_a_refused_upload_or_drawing_warns_and_keeps_what_is_shown(tmp_path):
+    """Raised as errors, a bad file or an empty drawing marked every output "Error" until a good input came; in the page
+    they now warn and keep what is shown, and a cleared box changes nothing. The API's endpoints refuse both."""
+    with gr.Blocks() as blocks:
+        denoise.build_tab()
+    [on_upload] = handlers_of(blocks, "denoise-upload", "change")
+    [on_draw] = handlers_of(blocks, "denoise-sketch-button", "click")
+    [api_upload] = handlers_of(blocks, "denoise-api-upload", "click")
+    [api_sketch] = handlers_of(blocks, "denoise-api-sketch", "click")
+    controls = (AUTO, "gaussian", 0.5, 0, False, 25, False)
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("shopping list")
+    for page_event, api_event, value in ((on_upload, api_upload, {"path": str(not_an_image)}), (on_draw, api_sketch, None)):
+        with pytest.raises(gr.Error) as refusal:
+            api_event(value, *controls)
+        with pytest.warns(UserWarning) as warned:
+            assert isinstance(page_event(value, *controls), type(gr.skip()))
+        assert [str(w.message) for w in warned] == [refusal.value.message]
+    assert isinstance(on_upload(None, *controls), type(gr.skip()))  # the box was cleared
+    with pytest.raises(gr.Error, match="Upload an image"):
+        api_upload(None, *controls)

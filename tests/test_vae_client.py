@@ -113,12 +113,17 @@ def test_a_blank_sketch_asks_to_draw(client, tmp_path):
     assert_refused(lambda: client.predict(value, 5, "slerp", "mean", 0, api_name="/vae_b_sketch"), "sketch is empty")
 
 
+def test_the_api_refuses_an_endpoint_without_an_image(client):
+    """In the page a cleared upload box keeps the endpoint; over the API no image came back as unchanged outputs."""
+    assert_refused(lambda: client.predict(None, 5, "slerp", "mean", 0, api_name="/vae_a_upload"), "Upload an image")
+
+
 BAD_SETTINGS = {
     "one step": (dict(steps=1), ["steps", "2 to 24"]),
     "25 steps": (dict(steps=25), ["steps", "2 to 24"]),
     "unknown path": (dict(path="spline"), ["Unknown path", "slerp"]),
     "unknown code": (dict(code="median"), ["Unknown endpoint code"]),
-    "negative seed": (dict(seed=-1), ["seed", "0 to"]),
+    "negative seed": (dict(seed=-1), ["posterior-sample seed", "0 to"]),
 }
 
 
@@ -129,5 +134,5 @@ def test_bad_walk_settings_are_refused_clearly(client, settings, words):
 
 def test_points_off_the_map_and_bad_prior_seeds_are_refused_and_the_server_keeps_serving(client):
     assert_refused(lambda: client.predict(20.0, 0.0, api_name="/vae_decode_point"), "z₁", "−10 to 10")
-    assert_refused(lambda: client.predict(2**31, 4, "slerp", "mean", 0, api_name="/vae_a_prior"), "seed")
+    assert_refused(lambda: client.predict(2**31, 4, "slerp", "mean", 0, api_name="/vae_a_prior"), "prior seed")
     assert_walk(*walk(client, steps=3), steps=3)

@@ -232,3 +232,27 @@ def test_shipped_vaes_reach_their_stated_test_elbo_on_real_digits(mnist_test):
         with torch.inference_mode():
             elbo = negative_elbo(model, images, torch.Generator().manual_seed(0)).mean().item()
         assert math.isfinite(elbo) and elbo < bound, (checkpoint.name, elbo)
+
+
+@shipped
+def test_in_the_page_a_refused_endpoint_warns_and_keeps_the_walk(tab, tmp_path):
+    """As in the Denoise tab: in the page a bad file or an empty drawing warns and keeps what is shown (an error marked
+    the endpoint, the walk and the map "Error"), a cleared box changes nothing; the API's endpoints refuse both."""
+    with gr.Blocks() as blocks:
+        demo.build_tab()
+    other = tab.initial()[3]
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("shopping list")
+    [on_upload] = handlers_of(blocks, "vae-a-upload", "change")
+    [on_draw] = handlers_of(blocks, "vae-a-sketch-button", "click")
+    [api_upload] = handlers_of(blocks, "vae-api-a-upload", "click")
+    [api_sketch] = handlers_of(blocks, "vae-api-a-sketch", "click")
+    for page_event, api_event, value in ((on_upload, api_upload, {"path": str(not_an_image)}), (on_draw, api_sketch, None)):
+        with pytest.raises(gr.Error) as refusal:
+            api_event(value, other, 6, "lerp", "mean", 0)
+        with pytest.warns(UserWarning) as warned:
+            assert isinstance(page_event(value, other, 6, "lerp", "mean", 0), type(gr.skip()))
+        assert [str(w.message) for w in warned] == [refusal.value.message]
+    assert isinstance(on_upload(None, other, 6, "lerp", "mean", 0), type(gr.skip()))
+    with pytest.raises(gr.Error, match="Upload an image"):
+        api_upload(None, other, 6, "lerp", "mean", 0)
