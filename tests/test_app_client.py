@@ -353,3 +353,11 @@ def test_every_endpoint_is_described_and_names_its_outputs(client):
     undescribed = [f"{name}: {endpoint['description']!r}" for name, endpoint in endpoints.items()
                    if not endpoint["description"] or "partial(" in endpoint["description"] or "``" in endpoint["description"]]
     assert len(endpoints) > 10 and not unnamed and not undescribed, unnamed + undescribed
+
+
+def test_the_readme_lists_every_endpoint_of_the_api_and_no_other(client):
+    """The README's API table is what a programmer reads first: it must name exactly the endpoints the app serves."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("### From Python (the API)")[1].split("\n## ")[0]
+    documented = set(re.findall(r"`(/[a-z0-9_]+)`", section))
+    assert documented == set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
