@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import MAX_SEED, Refusal, checked_int, checked_seed, enlarge, is_number, kept_on_refusal, new_seed
+from demos.inputs import (MAX_SEED, Refusal, checked_int, checked_seed, enlarge, is_number, kept_on_refusal, new_seed,
+                          shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
@@ -114,7 +115,7 @@ def checked_digit(value) -> int:
 
 def checked_scale(value) -> float:
     if not (is_number(value) and MIN_SCALE < value <= MAX_SCALE):
-        raise Refusal(f"The noise scale must be a number above {MIN_SCALE:g} and at most {MAX_SCALE:g}, got {value!r}.")
+        raise Refusal(f"The noise scale must be a number above {MIN_SCALE:g} and at most {MAX_SCALE:g}, got {shown(value)}.")
     return float(value)
 
 

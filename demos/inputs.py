@@ -41,10 +41,16 @@ def is_number(value) -> bool:
     return isinstance(value, int) or math.isfinite(value)
 
 
+def shown(value, limit: int = 40) -> str:
+    """``repr(value)`` for a refusal, cut to ``limit`` characters: an API call's 2**2000 made a 600-digit message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def checked_int(value, name: str, low: int, high: int) -> int:
     """``value`` as an int, or ``Refusal`` naming the control unless it is a whole number in [low, high]."""
     if not (is_number(value) and (isinstance(value, int) or value.is_integer()) and low <= value <= high):
-        raise Refusal(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+        raise Refusal(f"{name} must be a whole number from {low} to {high}, got {shown(value)}.")
     return int(value)
 
 
@@ -52,14 +58,14 @@ def checked_choice(value, name: str, choices) -> str:
     """``value`` if it is one of the string ``choices``, else ``Refusal`` naming them (a list or dict sent by an API
     call is refused like any other wrong value, not looked up, which would raise "unhashable type")."""
     if not (isinstance(value, str) and value in choices):
-        raise Refusal(f"Unknown {name} {value!r}; choose one of: {', '.join(choices)}.")
+        raise Refusal(f"Unknown {name} {shown(value)}; choose one of: {', '.join(choices)}.")
     return value
 
 
 def checked_flag(value, name: str) -> bool:
     """A checkbox's value: True or False only (``bool("false")`` is True, so anything else is refused)."""
     if not isinstance(value, bool):
-        raise Refusal(f"{name} must be true or false, got {value!r}.")
+        raise Refusal(f"{name} must be true or false, got {shown(value)}.")
     return value
 
 

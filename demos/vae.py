@@ -10,7 +10,7 @@ import torch
 
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_int, checked_seed, clicked_point, digit_from_sketch,
-                          digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal, tabs)
+                          digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal, shown, tabs)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
@@ -217,7 +217,7 @@ class VAETab(CheckpointTab):
         self.check()
         for name, value in (("z₁", z1), ("z₂", z2)):
             if not (is_number(value) and abs(value) <= POINT_LIMIT):
-                raise Refusal(f"{name} must be a number from −{POINT_LIMIT:g} to {POINT_LIMIT:g}, got {value!r}.")
+                raise Refusal(f"{name} must be a number from −{POINT_LIMIT:g} to {POINT_LIMIT:g}, got {shown(value)}.")
         point = np.array([z1, z2], dtype=np.float32)
         digit = decode(self.map_model, torch.from_numpy(point)[None])[0]
         (predicted,), (confidence,) = readout(self.classifier, digit[None])

@@ -25,6 +25,17 @@ def test_a_bool_is_not_a_number():
         checked_seed(True)
 
 
+def test_a_huge_value_is_shown_cut_short_in_its_refusal():
+    """An API call's 2**2000 was echoed in full: a 600-digit message."""
+    with pytest.raises(gr.Error) as refusal:
+        checked_seed(2**2000)
+    message = refusal.value.message
+    assert len(message) < 120 and message.endswith(f"got {repr(2**2000)[:39]}….")
+    with pytest.raises(gr.Error) as refusal:
+        checked_seed(-12345)
+    assert refusal.value.message.endswith("got -12345.")  # short values stay whole
+
+
 def test_a_photo_uploaded_as_an_endpoint_is_said_not_to_look_like_a_digit():
     """The VAE turns anything into a digit; a photo's walk would read 1 → 4 → 2 → 8 with no word of why."""
     for photo in photo_example_paths():
