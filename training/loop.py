@@ -137,7 +137,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text, default = action.help or "", action.default
-        if default is None or default is False or default == argparse.SUPPRESS or "default" in text:
+        says_default = "(default" in text or "%(default)" in text  # the help states its default itself
+        if default is None or default is False or default == argparse.SUPPRESS or says_default:
             return text
         if isinstance(default, (str, Path)) and Path(default).is_absolute() and Path(default).is_relative_to(PROJECT_ROOT):
             default = Path(default).relative_to(PROJECT_ROOT)

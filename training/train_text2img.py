@@ -98,7 +98,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "0 = the adversarial losses alone")
     parser.add_argument("--text-weight-decay", type=non_negative_float, default=0.5,
                         help="AdamW weight decay of the text encoder (chosen on validation pairs by "
-                             "benchmarks/text2img_text_weight_decay.py; AdamW's default is 0.01)")
+                             "benchmarks/text2img_text_weight_decay.py; AdamW itself uses 0.01)")
     parser.add_argument("--ema-decay", type=fraction, default=0.999, help="decay of the moving average of G's weights")
     parser.add_argument("--noise-dim", type=positive_int, default=100, help="size of the noise vector z")
     parser.add_argument("--text-dim", type=positive_int, default=128, help="size of the caption embedding")

@@ -32,8 +32,8 @@ from generative.provenance import script_arguments  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
 from training.loop import (  # noqa: E402
-    MNIST_DATA, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int, run_script,
-    writable_folder)
+    MNIST_DATA, OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int,
+    run_script, writable_folder)
 
 TEST_ENCODINGS = "test_encodings.safetensors"
 ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ and labels of the 10,000 MNIST test digits "
@@ -73,7 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--hidden", type=positive_int, default=400, help="mlp: hidden units")
     parser.add_argument("--binarize", choices=["dynamic", "none"], default="dynamic",
                         help="dynamic: a fresh Bernoulli sample of each digit per step; none: grey levels")
-    parser.add_argument("--output-dir", type=writable_folder, default=None, help="default: pretrained/vae-mnist-z<latent-dim>, or vae-mnist-mlp-z<latent-dim> for the mlp")
+    parser.add_argument("--output-dir", type=writable_folder, default=None,
+                        help=f"{OUTPUT_DIR_HELP} (default: pretrained/vae-mnist-z<latent-dim>, "
+                             "or vae-mnist-mlp-z<latent-dim> for the mlp)")
     args = parser.parse_args(argv)
     name = f"vae-mnist-{'mlp-' if args.architecture == 'mlp' else ''}z{args.latent_dim}"
     args.output_dir = args.output_dir or PRETRAINED_DIR / name
