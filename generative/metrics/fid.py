@@ -180,9 +180,10 @@ def open_source(source: str, kind: str, resize: str) -> SetFeatures | ImageSet:
         raise FIDError(f"{source} is neither a folder, a .zip of images, {' or '.join(STATS_SUFFIXES)} statistics "
                        f"nor a named reference ({', '.join(REFERENCES)})")
     if not path.exists():
-        close = difflib.get_close_matches(source, REFERENCES, n=1)
-        raise FIDError(f"{source} does not exist: " + (f"did you mean the named reference {close[0]}?" if close else
-                       f"give a folder, a .zip of images, statistics or a named reference ({', '.join(REFERENCES)})"))
+        # a bare name may be a mistyped reference; a path or another split ("mnist-train") is not one to suggest
+        close = difflib.get_close_matches(source, REFERENCES, n=1, cutoff=0.8) if path.name == source else []
+        raise FIDError(f"{source} does not exist: give a folder, a .zip of images, statistics or a named reference "
+                       f"({', '.join(REFERENCES)})" + (f". Did you mean {close[0]}?" if close else ""))
     images = open_image_set(path)
     if len(images) < 2:
         raise FIDError(f"{images.name} holds {len(images)} image file{'' if len(images) == 1 else 's'}, at least 2 "
