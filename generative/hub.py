@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import TypeVar
 
 from huggingface_hub import PyTorchModelHubMixin
@@ -37,10 +37,12 @@ def model_source(name: str, hub_user: str | None = None) -> str:
 def is_local(source: str) -> bool:
     """Whether ``source`` names a folder (an existing path, or one written as a path) rather than a Hub repo id.
 
-    A repo id is ``namespace/name`` at most, so a source with two or more slashes, or ending in one, is a path
-    even when the folder does not exist: its error is then "no such folder", not the Hub's "invalid repo id".
+    A repo id is ``namespace/name`` at most, so a source with two or more slashes, one ending in a slash, or one with
+    a backslash or a drive (Windows) is a path even when the folder does not exist: its error is then "no such
+    folder", not the Hub's "invalid repo id".
     """
-    return Path(source).exists() or source.startswith((".", "/")) or source.count("/") > 1 or source.endswith("/")
+    return (Path(source).exists() or source.startswith((".", "/")) or source.count("/") > 1 or source.endswith("/")
+            or "\\" in source or bool(PureWindowsPath(source).drive))
 
 
 def checkpoint_file(source: str, filename: str) -> Path:
@@ -72,7 +74,7 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
             folder = Path(snapshot_download(source, allow_patterns=[CONFIG_FILE, WEIGHTS_FILE]))
         if not (folder / WEIGHTS_FILE).is_file():
             why = (f"{WEIGHTS_FILE} is missing; weights are read from safetensors only" if folder.is_dir()
-                   else "there is no such folder")
+                   else "it is a file, not a folder" if folder.exists() else "there is no such folder")
             raise CheckpointError(f"No checkpoint at {source} ({why}). {how_to_get(source, train_command)}")
         return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
     except CheckpointError:

@@ -120,10 +120,13 @@ def test_a_missing_folder_deeper_than_a_repo_id_is_named_as_a_folder(offline_hub
     """"runs/cgan-compare/hinge" cannot be a repo id (namespace/name): before any Hub call or its "Repo id must be
     in the form" error, the message says the folder is not there."""
     monkeypatch.chdir(tmp_path)
-    for source in ("runs/cgan-compare/hinge", "runs/"):
+    for source in ("runs/cgan-compare/hinge", "runs/", "runs\\hinge", "C:\\models\\dae"):
         with pytest.raises(CheckpointError) as refusal:
             load_model(DenoisingAutoencoder, source, train_command=TRAIN)
         assert str(refusal.value) == f"No checkpoint at {source} (there is no such folder). Train one with: {TRAIN}"
+    (tmp_path / "model.safetensors").write_bytes(b"")  # a checkpoint's file given for its folder
+    with pytest.raises(CheckpointError, match=r"\(it is a file, not a folder\)"):
+        load_model(DenoisingAutoencoder, "./model.safetensors", train_command=TRAIN)
 
 
 def test_missing_and_corrupt_checkpoints_name_the_training_command(tmp_path):
