@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
               "real_train_diversity_mean": float(np.mean([spread(floor_feats[floor_labels.numpy() == d]) / real["spread"][d]
                                                           for d in range(10)]))}
     report["model"] = model_label(args.model)
-    report["weights"] = measured_weights(args.model, args.classifier)
+    report["weights_sha256"] = measured_weights(args.model, args.classifier)
     report["main"] = {"model": model_label(args.model),
                       "scales": [judge(generator, classifier, real, scale, args.seed) for scale in [1.0, *args.truncation]]}
     report["compare"] = {}

@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     failed = [level_label(lv["noise"], lv["level"]) for lv in levels if lv["margin"]["target_met"] is False]
     model_metrics = load_metrics(args.model) or {}
     report = info | {
-        "model": model_label(args.model), "weights": measured_weights(args.model),
+        "model": model_label(args.model), "weights_sha256": measured_weights(args.model),
         "model_training_command": model_metrics.get("command", "unknown (no metrics.json)"),
         "test_set": f"MNIST test, first {len(test):,} of 10,000 digits" if args.limit else f"MNIST test, all {len(test):,} digits",
         "n_test": len(test), "n_bm3d": min(args.bm3d_n, len(test)),

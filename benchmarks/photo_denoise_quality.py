@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import (RESULTS_DIR, describe, hardware_line, load_conditions, measured_weights, model_label,  # noqa: E402
-                               run_info, write_results)  # noqa: E402
+                               run_info, write_results)
 from generative.checkpoints import PHOTO_DENOISER  # noqa: E402
 from generative.data.photo_sets import COLOR_TEST_SETS, GRAY_TEST_SETS, load_photo_set, photo_set_dir  # noqa: E402
 from generative.hub import load_metrics  # noqa: E402
@@ -231,7 +231,8 @@ def main(argv: list[str] | None = None) -> None:
         if pool:
             pool.shutdown()
     report = info | {
-        "model": model_label(args.model), "weights": measured_weights(args.model), "parameters": sum(p.numel() for p in model.parameters()),
+        "model": model_label(args.model), "weights_sha256": measured_weights(args.model),
+        "parameters": sum(p.numel() for p in model.parameters()),
         "model_training_command": (load_metrics(args.model) or {}).get("command", "unknown (no metrics.json)"),
         "sigmas": args.sigmas, "sets": sets, "goals": goals(sets), "baselines_from": origin,
         "seconds": round(time.perf_counter() - start, 1), "load_at_end": load_conditions(),

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
                "rendered": spread(torch.stack([rerender(scenes, seed=10 + k) for k in range(VARIETY_DRAWS)]))}
 
     report = info | {"model": model_label(args.model),
-                     "weights": measured_weights(args.model, SCENE_READER.source(), SCENE_MATCHER.source()),
+                     "weights_sha256": measured_weights(args.model, SCENE_READER.source(), SCENE_MATCHER.source()),
                      "pictures_per_split": args.count, "noise_seed": args.seed,
                      "targets_all_correct": TARGETS, "text_encoder_reading": text_reading, "alignment": alignment,
                      "alignment_given_text_reading": given_reading,

@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     # a Path is no JSON; relative inside the project
     settings = vars(args) | {"out_dir": model_label(str(args.out_dir)), "classifier": model_label(args.classifier)}
     report = {"model": model_label(model_source(WALK_MODEL)), "run": info, "settings": settings,
-              "weights": measured_weights(*sources.values(), args.classifier),
+              "weights_sha256": measured_weights(*sources.values(), args.classifier),
               "likelihood": {}, "interpolation": {}, "models": {}}
     for name, model in tqdm(models.items(), desc="models"):
         report["models"][name] = model_label(sources[name])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -29,9 +30,10 @@ def measured_report(name: str, *sources: str, results_dir: Path = RESULTS_DIR) -
     if not path.is_file():
         return None
     report = json.loads(path.read_text())
-    root, measured = results_dir.parents[1], report.get("weights", {})
-    folders = [Path(source).resolve() for source in sources]
-    if not all(folder.is_relative_to(root) and folder.relative_to(root).as_posix() in measured for folder in folders):
+    root, measured = Path(os.path.abspath(results_dir.parents[1])), report.get("weights_sha256", {})
+    folders = [Path(os.path.abspath(source)) for source in sources]  # not resolved: pretrained/<name> may be a link
+    if not folders or not all(folder.is_relative_to(root) and folder.relative_to(root).as_posix() in measured
+                              for folder in folders):
         return None
     return report if all(weights_hash(root / folder) == recorded for folder, recorded in measured.items()) else None
 

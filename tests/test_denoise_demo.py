@@ -103,35 +103,49 @@ def test_a_missing_checkpoint_is_reported_with_the_training_command(monkeypatch,
 
 def test_the_benchmark_comparison_is_shown_only_for_the_weights_it_measured(tmp_path):
     """Not only the folder: a model retrained into ``pretrained/dae-mnist`` (every training script's default) must
-    not be credited with the shipped model's margins, nor any model once a checkpoint the report used has changed."""
+    not be credited with the shipped model's margins, nor any model once a checkpoint the report used has changed.
+    The denoising benchmark uses no judge; a second checkpoint (as the cGAN's classifier is) is added here."""
     results = tmp_path / "benchmarks" / "results"
     results.mkdir(parents=True)
-    served, classifier = tmp_path / "pretrained" / "dae-mnist", tmp_path / "pretrained" / "classifier-mnist"
-    for folder, content in ((served, b"measured weights"), (classifier, b"classifier")):
+    served, judge = tmp_path / "pretrained" / "dae-mnist", tmp_path / "pretrained" / "judge"
+    for folder, content in ((served, b"measured weights"), (judge, b"judge")):
         folder.mkdir(parents=True)
         (folder / "model.safetensors").write_bytes(content)
     level = {"noise": "salt_and_pepper", "level": 0.3, "margin": {"best_baseline": "median filter", "margin_db": 4.5}}
     report = {"model": "pretrained/dae-mnist", "test_set": "MNIST test", "n_bm3d": 300, "levels": [level],
-              "weights": {"pretrained/dae-mnist": weights_hash(served),
-                          "pretrained/classifier-mnist": weights_hash(classifier)}}
+              "weights_sha256": {"pretrained/dae-mnist": weights_hash(served), "pretrained/judge": weights_hash(judge)}}
     (results / "denoise_quality.json").write_text(json.dumps(report))
 
     assert measured_report("denoise_quality", str(served), results_dir=results) == report
     assert "| salt-and-pepper 0.3 | median filter | +4.50 dB |" in denoise.about_markdown(None, report)
     assert measured_report("denoise_quality", str(tmp_path / "pretrained" / "other"), results_dir=results) is None
     assert measured_report("denoise_quality", "user/dae-mnist", results_dir=results) is None
+    assert measured_report("denoise_quality", results_dir=results) is None  # no checkpoint named: nothing to vouch for
     assert measured_report("missing", "anything", results_dir=results) is None
-    (classifier / "model.safetensors").write_bytes(b"retrained classifier")  # a checkpoint the numbers came from
+    (judge / "model.safetensors").write_bytes(b"retrained judge")  # a checkpoint the numbers came from
     assert measured_report("denoise_quality", str(served), results_dir=results) is None
-    (classifier / "model.safetensors").write_bytes(b"classifier")
+    (judge / "model.safetensors").write_bytes(b"judge")
     (served / "model.safetensors").write_bytes(b"retrained weights")  # retrained into the same folder
     assert measured_report("denoise_quality", str(served), results_dir=results) is None
     (served / "model.safetensors").unlink()
     assert measured_report("denoise_quality", str(served), results_dir=results) is None
-    del report["weights"]  # a report from before weights were recorded
+    del report["weights_sha256"]  # a report from before the hashes were recorded
     (results / "denoise_quality.json").write_text(json.dumps(report))
     (served / "model.safetensors").write_bytes(b"measured weights")
     assert measured_report("denoise_quality", str(served), results_dir=results) is None
+
+
+def test_a_checkpoint_folder_that_is_a_link_keeps_its_report(tmp_path):
+    """pretrained/<name> may link to a shared cache: the report names the folder, not where the link leads."""
+    results, elsewhere = tmp_path / "benchmarks" / "results", tmp_path / "cache" / "dae"
+    results.mkdir(parents=True)
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "model.safetensors").write_bytes(b"measured weights")
+    (tmp_path / "pretrained").mkdir()
+    (tmp_path / "pretrained" / "dae-mnist").symlink_to(elsewhere)
+    report = {"weights_sha256": {"pretrained/dae-mnist": weights_hash(elsewhere)}}
+    (results / "denoise_quality.json").write_text(json.dumps(report))
+    assert measured_report("denoise_quality", str(tmp_path / "pretrained" / "dae-mnist"), results_dir=results) == report
 
 
 CONCURRENT_BM3D = """
