@@ -368,7 +368,7 @@ def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
 SCORE_HEADERS = ["method", "PSNR (dB)", "SSIM"]
 SCORE_LAYOUT = {"wrap": True, "column_widths": ["50%", "25%", "25%"]}  # all three columns fit a phone's width
 DEFAULTS = {"noise_kind": "gaussian", "level": 0.5, "seed": 0, "already_noisy": False, "sigma": 25, "ensemble": False}
-OPENING_NOTE = ("Showing the first example digit with the settings below the examples: draw a digit, upload a digit or a photo, "
+OPENING_NOTE = ("Showing the first example digit with the default settings: draw a digit, upload a digit or a photo, "
                 "or click an example to try your own.")
 
 

@@ -338,9 +338,12 @@ def build_tab(hub_user: str | None = None) -> None:
     gr.Button(visible=False, elem_id="vae-api-walk").click(tab.walk, [state_a, state_b, *controls], walk_outputs,
                                                            api_name="vae_walk", preprocess=False)
     point_outputs = [latent_map, overlay, point_image, point_readout, z1, z2]
-    decode_button.click(tab.decode_point, [overlay, z1, z2], point_outputs, api_name="vae_decode_point", preprocess=False)
-    gr.on([z1.submit, z2.submit], kept_on_refusal(tab.decode_point), [overlay, z1, z2], point_outputs,
-          api_visibility="private", preprocess=False)  # Enter in a box decodes, as in the seed boxes
+    # The button and Enter in a box (as in the seed boxes) warn on a refused point and keep the map; the API's
+    # endpoint, on a hidden button, refuses it.
+    gr.on([decode_button.click, z1.submit, z2.submit], kept_on_refusal(tab.decode_point), [overlay, z1, z2], point_outputs,
+          api_visibility="private", preprocess=False)
+    gr.Button(visible=False, elem_id="vae-api-decode").click(tab.decode_point, [overlay, z1, z2], point_outputs,
+                                                             api_name="vae_decode_point", preprocess=False)
     # A click is the browser's way in; over the API, /vae_decode_point takes the point itself (a call without the
     # click's event data would fail inside Gradio before reaching the tab).
     latent_map.select(tab.click_map, [overlay], point_outputs, preprocess=False, api_visibility="private")

@@ -185,11 +185,15 @@ def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab)
     with pytest.raises(gr.Error, match="whole number from 2 to 24"):
         api_walk(start[0], start[3], 500, "lerp", "mean", 0)
     overlay = start[-1]
-    for elem_id in ("vae-z1", "vae-z2"):  # Enter in a coordinate box decodes the point, as the button does
-        [on_enter] = handlers_of(blocks, elem_id, "submit")
-        assert on_enter(overlay, 1.0, 0.5)[4:] == tab.decode_point(overlay, 1.0, 0.5)[4:] == (1.0, 0.5)
+    # the button and Enter in a coordinate box decode the point; in the page a refused one warns and keeps the map
+    for elem_id, event in (("vae-decode-button", "click"), ("vae-z1", "submit"), ("vae-z2", "submit")):
+        [on_decode] = handlers_of(blocks, elem_id, event)
+        assert on_decode(overlay, 1.0, 0.5)[4:] == tab.decode_point(overlay, 1.0, 0.5)[4:] == (1.0, 0.5)
         with pytest.warns(UserWarning, match="z₁ must be a number"):
-            assert isinstance(on_enter(overlay, float("nan"), 0.0), type(gr.skip()))
+            assert isinstance(on_decode(overlay, float("nan"), 0.0), type(gr.skip()))
+    [api_decode] = handlers_of(blocks, "vae-api-decode", "click")
+    with pytest.raises(gr.Error, match="z₁ must be a number"):
+        api_decode(overlay, float("nan"), 0.0)
 
 
 @shipped
