@@ -3,16 +3,15 @@ a photo to the blind photo denoiser; which one is chosen from the upload, and th
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_flag, checked_seed, clicked_point, digit_from_pixels,
-                          digit_from_sketch, digit_input, enlarge, example_paths, is_number, kept_on_refusal, sketch_path, tabs,
-                          upload_path)
+from demos.inputs import (MAX_SEED, Refusal, UploadGuard, checked_choice, checked_flag, checked_seed, clicked_point,
+                          digit_from_pixels, digit_from_sketch, digit_input, enlarge, example_paths, is_number, kept_on_refusal,
+                          sketch_path, tabs, upload_path)
 from demos.output_files import OutputFolder
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
@@ -139,8 +138,7 @@ class DenoiseTab:
         self.photo_metrics = load_metrics(self.photo_source) if self.photo_model else None
         self.photo_benchmark = measured_report("photo_denoise_quality", self.photo_source) if self.photo_model else None
         self.files = OutputFolder("denoise")
-        self.uploads_running: set[tuple[str | None, str]] = set()  # (session, file) of each upload being denoised
-        self.uploads_lock = threading.Lock()
+        self.uploads = UploadGuard()
 
     @staticmethod
     def _load(checkpoint: Checkpoint, source: str):
@@ -244,22 +242,14 @@ class DenoiseTab:
 
     def from_upload_change(self, image, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
                            request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
-        """Like ``from_upload``, but clearing the upload box is not an error: the outputs just stay.
-
-        A file dropped onto a filled box fires the change twice at once (whatever ``trigger_mode`` says), which
-        doubled the wait for a photo: while a session's file is being denoised, the same file again is skipped."""
+        """``from_upload`` for the page's upload box: clearing it is not an error (the outputs just stay), and the
+        second of the two change events a dropped file fires is skipped (``UploadGuard``)."""
         if not image:
             return gr.skip()
-        key = (request.session_hash if request else None, upload_path(image))
-        with self.uploads_lock:
-            if key in self.uploads_running:
+        with self.uploads.first_run(request, image) as first:
+            if not first:
                 return gr.skip()
-            self.uploads_running.add(key)
-        try:
             return self.from_upload(image, choice, noise_kind, level, seed, already_noisy, sigma, ensemble)
-        finally:
-            with self.uploads_lock:
-                self.uploads_running.discard(key)
 
     def rerun(self, source, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
               progress=gr.Progress(track_tqdm=True)):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 import math
 import random
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +122,32 @@ def digit_from_upload(image: str | dict | None) -> np.ndarray:
     if not looks_like_digit(image.pixels):
         gr.Warning(NOT_A_DIGIT)
     return digit
+
+
+class UploadGuard:
+    """Lets one run of a page's upload event per session and file go at a time.
+
+    A file dropped onto a filled upload box fires its change event twice at once (whatever ``trigger_mode`` says),
+    which doubled the wait for a photo; the second run, while the first still works on the same file, is skipped.
+    """
+
+    def __init__(self):
+        self.running: set[tuple[str | None, str]] = set()
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def first_run(self, request, image):
+        """True inside the block if no other run of this session works on this file, else False."""
+        key = (getattr(request, "session_hash", None), upload_path(image))
+        with self.lock:
+            first = key not in self.running
+            self.running.add(key)
+        try:
+            yield first
+        finally:
+            if first:
+                with self.lock:
+                    self.running.discard(key)
 
 
 def upload_path(image: str | dict | None, missing: str = "Upload an image, or click one of the examples.") -> str:

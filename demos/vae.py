@@ -9,8 +9,9 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (MAX_SEED, Refusal, checked_choice, checked_int, checked_seed, clicked_point, digit_from_sketch,
-                          digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal, shown, tabs)
+from demos.inputs import (MAX_SEED, Refusal, UploadGuard, checked_choice, checked_int, checked_seed, clicked_point,
+                          digit_from_sketch, digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal,
+                          shown, tabs)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
@@ -152,6 +153,7 @@ class VAETab(CheckpointTab):
         super().__init__("vae", (VAE_WALK, VAE_MAP, CLASSIFIER), hub_user)
         self.metrics = {c.name: load_metrics(self.sources[c.name]) for c in (VAE_WALK, VAE_MAP)} if not self.error else {}
         self.report = measured_report("vae_quality", *self.sources.values()) if not self.error else None
+        self.uploads = UploadGuard()
 
     def load_models(self) -> None:
         self.model = self.load(VAE_WALK)
@@ -169,11 +171,18 @@ class VAETab(CheckpointTab):
     def endpoint_views(self, endpoint: Endpoint) -> tuple:
         return endpoint, enlarge(endpoint.image, 4), enlarge(endpoint.reconstruction, 4)
 
-    def set_from_upload_change(self, image, other, steps, path, code, seed, *, first: bool):
-        """``set_from_upload`` for the page's upload box, whose clearing is no error: what is shown stays."""
-        if not image:
-            return gr.skip()
-        return self.set_from_upload(image, other, steps, path, code, seed, first=first)
+    def upload_change(self, *, first: bool):
+        """The page's upload event for endpoint A (``first``) or B: ``set_from_upload``, but clearing the box is not an
+        error (what is shown stays), and the second of the two change events a dropped file fires is skipped
+        (``UploadGuard``). A plain function rather than a partial: Gradio reads the request's annotation from it."""
+        def on_upload(image, other, steps, path, code, seed, request: gr.Request = None):
+            if not image:
+                return gr.skip()
+            with self.uploads.first_run(request, image) as first_run:
+                if not first_run:
+                    return gr.skip()
+                return self.set_from_upload(image, other, steps, path, code, seed, first=first)
+        return on_upload
 
     def set_from_upload(self, image, other, steps, path, code, seed, *, first: bool):
         return self.set_endpoint(self.endpoint_from_digit(digit_from_upload(image)), other, steps, path, code, seed,
@@ -316,8 +325,8 @@ def build_tab(hub_user: str | None = None) -> None:
         # checks name the control; Gradio's would answer first, with messages that do neither.
         # In the page a refused file or drawing warns and keeps what is shown, and a cleared upload box changes
         # nothing; the API's endpoints, on hidden buttons, refuse both (as the Denoise tab's do).
-        digit.upload.change(kept_on_refusal(partial(tab.set_from_upload_change, first=first)), [digit.upload, other, *controls],
-                            outputs, api_visibility="private", preprocess=False)
+        digit.upload.change(kept_on_refusal(tab.upload_change(first=first)), [digit.upload, other, *controls], outputs,
+                            api_visibility="private", preprocess=False)
         digit.sketch_button.click(kept_on_refusal(partial(tab.set_from_sketch, first=first)),
                                   [digit.sketch, other, *controls], outputs, api_visibility="private", preprocess=False)
         gr.Button(visible=False, elem_id=f"vae-api-{name}-upload").click(

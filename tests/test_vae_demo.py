@@ -4,6 +4,9 @@ Most tests use tiny untrained models (the plumbing does not depend on training);
 checkpoints get their own tests at the end, on real MNIST test digits.
 """
 import math
+import threading
+import time
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -12,6 +15,7 @@ import torch
 from PIL import Image
 
 from demos import vae as demo
+from demos.inputs import UploadGuard
 from demos.strips import CAPTION_PADDING, LINE_HEIGHT, save_strip
 from event_wiring import handlers_of
 from generative.checkpoints import VAE_MAP, VAE_WALK
@@ -260,3 +264,36 @@ def test_in_the_page_a_refused_endpoint_warns_and_keeps_the_walk(tab, tmp_path):
     assert isinstance(on_upload(None, other, 6, "lerp", "mean", 0), type(gr.skip()))
     with pytest.raises(gr.Error, match="Upload an image"):
         api_upload(None, other, 6, "lerp", "mean", 0)
+
+
+def test_a_file_dropped_onto_a_filled_box_sets_the_endpoint_once(monkeypatch):
+    """The drop fires the page's change twice at once: the second run, on the same file of the same session, is skipped
+    (it doubled the work, about 0.5 s); another file or another page runs, and so does the same file afterwards."""
+    tab, runs, started = demo.VAETab.__new__(demo.VAETab), [], threading.Event()
+    tab.uploads = UploadGuard()
+
+    def slow_set_from_upload(image, *settings, first):
+        runs.append(image["path"])
+        started.set()
+        time.sleep(0.5)
+        return "set"
+
+    monkeypatch.setattr(tab, "set_from_upload", slow_set_from_upload, raising=False)
+    on_upload = tab.upload_change(first=True)
+    page, other_page = SimpleNamespace(session_hash="page"), SimpleNamespace(session_hash="other")
+    answers = {}
+
+    def change(name, image, request):
+        answers[name] = on_upload(image, None, 6, "lerp", "mean", 0, request=request)
+
+    first = threading.Thread(target=change, args=("first", {"path": "a.png"}, page))
+    first.start()
+    started.wait(5)
+    change("again", {"path": "a.png"}, page)
+    change("other page", {"path": "a.png"}, other_page)  # while the first still runs
+    change("other file", {"path": "b.png"}, page)
+    first.join()
+    assert isinstance(answers["again"], type(gr.skip()))
+    assert answers["first"] == answers["other file"] == answers["other page"] == "set"
+    change("later", {"path": "a.png"}, page)
+    assert answers["later"] == "set" and sorted(runs) == ["a.png", "a.png", "a.png", "b.png"]
