@@ -309,6 +309,10 @@ def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_wi
                 assert sized.evaluate(PICTURE_PROBLEMS) == [], (width, title)
                 if title == "Denoise":
                     assert_same_size(sized, "#denoise-clean img", "#denoise-noisy img", DENOISED)
+                if title == "VAE latent walk":  # the decoded point (a fixed height cut it off under its label)
+                    sized.locator("#vae-decode-button").click()
+                    expect(sized.locator("#vae-point img")).to_be_visible()
+                    assert sized.evaluate(PICTURE_PROBLEMS) == [], (width, "decoded point")
                 if title == "Text-to-image toy":  # the blend's captions are shown whole ("a large blue squ" on a phone)
                     for box in ("#t2i-caption-a input", "#t2i-caption-b input"):
                         assert sized.locator(box).evaluate("box => box.scrollWidth <= box.clientWidth"), (width, box)
