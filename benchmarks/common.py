@@ -23,9 +23,10 @@ RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 
 
 def model_label(source: str) -> str:
-    """A checkpoint source as results should name it: project-relative when it is a local folder."""
-    path = Path(source).resolve()
-    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) and path.exists() else source
+    """A checkpoint source as results should name it: project-relative when it is a local folder (by its own path, not
+    where a link leads: the tabs look a report's checkpoints up by the folder they serve)."""
+    path = Path(os.path.abspath(source))
+    return path.relative_to(PROJECT_ROOT).as_posix() if path.is_relative_to(PROJECT_ROOT) and path.exists() else source
 
 
 def measured_weights(*sources: str) -> dict[str, str]:

@@ -153,7 +153,7 @@ class VAETab(CheckpointTab):
         super().__init__("vae", (VAE_WALK, VAE_MAP, CLASSIFIER), hub_user)
         self.metrics = {c.name: load_metrics(self.sources[c.name]) for c in (VAE_WALK, VAE_MAP)} if not self.error else {}
         self.report = measured_report("vae_quality", *self.sources.values()) if not self.error else None
-        self.uploads = UploadGuard()
+        self.uploads = {True: UploadGuard(), False: UploadGuard()}  # endpoints A and B: the same example may go to both
 
     def load_models(self) -> None:
         self.model = self.load(VAE_WALK)
@@ -178,7 +178,7 @@ class VAETab(CheckpointTab):
         def on_upload(image, other, steps, path, code, seed, request: gr.Request = None):
             if not image:
                 return gr.skip()
-            with self.uploads.first_run(request, image) as first_run:
+            with self.uploads[first].first_run(request, image) as first_run:
                 if not first_run:
                     return gr.skip()
                 return self.set_from_upload(image, other, steps, path, code, seed, first=first)

@@ -9,6 +9,7 @@ import time
 from types import SimpleNamespace
 
 import gradio as gr
+from gradio.utils import get_type_hints
 import numpy as np
 import pytest
 import torch
@@ -135,17 +136,23 @@ def test_the_benchmark_comparison_is_shown_only_for_the_weights_it_measured(tmp_
     assert measured_report("denoise_quality", str(served), results_dir=results) is None
 
 
-def test_a_checkpoint_folder_that_is_a_link_keeps_its_report(tmp_path):
-    """pretrained/<name> may link to a shared cache: the report names the folder, not where the link leads."""
+def test_a_checkpoint_folder_that_is_a_link_keeps_its_report(tmp_path, monkeypatch):
+    """pretrained/<name> may link to a shared cache: the benchmark records the folder, not where the link leads, and
+    the tab finds it there (a report written through a link named the cache's path, and the tab dropped it)."""
+    from benchmarks import common
+
     results, elsewhere = tmp_path / "benchmarks" / "results", tmp_path / "cache" / "dae"
     results.mkdir(parents=True)
     elsewhere.mkdir(parents=True)
     (elsewhere / "model.safetensors").write_bytes(b"measured weights")
     (tmp_path / "pretrained").mkdir()
-    (tmp_path / "pretrained" / "dae-mnist").symlink_to(elsewhere)
-    report = {"weights_sha256": {"pretrained/dae-mnist": weights_hash(elsewhere)}}
+    served = tmp_path / "pretrained" / "dae-mnist"
+    served.symlink_to(elsewhere)
+    monkeypatch.setattr(common, "PROJECT_ROOT", tmp_path)
+    report = {"weights_sha256": common.measured_weights(str(served))}  # as the benchmark writes it
+    assert report == {"weights_sha256": {"pretrained/dae-mnist": weights_hash(elsewhere)}}
     (results / "denoise_quality.json").write_text(json.dumps(report))
-    assert measured_report("denoise_quality", str(tmp_path / "pretrained" / "dae-mnist"), results_dir=results) == report
+    assert measured_report("denoise_quality", str(served), results_dir=results) == report
 
 
 CONCURRENT_BM3D = """
@@ -477,6 +484,10 @@ def test_a_file_changed_in_twice_at_once_is_denoised_once_per_session(monkeypatc
     assert sorted(runs) == ["a.png", "a.png", "b.png"]
     change("later", {"path": "a.png"}, page)  # the same file once the first run has ended: a new request
     assert answers["later"] == "denoised"
+    with gr.Blocks() as blocks:  # Gradio passes the request (the guard's session) only to an annotated parameter
+        denoise.build_tab()
+    [on_upload] = handlers_of(blocks, "denoise-upload", "change")
+    assert get_type_hints(on_upload).get("request") is gr.Request
 
 
 def test_in_the_page_a_refused_upload_or_drawing_warns_and_keeps_what_is_shown(tmp_path):

@@ -270,7 +270,7 @@ def test_a_file_dropped_onto_a_filled_box_sets_the_endpoint_once(monkeypatch):
     """The drop fires the page's change twice at once: the second run, on the same file of the same session, is skipped
     (it doubled the work, about 0.5 s); another file or another page runs, and so does the same file afterwards."""
     tab, runs, started = demo.VAETab.__new__(demo.VAETab), [], threading.Event()
-    tab.uploads = UploadGuard()
+    tab.uploads = {True: UploadGuard(), False: UploadGuard()}
 
     def slow_set_from_upload(image, *settings, first):
         runs.append(image["path"])
@@ -297,3 +297,23 @@ def test_a_file_dropped_onto_a_filled_box_sets_the_endpoint_once(monkeypatch):
     assert answers["first"] == answers["other file"] == answers["other page"] == "set"
     change("later", {"path": "a.png"}, page)
     assert answers["later"] == "set" and sorted(runs) == ["a.png", "a.png", "a.png", "b.png"]
+    # the same example for B while A's run on it goes on is B's own upload, not a repeat
+    started.clear()
+    first = threading.Thread(target=change, args=("A", {"path": "c.png"}, page))
+    first.start()
+    started.wait(5)
+    answers["B"] = tab.upload_change(first=False)({"path": "c.png"}, None, 6, "lerp", "mean", 0, request=page)
+    first.join()
+    assert answers["A"] == answers["B"] == "set"
+
+
+def test_the_page_handlers_of_the_upload_boxes_get_the_request_their_guard_keys_on():
+    """Gradio passes the request only to a parameter it reads as annotated gr.Request: through a partial it read none,
+    so every session's uploads of one example would have shared a single key."""
+    from gradio.utils import get_type_hints
+
+    with gr.Blocks() as blocks:
+        demo.build_tab()
+    for elem_id in ("vae-a-upload", "vae-b-upload"):
+        [handler] = handlers_of(blocks, elem_id, "change")
+        assert get_type_hints(handler).get("request") is gr.Request, elem_id
