@@ -11,7 +11,7 @@ import torch
 
 from demos.inputs import (MAX_SEED, Refusal, UploadGuard, checked_choice, checked_flag, checked_seed, clicked_point,
                           digit_from_pixels, digit_from_sketch, digit_input, enlarge, example_paths, is_number, kept_on_refusal,
-                          sketch_path, tabs, upload_path)
+                          shown, sketch_path, tabs, upload_path)
 from demos.output_files import OutputFolder
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          save_png, zoom_views)
@@ -155,7 +155,7 @@ class DenoiseTab:
             raise Refusal(self.error)
         checked_choice(noise_kind, "noise kind", NOISE_KINDS)
         if not (is_number(level) and 0.0 <= level <= 1.0):
-            raise Refusal(f"The noise level must be a number between 0 and 1, got {level!r}.")
+            raise Refusal(f"The noise level must be a number between 0 and 1, got {shown(level)}.")
         if not (isinstance(digit, np.ndarray) and digit.shape == (FIELD, FIELD)):
             raise Refusal(f"The digit autoencoder needs a {FIELD}×{FIELD} digit, got {describe_pixels(digit)}: upload an image, "
                            "draw one, or click an example.")
@@ -170,15 +170,15 @@ class DenoiseTab:
         if self.photo_model is None:
             raise Refusal(self.photo_error)
         if not (is_number(sigma) and 0 <= sigma <= MAX_PHOTO_SIGMA):
-            raise Refusal(f"The photo noise σ must be a number from 0 to {MAX_PHOTO_SIGMA} (0–255 scale), got {sigma!r}.")
+            raise Refusal(f"The photo noise σ must be a number from 0 to {MAX_PHOTO_SIGMA} (0–255 scale), got {shown(sigma)}.")
         if not (isinstance(photo, np.ndarray) and photo.ndim in (2, 3) and photo.shape[2:] in ((), (3,))
                 and min(photo.shape[:2]) >= MIN_SIDE):
             raise Refusal(f"The photo denoiser needs a grey (H, W) or RGB (H, W, 3) photo of at least {MIN_SIDE}×{MIN_SIDE} "
                            f"pixels, got {describe_pixels(photo)}: upload an image or click an example.")
         result = denoise_upload(self.photo_model, photo, float(sigma), checked_seed(seed),
                                 checked_flag(already_noisy, ALREADY_NOISY), checked_flag(ensemble, ENSEMBLE))
-        shown = {"original": result.clean, "noisy": result.noisy, "denoised": result.denoised}
-        views = [(to_uint8(image), label) for label, image in shown.items() if image is not None]
+        images = {"original": result.clean, "noisy": result.noisy, "denoised": result.denoised}
+        views = [(to_uint8(image), label) for label, image in images.items() if image is not None]
         return (None if result.clean is None else views[0][0], views[-2][0], views[-1][0], zoom_views(views),
                 scores_table(result), save_png(result.denoised, self.files.new(), "denoised.png"), views)
 

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from demos.inputs import enlarge
+from demos.inputs import enlarge, shown
 from generative.digits import looks_like_digit
 from generative.metrics.image_quality import Scores
 from generative.models import PhotoDenoiser
@@ -34,7 +34,7 @@ class PhotoResult:
 def choose_model(choice: str, pixels: np.ndarray) -> str:
     """DIGIT or PHOTO: the user's ``choice`` unless it is AUTO, when ``looks_like_digit`` decides."""
     if choice not in (AUTO, DIGIT, PHOTO):
-        raise ValueError(f"model choice must be one of {AUTO!r}, {DIGIT!r}, {PHOTO!r}, got {choice!r}")
+        raise ValueError(f"model choice must be one of {AUTO!r}, {DIGIT!r}, {PHOTO!r}, got {shown(choice)}")
     if choice != AUTO:
         return choice
     return DIGIT if looks_like_digit(pixels) else PHOTO

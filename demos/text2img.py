@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import MAX_SEED, Refusal, checked_int, checked_seed, new_seed
+from demos.inputs import MAX_SEED, Refusal, checked_int, checked_seed, new_seed, shown
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
@@ -160,7 +160,7 @@ def checked_caption(caption) -> str:
     """The caption, if it is text of a sensible length: the text encoder takes one step per word or comma, so an
     unbounded caption would be an unbounded request."""
     if not isinstance(caption, str):
-        raise CaptionError(f"The caption must be text, got {caption!r}.")
+        raise CaptionError(f"The caption must be text, got {shown(caption)}.")
     if len(caption) > MAX_CAPTION_CHARS:
         raise CaptionError(f"The caption is {len(caption):,} characters long; the limit is {MAX_CAPTION_CHARS}. "
                            "Describe one or two things, e.g. \"a green cross left of a purple diamond\".")

@@ -3,6 +3,7 @@ upload that does not look like a digit gets a warning."""
 import warnings
 
 import gradio as gr
+import numpy as np
 import pytest
 
 from demos.inputs import MAX_SEED, checked_int, checked_seed, digit_from_upload, example_paths, is_number, new_seed
@@ -34,6 +35,19 @@ def test_a_huge_value_is_shown_cut_short_in_its_refusal():
     with pytest.raises(gr.Error) as refusal:
         checked_seed(-12345)
     assert refusal.value.message.endswith("got -12345.")  # short values stay whole
+    from demos.denoise import DenoiseTab
+    from demos.text2img import CaptionError, checked_caption
+
+    with pytest.raises(CaptionError) as refusal:
+        checked_caption(["a red circle"] * 10_000)  # an API call's list for a caption
+    assert len(str(refusal.value)) < 100
+    tab = DenoiseTab.__new__(DenoiseTab)
+    tab.model = tab.photo_model = object()
+    for refused in (lambda: tab.run(np.zeros((28, 28)), "gaussian", 2**2000, 0, False),
+                    lambda: tab.run_photo(np.zeros((64, 64)), 2**2000, 0, False)):
+        with pytest.raises(gr.Error) as refusal:
+            refused()
+        assert len(refusal.value.message) < 120 and "…" in refusal.value.message
 
 
 def test_a_photo_uploaded_as_an_endpoint_is_said_not_to_look_like_a_digit():
