@@ -512,7 +512,9 @@ CLI_ERRORS = {  # name: (arguments, words the message must contain)
     "missing folder": (["missing", "A"], ["missing-folder does not exist: give a folder, a .zip of images, statistics "
                                           "or a named reference (mnist-test, fashion-mnist-test)"]),
     "mistyped reference": (["mnist-tset", "A"], ["mnist-tset does not exist: give a folder", ". Did you mean mnist-test?"]),
+    "capitals": (["MNIST-test", "A"], ["MNIST-test does not exist: give a folder", ". Did you mean mnist-test?"]),
     "another split": (["mnist-train", "A"], ["mnist-train does not exist: give a folder", "(mnist-test, fashion-mnist-test)"]),
+    "another long split": (["fashion-mnist-train", "A"], ["fashion-mnist-train does not exist: give a folder"]),
     "one usable image": (["A", "one"], ["only 1 usable image, at least 2", "1 file that is not an image", "1 unreadable image"]),
     "KID without features": (["pytorch-fid", "A", "--kid"], ["KID and precision/recall need feature vectors",
                                                              "pytorch-fid.npz holds only statistics"]),
@@ -533,7 +535,7 @@ def test_the_command_line_refuses_in_plain_words(stand_in_cli, folders, capsys, 
     assert code == 1 and out == "" and err.startswith("error: ")
     for word in words:
         assert word in err
-    assert "Did you mean" not in err or arguments[0] == "mnist-tset"  # only a near-miss of a reference's own name
+    assert ("Did you mean" in err) == (arguments[0] in ("mnist-tset", "MNIST-test"))  # a near-miss of a name only
 
 
 @pytest.fixture

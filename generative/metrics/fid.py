@@ -12,7 +12,6 @@ convention and N.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
@@ -168,6 +167,17 @@ def compare(a: SetFeatures, b: SetFeatures, kid: bool = False, pr: bool = False,
     return comparison
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions that turn ``a`` into ``b``."""
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        previous = current
+    return previous[-1]
+
+
 def open_source(source: str, kind: str, resize: str) -> SetFeatures | ImageSet:
     """A named reference or a statistics file, read now; a folder or zip of images, opened (listed) but not yet
     measured: every source is checked before the minutes that extracting the features of another can take."""
@@ -180,8 +190,9 @@ def open_source(source: str, kind: str, resize: str) -> SetFeatures | ImageSet:
         raise FIDError(f"{source} is neither a folder, a .zip of images, {' or '.join(STATS_SUFFIXES)} statistics "
                        f"nor a named reference ({', '.join(REFERENCES)})")
     if not path.exists():
-        # a bare name may be a mistyped reference; a path or another split ("mnist-train") is not one to suggest
-        close = difflib.get_close_matches(source, REFERENCES, n=1, cutoff=0.8) if path.name == source else []
+        # a bare name a typo or two from a reference's may be that reference; a path, or another split ("mnist-train",
+        # four edits from "mnist-test"), is not one to suggest
+        close = [name for name in REFERENCES if path.name == source and edit_distance(source.lower(), name) <= 2]
         raise FIDError(f"{source} does not exist: give a folder, a .zip of images, statistics or a named reference "
                        f"({', '.join(REFERENCES)})" + (f". Did you mean {close[0]}?" if close else ""))
     images = open_image_set(path)
