@@ -137,7 +137,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text, default = action.help or "", action.default
-        says_default = "(default" in text or "%(default)" in text  # the help states its default itself
+        says_default = "(default:" in text or "%(default)" in text  # the help states this flag's default itself
         if default is None or default is False or default == argparse.SUPPRESS or says_default:
             return text
         if isinstance(default, (str, Path)) and Path(default).is_absolute() and Path(default).is_relative_to(PROJECT_ROOT):
