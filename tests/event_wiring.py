@@ -1,5 +1,9 @@
-"""Which handlers a built ``gr.Blocks`` runs when one of its components fires an event (for the tabs' wiring tests)."""
+"""The tabs' event wiring in tests: which handlers a built ``gr.Blocks`` runs for an event, and how a page's upload
+handler takes the double change event of a dropped file."""
 from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
 
 import gradio as gr
 
@@ -8,3 +12,26 @@ def handlers_of(demo: gr.Blocks, elem_id: str, event: str) -> list:
     """The functions that ``event`` (e.g. "change") of the component with ``elem_id`` triggers directly."""
     return [f.fn for f in demo.fns.values()
             if any(block in demo.blocks and demo.blocks[block].elem_id == elem_id and name == event for block, name in f.targets)]
+
+
+def assert_a_dropped_file_runs_once(on_change, started: threading.Event, result) -> None:
+    """The page's upload handler ``on_change(image, request)``, its work stubbed to set ``started``, take 0.5 s and
+    return ``result``: a file dropped onto a filled box fires the change twice at once, and the second run of the same
+    session's file is skipped; another page's upload of that file and another file run at once, and so does the
+    same file once the first run has ended."""
+    page, other_page = SimpleNamespace(session_hash="page"), SimpleNamespace(session_hash="other")
+    answers = {}
+
+    def change(name, path, request):
+        answers[name] = on_change({"path": path}, request)
+
+    first = threading.Thread(target=change, args=("first", "a.png", page))
+    first.start()
+    started.wait(5)
+    change("again", "a.png", page)
+    change("other page", "a.png", other_page)  # while the first still runs
+    change("other file", "b.png", page)
+    first.join()
+    change("later", "a.png", page)
+    assert isinstance(answers.pop("again"), type(gr.skip()))
+    assert answers == dict.fromkeys(["first", "other page", "other file", "later"], result)

@@ -30,7 +30,7 @@ from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import denoise_photo, psnr_8bit, to_uint8
 from generative.provenance import weights_hash
-from event_wiring import handlers_of
+from event_wiring import assert_a_dropped_file_runs_once, handlers_of
 from input_files import SEVEN
 
 
@@ -465,25 +465,10 @@ def test_a_file_changed_in_twice_at_once_is_denoised_once_per_session(monkeypatc
         return "denoised"
 
     monkeypatch.setattr(tab, "from_upload", slow_from_upload)
-    page, other_page = SimpleNamespace(session_hash="page"), SimpleNamespace(session_hash="other")
     controls = (AUTO, "gaussian", 0.5, 0, False, 25)
-    answers = {}
-
-    def change(name, image, request):
-        answers[name] = tab.from_upload_change(image, *controls, request=request)
-
-    first = threading.Thread(target=change, args=("first", {"path": "a.png"}, page))
-    first.start()
-    started.wait(5)
-    change("again", {"path": "a.png"}, page)
-    change("other page", {"path": "a.png"}, other_page)  # while the first still runs
-    change("other file", {"path": "b.png"}, page)
-    first.join()
-    assert isinstance(answers["again"], type(gr.skip()))
-    assert answers["first"] == answers["other file"] == answers["other page"] == "denoised"
-    assert sorted(runs) == ["a.png", "a.png", "b.png"]
-    change("later", {"path": "a.png"}, page)  # the same file once the first run has ended: a new request
-    assert answers["later"] == "denoised"
+    assert_a_dropped_file_runs_once(lambda image, request: tab.from_upload_change(image, *controls, request=request),
+                                    started, "denoised")
+    assert sorted(runs) == ["a.png", "a.png", "a.png", "b.png"]
     with gr.Blocks() as blocks:  # Gradio passes the request (the guard's session) only to an annotated parameter
         denoise.build_tab()
     [on_upload] = handlers_of(blocks, "denoise-upload", "change")
