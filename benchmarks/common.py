@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from generative.provenance import PROJECT_ROOT, command_line, cpu_model, weights_hash
+from generative.hub import weights_hash
+from generative.provenance import PROJECT_ROOT, command_line, cpu_model
 
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 

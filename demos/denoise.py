@@ -244,12 +244,8 @@ class DenoiseTab:
                            request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
         """``from_upload`` for the page's upload box: clearing it is not an error (the outputs just stay), and the
         second of the two change events a dropped file fires is skipped (``UploadGuard``)."""
-        if not image:
-            return gr.skip()
-        with self.uploads.first_run(request, image) as first:
-            if not first:
-                return gr.skip()
-            return self.from_upload(image, choice, noise_kind, level, seed, already_noisy, sigma, ensemble)
+        return self.uploads.run(request, image, lambda: self.from_upload(image, choice, noise_kind, level, seed,
+                                                                         already_noisy, sigma, ensemble))
 
     def rerun(self, source, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
               progress=gr.Progress(track_tqdm=True)):

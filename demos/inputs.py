@@ -8,7 +8,6 @@ import functools
 import math
 import random
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,19 +134,21 @@ class UploadGuard:
         self.running: set[tuple[str | None, str]] = set()
         self.lock = threading.Lock()
 
-    @contextmanager
-    def first_run(self, request, image):
-        """True inside the block if no other run of this session works on this file, else False."""
+    def run(self, request, image, work):
+        """``work()`` for the page's upload ``image``, or ``gr.skip()`` (what is shown stays) when the box was cleared
+        or when this session's run on this file is still going."""
+        if not image:
+            return gr.skip()
         key = (getattr(request, "session_hash", None), upload_path(image))
         with self.lock:
-            first = key not in self.running
+            if key in self.running:
+                return gr.skip()
             self.running.add(key)
         try:
-            yield first
+            return work()
         finally:
-            if first:
-                with self.lock:
-                    self.running.discard(key)
+            with self.lock:
+                self.running.discard(key)
 
 
 def upload_path(image: str | dict | None, missing: str = "Upload an image, or click one of the examples.") -> str:

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from generative.provenance import weights_hash
+from generative.hub import weights_hash
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

@@ -176,12 +176,8 @@ class VAETab(CheckpointTab):
         error (what is shown stays), and the second of the two change events a dropped file fires is skipped
         (``UploadGuard``). A plain function rather than a partial: Gradio reads the request's annotation from it."""
         def on_upload(image, other, steps, path, code, seed, request: gr.Request = None):
-            if not image:
-                return gr.skip()
-            with self.uploads[first].first_run(request, image) as first_run:
-                if not first_run:
-                    return gr.skip()
-                return self.set_from_upload(image, other, steps, path, code, seed, first=first)
+            return self.uploads[first].run(request, image,
+                                           lambda: self.set_from_upload(image, other, steps, path, code, seed, first=first))
         return on_upload
 
     def set_from_upload(self, image, other, steps, path, code, seed, *, first: bool):

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from huggingface_hub import PyTorchModelHubMixin
 
-from generative.provenance import PROJECT_ROOT
+from generative.provenance import PROJECT_ROOT, file_hash
 
 PRETRAINED_DIR = PROJECT_ROOT / "pretrained"
 HUB_USER_ENV = "GALLERY_HUB_USER"
@@ -26,6 +26,14 @@ ModelT = TypeVar("ModelT", bound=PyTorchModelHubMixin)
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing or unreadable; the message says how to get a good one."""
+
+
+def weights_hash(folder: str | Path) -> str | None:
+    """``file_hash`` of a checkpoint folder's weights file: which weights a result was measured on.
+
+    A folder's name does not say that: every training script writes to ``pretrained/<name>`` by default.
+    """
+    return file_hash(Path(folder) / WEIGHTS_FILE)
 
 
 def model_source(name: str, hub_user: str | None = None) -> str:

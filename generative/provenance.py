@@ -52,11 +52,3 @@ def project_code() -> dict[str, str]:
 def file_hash(path: Path) -> str | None:
     """The first 16 hex digits of the file's SHA-256 (enough to tell versions apart), or None if it is gone."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
-
-
-def weights_hash(folder: str | Path) -> str | None:
-    """``file_hash`` of a checkpoint folder's ``model.safetensors``: which weights a result was measured on.
-
-    A folder's name does not say that: every training script writes to ``pretrained/<name>`` by default.
-    """
-    return file_hash(Path(folder) / "model.safetensors")

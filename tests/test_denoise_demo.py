@@ -24,12 +24,11 @@ from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model
 from demos.reports import fixed, hardware_words, measured_report
 from generative.classical import gaussian_blur, median_filter, noise_sigma
 from generative.digits import looks_like_digit
-from generative.hub import PRETRAINED_DIR, load_model
+from generative.hub import PRETRAINED_DIR, load_model, weights_hash
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser, score
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import denoise_photo, psnr_8bit, to_uint8
-from generative.provenance import weights_hash
 from event_wiring import assert_a_dropped_file_runs_once, handlers_of
 from input_files import SEVEN
 
