@@ -14,7 +14,7 @@ from demos.inputs import (MAX_SEED, Refusal, UploadGuard, checked_choice, checke
                           shown, sketch_path, tabs, upload_path)
 from demos.output_files import OutputFolder
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
-                         save_png, zoom_views)
+                         percent_of, save_png, zoom_views)
 from demos.reports import fixed, hardware_words, measured_report
 from generative.checkpoints import DAE_MNIST, PHOTO_DENOISER, Checkpoint
 from generative.classical import CLASSICAL_DENOISERS
@@ -182,14 +182,23 @@ class DenoiseTab:
         return (None if result.clean is None else views[0][0], views[-2][0], views[-1][0], zoom_views(views),
                 scores_table(result), save_png(result.denoised, self.files.new(), "denoised.png"), views)
 
-    @staticmethod
-    def zoom_at(views, evt: gr.SelectData):
-        """A click on one of the three photos moves the zoomed detail there."""
+    @classmethod
+    def zoom_at_click(cls, views, evt: gr.SelectData):
+        """A click on one of the three photos moves the sliders there (to the nearest per cent), and the detail with them."""
         if not views or (pixel := clicked_point(evt)) is None:
-            return gr.skip()
+            return gr.skip(), gr.skip(), gr.skip()
         height, width = views[0][0].shape[:2]
-        x, y = pixel
-        return zoom_views(views, (y / height, x / width))
+        across, down = percent_of(pixel[0], width), percent_of(pixel[1], height)
+        return cls.zoom_at(views, across, down), across, down
+
+    @staticmethod
+    def zoom_at(views, across, down):
+        """The detail the sliders point at: ``across`` and ``down`` per cent of the photo's width and height.
+
+        The sliders are the keyboard's way to move the detail, and keep it in place when a new σ or photo comes."""
+        if not views or not (is_number(across) and is_number(down)):
+            return gr.skip()
+        return zoom_views(views, (float(np.clip(down, 0, 100)) / 100, float(np.clip(across, 0, 100)) / 100))
 
     # ---------------------------------------------------------------- events
 
@@ -411,8 +420,12 @@ def build_tab(hub_user: str | None = None) -> None:
                     photo_denoised = gr.Image(format="png", label="denoised", elem_classes=["label-clear"], interactive=False,
                                               elem_id="denoise-photo-denoised")
                 photo_zoom = gr.Gallery(elem_classes=["pixelated", "fit-columns", "zoom", "captions-below", "label-clear"], format="png",
-                                        label="Detail, 96×96 pixels enlarged 4×: click a photo above to choose where",
-                                        height="auto", elem_id="denoise-photo-zoom")
+                                        label="Detail, 96×96 pixels enlarged 4×: click a photo above, or move the sliders, "
+                                        "to choose where", height="auto", elem_id="denoise-photo-zoom")
+                with gr.Row():
+                    zoom_across = gr.Slider(0, 100, value=50, step=1, label="Detail centre: across (% of the width)",
+                                            elem_id="denoise-zoom-across")
+                    zoom_down = gr.Slider(0, 100, value=50, step=1, label="down (% of the height)", elem_id="denoise-zoom-down")
                 photo_scores = gr.Dataframe(headers=SCORE_HEADERS, label="Quality against the original photo", **SCORE_LAYOUT,
                                             interactive=False, elem_id="denoise-photo-scores")
                 photo_file = gr.File(label="Download the denoised photo (PNG)", elem_id="denoise-photo-download")
@@ -447,4 +460,7 @@ def build_tab(hub_user: str | None = None) -> None:
         control.change(kept_on_refusal(handler), [source_state, *controls], outputs, api_visibility="private",
                        preprocess=False)
     for photo in (photo_clean, photo_noisy, photo_denoised):
-        photo.select(tab.zoom_at, [photo_views], [photo_zoom], api_visibility="private")
+        photo.select(tab.zoom_at_click, [photo_views], [photo_zoom, zoom_across, zoom_down], api_visibility="private")
+    # "input", not "change": a click sets the sliders and their detail at once; "change" would compute it again.
+    for moved in (zoom_across.input, zoom_down.input, photo_views.change):
+        moved(tab.zoom_at, [photo_views, zoom_across, zoom_down], [photo_zoom], api_visibility="private")

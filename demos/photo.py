@@ -98,6 +98,11 @@ def zoom_views(views: list[tuple[np.ndarray, str]], centre: tuple[float, float] 
     return [(zoom_crop(image, centre), label) for image, label in views]
 
 
+def percent_of(pixel: float, size: int) -> int:
+    """Where ``pixel`` lies along a side of ``size`` pixels, in whole per cent: a zoom slider's value."""
+    return int(np.clip(round(100 * pixel / size), 0, 100))
+
+
 def save_png(image: np.ndarray, folder: Path, name: str) -> str:
     """Write ``image`` as an 8-bit PNG (what a user downloads) and return its path."""
     path = folder / name

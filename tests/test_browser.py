@@ -8,18 +8,22 @@ seed" changes them. FID tab: the classifier-feature FID of cGAN samples, an uplo
 "Upload" for its set, and Stop ends a measurement of 10,000 samples. Text-to-image tab: clicking a
 held-out example caption draws new pictures with the held-out note, and an unknown word is named back.
 At phone width every tab is in sight; at phone, tablet and desktop width no label, icon or readout covers a picture
-and no gallery hides pictures in a scroll box of its own. The cGAN's sliders redraw from the keyboard.
+and no gallery hides pictures in a scroll box of its own. The cGAN's sliders redraw from the keyboard, and the photo
+detail moves by keyboard and stays where it was put when σ changes.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
 """
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import time
 from contextlib import contextmanager
 
+import numpy as np
 import pytest
+from PIL import Image
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")  # Debian's; .ci/run installs it
 if CHROMIUM is None:
@@ -29,6 +33,7 @@ expect = sync_api.expect
 expect.set_options(timeout=30_000)  # one denoising request beside a training run (Playwright's default: 5 s)
 
 from demos.fid import GENERATOR_CHOICES, UPLOAD  # noqa: E402
+from demos.photo import ZOOM_SCALE, ZOOM_SIDE  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
 from input_files import random_digits_zip  # noqa: E402
 
@@ -165,6 +170,38 @@ def test_clicking_an_example_photo_shows_the_photo_denoiser_and_a_digit_brings_t
     expect(page.locator(MODEL_INPUT)).to_be_visible()
     expect(page.locator("#denoise-about")).to_contain_text("denoising autoencoder")
     expect(page.locator("#denoise-photo-about")).to_be_hidden()
+
+
+def pixels_of(page, selector: str) -> np.ndarray:
+    """The pixels of the image ``selector`` shows, fetched from the server as the browser fetched them."""
+    return np.asarray(Image.open(io.BytesIO(page.request.get(page.locator(selector).get_attribute("src")).body())))
+
+
+def wait_for_top_right_detail(page) -> None:
+    """Wait until the zoomed detail of the denoised photo is its top-right corner, enlarged."""
+    deadline = time.monotonic() + 30
+    while True:
+        photo, detail = pixels_of(page, "#denoise-photo-denoised img"), pixels_of(page, "#denoise-photo-zoom img >> nth=-1")
+        if np.array_equal(detail[::ZOOM_SCALE, ::ZOOM_SCALE], photo[:ZOOM_SIDE, -ZOOM_SIDE:]):
+            return
+        assert time.monotonic() < deadline, "the detail is not the denoised photo's top-right corner"
+        time.sleep(0.5)
+
+
+def test_the_photo_detail_moves_from_the_keyboard_and_stays_there_when_sigma_changes(page):
+    """The detail was placed by clicking only, and a new σ put it back in the centre, away from what was compared."""
+    open_subtab(page, "Upload or pick an example")
+    page.locator("#denoise-photo-examples button.gallery-item:has(img[src*='coffee'])").click()
+    expect(page.locator("#denoise-photo-zoom img")).to_have_count(3)
+    page.locator("#denoise-zoom-across input[type=range]").press("End")  # 100 %: the right edge
+    page.locator("#denoise-zoom-down input[type=range]").press("Home")  # 0 %: the top edge
+    wait_for_top_right_detail(page)
+    denoised = src_of(page, "#denoise-photo-denoised img")
+    sigma = page.locator("#denoise-photo-sigma input[type=range]")
+    sigma.press("ArrowRight")
+    wait_for_new_image(page, "#denoise-photo-denoised img", denoised)
+    wait_for_top_right_detail(page)
+    sigma.press("ArrowLeft")  # back to the default for the tests after this one
 
 
 def open_vae_tab(page) -> None:

@@ -384,17 +384,32 @@ def test_the_photo_explanation_quotes_the_card_and_the_benchmark():
     assert " Training stages 4–9 of the 9 divided each patch's" in photo_about_markdown(shipped, None)  # as its card says
 
 
-def test_a_click_on_a_photo_moves_the_zoomed_detail_there():
+def test_a_click_on_a_photo_moves_the_zoom_sliders_and_the_detail_there():
     image = (np.random.default_rng(3).random((200, 300, 3)) * 255).astype(np.uint8)
     views = [(image, "noisy"), (255 - image, "denoised")]
-    zoomed = DenoiseTab.zoom_at(views, SimpleNamespace(index=(250, 40)))  # x = 250, y = 40
+    zoomed, across, down = DenoiseTab.zoom_at_click(views, SimpleNamespace(index=(251, 40)))  # x = 251, y = 40
+    assert (across, down) == (84, 20)  # per cent of the width and height, rounded as the sliders show them
     assert [label for _, label in zoomed] == ["noisy", "denoised"]
-    top, left = 0, 250 - ZOOM_SIDE // 2  # centred on x = 250; pushed down to stay inside the top edge
+    top, left = 0, 252 - ZOOM_SIDE // 2  # centred on x = 84% of 300; pushed down to stay inside the top edge
     np.testing.assert_array_equal(zoomed[0][0][::ZOOM_SCALE, ::ZOOM_SCALE], image[top:top + ZOOM_SIDE, left:left + ZOOM_SIDE])
     np.testing.assert_array_equal(zoomed[1][0], 255 - zoomed[0][0])
-    assert DenoiseTab.zoom_at(None, SimpleNamespace(index=(0, 0))) is not None  # no photo yet: a skip, not an error
+    skip = type(gr.skip())
+    assert all(isinstance(out, skip) for out in DenoiseTab.zoom_at_click(None, SimpleNamespace(index=(0, 0))))  # no photo yet
     for crafted in (None, (1, 2, 3), ("a", "b"), (float("inf"), 1), (10**400, 1)):  # the queue's route takes any JSON
-        assert isinstance(DenoiseTab.zoom_at(views, SimpleNamespace(index=crafted)), type(gr.skip()))
+        assert all(isinstance(out, skip) for out in DenoiseTab.zoom_at_click(views, SimpleNamespace(index=crafted)))
+
+
+def test_the_zoom_sliders_place_the_detail_in_per_cent_of_the_photo_and_stay_inside_it():
+    image = (np.random.default_rng(4).random((400, 500)) * 255).astype(np.uint8)
+    views = [(image, "noisy"), (image // 2, "denoised")]
+    (detail, label), _ = DenoiseTab.zoom_at(views, 30, 75)  # centre x = 150, y = 300
+    assert label == "noisy"
+    np.testing.assert_array_equal(detail[::ZOOM_SCALE, ::ZOOM_SCALE], image[300 - 48:300 + 48, 150 - 48:150 + 48])
+    (corner, _), _ = DenoiseTab.zoom_at(views, -20, 250)  # past the ends, as a crafted call may send: the nearest corner
+    np.testing.assert_array_equal(corner[::ZOOM_SCALE, ::ZOOM_SCALE], image[-ZOOM_SIDE:, :ZOOM_SIDE])
+    for across, down in ((None, 50), ("left", 50), (50, float("nan"))):
+        assert isinstance(DenoiseTab.zoom_at(views, across, down), type(gr.skip()))
+    assert isinstance(DenoiseTab.zoom_at(None, 50, 50), type(gr.skip()))  # no photo yet
 
 
 def test_changing_a_control_reruns_the_current_input_with_it():
