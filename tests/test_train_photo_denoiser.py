@@ -85,6 +85,24 @@ def test_the_cards_goals_line_judges_the_full_bsd68_against_published_numbers():
     assert train_photo_denoiser.goals_line(bsd68_metrics({15: 40, 25: 40, 50: 40}, n_images=1)) == ""  # smoke runs judge nothing
 
 
+def test_the_card_says_where_set12_stands_against_published_bm3d_and_fills_its_published_columns():
+    """The goals are judged on BSD68; a model ahead there and behind on Set12 must not read as ahead everywhere."""
+    rows = [{"set": name, "sigma": s, "n_images": n, "psnr": p, "noisy_psnr": 20.0}
+            for name, n, by_sigma in (("BSD68", 68, {15: 31.25, 25: 28.81, 50: 25.85}),
+                                      ("Set12", 12, {15: 32.16, 25: 29.81, 50: 26.58})) for s, p in by_sigma.items()]
+    line = train_photo_denoiser.goals_line({"denoising": rows})
+    assert "On Set12 published BM3D is ahead at every σ: -0.21 dB at σ = 15, -0.16 dB at σ = 25, -0.14 dB at σ = 50" in line
+    rows_ahead = [dict(r, psnr=r["psnr"] + 1) if r["set"] == "Set12" else r for r in rows]
+    assert "published BM3D is behind it at every σ: +0.79 dB at σ = 15" in train_photo_denoiser.goals_line({"denoising": rows_ahead})
+    mixed = [dict(r, psnr=33.0) if r["set"] == "Set12" and r["sigma"] == 15 else r for r in rows]
+    assert "published BM3D is ahead at some σ" in train_photo_denoiser.goals_line({"denoising": mixed})
+    partial = [dict(r, n_images=2) if r["set"] == "Set12" else r for r in rows]
+    assert "Set12" not in train_photo_denoiser.goals_line({"denoising": partial})  # two images are not Set12's mean
+    set12_25 = next(r for r in rows if r["set"] == "Set12" and r["sigma"] == 25)
+    assert (train_photo_denoiser.published("BM3D", set12_25), train_photo_denoiser.published("DnCNN-S", set12_25)) == ("29.97", "30.44")
+    assert train_photo_denoiser.published("BM3D", dict(set12_25, set="CBSD68")) == "—"
+
+
 @pytest.mark.parametrize("capabilities, expected", [
     ({"avx512_bf16": True, "amx_bf16": False}, True),
     ({"avx512_bf16": False, "amx_bf16": True}, True),
