@@ -102,7 +102,7 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
                  f"per-class feature spread {main['diversity_ratio_mean']:.2f}× that of real test digits "
                  f"(min {main['diversity_ratio_min']:.2f}; 1 = as varied as real digits, 0 = collapsed); Fréchet "
                  f"distance to the MNIST test digits in the classifier's feature space {main['feature_frechet_distance']:.2f} "
-                 f"(real training digits: {report['real_floor_frechet']:.2f}).")
+                 f"(10,000 real training digits, mostly ones the classifier trained on: {report['real_floor_frechet']:.2f}).")
     return text
 
 

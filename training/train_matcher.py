@@ -141,7 +141,8 @@ R-precision is not judged by its own discriminator.
 ## Measured on {metrics['test_scenes_per_split']:,} fresh rendered scenes per split
 
 R-precision (R = 1, {metrics['distractors']} distractor captions of other scenes per image): **{r['train']:.2%}** on scenes
-of seen pairs, **{r['held-out']:.2%}** on scenes with a held-out pair. These are the ceiling for a generator. The same
+of seen pairs, **{r['held-out']:.2%}** on scenes with a held-out pair. These are the ceiling for a generator on scenes of this mix; the text-to-image benchmark measures
+it again on its own captions, with other shares of one and two things (`benchmarks/results/text2img_quality.md`). The same
 scenes after a 3×3 box blur, which leaves what they show unchanged: {blurred['train']:.2%} and {blurred['held-out']:.2%}.
 
 ## Use

@@ -359,7 +359,8 @@ channel at a time, in an opponent colour space whose three channels are scaled t
 ## Measured (PSNR in dB, mean over the images of each test set)
 
 The published protocol: white Gaussian noise added with a fixed seed (image *i* of a set gets seed *i*), the
-noisy image not clipped, the output clipped and quantised to 8 bits, PSNR over the whole image. The BM3D
+noisy image not clipped (the noisy input's own PSNR is of it clipped and quantised, as every output is),
+the output clipped and quantised to 8 bits, PSNR over the whole image. The BM3D
 and DnCNN-S columns are *published* numbers (BSD68: github.com/cszn/DnCNN; Set12: Zhang et al. 2017, Table III), quoted, not measured here.
 `benchmarks/photo_denoise_quality.py` measures BM3D and non-local means on the same noisy images, the
 colour sets, and a ×8 self-ensemble of this model.

@@ -88,7 +88,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--loss", choices=LOSSES[:2], default="non-saturating", help="the GAN loss")
     parser.add_argument("--int-weight", type=non_negative_float, default=1.0, help="weight of G's loss on blended captions (GAN-INT); 0 turns it off")
     parser.add_argument("--aux-weight", type=non_negative_float, default=1.0,
-                        help="weight of D's auxiliary scene-reading loss (TAC-GAN); 0 = plain GAN-INT-CLS")
+                        help="weight of D's auxiliary scene-reading loss (TAC-GAN); 0 = no auxiliary head")
     parser.add_argument("--r1", type=non_negative_float, default=1.0, metavar="GAMMA",
                         help="R1 penalty γ/2·E‖∇D(x, t)‖² on real matching pairs (Mescheder et al. 2018); 0 turns it off")
     parser.add_argument("--conditional-norm", action=argparse.BooleanOptionalAction, default=True,
@@ -299,7 +299,7 @@ The text encoder learnt to read each caption's scene back, slot by slot.
 
 - **Architecture:** `TextToImage(noise_dim={args.noise_dim}, text_dim={args.text_dim}, width={args.width}, conditional_norm={args.conditional_norm})`,
   {metrics['parameters']:,} parameters (text encoder + generator; `generative/models/text2img.py`){CBN_TEXT if args.conditional_norm else ''}.
-- **Loss:** {LOSS_TEXT[args.loss]}; GAN-INT weight {args.int_weight}; {AUX_TEXT.format(args.aux_weight) if args.aux_weight else 'no auxiliary head (plain GAN-INT-CLS)'}{R1_TEXT.format(args.r1) if args.r1 else ''}{L1_TEXT.format(args.l1_weight) if args.l1_weight else ''}.
+- **Loss:** {LOSS_TEXT[args.loss]}; GAN-INT weight {args.int_weight}; {AUX_TEXT.format(args.aux_weight) if args.aux_weight else 'no auxiliary head'}{R1_TEXT.format(args.r1) if args.r1 else ''}{L1_TEXT.format(args.l1_weight) if args.l1_weight else ''}.
 - **Training data:** {metrics['train_examples']:,} scenes rendered by `generative/data/shapes.py` with one caption each,
   from the training split: the held-out (colour, shape) pairs (red triangle, green square, blue circle, yellow
   cross, purple diamond, cyan triangle) never appear.
