@@ -1,8 +1,8 @@
 """Decode an untrusted image file into a grey-level array, or say clearly why not.
 
-Uploads are checked from the header before any pixel is decoded, so a 100-megapixel file costs
-nothing, and every way a file can be unusable becomes an ``ImageInputError`` with a message meant
-for the person who uploaded it.
+Uploads are checked from the header before any pixel is decoded, so a 100-megapixel PNG costs nothing
+(a JPEG that large is decoded at a fraction of its size), and every way a file can be unusable becomes an
+``ImageInputError`` with a message meant for the person who uploaded it.
 """
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_SIDE = 4096
 MAX_PIXELS = 16_000_000
+# A JPEG over the limits is decoded at 1/2, 1/4 or 1/8 of its size, the largest that fits: the decoder scales in the
+# frequency domain for next to nothing, so a phone's 20–178-megapixel photo is read, not refused.
+JPEG_SCALES = (2, 4, 8)
 MIN_SIDE = 8
+JPEG_MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS  # Pillow refuses larger files as decompression bombs before any decoding
+LIMITS = (f"the limit is {MAX_SIDE} pixels a side and {MAX_PIXELS // 1_000_000} megapixels (a JPEG of up to "
+          f"{JPEG_MAX_PIXELS // 1_000_000} megapixels is read at 1/2, 1/4 or 1/8 of its size)")
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 grey from RGB, as PIL's "L"
 # The modes the gallery reads; others (LAB, HSV …) are refused rather than guessed at (PIL cannot turn LAB into grey).
 READABLE_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F")
@@ -65,13 +71,13 @@ def open_checked(path: str | os.PathLike) -> tuple[Image.Image, list[str]]:
     except UnidentifiedImageError:
         raise ImageInputError("This file is not an image that can be read (try PNG, JPEG, GIF, BMP or WebP).") from None
     except Image.DecompressionBombError:
-        raise ImageInputError(f"This image is far too large; the limit is {MAX_SIDE}×{MAX_SIDE} pixels and {MAX_PIXELS // 1_000_000} megapixels.") from None
+        raise ImageInputError(f"This image is far too large; {LIMITS}.") from None
     except (OSError, ValueError, SyntaxError) as err:  # ValueError: e.g. a PNG metadata chunk too large to decompress
         raise ImageInputError(f"The file could not be opened as an image ({err}).") from None
     with image:
+        notes = [note] if (note := reduce_large_jpeg(image)) else []
         check_size(*image.size)
         check_mode(image.mode)
-        notes = []
         if getattr(image, "n_frames", 1) > 1:
             notes.append(f"This is an animated image with {image.n_frames} frames; only the first frame is used.")
             image.seek(0)
@@ -83,6 +89,24 @@ def open_checked(path: str | os.PathLike) -> tuple[Image.Image, list[str]]:
         return (upright.copy() if upright is image else upright), notes  # closing the file must not close the pixels
 
 
+def fits_limits(width: int, height: int) -> bool:
+    return width <= MAX_SIDE and height <= MAX_SIDE and width * height <= MAX_PIXELS
+
+
+def reduce_large_jpeg(image: Image.Image) -> str | None:
+    """Set a JPEG over the limits to decode at the largest of ``JPEG_SCALES`` that fits them; the note for the user
+    when it was. Other formats, and a JPEG too large even at 1/8, are left for ``check_size`` to refuse."""
+    width, height = image.size
+    if image.format != "JPEG" or fits_limits(width, height):
+        return None
+    for scale in JPEG_SCALES:
+        if fits_limits(-(-width // scale), -(-height // scale)):  # the decoder rounds up
+            image.draft(image.mode, (max(1, width // scale), max(1, height // scale)))  # it picks the scale by floor division
+            return (f"The JPEG is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); it was read at 1/{scale} "
+                    f"of its size, {image.size[0]}×{image.size[1]}.")
+    return None
+
+
 def check_mode(mode: str) -> None:
     if mode not in READABLE_MODES and not mode.startswith("I;16"):
         raise ImageInputError(f"This image is in the {mode} colour mode, which cannot be read here; "
@@ -90,11 +114,8 @@ def check_mode(mode: str) -> None:
 
 
 def check_size(width: int, height: int) -> None:
-    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-        raise ImageInputError(
-            f"The image is {width}×{height} pixels; the limit is {MAX_SIDE} pixels a side and "
-            f"{MAX_PIXELS // 1_000_000} megapixels. Please upload a smaller image."
-        )
+    if not fits_limits(width, height):
+        raise ImageInputError(f"The image is {width}×{height} pixels; {LIMITS}. Please upload a smaller image.")
     if width < MIN_SIDE or height < MIN_SIDE:
         raise ImageInputError(f"The image is only {width}×{height} pixels; it needs at least {MIN_SIDE}×{MIN_SIDE}.")
 

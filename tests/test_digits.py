@@ -130,6 +130,25 @@ def test_oversized_images_are_refused_from_the_header(tmp_path, monkeypatch):
             load_gray_image(path)
 
 
+def test_a_jpeg_over_the_limits_is_read_at_the_largest_reduction_that_fits_and_says_so(tmp_path):
+    """A phone's 20-megapixel photo was refused ("the limit is 4096 pixels a side and 16 megapixels")."""
+    smooth = np.kron(np.random.default_rng(0).random((57, 86, 3)), np.ones((64, 64, 1)))  # 3648×5504, blocks of 64
+    wide = save(Image.fromarray((smooth * 255).astype(np.uint8)), tmp_path, "wide.jpg")
+    photo = load_photo(wide)
+    assert photo.pixels.shape == (1824, 2752, 3)  # 1/2, not 1/4: 2752×1824 already fits
+    assert photo.notes == ["The JPEG is 5504×3648 pixels (20 megapixels); it was read at 1/2 of its size, 2752×1824."]
+    halved = smooth.reshape(1824, 2, 2752, 2, 3).mean(axis=(1, 3))
+    assert np.abs(photo.pixels - halved).mean() < 0.01  # the same picture, smaller
+    tall = save(Image.new("RGB", (1000, 4 * MAX_SIDE + 4), "white"), tmp_path, "tall.jpg")
+    assert load_photo(tall).pixels.shape == ((4 * MAX_SIDE + 4 + 7) // 8, 125)  # 1/4 leaves it a pixel too tall; white: grey
+    small = save(Image.new("RGB", (MAX_SIDE, 100), "red"), tmp_path, "small.jpg")
+    assert load_photo(small).pixels.shape == (100, MAX_SIDE, 3) and load_photo(small).notes == []
+    with pytest.raises(ImageInputError, match="5504×3648 pixels; the limit is 4096 pixels a side and 16 megapixels"):
+        load_photo(save(Image.open(wide), tmp_path, "wide.png"))  # other formats cannot be read smaller: refused
+    with pytest.raises(ImageInputError, match="limit"):
+        load_gray_image(save(Image.new("L", (9 * MAX_SIDE, 8)), tmp_path, "endless.jpg"))  # too wide even at 1/8
+
+
 @pytest.mark.parametrize("size", [(MIN_SIDE - 1, 100), (100, MIN_SIDE - 1)])
 def test_an_image_too_thin_on_either_side_is_refused(tmp_path, size):
     with pytest.raises(ImageInputError, match=f"at least {MIN_SIDE}×{MIN_SIDE}"):
