@@ -380,6 +380,9 @@ def against_bm3d_elsewhere(benchmark: dict) -> str:
 SCORE_HEADERS = ["method", "PSNR (dB)", "SSIM"]
 SCORE_LAYOUT = {"wrap": True, "column_widths": ["50%", "25%", "25%"]}  # all three columns fit a phone's width
 DEFAULTS = {"noise_kind": "gaussian", "level": 0.5, "seed": 0, "already_noisy": False, "sigma": 25, "ensemble": False}
+# The events that run a model share two workers. Gradio gives each event its own limit, and this tab has eleven such
+# events, so a few visitors could start many photo runs at once (tens of seconds each at 4 megapixels) on two cores.
+MODEL_RUNS = {"concurrency_id": "denoise-models", "concurrency_limit": 2}
 OPENING_NOTE = ("Showing the first example digit with the default settings: draw a digit, upload a digit or a photo, "
                 "or click an example to try your own.")
 
@@ -457,16 +460,16 @@ def build_tab(hub_user: str | None = None) -> None:
     # In the page a refused drawing or file warns and keeps what is shown (an error marked every output "Error" until a
     # good input came) and a cleared upload box changes nothing; the API's endpoints, on hidden buttons, refuse both.
     digit.sketch_button.click(kept_on_refusal(tab.from_sketch), [digit.sketch, *controls], outputs, api_visibility="private",
-                              preprocess=False)
+                              preprocess=False, **MODEL_RUNS)
     digit.upload.change(kept_on_refusal(tab.from_upload_change), [digit.upload, *controls], outputs,
-                        api_visibility="private", preprocess=False)
+                        api_visibility="private", preprocess=False, **MODEL_RUNS)
     gr.Button(visible=False, elem_id="denoise-api-sketch").click(
-        tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False,
+        tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False, **MODEL_RUNS,
         api_description="Denoise a drawn digit (the sketch pad's value; over the API, its `composite` image): noise is "
         "added as the controls say, then the digit autoencoder removes it (the photo denoiser if chosen). Returns the "
         "views and scores of the panel that applies; the other panel's outputs come back unchanged (Gradio's skip).")
     gr.Button(visible=False, elem_id="denoise-api-upload").click(
-        tab.from_upload, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False,
+        tab.from_upload, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False, **MODEL_RUNS,
         api_description="Denoise an uploaded image: noise is added as the controls say (or the upload is taken as "
         "already noisy), then the digit autoencoder or the photo denoiser, as chosen or as the image looks, removes it. "
         "Returns the views and scores of the panel that applies; the other panel's outputs come back unchanged "
@@ -475,7 +478,7 @@ def build_tab(hub_user: str | None = None) -> None:
     for control, handler in ((choice, tab.rerun), (seed, tab.rerun), (already_noisy, tab.rerun), (noise_kind, digit_setting),
                              (level, digit_setting), (sigma, photo_setting), (ensemble, photo_setting)):
         control.change(kept_on_refusal(handler), [source_state, *controls], outputs, api_visibility="private",
-                       preprocess=False)
+                       preprocess=False, **MODEL_RUNS)
     for photo in (photo_clean, photo_noisy, photo_denoised):
         photo.select(tab.zoom_at_click, [photo_views], [photo_zoom, zoom_across, zoom_down], api_visibility="private")
     # "input", not "change": a click sets the sliders and their detail at once; "change" would compute it again.

@@ -350,7 +350,8 @@ def build_tab(hub_user: str | None = None) -> None:
     for upload, choice in ((upload_a, choice_a), (upload_b, choice_b)):
         upload.upload(measure_the_upload, None, choice, api_visibility="private")
     measuring = measure.click(tab.measure, [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr],
-                              [result, grid_a, grid_b], api_name="fid_measure", preprocess=False)
+                              [result, grid_a, grid_b], api_name="fid_measure", preprocess=False,
+                              concurrency_limit=1)  # one at a time: a measurement can take both cores for minutes
     # The event stops running work (and tells the caller); `cancels` drops a queued request and the page's wait.
     stop.click(tab.stop, None, result, api_name="fid_stop", queue=False, cancels=[measuring],
                api_description="Stop the measurements of the same session (one gradio_client Client) that are "

@@ -1,0 +1,28 @@
+"""How much heavy work the app lets start at once: Gradio limits each event on its own, and a tab has many."""
+import pytest
+
+import app
+
+
+@pytest.fixture(scope="module")
+def events():
+    return list(app.build_demo().fns.values())
+
+
+def writing(events, elem_id: str) -> list:
+    return [fn for fn in events if any(getattr(block, "elem_id", None) == elem_id for block in fn.outputs)]
+
+
+def test_every_event_that_runs_a_denoiser_shares_two_workers_and_the_zoom_waits_for_none(events):
+    """Eleven events run a model (two per event: up to twenty-two photo runs at once on two cores)."""
+    runs = writing(events, "denoise-photo-denoised")
+    assert len(runs) == 11
+    assert {(fn.concurrency_id, fn.concurrency_limit) for fn in runs} == {("denoise-models", 2)}
+    zooms = [fn for fn in writing(events, "denoise-photo-zoom") if fn not in runs]
+    assert len(zooms) == 6 and all(fn.concurrency_id != "denoise-models" for fn in zooms)  # cropping is instant
+
+
+def test_fid_measures_one_set_pair_at_a_time(events):
+    """A measurement can take both cores for minutes (10,000 images against the test set: 11.9 min, fid_full_run.md)."""
+    (measure,) = [fn for fn in events if fn.api_name == "fid_measure"]
+    assert measure.concurrency_limit == 1
