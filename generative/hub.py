@@ -5,6 +5,8 @@ checkpoints shipped in ``pretrained/`` and a user's own Hub repos through the sa
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shlex
@@ -84,7 +86,8 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
             why = (f"{WEIGHTS_FILE} is missing; weights are read from safetensors only" if folder.is_dir()
                    else "it is a file, not a folder" if folder.exists() else "there is no such folder")
             raise CheckpointError(f"No checkpoint at {source} ({why}). {how_to_get(source, train_command)}")
-        return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
+        with contextlib.redirect_stdout(io.StringIO()):  # the mixin prints "Loading weights from local directory"
+            return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
     except CheckpointError:
         raise
     except Exception as err:  # corrupt safetensors, wrong config, unknown repo, offline cache miss …

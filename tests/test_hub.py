@@ -31,11 +31,13 @@ def saved(tmp_path, **config):
     return model, folder
 
 
-def test_save_load_round_trip_in_hub_layout(tmp_path):
+def test_save_load_round_trip_in_hub_layout(tmp_path, capsys):
     model, folder = saved(tmp_path, width=8, code_dim=16)
     assert {"config.json", "model.safetensors"} <= set(os.listdir(folder))
     assert json.loads((folder / "config.json").read_text()) == {"code_dim": 16, "width": 8}
+    capsys.readouterr()
     loaded = load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
+    assert capsys.readouterr().out == ""  # huggingface_hub prints a line per local load: eleven at the app's start
     assert not loaded.training
     x = torch.rand(2, 1, 28, 28)
     torch.testing.assert_close(loaded(x), model.eval()(x))
