@@ -20,7 +20,7 @@ from generative.models import DenoisingAutoencoder
 from generative.noise import corrupt_randomly
 from generative.provenance import PROJECT_ROOT, command_line, script_arguments
 from training import loop, train_dae
-from training.cards import batch_words, format_minutes, publish
+from training.cards import batch_words, format_minutes, last_sample_grid, publish
 
 SMOKE = ["--limit-train", "256", "--batch-size", "64", "--eval-limit", "64", "--width", "8", "--code-dim", "16"]
 
@@ -149,16 +149,19 @@ def test_push_to_hub_uploads_the_output_folder(tmp_path, data_root, monkeypatch,
 
 
 def test_two_process_data_parallel_run_through_torchrun(tmp_path, data_root):
-    """The same script under an existing launcher: two CPU processes with gloo DDP, one checkpoint."""
+    """The same script under an existing launcher: two CPU processes with gloo DDP, one checkpoint. Five batches of 64
+    split as two per process (the fifth is dropped): the one-cycle schedule was sized for five, so it never ended."""
     out = tmp_path / "ddp" / "out"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
-               "training/train_dae.py", *SMOKE, "--epochs", "1", "--device", "cpu", "--data-root", str(data_root),
-               "--run-dir", str(tmp_path / "ddp" / "run"), "--output-dir", str(out)]
+               "training/train_dae.py", *SMOKE, "--limit-train", "320", "--epochs", "1", "--device", "cpu",
+               "--data-root", str(data_root), "--run-dir", str(tmp_path / "ddp" / "run"), "--output-dir", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert "2 process(es)" in metrics["hardware"] and metrics["command"].startswith("torchrun --nproc_per_node=2 training/train_dae.py ")
     assert "batch 64 per process × 2 processes (128 in all)" in (out / "README.md").read_text()
+    schedule = torch.load(tmp_path / "ddp" / "run" / "state" / "scheduler.bin", weights_only=True)
+    assert schedule["total_steps"] == schedule["last_epoch"] == 4  # 2 steps, each counted once per process
 
 
 @pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--batch-size", "0"), ("--limit-train", "0"),
@@ -631,3 +634,10 @@ def test_help_shows_the_defaults_and_where_the_checkpoint_goes(script, capsys, m
                 default = Path(default).relative_to(PROJECT_ROOT)
             own = loop.HelpFormatter("script")._get_help_string(action) % {"default": action.default}
             assert f"(default: {default})" in own, (script, action.option_strings[0], own)
+
+
+def test_the_published_sample_grid_is_the_last_epochs_by_number(tmp_path):
+    """Picked by name, a run of 1,000 epochs published epoch 999's grid."""
+    for epoch in (1, 999, 1000, 2):
+        (tmp_path / f"epoch_{epoch:03d}.png").write_bytes(b"")
+    assert last_sample_grid(tmp_path).name == "epoch_1000.png"

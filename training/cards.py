@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from pathlib import Path
 
 import torch
 from accelerate import Accelerator
@@ -87,6 +88,11 @@ def run_record(model: torch.nn.Module, history: History, accelerator: Accelerato
     }
 
 
+def last_sample_grid(folder: Path) -> Path:
+    """The grid of the last epoch, by number: by name, epoch_999.png comes after epoch_1000.png."""
+    return max(folder.glob("epoch_*.png"), key=lambda grid: int(grid.stem.removeprefix("epoch_")))
+
+
 def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metrics: dict,
             tensors: dict[str, dict[str, torch.Tensor]] | None = None, samples_epoch: int | None = None) -> None:
     """Write ``args.output_dir`` in Hub layout and upload it when ``--push-to-hub`` asks.
@@ -108,7 +114,7 @@ def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metr
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     shutil.copyfile(run_dir / "loss_curve.png", out_dir / "loss_curve.png")
     samples = (run_dir / "samples" / f"epoch_{samples_epoch:03d}.png" if samples_epoch
-               else max((run_dir / "samples").glob("epoch_*.png")))
+               else last_sample_grid(run_dir / "samples"))
     shutil.copyfile(samples, out_dir / "samples.png")
     for name, file_tensors in (tensors or {}).items():
         save_file({key: value.contiguous() for key, value in file_tensors.items()}, str(out_dir / name))

@@ -361,9 +361,12 @@ def fit(
     accelerator.wait_for_everyone()
 
     objective = objective if isinstance(objective, Objective) else MinimizeLoss(objective)
-    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, drop_last=True)
-    objective.setup(model, accelerator, args, total_steps=args.epochs * len(loader))
-    loader = accelerator.prepare(loader)  # its sampler shuffles from torch's initial seed, the same on every process
+    # Its sampler shuffles from torch's initial seed, the same on every process.
+    loader = accelerator.prepare(DataLoader(train_set, batch_size=args.batch_size, shuffle=True, drop_last=True))
+    # Schedules count a step once per process (accelerate steps a prepared scheduler num_processes times per step), and
+    # this process's batches, not the whole loader's: those are one more when the batches do not split evenly, and the
+    # learning rate never finished its anneal.
+    objective.setup(model, accelerator, args, total_steps=args.epochs * len(loader) * accelerator.num_processes)
     if accelerator.num_processes > 1:
         # Every process built the same initial weights; from here on their dropout masks and the like must differ.
         set_seed(args.seed, device_specific=True)  # accelerate's own offset: seed + process index
