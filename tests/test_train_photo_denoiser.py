@@ -85,6 +85,19 @@ def test_the_cards_goals_line_judges_the_full_bsd68_against_published_numbers():
     assert train_photo_denoiser.goals_line(bsd68_metrics({15: 40, 25: 40, 50: 40}, n_images=1)) == ""  # smoke runs judge nothing
 
 
+def test_a_stage_that_reuses_an_earlier_stages_seed_is_warned_that_it_replays_its_samples():
+    """Samples are drawn from the seed and the epoch alone: the shipped stage 2 re-saw stage 1's 20 epochs."""
+    stages = [{"command": "python training/train_photo_denoiser.py --data-root d"},
+              {"command": "python training/train_photo_denoiser.py --init-from p --epochs 26"},
+              {"command": "python training/train_photo_denoiser.py --init-from p --seed=2 --lr 3e-4"},
+              {"command": "torchrun --nproc_per_node=2 training/train_photo_denoiser.py --init-from p --seed 7"}]
+    assert train_photo_denoiser.reused_seed_note(stages, 0).startswith("note: stages 1, 2 of the checkpoint")
+    assert "stage 3 of the checkpoint this run starts from also ran with --seed 2," in train_photo_denoiser.reused_seed_note(stages, 2)
+    assert "stage 4 " in train_photo_denoiser.reused_seed_note(stages, 7)
+    assert train_photo_denoiser.reused_seed_note(stages, 1) is None
+    assert train_photo_denoiser.reused_seed_note([], 0) is None
+
+
 def test_the_card_says_where_set12_stands_against_published_bm3d_and_fills_its_published_columns():
     """The goals are judged on BSD68; a model ahead there and behind on Set12 must not read as ahead everywhere."""
     rows = [{"set": name, "sigma": s, "n_images": n, "psnr": p, "noisy_psnr": 20.0}

@@ -205,6 +205,8 @@ def main(argv: list[str] | None = None) -> None:
             earlier_stages, added_layers = earlier_stages[:-1], 0
         warm_start = PHOTO_DENOISER.load(args.init_from).deepened(added_layers)
         args.width, args.depth = warm_start.width, warm_start.depth
+        if note := reused_seed_note(earlier_stages, args.seed):
+            print(note, file=sys.stderr)
 
     def build_model() -> PhotoDenoiser:
         # Channels-last weights let oneDNN pick faster convolution kernels: 1.4× per bf16 CPU step on an EPYC.
@@ -234,6 +236,20 @@ def main(argv: list[str] | None = None) -> None:
     metrics["total_epochs"] = sum(stage["epochs"] for stage in metrics["stages"])
     metrics["total_train_seconds"] = round(sum(stage["train_seconds"] for stage in metrics["stages"]), 1)
     publish(model, args, card=model_card(metrics, args), metrics=metrics)
+
+
+def reused_seed_note(earlier_stages: list[dict], seed: int) -> str | None:
+    """A warning when a stage before ran with this ``--seed``: patches, flips and noise are drawn from the seed and the
+    epoch alone, so this stage would see the very samples of that stage's first epochs again."""
+    seed_only = argparse.ArgumentParser(add_help=False)
+    seed_only.add_argument("--seed", type=int, default=parse_args([]).seed)
+    same = [str(number) for number, stage in enumerate(earlier_stages, 1)
+            if seed_only.parse_known_args(script_arguments(stage["command"]))[0].seed == seed]
+    if not same:
+        return None
+    return (f"note: stage{'s' * (len(same) > 1)} {', '.join(same)} of the checkpoint this run starts from also ran with "
+            f"--seed {seed}, so this stage draws, epoch for epoch, the same patches, flips and noise (with the same data "
+            "flags); pass another --seed for fresh ones")
 
 
 def training_stages(metrics: dict) -> list[dict]:
