@@ -44,13 +44,17 @@ def test_the_reader_script_writes_a_loadable_reader_and_a_card_with_both_splits(
 
 def test_the_matcher_script_writes_a_loadable_matcher_and_its_r_precision(tmp_path):
     out = tmp_path / "out"
-    train_matcher.main(["--limit-train", "256", "--batch-size", "64", "--width", "4", "--dim", "8", "--epochs", "1",
-                        "--run-dir", str(tmp_path / "run"), "--output-dir", str(out)])
+    argv = ["--limit-train", "256", "--batch-size", "64", "--width", "4", "--dim", "8", "--epochs", "1",
+            "--run-dir", str(tmp_path / "run"), "--output-dir", str(out)]
+    train_matcher.main(argv)
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["r_precision"]) == set(metrics["r_precision_blurred"]) == {"train", "held-out"}
     assert metrics["distractors"] == 99
     card = (out / "README.md").read_text()
     assert "R-precision" in card and "box blur" in card and train_matcher.USAGE in card
+    assert "negatives" not in card
+    data_parallel = train_matcher.model_card(metrics | {"processes": 2}, train_matcher.parse_args(argv))
+    assert "(128 in all)" in data_parallel and "each process's own 64 pairs" in data_parallel  # InfoNCE sees 64, not 128
     assert load_model(ImageTextMatcher, str(out), train_command="x").dim == 8
 
 

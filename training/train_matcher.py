@@ -73,6 +73,14 @@ def contrastive_loss(model, batch, generator):
     return model(perturb(as_float(images), generator), ids, lengths)
 
 
+def negatives_words(metrics: dict, args: argparse.Namespace) -> str:
+    """The card's note for a data-parallel run: the loss's negatives are each process's batch, not the stated total."""
+    if metrics.get("processes", 1) == 1:
+        return ""
+    return (f" The batch here is each process's own {args.batch_size} pairs: the captions and images of the other "
+            "processes are not gathered as negatives.")
+
+
 def wins_on(model: ImageTextMatcher, scenes: SceneSet, seed: int, blurred: bool = False) -> torch.Tensor:
     """Which rendered scenes (3×3 box-blurred if asked) score their own caption above 99 captions of other scenes."""
     images = box_blur(as_float(scenes.images)) if blurred else as_float(scenes.images)
@@ -132,7 +140,7 @@ R-precision is not judged by its own discriminator.
   perturbed like the scene reader's: pixel noise (σ = {NOISE_STD}), a brightness change
   (±{MAX_BRIGHTNESS_CHANGE:.0%}) and, for {BLUR_PROBABILITY:.0%}, a 3×3 blur, so that soft edges do not cost a picture its caption.
 - **Loss:** the symmetric InfoNCE loss of CLIP: in each batch every image must pick its own caption and every
-  caption its own image, at a learnt temperature.
+  caption its own image, at a learnt temperature.{negatives_words(metrics, args)}
 {card_run_lines(metrics, args)}
 
 {card_command_and_pictures(metrics, 'Loss per step and per epoch; 1 − R-precision on 1,000 check scenes',
