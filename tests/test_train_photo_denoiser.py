@@ -137,6 +137,7 @@ def test_one_epoch_writes_a_loadable_model_and_a_card_with_test_set_psnr(tmp_pat
     card = (out / "README.md").read_text()
     assert "--depth 3" in card and "BSD68" in card and f"{metrics['parameters']:,} parameters" in card
     assert train_photo_denoiser.USAGE in card
+    assert "the last 16 held out (loss curve, held-out PSNR); this run trained on the first 8 of the others only (`--limit-train`);" in card
     held_out = metrics["held_out_psnr"]
     assert list(held_out) == ["15", "25", "50"] and held_out["15"] > held_out["25"] > held_out["50"] > 10
     assert f"{held_out['15']:.2f} / {held_out['25']:.2f} / {held_out['50']:.2f} dB at σ = 15 / 25 / 50" in card

@@ -160,7 +160,7 @@ def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_siz
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU when there is one")
     parser.add_argument("--run-dir", type=writable_folder, default=None, help="samples, loss curve and resume state (default: the project's runs/<model>)")
     parser.add_argument("--resume", action="store_true", help="continue from the last finished epoch in --run-dir")
-    parser.add_argument("--limit-train", type=positive_int, default=None, help="train on the first N examples only (smoke tests)")
+    parser.add_argument("--limit-train", type=positive_int, default=None, help="train on the first N training examples only: digits, scenes or (photo denoiser) images (smoke tests)")
     parser.add_argument("--push-to-hub", metavar="REPO", type=hub_repo_id, default=None,
                         help="also upload the checkpoint to this Hub repo")
 
