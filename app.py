@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 
 import gradio as gr
 
@@ -16,7 +17,7 @@ from generative.hub import HUB_USER_ENV
 
 TABS = [denoise, vae, cgan, text2img, fid]  # each module has TITLE and build_tab(hub_user)
 MAX_UPLOAD = "100mb"  # a zip of a few thousand images for the FID tab; anything bigger is refused
-DELETE_CACHE = (3600, 86400)  # Gradio's copies of returned files: checked hourly, deleted after a day
+DELETE_CACHE = (1800, 7200)  # Gradio's copies of returned files: checked half-hourly, deleted after 2 h (a 4-MP photo: ~30 MB)
 CSS = """
 .pixelated img { image-rendering: pixelated; }  /* enlarged digits stay sharp at any display size */
 /* Gradio's gallery keeps its fixed number of columns, each at least 100 px, so 8 spill out of a narrow panel:
@@ -80,6 +81,9 @@ def launch(demo: gr.Blocks, host: str, port: int, **kwargs) -> None:
 
 
 if __name__ == "__main__":
+    # A plain kill (a test's teardown, a host stopping the app) closes the server as Ctrl-C does, so the atexit clean-up
+    # of the tabs' output folders runs; by default SIGTERM ended the process at once and left them in the temp dir.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     args = parse_args()
     demo = build_demo(args.hub)
     try:

@@ -76,13 +76,14 @@ def stop(process: subprocess.Popen) -> None:
 def running_app(workdir: Path, timeout_s: float = START_TIMEOUT_S) -> Iterator[str]:
     """Run ``app.py`` on a free localhost port; yield its URL; kill it afterwards.
 
-    ``workdir`` receives the server log and Gradio's temp files (uploads and outputs).
+    ``workdir`` receives the server log, Gradio's temp files (uploads and outputs) and the tabs' own (``tmp/``).
     """
     port = free_port()
     url = f"http://{HOST}:{port}/"
     log = workdir / LOG_NAME
+    (workdir / "tmp").mkdir(exist_ok=True)
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
-               GRADIO_TEMP_DIR=str(workdir / "gradio-tmp"), PYTHONUNBUFFERED="1")
+               GRADIO_TEMP_DIR=str(workdir / "gradio-tmp"), TMPDIR=str(workdir / "tmp"), PYTHONUNBUFFERED="1")
     env.pop("GALLERY_HUB_USER", None)  # the local pretrained/ checkpoint, never the Hub
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "app.py", "--host", HOST, "--port", str(port)],

@@ -4,6 +4,7 @@ import os
 import shutil
 import time
 
+from app_server import running_app
 from demos.output_files import KEEP_SECONDS, OutputFolder
 
 
@@ -47,3 +48,12 @@ def test_the_app_deletes_gradios_copies_of_returned_files():
     import app
     frequency, age = app.DELETE_CACHE
     assert app.build_demo().delete_cache == app.DELETE_CACHE and 0 < frequency <= age
+
+
+def test_a_server_stopped_by_sigterm_removes_the_tabs_output_folders(tmp_path):
+    """A kill (a test's teardown, a host stopping the app) used to end the process before its atexit clean-up:
+    760 gallery-* folders had piled up in /tmp here."""
+    with running_app(tmp_path):
+        made = list((tmp_path / "tmp").glob("gallery-*"))
+        assert len(made) >= 4  # one per tab that writes files, made at start
+    assert not list((tmp_path / "tmp").glob("gallery-*"))
