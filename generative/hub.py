@@ -118,15 +118,20 @@ def load_metrics(source: str) -> dict | None:
 
 
 def hub_login_problem() -> str | None:
-    """Why an upload would surely fail (offline mode, or no token), or None; known without the network, so a training
-    script asks before its hours of training. Anything else (a read-only token, no connection) only the upload finds,
-    and it keeps the folder and prints the command that retries it."""
-    from huggingface_hub import constants, get_token
+    """Why an upload would surely fail, or None; asked before a training script's hours of training: offline mode, no
+    token, or a Hub that cannot be reached or refuses the token (one ``whoami`` call). A token that may read but not
+    write, or a repo of someone else's, only the upload finds, and it keeps the folder and prints the command that
+    retries it."""
+    from huggingface_hub import HfApi, constants, get_token
 
     if constants.HF_HUB_OFFLINE:
         return "HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it"
     if get_token() is None:
         return "no Hugging Face token: log in with `hf auth login` or set HF_TOKEN"
+    try:
+        HfApi().whoami()
+    except Exception as err:  # no connection (an httpx error), a revoked or mistyped token (an HTTP error) …
+        return f"the Hub did not accept the login ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})"
     return None
 
 

@@ -9,6 +9,7 @@ from importlib import import_module
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import huggingface_hub
 import pytest
 import torch
@@ -254,17 +255,28 @@ def logged_in(monkeypatch):
     """As on a machine with a Hub login: the suite runs in offline mode, with no token."""
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: "hf_a_token")
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", lambda self, *args, **kwargs: {"name": "me"})
 
 
-@pytest.mark.parametrize("offline, token, problem", [
-    (False, None, "no Hugging Face token: log in with `hf auth login` or set HF_TOKEN"),
-    (True, "hf_a_token", "HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it")])
+def refused_token(self, *args, **kwargs):
+    response = httpx.Response(401, request=httpx.Request("GET", "https://huggingface.co/api/whoami-v2"))
+    raise huggingface_hub.errors.HfHubHTTPError("401 Client Error: Unauthorized\nInvalid credentials", response=response)
+
+
+@pytest.mark.parametrize("offline, token, whoami, problem", [
+    (False, None, None, "no Hugging Face token: log in with `hf auth login` or set HF_TOKEN"),
+    (True, "hf_a_token", None, "HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it"),
+    (False, "hf_a_token", refused_token, "the Hub did not accept the login (HfHubHTTPError: 401 Client Error: Unauthorized)"),
+    (False, "hf_a_token", None, "the Hub did not accept the login (")])  # the real call: no network here, a bad token online
 def test_push_to_hub_that_would_surely_fail_is_refused_before_training(tmp_path, data_root, monkeypatch, offline, token,
-                                                                        problem):
+                                                                        whoami, problem):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", offline)
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: token)
+    monkeypatch.setenv("HF_TOKEN", token or "")  # what the real whoami reads
+    if whoami:
+        monkeypatch.setattr(huggingface_hub.HfApi, "whoami", whoami)
     with pytest.raises(SystemExit, match=re.escape(f"--push-to-hub me/dae-mnist: the upload after training would fail "
-                                                   f"({problem}); or train without --push-to-hub")):
+                                                   f"({problem}")):
         run(tmp_path, "login", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
     assert not (tmp_path / "login").exists()
 
