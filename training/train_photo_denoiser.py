@@ -372,8 +372,8 @@ channel at a time, in an opponent colour space whose three channels are scaled t
 - **Loss:** mean squared error between output and clean patch, i.e. between predicted and true noise{loss_weight_words(args.sigma_weight_power)}.
   {"bfloat16 autocast" if args.bf16 else "float32"} in training (this stage); inference in float32.
 {card_run_lines(metrics, args)}
-- **Held-out PSNR** (the {VALIDATION_IMAGES} held-out Train400 images, {HELD_OUT_NOISE_DRAWS} noise draws each; training settings are
-  chosen by this, never by the test sets): {" / ".join(f"{v:.2f}" for v in metrics["held_out_psnr"].values())} dB at σ = {" / ".join(metrics["held_out_psnr"])}.
+- **Held-out PSNR** (the {VALIDATION_IMAGES} held-out Train400 images, {HELD_OUT_NOISE_DRAWS} noise draws each: the score to choose
+  training settings by, which the test sets must not be): {" / ".join(f"{v:.2f}" for v in metrics["held_out_psnr"].values())} dB at σ = {" / ".join(metrics["held_out_psnr"])}.
 {stages_section(metrics)}
 {card_command_and_pictures(metrics, 'Loss per step and per epoch, and on 16 held-out Train400 images',
                            'After the last epoch: held-out crops, clean; noisy at σ = 25 and denoised; noisy at σ = 50 and denoised')}
