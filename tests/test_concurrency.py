@@ -22,6 +22,18 @@ def test_every_event_that_runs_a_denoiser_shares_two_workers_and_the_zoom_waits_
     assert len(zooms) == 6 and all(fn.concurrency_id != "denoise-models" for fn in zooms)  # cropping is instant
 
 
+def test_the_zoom_sliders_and_a_click_are_wired_across_then_down(events):
+    """A click fills the sliders (across, then down) and they place the detail; a wrong order is right only once."""
+    ids = lambda blocks: [getattr(block, "elem_id", None) for block in blocks]  # noqa: E731
+    zooms = writing(events, "denoise-photo-zoom")
+    clicks = [fn for fn in zooms if ids(fn.outputs) != ["denoise-photo-zoom"] and fn.concurrency_id != "denoise-models"]
+    assert len(clicks) == 3 and all(ids(fn.outputs) == ["denoise-photo-zoom", "denoise-zoom-across", "denoise-zoom-down"]
+                                    for fn in clicks)
+    moves = [fn for fn in zooms if ids(fn.inputs)[1:] == ["denoise-zoom-across", "denoise-zoom-down"]]
+    # the sliders' "input" (a person moving them), not "change", which a click's own update would fire again
+    assert sorted(event for fn in moves for _, event in fn.targets) == ["change", "input", "input"]  # change: the photo
+
+
 def test_fid_measures_one_set_pair_at_a_time(events):
     """A measurement can take both cores for minutes (10,000 images against the test set: 11.9 min, fid_full_run.md)."""
     (measure,) = [fn for fn in events if fn.api_name == "fid_measure"]

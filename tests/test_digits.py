@@ -139,8 +139,12 @@ def test_a_jpeg_over_the_limits_is_read_at_the_largest_reduction_that_fits_and_s
     assert photo.notes == ["The JPEG is 5504×3648 pixels (20 megapixels); it was read at 1/2 of its size, 2752×1824."]
     halved = smooth.reshape(1824, 2, 2752, 2, 3).mean(axis=(1, 3))
     assert np.abs(photo.pixels - halved).mean() < 0.01  # the same picture, smaller
-    tall = save(Image.new("RGB", (1000, 4 * MAX_SIDE + 4), "white"), tmp_path, "tall.jpg")
-    assert load_photo(tall).pixels.shape == ((4 * MAX_SIDE + 4 + 7) // 8, 125)  # 1/4 leaves it a pixel too tall; white: grey
+    tall = save(Image.new("RGB", (1000, 4 * MAX_SIDE + 1), "white"), tmp_path, "tall.jpg")
+    assert load_photo(tall).pixels.shape == (2049, 125)  # 1/4 rounds up to 4097 rows, one too many; white: grey
+    square = save(Image.new("RGB", (MAX_SIDE, MAX_SIDE), "red"), tmp_path, "square.jpg")  # 16.8 MP: sides fit, area not
+    assert load_photo(square).pixels.shape == (MAX_SIDE // 2, MAX_SIDE // 2, 3) and "1/2" in load_photo(square).notes[0]
+    with pytest.raises(ImageInputError, match="4096×4096 pixels; the limit is 4096 pixels a side and 16 megapixels"):
+        load_photo(save(Image.open(square), tmp_path, "square.png"))
     small = save(Image.new("RGB", (MAX_SIDE, 100), "red"), tmp_path, "small.jpg")
     assert load_photo(small).pixels.shape == (100, MAX_SIDE, 3) and load_photo(small).notes == []
     with pytest.raises(ImageInputError, match="5504×3648 pixels; the limit is 4096 pixels a side and 16 megapixels"):

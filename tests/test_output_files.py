@@ -48,6 +48,7 @@ def test_the_app_deletes_gradios_copies_of_returned_files():
     import app
     frequency, age = app.DELETE_CACHE
     assert app.build_demo().delete_cache == app.DELETE_CACHE and 0 < frequency <= age
+    assert age <= 2 * 3600  # a 4-megapixel photo's views and download are about 30 MB
 
 
 def test_a_server_stopped_by_sigterm_removes_the_tabs_output_folders(tmp_path):

@@ -1,11 +1,16 @@
 """The benchmark reports that the tabs quote belong to the checkpoints the app ships."""
+from pathlib import Path
+
 import pytest
 
+from benchmarks import card_figures
+from benchmarks.card_figures import CARDS, HEADING, section_for, with_section
 from demos.reports import measured_report
 from generative.checkpoints import CGAN, CLASSIFIER, DAE_MNIST, PHOTO_DENOISER, SCENE_READER, TEXT2IMG, VAE_MAP, VAE_WALK
 
 SERVED = {"denoise_quality": [DAE_MNIST], "photo_denoise_quality": [PHOTO_DENOISER], "cgan_quality": [CGAN, CLASSIFIER],
-          "vae_quality": [VAE_WALK, VAE_MAP, CLASSIFIER], "text2img_quality": [TEXT2IMG, SCENE_READER]}
+          "vae_quality": [VAE_WALK, VAE_MAP, CLASSIFIER], "text2img_quality": [TEXT2IMG, SCENE_READER],
+          "fid_full_run": [CGAN, CLASSIFIER]}
 
 
 @pytest.mark.parametrize("name", SERVED)
@@ -13,3 +18,27 @@ def test_each_shipped_report_measured_the_shipped_weights(name):
     """Fails when a checkpoint is retrained and committed without rerunning its benchmark: the tab would then
     silently drop the measured numbers from its explanation."""
     assert measured_report(name, *(checkpoint.shipped for checkpoint in SERVED[name])) is not None
+
+
+@pytest.mark.parametrize("checkpoint", CARDS, ids=lambda checkpoint: checkpoint.name)
+def test_the_cgan_and_text2img_cards_carry_their_benchmarks_figures_as_measured(checkpoint):
+    """Fails when a benchmark is rerun (or its checkpoint retrained) without `python benchmarks/card_figures.py`."""
+    card = (Path(checkpoint.shipped) / "README.md").read_text()
+    section = section_for(checkpoint)
+    assert section is not None and card.count(HEADING) == 1
+    assert with_section(card, section) == card
+
+
+def test_a_card_section_is_replaced_added_before_use_or_removed():
+    card = "# model\n\ntext\n\n## Use\n\ncode\n"
+    first = with_section(card, f"{HEADING}\n\n- 1\n")
+    assert first == f"# model\n\ntext\n\n{HEADING}\n\n- 1\n\n## Use\n\ncode\n"
+    assert with_section(first, f"{HEADING}\n\n- 2\n") == first.replace("- 1", "- 2")
+    assert with_section(first, None) == card
+
+
+def test_no_section_unless_every_report_measured_the_weights(monkeypatch):
+    """The cGAN's figures come from two reports: one of another checkpoint's weights is enough to drop them."""
+    monkeypatch.setattr(card_figures, "measured_report",
+                        lambda name, *sources, results_dir: None if name == "fid_full_run" else measured_report(name, *sources))
+    assert section_for(CGAN) is None and section_for(TEXT2IMG) is not None

@@ -137,7 +137,8 @@ def test_one_epoch_writes_a_loadable_model_and_a_card_with_test_set_psnr(tmp_pat
     card = (out / "README.md").read_text()
     assert "--depth 3" in card and "BSD68" in card and f"{metrics['parameters']:,} parameters" in card
     assert train_photo_denoiser.USAGE in card
-    assert "the last 16 held out (loss curve, held-out PSNR); this run trained on the first 8 of the others only (`--limit-train`);" in card
+    assert "the last 16 held out (loss curve, held-out PSNR); this run trained on the first 8 of the other 384 only (`--limit-train`);" in card
+    assert train_photo_denoiser.limited_words(metrics | {"train_images": 384}) == ""  # --limit-train 1000: all were used
     held_out = metrics["held_out_psnr"]
     assert list(held_out) == ["15", "25", "50"] and held_out["15"] > held_out["25"] > held_out["50"] > 10
     assert f"{held_out['15']:.2f} / {held_out['25']:.2f} / {held_out['50']:.2f} dB at σ = 15 / 25 / 50" in card
@@ -180,11 +181,14 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, deno
     assert json.loads((resumed / "metrics.json").read_text())["resumed"]
 
 
-def test_a_second_stage_starts_from_the_first_stages_weights_and_its_card_lists_both(tmp_path, denoising_root, monkeypatch):
+def test_a_second_stage_starts_from_the_first_stages_weights_and_its_card_lists_both(tmp_path, denoising_root, monkeypatch,
+                                                                                      capsys):
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
     first = run(tmp_path, "first", "--epochs", "1", "--no-bf16")
+    capsys.readouterr()
     # Learning rate 0: a stage that really starts from the first stage's weights ends with them unchanged.
     second = run(tmp_path, "second", "--epochs", "1", "--no-bf16", "--lr", "0", "--init-from", str(first), "--sigma-weight-power", "1")
+    assert "note: stage 1 of the checkpoint this run starts from also ran with --seed 0" in capsys.readouterr().err
 
     a, b = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
     assert all(torch.equal(a[key], b[key]) for key in a)

@@ -650,6 +650,12 @@ def test_help_shows_the_defaults_and_where_the_checkpoint_goes(script, capsys, m
 
 def test_the_published_sample_grid_is_the_last_epochs_by_number(tmp_path):
     """Picked by name, a run of 1,000 epochs published epoch 999's grid."""
+    run_dir = tmp_path / "run"
+    (run_dir / "samples").mkdir(parents=True)
+    (run_dir / "loss_curve.png").write_bytes(b"png")
     for epoch in (1, 999, 1000, 2):
-        (tmp_path / f"epoch_{epoch:03d}.png").write_bytes(b"")
-    assert last_sample_grid(tmp_path).name == "epoch_1000.png"
+        (run_dir / "samples" / f"epoch_{epoch:03d}.png").write_bytes(f"grid {epoch}".encode())
+    assert last_sample_grid(run_dir / "samples").name == "epoch_1000.png"
+    args = SimpleNamespace(output_dir=tmp_path / "out", run_dir=run_dir, push_to_hub=None)
+    publish(DenoisingAutoencoder(width=4, code_dim=8), args, card="card", metrics={})
+    assert (tmp_path / "out" / "samples.png").read_bytes() == b"grid 1000"

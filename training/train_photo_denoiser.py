@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
                          f"{train_uint8.shape[2]}×{train_uint8.shape[1]} training images")
     # The test sets are read now, so a missing one stops the run before training rather than after it.
     test_sets = {name: list(load_photo_set(name, args.data_root).values())[: args.eval_limit] for name in GRAY_TEST_SETS}
+    available = len(train_uint8)
     if args.limit_train:
         train_uint8 = train_uint8[: args.limit_train]
     train_images = torch.from_numpy(train_uint8).float().div_(255).unsqueeze(1)
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     print("held-out Train400 " + "  ".join(f"σ={sigma} {psnr:.3f} dB" for sigma, psnr in held_out.items()))
     metrics = {"denoising": results, "noise_seed": "image i of a set gets seed i", "held_out_psnr": held_out,
                "min_sigma": args.min_sigma, "max_sigma": args.max_sigma, "sigma_weight_power": args.sigma_weight_power,
-               "train_images": len(train_images)} | run_record(model, history, accelerator, args, __file__, argv)
+               "train_images": len(train_images), "train_images_available": available} | run_record(model, history, accelerator, args, __file__, argv)
     metrics["stages"] = earlier_stages + training_stages(metrics)
     metrics["total_epochs"] = sum(stage["epochs"] for stage in metrics["stages"])
     metrics["total_train_seconds"] = round(sum(stage["train_seconds"] for stage in metrics["stages"]), 1)
@@ -312,9 +313,10 @@ def set12_words(set12: dict[int, float]) -> str:
     return f" On Set12 published BM3D is {where}: {listed} (the goals are judged on BSD68)."
 
 
-def limited_words(metrics: dict, args: argparse.Namespace) -> str:
-    """The card's note for a ``--limit-train`` run, which trains on fewer of the images than the card otherwise says."""
-    return f"; this run trained on the first {metrics['train_images']} of the others only (`--limit-train`)" if args.limit_train else ""
+def limited_words(metrics: dict) -> str:
+    """The card's note for a ``--limit-train`` run that used fewer of the training images than the card otherwise says."""
+    used, available = metrics["train_images"], metrics["train_images_available"]
+    return f"; this run trained on the first {used} of the other {available} only (`--limit-train`)" if used < available else ""
 
 
 def sigma_draw_words(args: argparse.Namespace) -> str:
@@ -367,7 +369,7 @@ channel at a time, in an opponent colour space whose three channels are scaled t
   **{metrics['parameters']:,} parameters** (DnCNN-S: about 0.56 M) (`generative/models/photo_denoiser.py`).{deepening_words(args.add_layers)}
 - **Training data:** Train400 (400 grey 180×180 crops of Berkeley Segmentation Dataset images, the DnCNN training set;
   the dataset is offered for non-commercial research and education, and the sample grid below shows crops of it),
-  the last 16 held out (loss curve, held-out PSNR){limited_words(metrics, args)}; {args.patches_per_image} random {args.patch_size}×{args.patch_size} patches per image per epoch,
+  the last 16 held out (loss curve, held-out PSNR){limited_words(metrics)}; {args.patches_per_image} random {args.patch_size}×{args.patch_size} patches per image per epoch,
   random flips and rotations, {sigma_draw_words(args)} per patch.
 - **Loss:** mean squared error between output and clean patch, i.e. between predicted and true noise{loss_weight_words(args.sigma_weight_power)}.
   {"bfloat16 autocast" if args.bf16 else "float32"} in training (this stage); inference in float32.
