@@ -22,9 +22,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, describe, measured_weights, model_label, run_info, write_results  # noqa: E402
 from demos.fid import generated_images  # noqa: E402
-from generative.checkpoints import CGAN  # noqa: E402
+from generative.checkpoints import CGAN, CLASSIFIER  # noqa: E402
 from generative.metrics.features import KEEP_FEATURES  # noqa: E402
 from generative.provenance import PROJECT_ROOT  # noqa: E402
 from training.loop import positive_int, run_script, seed_int, writable_folder  # noqa: E402
@@ -82,6 +82,7 @@ def main(argv=None) -> None:
         write_seconds = time.perf_counter() - start
         runs = [timed_cli(folder, features, Path(tmp) / f"{features}.json") for features in ("classifier", "inception")]
     report = {"model": model_label(CGAN.source()), "count": args.count, "seed": args.seed,
+              "weights_sha256": measured_weights(CGAN.source(), CLASSIFIER.source()),  # the classifier: its features' FD
               "write_seconds": round(write_seconds, 1), "runs": runs, **info}
     write_results("fid_full_run", report, markdown(report, info), args.out_dir)
 
