@@ -10,6 +10,7 @@ checkpoint loses the section until its benchmarks are rerun.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -94,7 +95,13 @@ def with_section(card: str, section: str | None) -> str:
     return card[:use] + section + "\n" + card[use:]
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    parse_args(argv)
     for checkpoint in CARDS:
         path = Path(checkpoint.shipped) / "README.md"
         section = section_for(checkpoint)

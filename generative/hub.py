@@ -10,6 +10,8 @@ import io
 import json
 import os
 import shlex
+import sys
+import threading
 from pathlib import Path, PureWindowsPath
 from typing import TypeVar
 
@@ -22,8 +24,10 @@ HUB_USER_ENV = "GALLERY_HUB_USER"
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+WHOAMI_TIMEOUT_S = 10  # asking the Hub about a token before training
 
 ModelT = TypeVar("ModelT", bound=PyTorchModelHubMixin)
+QUIET_LOADS = threading.Lock()
 
 
 class CheckpointError(RuntimeError):
@@ -86,7 +90,9 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
             why = (f"{WEIGHTS_FILE} is missing; weights are read from safetensors only" if folder.is_dir()
                    else "it is a file, not a folder" if folder.exists() else "there is no such folder")
             raise CheckpointError(f"No checkpoint at {source} ({why}). {how_to_get(source, train_command)}")
-        with contextlib.redirect_stdout(io.StringIO()):  # the mixin prints "Loading weights from local directory"
+        # The mixin prints "Loading weights from local directory". The redirect is process-wide, so loads take turns
+        # under it: two overlapping ones (the FID tab loads in worker threads) would leave sys.stdout on a buffer.
+        with QUIET_LOADS, contextlib.redirect_stdout(io.StringIO()):
             return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
     except CheckpointError:
         raise
@@ -119,19 +125,45 @@ def load_metrics(source: str) -> dict | None:
 
 def hub_login_problem() -> str | None:
     """Why an upload would surely fail, or None; asked before a training script's hours of training: offline mode, no
-    token, or a Hub that cannot be reached or refuses the token (one ``whoami`` call). A token that may read but not
-    write, or a repo of someone else's, only the upload finds, and it keeps the folder and prints the command that
-    retries it."""
-    from huggingface_hub import HfApi, constants, get_token
+    token, or a token the Hub refuses (``token_refused``). A token that may read but not write, or a repo of someone
+    else's, only the upload finds, and it keeps the folder and prints the command that retries it."""
+    from huggingface_hub import constants, get_token
 
     if constants.HF_HUB_OFFLINE:
         return "HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it"
     if get_token() is None:
         return "no Hugging Face token: log in with `hf auth login` or set HF_TOKEN"
-    try:
-        HfApi().whoami()
-    except Exception as err:  # no connection (an httpx error), a revoked or mistyped token (an HTTP error) …
-        return f"the Hub did not accept the login ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})"
+    return token_refused()
+
+
+def token_refused(timeout_s: float = WHOAMI_TIMEOUT_S) -> str | None:
+    """Why the Hub refuses the token (its answer to ``whoami`` is 401 or 403), or None.
+
+    Only a refusal stops a run: every process of a data-parallel run gets the same answer, while a network error or
+    a rate limit could stop one process and leave the others waiting for it. Those, and no answer within
+    ``timeout_s`` (huggingface_hub sets no time limit), are a note, and the upload after training says what went wrong.
+    """
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    outcome: dict = {}
+
+    def ask() -> None:
+        try:
+            HfApi().whoami()
+        except Exception as err:
+            outcome["error"] = err
+
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start()
+    asker.join(timeout_s)
+    error = outcome.get("error")
+    if isinstance(error, HfHubHTTPError) and getattr(error.response, "status_code", None) in (401, 403):
+        return f"the Hub refuses the token ({str(error).splitlines()[0]})"
+    if asker.is_alive() or error is not None:
+        why = f"no answer in {timeout_s:g} s" if asker.is_alive() else f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        print(f"note: the Hub could not be asked whether it accepts the token ({why}); training anyway, and the upload "
+              "after it will say if it fails", file=sys.stderr)
     return None
 
 

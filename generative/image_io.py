@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 MAX_SIDE = 4096
 MAX_PIXELS = 16_000_000
@@ -20,7 +20,8 @@ JPEG_SCALES = (2, 4, 8)
 MIN_SIDE = 8
 JPEG_MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS  # Pillow refuses larger files as decompression bombs before any decoding
 LIMITS = (f"the limit is {MAX_SIDE} pixels a side and {MAX_PIXELS // 1_000_000} megapixels (a JPEG of up to "
-          f"{JPEG_MAX_PIXELS // 1_000_000} megapixels is read at 1/2, 1/4 or 1/8 of its size)")
+          f"{MAX_SIDE * JPEG_SCALES[-1]:,} pixels a side and {JPEG_MAX_PIXELS // 1_000_000} megapixels is read at 1/2, 1/4 "
+          f"or 1/8 of its size)")
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 grey from RGB, as PIL's "L"
 # The modes the gallery reads; others (LAB, HSV …) are refused rather than guessed at (PIL cannot turn LAB into grey).
 READABLE_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F")
@@ -78,7 +79,7 @@ def open_checked(path: str | os.PathLike) -> tuple[Image.Image, list[str]]:
         notes = [note] if (note := reduce_large_jpeg(image)) else []
         check_size(*image.size)
         check_mode(image.mode)
-        if getattr(image, "n_frames", 1) > 1:
+        if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":  # an MPO's second image is a phone's depth or stereo view
             notes.append(f"This is an animated image with {image.n_frames} frames; only the first frame is used.")
             image.seek(0)
         try:
@@ -97,7 +98,7 @@ def reduce_large_jpeg(image: Image.Image) -> str | None:
     """Set a JPEG over the limits to decode at the largest of ``JPEG_SCALES`` that fits them; the note for the user
     when it was. Other formats, and a JPEG too large even at 1/8, are left for ``check_size`` to refuse."""
     width, height = image.size
-    if image.format != "JPEG" or fits_limits(width, height):
+    if not isinstance(image, JpegImagePlugin.JpegImageFile) or fits_limits(width, height):  # MPO (many phones) is one too
         return None
     for scale in JPEG_SCALES:
         if fits_limits(-(-width // scale), -(-height // scale)):  # the decoder rounds up

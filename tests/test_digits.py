@@ -151,6 +151,12 @@ def test_a_jpeg_over_the_limits_is_read_at_the_largest_reduction_that_fits_and_s
         load_photo(save(Image.open(wide), tmp_path, "wide.png"))  # other formats cannot be read smaller: refused
     with pytest.raises(ImageInputError, match="limit"):
         load_gray_image(save(Image.new("L", (9 * MAX_SIDE, 8)), tmp_path, "endless.jpg"))  # too wide even at 1/8
+    stereo = tmp_path / "phone.jpg"  # many phones save a JPEG with a second image (MPO): Pillow calls it "MPO"
+    Image.new("RGB", (5504, 3648), "red").save(stereo, format="MPO", save_all=True, append_images=[Image.new("RGB", (5504, 3648))])
+    assert Image.open(stereo).format == "MPO"
+    phone = load_photo(stereo)
+    assert phone.pixels.shape == (1824, 2752, 3) and phone.notes == [
+        "The JPEG is 5504×3648 pixels (20 megapixels); it was read at 1/2 of its size, 2752×1824."]  # not "animated"
 
 
 @pytest.mark.parametrize("size", [(MIN_SIDE - 1, 100), (100, MIN_SIDE - 1)])

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from importlib import import_module
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +19,7 @@ from safetensors.torch import load_file
 from generative.data import mnist
 from generative.data.mnist import load_mnist
 from generative.models import DenoisingAutoencoder
+from generative.hub import token_refused
 from generative.noise import corrupt_randomly
 from generative.provenance import PROJECT_ROOT, command_line, script_arguments
 from training import loop, train_dae
@@ -266,19 +268,33 @@ def refused_token(self, *args, **kwargs):
 @pytest.mark.parametrize("offline, token, whoami, problem", [
     (False, None, None, "no Hugging Face token: log in with `hf auth login` or set HF_TOKEN"),
     (True, "hf_a_token", None, "HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it"),
-    (False, "hf_a_token", refused_token, "the Hub did not accept the login (HfHubHTTPError: 401 Client Error: Unauthorized)"),
-    (False, "hf_a_token", None, "the Hub did not accept the login (")])  # the real call: no network here, a bad token online
+    (False, "hf_a_token", refused_token, "the Hub refuses the token (401 Client Error: Unauthorized)")])
 def test_push_to_hub_that_would_surely_fail_is_refused_before_training(tmp_path, data_root, monkeypatch, offline, token,
                                                                         whoami, problem):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", offline)
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: token)
-    monkeypatch.setenv("HF_TOKEN", token or "")  # what the real whoami reads
     if whoami:
         monkeypatch.setattr(huggingface_hub.HfApi, "whoami", whoami)
     with pytest.raises(SystemExit, match=re.escape(f"--push-to-hub me/dae-mnist: the upload after training would fail "
                                                    f"({problem}")):
         run(tmp_path, "login", "--epochs", "1", "--data-root", str(data_root), "--push-to-hub", "me/dae-mnist")
     assert not (tmp_path / "login").exists()
+
+
+def test_a_hub_that_cannot_be_asked_about_the_token_is_a_note_not_a_refusal(monkeypatch, capsys):
+    """Only a 401/403 stops a run: a network error or a rate limit could stop one process of a data-parallel run and
+    leave the others waiting, and huggingface_hub sets no time limit on the call."""
+    def offline(self, *args, **kwargs):
+        raise httpx.ConnectError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", offline)
+    assert token_refused() is None
+    assert "note: the Hub could not be asked whether it accepts the token (ConnectError: [Errno -2]" in capsys.readouterr().err
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", lambda self, *args, **kwargs: time.sleep(2))
+    assert token_refused(timeout_s=0.1) is None
+    assert "(no answer in 0.1 s)" in capsys.readouterr().err
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", refused_token)
+    assert token_refused().startswith("the Hub refuses the token (401 Client Error")
 
 
 def test_resume_on_a_finished_run_publishes_it_again_without_calling_it_resumed(tmp_path, data_root, capsys):
