@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import random
 import threading
 from dataclasses import dataclass
@@ -157,8 +156,6 @@ def upload_path(image: str | dict | None, missing: str = "Upload an image, or cl
     path = image.get("path") if isinstance(image, dict) else image
     if not path:
         raise Refusal(missing)
-    if not os.path.exists(path):  # a setting changed long after the upload: Gradio deletes its files after a while
-        raise Refusal("The uploaded file is no longer on the server, which deletes uploads after a while: upload it again.")
     return path
 
 

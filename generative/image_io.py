@@ -71,6 +71,8 @@ def open_checked(path: str | os.PathLike) -> tuple[Image.Image, list[str]]:
         image = Image.open(path)
     except UnidentifiedImageError:
         raise ImageInputError("This file is not an image that can be read (try PNG, JPEG, GIF, BMP or WebP).") from None
+    except FileNotFoundError:  # in the app: a setting changed long after the upload, which Gradio has since deleted
+        raise ImageInputError("The image file is no longer there (the app deletes uploads after a while): upload it again.") from None
     except Image.DecompressionBombError:
         raise ImageInputError(f"This image is far too large; {LIMITS}.") from None
     except (OSError, ValueError, SyntaxError) as err:  # ValueError: e.g. a PNG metadata chunk too large to decompress

@@ -122,6 +122,13 @@ def test_bad_files_give_clear_errors(tmp_path):
         load_gray_image(save(Image.new("L", (1, 1)), tmp_path, "tiny.png"))
 
 
+def test_a_file_that_is_gone_asks_for_the_upload_again(tmp_path):
+    """A setting changed hours after the upload reran on a file Gradio had deleted: "[Errno 2] No such file"."""
+    for load in (load_photo, load_gray_image):
+        with pytest.raises(ImageInputError, match=r"no longer there \(the app deletes uploads after a while\): upload it again"):
+            load(tmp_path / "deleted.png")
+
+
 def test_oversized_images_are_refused_from_the_header(tmp_path, monkeypatch):
     paths = [save(Image.new("L", size), tmp_path, f"{size[0]}x{size[1]}.png") for size in ((MAX_SIDE + 1, 16), (16, MAX_SIDE + 1))]
     monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded pixels of an oversized image"))

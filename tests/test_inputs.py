@@ -6,8 +6,7 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from demos.inputs import (MAX_SEED, Refusal, checked_int, checked_seed, digit_from_upload, example_paths, is_number, new_seed,
-                          upload_path)
+from demos.inputs import MAX_SEED, checked_int, checked_seed, digit_from_upload, example_paths, is_number, new_seed
 from demos.photo import photo_example_paths
 
 
@@ -60,12 +59,3 @@ def test_a_photo_uploaded_as_an_endpoint_is_said_not_to_look_like_a_digit():
         warnings.simplefilter("error")  # MNIST test digits pass without it
         for digit in example_paths()[:3]:
             digit_from_upload(digit)
-
-
-def test_an_upload_the_server_has_deleted_asks_for_it_again(tmp_path):
-    """A setting changed hours after the upload reran on a file Gradio had deleted: "[Errno 2] No such file"."""
-    kept = tmp_path / "digit.png"
-    kept.write_bytes(b"png")
-    assert upload_path({"path": str(kept)}) == str(kept) and upload_path(str(kept)) == str(kept)
-    with pytest.raises(Refusal, match="no longer on the server, which deletes uploads after a while: upload it again"):
-        upload_path(str(tmp_path / "deleted.png"))
