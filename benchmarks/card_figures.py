@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from demos.cgan import accuracy_error  # noqa: E402
 from demos.reports import RESULTS_DIR, measured_report  # noqa: E402
 from demos.text2img import held_out_mix_words  # noqa: E402
 from generative.checkpoints import CGAN, CLASSIFIER, SCENE_MATCHER, SCENE_READER, TEXT2IMG, Checkpoint  # noqa: E402
@@ -28,8 +29,8 @@ def cgan_section(quality: dict, full_run: dict) -> str:
     scales = {scale["noise_scale"]: scale for scale in quality["main"]["scales"]}
     main = scales[1.0]
     lower = "; ".join(f"{scale['accuracy']:.2%} at noise scale {noise:g}" for noise, scale in scales.items() if noise != 1.0)
-    samples = 10 * quality["per_class"]
-    margin = 1.96 * (main["accuracy"] * (1 - main["accuracy"]) / samples) ** 0.5  # the binomial 95% interval's half-width
+    samples, standard_error = accuracy_error(quality)
+    margin = 1.96 * standard_error  # the 95% interval's half-width
     inception = next(run for run in full_run["runs"] if run["metric"] == "FID")
     kid, (precision, recall) = inception["kid"], inception["precision_recall"]
     return f"""{HEADING}

@@ -94,8 +94,7 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
                  f"samples as read by the MNIST classifier: {accuracy} (published: {metrics['published']}).")
     if report:
         main = report["main"]["scales"][0]
-        samples = 10 * report["per_class"]
-        standard_error = (main["accuracy"] * (1 - main["accuracy"]) / samples) ** 0.5
+        samples, standard_error = accuracy_error(report)
         text += (f"\n\n**Measured** (`benchmarks/results/cgan_quality.md`, {report['per_class']:,} samples per digit, seed "
                  f"{report['seed']}: another draw than the training run's; at {samples:,} samples an accuracy's binomial "
                  f"standard error is {standard_error * 100:.2f} points): conditional accuracy {main['accuracy']:.2%}; "
@@ -107,6 +106,12 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
 
 
 # ---------------------------------------------------------------- the tab
+
+def accuracy_error(report: dict) -> tuple[int, float]:
+    """The samples behind the cGAN benchmark's conditional accuracy at noise scale 1, and its binomial standard error."""
+    accuracy, samples = report["main"]["scales"][0]["accuracy"], 10 * report["per_class"]
+    return samples, (accuracy * (1 - accuracy) / samples) ** 0.5
+
 
 def checked_digit(value) -> int:
     """The digit to draw: 0–9, as an int or as the string the API's description of the radio lists ("7")."""
