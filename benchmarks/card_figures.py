@@ -47,6 +47,8 @@ script's ({quality['per_class']:,} per digit, seed {quality['seed']}; {full_run[
   (10,000 real training digits, mostly ones the classifier trained on: {quality['real_floor_frechet']:.2f}).
 - **FID** (Inception-v3 pool3, pytorch-fid resize, {inception['b']['n']:,} samples against the {inception['a']['n']:,}
   test digits): **{inception['value']:.2f}**; KID {kid[0]:.4f} ± {kid[1]:.4f}; precision / recall {precision:.3f} / {recall:.3f}.
+
+Commands: `{quality['run']['command']}` ({quality['run']['date'][:10]}); `{full_run['command']}` ({full_run['date'][:10]}).
 """
 
 
@@ -66,6 +68,8 @@ picture each (noise seed {quality['noise_seed']}):
   ({ceiling['held-out']:.2%}).
 - **FID** (Inception, N = {quality['fid_n']:,} per side, biased upwards at this N): {quality['fid']:.2f} against the
   rendered scenes of the same captions; the same scenes rendered again: {quality['fid_real_floor']:.2f}.
+
+Command: `{quality['command']}` ({quality['date'][:10]}).
 """
 
 
