@@ -2,7 +2,9 @@
 a photo to the blind photo denoiser; which one is chosen from the upload, and the user can override it."""
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gradio as gr
@@ -297,6 +299,23 @@ class DenoiseTab:
             raise Refusal(str(err)) from None
 
 
+def without_output(outputs: list, left_out) -> tuple[list, Callable]:
+    """``outputs`` less ``left_out``, and a wrapper that makes a handler written for all of ``outputs`` fit them: the
+    wrapped handler drops ``left_out``'s value (a single ``gr.skip()`` for all outputs passes as it is) and, as
+    ``kept_on_refusal`` does, turns a refusal into a warning."""
+    position = outputs.index(left_out)
+
+    def page_event(handler):
+        handler = kept_on_refusal(handler)
+
+        @functools.wraps(handler)  # Gradio reads the handler's own signature (its progress argument) through the wrapper
+        def handle(*args, **kwargs):
+            result = handler(*args, **kwargs)
+            return result[:position] + result[position + 1:] if isinstance(result, tuple) else result
+        return handle
+    return [block for block in outputs if block is not left_out], page_event
+
+
 def training_summary(metrics: dict) -> str:
     """'trained 20 epochs on <hardware>', or for a checkpoint trained in stages their total and the last stage's hardware."""
     stages = metrics.get("stages", [])
@@ -459,9 +478,12 @@ def build_tab(hub_user: str | None = None) -> None:
     # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
     # In the page a refused drawing or file warns and keeps what is shown (an error marked every output "Error" until a
     # good input came) and a cleared upload box changes nothing; the API's endpoints, on hidden buttons, refuse both.
-    digit.sketch_button.click(kept_on_refusal(tab.from_sketch), [digit.sketch, *controls], outputs, api_visibility="private",
+    # The page's own events leave the photo detail to the sliders' event below, which draws it where they point once
+    # the views change; drawn here too, the centre's detail flashed up first. The API's endpoints keep the centre's.
+    page_outputs, page_event = without_output(outputs, photo_zoom)
+    digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs, api_visibility="private",
                               preprocess=False, **MODEL_RUNS)
-    digit.upload.change(kept_on_refusal(tab.from_upload_change), [digit.upload, *controls], outputs,
+    digit.upload.change(page_event(tab.from_upload_change), [digit.upload, *controls], page_outputs,
                         api_visibility="private", preprocess=False, **MODEL_RUNS)
     gr.Button(visible=False, elem_id="denoise-api-sketch").click(
         tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False, **MODEL_RUNS,
@@ -477,7 +499,7 @@ def build_tab(hub_user: str | None = None) -> None:
     digit_setting, photo_setting = tab.rerun_if_shown(DIGIT), tab.rerun_if_shown(PHOTO)
     for control, handler in ((choice, tab.rerun), (seed, tab.rerun), (already_noisy, tab.rerun), (noise_kind, digit_setting),
                              (level, digit_setting), (sigma, photo_setting), (ensemble, photo_setting)):
-        control.change(kept_on_refusal(handler), [source_state, *controls], outputs, api_visibility="private",
+        control.change(page_event(handler), [source_state, *controls], page_outputs, api_visibility="private",
                        preprocess=False, **MODEL_RUNS)
     for photo in (photo_clean, photo_noisy, photo_denoised):
         photo.select(tab.zoom_at_click, [photo_views], [photo_zoom, zoom_across, zoom_down], api_visibility="private")

@@ -197,11 +197,31 @@ def test_the_photo_detail_moves_from_the_keyboard_and_stays_there_when_sigma_cha
     page.locator("#denoise-zoom-down input[type=range]").press("Home")  # 0 %: the top edge
     wait_for_top_right_detail(page)
     denoised = src_of(page, "#denoise-photo-denoised img")
+    before = pixels_of(page, "#denoise-photo-denoised img")
+    page.evaluate(RECORD_DETAILS)
     sigma = page.locator("#denoise-photo-sigma input[type=range]")
     sigma.press("ArrowRight")
     wait_for_new_image(page, "#denoise-photo-denoised img", denoised)
     wait_for_top_right_detail(page)
+    after = pixels_of(page, "#denoise-photo-denoised img")
+    # Every detail shown on the way was the top-right corner (of the old σ's photo, then the new's), never the
+    # centre's for a moment, as when the run drew the centre and the sliders' event replaced it.
+    shown = [np.asarray(Image.open(io.BytesIO(page.request.get(src).body()))) for src in page.evaluate("window.detailsShown")]
+    assert shown and all(any(np.array_equal(detail[::ZOOM_SCALE, ::ZOOM_SCALE], photo[:ZOOM_SIDE, -ZOOM_SIDE:])
+                             for photo in (before, after)) for detail in shown)
     sigma.press("ArrowLeft")  # back to the default for the tests after this one
+
+
+# Records every image the photo detail shows from now on (the denoised photo's detail, the last of the three).
+RECORD_DETAILS = """() => {
+    window.detailsShown = [];
+    const box = document.querySelector("#denoise-photo-zoom");
+    new MutationObserver(() => {
+        const images = box.querySelectorAll("img");
+        const src = images.length ? images[images.length - 1].getAttribute("src") : null;
+        if (src && window.detailsShown.at(-1) !== src) window.detailsShown.push(src);
+    }).observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
+}"""
 
 
 def open_vae_tab(page) -> None:

@@ -22,6 +22,13 @@ def test_every_event_that_runs_a_denoiser_shares_two_workers_and_the_zoom_waits_
     assert len(zooms) == 6 and all(fn.concurrency_id != "denoise-models" for fn in zooms)  # cropping is instant
 
 
+def test_only_the_api_runs_draw_the_photo_detail_the_page_leaves_it_to_the_sliders(events):
+    """Drawn by a page's run too, the centre's detail flashed up before the sliders' event put theirs in its place."""
+    runs = writing(events, "denoise-photo-denoised")
+    drawing_detail = [fn for fn in runs if any(getattr(block, "elem_id", None) == "denoise-photo-zoom" for block in fn.outputs)]
+    assert sorted(fn.api_name for fn in drawing_detail) == ["denoise_sketch", "denoise_upload"]
+
+
 def test_the_zoom_sliders_and_a_click_are_wired_across_then_down(events):
     """A click fills the sliders (across, then down) and they place the detail; a wrong order is right only once."""
     ids = lambda blocks: [getattr(block, "elem_id", None) for block in blocks]  # noqa: E731
