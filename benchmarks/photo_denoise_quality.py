@@ -8,7 +8,8 @@
 
 The published protocol (``generative/photo.py``): white Gaussian noise with σ on the 0–255 scale, image
 *i* of a set with seed *i*, not clipped; every output clipped and quantised to 8 bits; PSNR over the
-whole image, averaged over the set. Every method sees the same noisy images.
+whole image, averaged over the set. Every method sees the same noisy images, so the report also compares the
+model with BM3D image by image (a paired t interval on the mean margin, and the images it is ahead on).
 
 - **this model**: blind (never told σ). Colour photos one channel at a time, in the opponent colour
   space and, for comparison, in R, G, B. On the grey sets also its ×8 geometric self-ensemble (the mean
@@ -100,11 +101,12 @@ def _psnr_of(method, pair: tuple[np.ndarray, np.ndarray], sigma: float) -> float
     return psnr_8bit(clean, method(noisy, sigma))
 
 
-def mean_psnr(method, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float, pool, desc: str) -> float:
+def psnr_per_image(method, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float, pool, desc: str) -> list[float]:
+    """``method(noisy, sigma)``'s PSNR on each image, in the set's order, spread over ``pool``'s processes."""
     work = partial(_psnr_of, method, sigma=sigma)
     pairs = list(zip(clean, noisy))
     scores = pool.map(work, pairs) if pool else map(work, pairs)
-    return float(np.mean(list(tqdm(scores, total=len(pairs), desc=desc, leave=False))))
+    return [float(score) for score in tqdm(scores, total=len(pairs), desc=desc, leave=False)]
 
 
 def earlier_baselines(path: Path | None) -> tuple[dict[str, dict], dict | None]:
@@ -119,42 +121,75 @@ def earlier_baselines(path: Path | None) -> tuple[dict[str, dict], dict | None]:
 
 
 def evaluate_set(name: str, model: PhotoDenoiser, args, pool, earlier: dict | None = None) -> dict:
-    """Every method's mean PSNR on set ``name`` at each σ; model-free rows come from ``earlier`` where it has them."""
+    """Every method's PSNR on set ``name`` at each σ, per image and as the set's mean; model-free rows come from
+    ``earlier`` where it has them."""
     images = list(load_photo_set(name, args.data_root).values())[: args.limit]
     if earlier and earlier["n_images"] != len(images):
         raise SystemExit(f"--reuse-baselines: {name} had {earlier['n_images']} images there and {len(images)} here")
     color = images[0].ndim == 3
     rows: dict[str, dict[int, float]] = {}
+    per_image: dict[str, dict[int, list[float]]] = {}
     seconds: dict[str, float] = {}
 
     def measure(method: str, sigma: int, fn) -> None:
         reused = (earlier or {}).get("psnr", {}).get(method, {}).get(str(sigma)) if method in MODEL_FREE else None
         if reused is not None:
             rows.setdefault(method, {})[sigma] = reused
+            reused_images = earlier.get("psnr_per_image", {}).get(method, {}).get(str(sigma))
+            if reused_images is not None:  # reports before 2026-12-06 kept only the means
+                per_image.setdefault(method, {})[sigma] = reused_images
             seconds[method] = seconds.get(method, 0.0) + earlier["seconds_per_image"][method] * len(images)
             return
         started = time.perf_counter()
-        rows.setdefault(method, {})[sigma] = fn()
+        scores = fn()
         seconds[method] = seconds.get(method, 0.0) + time.perf_counter() - started
+        per_image.setdefault(method, {})[sigma] = [round(score, 4) for score in scores]
+        rows.setdefault(method, {})[sigma] = float(np.mean(scores))
 
     for sigma in args.sigmas:
         noisy = [add_white_noise(image, sigma, seed) for seed, image in enumerate(images)]
-        measure(NOISY, sigma, lambda: float(np.mean([psnr_8bit(c, x) for c, x in zip(images, noisy)])))
+        measure(NOISY, sigma, lambda: [psnr_8bit(c, x) for c, x in zip(images, noisy)])
         for mode in COLOR_MODES if color else ("grey",):
             label = f"{MODEL}, {mode}" if color else MODEL
-            measure(label, sigma, lambda: float(np.mean([psnr_8bit(c, denoise_photo(model, x, mode))
-                                                         for c, x in zip(images, noisy)])))
+            measure(label, sigma, lambda: [psnr_8bit(c, denoise_photo(model, x, mode)) for c, x in zip(images, noisy)])
         if args.ensemble and not color:
-            measure(ENSEMBLE, sigma, lambda: float(np.mean([psnr_8bit(c, denoise_photo(model, x, ensemble=True))
-                                                            for c, x in zip(images, noisy)])))
-        measure(NLM, sigma, lambda: mean_psnr(non_local_means_told_sigma, images, noisy, sigma, pool, f"{name} σ={sigma} NLM"))
+            measure(ENSEMBLE, sigma, lambda: [psnr_8bit(c, denoise_photo(model, x, ensemble=True)) for c, x in zip(images, noisy)])
+        measure(NLM, sigma, lambda: psnr_per_image(non_local_means_told_sigma, images, noisy, sigma, pool, f"{name} σ={sigma} NLM"))
         if (args.bm3d and not color) or name in args.color_bm3d:
-            measure(BM3D, sigma, lambda: mean_psnr(_bm3d, images, noisy, sigma, pool, f"{name} σ={sigma} BM3D"))
+            measure(BM3D, sigma, lambda: psnr_per_image(_bm3d, images, noisy, sigma, pool, f"{name} σ={sigma} BM3D"))
         print(f"{name} σ={sigma}: " + ", ".join(f"{m} {r[sigma]:.2f}" for m, r in rows.items() if sigma in r), flush=True)
     if name == "BSD68" and args.limit is None:
         rows |= {method: {s: v for s, v in published.items() if s in args.sigmas} for method, published in PUBLISHED_BSD68.items()}
-    return {"set": name, "n_images": len(images), "color": color, "psnr": rows,
-            "seconds_per_image": {m: s / len(images) / len(args.sigmas) for m, s in seconds.items()}}
+    return {"set": name, "n_images": len(images), "color": color, "psnr": rows, "psnr_per_image": per_image,
+            "seconds_per_image": {m: s / len(images) / len(args.sigmas) for m, s in seconds.items()},
+            "paired": paired_against(per_image, BM3D)}
+
+
+def paired_margin(ours: list[float], reference: list[float]) -> dict:
+    """``ours`` − ``reference`` image by image: the mean margin (the same as the difference of the set means), its 95%
+    confidence interval from the paired t distribution, and on how many images ``ours`` is ahead.
+
+    Why paired: the images differ far more from one another (BSD68 spans about 10 dB) than the methods do on
+    one image, so the differences on the same image are what tell a 0.1 dB lead from luck of the draw.
+    """
+    from scipy import stats
+
+    differences = np.asarray(ours, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
+    n = differences.size
+    mean = float(differences.mean())
+    if n > 1:
+        half_width = float(stats.t.ppf(0.975, n - 1) * differences.std(ddof=1) / np.sqrt(n))
+    ci = [mean - half_width, mean + half_width] if n > 1 else None  # one image has no spread to judge
+    return {"mean_db": mean, "ci95_db": ci, "ahead_on": int((differences > 0).sum()), "n_images": n}
+
+
+def paired_against(per_image: dict[str, dict[int, list[float]]], reference: str) -> dict:
+    """The model's rows against ``reference`` (BM3D told σ) image by image, at each σ both were measured at."""
+    if reference not in per_image:
+        return {}
+    return {f"{method} − {reference}": {sigma: paired_margin(scores, per_image[reference][sigma])
+                                         for sigma, scores in by_sigma.items() if sigma in per_image[reference]}
+            for method, by_sigma in per_image.items() if method.startswith(MODEL)}
 
 
 def goals(sets: list[dict]) -> dict:
@@ -187,7 +222,8 @@ def to_markdown(report: dict) -> str:
             name = f"**{method}**" if method.startswith(MODEL) else method
             lines.append(f"| {name} | {cells} | {f'{secs:.2f}' if secs is not None else 'published'} |")
         kind = "colour" if result["color"] else "grey"
-        tables.append(f"### {result['set']} ({result['n_images']} {kind} images)\n\n{head}\n" + "\n".join(lines))
+        tables.append(f"### {result['set']} ({result['n_images']} {kind} images)\n\n{head}\n" + "\n".join(lines)
+                      + paired_lines(result.get("paired", {})))
     goal_lines = "\n".join(f"- {name}: **{'met' if g['met'] else 'NOT met'}** ("
                            + margins_text(g["margin_db"]) + ")"
                            for name, g in report["goals"].items()) or "- (BSD68 was not measured in this run)"
@@ -206,6 +242,21 @@ Goals on BSD68:
 
 {goal_lines}
 """
+
+
+def paired_lines(paired: dict) -> str:
+    """The image-by-image comparisons under a set's table, one line per model row."""
+    if not paired:
+        return ""
+    lines = [f"- {comparison}: " + "; ".join(f"σ={sigma}: {paired_words(margin)}" for sigma, margin in by_sigma.items())
+             for comparison, by_sigma in paired.items()]
+    return "\n\nImage by image (mean difference, its 95% paired-t interval, images ahead):\n\n" + "\n".join(lines)
+
+
+def paired_words(margin: dict) -> str:
+    """One paired margin in words: "+0.11 dB (95% CI +0.07 to +0.15), ahead on 55 of 68"."""
+    interval = "no interval from one image" if margin["ci95_db"] is None else "95% CI {:+.2f} to {:+.2f}".format(*margin["ci95_db"])
+    return f"{margin['mean_db']:+.2f} dB ({interval}), ahead on {margin['ahead_on']} of {margin['n_images']}"
 
 
 def reused_line(report: dict) -> str:

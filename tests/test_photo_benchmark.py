@@ -2,8 +2,10 @@
 shapes of the networks the speed benchmark times beside the model, and the training-step benchmark's two precisions."""
 import json
 
+import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from benchmarks import photo_denoise_quality as bench
 from benchmarks import photo_train_step_speed as step_bench
@@ -37,8 +39,39 @@ def test_reused_baselines_are_the_earlier_runs_and_are_not_recomputed(tmp_path, 
     assert second["baselines_from"] == {key: first[key] for key in ("date", "command", "hardware")}
     assert f"reused from the run of {first['date']}" in (tmp_path / "second" / "photo_denoise_quality.md").read_text()
 
+    assert second["sets"][0]["psnr_per_image"][bench.BM3D] == first["sets"][0]["psnr_per_image"][bench.BM3D]
+    assert second["sets"][0]["paired"] == first["sets"][0]["paired"]
+
     third = run(tmp_path / "third", "--reuse-baselines", str(tmp_path / "second" / "photo_denoise_quality.json"))
     assert third["baselines_from"] == second["baselines_from"]  # still names the run that measured them
+
+
+def test_the_model_is_compared_with_bm3d_image_by_image(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    bench.main(["--sets", "Set12", "--sigmas", "25", "--limit", "3", "--no-ensemble", "--jobs", "1", "--out-dir", str(tmp_path)])
+    result = json.loads((tmp_path / "photo_denoise_quality.json").read_text())["sets"][0]
+    ours, bm3d = (result["psnr_per_image"][method]["25"] for method in (bench.MODEL, bench.BM3D))
+    assert len(ours) == len(bm3d) == 3 and len(set(ours)) == 3  # three images, each scored on its own
+    assert result["psnr"][bench.MODEL]["25"] == pytest.approx(sum(ours) / 3, abs=1e-4)
+    margin = result["paired"][f"{bench.MODEL} − {bench.BM3D}"]["25"]
+    assert margin["mean_db"] == pytest.approx(result["psnr"][bench.MODEL]["25"] - result["psnr"][bench.BM3D]["25"], abs=1e-4)
+    assert margin["ahead_on"] == sum(a > b for a, b in zip(ours, bm3d)) and margin["n_images"] == 3
+    low, high = margin["ci95_db"]
+    assert low < margin["mean_db"] < high
+    report = (tmp_path / "photo_denoise_quality.md").read_text()
+    assert f"ahead on {margin['ahead_on']} of 3" in report and f"95% CI {low:+.2f} to {high:+.2f}" in report
+
+
+def test_the_paired_interval_is_scipys_paired_t_interval():
+    rng = np.random.default_rng(0)
+    reference = rng.normal(28, 3, size=68)  # images far apart, as BSD68's are
+    ours = reference + rng.normal(0.1, 0.2, size=68)
+    margin = bench.paired_margin(list(ours), list(reference))
+    expected = stats.ttest_rel(ours, reference).confidence_interval(0.95)
+    assert margin["ci95_db"] == pytest.approx([expected.low, expected.high])
+    assert margin["mean_db"] == pytest.approx(ours.mean() - reference.mean())
+    assert margin["ahead_on"] == int((ours > reference).sum()) and margin["n_images"] == 68
+    assert bench.paired_margin([30.0], [29.0])["ci95_db"] is None  # one image: no interval, not NaN in the JSON
 
 
 def test_reuse_refuses_a_run_on_other_images_and_a_missing_file(tmp_path, denoising_root, monkeypatch):
