@@ -7,6 +7,7 @@ Uploads are checked from the header before any pixel is decoded, so a 100-megapi
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,7 +69,9 @@ def open_checked(path: str | os.PathLike) -> tuple[Image.Image, list[str]]:
     The size is checked from the header, before any pixel is decoded.
     """
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():  # over 89 megapixels Pillow warns of a decompression bomb, to the server's log;
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is ours to check, below
+            image = Image.open(path)
     except UnidentifiedImageError:
         raise ImageInputError("This file is not an image that can be read (try PNG, JPEG, GIF, BMP or WebP).") from None
     except FileNotFoundError:  # in the app: a setting changed long after the upload, which Gradio has since deleted

@@ -1,5 +1,6 @@
 """MNIST-style preprocessing and safe image decoding."""
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -164,6 +165,16 @@ def test_a_jpeg_over_the_limits_is_read_at_the_largest_reduction_that_fits_and_s
     phone = load_photo(stereo)
     assert phone.pixels.shape == (1824, 2752, 3) and phone.notes == [
         "The JPEG is 5504×3648 pixels (20 megapixels); it was read at 1/2 of its size, 2752×1824."]  # not "animated"
+
+
+def test_a_jpeg_over_pillows_bomb_warning_size_is_read_without_the_warning(tmp_path):
+    """Pillow warns of a decompression bomb from 89 megapixels; the upload's size is checked (and reduced) here."""
+    huge = save(Image.new("L", (9600, 9600), 128), tmp_path, "huge.jpg")  # 92 megapixels
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        photo = load_photo(huge)
+    assert photo.pixels.shape == (2400, 2400) and "1/4" in photo.notes[0]
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
 
 
 @pytest.mark.parametrize("size", [(MIN_SIDE - 1, 100), (100, MIN_SIDE - 1)])
