@@ -172,6 +172,26 @@ def test_clicking_an_example_photo_shows_the_photo_denoiser_and_a_digit_brings_t
     expect(page.locator("#denoise-photo-about")).to_be_hidden()
 
 
+def test_on_a_phone_a_new_image_brings_its_results_into_sight_and_on_a_wide_screen_nothing_moves(page):
+    """On a phone the results come after all the settings: they were a screen and a half below the example just
+    clicked, and nothing in sight showed that anything had happened."""
+    for width, height in ((390, 844), (1280, 1000)):
+        with own_page(page, width, height) as sized:
+            open_subtab(sized, "Upload or pick an example")
+            example = sized.locator("#denoise-photo-examples button.gallery-item:has(img[src*='rocket'])")
+            example.scroll_into_view_if_needed()
+            scrolled = sized.evaluate("window.scrollY")
+            denoised = sized.locator("#denoise-photo-denoised img")
+            if width < 500:
+                expect(sized.locator("#denoise-route")).not_to_be_in_viewport()  # so there is somewhere to go
+            example.click()
+            expect(sized.locator("#denoise-photo-zoom img")).to_have_count(3)
+            expect(denoised).to_be_in_viewport()  # on a wide screen, beside the examples already
+            if width >= 500:
+                sized.wait_for_timeout(1000)  # a scroll would be under way by now
+                assert sized.evaluate("window.scrollY") == scrolled
+
+
 def pixels_of(page, selector: str) -> np.ndarray:
     """The pixels of the image ``selector`` shows, fetched from the server as the browser fetched them."""
     return np.asarray(Image.open(io.BytesIO(page.request.get(page.locator(selector).get_attribute("src")).body())))
