@@ -47,7 +47,7 @@ from generative.data.photo_sets import COLOR_TEST_SETS, GRAY_TEST_SETS, load_pho
 from generative.hub import load_metrics  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import (PUBLISHED_BSD68_PSNR, COLOR_MODES, add_white_noise, beats_at_every_sigma, denoise_photo,  # noqa: E402
-                              margins_text, psnr_8bit)
+                              margins_text, paired_words, psnr_8bit)
 from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 NOISY, MODEL, BM3D, NLM = "noisy input", "this model (blind)", "BM3D (told σ)", "non-local means (told σ)"
@@ -251,12 +251,6 @@ def paired_lines(paired: dict) -> str:
     lines = [f"- {comparison}: " + "; ".join(f"σ={sigma}: {paired_words(margin)}" for sigma, margin in by_sigma.items())
              for comparison, by_sigma in paired.items()]
     return "\n\nImage by image (mean difference, its 95% paired-t interval, images ahead):\n\n" + "\n".join(lines)
-
-
-def paired_words(margin: dict) -> str:
-    """One paired margin in words: "+0.11 dB (95% CI +0.07 to +0.15), ahead on 55 of 68"."""
-    interval = "no interval from one image" if margin["ci95_db"] is None else "95% CI {:+.2f} to {:+.2f}".format(*margin["ci95_db"])
-    return f"{margin['mean_db']:+.2f} dB ({interval}), ahead on {margin['ahead_on']} of {margin['n_images']}"
 
 
 def reused_line(report: dict) -> str:

@@ -51,6 +51,13 @@ def margins_text(margin_db: dict) -> str:
     return ", ".join(f"σ={sigma}: {margin:+.2f} dB" for sigma, margin in margin_db.items())
 
 
+def paired_words(margin: dict) -> str:
+    """A margin measured image by image (``benchmarks/photo_denoise_quality.py``'s ``paired_margin``) in words, as the
+    report, the card and the tab give it: "+0.11 dB (95% CI +0.07 to +0.15), ahead on 55 of 68"."""
+    interval = "no interval from one image" if margin["ci95_db"] is None else "95% CI {:+.2f} to {:+.2f}".format(*margin["ci95_db"])
+    return f"{margin['mean_db']:+.2f} dB ({interval}), ahead on {margin['ahead_on']} of {margin['n_images']}"
+
+
 def add_white_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
     """``clean`` (uint8 or [0, 1] float) → float64 clean/255 + σ/255·ε, ε ~ N(0, 1) from ``seed``; not clipped."""
     image = clean / 255.0 if clean.dtype == np.uint8 else clean.astype(np.float64)
