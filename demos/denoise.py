@@ -300,7 +300,8 @@ class DenoiseTab:
 
 
 # On a phone the results come after all the settings, a screen or two below the example just clicked, so a new image
-# brings them into sight once it is denoised; on a wide screen they stand beside the input and nothing moves.
+# brings them into sight once it is denoised (or a new model choice, the other panel); on a wide screen they stand
+# beside the input and nothing moves.
 BRING_RESULTS_INTO_SIGHT = """() => {
     const results = document.getElementById("denoise-route");
     if (results && results.getBoundingClientRect().top > window.innerHeight) results.scrollIntoView({behavior: "smooth"});
@@ -496,11 +497,13 @@ def build_tab(hub_user: str | None = None) -> None:
     # The page's own events leave the photo detail to the sliders' event below, which draws it where they point once
     # the views change; drawn here too, the centre's detail flashed up first. The API's endpoints keep the centre's.
     page_outputs, page_event = without_output(outputs, photo_zoom)
-    for new_input in (digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs,
-                                                api_visibility="private", preprocess=False, **MODEL_RUNS),
-                      digit.upload.change(page_event(tab.from_upload_change), [digit.upload, *controls], page_outputs,
-                                          api_visibility="private", preprocess=False, **MODEL_RUNS)):
-        new_input.then(None, js=BRING_RESULTS_INTO_SIGHT, api_visibility="private")
+    digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs, api_visibility="private",
+                              preprocess=False, **MODEL_RUNS)
+    digit.upload.change(page_event(tab.from_upload_change), [digit.upload, *controls], page_outputs,
+                        api_visibility="private", preprocess=False, **MODEL_RUNS)
+    # The input on show changes only when a new one was denoised: not for a cleared box, a refused file or the second
+    # change event of a dropped file, which all keep what is shown.
+    source_state.change(None, js=BRING_RESULTS_INTO_SIGHT, api_visibility="private")
     gr.Button(visible=False, elem_id="denoise-api-sketch").click(
         tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False, **MODEL_RUNS,
         api_description="Denoise a drawn digit (the sketch pad's value; over the API, its `composite` image): noise is "

@@ -174,7 +174,8 @@ def test_clicking_an_example_photo_shows_the_photo_denoiser_and_a_digit_brings_t
 
 def test_on_a_phone_a_new_image_brings_its_results_into_sight_and_on_a_wide_screen_nothing_moves(page):
     """On a phone the results come after all the settings: they were a screen and a half below the example just
-    clicked, and nothing in sight showed that anything had happened."""
+    clicked, and nothing in sight showed that anything had happened. A cleared box, which denoises nothing, and a
+    wide screen, where the results stand beside the examples, must leave the page where it is."""
     for width, height in ((390, 844), (1280, 1000)):
         with own_page(page, width, height) as sized:
             open_subtab(sized, "Upload or pick an example")
@@ -187,9 +188,13 @@ def test_on_a_phone_a_new_image_brings_its_results_into_sight_and_on_a_wide_scre
             example.click()
             expect(sized.locator("#denoise-photo-zoom img")).to_have_count(3)
             expect(denoised).to_be_in_viewport()  # on a wide screen, beside the examples already
-            if width >= 500:
-                sized.wait_for_timeout(1000)  # a scroll would be under way by now
-                assert sized.evaluate("window.scrollY") == scrolled
+            if width < 500:  # clearing the upload box denoises nothing: the page must not jump to the old results
+                clear = sized.locator("#denoise-upload button[aria-label='Remove Image']")
+                clear.scroll_into_view_if_needed()
+                scrolled = sized.evaluate("window.scrollY")
+                clear.click()
+            sized.wait_for_timeout(1500)  # a scroll would be under way by now
+            assert sized.evaluate("window.scrollY") == scrolled
 
 
 def pixels_of(page, selector: str) -> np.ndarray:
