@@ -23,6 +23,10 @@ JPEG_MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS  # Pillow refuses larger files as d
 LIMITS = (f"the limit is {MAX_SIDE} pixels a side and {MAX_PIXELS // 1_000_000} megapixels (a JPEG of up to "
           f"{MAX_SIDE * JPEG_SCALES[-1]:,} pixels a side and {JPEG_MAX_PIXELS // 1_000_000} megapixels is read at 1/2, 1/4 "
           f"or 1/8 of its size)")
+# Over 89 megapixels Pillow warns of a decompression bomb, to the server's log, on opening; this module checks (and
+# reduces) every size itself from the header. Set for the process: warnings.catch_warnings() is not thread-safe, and
+# the app opens uploads on several threads.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 grey from RGB, as PIL's "L"
 # The modes the gallery reads; others (LAB, HSV …) are refused rather than guessed at (PIL cannot turn LAB into grey).
 READABLE_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F")
@@ -69,9 +73,7 @@ def open_checked(path: str | os.PathLike) -> tuple[Image.Image, list[str]]:
     The size is checked from the header, before any pixel is decoded.
     """
     try:
-        with warnings.catch_warnings():  # over 89 megapixels Pillow warns of a decompression bomb, to the server's log;
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is ours to check, below
-            image = Image.open(path)
+        image = Image.open(path)
     except UnidentifiedImageError:
         raise ImageInputError("This file is not an image that can be read (try PNG, JPEG, GIF, BMP or WebP).") from None
     except FileNotFoundError:  # in the app: a setting changed long after the upload, which Gradio has since deleted
