@@ -21,7 +21,8 @@ model with BM3D image by image (a paired t interval on the mean margin, and the 
 
 ``--reuse-baselines`` takes the noisy-input, BM3D and non-local-means rows (and their times) from an
 earlier results file instead of recomputing them: they depend only on the images and seeds, not on the
-model, and BM3D is most of the 46 minutes of a full run. The report names the run they come from.
+model, and BM3D is most of the 46 minutes of a full run. The report names the run they come from. The image-by-image
+comparison needs that run to have kept each image's score (reports since 2026-12-06 do).
 
 Goals (issue 7): beat BM3D at every σ on BSD68, and reach DnCNN-S (29.23 dB) at σ = 25.
 """
@@ -177,9 +178,10 @@ def paired_margin(ours: list[float], reference: list[float]) -> dict:
     differences = np.asarray(ours, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
     n = differences.size
     mean = float(differences.mean())
+    ci = None  # one image has no spread to judge
     if n > 1:
         half_width = float(stats.t.ppf(0.975, n - 1) * differences.std(ddof=1) / np.sqrt(n))
-    ci = [mean - half_width, mean + half_width] if n > 1 else None  # one image has no spread to judge
+        ci = [mean - half_width, mean + half_width]
     return {"mean_db": mean, "ci95_db": ci, "ahead_on": int((differences > 0).sum()), "n_images": n}
 
 
@@ -250,15 +252,19 @@ def paired_lines(paired: dict) -> str:
         return ""
     lines = [f"- {comparison}: " + "; ".join(f"σ={sigma}: {paired_words(margin)}" for sigma, margin in by_sigma.items())
              for comparison, by_sigma in paired.items()]
-    return "\n\nImage by image (mean difference, its 95% paired-t interval, images ahead):\n\n" + "\n".join(lines)
+    return ("\n\nImage by image (the mean difference, a 95% confidence interval for it from the paired t distribution over "
+            "the set's images, and the images ahead):\n\n" + "\n".join(lines))
 
 
 def reused_line(report: dict) -> str:
     origin = report.get("baselines_from")
     if not origin:
         return ""
+    unpaired = [s["set"] for s in report["sets"] if BM3D in s["psnr"] and not s.get("paired")]
     return (f"\n- The noisy-input, BM3D and non-local-means rows and times are reused from the run of {origin['date']} "
-            f"(`{origin['command']}`, {hardware_line(origin['hardware'])}): they do not depend on the model.")
+            f"(`{origin['command']}`, {hardware_line(origin['hardware'])}): they do not depend on the model."
+            + (f" That run kept only set means, so there is no image-by-image comparison with BM3D on {', '.join(unpaired)}: "
+               "run once without `--reuse-baselines` for one." if unpaired else ""))
 
 
 def main(argv: list[str] | None = None) -> None:

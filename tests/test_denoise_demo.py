@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from demos import denoise
 from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, scores_table
-from demos.inputs import example_paths
+from demos.inputs import Refusal, example_paths
 from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          photo_example_paths, zoom_crop)
 from demos.reports import fixed, hardware_words, measured_report
@@ -375,6 +375,7 @@ def test_the_photo_explanation_says_where_bm3d_run_here_is_ahead_and_how_sure_th
     text = photo_about_markdown(None, benchmark)
     lines = text[text.index("**Against BM3D run here, set by set**"):].splitlines()[2:]
     assert lines == ["- Set12: σ=15: -0.25 dB, σ=25: +0.10 dB", "- Kodak24: σ=15: -0.29 dB, σ=25: -0.20 dB"]
+    assert "confidence interval" not in text  # no line has one to explain
     only_bsd68 = benchmark | {"sets": benchmark["sets"][:1]}
     assert "set by set" not in photo_about_markdown(None, only_bsd68)  # its means are the goals' margins already
 
@@ -382,6 +383,23 @@ def test_the_photo_explanation_says_where_bm3d_run_here_is_ahead_and_how_sure_th
     bsd68 = benchmark["sets"][0] | {"paired": {"this model (blind) − BM3D (told σ)": {"15": margin}}}
     text = photo_about_markdown(None, benchmark | {"sets": [bsd68]})  # a report that kept each image's score
     assert "- BSD68: σ=15: +0.11 dB (95% CI +0.07 to +0.15), ahead on 55 of 68" in text.splitlines()
+    assert "a 95% confidence interval for it (paired t over the set's images" in text
+
+
+def test_the_pages_events_leave_the_photo_detail_out_and_pass_a_whole_skip_and_a_refusal_through():
+    """The page's runs must not draw the centre's detail (the sliders' event draws theirs); the API's still do."""
+    first, detail, last = object(), object(), object()
+    kept, page_event = denoise.without_output([first, detail, last], detail)
+    assert kept == [first, last]
+    assert page_event(lambda: ("a", "centre detail", "b"))() == ("a", "b")
+    skip = gr.skip()
+    assert page_event(lambda: skip)() is skip  # one skip for every output: nothing to drop
+
+    def refused():
+        raise Refusal("The seed must be a whole number.")
+
+    with pytest.warns(UserWarning, match="whole number"):  # gr.Warning, outside a request
+        assert isinstance(page_event(refused)(), type(skip))
 
 
 def test_the_photo_explanation_quotes_the_card_and_the_benchmark():

@@ -45,6 +45,12 @@ def test_reused_baselines_are_the_earlier_runs_and_are_not_recomputed(tmp_path, 
     third = run(tmp_path / "third", "--reuse-baselines", str(tmp_path / "second" / "photo_denoise_quality.json"))
     assert third["baselines_from"] == second["baselines_from"]  # still names the run that measured them
 
+    means_only = first | {"sets": [{k: v for k, v in first["sets"][0].items() if k not in ("psnr_per_image", "paired")}]}
+    (tmp_path / "means_only.json").write_text(json.dumps(means_only))  # as reports before 2026-12-06 were
+    fourth = run(tmp_path / "fourth", "--reuse-baselines", str(tmp_path / "means_only.json"))
+    assert fourth["sets"][0]["paired"] == {} and fourth["sets"][0]["psnr"] == rows
+    assert "no image-by-image comparison with BM3D on Set12" in (tmp_path / "fourth" / "photo_denoise_quality.md").read_text()
+
 
 def test_the_model_is_compared_with_bm3d_image_by_image(tmp_path, denoising_root, monkeypatch):
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
