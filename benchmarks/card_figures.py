@@ -1,12 +1,14 @@
-"""Put the benchmarks' headline figures into the model cards whose benchmarks do not write them (the cGAN's and the
-text-to-image model's; the VAE benchmark writes its own):
+"""Put the benchmarks' headline figures into the model cards whose benchmarks do not write them (the cGAN's, the
+text-to-image model's and the photo denoiser's; the VAE benchmark writes its own):
 
-    python benchmarks/card_figures.py      # after rerunning cgan_quality.py, fid_full_run.py or text2img_quality.py
+    python benchmarks/card_figures.py      # after rerunning cgan_quality.py, fid_full_run.py, text2img_quality.py
+                                           # or photo_denoise_quality.py, or editing the photo denoiser's metrics.json
 
 A training run writes its card with the figures it measured itself; the benchmarks measure more (FID, R-precision,
 held-out captions) with separate seeds. Their figures go into a "Measured by the benchmarks" section only from
 reports that measured the very weights in the folder (``demos.reports.measured_report``), so a retrained
-checkpoint loses the section until its benchmarks are rerun.
+checkpoint loses the section until its benchmarks are rerun. The photo denoiser's card is rendered anew from its
+metrics.json and config.json first, so a note added to one of its training stages there reaches the card.
 """
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from benchmarks.photo_denoise_quality import BM3D, ENSEMBLE, MODEL, NLM  # noqa: E402
 from demos.cgan import accuracy_error  # noqa: E402
 from demos.reports import RESULTS_DIR, measured_report  # noqa: E402
 from demos.text2img import held_out_mix_words  # noqa: E402
-from generative.checkpoints import CGAN, CLASSIFIER, SCENE_MATCHER, SCENE_READER, TEXT2IMG, Checkpoint  # noqa: E402
+from generative.checkpoints import CGAN, CLASSIFIER, PHOTO_DENOISER, SCENE_MATCHER, SCENE_READER, TEXT2IMG, Checkpoint  # noqa: E402
+from generative.photo import paired_words  # noqa: E402
+from training import train_photo_denoiser  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
 HEADING = "## Measured by the benchmarks"
@@ -73,16 +78,58 @@ Command: `{quality['command']}` ({quality['date'][:10]}).
 """
 
 
-# each card's checkpoint → (the reports and the checkpoints each must have measured, the section made from them)
+def photo_section(quality: dict) -> str:
+    rows = []
+    for result in quality["sets"]:
+        ours, psnr = f"{MODEL}, opponent" if result["color"] else MODEL, result["psnr"]
+        for sigma in map(str, quality["sigmas"]):
+            def cell(method: str) -> str:
+                return f"{psnr[method][sigma]:.2f}" if sigma in psnr.get(method, {}) else "—"
+            paired = result.get("paired", {}).get(f"{ours} − {BM3D}", {}).get(sigma)
+            rows.append(f"| {result['set']} ({result['n_images']}) | {sigma} | **{cell(ours)}** | {cell(ENSEMBLE)} | {cell(BM3D)} | "
+                        f"{cell(NLM)} | {paired_words(paired) if paired else '—'} |")
+    origin = quality.get("baselines_from")
+    reused = (f" The BM3D and non-local-means columns are from the run of {origin['date'][:10]} (`{origin['command']}`)."
+              if origin else "")
+    without_bm3d = [result["set"] for result in quality["sets"] if BM3D not in result["psnr"]]
+    unmeasured = f" BM3D was not run on {', '.join(without_bm3d)} in this report." if without_bm3d else ""
+    return f"""{HEADING}
+
+`benchmarks/results/photo_denoise_quality.md`, on these weights. Every method denoises the same noisy images (image
+*i* of a set with seed *i*); BM3D (CBM3D on colour photos) and non-local means are told the true σ, this model is not;
+it denoises colour photos in the opponent colour space. The last column compares it with BM3D image by image: the mean
+margin, a 95% confidence interval for it (paired t over the set's images), and on how many images it is
+ahead.{unmeasured}{reused}
+
+| test set (images) | σ | this model | ×8 self-ensemble | BM3D, run here | non-local means | this model − BM3D, image by image |
+|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Command: `{quality['command']}` ({quality['date'][:10]}).
+"""
+
+
+# each card's checkpoint → (the reports and the checkpoints each must have measured, the section made from them, and
+# what renders the rest of the card anew from the checkpoint's records, where something does)
 CARDS = {
-    CGAN: ([("cgan_quality", (CGAN, CLASSIFIER)), ("fid_full_run", (CGAN, CLASSIFIER))], cgan_section),
-    TEXT2IMG: ([("text2img_quality", (TEXT2IMG, SCENE_READER, SCENE_MATCHER))], text2img_section),
+    CGAN: ([("cgan_quality", (CGAN, CLASSIFIER)), ("fid_full_run", (CGAN, CLASSIFIER))], cgan_section, None),
+    TEXT2IMG: ([("text2img_quality", (TEXT2IMG, SCENE_READER, SCENE_MATCHER))], text2img_section, None),
+    PHOTO_DENOISER: ([("photo_denoise_quality", (PHOTO_DENOISER,))], photo_section, train_photo_denoiser.card_of),
 }
+
+
+def written_card(checkpoint: Checkpoint) -> tuple[str, str | None]:
+    """The shipped ``checkpoint``'s card as this script writes it, and its benchmark section (None: none written)."""
+    render = CARDS[checkpoint][2]
+    folder = Path(checkpoint.shipped)
+    card = render(folder) if render else (folder / "README.md").read_text()
+    section = section_for(checkpoint)
+    return with_section(card, section), section
 
 
 def section_for(checkpoint: Checkpoint, results_dir: Path = RESULTS_DIR) -> str | None:
     """The card section of the shipped ``checkpoint`` from its reports, or None unless every one measured its weights."""
-    reports, make = CARDS[checkpoint]
+    reports, make, _ = CARDS[checkpoint]
     measured = [measured_report(report, *(judged.shipped for judged in checkpoints), results_dir=results_dir)
                 for report, checkpoints in reports]
     return None if None in measured else make(*measured)
@@ -109,8 +156,8 @@ def main(argv=None) -> None:
     parse_args(argv)
     for checkpoint in CARDS:
         path = Path(checkpoint.shipped) / "README.md"
-        section = section_for(checkpoint)
-        path.write_text(with_section(path.read_text(), section))
+        card, section = written_card(checkpoint)
+        path.write_text(card)
         print(f"{path}: " + ("benchmark figures written" if section else
                              "no benchmark section: its reports did not measure these weights (rerun them first)"))
 

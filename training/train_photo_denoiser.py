@@ -264,12 +264,15 @@ def training_stages(metrics: dict) -> list[dict]:
 
 
 def stages_section(metrics: dict) -> str:
-    """For a checkpoint trained in stages: every stage's command and time, and the totals."""
+    """For a checkpoint trained in stages: every stage's command and time, and the totals.
+
+    A stage's ``note`` in metrics.json (written by hand afterwards: how the stage was judged, say) follows its line,
+    and travels with the stages into the card of every later stage trained from this checkpoint."""
     stages = metrics["stages"]
     if len(stages) < 2:
         return ""
     lines = "\n".join(f"{i}. `{s['command']}`: {s['epochs']} epochs, {format_minutes(s['train_seconds'])} on {s['hardware']}"
-                      for i, s in enumerate(stages, 1))
+                      + (f". {s['note']}" if s.get("note") else "") for i, s in enumerate(stages, 1))
     copied = (" A stage with `--output-dir runs/…` was copied into the checkpoint folder (`cp runs/stageN/model/* "
               "pretrained/photo-denoiser/`) once its held-out PSNR beat the stage before, so the next one started from it."
               if any("--output-dir runs/" in s["command"] for s in stages) else "")
@@ -353,6 +356,16 @@ def deepening_words(added_layers: int) -> str:
     plural = "s" * (added_layers > 1)
     return (f"\n  This stage made the checkpoint it started from {added_layers} layer{plural} deeper: the new "
             f"convolution{plural} began as the identity (Net2Net, `--add-layers`), so training went on from the trained function.")
+
+
+def card_of(folder: Path) -> str:
+    """The card of the checkpoint in ``folder`` rendered again from its metrics.json and config.json: after a note was
+    added to a stage there, or this template changed (``benchmarks/card_figures.py`` writes it)."""
+    metrics = load_metrics(folder)
+    args = parse_args(script_arguments(metrics["command"]))
+    config = PHOTO_DENOISER.load(folder)
+    args.width, args.depth = config.width, config.depth  # as --init-from sets them, from the checkpoint
+    return model_card(metrics, args)
 
 
 def model_card(metrics: dict, args: argparse.Namespace) -> str:
