@@ -81,7 +81,8 @@ Command: `{quality['command']}` ({quality['date'][:10]}).
 def photo_section(quality: dict) -> str:
     rows = []
     for result in quality["sets"]:
-        ours, psnr = f"{MODEL}, opponent" if result["color"] else MODEL, result["psnr"]
+        ours = f"{MODEL}, opponent" if result["color"] else MODEL  # colour: the tab's space
+        psnr = result["psnr"]
         for sigma in map(str, quality["sigmas"]):
             def cell(method: str) -> str:
                 return f"{psnr[method][sigma]:.2f}" if sigma in psnr.get(method, {}) else "—"

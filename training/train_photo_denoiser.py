@@ -10,8 +10,8 @@ out), turns each by one of the eight flips and rotations, and adds white Gaussia
 uniform in [--min-sigma, --max-sigma] (default [0, 55]) on the 0–255 scale: one blind model for every level
 (with --min-sigma equal to --max-sigma, a model for that one level, as DnCNN-S). At the end the model is
 measured on the held-out images (PSNR per σ, what training settings are compared by) and on BSD68 and
-Set12 at σ = 15, 25, 50 with the published protocol (generative/photo.py); these test sets are never used
-for anything else.
+Set12 at σ = 15, 25, 50 with the published protocol (generative/photo.py); the script uses these test sets for
+nothing else (where they guided the shipped model's stages, its card says beside them).
 
 ``--init-from`` starts from a trained checkpoint's weights with a fresh one-cycle schedule, so a long
 schedule can run in stages that each fit a session; the card lists every stage's command and time.
@@ -20,6 +20,7 @@ schedule can run in stages that each fit a session; the card lists every stage's
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -156,7 +157,8 @@ def mean_psnr(model: PhotoDenoiser, images: list[np.ndarray], sigma: float, seed
 def held_out_psnr(model: PhotoDenoiser, images: list[np.ndarray], draws: int = HELD_OUT_NOISE_DRAWS) -> dict[str, float]:
     """Mean PSNR (dB) per test σ on the held-out Train400 images, over ``draws`` noise draws each.
 
-    This is what training settings are chosen by: the test sets are never used for that. Several draws
+    This is what training settings are meant to be chosen by, not the test sets (the shipped model's stages 1–3
+    predate it: see its card). Several draws
     because 16 small images alone leave differences of a few hundredths of a dB in the noise.
     """
     return {str(sigma): round(float(np.mean([mean_psnr(model, images, sigma, seed=1000 * draw)[1] for draw in range(draws)])), 3)
@@ -301,7 +303,7 @@ def goals_line(metrics: dict) -> str:
     reaches = bsd.get(25, 0) >= PUBLISHED_BSD68_PSNR["DnCNN-S"][25]
     return (f"\nAgainst published BM3D on BSD68: {margins_words(beats['margin_db'])}. Goals: beat published BM3D at every σ — "
             f"**{'met' if beats['met'] else 'not met'}**; reach DnCNN-S at σ = 25 — **{'met' if reaches else 'not met'}**."
-            f"{set12_words(full_set(metrics, 'Set12', 12))} Against BM3D run here, see `benchmarks/results/photo_denoise_quality.md`.\n")
+            f"{set12_words(full_set(metrics, 'Set12', 12))} Against BM3D run here: `benchmarks/results/photo_denoise_quality.md`, whose figures `python benchmarks/card_figures.py` copies into this card.\n")
 
 
 def set12_words(set12: dict[int, float]) -> str:
@@ -363,8 +365,8 @@ def card_of(folder: Path) -> str:
     added to a stage there, or this template changed (``benchmarks/card_figures.py`` writes it)."""
     metrics = load_metrics(folder)
     args = parse_args(script_arguments(metrics["command"]))
-    config = PHOTO_DENOISER.load(folder)
-    args.width, args.depth = config.width, config.depth  # as --init-from sets them, from the checkpoint
+    config = json.loads((Path(folder) / "config.json").read_text())
+    args.width, args.depth = config["width"], config["depth"]  # as --init-from sets them, from the checkpoint
     return model_card(metrics, args)
 
 
