@@ -408,7 +408,7 @@ def against_bm3d_run_here(benchmark: dict) -> str:
     if not lines:
         return ""
     paired_note = (" Where each image's score was kept: the mean margin, a 95% confidence interval for it (paired t over "
-                   "the set's images, each interval on its own), and on how many images this model is ahead."
+                   "the set's images, not adjusted for the several comparisons), and on how many images this model is ahead."
                    if any("95% CI" in line for line in lines) else "")
     return ("\n\n**Against BM3D run here, set by set** (told σ; CBM3D on colour sets; negative: BM3D is ahead; the goals "
             f"are judged on BSD68 only).{paired_note}\n\n" + "\n".join(lines))
