@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.photo_denoise_quality import BM3D, ENSEMBLE, MODEL, NLM  # noqa: E402
+from benchmarks.photo_denoise_quality import BM3D, ENSEMBLE, NLM  # noqa: E402
 from demos.cgan import accuracy_error  # noqa: E402
 from demos.reports import RESULTS_DIR, measured_report  # noqa: E402
 from demos.text2img import held_out_mix_words  # noqa: E402
 from generative.checkpoints import CGAN, CLASSIFIER, PHOTO_DENOISER, SCENE_MATCHER, SCENE_READER, TEXT2IMG, Checkpoint  # noqa: E402
-from generative.photo import paired_words  # noqa: E402
+from generative.photo import model_row, paired_row, paired_words  # noqa: E402
 from training import train_photo_denoiser  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
@@ -81,12 +81,12 @@ Command: `{quality['command']}` ({quality['date'][:10]}).
 def photo_section(quality: dict) -> str:
     rows = []
     for result in quality["sets"]:
-        ours = f"{MODEL}, opponent" if result["color"] else MODEL  # colour: the tab's space
+        ours = model_row("opponent" if result["color"] else None)  # colour: the tab's space
         psnr = result["psnr"]
         for sigma in map(str, quality["sigmas"]):
             def cell(method: str) -> str:
                 return f"{psnr[method][sigma]:.2f}" if sigma in psnr.get(method, {}) else "—"
-            paired = result.get("paired", {}).get(f"{ours} − {BM3D}", {}).get(sigma)
+            paired = result.get("paired", {}).get(paired_row(ours), {}).get(sigma)
             rows.append(f"| {result['set']} ({result['n_images']}) | {sigma} | **{cell(ours)}** | {cell(ENSEMBLE)} | {cell(BM3D)} | "
                         f"{cell(NLM)} | {paired_words(paired) if paired else '—'} |")
     origin = quality.get("baselines_from")

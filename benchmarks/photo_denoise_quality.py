@@ -48,10 +48,10 @@ from generative.data.photo_sets import COLOR_TEST_SETS, GRAY_TEST_SETS, load_pho
 from generative.hub import load_metrics  # noqa: E402
 from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import (PUBLISHED_BSD68_PSNR, COLOR_MODES, add_white_noise, beats_at_every_sigma, denoise_photo,  # noqa: E402
-                              margins_text, paired_words, psnr_8bit)
+                              BM3D_ROW, MODEL_ROW, margins_text, model_row, paired_row, paired_words, psnr_8bit)
 from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
-NOISY, MODEL, BM3D, NLM = "noisy input", "this model (blind)", "BM3D (told σ)", "non-local means (told σ)"
+NOISY, MODEL, BM3D, NLM = "noisy input", MODEL_ROW, BM3D_ROW, "non-local means (told σ)"
 ENSEMBLE = f"{MODEL}, ×8 self-ensemble"
 MODEL_FREE = (NOISY, BM3D, NLM)  # rows that depend only on the images and seeds
 PUBLISHED_BSD68 = {"BM3D (published)": PUBLISHED_BSD68_PSNR["BM3D"],
@@ -151,7 +151,7 @@ def evaluate_set(name: str, model: PhotoDenoiser, args, pool, earlier: dict | No
         noisy = [add_white_noise(image, sigma, seed) for seed, image in enumerate(images)]
         measure(NOISY, sigma, lambda: [psnr_8bit(c, x) for c, x in zip(images, noisy)])
         for mode in COLOR_MODES if color else ("grey",):
-            label = f"{MODEL}, {mode}" if color else MODEL
+            label = model_row(mode if color else None)
             measure(label, sigma, lambda: [psnr_8bit(c, denoise_photo(model, x, mode)) for c, x in zip(images, noisy)])
         if args.ensemble and not color:
             measure(ENSEMBLE, sigma, lambda: [psnr_8bit(c, denoise_photo(model, x, ensemble=True)) for c, x in zip(images, noisy)])
@@ -163,7 +163,7 @@ def evaluate_set(name: str, model: PhotoDenoiser, args, pool, earlier: dict | No
         rows |= {method: {s: v for s, v in published.items() if s in args.sigmas} for method, published in PUBLISHED_BSD68.items()}
     return {"set": name, "n_images": len(images), "color": color, "psnr": rows, "psnr_per_image": per_image,
             "seconds_per_image": {m: s / len(images) / len(args.sigmas) for m, s in seconds.items()},
-            "paired": paired_against(per_image, BM3D)}
+            "paired": paired_against(per_image)}
 
 
 def paired_margin(ours: list[float], reference: list[float]) -> dict:
@@ -185,12 +185,12 @@ def paired_margin(ours: list[float], reference: list[float]) -> dict:
     return {"mean_db": mean, "ci95_db": ci, "ahead_on": int((differences > 0).sum()), "n_images": n}
 
 
-def paired_against(per_image: dict[str, dict[int, list[float]]], reference: str) -> dict:
-    """The model's rows against ``reference`` (BM3D told σ) image by image, at each σ both were measured at."""
-    if reference not in per_image:
+def paired_against(per_image: dict[str, dict[int, list[float]]]) -> dict:
+    """The model's rows against BM3D (told σ) image by image, at each σ both were measured at."""
+    if BM3D not in per_image:
         return {}
-    return {f"{method} − {reference}": {sigma: paired_margin(scores, per_image[reference][sigma])
-                                         for sigma, scores in by_sigma.items() if sigma in per_image[reference]}
+    return {paired_row(method): {sigma: paired_margin(scores, per_image[BM3D][sigma])
+                                 for sigma, scores in by_sigma.items() if sigma in per_image[BM3D]}
             for method, by_sigma in per_image.items() if method.startswith(MODEL)}
 
 

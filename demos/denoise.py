@@ -25,7 +25,7 @@ from generative.hub import CheckpointError, load_metrics
 from generative.image_io import MIN_SIDE, ImageInputError, load_photo
 from generative.metrics.image_quality import SSIM_SETTING, Scores, score
 from generative.models import DenoisingAutoencoder
-from generative.photo import margins_text, paired_words, to_uint8
+from generative.photo import BM3D_ROW, margins_text, model_row, paired_row, paired_words, to_uint8
 from generative.noise import NOISE_KINDS, corrupt
 
 TITLE = "Denoise"
@@ -396,11 +396,11 @@ def against_bm3d_run_here(benchmark: dict) -> str:
     lines = []
     for result in benchmark["sets"]:
         psnr = result["psnr"]
-        ours_name = next((name for name in ("this model (blind)", "this model (blind), opponent") if name in psnr), None)
-        bm3d = psnr.get("BM3D (told σ)")  # one pass; colour: the tab's space; never the ×8 row or the published BM3D
+        ours_name = next((name for name in (model_row(), model_row("opponent")) if name in psnr), None)
+        bm3d = psnr.get(BM3D_ROW)  # one pass; colour: the tab's space; never the ×8 row or the published BM3D
         if ours_name is None or bm3d is None:
             continue
-        if paired := result.get("paired", {}).get(f"{ours_name} − BM3D (told σ)"):
+        if paired := result.get("paired", {}).get(paired_row(ours_name)):
             lines.append(f"- {result['set']}: " + "; ".join(f"σ={sigma}: {paired_words(margin)}" for sigma, margin in paired.items()))
         elif result["set"] != "BSD68":  # the goals above give BSD68's means already
             ours = psnr[ours_name]

@@ -51,6 +51,21 @@ def margins_text(margin_db: dict) -> str:
     return ", ".join(f"σ={sigma}: {margin:+.2f} dB" for sigma, margin in margin_db.items())
 
 
+# The photo benchmark report's names for its rows (benchmarks/photo_denoise_quality.py), which the model card and the
+# tab read back.
+MODEL_ROW, BM3D_ROW = "this model (blind)", "BM3D (told σ)"
+
+
+def model_row(color_mode: str | None = None) -> str:
+    """The report's row of the model: on grey photos, or on colour ones denoised in ``color_mode``."""
+    return MODEL_ROW if color_mode is None else f"{MODEL_ROW}, {color_mode}"
+
+
+def paired_row(row: str) -> str:
+    """The report's name for ``row`` compared with BM3D image by image."""
+    return f"{row} − {BM3D_ROW}"
+
+
 def paired_words(margin: dict) -> str:
     """A margin measured image by image (``benchmarks/photo_denoise_quality.py``'s ``paired_margin``) in words, as the
     report, the card and the tab give it: "+0.11 dB (95% CI +0.07 to +0.15), ahead on 55 of 68"."""
