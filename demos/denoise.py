@@ -251,12 +251,15 @@ class DenoiseTab:
         return self.respond(("sketch", sketch), DIGIT, "a drawing is a digit. Change “Model” to override.",
                             digit=digit_from_sketch(sketch), controls=controls, sigma=sigma)
 
-    def from_upload_change(self, image, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
+    def from_upload_change(self, image, source, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
                            request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
         """``from_upload`` for the page's upload box: clearing it is not an error (the outputs just stay), and the
-        second of the two change events a dropped file fires is skipped (``UploadGuard``)."""
+        second of the two change events a dropped file fires is skipped (``UploadGuard``), also when a busy queue
+        ran it after the first had put the file on show in ``source``. A setting changed since then has redone the
+        file already (``rerun``), so what is shown is what a run would give."""
+        on_show = source[1] if source and source[0] == "upload" else None
         return self.uploads.run(request, image, lambda: self.from_upload(image, choice, noise_kind, level, seed,
-                                                                         already_noisy, sigma, ensemble))
+                                                                         already_noisy, sigma, ensemble), on_show)
 
     def rerun(self, source, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
               progress=gr.Progress(track_tqdm=True)):
@@ -501,7 +504,7 @@ def build_tab(hub_user: str | None = None) -> None:
     page_outputs, page_event = without_output(outputs, photo_zoom)
     digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs, api_visibility="private",
                               preprocess=False, **MODEL_RUNS)
-    digit.upload.change(page_event(tab.from_upload_change), [digit.upload, *controls], page_outputs,
+    digit.upload.change(page_event(tab.from_upload_change), [digit.upload, source_state, *controls], page_outputs,
                         api_visibility="private", preprocess=False, **MODEL_RUNS)
     # The input on show changes only when a new one was denoised: not for a cleared box, a refused file or the second
     # change event of a dropped file, which all keep what is shown.

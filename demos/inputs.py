@@ -128,16 +128,19 @@ class UploadGuard:
 
     A file dropped onto a filled upload box fires its change event twice at once (whatever ``trigger_mode`` says),
     which doubled the wait for a photo; the second run, while the first still works on the same file, is skipped.
+    When the queue is busy the second event waits until the first has ended; a tab that keeps the input on show in a
+    ``gr.State`` (which Gradio reads when the event runs, not when it is sent) passes its file as ``on_show``, and the
+    late second run is skipped too.
     """
 
     def __init__(self):
         self.running: set[tuple[str | None, str]] = set()
         self.lock = threading.Lock()
 
-    def run(self, request, image, work):
-        """``work()`` for the page's upload ``image``, or ``gr.skip()`` (what is shown stays) when the box was cleared
-        or when this session's run on this file is still going."""
-        if not image:
+    def run(self, request, image, work, on_show: str | None = None):
+        """``work()`` for the page's upload ``image``, or ``gr.skip()`` (what is shown stays) when the box was cleared,
+        when this session's run on this file is still going, or when the file is the one ``on_show``."""
+        if not image or upload_path(image) == on_show:
             return gr.skip()
         key = (getattr(request, "session_hash", None), upload_path(image))
         with self.lock:

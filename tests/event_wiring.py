@@ -8,10 +8,15 @@ from types import SimpleNamespace
 import gradio as gr
 
 
-def handlers_of(demo: gr.Blocks, elem_id: str, event: str) -> list:
-    """The functions that ``event`` (e.g. "change") of the component with ``elem_id`` triggers directly."""
-    return [f.fn for f in demo.fns.values()
+def events_of(demo: gr.Blocks, elem_id: str, event: str) -> list:
+    """Gradio's records (``BlockFunction``) of what ``event`` (e.g. "change") of the component with ``elem_id`` runs."""
+    return [f for f in demo.fns.values()
             if any(block in demo.blocks and demo.blocks[block].elem_id == elem_id and name == event for block, name in f.targets)]
+
+
+def handlers_of(demo: gr.Blocks, elem_id: str, event: str) -> list:
+    """The functions that ``event`` of the component with ``elem_id`` triggers directly."""
+    return [f.fn for f in events_of(demo, elem_id, event)]
 
 
 def assert_a_dropped_file_runs_once(on_change, started: threading.Event, result) -> None:
