@@ -21,7 +21,7 @@ model with BM3D image by image (a paired t interval on the mean margin, and the 
 
 ``--reuse-baselines`` takes the noisy-input, BM3D and non-local-means rows (and their times) from an
 earlier results file instead of recomputing them: they depend only on the images and seeds, not on the
-model, and BM3D is most of the 46 minutes of a full run. The report names the run they come from. The image-by-image
+model, and BM3D is most of the 54 minutes of a full run. The report names the run they come from. The image-by-image
 comparison needs that run to have kept each image's score (reports since 2026-12-06 do).
 
 Goals (issue 7): beat BM3D at every σ on BSD68, and reach DnCNN-S (29.23 dB) at σ = 25.
@@ -68,7 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--sets", nargs="+", choices=test_sets, default=test_sets)
     parser.add_argument("--sigmas", nargs="+", type=positive_int, default=[15, 25, 50])
     parser.add_argument("--limit", type=positive_int, default=None, help="the first N images of each set only (quick runs)")
-    parser.add_argument("--bm3d", action=argparse.BooleanOptionalAction, default=True, help="BM3D on the grey sets (about 4 s an image here)")
+    parser.add_argument("--bm3d", action=argparse.BooleanOptionalAction, default=True, help="BM3D on the grey sets (4–5.5 s an image here)")
     parser.add_argument("--color-bm3d", nargs="*", choices=COLOR_TEST_SETS, default=["Kodak24"], metavar="SET",
                         help="colour sets to run CBM3D on (about 17 s a Kodak image here)")
     parser.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,

@@ -124,7 +124,7 @@ MNIST classifier gives a better-suited feature space (choose it under *Features*
 **How to read it.** FID is biased upwards at small N (the covariance of 2048-d features needs thousands of images;
 with 2,048 or fewer it is singular), so compare only numbers computed with the same N, the same feature extractor
 and the same resize convention: resizing to 299×299 the pytorch-fid way, the clean-fid way or the torch-fidelity way
-moves the number by 1–11% on these small images (measured). Every result below names all three. **KID** (kernel inception
+moves the number by 0.9–11% on these small images (measured). Every result below names all three. **KID** (kernel inception
 distance) is an unbiased alternative that can be compared across N, and so can come out below 0 when two sets are
 alike (a little for large sets; far, at a few dozen images, where the result warns of it); **precision** is the share of B's images that fall on A's manifold (realism), **recall** the share of A's images on B's (variety), with k = 3 nearest neighbours.
 The Inception Score is not offered here: the FID weights have no ImageNet classifier head (the command line takes one

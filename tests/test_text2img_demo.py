@@ -155,7 +155,7 @@ def test_the_shipped_text_encoder_reads_seen_pair_captions_back_exactly(tab):
 
 def test_the_explanation_of_blends_matches_what_the_shipped_model_draws(tab):
     """The tab says the middle of a blend often shows no shape (`python benchmarks/text2img_blends.py`: in 40 random
-    blends of 8 pictures the reader found nothing in 28%, 72%, 72% and 32% of the middle four). A retrained model that
+    blends of 8 pictures the reader found nothing in 27.5%, 72.5%, 72.5% and 32.5% of the middle four). A retrained model that
     fills the space between captions would make that sentence wrong: this fails, so the text gets rewritten with it."""
     assert "the middle pictures of a blend often show no shape at all" in text2img.about_markdown(None, None)
     gallery, _, _ = tab.blend(text2img.DEFAULTS["caption_a"], text2img.DEFAULTS["caption_b"], 8, 0)

@@ -5,8 +5,8 @@ passed through the extractor under ``torch.inference_mode``, and folded into run
 memory stays bounded however many images there are. A capped number of feature vectors is kept as
 well, for the metrics that need them (KID, precision/recall).
 
-The resize convention changes the number (measured on 500 MNIST / Fashion-MNIST images: 1–2% between
-pytorch-fid and torch-fidelity, 8–11% between pytorch-fid and clean-fid; benchmarks/results/fid_agreement.md),
+The resize convention changes the number (measured on 500 MNIST / Fashion-MNIST images: 0.9–1.7% between
+pytorch-fid and torch-fidelity, 7.5–11% between pytorch-fid and clean-fid; benchmarks/results/fid_agreement.md),
 so it is part of every result, with the extractor and N.
 """
 from __future__ import annotations
