@@ -1,7 +1,7 @@
 """The "VAE latent walk" tab: encode two digits, walk the latent space between them, and see the 2-D map."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import gradio as gr
@@ -11,7 +11,7 @@ import torch
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (MAX_SEED, Refusal, UploadGuard, checked_choice, checked_int, checked_seed, clicked_point,
                           digit_from_sketch, digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal,
-                          shown, tabs)
+                          shown, tabs, upload_path)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
@@ -41,6 +41,7 @@ class Endpoint:
     mean: np.ndarray            # (d,) posterior mean; for a prior sample, the sampled z itself
     std: np.ndarray             # (d,) posterior standard deviation; zero for a prior sample
     reconstruction: np.ndarray  # the decoder's image of ``mean``
+    upload: str | None = None   # the uploaded file it was encoded from, if it was: the page skips that file's repeat
 
 
 @dataclass
@@ -174,15 +175,17 @@ class VAETab(CheckpointTab):
     def upload_change(self, *, first: bool):
         """The page's upload event for endpoint A (``first``) or B: ``set_from_upload``, but clearing the box is not an
         error (what is shown stays), and the second of the two change events a dropped file fires is skipped
-        (``UploadGuard``). A plain function rather than a partial: Gradio reads the request's annotation from it."""
-        def on_upload(image, other, steps, path, code, seed, request: gr.Request = None):
+        (``UploadGuard``), also when a busy queue ran it after the first had made the file this endpoint (``mine``).
+        A plain function rather than a partial: Gradio reads the request's annotation from it."""
+        def on_upload(image, mine, other, steps, path, code, seed, request: gr.Request = None):
             return self.uploads[first].run(request, image,
-                                           lambda: self.set_from_upload(image, other, steps, path, code, seed, first=first))
+                                           lambda: self.set_from_upload(image, other, steps, path, code, seed, first=first),
+                                           on_show=mine.upload if mine else None)
         return on_upload
 
     def set_from_upload(self, image, other, steps, path, code, seed, *, first: bool):
-        return self.set_endpoint(self.endpoint_from_digit(digit_from_upload(image)), other, steps, path, code, seed,
-                                 first=first)
+        endpoint = replace(self.endpoint_from_digit(digit_from_upload(image)), upload=upload_path(image))
+        return self.set_endpoint(endpoint, other, steps, path, code, seed, first=first)
 
     def set_from_sketch(self, sketch, other, steps, path, code, seed, *, first: bool):
         return self.set_endpoint(self.endpoint_from_digit(digit_from_sketch(sketch)), other, steps, path, code, seed,
@@ -321,7 +324,7 @@ def build_tab(hub_user: str | None = None) -> None:
         # checks name the control; Gradio's would answer first, with messages that do neither.
         # In the page a refused file or drawing warns and keeps what is shown, and a cleared upload box changes
         # nothing; the API's endpoints, on hidden buttons, refuse both (as the Denoise tab's do).
-        digit.upload.change(kept_on_refusal(tab.upload_change(first=first)), [digit.upload, other, *controls], outputs,
+        digit.upload.change(kept_on_refusal(tab.upload_change(first=first)), [digit.upload, views[0], other, *controls], outputs,
                             api_visibility="private", preprocess=False)
         digit.sketch_button.click(kept_on_refusal(partial(tab.set_from_sketch, first=first)),
                                   [digit.sketch, other, *controls], outputs, api_visibility="private", preprocess=False)

@@ -2,10 +2,13 @@
 handler takes the double change event of a dropped file."""
 from __future__ import annotations
 
+import asyncio
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
+from gradio.state_holder import SessionState
 
 
 def events_of(demo: gr.Blocks, elem_id: str, event: str) -> list:
@@ -40,3 +43,19 @@ def assert_a_dropped_file_runs_once(on_change, started: threading.Event, result)
     change("later", "a.png", page)
     assert isinstance(answers.pop("again"), type(gr.skip()))
     assert answers == dict.fromkeys(["first", "other page", "other file", "later"], result)
+
+
+def page_session(demo: gr.Blocks) -> SessionState:
+    """Gradio's own store of one page's ``gr.State`` values."""
+    return SessionState(demo)
+
+
+def run_in_page(demo: gr.Blocks, event, inputs: list, session: SessionState) -> None:
+    """``event`` (from ``events_of``) run as Gradio runs a page's event: a ``gr.State`` input is read from ``session``
+    when the event runs, not taken from ``inputs`` (give None in its place), and its outputs are stored there."""
+    asyncio.run(demo.process_api(event, inputs, state=session))
+
+
+def dropped(path: Path) -> dict:
+    """The payload a ``preprocess=False`` upload event gets for a file dropped onto the page."""
+    return {"path": str(path), "meta": {"_type": "gradio.FileData"}}

@@ -1,5 +1,4 @@
 """The Denoise tab's functions and the wiring of its settings, and the quality of the shipped checkpoint on real MNIST."""
-import asyncio
 import functools
 import json
 import re
@@ -11,7 +10,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
-from gradio.state_holder import SessionState
 from gradio.utils import get_type_hints
 import numpy as np
 import pytest
@@ -32,7 +30,7 @@ from generative.metrics.image_quality import corrupt_test_set, mean_scores, mode
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import denoise_photo, psnr_8bit, to_uint8
-from event_wiring import assert_a_dropped_file_runs_once, events_of, handlers_of
+from event_wiring import assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
 from input_files import SEVEN
 
 
@@ -553,18 +551,16 @@ def test_a_dropped_files_second_change_event_queued_behind_the_first_is_skipped_
         denoise.build_tab()
     runs.clear()  # the tab opened with its first example
     [upload_changed], [sketched] = events_of(blocks, "denoise-upload", "change"), events_of(blocks, "denoise-sketch-button", "click")
-    session = SessionState(blocks)  # Gradio's own store of one page's gr.State values
-    controls = [AUTO, "gaussian", 0.5, 0, False, 25, False]
+    session, controls = page_session(blocks), [AUTO, "gaussian", 0.5, 0, False, 25, False]
 
     def drop(path):
-        asyncio.run(blocks.process_api(upload_changed, [{"path": str(path), "meta": {"_type": "gradio.FileData"}},
-                                                        None, *controls], state=session))
+        run_in_page(blocks, upload_changed, [dropped(path), None, *controls], session)
     first, second = map(Path, example_paths()[1:3])
     drop(first)
     drop(first)  # the late second event
     drop(second)
     with pytest.warns(UserWarning):  # an empty drawing is refused and keeps the second file on show
-        asyncio.run(blocks.process_api(sketched, [None, *controls], state=session))
+        run_in_page(blocks, sketched, [None, *controls], session)
     drop(second)
     assert runs == [first.name, second.name]
     drop(first)
