@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (MAX_SEED, Refusal, checked_int, checked_seed, enlarge, is_number, kept_on_refusal, new_seed,
-                          shown)
+from demos.inputs import (MAX_SEED, Refusal, api_endpoint, checked_int, checked_seed, enlarge, is_number, kept_on_refusal,
+                          new_seed, shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
@@ -149,8 +149,11 @@ class CGANTab(CheckpointTab):
 
     def redraw(self, digit, count, seed, scale, rows, seed_a, seed_b, steps):
         """Every view at once, for a setting they all use (the digit, the noise scale)."""
-        return (*self.generate(digit, count, seed, scale), self.every_digit(rows, seed, scale),
-                *self.interpolate(digit, seed_a, seed_b, steps, scale))
+        return *self.samples_and_styles(digit, count, seed, scale, rows), *self.interpolate(digit, seed_a, seed_b, steps, scale)
+
+    def samples_and_styles(self, digit, count, seed, scale, rows):
+        """The two views that use the seed box, at once."""
+        return *self.generate(digit, count, seed, scale), self.every_digit(rows, seed, scale)
 
     def generate(self, digit, count, seed, scale):
         """The samples of one digit, each with the classifier's verdict, and a line on how many it reads right."""
@@ -227,23 +230,26 @@ def build_tab(hub_user: str | None = None) -> None:
     # preprocess=False: values reach our own range checks, whose messages name the control (Gradio's do not)
     raw = {"preprocess": False}
     styles_inputs, walk_inputs = [rows, seed, scale], [digit, seed_a, seed_b, steps, scale]
-    generate.click(tab.generate, sample_inputs, [grid, verdict], api_name="cgan_generate", **raw)
-    styles_button.click(tab.every_digit, styles_inputs, styles, api_name="cgan_every_digit", **raw,
-                        api_description="A grid of every digit 0–9 (columns) for each of `rows` noise vectors (rows) "
-                        "drawn from the seed: one row, one style.")
-    walk_button.click(tab.interpolate, walk_inputs, [strip, png, gif], api_name="cgan_interpolate", **raw)
+    # In the page a refused value warns and keeps what is shown; the API's endpoints, on hidden buttons, refuse it.
+    api_endpoint("cgan-api-generate", tab.generate, sample_inputs, [grid, verdict], api_name="cgan_generate", **raw)
+    api_endpoint("cgan-api-every-digit", tab.every_digit, styles_inputs, styles, api_name="cgan_every_digit", **raw,
+                 api_description="A grid of every digit 0–9 (columns) for each of `rows` noise vectors (rows) drawn "
+                 "from the seed: one row, one style.")
+    api_endpoint("cgan-api-interpolate", tab.interpolate, walk_inputs, [strip, png, gif], api_name="cgan_interpolate", **raw)
     # A setting redraws every view that uses it, so no view is left showing another digit, seed or noise scale.
     private = {"api_visibility": "private", **raw}
     generate_kept, every_digit_kept, interpolate_kept = map(kept_on_refusal, (tab.generate, tab.every_digit, tab.interpolate))
+    # One event for the two views the seed box feeds: one each warned twice of a refused seed.
+    seeded_kept = kept_on_refusal(tab.samples_and_styles)
     # One event, not one per view: with three events on the scale's change, a quick drag or a number typed past its
     # range made the page re-send them over and over (about 30 requests a second, until a number in range was typed).
     gr.on([digit.change, scale.change], kept_on_refusal(tab.redraw), [digit, count, seed, scale, rows, seed_a, seed_b, steps],
           [grid, verdict, styles, strip, png, gif], **private)
     # .change, not .release: the arrow keys move a slider without ever releasing it, and the view stayed as it was
-    gr.on([count.change, seed.submit], generate_kept, sample_inputs, [grid, verdict], **private)
-    gr.on([rows.change, seed.submit], every_digit_kept, styles_inputs, styles, **private)
-    seed_drawn = reseed.click(new_seed, None, seed, api_visibility="private")
-    seed_drawn.then(generate_kept, sample_inputs, [grid, verdict], **private)
-    seed_drawn.then(every_digit_kept, styles_inputs, styles, **private)
-    gr.on([steps.change, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
+    gr.on([generate.click, count.change], generate_kept, sample_inputs, [grid, verdict], **private)
+    gr.on([styles_button.click, rows.change], every_digit_kept, styles_inputs, styles, **private)
+    seeded_inputs = [digit, count, seed, scale, rows]
+    seed.submit(seeded_kept, seeded_inputs, [grid, verdict, styles], **private)
+    reseed.click(new_seed, None, seed, api_visibility="private").then(seeded_kept, seeded_inputs, [grid, verdict, styles], **private)
+    gr.on([walk_button.click, steps.change, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
           [strip, png, gif], **private)

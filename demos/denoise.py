@@ -11,7 +11,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (MAX_SEED, Refusal, UploadGuard, checked_choice, checked_flag, checked_seed, clicked_point,
+from demos.inputs import (MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_choice, checked_flag, checked_seed, clicked_point,
                           digit_from_pixels, digit_from_sketch, digit_input, enlarge, example_paths, is_number, kept_on_refusal,
                           shown, sketch_path, tabs, upload_path)
 from demos.output_files import OutputFolder
@@ -509,13 +509,15 @@ def build_tab(hub_user: str | None = None) -> None:
     # The input on show changes only when a new one was denoised: not for a cleared box, a refused file or the second
     # change event of a dropped file, which all keep what is shown.
     source_state.change(None, js=BRING_RESULTS_INTO_SIGHT, api_visibility="private")
-    gr.Button(visible=False, elem_id="denoise-api-sketch").click(
-        tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False, **MODEL_RUNS,
+    api_endpoint(
+        "denoise-api-sketch", tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False,
+        **MODEL_RUNS,
         api_description="Denoise a drawn digit (the sketch pad's value; over the API, its `composite` image): noise is "
         "added as the controls say, then the digit autoencoder removes it (the photo denoiser if chosen). Returns the "
         "views and scores of the panel that applies; the other panel's outputs come back unchanged (Gradio's skip).")
-    gr.Button(visible=False, elem_id="denoise-api-upload").click(
-        tab.from_upload, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False, **MODEL_RUNS,
+    api_endpoint(
+        "denoise-api-upload", tab.from_upload, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False,
+        **MODEL_RUNS,
         api_description="Denoise an uploaded image: noise is added as the controls say (or the upload is taken as "
         "already noisy), then the digit autoencoder or the photo denoiser, as chosen or as the image looks, removes it. "
         "Returns the views and scores of the panel that applies; the other panel's outputs come back unchanged "

@@ -94,6 +94,13 @@ def kept_on_refusal(handler):
     return handle
 
 
+def api_endpoint(elem_id: str, handler, inputs, outputs, **event):
+    """``handler`` as an API endpoint on a hidden button. A refused value stays an error there, which reaches the
+    caller; the page's own events for the same work are wired with ``kept_on_refusal``, which warns and keeps what
+    is shown (an error marks every output "Error" and leaves the last result under it, as if it were the new one's)."""
+    return gr.Button(visible=False, elem_id=elem_id).click(handler, inputs, outputs, **event)
+
+
 def checked_seed(seed, name: str = "The seed") -> int:
     """``seed`` as an int, or a ``Refusal`` naming it (``name``: which seed, where a call takes two)."""
     return checked_int(seed, name, 0, MAX_SEED)

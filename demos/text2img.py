@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import MAX_SEED, Refusal, checked_int, checked_seed, new_seed, shown
+from demos.inputs import MAX_SEED, Refusal, api_endpoint, checked_int, checked_seed, kept_on_refusal, new_seed, shown
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
@@ -293,10 +293,14 @@ def build_tab(hub_user: str | None = None) -> None:
                 elem_id="t2i-about")
 
     raw = {"preprocess": False}  # values reach our own checks, whose messages name the control
-    generate.click(tab.generate, [caption, count, seed], [gallery, summary], api_name="t2i_generate", **raw)
-    caption.submit(tab.generate, [caption, count, seed], [gallery, summary], api_visibility="private", **raw)
+    private = {"api_visibility": "private", **raw}
+    # In the page an unknown word warns and keeps the pictures; the API's endpoints, on hidden buttons, refuse it.
+    generate_inputs, generate_kept = [caption, count, seed], kept_on_refusal(tab.generate)
+    gr.on([generate.click, caption.submit], generate_kept, generate_inputs, [gallery, summary], **private)
     for example in examples:  # a clicked example is drawn at once, as the other tabs' examples are
-        example.load_input_event.then(tab.generate, [caption, count, seed], [gallery, summary], api_visibility="private", **raw)
-    reseed.click(new_seed, None, seed, api_visibility="private").then(
-        tab.generate, [caption, count, seed], [gallery, summary], api_visibility="private", **raw)
-    blend_button.click(tab.blend, [caption_a, caption_b, steps, seed], [strip, png, gif], api_name="t2i_blend", **raw)
+        example.load_input_event.then(generate_kept, generate_inputs, [gallery, summary], **private)
+    reseed.click(new_seed, None, seed, api_visibility="private").then(generate_kept, generate_inputs, [gallery, summary], **private)
+    api_endpoint("t2i-api-generate", tab.generate, generate_inputs, [gallery, summary], api_name="t2i_generate", **raw)
+    blend_inputs = [caption_a, caption_b, steps, seed]
+    blend_button.click(kept_on_refusal(tab.blend), blend_inputs, [strip, png, gif], **private)
+    api_endpoint("t2i-api-blend", tab.blend, blend_inputs, [strip, png, gif], api_name="t2i_blend", **raw)

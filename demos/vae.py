@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (MAX_SEED, Refusal, UploadGuard, checked_choice, checked_int, checked_seed, clicked_point,
+from demos.inputs import (MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_choice, checked_int, checked_seed, clicked_point,
                           digit_from_sketch, digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal,
                           shown, tabs, upload_path)
 from demos.reports import fixed, hardware_words, measured_report
@@ -328,30 +328,31 @@ def build_tab(hub_user: str | None = None) -> None:
                             api_visibility="private", preprocess=False)
         digit.sketch_button.click(kept_on_refusal(partial(tab.set_from_sketch, first=first)),
                                   [digit.sketch, other, *controls], outputs, api_visibility="private", preprocess=False)
-        gr.Button(visible=False, elem_id=f"vae-api-{name}-upload").click(
-            partial(tab.set_from_upload, first=first), [digit.upload, other, *controls], outputs,
+        api_endpoint(
+            f"vae-api-{name}-upload", partial(tab.set_from_upload, first=first), [digit.upload, other, *controls], outputs,
             api_name=f"vae_{name}_upload", preprocess=False, api_description=f"{end} from an uploaded digit image{also}.")
-        gr.Button(visible=False, elem_id=f"vae-api-{name}-sketch").click(
-            partial(tab.set_from_sketch, first=first), [digit.sketch, other, *controls], outputs,
+        api_endpoint(
+            f"vae-api-{name}-sketch", partial(tab.set_from_sketch, first=first), [digit.sketch, other, *controls], outputs,
             api_name=f"vae_{name}_sketch", preprocess=False,
             api_description=f"{end} from a drawn digit (over the API, the sketch's `composite` image){also}.")
-        prior_button.click(partial(tab.set_from_prior, first=first), [prior_seed, other, *controls],
-                           outputs, api_name=f"vae_{name}_prior", preprocess=False,
-                           api_description=f"{end} from a draw z ~ N(0, I) of the given prior seed{also}.")
+        from_prior = partial(tab.set_from_prior, first=first)
+        gr.on([prior_button.click, prior_seed.submit], kept_on_refusal(from_prior), [prior_seed, other, *controls], outputs,
+              api_visibility="private", preprocess=False)
+        api_endpoint(f"vae-api-{name}-prior", from_prior, [prior_seed, other, *controls], outputs, api_name=f"vae_{name}_prior",
+                     preprocess=False, api_description=f"{end} from a draw z ~ N(0, I) of the given prior seed{also}.")
     for control in controls:
         control.change(kept_on_refusal(tab.walk), [state_a, state_b, *controls], walk_outputs, api_visibility="private",
                        preprocess=False)
     # The API's walk: a refused value must reach an API caller as an error, which the controls' events turn into a
     # warning. A hidden button carries the endpoint.
-    gr.Button(visible=False, elem_id="vae-api-walk").click(tab.walk, [state_a, state_b, *controls], walk_outputs,
-                                                           api_name="vae_walk", preprocess=False)
+    api_endpoint("vae-api-walk", tab.walk, [state_a, state_b, *controls], walk_outputs, api_name="vae_walk", preprocess=False)
     point_outputs = [latent_map, overlay, point_image, point_readout, z1, z2]
     # The button and Enter in a box (as in the seed boxes) warn on a refused point and keep the map; the API's
     # endpoint, on a hidden button, refuses it.
     gr.on([decode_button.click, z1.submit, z2.submit], kept_on_refusal(tab.decode_point), [overlay, z1, z2], point_outputs,
           api_visibility="private", preprocess=False)
-    gr.Button(visible=False, elem_id="vae-api-decode").click(tab.decode_point, [overlay, z1, z2], point_outputs,
-                                                             api_name="vae_decode_point", preprocess=False)
+    api_endpoint("vae-api-decode", tab.decode_point, [overlay, z1, z2], point_outputs, api_name="vae_decode_point",
+                 preprocess=False)
     # A click is the browser's way in; over the API, /vae_decode_point takes the point itself (a call without the
     # click's event data would fail inside Gradio before reaching the tab).
     latent_map.select(tab.click_map, [overlay], point_outputs, preprocess=False, api_visibility="private")

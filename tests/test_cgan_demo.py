@@ -93,7 +93,7 @@ def test_a_setting_redraws_every_view_that_uses_it():
     with gr.Blocks() as blocks:
         demo.build_tab()
     uses = {("cgan-digit", "change"): {"redraw"}, ("cgan-scale", "change"): {"redraw"},  # one event for all the views
-            ("cgan-count", "change"): {"generate"}, ("cgan-seed", "submit"): {"generate", "every_digit"},
+            ("cgan-count", "change"): {"generate"}, ("cgan-seed", "submit"): {"samples_and_styles"},
             ("cgan-rows", "change"): {"every_digit"}, ("cgan-steps", "change"): {"interpolate"},
             ("cgan-seed-a", "submit"): {"interpolate"}, ("cgan-seed-b", "submit"): {"interpolate"}}
     for (elem_id, event), views in uses.items():

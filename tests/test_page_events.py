@@ -1,0 +1,54 @@
+"""The page's events and the API's: a value our checks refuse warns on the page and keeps what is shown, and reaches
+an API caller as an error."""
+import gradio as gr
+import pytest
+
+import app
+from demos.fid import DEFAULTS as FID
+from event_wiring import handlers_of
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return app.build_demo()
+
+
+def test_no_control_on_the_page_is_an_api_endpoint(demo):
+    """An endpoint must raise what it refuses, and raised on the page the error marked every output of the event
+    "Error" and left the last result under it, to be read as the new one's: the FID calculator's distance after a zip
+    with no images, the text-to-image tab's summary after an unknown word. The endpoints sit on hidden buttons; the
+    page's controls have events of their own. Stop is the exception: it refuses nothing."""
+    public = [fn for fn in demo.fns.values() if fn.api_visibility == "public"]
+    on_page = [fn.api_name for fn in public if any(demo.blocks[block].visible for block, _ in fn.targets if block in demo.blocks)]
+    assert len(public) >= 17 and on_page == ["fid_stop"]
+
+
+REFUSED = {  # (page element, its event, the API's hidden button): arguments our checks refuse, and what they say
+    ("fid-measure", "click", "fid-api-measure"): ((FID["choice_a"], None, FID["choice_b"], None, 0, 0, FID["features"],
+                                                   FID["resize"], False, False), "number of samples"),
+    ("t2i-generate", "click", "t2i-api-generate"): (("a red dragon", 4, 0), "Unknown word: 'dragon'"),
+    ("t2i-blend-button", "click", "t2i-api-blend"): (("a red circle", "a purple unicorn", 4, 0), "unicorn"),
+    ("cgan-generate", "click", "cgan-api-generate"): ((7, 4, -5, 1.0), "seed"),
+    ("cgan-styles-button", "click", "cgan-api-every-digit"): ((2, -5, 1.0), "seed"),
+    ("cgan-walk-button", "click", "cgan-api-interpolate"): ((4, 1, -1, 6, 1.0), "Seed B"),
+    ("vae-a-prior-button", "click", "vae-api-a-prior"): ((-5, None, 6, "lerp", "mean", 0), "prior seed"),
+}
+
+
+@pytest.mark.parametrize("page, event, api", REFUSED, ids=[page for page, _, _ in REFUSED])
+def test_a_refused_value_warns_on_the_page_and_keeps_what_is_shown_and_is_an_error_over_the_api(demo, page, event, api):
+    args, message = REFUSED[page, event, api]
+    [on_page], [endpoint] = handlers_of(demo, page, event), handlers_of(demo, api, "click")
+    with pytest.raises(gr.Error, match=message):
+        endpoint(*args)
+    with pytest.warns(UserWarning, match=message) as warned:
+        assert isinstance(on_page(*args), type(gr.skip()))
+    assert len(warned) == 1
+
+
+def test_a_refused_seed_in_the_cgan_tab_warns_once_for_the_two_views_it_feeds(demo):
+    """Each view's own event warned of it: the same toast twice."""
+    [on_enter] = handlers_of(demo, "cgan-seed", "submit")
+    with pytest.warns(UserWarning, match="seed") as warned:
+        assert isinstance(on_enter(7, 4, -5, 1.0, 2), type(gr.skip()))
+    assert len(warned) == 1
