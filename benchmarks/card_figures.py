@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks.photo_denoise_quality import BM3D, ENSEMBLE, NLM  # noqa: E402
 from demos.cgan import accuracy_error  # noqa: E402
-from demos.reports import RESULTS_DIR, measured_report  # noqa: E402
+from demos.reports import COLOUR_BM3D_RUN, RESULTS_DIR, measured_report, with_bm3d_from  # noqa: E402
 from demos.text2img import held_out_mix_words  # noqa: E402
 from generative.checkpoints import CGAN, CLASSIFIER, PHOTO_DENOISER, SCENE_MATCHER, SCENE_READER, TEXT2IMG, Checkpoint  # noqa: E402
 from generative.photo import model_row, paired_row, paired_words  # noqa: E402
@@ -78,7 +78,8 @@ Command: `{quality['command']}` ({quality['date'][:10]}).
 """
 
 
-def photo_section(quality: dict) -> str:
+def photo_section(quality: dict, colour_bm3d: dict) -> str:
+    quality = with_bm3d_from(quality, colour_bm3d)
     rows = []
     for result in quality["sets"]:
         ours = model_row("opponent" if result["color"] else None)  # colour: the tab's space
@@ -94,6 +95,8 @@ def photo_section(quality: dict) -> str:
               if origin else "")
     without_bm3d = [result["set"] for result in quality["sets"] if BM3D not in result["psnr"]]
     unmeasured = f" BM3D was not run on {', '.join(without_bm3d)} in this report." if without_bm3d else ""
+    unmeasured += "".join(f" CBM3D on {result['set']} is from its own run, `{result['bm3d_from']['command']}` "
+                          f"({result['bm3d_from']['date'][:10]})." for result in quality["sets"] if "bm3d_from" in result)
     return f"""{HEADING}
 
 `benchmarks/results/photo_denoise_quality.md`, on these weights. Every method denoises the same noisy images (image
@@ -115,7 +118,8 @@ Command: `{quality['command']}` ({quality['date'][:10]}).
 CARDS = {
     CGAN: ([("cgan_quality", (CGAN, CLASSIFIER)), ("fid_full_run", (CGAN, CLASSIFIER))], cgan_section, None),
     TEXT2IMG: ([("text2img_quality", (TEXT2IMG, SCENE_READER, SCENE_MATCHER))], text2img_section, None),
-    PHOTO_DENOISER: ([("photo_denoise_quality", (PHOTO_DENOISER,))], photo_section, train_photo_denoiser.card_of),
+    PHOTO_DENOISER: ([("photo_denoise_quality", (PHOTO_DENOISER,)), (COLOUR_BM3D_RUN, (PHOTO_DENOISER,))], photo_section,
+                     train_photo_denoiser.card_of),
 }
 
 

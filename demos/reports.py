@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 from generative.hub import weights_hash
+from generative.photo import BM3D_ROW
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+COLOUR_BM3D_RUN = "photo_cbsd68_cbm3d/photo_denoise_quality"  # `--color-bm3d CBSD68`: 50 min a full run does not spend
 
 
 def benchmark_report(name: str, results_dir: Path = RESULTS_DIR) -> dict | None:
@@ -36,6 +38,29 @@ def measured_report(name: str, *sources: str, results_dir: Path = RESULTS_DIR) -
                               for folder in folders):
         return None
     return report if all(weights_hash(root / folder) == recorded for folder, recorded in measured.items()) else None
+
+
+def photo_quality_report(source: str, results_dir: Path = RESULTS_DIR) -> dict | None:
+    """The photo benchmark's report on the weights in ``source``, with CBM3D on CBSD68 from its own run where that run
+    measured the same weights (``with_bm3d_from``)."""
+    report = measured_report("photo_denoise_quality", source, results_dir=results_dir)
+    return report and with_bm3d_from(report, measured_report(COLOUR_BM3D_RUN, source, results_dir=results_dir))
+
+
+def with_bm3d_from(report: dict, run: dict | None) -> dict:
+    """``report`` with BM3D's scores (and the image-by-image comparisons with it) taken from ``run`` for each set that
+    ``report`` measured without BM3D and ``run`` with it; such a set names the run in ``bm3d_from``."""
+    if run is None:
+        return report
+    with_bm3d = {result["set"]: result for result in run["sets"] if BM3D_ROW in result["psnr"]}
+    sets = []
+    for result in report["sets"]:
+        if BM3D_ROW not in result["psnr"] and (other := with_bm3d.get(result["set"])):
+            result = result | {"psnr": result["psnr"] | {BM3D_ROW: other["psnr"][BM3D_ROW]},
+                               "paired": result.get("paired", {}) | other.get("paired", {}),
+                               "bm3d_from": {"command": run["command"], "date": run["date"]}}
+        sets.append(result)
+    return report | {"sets": sets}
 
 
 def fixed(value: float, digits: int) -> str:

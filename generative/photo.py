@@ -6,6 +6,8 @@ quantise it to 8 bits; PSNR over the whole image with peak 255.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from tqdm.auto import tqdm
@@ -69,8 +71,17 @@ def paired_row(row: str) -> str:
 def paired_words(margin: dict) -> str:
     """A margin measured image by image (``benchmarks/photo_denoise_quality.py``'s ``paired_margin``) in words, as the
     report, the card and the tab give it: "+0.11 dB (95% CI +0.07 to +0.15), ahead on 55 of 68"."""
-    interval = "no interval from one image" if margin["ci95_db"] is None else "95% CI {:+.2f} to {:+.2f}".format(*margin["ci95_db"])
+    interval = ("no interval from one image" if margin["ci95_db"] is None
+                else "95% CI {} to {}".format(*map(signed_db, margin["ci95_db"])))
     return f"{margin['mean_db']:+.2f} dB ({interval}), ahead on {margin['ahead_on']} of {margin['n_images']}"
+
+
+def signed_db(value: float) -> str:
+    """``value`` to two decimals with its sign, or to its first digit when that rounds to zero: an interval that ends at
+    −0.0002 stays wholly below zero in print ("-0.0002", not "-0.00")."""
+    if round(value, 2) != 0 or value == 0:
+        return f"{value:+.2f}"
+    return f"{value:+.{-math.floor(math.log10(abs(value)))}f}"
 
 
 def add_white_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:

@@ -10,6 +10,7 @@ from scipy import stats
 from benchmarks import photo_denoise_quality as bench
 from benchmarks import photo_train_step_speed as step_bench
 from benchmarks.photo_denoise_speed import dncnn_s_shape, ircnn_shape
+from generative.photo import paired_words, signed_db
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -78,6 +79,14 @@ def test_the_paired_interval_is_scipys_paired_t_interval():
     assert margin["mean_db"] == pytest.approx(ours.mean() - reference.mean())
     assert margin["ahead_on"] == int((ours > reference).sum()) and margin["n_images"] == 68
     assert bench.paired_margin([30.0], [29.0])["ci95_db"] is None  # one image: no interval, not NaN in the JSON
+
+
+def test_an_interval_that_ends_just_short_of_zero_is_printed_on_its_side_of_zero():
+    """CBM3D's lead on CBSD68 at σ = 50 has an interval of −0.105 to −0.0002 dB, which two decimals printed as ending at
+    "-0.00": on which side of zero it ends is the point of the interval."""
+    margin = {"mean_db": -0.0527, "ci95_db": [-0.1051, -0.00016], "ahead_on": 31, "n_images": 68}
+    assert paired_words(margin) == "-0.05 dB (95% CI -0.11 to -0.0002), ahead on 31 of 68"
+    assert [signed_db(value) for value in (0.004, 0.0, 0.15)] == ["+0.004", "+0.00", "+0.15"]
 
 
 def test_reuse_refuses_a_run_on_other_images_and_a_missing_file(tmp_path, denoising_root, monkeypatch):

@@ -7,10 +7,11 @@ import pytest
 
 from benchmarks import card_figures
 from benchmarks.card_figures import CARDS, HEADING, section_for, with_section, written_card
-from demos.reports import RESULTS_DIR, measured_report
+from demos.reports import COLOUR_BM3D_RUN, RESULTS_DIR, measured_report
 from generative.checkpoints import CGAN, CLASSIFIER, DAE_MNIST, PHOTO_DENOISER, SCENE_READER, TEXT2IMG, VAE_MAP, VAE_WALK
 
-SERVED = {"denoise_quality": [DAE_MNIST], "photo_denoise_quality": [PHOTO_DENOISER], "cgan_quality": [CGAN, CLASSIFIER],
+SERVED = {"denoise_quality": [DAE_MNIST], "photo_denoise_quality": [PHOTO_DENOISER], COLOUR_BM3D_RUN: [PHOTO_DENOISER],
+          "cgan_quality": [CGAN, CLASSIFIER],
           "vae_quality": [VAE_WALK, VAE_MAP, CLASSIFIER], "text2img_quality": [TEXT2IMG, SCENE_READER],
           "fid_full_run": [CGAN, CLASSIFIER]}
 
