@@ -204,8 +204,10 @@ class DenoiseTab:
 
     # ---------------------------------------------------------------- events
 
-    def respond(self, source, route: str, why: str, digit=None, photo=None, controls=(), sigma=None, ensemble=False):
-        """All outputs of an event: run the model of ``route`` and leave the other panel as it is."""
+    def respond(self, source, route: str, why: str, digit=None, photo=None, controls=(), sigma=None, ensemble=False,
+                read_notes=()):
+        """All outputs of an event: run the model of ``route`` and leave the other panel as it is. ``read_notes`` (how
+        the file was read, e.g. a large JPEG at a fraction of its size) go into the note under the result too."""
         noise_kind, level, seed, already_noisy = controls
         scaled = None
         if route == DIGIT:
@@ -217,6 +219,7 @@ class DenoiseTab:
                 gr.Warning(scaled)  # at once, as the run can take a while
             digit_values, photo_values = (gr.skip(),) * 6, self.run_photo(photo, sigma, seed, already_noisy, ensemble)
         note = f"Denoised by the **{'digit autoencoder' if route == DIGIT else 'photo denoiser'}**: {why}"
+        note += "".join(f" {read}" for read in read_notes)
         if scaled:
             note += f" {scaled} The views, the scores and the download are of that size."
         if already_noisy:  # checked by the run above
@@ -233,11 +236,12 @@ class DenoiseTab:
             gr.Warning(note)
         route = self.checked_route(choice, photo.pixels)
         why = ("you chose it." if choice != AUTO else
-               "the upload looks like a digit (small, or strokes on a plain background)." if route == DIGIT else
-               "the upload looks like a photo, not a digit.") + " Change “Model” to override."
+               "the image looks like a digit (small, or strokes on a plain background)." if route == DIGIT else
+               "the image looks like a photo, not a digit.") + " Change “Model” to override."
         digit = digit_from_pixels(photo.pixels, checked_flag(already_noisy, ALREADY_NOISY)) if route == DIGIT else None
         return self.respond(("upload", path), route, why, digit=digit, photo=photo.pixels,
-                            controls=(noise_kind, level, seed, already_noisy), sigma=sigma, ensemble=ensemble)
+                            controls=(noise_kind, level, seed, already_noisy), sigma=sigma, ensemble=ensemble,
+                            read_notes=photo.notes)
 
     def from_sketch(self, sketch, choice, noise_kind, level, seed, already_noisy, sigma, ensemble=False,
                     progress=gr.Progress(track_tqdm=True)):

@@ -51,7 +51,7 @@ def fit_to_limit(pixels: np.ndarray, max_pixels: int = MAX_PHOTO_PIXELS) -> tupl
     resized = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(layers[..., c], dtype=np.float32)).resize(size, Image.LANCZOS))
                         for c in range(layers.shape[-1])], axis=-1)
     resized = resized[..., 0] if pixels.ndim == 2 else resized
-    note = (f"The photo is {width}×{height} pixels; it was scaled down to {size[0]}×{size[1]} "
+    note = (f"The photo was scaled down from {width}×{height} to {size[0]}×{size[1]} pixels "
             f"({max_pixels / 1e6:g} megapixels, the limit for this CPU demo).")
     return np.clip(resized, 0.0, 1.0), note
 

@@ -287,7 +287,7 @@ def test_oversized_photos_are_scaled_down_with_a_note():
     source = np.random.default_rng(0).random((400, 300, 3))
     big, note = fit_to_limit(source, max_pixels=10_000)
     assert big.shape == (115, 86, 3)  # the aspect ratio kept: 300×400 × √(10,000 / 120,000), rounded down
-    assert "300×400 pixels; it was scaled down to 86×115" in note
+    assert "scaled down from 300×400 to 86×115 pixels" in note
     assert abs(big.mean() - source.mean()) < 0.01  # the same picture, smaller (Lanczos keeps the mean)
     assert fit_to_limit(np.zeros((400, 300)), max_pixels=10_000)[0].ndim == 2
 
@@ -298,12 +298,24 @@ def test_the_tab_says_beside_the_result_that_a_photo_was_scaled_down(monkeypatch
     tab = DenoiseTab()
     outputs = tab.from_upload(str(photo_example_paths()[0]), AUTO, "gaussian", 0.5, 0, False, 25)
     denoised, download, note = outputs[9], outputs[12], outputs[-1]
-    assert re.search(r"it was scaled down to \d+×\d+ .*The views, the scores and the download are of that size", note)
+    assert re.search(r"scaled down from \d+×\d+ to \d+×\d+ pixels .*The views, the scores and the download are of that size", note)
     assert denoised.shape[0] * denoised.shape[1] <= 10_000
     with Image.open(download) as saved:
         assert saved.size == denoised.shape[1::-1]
     small = tab.from_upload(str(SEVEN), PHOTO, "gaussian", 0.5, 0, False, 25)[-1]
     assert "scaled down" not in small
+
+
+def test_the_note_under_a_large_jpeg_gives_its_size_in_the_file_before_the_size_it_was_read_at(tmp_path, monkeypatch):
+    """A 12000×9000 JPEG is read at 1/4 and then scaled down to the demo's limit: the note once gave only the second
+    step ("The photo is 3000×2250 pixels; it was scaled down …"), which reads as the file's own size."""
+    blocks = np.kron(np.random.default_rng(0).random((57, 86, 3)), np.ones((64, 64, 1)))  # 3648×5504: read at 1/2
+    path = tmp_path / "phone.jpg"
+    Image.fromarray((blocks * 255).astype(np.uint8)).save(path, quality=90)
+    monkeypatch.setattr(denoise, "fit_to_limit", functools.partial(fit_to_limit, max_pixels=10_000))  # a fast run
+    note = DenoiseTab().from_upload({"path": str(path)}, PHOTO, "gaussian", 0.5, 0, False, 25)[-1]
+    assert ("The JPEG is 5504×3648 pixels (20 megapixels); it was read at 1/2 of its size, 2752×1824. The photo was "
+            "scaled down from 2752×1824 to 122×81 pixels") in note
 
 
 def test_zoom_crop_is_an_enlarged_crop_around_the_centre_and_stays_inside():
