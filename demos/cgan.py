@@ -245,11 +245,14 @@ def build_tab(hub_user: str | None = None) -> None:
     # range made the page re-send them over and over (about 30 requests a second, until a number in range was typed).
     gr.on([digit.change, scale.change], kept_on_refusal(tab.redraw), [digit, count, seed, scale, rows, seed_a, seed_b, steps],
           [grid, verdict, styles, strip, png, gif], **private)
-    # .change, not .release: the arrow keys move a slider without ever releasing it, and the view stayed as it was
-    gr.on([generate.click, count.change], generate_kept, sample_inputs, [grid, verdict], **private)
-    gr.on([styles_button.click, rows.change], every_digit_kept, styles_inputs, styles, **private)
+    # .change, not .release: the arrow keys move a slider without ever releasing it, and the view stayed as it was.
+    # "always_last", a change's own mode (gr.on takes its first trigger's): a button's "once" dropped the changes
+    # that came while one ran, and four quick presses of an arrow key left 19 samples under a slider at 20.
+    last = {"trigger_mode": "always_last", **private}
+    gr.on([generate.click, count.change], generate_kept, sample_inputs, [grid, verdict], **last)
+    gr.on([styles_button.click, rows.change], every_digit_kept, styles_inputs, styles, **last)
     seeded_inputs = [digit, count, seed, scale, rows]
     seed.submit(seeded_kept, seeded_inputs, [grid, verdict, styles], **private)
     reseed.click(new_seed, None, seed, api_visibility="private").then(seeded_kept, seeded_inputs, [grid, verdict, styles], **private)
     gr.on([walk_button.click, steps.change, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
-          [strip, png, gif], **private)
+          [strip, png, gif], **last)

@@ -52,3 +52,10 @@ def test_a_refused_seed_in_the_cgan_tab_warns_once_for_the_two_views_it_feeds(de
     with pytest.warns(UserWarning, match="seed") as warned:
         assert isinstance(on_enter(7, 4, -5, 1.0, 2), type(gr.skip()))
     assert len(warned) == 1
+
+
+def test_every_event_a_change_triggers_runs_again_for_the_last_change(demo):
+    """gr.on takes its mode from its first trigger: listed first, a button's "once" dropped the changes that came while
+    a run went on, and four quick presses of an arrow key on the cGAN's slider left 19 samples under it at 20."""
+    on_change = [fn for fn in demo.fns.values() if any(event == "change" for _, event in fn.targets)]
+    assert len(on_change) >= 20 and {fn.trigger_mode for fn in on_change} == {"always_last"}
