@@ -32,8 +32,10 @@ CSS = """
                                       object-fit: contain !important; }
 .captions-below .caption-label { position: static !important; transform: none !important; max-width: none !important;
                                  margin: 4px !important; }
-/* Long readouts wrap instead of ending in "…": they are the point of the text-to-image gallery. */
+/* Long readouts wrap instead of ending in "…": they are the point of the text-to-image gallery. On a phone, narrower
+   cells keep two pictures a row (one a row made 16 pictures a 5,700-px column). */
 .wrap-captions { --min-cell: 160px; }
+@media (max-width: 480px) { .wrap-captions { --min-cell: 120px; } }
 .wrap-captions .caption-label { white-space: normal; }
 /* A strip of frames (a walk, a blend, the classical filters) wraps into rows of cells wide enough for their readouts
    (narrower than .wrap-captions' cells, which it follows and overrides), a short strip stretched across the width. */

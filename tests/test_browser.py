@@ -369,6 +369,12 @@ PICTURE_PROBLEMS = """() => {
 }"""
 
 
+PICTURES_IN_FIRST_ROW = """(gallery) => {
+  const tops = [...document.querySelectorAll(`${gallery} img`)].map(img => Math.round(img.getBoundingClientRect().top));
+  return tops.filter(top => top === tops[0]).length;
+}"""
+
+
 def assert_same_size(page, *selectors: str) -> None:
     """Pictures meant to be compared are shown alike: a wrapped row stretched its last one to twice the others'."""
     widths = [round(page.locator(selector).bounding_box()["width"]) for selector in selectors]
@@ -398,6 +404,8 @@ def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_wi
                 if title == "Text-to-image toy":  # the blend's captions are shown whole ("a large blue squ" on a phone)
                     for box in ("#t2i-caption-a input", "#t2i-caption-b input"):
                         assert sized.locator(box).evaluate("box => box.scrollWidth <= box.clientWidth"), (width, box)
+                    # one picture a row made 16 a 5,700-px column on a phone, pushing the blend far out of sight
+                    assert sized.evaluate(PICTURES_IN_FIRST_ROW, "#t2i-gallery") >= 2, width
             sized.get_by_role("tab", name="Denoise").click()
             open_subtab(sized, "Upload or pick an example")
             sized.locator("#denoise-photo-examples button.gallery-item:has(img[src*='chelsea-cat'])").click()
