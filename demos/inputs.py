@@ -43,8 +43,9 @@ def is_number(value) -> bool:
 
 
 def shown(value, limit: int = 40) -> str:
-    """``repr(value)`` for a refusal, cut to ``limit`` characters: an API call's 2**2000 made a 600-digit message."""
-    text = repr(value)
+    """``repr(value)`` for a refusal, cut to ``limit`` characters: an API call's 2**2000 made a 600-digit message.
+    None, which an emptied number box sends, is "nothing" (the page's "got None" was Python's word for it)."""
+    text = "nothing" if value is None else repr(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 

@@ -35,6 +35,8 @@ def test_a_huge_value_is_shown_cut_short_in_its_refusal():
     with pytest.raises(gr.Error) as refusal:
         checked_seed(-12345)
     assert refusal.value.message.endswith("got -12345.")  # short values stay whole
+    with pytest.raises(gr.Error, match="got nothing"):  # an emptied box
+        checked_seed(None)
     from demos.denoise import DenoiseTab
     from demos.text2img import CaptionError, checked_caption
 
