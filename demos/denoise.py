@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -17,7 +18,7 @@ from demos.inputs import (MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_
 from demos.output_files import OutputFolder
 from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
                          percent_of, save_png, zoom_views)
-from demos.reports import fixed, hardware_words, measured_report, photo_quality_report
+from demos.reports import COLOUR_BM3D_RUN, fixed, hardware_words, measured_report, photo_quality_report
 from generative.checkpoints import DAE_MNIST, PHOTO_DENOISER, Checkpoint
 from generative.classical import CLASSICAL_DENOISERS
 from generative.digits import FIELD
@@ -407,7 +408,8 @@ def against_bm3d_run_here(benchmark: dict) -> str:
         bm3d = psnr.get(BM3D_ROW)  # one pass; colour: the tab's space; never the ×8 row or the published BM3D
         if ours_name is None or bm3d is None:
             continue
-        name = result["set"] + (f" (from its own run of CBM3D, `{result['bm3d_from']['command']}`)" if "bm3d_from" in result else "")
+        name = result["set"] + (f" (CBM3D from its own run of {result['bm3d_from']['date'][:10]}, "
+                                f"`benchmarks/results/{Path(COLOUR_BM3D_RUN).parent}/`)" if "bm3d_from" in result else "")
         if paired := result.get("paired", {}).get(paired_row(ours_name)):
             lines.append(f"- {name}: " + "; ".join(f"σ={sigma}: {paired_words(margin)}" for sigma, margin in paired.items()))
         elif result["set"] != "BSD68":  # the goals above give BSD68's means already

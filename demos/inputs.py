@@ -60,7 +60,7 @@ def checked_choice(value, name: str, choices) -> str:
     """``value`` if it is one of the string ``choices``, else ``Refusal`` naming them (a list or dict sent by an API
     call is refused like any other wrong value, not looked up, which would raise "unhashable type")."""
     if not (isinstance(value, str) and value in choices):
-        raise Refusal(f"Unknown {name} {shown(value)}; choose one of: {', '.join(choices)}.")
+        raise Refusal(f"Unknown {name}: got {shown(value)}; choose one of: {', '.join(choices)}.")
     return value
 
 

@@ -49,7 +49,8 @@ def photo_quality_report(source: str, results_dir: Path = RESULTS_DIR) -> dict |
 
 def with_bm3d_from(report: dict, run: dict | None) -> dict:
     """``report`` with BM3D's scores (and the image-by-image comparisons with it) taken from ``run`` for each set that
-    ``report`` measured without BM3D and ``run`` with it; such a set names the run in ``bm3d_from``."""
+    ``report`` measured without BM3D and ``run`` with it; such a set names in ``bm3d_from`` the run that measured
+    BM3D: ``run`` itself, or the earlier run whose BM3D rows it reused (``--reuse-baselines``)."""
     if run is None:
         return report
     with_bm3d = {result["set"]: result for result in run["sets"] if BM3D_ROW in result["psnr"]}
@@ -58,7 +59,7 @@ def with_bm3d_from(report: dict, run: dict | None) -> dict:
         if BM3D_ROW not in result["psnr"] and (other := with_bm3d.get(result["set"])):
             result = result | {"psnr": result["psnr"] | {BM3D_ROW: other["psnr"][BM3D_ROW]},
                                "paired": result.get("paired", {}) | other.get("paired", {}),
-                               "bm3d_from": {"command": run["command"], "date": run["date"]}}
+                               "bm3d_from": run.get("baselines_from") or {"command": run["command"], "date": run["date"]}}
         sets.append(result)
     return report | {"sets": sets}
 

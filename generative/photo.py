@@ -78,10 +78,15 @@ def paired_words(margin: dict) -> str:
 
 def signed_db(value: float) -> str:
     """``value`` to two decimals with its sign, or to its first digit when that rounds to zero: an interval that ends at
-    −0.0002 stays wholly below zero in print ("-0.0002", not "-0.00")."""
-    if round(value, 2) != 0 or value == 0:
+    −0.0002 stays wholly below zero in print ("-0.0002", not "-0.00"). Zero itself is "+0.00", whatever its sign."""
+    if value == 0:
+        return "+0.00"
+    if round(value, 2) != 0:
         return f"{value:+.2f}"
-    return f"{value:+.{-math.floor(math.log10(abs(value)))}f}"
+    decimals = -math.floor(math.log10(abs(value)))
+    if abs(round(value, decimals)) >= 10.0 ** (1 - decimals):  # 0.00096 rounds up to 0.001: one digit fewer
+        decimals -= 1
+    return f"{value:+.{decimals}f}"
 
 
 def add_white_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:

@@ -2,6 +2,7 @@
 import functools
 import json
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, 
 from demos.inputs import Refusal, example_paths, upload_path
 from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          photo_example_paths, zoom_crop)
-from demos.reports import (COLOUR_BM3D_RUN, fixed, hardware_words, measured_report, photo_quality_report,
+from demos.reports import (COLOUR_BM3D_RUN, RESULTS_DIR, fixed, hardware_words, measured_report, photo_quality_report,
                            with_bm3d_from)
 from generative.checkpoints import PHOTO_DENOISER
 from generative.classical import gaussian_blur, median_filter, noise_sigma
@@ -31,7 +32,7 @@ from generative.hub import PRETRAINED_DIR, load_model, weights_hash
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser, score
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
-from generative.photo import denoise_photo, psnr_8bit, to_uint8
+from generative.photo import BM3D_ROW, denoise_photo, psnr_8bit, to_uint8
 from event_wiring import assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
 from input_files import SEVEN
 
@@ -307,13 +308,16 @@ def test_the_tab_says_beside_the_result_that_a_photo_was_scaled_down(monkeypatch
 
 
 def test_the_note_under_a_large_jpeg_gives_its_size_in_the_file_before_the_size_it_was_read_at(tmp_path, monkeypatch):
-    """A 12000×9000 JPEG is read at 1/4 and then scaled down to the demo's limit: the note once gave only the second
-    step ("The photo is 3000×2250 pixels; it was scaled down …"), which reads as the file's own size."""
+    """A JPEG over the reading limits is read at a fraction of its size and then scaled down to the demo's limit: the
+    note gave only the second step (for a 12000×9000 file, "The photo is 3000×2250 pixels; it was scaled down …"),
+    which reads as the file's own size. Here: 5504×3648, read at 1/2, then scaled to a test-sized limit."""
     blocks = np.kron(np.random.default_rng(0).random((57, 86, 3)), np.ones((64, 64, 1)))  # 3648×5504: read at 1/2
     path = tmp_path / "phone.jpg"
     Image.fromarray((blocks * 255).astype(np.uint8)).save(path, quality=90)
     monkeypatch.setattr(denoise, "fit_to_limit", functools.partial(fit_to_limit, max_pixels=10_000))  # a fast run
-    note = DenoiseTab().from_upload({"path": str(path)}, PHOTO, "gaussian", 0.5, 0, False, 25)[-1]
+    with pytest.warns(UserWarning) as toasts:  # each step as it happens, too
+        note = DenoiseTab().from_upload({"path": str(path)}, PHOTO, "gaussian", 0.5, 0, False, 25)[-1]
+    assert [str(toast.message)[:26] for toast in toasts] == ["The JPEG is 5504×3648 pixe", "The photo was scaled down "]
     assert ("The JPEG is 5504×3648 pixels (20 megapixels); it was read at 1/2 of its size, 2752×1824. The photo was "
             "scaled down from 2752×1824 to 122×81 pixels") in note
 
@@ -401,7 +405,7 @@ def test_the_photo_explanation_says_where_bm3d_run_here_is_ahead_and_how_sure_th
     assert "a 95% confidence interval for it (paired t over the set's images" in text
 
 
-def test_cbm3d_on_cbsd68_comes_from_its_own_run_when_it_measured_the_same_weights():
+def test_cbm3d_on_cbsd68_comes_from_its_own_run_when_it_measured_the_same_weights(tmp_path):
     """A full run of the photo benchmark leaves CBM3D out on CBSD68 (50 min more); its own run
     (`--color-bm3d CBSD68`) has it. The tab and the card take it from there, naming the run, and only for the weights
     that run measured: the tab had no line on CBSD68, the colour set a learner's photos are most like."""
@@ -413,13 +417,27 @@ def test_cbm3d_on_cbsd68_comes_from_its_own_run_when_it_measured_the_same_weight
                "sets": [{"set": "CBSD68", "psnr": {ours: {"15": 33.42}, bm3d: {"15": 33.56}},
                          "paired": {f"{ours} − {bm3d}": {"15": margin}}}]}
     text = photo_about_markdown(None, with_bm3d_from(full, own_run))
-    assert ("- CBSD68 (from its own run of CBM3D, `python benchmarks/photo_denoise_quality.py --sets CBSD68 --color-bm3d "
-            "CBSD68`): σ=15: -0.14 dB (95% CI -0.18 to -0.10), ahead on 9 of 68") in text.splitlines()
+    assert ("- CBSD68 (CBM3D from its own run of 2026-12-06, `benchmarks/results/photo_cbsd68_cbm3d/`): σ=15: -0.14 dB "
+            "(95% CI -0.18 to -0.10), ahead on 9 of 68") in text.splitlines()
     assert "- Kodak24: σ=15: -0.29 dB" in text.splitlines()  # measured in the full run: left as it was
     assert with_bm3d_from(full, None) is full
-    # as the tab loads them, for the shipped weights, which the own run measured (measured_report checks that)
+    reused = own_run | {"baselines_from": {"command": "the earlier run", "date": "2026-12-01"}}
+    assert with_bm3d_from(full, reused)["sets"][0]["bm3d_from"]["command"] == "the earlier run"  # where BM3D ran
+
+    # as the tab loads them: the shipped weights, which the own run measured; in a copy of the project where that run
+    # measured other weights, CBSD68 has no BM3D
     cbsd68 = next(s for s in photo_quality_report(PHOTO_DENOISER.shipped)["sets"] if s["set"] == "CBSD68")
     assert cbsd68["bm3d_from"]["command"] == measured_report(COLOUR_BM3D_RUN, PHOTO_DENOISER.shipped)["command"]
+    results, folder = tmp_path / "benchmarks" / "results", tmp_path / "pretrained" / "photo-denoiser"
+    shutil.copytree(PHOTO_DENOISER.shipped, folder)
+    (results / Path(COLOUR_BM3D_RUN).parent).mkdir(parents=True)
+    shutil.copy(RESULTS_DIR / "photo_denoise_quality.json", results)
+    other_weights = json.loads((RESULTS_DIR / f"{COLOUR_BM3D_RUN}.json").read_text())
+    (results / f"{COLOUR_BM3D_RUN}.json").write_text(json.dumps(other_weights | {"weights_sha256": {"pretrained/photo-denoiser": "0" * 16}}))
+    copied = photo_quality_report(str(folder), results_dir=results)
+    assert copied is not None and all(BM3D_ROW not in s["psnr"] for s in copied["sets"] if s["set"] == "CBSD68")
+    (results / f"{COLOUR_BM3D_RUN}.json").write_text(json.dumps(other_weights))
+    assert any("bm3d_from" in s for s in photo_quality_report(str(folder), results_dir=results)["sets"])  # same weights
 
 
 def test_the_pages_events_leave_the_photo_detail_out_and_pass_a_whole_skip_and_a_refusal_through():

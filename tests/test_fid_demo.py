@@ -152,7 +152,7 @@ def test_kid_says_when_it_has_no_spread_and_precision_recall_warns_at_few_vector
 
 
 BAD_REQUESTS = {
-    "unknown features": (dict(features="pixels"), "Unknown features 'pixels'"),
+    "unknown features": (dict(features="pixels"), "Unknown features: got 'pixels'"),
     "features as a list": (dict(features=[CLASSIFIER]), "Unknown features"),
     "unknown resize": (dict(resize="nearest"), "Unknown resize convention"),
     "resize as a dict": (dict(resize={"a": 1}), "Unknown resize convention"),

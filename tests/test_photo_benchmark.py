@@ -86,7 +86,8 @@ def test_an_interval_that_ends_just_short_of_zero_is_printed_on_its_side_of_zero
     "-0.00": on which side of zero it ends is the point of the interval."""
     margin = {"mean_db": -0.0527, "ci95_db": [-0.1051, -0.00016], "ahead_on": 31, "n_images": 68}
     assert paired_words(margin) == "-0.05 dB (95% CI -0.11 to -0.0002), ahead on 31 of 68"
-    assert [signed_db(value) for value in (0.004, 0.0, 0.15)] == ["+0.004", "+0.00", "+0.15"]
+    assert [signed_db(value) for value in (0.004, 0.0, -0.0, 0.15, 0.00096, -0.0000123)] == [
+        "+0.004", "+0.00", "+0.00", "+0.15", "+0.001", "-0.00001"]
 
 
 def test_reuse_refuses_a_run_on_other_images_and_a_missing_file(tmp_path, denoising_root, monkeypatch):

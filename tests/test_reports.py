@@ -49,6 +49,15 @@ def test_no_section_unless_every_report_measured_the_weights(monkeypatch):
     assert section_for(CGAN) is None and section_for(TEXT2IMG) is not None
 
 
+def test_the_photo_card_keeps_its_section_without_the_run_of_cbm3d_on_cbsd68(monkeypatch):
+    """That run is one of its own (50 min): a new checkpoint's card, written before it was redone, lost every figure."""
+    assert "CBM3D on CBSD68 is from its own run" in section_for(PHOTO_DENOISER)  # as shipped, with it
+    monkeypatch.setattr(card_figures, "measured_report",
+                        lambda name, *sources, results_dir: None if name == COLOUR_BM3D_RUN else measured_report(name, *sources))
+    section = section_for(PHOTO_DENOISER)
+    assert "| BSD68 (68) | 25 | **28.81**" in section and "BM3D was not run on CBSD68 in this report." in section
+
+
 # Reports a script writes from its JSON with ``to_markdown`` alone (archived runs that carry a note added by hand, like
 # photo_color_spaces_stage3.md and photo_stage3_orthonormal/, are left out).
 REWRITABLE = {"denoise_quality": "denoise_quality", "denoise_speed": "denoise_speed",
