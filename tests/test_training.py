@@ -1,5 +1,6 @@
 """The DAE training script end to end on a few hundred real digits: artifacts, exact resume, Hub push."""
 import argparse
+import errno
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import torch
 from safetensors.torch import load_file
 
 from generative.data import mnist
-from generative.data.mnist import load_mnist
+from generative.data.mnist import CacheNotWritable, load_mnist
 from generative.models import DenoisingAutoencoder
 from generative.hub import token_refused
 from generative.noise import corrupt_randomly
@@ -151,12 +152,22 @@ def test_push_to_hub_uploads_the_output_folder(tmp_path, data_root, monkeypatch,
                                                    "model.safetensors", "samples.png"])]
 
 
-def test_two_process_data_parallel_run_through_torchrun(tmp_path, data_root):
+def test_the_card_names_how_much_of_the_test_set_was_measured():
+    """An --eval-limit past the end of the test set measures all of it: the card said "first 999999"."""
+    assert train_dae.measured_set_name(200, 10_000) == "MNIST test (first 200)"
+    assert train_dae.measured_set_name(10_000, 10_000) == "MNIST test (10,000 digits)"
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("auto", marks=pytest.mark.skipif(
+    torch.cuda.is_available(), reason="auto picks the GPU here: two processes on it need a GPU each"))])
+def test_two_process_data_parallel_run_through_torchrun(tmp_path, data_root, device):
     """The same script under an existing launcher: two CPU processes with gloo DDP, one checkpoint. Five batches of 64
-    split as two per process (the fifth is dropped): the one-cycle schedule was sized for five, so it never ended."""
+    split as two per process (the fifth is dropped): the one-cycle schedule was sized for five, so it never ended.
+    With --device auto (the default) on a machine without a GPU the two processes trained apart, on the same folders,
+    and one failed on the other's half-written state."""
     out = tmp_path / "ddp" / "out"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
-               "training/train_dae.py", *SMOKE, "--limit-train", "320", "--epochs", "1", "--device", "cpu",
+               "training/train_dae.py", *SMOKE, "--limit-train", "320", "--epochs", "1", "--device", device,
                "--data-root", str(data_root), "--run-dir", str(tmp_path / "ddp" / "run"), "--output-dir", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -327,6 +338,26 @@ def test_missing_data_ends_with_its_message_not_a_traceback(tmp_path):
                             capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {tmp_path}/MNIST/raw lacks train-images-idx3-ubyte.gz, ")
+
+
+def test_a_dataset_cache_that_cannot_be_written_ends_with_its_message_not_a_traceback(tmp_path, data_root, monkeypatch):
+    """Under a file (a mistaken GALLERY_CACHE_DIR), and read-only (the default <project>/.cache of a read-only
+    checkout, as the file system refuses it): the scripts ended in an OSError's traceback."""
+    (tmp_path / "a-file").write_text("")
+    env = {**os.environ, "GALLERY_CACHE_DIR": str(tmp_path / "a-file" / "cache")}
+    result = subprocess.run([sys.executable, "training/train_dae.py", "--data-root", str(data_root), "--run-dir",
+                             str(tmp_path / "run"), "--output-dir", str(tmp_path / "out")],
+                            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: the dataset cache {tmp_path}/a-file/cache/datasets cannot be written (Not a "
+                                    "directory): datasets are unpacked there, so point GALLERY_CACHE_DIR at a folder")
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    with pytest.raises(CacheNotWritable, match="cannot be written \\(Read-only file system\\)"):
+        load_mnist("test", data_root)
 
 
 def test_a_data_root_missing_some_archives_names_them_instead_of_downloading(tmp_path, data_root, monkeypatch):

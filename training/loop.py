@@ -27,7 +27,7 @@ from safetensors import SafetensorError
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from generative.data.mnist import DATA_ROOT_ENV
+from generative.data.mnist import DATA_ROOT_ENV, CacheNotWritable
 from generative.hub import PRETRAINED_DIR, CheckpointError, hub_login_problem, is_local
 from generative.provenance import PROJECT_ROOT, file_hash, project_code
 
@@ -227,12 +227,12 @@ class MinimizeLoss(Objective):
 
 
 def run_script(main: Callable[[], None]) -> None:
-    """The entry point of a training or benchmark script: missing data or a missing checkpoint ends with its message
-    and status 1, not a traceback."""
+    """The entry point of a training or benchmark script: missing data, a dataset cache that cannot be written or a
+    missing checkpoint ends with its message and status 1, not a traceback."""
     sys.stdout.reconfigure(line_buffering=True)  # each epoch's line reaches a log file as it is printed, not at exit
     try:
         main()
-    except (FileNotFoundError, CheckpointError) as err:
+    except (FileNotFoundError, CheckpointError, CacheNotWritable) as err:
         raise SystemExit(f"error: {err}") from None
     except KeyboardInterrupt:  # a training run has said what is saved; no traceback from wherever the signal landed
         raise SystemExit(130) from None  # the shell's status for Ctrl-C
@@ -241,8 +241,11 @@ def run_script(main: Callable[[], None]) -> None:
 def make_accelerator(device: str) -> Accelerator:
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda was asked for, but torch sees no CUDA GPU; use --device auto or cpu")
+    # cpu=True also where "auto" finds no GPU: only then does Accelerate join processes that torchrun started on a CPU
+    # into one run (gloo); without it each trained alone, all writing the same folders.
+    cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
     # A seedable sampler shuffles by (seed, epoch) alone, so a resumed run sees the same batches as an unbroken one.
-    return Accelerator(cpu=device == "cpu", dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
+    return Accelerator(cpu=cpu, dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
 
 
 def bf16_is_fast(device_type: str) -> bool:

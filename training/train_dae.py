@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     if not accelerator.is_main_process:
         return
 
-    test_images, _ = load_mnist("test", args.data_root)
-    test_images = test_images[: args.eval_limit]
+    all_test_images, _ = load_mnist("test", args.data_root)
+    test_images = all_test_images[: args.eval_limit]
     denoise = model_denoiser(model)
     results = []
     for kind, level in BENCHMARK_LEVELS:
@@ -118,11 +118,17 @@ def main(argv: list[str] | None = None) -> None:
               f"DAE {dae_scores.psnr:6.2f} dB / {dae_scores.ssim:.3f}")
 
     metrics = {
-        "test_set": "MNIST test" + (f" (first {args.eval_limit})" if args.eval_limit else " (10,000 digits)"),
+        "test_set": measured_set_name(len(test_images), len(all_test_images)),
         "noise_seed": 0,
         "denoising": results,
     } | run_record(model, history, accelerator, args, __file__, argv)
     publish(model, args, card=model_card(metrics, args), metrics=metrics)
+
+
+def measured_set_name(measured: int, available: int) -> str:
+    """How much of the MNIST test set was measured: an ``--eval-limit`` past its end measures all of it, and said
+    "first 999999"."""
+    return f"MNIST test (first {measured:,})" if measured < available else f"MNIST test ({measured:,} digits)"
 
 
 def model_card(metrics: dict, args: argparse.Namespace) -> str:

@@ -8,6 +8,7 @@ data root at all, torchvision downloads MNIST into the cache as usual.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -17,6 +18,12 @@ from generative.provenance import PROJECT_ROOT
 
 DATA_ROOT_ENV = "GALLERY_DATA_ROOT"
 CACHE_ENV = "GALLERY_CACHE_DIR"
+# What the file system says when the cache is no folder that can be written: read-only, not ours, or under a file.
+NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}
+
+
+class CacheNotWritable(OSError):
+    """The dataset cache cannot be written: the scripts say so in a line (``training.loop.run_script``)."""
 
 
 def cache_dir() -> Path:
@@ -73,10 +80,15 @@ def load_mnist(split: str, data_root: str | os.PathLike | None = None,
     root = resolve_data_root(data_root)
     target = cache_dir() / "datasets"
     dataset_class = getattr(datasets, name)
-    if root is not None:
-        _link_archives(root, name, target, [Path(file).name for file, _ in dataset_class.resources])
     try:
+        if root is not None:
+            _link_archives(root, name, target, [Path(file).name for file, _ in dataset_class.resources])
         dataset = dataset_class(str(target), train=split == "train", download=True)
+    except OSError as err:
+        if err.errno not in NOT_WRITABLE:
+            raise
+        raise CacheNotWritable(f"the dataset cache {target} cannot be written ({err.strerror}): datasets are unpacked "
+                               f"there, so point {CACHE_ENV} at a folder that can be.") from None
     except RuntimeError as err:  # torchvision's "Error downloading …": offline, or an archive that failed its md5 check
         if root is not None:
             raise FileNotFoundError(f"the {name} archives in {root / name / 'raw'} failed torchvision's md5 check or could "
