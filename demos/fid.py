@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from demos.inputs import (MAX_SEED, Refusal, api_endpoint, checked_choice, checked_flag, checked_int, checked_seed, kept_on_refusal,
-                          upload_path)
+from demos.inputs import (MAX_SEED, Refusal, api_endpoint, checked_choice, checked_flag, checked_int, checked_seed,
+                          kept_on_refusal, upload_path)
 from demos.reports import benchmark_report, machine
 from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
@@ -350,11 +350,11 @@ def build_tab(hub_user: str | None = None) -> None:
     features.change(resize_control, features, resize, api_visibility="private")
     for upload, choice in ((upload_a, choice_a), (upload_b, choice_b)):
         upload.upload(measure_the_upload, None, choice, api_visibility="private")
-    measure_inputs, measure_outputs = [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr], [result, grid_a, grid_b]
+    inputs, outputs = [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr], [result, grid_a, grid_b]
     # One at a time, the page's and the API's together: a measurement can take both cores for minutes.
     one_at_a_time = {"preprocess": False, "concurrency_id": "fid-measure", "concurrency_limit": 1}
-    measuring = [measure.click(kept_on_refusal(tab.measure), measure_inputs, measure_outputs, api_visibility="private", **one_at_a_time),
-                 api_endpoint("fid-api-measure", tab.measure, measure_inputs, measure_outputs, api_name="fid_measure", **one_at_a_time)]
+    measuring = [measure.click(kept_on_refusal(tab.measure), inputs, outputs, api_visibility="private", **one_at_a_time),
+                 api_endpoint("fid-api-measure", tab.measure, inputs, outputs, api_name="fid_measure", **one_at_a_time)]
     # The event stops running work (and tells the caller); `cancels` drops a queued request and the page's wait.
     stop.click(tab.stop, None, result, api_name="fid_stop", queue=False, cancels=measuring,
                api_description="Stop the measurements of the same session (one gradio_client Client) that are "
