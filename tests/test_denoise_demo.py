@@ -297,7 +297,8 @@ def test_the_tab_says_beside_the_result_that_a_photo_was_scaled_down(monkeypatch
     """The warning toast is gone before a large photo's result arrives: the note under the result keeps it."""
     monkeypatch.setattr(denoise, "fit_to_limit", functools.partial(fit_to_limit, max_pixels=10_000))
     tab = DenoiseTab()
-    outputs = tab.from_upload(str(photo_example_paths()[0]), AUTO, "gaussian", 0.5, 0, False, 25)
+    with pytest.warns(UserWarning, match="scaled down"):  # the toast, at once
+        outputs = tab.from_upload(str(photo_example_paths()[0]), AUTO, "gaussian", 0.5, 0, False, 25)
     denoised, download, note = outputs[9], outputs[12], outputs[-1]
     assert re.search(r"scaled down from \d+×\d+ to \d+×\d+ pixels .*The views, the scores and the download are of that size", note)
     assert denoised.shape[0] * denoised.shape[1] <= 10_000
