@@ -23,7 +23,7 @@ from demos.cgan import accuracy_error  # noqa: E402
 from demos.reports import COLOUR_BM3D_RUN, RESULTS_DIR, measured_report, with_bm3d_from  # noqa: E402
 from demos.text2img import held_out_mix_words  # noqa: E402
 from generative.checkpoints import CGAN, CLASSIFIER, PHOTO_DENOISER, SCENE_MATCHER, SCENE_READER, TEXT2IMG, Checkpoint  # noqa: E402
-from generative.photo import model_row, paired_row, paired_words  # noqa: E402
+from generative.photo import paired_row, paired_words, shown_model_row  # noqa: E402
 from training import train_photo_denoiser  # noqa: E402
 from training.loop import run_script  # noqa: E402
 
@@ -82,8 +82,8 @@ def photo_section(quality: dict, colour_bm3d: dict | None) -> str:
     quality = with_bm3d_from(quality, colour_bm3d)
     rows = []
     for result in quality["sets"]:
-        ours = model_row("opponent" if result["color"] else None)  # colour: the tab's space
         psnr = result["psnr"]
+        ours = shown_model_row(psnr)
         for sigma in map(str, quality["sigmas"]):
             def cell(method: str) -> str:
                 return f"{psnr[method][sigma]:.2f}" if sigma in psnr.get(method, {}) else "—"

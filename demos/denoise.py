@@ -26,7 +26,7 @@ from generative.hub import CheckpointError, load_metrics
 from generative.image_io import MIN_SIDE, ImageInputError, load_photo
 from generative.metrics.image_quality import SSIM_SETTING, Scores, score
 from generative.models import DenoisingAutoencoder
-from generative.photo import BM3D_ROW, margins_text, model_row, paired_row, paired_words, to_uint8
+from generative.photo import BM3D_ROW, margins_text, paired_row, paired_words, shown_model_row, to_uint8
 from generative.noise import NOISE_KINDS, corrupt
 
 TITLE = "Denoise"
@@ -404,7 +404,7 @@ def against_bm3d_run_here(benchmark: dict) -> str:
     lines = []
     for result in benchmark["sets"]:
         psnr = result["psnr"]
-        ours_name = next((name for name in (model_row(), model_row("opponent")) if name in psnr), None)
+        ours_name = shown_model_row(psnr)
         bm3d = psnr.get(BM3D_ROW)  # one pass; colour: the tab's space; never the ×8 row or the published BM3D
         if ours_name is None or bm3d is None:
             continue

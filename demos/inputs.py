@@ -148,9 +148,9 @@ class UploadGuard:
     def run(self, request, image, work, on_show: str | None = None):
         """``work()`` for the page's upload ``image``, or ``gr.skip()`` (what is shown stays) when the box was cleared,
         when this session's run on this file is still going, or when the file is the one ``on_show``."""
-        if not image or upload_path(image) == on_show:
+        if not image or (path := upload_path(image)) == on_show:
             return gr.skip()
-        key = (getattr(request, "session_hash", None), upload_path(image))
+        key = (getattr(request, "session_hash", None), path)
         with self.lock:
             if key in self.running:
                 return gr.skip()

@@ -63,6 +63,12 @@ def model_row(color_mode: str | None = None) -> str:
     return MODEL_ROW if color_mode is None else f"{MODEL_ROW}, {color_mode}"
 
 
+def shown_model_row(psnr: dict) -> str | None:
+    """The name of the model's row, among a set's ``psnr`` rows, that the app's own use matches: one pass (not the ×8
+    row), on a colour set in ``denoise_photo``'s default opponent space; None if the set has neither."""
+    return next((name for name in (model_row(), model_row("opponent")) if name in psnr), None)
+
+
 def paired_row(row: str) -> str:
     """The report's name for ``row`` compared with BM3D image by image."""
     return f"{row} − {BM3D_ROW}"

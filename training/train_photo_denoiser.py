@@ -158,8 +158,8 @@ def held_out_psnr(model: PhotoDenoiser, images: list[np.ndarray], draws: int = H
     """Mean PSNR (dB) per test σ on the held-out Train400 images, over ``draws`` noise draws each.
 
     This is what training settings are meant to be chosen by, not the test sets (the shipped model's stages 1–3
-    predate it: see its card). Several draws
-    because 16 small images alone leave differences of a few hundredths of a dB in the noise.
+    predate it: see its card). Several draws because 16 small images alone leave differences of a few hundredths of
+    a dB in the noise.
     """
     return {str(sigma): round(float(np.mean([mean_psnr(model, images, sigma, seed=1000 * draw)[1] for draw in range(draws)])), 3)
             for sigma in TEST_SIGMAS}
