@@ -455,6 +455,16 @@ def test_the_command_line_compares_two_folders_with_every_metric(stand_in_cli, s
     assert code == 0 and abs(printed(out, "Fréchet distance")) < 1e-4 and f"B: A.zip, N = {SET_SIZE}" in out
 
 
+def test_an_unusable_classifier_checkpoint_is_an_error_line_not_a_traceback(folders, monkeypatch, capsys):
+    """A clone without the weights file, say: the one-line error every other missing input gets, and exit code 1."""
+    from generative import checkpoints
+
+    monkeypatch.setattr(checkpoints, "CLASSIFIER", checkpoints.Checkpoint("no-such-model", checkpoints.DigitClassifier,
+                                                                          "python training/train_classifier.py"))
+    code, _, err = run_cli(capsys, folders["A"], folders["B"], "--features", "classifier")
+    assert code == 1 and err.startswith("error: No checkpoint at ") and "train_classifier.py" in err
+
+
 def test_the_inception_score_comes_with_a_classifier_head_file(stand_in_cli, stand_in, folders, tmp_path, capsys):
     """The head's weight alone, as in the published IS (Salimans et al.'s code, torch-fidelity's logits_unbiased):
     a bias in the file changes nothing, and a file without one is enough."""

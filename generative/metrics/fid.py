@@ -3,7 +3,8 @@
     python -m generative.metrics.fid A B [--kid] [--precision-recall] [--resize pytorch-fid|clean|torch-fidelity]
     python -m generative.metrics.fid --save-stats SOURCE OUT.npz
 
-A and B are folders, zip files, ``.npz`` statistics (pytorch-fid's ``mu``/``sigma``) or a named reference
+A and B are folders, zip files, statistics files (``.npz`` in pytorch-fid's layout, ``mu``/``sigma``, or the
+smaller ``.safetensors``; ``--save-stats`` writes either) or a named reference
 shipped in ``pretrained/fid-references`` (``mnist-test``, ``fashion-mnist-test``), so nobody needs the
 dataset to compare against it. A is the real (reference) set and B the set measured against it: FID and KID
 are symmetric, precision and recall are not. Every number is printed with its feature extractor, resize
@@ -23,6 +24,7 @@ import torch
 from safetensors.numpy import load_file
 
 from generative.data.image_sets import ImageSet, ImageSetError, open_image_set
+from generative.hub import CheckpointError
 from generative.metrics.features import (BATCH_SIZE, KEEP_FEATURES, RESIZES, Extractor, SetFeatures, Stopped,
                                          classifier_extractor, extract, inception_extractor)
 from generative.metrics.frechet import FrechetError, frechet_distance, frechet_distance_in_child
@@ -141,7 +143,10 @@ def compare(a: SetFeatures, b: SetFeatures, kid: bool = False, pr: bool = False,
 
     With ``stop`` (a server's request), a distance of ``APART_MIN_DIM`` or more dimensions is computed in a child
     process that leaves the server's other threads running and that ``stop`` ends (see ``frechet_distance_in_child``);
-    a ``stop`` set by the end of the comparison raises ``Stopped``."""
+    a ``stop`` set by the end of the comparison raises ``Stopped``.
+
+    Raises ``FIDError`` for sets measured unalike (extractor or resize) or with too few vectors for a metric. A set of
+    unknown provenance (a pytorch-fid ``.npz``) takes the other's extractor and resize, in place, for the report."""
     check_measured_alike([(a.extractor, a.resize), (b.extractor, b.resize)])
     known = [s for s in (a, b) if not s.extractor.startswith("unknown")]
     if len(known) == 1:  # e.g. a pytorch-fid .npz beside our own: take the known provenance for the report
@@ -385,7 +390,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         (save_statistics if args.save_stats else compare_sources)(args)
-    except (FIDError, ImageSetError, WeightsNotFound) as err:
+    except (FIDError, ImageSetError, WeightsNotFound, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
