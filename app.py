@@ -2,6 +2,7 @@
 
     python app.py                 # models from pretrained/
     python app.py --hub USER      # models from the Hub repos USER/<model-name> (or set GALLERY_HUB_USER)
+    python app.py --hub ""        # models from pretrained/ whatever GALLERY_HUB_USER says
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import signal
 
 import gradio as gr
+from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from demos import cgan, denoise, fid, text2img, vae
 from demos.inputs import tabs
@@ -67,10 +69,26 @@ def build_demo(hub_user: str | None = None) -> gr.Blocks:
     return demo
 
 
+def hub_user(text: str) -> str:
+    """An argparse type: a Hub user or organisation, or "" for pretrained/. Checked at start: a repo id or a stray
+    slash would otherwise be read as a folder, and every tab would say there is no checkpoint at ``me//dae-mnist``."""
+    if "/" in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the user or organisation alone (each model comes from "
+                                         f"USER/<model-name>), from --hub or {HUB_USER_ENV}")
+    try:
+        if text:
+            validate_repo_id(f"{text}/model")
+    except HFValidationError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Hub user or organisation name "
+                                         f"(from --hub or {HUB_USER_ENV})") from None
+    return text
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hub", metavar="USER", default=os.environ.get(HUB_USER_ENV),
-                        help=f"load each model from the Hub repo USER/<model-name> (env: {HUB_USER_ENV})")
+    parser.add_argument("--hub", metavar="USER", type=hub_user, default=os.environ.get(HUB_USER_ENV, ""),
+                        help=f"load each model from the Hub repo USER/<model-name> (env: {HUB_USER_ENV}); "
+                             "an empty USER loads pretrained/")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     return parser.parse_args(argv)

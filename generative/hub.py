@@ -6,6 +6,7 @@ checkpoints shipped in ``pretrained/`` and a user's own Hub repos through the sa
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 import os
@@ -43,8 +44,11 @@ def weights_hash(folder: str | Path) -> str | None:
 
 
 def model_source(name: str, hub_user: str | None = None) -> str:
-    """Where the model ``name`` comes from: ``<hub_user>/<name>`` on the Hub, else ``pretrained/<name>``."""
-    hub_user = hub_user or os.environ.get(HUB_USER_ENV)
+    """Where the model ``name`` comes from: ``<hub_user>/<name>`` on the Hub, else ``pretrained/<name>``.
+
+    ``hub_user=None`` reads it from ``GALLERY_HUB_USER``; an empty one means pretrained/, whatever that says.
+    """
+    hub_user = os.environ.get(HUB_USER_ENV) if hub_user is None else hub_user
     return f"{hub_user}/{name}" if hub_user else str(PRETRAINED_DIR / name)
 
 
@@ -74,8 +78,10 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
     A Hub repo is fetched as config.json + model.safetensors and then loaded as a folder: given a
     repo id, the mixin falls back on ``pytorch_model.bin`` when there is no safetensors file, and
     we never unpickle weights. ``strict=True`` because the mixin's default silently leaves missing
-    weights random, which would serve a broken model with no error. Every failure becomes a
-    ``CheckpointError`` that names ``train_command``, the way to rebuild the checkpoint.
+    weights random, which would serve a broken model with no error. For the same reason config.json must be there
+    and hold only settings the class takes: the mixin would build the class defaults without it and drop a misspelt
+    setting. Every failure becomes a one-line ``CheckpointError`` that names ``train_command``, the way to rebuild
+    the checkpoint.
     """
     local = is_local(source)
     where = "folder" if local else "Hub repo"
@@ -90,10 +96,23 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
             why = (f"{WEIGHTS_FILE} is missing; weights are read from safetensors only" if folder.is_dir()
                    else "it is a file, not a folder" if folder.exists() else "there is no such folder")
             raise CheckpointError(f"No checkpoint at {source} ({why}). {how_to_get(source, train_command)}")
-        # The mixin prints "Loading weights from local directory". The redirect is process-wide, so loads take turns
-        # under it: two overlapping ones (the FID tab loads in worker threads) would leave sys.stdout on a buffer.
-        with QUIET_LOADS, contextlib.redirect_stdout(io.StringIO()):
-            return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
+        if not (folder / CONFIG_FILE).is_file():  # the mixin would log it and build the class defaults
+            raise CheckpointError(f"No checkpoint at {source} ({CONFIG_FILE} is missing: the model's settings are read "
+                                  f"from it). {how_to_get(source, train_command)}")
+        config = json.loads((folder / CONFIG_FILE).read_text())
+        unfit = unknown_settings(model_class, config)
+        if unfit is None:
+            # The mixin prints "Loading weights from local directory". The redirect is process-wide, so loads take
+            # turns under it: two overlapping ones (the FID tab loads in worker threads) would leave sys.stdout on a buffer.
+            with QUIET_LOADS, contextlib.redirect_stdout(io.StringIO()):
+                try:
+                    return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
+                except RuntimeError as err:
+                    if not str(err).startswith("Error(s) in loading state_dict"):
+                        raise
+            unfit = weights_mismatch(model_class, config, folder / WEIGHTS_FILE)
+        raise CheckpointError(f"Could not load {model_class.__name__} from {where} {source}: {unfit}. "
+                              f"{how_to_get(source, train_command)}")
     except CheckpointError:
         raise
     except Exception as err:  # corrupt safetensors, wrong config, unknown repo, offline cache miss …
@@ -106,13 +125,44 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
         ) from err
 
 
+def unknown_settings(model_class: type, config: object) -> str | None:
+    """What is wrong with a config.json that names settings ``model_class`` does not take, or None.
+
+    The mixin passes on only the settings the class takes and drops the rest without a word, so a misspelt one
+    (``"dropuot"``) or another model's config would build the class defaults: a model that is not the one trained.
+    """
+    if not isinstance(config, dict):
+        return f"{CONFIG_FILE} holds a {type(config).__name__}, not an object of settings"
+    taken = [name for name in inspect.signature(model_class.__init__).parameters if name != "self"]
+    unknown = [name for name in config if name not in taken]
+    if not unknown:
+        return None
+    return (f"{CONFIG_FILE} has settings that {model_class.__name__} does not take: {', '.join(unknown)} "
+            f"(it takes {', '.join(taken)}); it may be another model's checkpoint")
+
+
+def weights_mismatch(model_class: type, config: dict, weights: Path) -> str:
+    """Why the tensors in ``weights`` do not fit ``model_class(**config)``, in one line. torch's refusal names every
+    tensor (kilobytes for another model's checkpoint) and stops at reshaped ones before it counts the rest."""
+    from safetensors import safe_open
+
+    wanted = {name: tuple(tensor.shape) for name, tensor in model_class(**config).state_dict().items()}
+    with safe_open(str(weights), framework="pt") as stored_file:
+        stored = {name: tuple(stored_file.get_slice(name).get_shape()) for name in stored_file.keys()}
+    counts = {"of another shape": sum(stored[name] != shape for name, shape in wanted.items() if name in stored),
+              "missing": len(wanted.keys() - stored.keys()), "extra": len(stored.keys() - wanted.keys())}
+    found = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
+    return (f"its weights do not fit the model its {CONFIG_FILE} describes (of its {len(wanted)} tensors: {found}); "
+            "it may be another model's checkpoint")
+
+
 def how_to_get(source: str, train_command: str, *, typo: bool = False) -> str:
     """The advice a failed load ends with. A script's plain command writes pretrained/, which a Hub repo source never
     reads: for one, the repo needs the checkpoint pushed, or the load should name a folder instead."""
     if is_local(source) or typo:
         return f"Train one with: {train_command}"
-    return (f"Check the repo id and the connection; or train one ({train_command}) with `--push-to-hub {source}` added; "
-            f"or load the folder in pretrained/ instead (the app: without --hub, and `unset {HUB_USER_ENV}`)")
+    return (f"Check the repo id and the connection; or load the folder in pretrained/ instead (the app: with `--hub \"\"`, "
+            f"or without --hub and {HUB_USER_ENV}); or train one, adding `--push-to-hub {source}` to: {train_command}")
 
 
 def load_metrics(source: str) -> dict | None:
@@ -168,7 +218,7 @@ def token_refused(timeout_s: float = WHOAMI_TIMEOUT_S) -> str | None:
 
 
 def push_folder_to_hub(folder: Path, repo_id: str) -> bool:
-    """Upload a checkpoint folder to ``repo_id``; on any failure, say why and keep the local copy.
+    """Upload a checkpoint folder to ``repo_id``, and whether it went up; on any failure, say why and keep the local copy.
 
     Failures are broad on purpose: without network huggingface_hub raises an httpx error that is
     neither an ``OSError`` nor one of its own classes, and losing a finished training run to it
@@ -189,7 +239,8 @@ def push_folder_to_hub(folder: Path, repo_id: str) -> bool:
 
 
 def load_tensors(source: str, filename: str, *, train_command: str) -> dict:
-    """A safetensors file shipped beside a checkpoint (local folder or Hub repo), e.g. a 2-d VAE's test encodings."""
+    """The tensors of a safetensors file shipped beside a checkpoint (local folder or Hub repo), e.g. a 2-d VAE's test
+    encodings, by name; a ``CheckpointError`` that names ``train_command`` if it cannot be read."""
     from safetensors.torch import load_file
 
     try:

@@ -100,13 +100,38 @@ def test_hub_user_comes_from_the_environment_when_not_given(monkeypatch):
     assert model_source("dae-mnist").endswith(os.path.join("pretrained", "dae-mnist"))
 
 
+def test_an_empty_hub_user_means_pretrained_whatever_the_environment_says(monkeypatch):
+    import app
+
+    monkeypatch.setenv("GALLERY_HUB_USER", "teacher")
+    assert app.parse_args([]).hub == "teacher"
+    assert model_source("dae-mnist", app.parse_args(["--hub", ""]).hub).endswith(os.path.join("pretrained", "dae-mnist"))
+
+
+@pytest.mark.parametrize("given, says", [("me/", "give the user or organisation alone"),
+                                         ("me/dae-mnist", "give the user or organisation alone"),
+                                         ("bad..name", "is not a Hub user or organisation name")])
+def test_the_app_refuses_a_hub_user_that_is_not_one_at_start(given, says, monkeypatch, capsys):
+    """Read as a path, "me/" would have every tab say there is no checkpoint at me//dae-mnist."""
+    import app
+
+    monkeypatch.delenv("GALLERY_HUB_USER", raising=False)
+    with pytest.raises(SystemExit):
+        app.parse_args(["--hub", given])
+    assert says in capsys.readouterr().err
+    monkeypatch.setenv("GALLERY_HUB_USER", given)
+    with pytest.raises(SystemExit):
+        app.parse_args([])
+    assert says in capsys.readouterr().err
+
+
 def test_unknown_repo_names_the_training_command_that_pushes_there(offline_hub):
     """A plain training command writes pretrained/, which a Hub source never reads: the advice must push."""
     with pytest.raises(CheckpointError, match="train_dae.py") as refusal:
         load_model(DenoisingAutoencoder, "nobody/dae-mnist", train_command=TRAIN)
     assert "mistyped" not in str(refusal.value) and ".." not in str(refusal.value)
-    assert f"train one ({TRAIN}) with `--push-to-hub nobody/dae-mnist` added;" in str(refusal.value)
-    assert "the app: without --hub, and `unset GALLERY_HUB_USER`" in str(refusal.value)
+    assert str(refusal.value).endswith(f"or train one, adding `--push-to-hub nobody/dae-mnist` to: {TRAIN}")
+    assert 'the app: with `--hub ""`, or without --hub and GALLERY_HUB_USER' in str(refusal.value)
 
 
 def test_a_mistyped_local_path_is_named_as_one(offline_hub, tmp_path, monkeypatch):
@@ -154,7 +179,7 @@ def test_a_checkpoint_missing_a_weight_is_refused_not_left_random(tmp_path):
     _, folder = saved(tmp_path)
     weights = load_file(folder / "model.safetensors")
     save_file({name: tensor for name, tensor in weights.items() if name != sorted(weights)[0]}, folder / "model.safetensors")
-    with pytest.raises(CheckpointError, match="Missing key"):
+    with pytest.raises(CheckpointError, match=r"\(of its \d+ tensors: 1 missing\)"):
         load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
 
 
@@ -162,7 +187,31 @@ def test_a_checkpoint_of_another_shape_is_refused_not_half_loaded(tmp_path):
     _, folder = saved(tmp_path, width=8, code_dim=16)
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps(config | {"code_dim": 32}))
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError) as refusal:
+        load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
+    # torch names each tensor on lines of its own (2 kB for another model's weights); the tab shows one line. code_dim
+    # shapes three: the code layer's weight and bias, and the weight of the layer that reads the code back
+    assert "\n" not in str(refusal.value)
+    assert "do not fit the model its config.json describes (of its 20 tensors: 3 of another shape)" in str(refusal.value)
+
+
+def test_a_checkpoint_without_its_config_is_refused_not_built_from_defaults(tmp_path):
+    """The mixin only logs a missing config.json and builds the class defaults, which fit these weights."""
+    _, folder = saved(tmp_path)
+    (folder / "config.json").unlink()
+    with pytest.raises(CheckpointError, match=r"\(config.json is missing: .*train_dae.py"):
+        load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
+
+
+def test_a_setting_the_model_does_not_take_is_named_not_dropped(tmp_path):
+    """The mixin drops unknown settings: a misspelt one would silently build the class default instead."""
+    _, folder = saved(tmp_path, code_dim=64)
+    (folder / "config.json").write_text(json.dumps({"code_dimm": 64, "width": 32}))
+    with pytest.raises(CheckpointError, match=r"settings that DenoisingAutoencoder does not take: code_dimm "
+                                              r"\(it takes width, code_dim\)"):
+        load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
+    (folder / "config.json").write_text("[32, 64]")
+    with pytest.raises(CheckpointError, match="config.json holds a list, not an object of settings"):
         load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
 
 
