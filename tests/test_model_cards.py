@@ -1,4 +1,4 @@
-"""The model cards' "Use" snippets: each is the one its training script writes, and runs as printed."""
+"""The model cards' "Use" sections: each is the one its training script writes, says where it runs, and runs as printed."""
 import os
 import re
 import subprocess
@@ -8,6 +8,7 @@ import pytest
 
 from generative.hub import PRETRAINED_DIR, load_metrics
 from generative.provenance import PROJECT_ROOT
+from training.cards import use_section
 from training import (train_cgan, train_classifier, train_dae, train_matcher, train_photo_denoiser, train_scene_reader,
                       train_text2img, train_vae)
 
@@ -38,6 +39,7 @@ def test_the_use_snippet_is_the_training_scripts_and_runs_from_the_repository_ro
     card = (PRETRAINED_DIR / name / "README.md").read_text()
     snippet = re.search(r"```python\n(.*?)```", card, re.S)
     assert snippet and snippet.group(0) == USAGE[name]
+    assert use_section(USAGE[name]) in card  # says where it runs: the Hub page of a model has no code beside it
     done = subprocess.run([sys.executable, "-"], input=snippet.group(1), cwd=PROJECT_ROOT, capture_output=True,
                           text=True, timeout=120, env=os.environ | {"HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr

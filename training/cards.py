@@ -36,6 +36,17 @@ RESUMED_NOTE = ("\n- **Resumed:** the run was interrupted and continued with `--
                 "its parts.")
 
 
+USE_NOTE = ("Run it in the root of the gallery's code (a checkout of its repository, or its Space's files), where "
+            "`generative/` imports and the paths below exist; a model's repo on the Hub holds only its weights and this "
+            "card. A path that is not a folder there is read as a Hub repo id.")
+
+
+def use_section(usage: str) -> str:
+    """A card's "Use" section: where its snippet runs, then the snippet. The card is also the model's page on the Hub,
+    whose repo has the weights but not the code that reads them."""
+    return f"## Use\n\n{USE_NOTE}\n\n{usage}"
+
+
 def card_front_matter(tags: list[str], metrics: tuple[str, ...] = (), datasets: tuple[str, ...] = ("mnist",)) -> str:
     """The YAML header of a gallery model card on the Hub: library, licence, data (Hub dataset ids), tags, metric names."""
     lines = ["---", "library_name: generative-gallery", "license: mit",

@@ -30,7 +30,7 @@ from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.models import ConditionalGAN, DigitClassifier, Generator  # noqa: E402
 from generative.models.cgan import generate_per_class  # noqa: E402
 from training.cards import (  # noqa: E402
-    RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
+    RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     MNIST_DATA, OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, Objective, add_training_args, fit, fraction,
     model_folder_or_repo, non_negative_float, positive_int, run_script, writable_folder)
@@ -46,7 +46,6 @@ import torch
 from generative.hub import load_model
 from generative.models import DigitClassifier, Generator
 
-# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 generator = load_model(Generator, "pretrained/cgan-mnist", train_command="python training/train_cgan.py --epochs 50")
 labels = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
 noise = generator.sample_noise(len(labels), torch.Generator().manual_seed(0))  # z ~ N(0, I); scale < 1: lower temperature
@@ -204,9 +203,7 @@ with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩.
 {card_command_and_pictures(metrics, 'D loss and its classifier error per epoch; G loss, D(x) and D(G(z)) per step',
                            'Row d: digit d from the same 10 fixed noise vectors (EMA generator), last epoch')}
 
-## Use
-
-{USAGE}
+{use_section(USAGE)}
 """
 
 

@@ -24,7 +24,7 @@ from generative.data.mnist import load_mnist  # noqa: E402
 from generative.metrics.classification import accuracy_report, predict_all  # noqa: E402
 from generative.models import DigitClassifier  # noqa: E402
 from training.cards import (  # noqa: E402
-    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     MNIST_DATA, OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int,
     run_script, writable_folder)
@@ -42,7 +42,6 @@ from PIL import Image
 from generative.hub import load_model
 from generative.models import DigitClassifier
 
-# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 model = load_model(DigitClassifier, "pretrained/classifier-mnist", train_command="python training/train_classifier.py")
 pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").convert("L"), dtype=np.float32) / 255
 images = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1], a light digit on black as in MNIST
@@ -145,9 +144,7 @@ Fréchet distance.
 
 The full confusion matrix (rows: true digit, columns: predicted) is in `metrics.json`.
 
-## Use
-
-{USAGE}
+{use_section(USAGE)}
 """
 
 

@@ -24,7 +24,7 @@ from generative.metrics.image_quality import (BENCHMARK_LEVELS, SSIM_SETTING, co
 from generative.models import DenoisingAutoencoder  # noqa: E402
 from generative.noise import TRAINING_LEVEL_RANGE, corrupt, corrupt_randomly  # noqa: E402
 from training.cards import (  # noqa: E402
-    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     MNIST_DATA, OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int,
     run_script, writable_folder)
@@ -41,7 +41,6 @@ from PIL import Image
 from generative.hub import load_model
 from generative.models import DenoisingAutoencoder
 
-# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 model = load_model(DenoisingAutoencoder, "pretrained/dae-mnist", train_command="python training/train_dae.py")
 pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").convert("L"), dtype=np.float32) / 255
 clean = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1]
@@ -169,9 +168,7 @@ classical baselines (median, Gaussian blur, non-local means, BM3D) on the same n
 |---|---|---|---|
 {rows}
 
-## Use
-
-{USAGE}
+{use_section(USAGE)}
 """
 
 

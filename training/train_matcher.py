@@ -28,7 +28,7 @@ from generative.data.shapes import vocabulary  # noqa: E402
 from generative.models.matcher import ImageTextMatcher, draw_distractors, own_caption_wins  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training.cards import (  # noqa: E402
-    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int, run_script,
     writable_folder)
@@ -45,7 +45,6 @@ from generative.data.shapes import parse_caption, render
 from generative.hub import load_model
 from generative.models.matcher import ImageTextMatcher
 
-# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 matcher = load_model(ImageTextMatcher, "pretrained/scene-matcher", train_command="python training/train_matcher.py")
 captions = ["a cyan ball above a red square", "a red square above a cyan ball", "a large cyan circle on the left"]
 picture = render(parse_caption(captions[0]))  # uint8 (32, 32, 3): the scene of the first caption
@@ -153,9 +152,7 @@ of seen pairs, **{r['held-out']:.2%}** on scenes with a held-out pair. These are
 it again on its own captions, with other shares of one and two things (`benchmarks/results/text2img_quality.md`). The same
 scenes after a 3×3 box blur, which leaves what they show unchanged: {blurred['train']:.2%} and {blurred['held-out']:.2%}.
 
-## Use
-
-{USAGE}
+{use_section(USAGE)}
 """
 
 

@@ -39,7 +39,7 @@ from generative.models import PhotoDenoiser  # noqa: E402
 from generative.photo import PUBLISHED_BSD68_PSNR, PUBLISHED_PSNR, PUBLISHED_SET12_PSNR, add_white_noise, beats_at_every_sigma, denoise_photo, psnr_8bit  # noqa: E402
 from generative.provenance import script_arguments  # noqa: E402
 from training.cards import (  # noqa: E402
-    card_command_and_pictures, card_front_matter, card_run_lines, format_minutes, publish, run_record)
+    card_command_and_pictures, card_front_matter, card_run_lines, format_minutes, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, bf16_is_fast, fit,
     model_folder_or_repo, non_negative_float, positive_int, run_script, writable_folder)
@@ -58,7 +58,6 @@ from generative.hub import load_model
 from generative.models import PhotoDenoiser
 from generative.photo import add_white_noise, denoise_photo, psnr_8bit
 
-# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 model = load_model(PhotoDenoiser, "pretrained/photo-denoiser", train_command="python training/train_photo_denoiser.py")
 clean = np.asarray(Image.open("demos/examples/photos/chelsea-cat.png").convert("RGB"))  # uint8 (H, W, 3); grey (H, W) too
 noisy = add_white_noise(clean, sigma=25, seed=0)  # float: clean / 255 plus Gaussian noise of σ = 25 on the 0–255 scale
@@ -411,9 +410,7 @@ colour sets, and a ×8 self-ensemble of this model.
 |---|---|---|---|---|---|
 {rows}
 {goals_line(metrics)}
-## Use
-
-{USAGE}
+{use_section(USAGE)}
 """
 
 

@@ -25,7 +25,7 @@ from generative.data.scene_sets import (  # noqa: E402
 from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
 from training.cards import (  # noqa: E402
-    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int, run_script,
     writable_folder)
@@ -41,7 +41,6 @@ from generative.data.shapes import parse_caption, render
 from generative.hub import load_model
 from generative.models.scene_reader import SceneReader, describe
 
-# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 reader = load_model(SceneReader, "pretrained/scene-reader", train_command="python training/train_scene_reader.py")
 picture = render(parse_caption("a cyan ball above a red square"))  # uint8 (32, 32, 3): the toy world draws the caption
 images = torch.tensor(picture).permute(2, 0, 1)[None].float() / 255  # (N, 3, 32, 32) in [0, 1]
@@ -138,9 +137,7 @@ slots, "all" per scene.
 |---|---|---|---|---|
 {rows}
 
-## Use
-
-{USAGE}
+{use_section(USAGE)}
 """
 
 

@@ -53,7 +53,7 @@ from generative.models.scene_reader import SceneReader, read_all, reader_loss  #
 from generative.models.text2img import TextConditionedGenerator, TextToImage, TextToImageGAN, draw_captions  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training.cards import (  # noqa: E402
-    RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record)
+    RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, Objective, add_training_args, fit, fraction,
     model_folder_or_repo, non_negative_float, positive_int, run_script, writable_folder)
@@ -73,7 +73,6 @@ USAGE = """```python
 from generative.hub import load_model
 from generative.models.text2img import TextToImage, draw_captions
 
-# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 model = load_model(TextToImage, "pretrained/text2img-shapes", train_command="python training/train_text2img.py")
 captions = ["a large red circle in the centre", "a cyan ball above a red square"]  # only the toy world's 49 words and the comma
 pictures = draw_captions(model, captions, seed=0)  # (2, 3, 32, 32) in [0, 1], one per caption
@@ -324,9 +323,7 @@ The full measurement, held-out pairs included, is in the project's `benchmarks/r
 {card_command_and_pictures(metrics, 'D loss and the alignment error per epoch; G, text and D verdicts per step',
                            f'One caption per row (the last three with held-out pairs), same noise per column, epoch {metrics["published_epoch"]}')}
 
-## Use
-
-{USAGE}
+{use_section(USAGE)}
 """
 
 

@@ -30,7 +30,7 @@ from generative.models import VAE  # noqa: E402
 from generative.models.vae import ARCHITECTURES, negative_elbo  # noqa: E402
 from generative.provenance import script_arguments  # noqa: E402
 from training.cards import (  # noqa: E402
-    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record)
+    card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     MNIST_DATA, OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, fit, positive_int,
     run_script, writable_folder)
@@ -50,7 +50,6 @@ from PIL import Image
 from generative.hub import load_model
 from generative.models import VAE
 
-# Save as a file in the repository's root and run it there: a path that is not a folder there is read as a Hub repo id.
 model = load_model(VAE, "pretrained/$name", train_command="$command")
 pixels = np.asarray(Image.open("demos/examples/mnist_test/0_0_test00003.png").convert("L"), dtype=np.float32) / 255
 digit = torch.from_numpy(pixels)[None, None]  # (N, 1, 28, 28) in [0, 1]
@@ -178,9 +177,7 @@ each pixel's Bernoulli probability. {loss}
 {card_command_and_pictures(metrics, f'{curve} per step and per epoch, on the training digits and the 5,000 held-out ones',
                            'Held-out digits, their reconstructions, and samples from the prior')}
 
-## Use
-
-{USAGE.substitute(name=args.output_dir.name, command=metrics['command'])}
+{use_section(USAGE.substitute(name=args.output_dir.name, command=metrics['command']))}
 """
 
 
