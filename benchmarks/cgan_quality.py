@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
@@ -35,7 +36,7 @@ from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
 from generative.models import DigitClassifier, Generator  # noqa: E402
 from generative.models.cgan import generate_per_class  # noqa: E402
-from training.loop import run_script, seed_int, writable_folder  # noqa: E402
+from training.loop import positive_float, run_script, seed_int, writable_folder  # noqa: E402
 
 PER_CLASS = 1000
 
@@ -55,7 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--classifier", default=CLASSIFIER.source())
     parser.add_argument("--compare", nargs="*", type=named_folder, default=[], metavar="NAME=FOLDER",
                         help="more generators for the loss table")
-    parser.add_argument("--truncation", nargs="*", type=float, default=[0.75, 0.5], help="noise scales to try besides 1")
+    parser.add_argument("--truncation", nargs="*", type=positive_float, default=[0.75, 0.5], help="noise scales to try besides 1")
     parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
@@ -166,9 +167,10 @@ def main(argv: list[str] | None = None) -> None:
     report["model"] = model_label(args.model)
     report["weights_sha256"] = measured_weights(args.model, args.classifier)
     report["main"] = {"model": model_label(args.model),
-                      "scales": [judge(generator, classifier, real, scale, args.seed) for scale in [1.0, *args.truncation]]}
+                      "scales": [judge(generator, classifier, real, scale, args.seed)
+                                 for scale in tqdm([1.0, *args.truncation], desc="noise scales")]}
     report["compare"] = {}
-    for name, (folder, other) in compared.items():
+    for name, (folder, other) in tqdm(compared.items(), desc="compared generators", disable=not compared):
         metrics = load_metrics(folder) or {}
         report["compare"][name] = {"model": model_label(folder), "epochs": metrics.get("epochs"),
                                    "train_minutes": metrics.get("train_seconds", float("nan")) / 60,

@@ -129,6 +129,13 @@ def evaluate_level(kind, level, test, val, denoise, args, pool) -> dict:
     return result
 
 
+def bm3d_rows(report: dict) -> str:
+    if not any(row["method"] == "BM3D" for row in report["levels"][0]["rows"]):
+        return "BM3D did not run (`--bm3d-n 0`, or the `bm3d` package is not installed)."
+    return (f"Rows with N={report['n_bm3d']:,} are the first\n{report['n_bm3d']:,} test digits, where BM3D ran "
+            "(untuned: strength 1, blind σ estimate).")
+
+
 def to_markdown(report: dict) -> str:
     levels = report["levels"]
     labels = [level_label(r["noise"], r["level"]) for r in levels]
@@ -154,8 +161,7 @@ def to_markdown(report: dict) -> str:
 - Test digits: {report['test_set']}; noise seed 0. Validation (tuning) digits: {report['validation_set']}, noise seed {VALIDATION_SEED}.
 - Took {report['seconds'] / 60:.1f} min.
 
-Mean PSNR (dB) / SSIM per digit; higher is better. Rows with N={report['n_bm3d']:,} are the first
-{report['n_bm3d']:,} test digits, where BM3D ran (untuned: strength 1, blind σ estimate).
+Mean PSNR (dB) / SSIM per digit; higher is better. {bm3d_rows(report)}
 
 {head}
 {chr(10).join(quality)}

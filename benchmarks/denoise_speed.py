@@ -41,7 +41,7 @@ from demos.denoise import denoise_digit  # noqa: E402
 from generative.checkpoints import DAE_MNIST  # noqa: E402
 from demos.inputs import digit_from_upload, example_paths  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
-from training.loop import non_negative_int, positive_int, run_script, writable_folder  # noqa: E402
+from training.loop import non_negative_int, positive_float, positive_int, run_script, writable_folder  # noqa: E402
 
 TARGET_MS = 20.0
 NOISE, LEVEL, SEED = "gaussian", 0.5, 0  # the tab's defaults
@@ -58,7 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--bm3d-repeats", type=positive_int, default=20, help="timed BM3D calls (about 0.4 s each)")
     parser.add_argument("--batch-repeats", type=positive_int, default=30, help="timed passes of the 256-digit batch")
     parser.add_argument("--cold-runs", type=non_negative_int, default=5, help="timed starts of each app (0: skip)")
-    parser.add_argument("--cold-timeout", type=float, default=180.0, help="seconds to wait for an app to answer")
+    parser.add_argument("--cold-timeout", type=positive_float, default=180.0, help="seconds to wait for an app to answer")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
@@ -123,7 +123,8 @@ def cold_start_seconds(script: Path, timeout: float) -> float:
                 except (urllib.error.URLError, ConnectionError, TimeoutError):
                     pass
                 time.sleep(0.02)
-            raise TimeoutError(f"{script.name} did not answer on port {port} within {timeout} s")
+            raise SystemExit(f"error: {script.name} did not answer on port {port} within {timeout:g} s: give it longer "
+                             "with --cold-timeout, or measure on a quieter machine")
         finally:
             proc.terminate()
             try:

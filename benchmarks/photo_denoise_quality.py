@@ -69,8 +69,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--sigmas", nargs="+", type=positive_int, default=[15, 25, 50])
     parser.add_argument("--limit", type=positive_int, default=None, help="the first N images of each set only (quick runs)")
     parser.add_argument("--bm3d", action=argparse.BooleanOptionalAction, default=True, help="BM3D on the grey sets (4–5.5 s an image here)")
-    parser.add_argument("--color-bm3d", nargs="*", choices=COLOR_TEST_SETS, default=["Kodak24"], metavar="SET",
-                        help="colour sets to run CBM3D on (about 17 s a Kodak image here)")
+    parser.add_argument("--color-bm3d", nargs="*", choices=COLOR_TEST_SETS, default=None, metavar="SET",
+                        help="colour sets to run CBM3D on (about 17 s a Kodak image here; default: Kodak24, or none "
+                             "with --no-bm3d)")
     parser.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,
                         help="also the model's ×8 geometric self-ensemble on the grey sets (8× the model's time)")
     parser.add_argument("--reuse-baselines", type=Path, metavar="JSON", default=None,
@@ -78,7 +79,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "instead of recomputing them (same images and seeds; checked by image count)")
     parser.add_argument("--jobs", type=positive_int, default=2, help="processes for BM3D and non-local means")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.color_bm3d is None:
+        args.color_bm3d = ["Kodak24"] if args.bm3d else []
+    return args
 
 
 def _bm3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
@@ -115,10 +119,14 @@ def earlier_baselines(path: Path | None) -> tuple[dict[str, dict], dict | None]:
     if path is None:
         return {}, None
     if not path.is_file():
-        raise SystemExit(f"--reuse-baselines: no results file at {path}; run the benchmark once without it")
-    report = json.loads(path.read_text())
-    origin = report.get("baselines_from") or {key: report[key] for key in ("date", "command", "hardware")}
-    return {s["set"]: s for s in report["sets"]}, origin
+        raise SystemExit(f"error: --reuse-baselines: no results file at {path}; run the benchmark once without it")
+    try:
+        report = json.loads(path.read_text())
+        origin = report.get("baselines_from") or {key: report[key] for key in ("date", "command", "hardware")}
+        return {s["set"]: s for s in report["sets"]}, origin
+    except (ValueError, KeyError, TypeError, AttributeError) as err:  # another file, or another script's JSON
+        raise SystemExit(f"error: --reuse-baselines: {path} is not a photo_denoise_quality.json "
+                         f"({type(err).__name__}: {err})") from None
 
 
 def evaluate_set(name: str, model: PhotoDenoiser, args, pool, earlier: dict | None = None) -> dict:
@@ -126,7 +134,7 @@ def evaluate_set(name: str, model: PhotoDenoiser, args, pool, earlier: dict | No
     ``earlier`` where it has them."""
     images = list(load_photo_set(name, args.data_root).values())[: args.limit]
     if earlier and earlier["n_images"] != len(images):
-        raise SystemExit(f"--reuse-baselines: {name} had {earlier['n_images']} images there and {len(images)} here")
+        raise SystemExit(f"error: --reuse-baselines: {name} had {earlier['n_images']} images there and {len(images)} here")
     color = images[0].ndim == 3
     rows: dict[str, dict[int, float]] = {}
     per_image: dict[str, dict[int, list[float]]] = {}
@@ -240,10 +248,16 @@ def to_markdown(report: dict) -> str:
 
 {(chr(10) * 2).join(tables)}
 
-Goals on BSD68:
+Goals on BSD68{goals_scope(report)}:
 
 {goal_lines}
 """
+
+
+def goals_scope(report: dict) -> str:
+    """Nothing for a whole-set run; a quick run's goals are of its first images only, not the benchmark's verdict."""
+    limit = report.get("limit")  # absent from reports before 2026-12-07, which all ran on whole sets
+    return f" (its first {limit} images only: the goals are for the whole set)" if limit else ""
 
 
 def paired_lines(paired: dict) -> str:
@@ -285,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
         "model": model_label(args.model), "weights_sha256": measured_weights(args.model),
         "parameters": sum(p.numel() for p in model.parameters()),
         "model_training_command": (load_metrics(args.model) or {}).get("command", "unknown (no metrics.json)"),
-        "sigmas": args.sigmas, "sets": sets, "goals": goals(sets), "baselines_from": origin,
+        "sigmas": args.sigmas, "limit": args.limit, "sets": sets, "goals": goals(sets), "baselines_from": origin,
         "seconds": round(time.perf_counter() - start, 1), "load_at_end": load_conditions(),
     }
     write_results("photo_denoise_quality", report, to_markdown(report), args.out_dir)

@@ -40,16 +40,16 @@ from generative.models.scene_reader import SceneReader, read_all  # noqa: E402
 from generative.models.text2img import TextConditionedGenerator, TextEncoder  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training import train_text2img  # noqa: E402
-from training.loop import positive_int, run_script, writable_folder  # noqa: E402
+from training.loop import non_negative_float, positive_int, run_script, writable_folder  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     gan = train_text2img.parse_args([])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--text-weight-decay", type=float, default=0.5, help="as chosen by text2img_text_weight_decay.py")
+    parser.add_argument("--text-weight-decay", type=non_negative_float, default=0.5, help="as chosen by text2img_text_weight_decay.py")
     parser.add_argument("--epochs", type=positive_int, default=gan.epochs)
     parser.add_argument("--train-scenes", type=positive_int, default=gan.train_scenes)
-    parser.add_argument("--lr", type=float, default=gan.lr, help="G's Adam learning rate (default: G's in the GAN)")
+    parser.add_argument("--lr", type=non_negative_float, default=gan.lr, help="G's Adam learning rate (default: G's in the GAN)")
     parser.add_argument("--count", type=positive_int, default=2000, help="captions per check set")
     parser.add_argument("--reader", default=SCENE_READER.source(), help="the judge (folder or Hub repo)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)

@@ -64,19 +64,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=TEXT2IMG.source(), help="the text-to-image checkpoint (folder or Hub repo)")
     parser.add_argument("--count", type=positive_int, default=2000, help="captions per set")
-    parser.add_argument("--fid-count", type=positive_int, default=1000, help="pictures per side of the FID (Inception on a CPU: ~15/s)")
+    parser.add_argument("--fid-count", type=positive_int, default=1000,
+                        help="pictures per side of the FID, half from each set (Inception on a CPU: ~15/s)")
     parser.add_argument("--seed", type=seed_int, default=0, help="noise seed of the pictures")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     if args.count <= DISTRACTORS:
         parser.error(f"--count must be at least {DISTRACTORS + 1}: R-precision ranks each caption against "
                      f"{DISTRACTORS} others of the set, got {args.count}")
+    if args.fid_count < 2:
+        parser.error(f"--fid-count must be at least 2, one picture from each set, got {args.fid_count}")
     return args
 
 
 def training_captions(model_source_dir: str) -> set[str]:
     """The caption strings the checkpoint was trained on, rebuilt from the command in its metrics.json."""
-    args = train_text2img.parse_args(script_arguments(load_metrics(model_source_dir)["command"]))
+    metrics = load_metrics(model_source_dir)
+    if not metrics or "command" not in metrics:
+        raise SystemExit(f"error: {model_source_dir} has no metrics.json with the command that trained it, from which "
+                         "this benchmark rebuilds the training captions so that it measures new captions only")
+    args = train_text2img.parse_args(script_arguments(metrics["command"]))
     count = min(args.train_scenes, args.limit_train or args.train_scenes)
     return {make_example(TRAIN_SEEDS + i, "train")[1] for i in range(count)}
 
@@ -134,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     reader, matcher = SCENE_READER.load(), SCENE_MATCHER.load()
     seen_before = training_captions(args.model)
     sets = {name: new_caption_set(split, args.count, seen_before) for name, split in SPLITS.items()}
+    try:  # before the pictures: a small set may repeat too many scenes to rank its captions
+        distractors = {name: draw_distractors(scenes.scenes, DISTRACTORS, seed=1) for name, scenes in sets.items()}
+    except ValueError as err:
+        raise SystemExit(f"error: {err}; use a larger --count") from None
 
     alignment, by_things, r_precision, r_precision_real, pictures, text_reading, given_reading = {}, {}, {}, {}, {}, {}, {}
     r_precision_by_things = {}
@@ -148,12 +159,11 @@ def main(argv: list[str] | None = None) -> None:
         by_things[name] = {f"{k} thing{'s' * (k > 1)}": attribute_accuracy({key: v[things == k] for key, v in readout.items()},
                                                                         {key: v[things == k] for key, v in scenes.targets.items()})
                            | {"n": int((things == k).sum())} for k in (1, 2)}
-        distractors = draw_distractors(scenes.scenes, DISTRACTORS, seed=1)
-        wins = own_caption_wins(matcher, pictures[name], scenes.captions, distractors).float()
+        wins = own_caption_wins(matcher, pictures[name], scenes.captions, distractors[name]).float()
         r_precision[name] = wins.mean().item()
         r_precision_by_things[name] = {f"{k} thing{'s' * (k > 1)}": wins[things == k].mean().item() for k in (1, 2)}
         r_precision_real[name] = own_caption_wins(matcher, scenes.images.float() / 255, scenes.captions,
-                                                  distractors).float().mean().item()
+                                                  distractors[name]).float().mean().item()
         print(f"{name}: alignment {alignment[name]}, R-precision {r_precision[name]:.4f} (real {r_precision_real[name]:.4f})")
 
     # FID: half the pictures from each set against the rendered scenes of the same captions
@@ -185,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
                      "r_precision": r_precision, "r_precision_real": r_precision_real, "distractors": DISTRACTORS,
                      "r_precision_by_number_of_things": r_precision_by_things,
                      "background": background_level(pictures["seen"], sets["seen"].images),
-                     "fid": fid, "fid_real_floor": fid_floor, "fid_n": args.fid_count,
+                     "fid": fid, "fid_real_floor": fid_floor, "fid_n": len(generated),
                      "reader_frechet_distance": reader_fd, "reader_frechet_floor": reader_fd_floor,
                      "reader_frechet_n": len(all_rendered), "variety": variety,
                      "variety_captions": len(captions), "variety_draws": VARIETY_DRAWS}

@@ -40,7 +40,7 @@ from generative.models.scene_reader import reader_loss  # noqa: E402
 from generative.models.text2img import TextEncoder  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
 from training import train_text2img  # noqa: E402
-from training.loop import positive_int, run_script, writable_folder  # noqa: E402
+from training.loop import non_negative_float, positive_int, run_script, writable_folder  # noqa: E402
 
 VALIDATION_PAIRS = (("red", "square"), ("green", "circle"), ("blue", "diamond"), ("yellow", "triangle"),
                     ("purple", "cross"), ("cyan", "circle"))
@@ -52,7 +52,7 @@ BATCH_SIZE = 64
 def parse_args(argv=None) -> argparse.Namespace:
     gan = train_text2img.parse_args([])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weight-decays", type=float, nargs="+", default=[0.01, 0.1, 0.3, 0.5, 1.0])
+    parser.add_argument("--weight-decays", type=non_negative_float, nargs="+", default=[0.01, 0.1, 0.3, 0.5, 1.0])
     parser.add_argument("--epochs", type=positive_int, default=gan.epochs)
     parser.add_argument("--train-scenes", type=positive_int, default=gan.train_scenes)
     parser.add_argument("--count", type=positive_int, default=2000, help="captions per validation set")
@@ -90,6 +90,9 @@ def reading_accuracy(encoder: TextEncoder, tokenizer: Tokenizer, scenes: SceneSe
 def train_and_read(weight_decay: float, train: Subset, tokenizer: Tokenizer, checks: dict[str, SceneSet],
                    epochs: int) -> tuple[TextEncoder, list[dict[str, float]]]:
     """The trained encoder, and its reading of each check set after every epoch of training with this weight decay."""
+    if len(train) < BATCH_SIZE:  # no full batch: not one step, and an untrained encoder's readings as the result
+        raise SystemExit(f"error: {len(train):,} training captions (those without a validation pair) make no batch of "
+                         f"{BATCH_SIZE}: use a larger --train-scenes")
     torch.manual_seed(0)
     encoder = TextEncoder(tokenizer.size, train_text2img.parse_args([]).text_dim)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=train_text2img.TEXT_LR, weight_decay=weight_decay)

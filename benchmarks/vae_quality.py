@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, measured_weights, model_label, run_info, write_results  # noqa: E402
-from generative.checkpoints import CLASSIFIER  # noqa: E402
+from generative.checkpoints import CLASSIFIER, MNIST, VAE_MAP, VAE_WALK  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.latent import latent_path  # noqa: E402
@@ -52,6 +52,7 @@ MODELS = {"vae-mnist-z16": "conv VAE, 16-d (the walk)", "vae-mnist-z2": "conv VA
 WALK_MODEL, BASELINE = "vae-mnist-z16", "vae-mnist-mlp-z20"
 PUBLISHED_ROWS = ["| Burda et al. 2016, 1-layer VAE (published) | — | — | — | 86.76 (k = 5000, all digits) |"]
 TARGETS = {"grey": 95.0, "iwae": 86.0}
+MNIST_TEST_DIGITS = 10_000
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,11 +63,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--iwae-samples", type=positive_int, default=5000, help="k of the importance-weighted bound")
     parser.add_argument("--iwae-images", type=positive_int, default=1000, help="first N test digits for the k-sample bound")
     parser.add_argument("--pairs", type=positive_int, default=1000)
-    parser.add_argument("--steps", type=positive_int, default=16)
+    parser.add_argument("--steps", type=positive_int, default=16, help="frames of each walk, its endpoints included (≥ 2)")
     parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--no-cards", action="store_true", help="do not write the test figures into the model cards")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.steps < 2:  # found only after the first model's k-sample bound, about 19 minutes in
+        parser.error(f"--steps must be at least 2, a walk's two endpoints, got {args.steps}")
+    if args.iwae_images > MNIST_TEST_DIGITS:
+        parser.error(f"--iwae-images must be at most {MNIST_TEST_DIGITS:,}, the MNIST test set, got {args.iwae_images}")
+    return args
 
 
 def mean_and_se(values: torch.Tensor) -> tuple[float, float]:
@@ -104,6 +110,12 @@ def likelihoods(model: VAE, grey: torch.Tensor, binary: torch.Tensor, args) -> d
         "iwae_full_estimate": (full_elbo - gap_mean, math.hypot(full_elbo_se, gap_se)),
         "iwae_seconds": round(seconds, 1),
     }
+
+
+def train_command(name: str, source: str) -> str:
+    """How to get the checkpoint ``name`` a missing or broken one is refused with: the shipped VAEs' own command."""
+    known = {checkpoint.name: checkpoint.train_command for checkpoint in (VAE_WALK, VAE_MAP)}
+    return known.get(name, f"python training/train_vae.py {MNIST} --output-dir {source} (and the settings it should have)")
 
 
 def different_digit_pairs(labels: torch.Tensor, pairs: int, seed: int) -> torch.Tensor:
@@ -236,8 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     classifier = CLASSIFIER.load(args.classifier)
     # every checkpoint before the first k-sample bound: a bad name fails now, not after the models before it
     sources = {name: model_source(name) if "/" not in name else name for name in args.models}
-    models = {name: load_model(VAE, source, train_command=f"python training/train_vae.py ({name})")
-              for name, source in sources.items()}
+    models = {name: load_model(VAE, source, train_command=train_command(name, source)) for name, source in sources.items()}
     pairs = different_digit_pairs(labels, args.pairs, args.seed)
     # a Path is no JSON; relative inside the project
     settings = vars(args) | {"out_dir": model_label(str(args.out_dir)), "classifier": model_label(args.classifier)}

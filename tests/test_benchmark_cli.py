@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import cgan_quality, denoise_quality, fid_agreement, photo_denoise_quality, text2img_quality, vae_quality
+from benchmarks import (cgan_quality, denoise_quality, denoise_speed, fid_agreement, photo_denoise_quality,
+                        text2img_generator_probe, text2img_quality, text2img_text_weight_decay, vae_quality)
 from benchmarks.common import RESULTS_DIR
 from generative.provenance import PROJECT_ROOT
 
@@ -67,8 +68,17 @@ def test_the_exit_is_the_training_scripts_one_status_1_and_no_traceback(tmp_path
     (photo_denoise_quality.parse_args, ["--out-dir", __file__], "is a file, not a folder"),
     (denoise_quality.parse_args, ["--limit", "-5"], "must be at least 1"),
     (text2img_quality.parse_args, ["--count", "99"], "--count must be at least 100"),
+    (text2img_quality.parse_args, ["--fid-count", "1"], "--fid-count must be at least 2"),
+    (vae_quality.parse_args, ["--steps", "1"], "--steps must be at least 2"),
+    (vae_quality.parse_args, ["--iwae-images", "20000"], "--iwae-images must be at most 10,000"),
+    (cgan_quality.parse_args, ["--truncation", "0.5", "0"], "argument --truncation: must be a number > 0, got 0"),
+    (denoise_speed.parse_args, ["--cold-timeout", "0"], "argument --cold-timeout: must be a number > 0, got 0"),
+    (text2img_generator_probe.parse_args, ["--lr", "-0.001"], "argument --lr: must be a number ≥ 0"),
+    (text2img_text_weight_decay.parse_args, ["--weight-decays", "0.01", "-1"], "argument --weight-decays: must be a number ≥ 0"),
 ], ids=["photo --sets", "photo --color-bm3d", "cgan --compare, no =", "cgan --compare, no name", "photo --limit 0",
-        "--out-dir a file", "dae --limit -5", "text2img --count 99"])
+        "--out-dir a file", "dae --limit -5", "text2img --count 99", "text2img --fid-count 1", "vae --steps 1",
+        "vae --iwae-images past the test set", "cgan --truncation 0", "denoise speed --cold-timeout 0", "probe --lr -0.001",
+        "weight decay -1"])
 def test_bad_flags_are_usage_errors(parse_args, flags, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         parse_args(flags)
@@ -118,16 +128,26 @@ def test_the_vae_results_still_go_to_benchmarks_results_by_default():
     assert len(QUICK_CHECKS) >= 9  # every quick check was found, none lost to a change of format
 
 
-def integer_flags() -> list[tuple[str, str, str]]:
-    """(benchmark, flag, type) for every benchmark flag whose type is ``int`` or one of training.loop's integer types."""
+def typed_flags(types: set[str]) -> list[tuple[str, str, str]]:
+    """(benchmark, flag, type) for every benchmark flag whose type is one of ``types`` (names, e.g. ``positive_int``)."""
     found = []
     for path in sorted(BENCHMARKS.glob("*.py")):
         for call in ast.walk(ast.parse(path.read_text())):
             if isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "add_argument":
                 kind = next((k.value for k in call.keywords if k.arg == "type"), None)
-                if isinstance(kind, ast.Name) and kind.id in {"int", "positive_int", "non_negative_int", "seed_int"}:
+                if isinstance(kind, ast.Name) and kind.id in types:
                     found.append((path.stem, call.args[0].value, kind.id))
     return found
+
+
+def integer_flags() -> list[tuple[str, str, str]]:
+    return typed_flags({"int", "positive_int", "non_negative_int", "seed_int"})
+
+
+def test_every_number_flag_has_a_range():
+    """A negative learning rate or weight decay, or a time limit of 0, passed the parser and failed after minutes."""
+    assert typed_flags({"float"}) == []
+    assert len(typed_flags({"positive_float", "non_negative_float"})) >= 5
 
 
 def test_every_integer_flag_but_the_port_has_a_range():
@@ -141,3 +161,49 @@ def test_an_integer_flag_out_of_range_is_a_usage_error(script, flag, kind, capsy
     with pytest.raises(SystemExit) as exit_info:
         import_module(f"benchmarks.{script}").parse_args([flag, "-1" if kind != "positive_int" else "0"])
     assert exit_info.value.code == 2 and f"argument {flag}: must be" in capsys.readouterr().err
+
+
+def test_without_bm3d_the_photo_quick_check_runs_no_cbm3d_either():
+    """CBM3D on Kodak24 (about 20 s an image) took most of the one-minute quick check that said --no-bm3d."""
+    assert photo_denoise_quality.parse_args([]).color_bm3d == ["Kodak24"]
+    assert photo_denoise_quality.parse_args(["--no-bm3d"]).color_bm3d == []
+    assert photo_denoise_quality.parse_args(["--no-bm3d", "--color-bm3d", "CBSD68"]).color_bm3d == ["CBSD68"]
+
+
+@pytest.mark.parametrize("content", ['{"sets": []}', "not json", '{"date": 1, "command": 2, "hardware": 3}', "[1, 2]"])
+def test_reusing_baselines_from_another_file_is_an_error_line(content, tmp_path):
+    (tmp_path / "other.json").write_text(content)
+    with pytest.raises(SystemExit) as ended:
+        photo_denoise_quality.earlier_baselines(tmp_path / "other.json")
+    assert str(ended.value.code).startswith(f"error: --reuse-baselines: {tmp_path / 'other.json'} is not a photo_denoise_quality.json (")
+
+
+def test_a_quick_photo_run_says_its_goals_are_of_a_subset():
+    report = {"limit": 2}
+    assert photo_denoise_quality.goals_scope(report) == " (its first 2 images only: the goals are for the whole set)"
+    assert photo_denoise_quality.goals_scope({"limit": None}) == photo_denoise_quality.goals_scope({}) == ""
+
+
+def test_text2img_quality_needs_the_training_command_beside_the_checkpoint(tmp_path):
+    """It rebuilds the training captions from metrics.json to measure only new ones; without one it said TypeError."""
+    with pytest.raises(SystemExit) as ended:
+        text2img_quality.training_captions(str(tmp_path))
+    assert str(ended.value.code).startswith(f"error: {tmp_path} has no metrics.json with the command that trained it")
+
+
+def test_a_missing_vae_is_refused_with_a_command_that_trains_one():
+    assert vae_quality.train_command("vae-mnist-z2", "pretrained/vae-mnist-z2").endswith("--latent-dim 2 --epochs 30")
+    assert vae_quality.train_command("nope", "/x/nope") == ("python training/train_vae.py --data-root <folder with "
+                                                            "MNIST/raw> --output-dir /x/nope (and the settings it should have)")
+
+
+def test_a_digit_report_without_bm3d_does_not_say_where_it_ran():
+    rows = [{"method": "noisy input"}, {"method": "DAE"}]
+    assert denoise_quality.bm3d_rows({"levels": [{"rows": rows}], "n_bm3d": 0}).startswith("BM3D did not run")
+    assert "where BM3D ran" in denoise_quality.bm3d_rows({"levels": [{"rows": [*rows, {"method": "BM3D"}]}], "n_bm3d": 300})
+
+
+def test_too_few_training_captions_for_a_batch_are_refused_not_reported_as_zeros():
+    with pytest.raises(SystemExit) as ended:
+        text2img_text_weight_decay.train_and_read(0.1, list(range(10)), tokenizer=None, checks={}, epochs=1)
+    assert str(ended.value.code).startswith("error: 10 training captions (those without a validation pair) make no batch")

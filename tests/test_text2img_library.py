@@ -133,6 +133,8 @@ def test_distractors_are_captions_of_other_scenes_and_r_precision_counts_wins():
     assert torch.equal(distractors, draw_distractors(scenes, 99, seed=0))
     with pytest.raises(ValueError, match="more than 99"):
         draw_distractors(scenes[:99], 99, seed=0)
+    with pytest.raises(ValueError, match="one scene has only 98 others unlike it"):  # it used to search for ever
+        draw_distractors([duplicate] * 3 + scenes[3:101], 99, seed=0)  # 101 captions, 3 of one scene
 
 
 def test_own_caption_wins_when_the_image_is_nearest_its_own_caption():

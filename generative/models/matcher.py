@@ -8,6 +8,7 @@ symmetric InfoNCE, Radford et al. 2021): in a batch, each image's own caption mu
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import torch
 import torch.nn.functional as F
@@ -78,6 +79,10 @@ def draw_distractors(scenes: list, count: int, seed: int) -> torch.Tensor:
     n = len(scenes)
     if n <= count:
         raise ValueError(f"R-precision needs more than {count} captions to draw distractors from, got {n}")
+    fewest = n - max(Counter(scenes).values())  # others unlike the most repeated scene: the loop below would never end
+    if fewest < count:
+        raise ValueError(f"R-precision needs {count} distractors of another scene for each caption, but among these {n} "
+                         f"captions one scene has only {fewest} others unlike it")
     rows = []
     for i, scene in enumerate(scenes):
         picked: list[int] = []
