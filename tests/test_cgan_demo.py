@@ -11,6 +11,7 @@ from demos.output_files import OutputFolder
 from event_wiring import handlers_of
 from generative.checkpoints import CGAN, CLASSIFIER
 from generative.hub import PRETRAINED_DIR
+from generative.latent import slerp
 from generative.metrics.classification import accuracy_report
 from generative.models import DigitClassifier, Generator
 from generative.models.cgan import generate_per_class
@@ -45,6 +46,41 @@ def test_a_noise_walk_starts_and_ends_at_the_two_seeds(tab):
     assert frames.shape == (6, 28, 28)
     assert np.allclose(frames[0], demo.samples(tab.generator, 5, 1, 1)[0], atol=1e-5)
     assert np.allclose(frames[-1], demo.samples(tab.generator, 5, 1, 2)[0], atol=1e-5)
+
+
+def drawn_noise(monkeypatch) -> list:
+    """Records the noise of every ``demo.draw`` call (the tiny generator's images hardly depend on it)."""
+    seen, draw = [], demo.draw
+
+    def recording(generator, z, digits):
+        seen.append(z.clone())
+        return draw(generator, z, digits)
+    monkeypatch.setattr(demo, "draw", recording)
+    return seen
+
+
+def test_a_noise_walk_follows_the_great_circle_without_a_dip_in_norm(tab, monkeypatch):
+    """The walk is slerp: a straight line between two typical noise vectors (here 115° apart) passes much closer to
+    the origin than either, where the generator has seen hardly any noise."""
+    seen = drawn_noise(monkeypatch)
+    frames = demo.noise_walk(tab.generator, 5, seed_a=1, seed_b=2, steps=5)
+    a, b = demo.noise(tab.generator, 1, 1, 1.0)[0], demo.noise(tab.generator, 1, 2, 1.0)[0]
+    [z] = seen
+    assert torch.allclose(z, slerp(a, b, 5), atol=1e-6)
+    assert z[2].norm().item() == pytest.approx((a.norm() + b.norm()).item() / 2, rel=1e-5)  # 1.93; lerp's is 1.03
+    np.testing.assert_allclose(frames, demo.draw(tab.generator, z, 5), atol=1e-6)
+
+
+def test_the_walk_uses_the_noise_scale_asked_for(tab, monkeypatch):
+    """The strip's scale control reaches its noise: at scale ½ both ends are half of their seeds' noise; a scale of 0
+    is refused as for the other views."""
+    seen = drawn_noise(monkeypatch)
+    tab.interpolate(4, 1, 2, 5, 0.5)
+    [z] = seen
+    assert torch.allclose(z[0], 0.5 * demo.noise(tab.generator, 1, 1, 1.0)[0], atol=1e-6)
+    assert torch.allclose(z[-1], 0.5 * demo.noise(tab.generator, 1, 2, 1.0)[0], atol=1e-6)
+    with pytest.raises(gr.Error, match="noise scale"):
+        tab.interpolate(4, 1, 2, 5, 0.0)
 
 
 def test_handlers_give_verdicts_files_and_clear_errors(tab):

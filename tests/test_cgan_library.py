@@ -67,6 +67,17 @@ def test_gradient_penalty_of_a_linear_critic_is_the_squared_norm_gap():
     assert gradient_penalty(lambda x, y: (x * w / 3).flatten(1).sum(1), real, fake, None).item() == pytest.approx(0.0, abs=1e-10)
 
 
+def test_the_gradient_penalty_trains_the_critic():
+    """The penalty is a function of D's gradient, so backward through it must reach D's weights (the gradient is taken
+    with create_graph=True): for D(x) = ⟨w, x⟩, (‖w‖ − 1)² has gradient 2(‖w‖ − 1)·w/‖w‖, here 4w/3 at ‖w‖ = 3."""
+    w = torch.zeros(1, 1, 28, 28)
+    w[0, 0, 0, :3] = torch.tensor([2.0, 2.0, 1.0])  # ‖w‖ = 3
+    weight = torch.nn.Parameter(w.clone())
+    critic = lambda x, y: (x * weight).flatten(1).sum(1)  # noqa: E731
+    gradient_penalty(critic, torch.rand(4, 1, 28, 28), torch.rand(4, 1, 28, 28), None).backward()
+    assert torch.allclose(weight.grad, 4 * w / 3, atol=1e-5)
+
+
 def test_gradient_penalty_is_taken_at_the_random_point_between_real_and_fake():
     """A linear critic's gradient is the same everywhere, so the tests above cannot tell where the penalty is taken.
     D(x) = ½‖x‖² has gradient x̂ itself: the penalty must be the mean of (‖ε·real + (1 − ε)·fake‖ − 1)², with ε

@@ -1025,3 +1025,42 @@ def test_a_stop_ends_the_childs_comparison_at_once_and_its_errors_come_back():
     with pytest.raises(Stopped, match="Stopped during the comparison"):
         compare(*sets, stop=stop)
     assert compare(*sets, stop=threading.Event()).fid == compare(*sets).fid
+
+
+def test_the_inception_score_exponentiates_the_mean_divergence():
+    """IS = exp(mean KL), not the mean of exp(KL): they differ as soon as the images' divergences differ.
+
+    One confident image (1, 0) and one undecided (½, ½): the marginal is (¾, ¼), so the KLs are log 4/3 and
+    ½ log 2/3 + ½ log 2 = ½ log 4/3, and IS = (4/3)^¾ ≈ 1.2408 (the mean of the exponentials would be 1.2440)."""
+    score, spread = inception_score(np.array([[1.0, 0.0], [0.5, 0.5]]), splits=1)
+    assert score == pytest.approx((4 / 3) ** 0.75, rel=1e-9) and spread == 0.0
+
+
+def test_a_servers_comparison_of_wide_features_runs_in_a_child_process(monkeypatch):
+    """With a server's stop event, features of ``APART_MIN_DIM`` dimensions or more are compared in a child process
+    (SciPy's square root would hold the server's other threads for seconds); narrower ones, and the command line's
+    comparisons (no stop event), stay in-process."""
+    calls = []
+
+    def in_child(a, b, stop=None):
+        calls.append((a.mean.size, stop))
+        return frechet_distance(a, b)
+    monkeypatch.setattr(fid, "frechet_distance_in_child", in_child)
+    stop = threading.Event()
+    wide = [SetFeatures(random_stats(fid.APART_MIN_DIM, seed), None, "set", "stand-in", "none") for seed in (0, 1)]
+    assert compare(*wide, stop=stop).fid == frechet_distance(wide[0].stats, wide[1].stats)
+    assert calls == [(fid.APART_MIN_DIM, stop)]
+    compare(*wide)
+    narrow = [SetFeatures(random_stats(fid.APART_MIN_DIM - 1, seed), None, "set", "stand-in", "none") for seed in (0, 1)]
+    compare(*narrow, stop=stop)
+    assert len(calls) == 1
+
+
+def test_a_set_exactly_as_large_as_its_feature_dimension_gets_the_singular_covariance_note():
+    """N vectors give a covariance of rank at most N − 1: at N = d it is still singular, at N = d + 1 it need not be."""
+    def features(n: int) -> SetFeatures:
+        return SetFeatures(GaussianStats(np.zeros(8), np.eye(8), n), None, "set of n", "stand-in", "none")
+    at_dim = fid.singular_covariance_warning(features(8), "set A")
+    assert at_dim and "N = 8 ≤ 8, the feature dimension, so its covariance is singular" in at_dim
+    assert fid.singular_covariance_warning(features(9), "set A") is None
+    assert fid.singular_covariance_warning(features(0), "set A") is None  # N unknown: a pytorch-fid file records none

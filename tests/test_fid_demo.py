@@ -21,6 +21,7 @@ from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.fid import Comparison
 from generative.metrics.features import SetFeatures
 from generative.metrics.frechet import GaussianStats
+from generative.metrics.sample_sets import PR_NEIGHBOURS
 from generative.models.scene_reader import SceneReader
 from input_files import random_digits_zip
 
@@ -39,6 +40,16 @@ def test_generated_images_are_seeded_digits_in_the_unit_range(tab, model):
     first, again, other = (generated_images(model, generator, 25, seed) for seed in (3, 3, 4))
     assert first.shape == (25, 28, 28) and 0 <= first.min() and first.max() <= 1
     assert np.array_equal(first, again) and not np.array_equal(first, other)
+
+
+def test_vae_sets_decode_codes_drawn_from_the_standard_normal_prior(tab):
+    """The VAE's samples are what its prior gives, z ~ N(0, I) from the seed: a narrower z (a lower temperature) would
+    give cleaner digits and flatter the VAE's FID."""
+    model = tab.generator("vae-mnist-z16")
+    z = torch.randn(40, model.latent_dim, generator=torch.Generator().manual_seed(6))
+    with torch.inference_mode():
+        expected = model.pixel_means(z)[:, 0].numpy()
+    np.testing.assert_allclose(generated_images("vae-mnist-z16", model, 40, seed=6), expected, atol=1e-6)
 
 
 def test_text2img_pictures_pair_with_the_rendered_scenes_of_the_same_seed(tab):
@@ -175,6 +186,18 @@ def test_bad_requests_are_refused_with_a_message(tab, case):
                    resize="pytorch-fid", kid=False, pr=False) | changes
     with pytest.raises(gr.Error, match=words):
         tab.measure(**request)
+
+
+def test_precision_recall_needs_more_images_than_neighbours_and_says_so(tab):
+    """Each point's ball reaches its k-th nearest neighbour among the others, so a set of k images has none: the tab
+    skips precision/recall with a note (not an error), and measures it from k + 1 images on."""
+    request = dict(choice_a=MNIST_REFERENCE, upload_a=None, choice_b=CGAN, upload_b=None, seed=0, features=CLASSIFIER,
+                   resize="pytorch-fid", kid=False, pr=True)
+    note = f"Precision/recall not computed: it needs more than {PR_NEIGHBOURS} images in each set."
+    at_k = tab.measure(count=PR_NEIGHBOURS, **request)[0]
+    assert note in at_k and "precision:" not in at_k
+    above = tab.measure(count=PR_NEIGHBOURS + 1, **request)[0]
+    assert note not in above and f"k = {PR_NEIGHBOURS} nearest neighbours among {PR_NEIGHBOURS + 1} feature vectors" in above
 
 
 def test_a_bad_set_b_is_refused_before_set_a_is_measured(tab, monkeypatch):

@@ -3,12 +3,13 @@ import hashlib
 import json
 import os
 
+import httpx
 import huggingface_hub
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from generative.hub import CheckpointError, load_metrics, load_model, model_source, push_folder_to_hub
+from generative.hub import CheckpointError, load_metrics, load_model, model_source, push_folder_to_hub, token_refused
 from generative.models import DenoisingAutoencoder
 
 TRAIN = "python training/train_dae.py"
@@ -91,6 +92,23 @@ def test_a_hub_repo_with_pickled_weights_only_is_refused_unread(tmp_path, offlin
     with pytest.raises(CheckpointError, match="model.safetensors is missing.*train_dae.py"):
         load_model(DenoisingAutoencoder, "someone/dae-mnist", train_command=TRAIN)
     assert not unpickled
+
+
+def test_a_hub_repo_is_fetched_as_its_config_and_safetensors_only(tmp_path, monkeypatch):
+    """A repo may also hold pickled weights, samples or training state: only the two files the load reads are asked for."""
+    model, folder = saved(tmp_path, width=8, code_dim=16)
+    asked = []
+
+    def snapshot_download(repo_id, **kwargs):
+        asked.append((repo_id, kwargs))
+        return str(folder)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    loaded = load_model(DenoisingAutoencoder, "someone/dae-mnist", train_command=TRAIN)
+    [(repo_id, kwargs)] = asked
+    assert repo_id == "someone/dae-mnist"
+    assert sorted(kwargs.get("allow_patterns") or []) == ["config.json", "model.safetensors"]
+    x = torch.rand(2, 1, 28, 28)
+    torch.testing.assert_close(loaded(x), model.eval()(x))
 
 
 def test_hub_user_comes_from_the_environment_when_not_given(monkeypatch):
@@ -228,3 +246,14 @@ def test_push_calls_the_hub_and_survives_its_failure(tmp_path, monkeypatch):
 
     monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", offline)
     assert not push_folder_to_hub(tmp_path, "me/dae-mnist")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_token_the_hub_refuses_stops_training_before_it_starts(monkeypatch, status):
+    """``whoami`` answers 401 for a token that is not valid and 403 for one that may not be used: both are refusals
+    (every process of a run gets the same answer), unlike a network error, which is only a note."""
+    def refusing(self, *args, **kwargs):
+        response = httpx.Response(status, request=httpx.Request("GET", "https://huggingface.co/api/whoami-v2"))
+        raise huggingface_hub.errors.HfHubHTTPError(f"{status} Client Error\nno", response=response)
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", refusing)
+    assert token_refused() == f"the Hub refuses the token ({status} Client Error)"

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from generative.metrics.image_quality import BENCHMARK_LEVELS
 from generative.noise import (NOISE_KINDS, TRAINING_LEVEL_RANGE, add_gaussian_noise, add_masking_noise,
                               add_salt_and_pepper_noise, corrupt, corrupt_randomly)
 
@@ -59,6 +60,14 @@ def test_corrupt_rejects_unknown_kinds_and_levels():
         corrupt(torch.rand(4, 4), "gaussian", 1.5)
 
 
+def test_a_negative_level_is_refused_for_every_kind():
+    """Below 0 a corruption means nothing (σ < 0 is σ of the other sign, a negative share hits no pixel): refused, as
+    above 1, rather than quietly returning an image."""
+    for kind in NOISE_KINDS:
+        with pytest.raises(ValueError, match="in \\[0, 1\\], got -0.1"):
+            corrupt(torch.rand(4, 4), kind, -0.1)
+
+
 def test_corrupt_randomly_mixes_all_kinds_within_a_batch():
     x = torch.full((600, 1, 28, 28), 0.5)
     noisy = corrupt_randomly(x, gen())
@@ -95,3 +104,12 @@ def test_training_levels_stay_within_and_cover_the_declared_ranges():
         deciles = torch.linspace(0.1, 0.9, 9)
         gap = (level.quantile(deciles) - (low + (high - low) * deciles)).abs().max().item()
         assert gap <= 0.06 * (high - low), (kind, gap)
+
+
+def test_the_blind_denoiser_is_trained_on_every_level_the_benchmark_reports():
+    """The model card and the benchmark report the blind model at ``BENCHMARK_LEVELS``: each must lie inside the range
+    the model trains on for its kind, or the report would measure it beyond anything it saw (e.g. Gaussian σ = 0.5)."""
+    assert {kind for kind, _ in BENCHMARK_LEVELS} == set(NOISE_KINDS)
+    for kind, level in BENCHMARK_LEVELS:
+        low, high = TRAINING_LEVEL_RANGE[kind]
+        assert low <= level <= high, (kind, level, (low, high))

@@ -7,7 +7,8 @@ from benchmarks.photo_denoise_quality import non_local_means_told_sigma  # the b
 from generative.data.photo_sets import load_photo_set, photo_set_dir
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.models import PhotoDenoiser
-from generative.photo import CHROMA_OFFSET, OPPONENT, add_white_noise, beats_at_every_sigma, denoise_gray, denoise_photo, psnr_8bit, tiles, to_uint8
+from generative.photo import (CHROMA_OFFSET, DEFAULT_TILE, OPPONENT, add_white_noise, beats_at_every_sigma, denoise_gray,
+                              denoise_photo, psnr_8bit, tiles, to_uint8)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,27 @@ def test_tiling_equals_one_pass_over_the_whole_image(small_model, shape):
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
 
 
+class SizeRecorder:
+    """Runs a model and records the size of every input it is given."""
+
+    def __init__(self, model):
+        self.model, self.receptive_radius, self.sizes = model, model.receptive_radius, []
+
+    def __call__(self, image):
+        self.sizes.append(tuple(image.shape[-2:]))
+        return self.model(image)
+
+
+def test_a_panorama_wider_than_a_tile_is_tiled_even_when_its_height_fits(small_model):
+    """Memory is bounded by the tile only if no side passes it: a 300×600 panorama must not go through in one pass
+    because its height is below the 512-pixel tile."""
+    noisy = np.random.default_rng(3).random((300, DEFAULT_TILE + 88))
+    recorder = SizeRecorder(small_model)
+    tiled = denoise_gray(recorder, noisy)
+    assert len(recorder.sizes) > 1 and max(max(size) for size in recorder.sizes) <= DEFAULT_TILE
+    np.testing.assert_allclose(tiled, denoise_gray(small_model, noisy, tile=None), atol=1e-5)
+
+
 def test_tiles_cover_every_pixel_once():
     covered = np.zeros((101, 77), int)
     for _, _, rows, cols in tiles(101, 77, tile=40, margin=10):
@@ -116,6 +138,20 @@ def test_the_opponent_channels_span_the_training_range_with_independent_noise_an
         np.testing.assert_allclose(denoise_photo(identity_model, photo, mode), photo, atol=1e-6)
     with pytest.raises(ValueError, match="color_mode"):
         denoise_photo(identity_model, photo, "hsv")
+
+
+def test_colour_photos_are_denoised_in_the_opponent_space_by_default(small_model):
+    """The app uses the default, and the tab shows the benchmark's opponent row as its quality (1.5–2.2 dB above R, G, B
+    on CBSD68 and Kodak24, benchmarks/results/photo_denoise_quality.md): with a model that changes its input, the
+    default must be the opponent pipeline, and R, G, B a different photo."""
+    photo = np.random.default_rng(4).random((24, 30, 3))
+    channels = photo @ OPPONENT.T + CHROMA_OFFSET
+    restored = np.stack([denoise_gray(small_model, channels[..., c]) for c in range(3)], axis=-1)
+    expected = (restored - CHROMA_OFFSET) @ np.linalg.inv(OPPONENT).T
+    default = denoise_photo(small_model, photo)
+    np.testing.assert_allclose(default, expected, atol=1e-6)
+    np.testing.assert_array_equal(default, denoise_photo(small_model, photo, "opponent"))
+    assert np.abs(default - denoise_photo(small_model, photo, "rgb")).max() > 1e-2
 
 
 def test_a_missing_data_root_says_where_the_sets_come_from(monkeypatch, tmp_path):

@@ -21,7 +21,7 @@ from demos.strips import CAPTION_PADDING, LINE_HEIGHT, save_strip
 from event_wiring import assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
 from generative.checkpoints import VAE_MAP, VAE_WALK
 from generative.hub import PRETRAINED_DIR
-from generative.latent import latent_path
+from generative.latent import latent_path, lerp, slerp
 from generative.latent_map import CLICK_COLOUR, GAP, LatentMap, Overlay
 from generative.metrics.interpolation import label_flips
 from generative.models import VAE, DigitClassifier
@@ -51,6 +51,15 @@ def test_latent_path_dispatches_and_refuses_nonsense():
         latent_path(a, b, 5, "spline")
     with pytest.raises(ValueError, match="at least its 2 endpoints"):
         latent_path(a, b, 1)
+
+
+def test_the_slerp_path_walks_the_great_circle_and_moves_the_norm_evenly():
+    """"slerp" must dispatch to the great circle: a straight line between orthogonal codes dips towards the origin."""
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
+    path = latent_path(a, b, 3, "slerp")
+    assert torch.allclose(path, slerp(a, b, 3))
+    assert torch.allclose(path[1], torch.full((2,), 1.5 / math.sqrt(2)))  # at 45°, with the norm halfway from 1 to 2
+    assert not torch.allclose(path[1], lerp(a, b, 3)[1], atol=0.1)
 
 
 def test_label_flips_count_changes_between_consecutive_frames():
@@ -115,6 +124,44 @@ def test_the_walk_on_the_map_joins_the_endpoints_codes_and_marks_every_frame(tin
     np.testing.assert_allclose(overlay.path, line, atol=1e-5)  # a straight line between them, as the walk's path is
     np.testing.assert_allclose(overlay.frames, frames, atol=1e-6)  # one dot per frame of the walk
     assert overlay.frames.shape == (5, 2)
+
+
+def test_the_map_draws_a_slerp_walk_along_the_2d_models_great_circle(tiny):
+    """With slerp chosen, the map's yellow line must be slerp too: its norm moves evenly from A's code to B's
+    (a straight line between these two codes, 23° apart, would dip by about 2 % halfway)."""
+    model, classifier = tiny
+    torch.manual_seed(1)
+    map_model = VAE(latent_dim=2, width=4).eval()
+    a = demo.encode_digit(model, np.zeros((28, 28), np.float32))
+    b = demo.encode_digit(model, np.ones((28, 28), np.float32))
+    result = demo.walk(model, classifier, a, b, steps=5, path="slerp")
+    overlay = demo.map_overlay(map_model, a, b, result, "slerp")
+    ends = torch.from_numpy(overlay.endpoints)
+    np.testing.assert_allclose(overlay.path, slerp(ends[0], ends[1], demo.MAP_PATH_POINTS).numpy(), atol=1e-6)
+    norms = np.linalg.norm(overlay.path, axis=1)
+    np.testing.assert_allclose(norms, np.linspace(*np.linalg.norm(overlay.endpoints, axis=1), demo.MAP_PATH_POINTS),
+                               rtol=1e-4)
+    assert not np.allclose(overlay.path, lerp(ends[0], ends[1], demo.MAP_PATH_POINTS).numpy(), rtol=1e-3, atol=0)
+
+
+def test_an_endpoint_keeps_the_posteriors_sigma_and_a_posterior_sample_is_mu_plus_sigma_times_noise(tiny):
+    """The encoder gives log σ², so σ = exp(½ log σ²); a sampled code is μ + σ ⊙ ε (not σ² ⊙ ε), with A's ε drawn
+    before B's from the walk's seed."""
+    model, classifier = tiny
+    digit = np.eye(28, dtype=np.float32)
+    endpoint = demo.encode_digit(model, digit)
+    with torch.no_grad():
+        mean, log_variance = (t[0].numpy() for t in model.encode(torch.from_numpy(digit)[None, None]))
+    np.testing.assert_allclose(endpoint.mean, mean, atol=1e-6)
+    np.testing.assert_allclose(endpoint.std ** 2, np.exp(log_variance), rtol=1e-5)
+    assert not np.allclose(endpoint.std, np.exp(log_variance), rtol=1e-3)  # this model's σ² is not σ
+    image = np.zeros((28, 28), np.float32)
+    a = demo.Endpoint(image, np.array([1.0, 2.0, 3.0], np.float32), np.array([0.5, 0.25, 2.0], np.float32), image)
+    b = demo.Endpoint(image, np.array([-1.0, 0.0, 1.0], np.float32), np.array([3.0, 0.1, 0.5], np.float32), image)
+    noise = torch.randn(2, 3, generator=torch.Generator().manual_seed(7))
+    result = demo.walk(model, classifier, a, b, 3, code="sample", seed=7)
+    np.testing.assert_allclose(result.latents[0], a.mean + a.std * noise[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(result.latents[-1], b.mean + b.std * noise[1].numpy(), atol=1e-6)
 
 
 def test_posterior_samples_are_seeded_and_prior_samples_have_no_spread(tiny):
@@ -223,6 +270,21 @@ def test_the_tab_opens_with_a_walk_and_decodes_clicked_points(tab):
     assert isinstance(between, type(gr.skip()))
     for crafted in (None, [1, 2, 3], ["a", "b"], [float("nan"), 1.0], [10**400, 1], 7):  # the queue's route takes any JSON
         assert isinstance(tab.click_map(overlay, gr.SelectData(None, {"index": crafted, "value": None})), type(gr.skip()))
+
+
+@shipped
+def test_the_tabs_map_follows_the_chosen_path(tab):
+    """The tab hands the chosen path to the map: after a slerp walk the yellow line keeps the norm moving evenly
+    between the 2-d codes of A and B, after a lerp walk it is the straight line."""
+    start = tab.initial()
+    for path, between in (("slerp", slerp), ("lerp", lerp)):
+        overlay = tab.walk(start[0], start[3], 5, path, "mean", 0)[-1]
+        ends = torch.from_numpy(overlay.endpoints)
+        np.testing.assert_allclose(overlay.path, between(ends[0], ends[1], demo.MAP_PATH_POINTS).numpy(), atol=1e-5)
+        if path == "slerp":
+            norms = np.linalg.norm(overlay.path, axis=1)
+            np.testing.assert_allclose(norms, np.linspace(*np.linalg.norm(overlay.endpoints, axis=1), demo.MAP_PATH_POINTS),
+                                       rtol=1e-4)
 
 
 WALK_ELBO_BOUND = 95.0  # the issue's target; measured 92.32 on all 10,000 (benchmarks/results/vae_quality.md)
