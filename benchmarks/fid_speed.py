@@ -5,14 +5,16 @@
 
 Feature extraction, images/s: the same 28×28 MNIST test digits, written as PNG files, read, resized to
 299×299 and passed through the TF FID Inception by each pipeline's own code, in this process, with the same torch
-thread count; every row first makes one warm-up pass over ``batch`` other digits, then the ``--repeats`` timed
-passes go round-robin over the rows (the fastest pass of a row counts):
+thread count; every row first makes one warm-up pass over ``batch`` other digits (at least 2, what FID needs),
+then the ``--repeats`` timed passes go round-robin over the rows (the fastest pass of a row counts):
       ours          ``FolderImages`` → ``extract`` with the eager rebuild (batch norm folded, channels-last),
                     at several batch sizes, pytorch-fid convention (and once with the "clean" convention);
       TorchScript   the same data path with ``default_1.pt`` as shipped, called plainly;
       pytorch-fid   ``get_activations``; clean-fid ``get_folder_features`` in modes "clean" and "legacy_pytorch"
-                    (weights re-packaged as in benchmarks/fid_agreement.py; no data-loader workers).
-Goal: ours at its default batch size ≥ 1.5× the fastest peer measurement.
+                    (weights re-packaged as in benchmarks/fid_agreement.py; no data-loader workers), or
+                    skipped with a note where neither is installed.
+Every pipeline is timed at our default batch size too (added to its flag's sizes where missing): the verdict
+compares there. Goal: ours at its default batch size ≥ 1.5× the fastest peer measurement.
 
 Memory over 50,000 images is measured by benchmarks/fid_memory.py.
 """
@@ -31,7 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, run_info, write_results  # noqa: E402
-from benchmarks.fid_agreement import as_uint8, available_peers, prepare_peer_weights, write_pngs  # noqa: E402
+from benchmarks.fid_agreement import MNIST_TEST, as_uint8, available_peers, write_pngs  # noqa: E402
 from benchmarks.rss import RssSampler  # noqa: E402
 from generative.data.image_sets import FolderImages  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
@@ -78,17 +80,20 @@ def batch_sizes(name: str, resize: str, args) -> list[int]:
     return args.batch_sizes if resize == "pytorch-fid" else [BATCH_SIZE]
 
 
-def speed(args, digits: np.ndarray, root: Path) -> list[dict]:
+def warmup_size(batch_size: int) -> int:
+    """Digits in a row's warm-up pass: one batch, but at least the 2 that ``extract`` needs."""
+    return max(batch_size, 2)
+
+
+def speed(args, digits: np.ndarray, root: Path, peers: dict) -> list[dict]:
     """Every row warmed up once, then the timed passes taken round-robin over the rows, so that a slower spell of
     this shared machine (passes of one row differ by up to 15% here) falls on all pipelines alike."""
-    prepare_peer_weights()
-    peers, _ = available_peers()
     folder = write_pngs(digits[: args.images], root / "timed")
     spare = digits[args.images:]
     rows = [(name, resize, run, batch_size) for name, resize, run in pipelines(peers)
             for batch_size in batch_sizes(name, resize, args)]
     for _, _, run, batch_size in rows:
-        run(write_pngs(spare[:batch_size], root / f"warmup-{batch_size}"), batch_size)
+        run(write_pngs(spare[:warmup_size(batch_size)], root / f"warmup-{batch_size}"), batch_size)
     passes = [[] for _ in rows]
     for repeat in range(args.repeats):
         for (name, resize, run, batch_size), row_passes in zip(rows, passes):
@@ -123,7 +128,8 @@ def markdown_report(info: dict, report: dict) -> str:
     verdict = report["verdict"]
     ours = verdict["ours"]
     if verdict["ratio"] is None:
-        ratio = "No peer is installed: the ratio to the fastest peer could not be measured."
+        ratio = ("No peer is installed (pip install pytorch-fid clean-fid), so the peers were not timed and the ratio "
+                 "to the fastest peer could not be measured.")
     else:
         fastest = verdict["fastest_peer"]
         ratio = (f"Ours at its default batch size ({ours['batch_size']}, pytorch-fid convention): "
@@ -142,7 +148,7 @@ def markdown_report(info: dict, report: dict) -> str:
 
 ## Images per second, same images, same process, {info['hardware']['torch_threads']} torch threads
 
-Each row: one warm-up pass over as many other digits as the batch size; then {report['repeats']} rounds in which every
+Each row: one warm-up pass over as many other digits as the batch size (at least 2); then {report['repeats']} rounds in which every
 row in turn makes a timed pass over all {report['images']} images (the fastest pass counts; passes of the same row differ by up to {spread:.0%} here): reading the
 PNG files, resizing, the network, and (ours) the running moments. Peak RSS is the whole process (all the networks
 stay loaded); "growth" is the peak during a pass over the RSS just before it.
@@ -162,26 +168,37 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", help="folder with MNIST/raw (else $GALLERY_DATA_ROOT)")
     parser.add_argument("--images", type=positive_int, default=160, help="images per timed pass")
-    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[4, 8, 16, 32], help="for ours")
+    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[4, 8, 16, 32],
+                        help=f"for ours ({BATCH_SIZE}, the default, is added where missing)")
     parser.add_argument("--peer-batch-sizes", type=positive_int, nargs="+", default=[8, 16, 32],
-                        help="for the shipped TorchScript and the peers")
+                        help=f"for the shipped TorchScript and the peers ({BATCH_SIZE} is added where missing)")
     parser.add_argument("--repeats", type=positive_int, default=3, help="timed passes per row, taken round-robin (the fastest counts)")
     parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's own choice)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.batch_sizes, args.peer_batch_sizes = (list(dict.fromkeys([*sizes, BATCH_SIZE]))  # what the verdict compares at
+                                               for sizes in (args.batch_sizes, args.peer_batch_sizes))
+    warmup = warmup_size(max(args.batch_sizes + args.peer_batch_sizes))
+    if MNIST_TEST - warmup < 2:
+        parser.error(f"argument --batch-sizes/--peer-batch-sizes: must be at most {MNIST_TEST - 2:,} (a warm-up takes "
+                     f"a batch of the {MNIST_TEST:,} MNIST test digits, the timed pass 2 or more others), got {warmup}")
+    if not 2 <= args.images <= MNIST_TEST - warmup:  # FID needs 2 images; the warm-up takes other digits
+        parser.error(f"argument --images: must be from 2 to {MNIST_TEST - warmup:,} (the {MNIST_TEST:,} MNIST test "
+                     f"digits less the {warmup} of the largest batch's warm-up), got {args.images}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if BATCH_SIZE not in args.batch_sizes:
-        args.batch_sizes.append(BATCH_SIZE)
     info = run_info(__file__, argv)
     digits = as_uint8(load_mnist("test", args.data_root, name="MNIST")[0])
+    peers, skipped, _ = available_peers()
     with tempfile.TemporaryDirectory(prefix="fid-speed-") as tmp:
-        rows = speed(args, digits, Path(tmp))
-    report = info | {"images": args.images, "repeats": args.repeats, "peer_batch_sizes": args.peer_batch_sizes, "speed": rows, "verdict": speed_verdict(rows), "speed_goal": SPEED_GOAL}
+        rows = speed(args, digits, Path(tmp), peers)
+    report = info | {"images": args.images, "repeats": args.repeats, "peer_batch_sizes": args.peer_batch_sizes,
+                     "skipped_peers": skipped, "speed": rows, "verdict": speed_verdict(rows), "speed_goal": SPEED_GOAL}
     write_results("fid_speed", report, markdown_report(info, report), args.out_dir)
 
 
