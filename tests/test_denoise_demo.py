@@ -644,3 +644,50 @@ def test_in_the_page_a_refused_upload_or_drawing_warns_and_keeps_what_is_shown(t
     assert isinstance(on_upload(None, on_show, *controls), type(gr.skip()))  # the box was cleared
     with pytest.raises(gr.Error, match="Upload an image"):
         api_upload(None, *controls)
+
+
+def test_a_photo_exactly_at_the_pixel_limit_is_kept_as_it_is():
+    photo = np.random.default_rng(0).random((100, 100, 3))
+    kept, note = fit_to_limit(photo, max_pixels=10_000)
+    assert kept is photo and note is None
+
+
+
+def test_the_ends_of_each_controls_range_are_accepted(tiny_model, small_photo_model, digit):
+    """The sliders reach 0 and 1 (level) and 0 and 55 (σ), and the photo handler takes the 8×8 the upload check lets
+    through: each end runs (no noise: PSNR ∞) rather than being refused as out of range."""
+    from demos.output_files import OutputFolder
+
+    tab = DenoiseTab.__new__(DenoiseTab)
+    tab.model, tab.error, tab.photo_model, tab.photo_error = tiny_model, None, small_photo_model, None
+    tab.files = OutputFolder("denoise-test")
+    for level in (0.0, 1.0):
+        noisy_row = tab.run(digit, "masking", level, 0, False)[5][0]
+        assert noisy_row[0] == "noisy input" and (noisy_row[1] == "∞") == (level == 0.0)
+    photo = np.random.default_rng(0).random((8, 8))
+    for sigma in (0, denoise.MAX_PHOTO_SIGMA):
+        noisy_row = tab.run_photo(photo, sigma, 0, False)[4][0]
+        assert noisy_row[0] == "noisy input" and (noisy_row[1] == "∞") == (sigma == 0)
+
+
+def test_the_note_says_an_already_noisy_upload_has_no_original_to_score_against():
+    """The dashes in the table would otherwise read as a failure."""
+    tab = DenoiseTab()
+    for choice in (DIGIT, PHOTO):
+        note = tab.from_upload(str(SEVEN), choice, "gaussian", 0.5, 0, True, 25)[-1]
+        assert note.endswith("Your image was taken as already noisy, so there is no clean original to show or to score "
+                             "against (PSNR and SSIM: —)."), note
+    assert "already noisy" not in tab.from_upload(str(SEVEN), AUTO, "gaussian", 0.5, 0, False, 25)[-1]
+
+
+def test_a_small_colour_photo_is_a_photo_and_a_small_grey_image_a_digit():
+    """Up to 64 pixels a side a grey image is digit-sized and goes to the digit model, whatever it shows; colour is
+    judged first, so a colour thumbnail (the cat's and the coffee's, 64×48) still goes to the photo denoiser."""
+    for path in photo_example_paths():
+        pixels = load_photo(path).pixels
+        if pixels.ndim == 3 and "rocket" not in path:  # the rocket's grey sky and smoke are nearly colourless
+            thumbnail = np.asarray(Image.fromarray(to_uint8(pixels)).resize((64, 48), Image.LANCZOS)) / 255
+            assert not looks_like_digit(thumbnail), path
+    grey = load_photo(photo_example_paths()[0]).pixels.astype(np.float32)  # the astronaut, grey
+    assert looks_like_digit(np.clip(np.asarray(Image.fromarray(grey).resize((64, 64), Image.LANCZOS)), 0, 1))
+    assert not looks_like_digit(np.clip(np.asarray(Image.fromarray(grey).resize((65, 65), Image.LANCZOS)), 0, 1))

@@ -207,3 +207,38 @@ def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path):
     image.save(path, exif=exif)
     upright = np.asarray(image.transpose(Image.Transpose.ROTATE_270), dtype=np.float32) / 255
     np.testing.assert_array_equal(load_gray_image(path).pixels, upright)
+
+
+def test_an_image_exactly_at_the_smallest_size_is_read(tmp_path):
+    """The limit is "at least 8×8": an 8×8 icon is read, not refused with a message that says it is large enough."""
+    pixels = np.zeros((MIN_SIDE, MIN_SIDE), np.uint8)
+    pixels[2:6, 3:5] = 255
+    np.testing.assert_array_equal(load_gray_image(save(Image.fromarray(pixels), tmp_path, "icon.png")).pixels, pixels / 255)
+
+
+def test_float_and_32_bit_grey_levels_are_scaled_by_the_range_they_are_written_in(tmp_path):
+    """A float image in [0, 1] whose brightest pixel is exactly 1 is already scaled (÷255 made it black); a 32-bit
+    integer scan of 8-bit levels that reaches 255 is 8-bit (÷65535 made it black, and "no digit found")."""
+    levels = np.linspace(0, 1, 16 * 16, dtype=np.float32).reshape(16, 16)
+    np.testing.assert_allclose(load_gray_image(save(Image.fromarray(levels, mode="F"), tmp_path, "unit.tiff")).pixels,
+                               levels, atol=1e-6)
+    from input_files import SEVEN, gray_of, thirty_two_bit_tiff
+
+    eight_bit = gray_of(SEVEN)
+    assert eight_bit.max() == 255
+    np.testing.assert_allclose(load_gray_image(thirty_two_bit_tiff(tmp_path)).pixels, eight_bit / 255, atol=1e-6)
+    wide = Image.fromarray(eight_bit.astype(np.int32) * 257)  # 16-bit levels in a 32-bit file: ÷65535
+    np.testing.assert_allclose(to_gray(wide), eight_bit / 255, atol=1e-6)
+
+
+def test_strokes_fainter_than_5_percent_of_the_grey_range_are_no_digit():
+    """A near-flat scan would otherwise have its paper's grain stretched into a 'digit'; a faint but visible pencil
+    stroke is still read."""
+    page = np.full((60, 40), 0.5, np.float32)
+    faint, visible = page.copy(), page.copy()
+    faint[10:50, 18:22] = 0.53
+    visible[10:50, 18:22] = 0.56
+    with pytest.raises(ImageInputError, match="no visible strokes"):
+        to_mnist_style(faint)
+    digit = to_mnist_style(visible)
+    assert digit.max() == pytest.approx(1.0, abs=0.05) and (digit > 0.5).sum() > 20

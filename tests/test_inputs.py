@@ -61,3 +61,32 @@ def test_a_photo_uploaded_as_an_endpoint_is_said_not_to_look_like_a_digit():
         warnings.simplefilter("error")  # MNIST test digits pass without it
         for digit in example_paths()[:3]:
             digit_from_upload(digit)
+
+
+def test_a_fraction_or_a_number_for_a_checkbox_is_refused():
+    """An API call's 2.5 steps would have run as 2 and its 1 for a checkbox as True: both are refused by name."""
+    from demos.inputs import checked_flag
+
+    with pytest.raises(gr.Error, match=r"Steps must be a whole number from 2 to 24, got 2\.5\."):
+        checked_int(2.5, "Steps", 2, 24)
+    assert checked_flag(True, "The box") is True and checked_flag(False, "The box") is False
+    for value in (1, 0, "true", None):
+        with pytest.raises(gr.Error, match="The box must be true or false"):
+            checked_flag(value, "The box")
+
+
+def test_the_examples_show_every_digit_on_each_page_of_ten():
+    labels = [int(path.rsplit("/", 1)[1].split("_")[0]) for path in example_paths()]
+    assert len(labels) >= 20 and labels[:10] == list(range(10)) and labels[10:20] == list(range(10))
+
+
+def test_a_sketch_sent_without_its_composite_is_told_how_to_send_it(tmp_path):
+    """Over the API, background and layers are not read; a call with only them got "The sketch is empty"."""
+    from demos.inputs import EMPTY_SKETCH, sketch_path
+
+    layer = str(tmp_path / "layer.png")
+    with pytest.raises(gr.Error, match="send the drawing as its `composite`"):
+        sketch_path({"background": None, "layers": [layer], "composite": None})
+    with pytest.raises(gr.Error, match=EMPTY_SKETCH):
+        sketch_path({"background": None, "layers": [], "composite": None})
+    assert sketch_path({"composite": {"path": layer}}) == sketch_path({"composite": layer}) == layer

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from benchmarks.photo_denoise_quality import non_local_means_told_sigma  # the benchmark's own settings
-from generative.data.photo_sets import load_photo_set, photo_set_dir
+from generative.data.photo_sets import load_photo_set, load_train400, photo_set_dir
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.models import PhotoDenoiser
 from generative.photo import (CHROMA_OFFSET, DEFAULT_TILE, OPPONENT, add_white_noise, beats_at_every_sigma, denoise_gray,
@@ -197,3 +198,14 @@ def test_beating_a_reference_needs_a_margin_at_the_precision_it_is_published_to(
         "met": False, "margin_db": {15: 0.0, 25: 0.08, 50: 0.06}}
     assert beats_at_every_sigma({15: 31.076, 25: 28.65, 50: 25.68}, published)["met"]
     assert not beats_at_every_sigma({15: 31.2, 25: 28.5, 50: 25.7}, published)["met"]
+
+
+def test_train400s_held_out_images_are_its_last_16_in_name_order_and_never_trained_on(tmp_path):
+    """The per-epoch held-out loss chooses settings: an image both trained on and held out would flatter it."""
+    folder = tmp_path / "denoising" / "Train400"
+    folder.mkdir(parents=True)
+    for i in reversed(range(20)):  # written out of order: the order is the names'
+        Image.fromarray(np.full((12, 12), i, np.uint8)).save(folder / f"test_{i + 1:03d}.png")
+    train, held_out = load_train400(tmp_path)
+    assert train.shape == (4, 12, 12) and held_out.shape == (16, 12, 12) and train.dtype == np.uint8
+    assert train[:, 0, 0].tolist() == [0, 1, 2, 3] and held_out[:, 0, 0].tolist() == list(range(4, 20))

@@ -132,3 +132,33 @@ def test_the_text_to_image_training_set_holds_no_held_out_pair():
     scenes = make_scene_set(3_000, TRAIN_SEEDS, "train")
     assert not any(scene.held_out for scene in scenes.scenes)
     assert not any(parse_caption(text).held_out for text in scenes.captions)  # nor does any caption name one
+
+
+def test_about_a_third_of_the_scenes_hold_two_things():
+    """``two_objects=0.3``: the relation captions are the minority the text-to-image model must still learn."""
+    rng = np.random.default_rng(3)
+    share = np.mean([len(sample_scene(rng, "train").things) == 2 for _ in range(4_000)])
+    assert 0.27 < share < 0.33, share
+    assert all(len(sample_scene(rng, "train", two_objects=0.0).things) == 1 for _ in range(200))
+
+
+def test_positions_are_placed_symmetrically_on_the_canvas():
+    """The centre is the canvas's centre and left/right, top/bottom mirror each other: a half-pixel shift puts every
+    thing off-centre, and "left" and "right" at different distances from the edges."""
+    def mask(shape, position):
+        return (render(Scene((Thing(shape, "red", "large", position),))) != BACKGROUND).any(-1)
+    for shape in ("circle", "square", "cross"):  # shapes symmetric about both axes
+        centre = mask(shape, "centre")
+        np.testing.assert_allclose(np.argwhere(centre).mean(0), (15.5, 15.5))  # the middle of 32 pixels
+        assert np.array_equal(centre, centre[::-1, ::-1])
+        assert np.array_equal(mask(shape, "left"), mask(shape, "right")[:, ::-1])
+        assert np.array_equal(mask(shape, "top"), mask(shape, "bottom")[::-1])
+
+
+def test_a_one_thing_caption_with_a_relation_in_it_pins_down_no_scene():
+    """A relation needs two things; "… on the left below" says where, twice, and the tab must not claim a match."""
+    from generative.data.shapes import parse_caption
+
+    for text in ("a large red circle on the left below", "a small blue square above in the centre"):
+        assert parse_caption(text) is None, text
+    assert parse_caption("a large red circle on the left") == Scene((Thing("circle", "red", "large", "left"),))

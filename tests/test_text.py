@@ -57,3 +57,16 @@ def test_a_batch_is_padded_with_zeros_to_the_longest_caption(tokenizer):
     assert (ids[1, 3:] == 0).all() and (ids[:, :3] > 0).all() and ids.dtype == torch.long
     assert tokenizer.size == len(vocabulary()) + 1
     assert tokenizer.decode(ids[1].tolist()) == "a blue square"  # the padding decodes to nothing
+
+
+def test_the_refusal_says_word_for_one_unknown_word_and_words_for_several(tokenizer):
+    with pytest.raises(CaptionError, match=r"^Unknown word: 'hexagon'\. The model knows only these"):
+        tokenizer.encode("a red hexagon on the left")
+    with pytest.raises(CaptionError, match=r"^Unknown words: 'pink', 'star'\. "):
+        tokenizer.encode("a pink star")
+
+
+def test_hyphens_and_dashes_typed_between_words_only_separate_them(tokenizer):
+    """"top-left" and "a red circle - on the left" are how people write; the hyphen must not become an unknown word."""
+    assert split_caption("a large-red circle - on the left") == ["a", "large", "red", "circle", "on", "the", "left"]
+    assert tokenizer.encode("a large red circle -- on the left") == tokenizer.encode("a large red circle on the left")

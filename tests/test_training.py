@@ -706,3 +706,87 @@ def test_the_published_sample_grid_is_the_last_epochs_by_number(tmp_path):
     args = SimpleNamespace(output_dir=tmp_path / "out", run_dir=run_dir, push_to_hub=None)
     publish(DenoisingAutoencoder(width=4, code_dim=8), args, card="card", metrics={})
     assert (tmp_path / "out" / "samples.png").read_bytes() == b"grid 1000"
+
+
+def test_mnist_gives_the_split_asked_for_with_grey_levels_from_0_to_1(data_root, mnist_test):
+    """Every model trains on "train" and is measured on "test": swapped, the cards' test scores would be measured on
+    the digits trained on; scaled by 256, the models would never see full white. The bundled 7 is test digit 0."""
+    from input_files import SEVEN, gray_of
+
+    images, labels = mnist_test
+    assert images.shape == (10_000, 1, 28, 28) and images.dtype == torch.float32 and labels.dtype == torch.int64
+    assert images.min() == 0.0 and images.max() == 1.0
+    assert torch.equal((images[0, 0] * 255).round().to(torch.uint8), torch.tensor(gray_of(SEVEN))) and labels[0] == 7
+    train_images, train_labels = load_mnist("train", data_root)
+    assert train_images.shape == (60_000, 1, 28, 28) and train_labels.shape == (60_000,)
+
+
+def test_resume_compares_the_flags_that_shape_training_and_the_process_count_only():
+    """Where files go and how much is measured may change on ``--resume``; the flags that shape the schedule and the
+    data order may not, nor the number of processes (each holds its own share of the data order)."""
+    args = train_dae.parse_args(["--epochs", "3", "--eval-limit", "64", "--device", "cpu", "--run-dir", "/tmp/a"])
+    moved = train_dae.parse_args(["--epochs", "3", "--eval-limit", "500", "--device", "auto", "--run-dir", "/tmp/b",
+                                  "--output-dir", "/tmp/c", "--resume"])
+    settings = loop.training_settings(args, 1)
+    assert settings == loop.training_settings(moved, 1)
+    assert settings["processes"] == 1 and settings["epochs"] == 3 and not loop.RESUME_MAY_CHANGE & settings.keys()
+    assert loop.training_settings(args, 2)["processes"] == 2
+
+
+def test_the_bounds_of_number_flags_are_the_ones_their_help_states():
+    """0 is a learning rate (it keeps the weights), not a noise scale; a decay must stay below 1; the largest seed numpy
+    takes is a seed."""
+    assert loop.non_negative_float("0") == 0.0 and loop.fraction("0") == 0.0 and loop.fraction("0.999") == 0.999
+    assert loop.seed_int(str(loop.MAX_SEED)) == loop.MAX_SEED and loop.positive_float("1e-9") == 1e-9
+    for parse, text in ((loop.positive_float, "0"), (loop.fraction, "1"), (loop.seed_int, str(loop.MAX_SEED + 1)),
+                        (loop.non_negative_float, "-1e-9"), (loop.positive_int, "0"), (loop.non_negative_int, "-1")):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse(text)
+
+
+def test_resume_names_five_changed_modules_and_counts_the_rest(tmp_path):
+    (tmp_path / loop.CODE_FILE).write_text(json.dumps({f"generative/gone_{i}.py": "0" * 16 for i in range(7)}))
+    assert loop.changed_code(tmp_path) == ", ".join(f"generative/gone_{i}.py" for i in range(5)) + " and 2 more"
+    (tmp_path / loop.CODE_FILE).write_text(json.dumps({"training/loop.py": loop.file_hash(PROJECT_ROOT / "training/loop.py")}))
+    assert loop.changed_code(tmp_path) == ""
+
+
+def test_the_loss_curve_is_drawn_on_a_log_scale_only_when_every_plotted_loss_is_positive(tmp_path, monkeypatch):
+    """A held-out number at or below 0 (a score, not a loss) vanishes from a log-scale plot without a word."""
+    from matplotlib.figure import Figure
+
+    scales = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, path, **kw: scales.append(fig.axes[0].get_yscale()))
+    positive = loop.History(step_loss=[0.5, 0.4, 0.3, 0.2], epoch_train_loss=[0.45, 0.25], epoch_eval_loss=[0.4, 0.3])
+    loop.save_loss_curve(positive, tmp_path / "a.png")
+    loop.save_loss_curve(loop.History(**{**positive.__dict__, "epoch_eval_loss": [0.1, -0.2]}), tmp_path / "b.png")
+    loop.save_loss_curve(loop.History(**{**positive.__dict__, "step_loss": [0.5, 0.0, 0.3, 0.2]}), tmp_path / "c.png")
+    assert scales == ["log", "linear", "linear"]
+
+
+def test_a_cards_front_matter_lists_its_data_tags_and_metrics_for_the_hub():
+    from training.cards import card_front_matter
+
+    assert card_front_matter(["gan"], metrics=("accuracy",)).splitlines() == [
+        "---", "library_name: generative-gallery", "license: mit", "datasets:", "- mnist", "tags:", "- gan",
+        "- model_hub_mixin", "- pytorch_model_hub_mixin", "metrics:", "- accuracy", "---"]
+    toy_world = card_front_matter(["text-to-image"], datasets=())
+    assert "datasets:" not in toy_world and "metrics:" not in toy_world and toy_world.endswith("- pytorch_model_hub_mixin\n---")
+
+
+def test_the_run_record_quotes_the_last_epochs_losses_and_a_command_without_resume():
+    """The card's "final" losses are the last epoch's, the checkpoint's own, not the first epoch's."""
+    from training.cards import run_record
+
+    history = loop.History(step_loss=[0.7, 0.5, 0.3, 0.2], epoch_train_loss=[0.6, 0.4, 0.25], epoch_eval_loss=[0.65, 0.45, 0.3],
+                           seconds=75.04, train_examples=256)
+    cpu = SimpleNamespace(num_processes=1, device=torch.device("cpu"))
+    record = run_record(torch.nn.Linear(3, 2), history, cpu, SimpleNamespace(epochs=3), str(PROJECT_ROOT / "training/train_dae.py"),
+                        ["--epochs", "3", "--resume"])
+    assert (record["final_train_loss"], record["final_held_out_loss"]) == (0.25, 0.3)
+    assert record["held_out_loss_per_epoch"] == [0.65, 0.45, 0.3] and record["train_loss_per_epoch"] == [0.6, 0.4, 0.25]
+    assert (record["parameters"], record["train_examples"], record["train_seconds"]) == (8, 256, 75.0)
+    assert record["command"] == "python training/train_dae.py --epochs 3"
+    unmeasured = run_record(torch.nn.Linear(3, 2), loop.History(epoch_train_loss=[0.5]), cpu, SimpleNamespace(epochs=1),
+                            str(PROJECT_ROOT / "training/train_dae.py"), [])
+    assert unmeasured["final_held_out_loss"] is None and unmeasured["held_out_loss_per_epoch"] is None
