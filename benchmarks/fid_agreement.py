@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks.common import RESULTS_DIR, describe, model_label, run_info, write_results  # noqa: E402
 from generative.data.image_sets import FolderImages  # noqa: E402
-from generative.data.mnist import cache_dir, load_mnist  # noqa: E402
+from generative.data.mnist import SPLIT_SIZES, cache_dir, load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, RESIZES, extract, inception_extractor  # noqa: E402
 from generative.metrics.fid import compare  # noqa: E402
 from generative.metrics.inception import load_fid_inception, load_scripted  # noqa: E402
@@ -63,7 +63,6 @@ from training.loop import positive_int, run_script, writable_folder  # noqa: E40
 PYTORCH_FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # the file name in pytorch-fid's FID_WEIGHTS_URL
 CLEAN_FID_WEIGHTS = "inception-2015-12-05.pt"  # the file name clean-fid's InceptionV3W loads
 GOAL = 1e-3
-MNIST_TEST = 10_000  # digits in the MNIST test set (and images in Fashion-MNIST's)
 PAIRS = (("A", "B"), ("A", "C"))
 SET_DESCRIPTIONS = {"A": "MNIST test digits 0 … N−1", "B": "MNIST test digits N … 2N−1",
                     "C": "Fashion-MNIST test images 0 … N−1"}
@@ -347,8 +346,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's own choice)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     args = parser.parse_args(argv)
-    if not 2 <= args.n <= MNIST_TEST // 2:  # a Fréchet distance needs 2 images a set; A and B share the test digits
-        parser.error(f"argument --n: must be from 2 to {MNIST_TEST // 2:,} (sets A and B share the {MNIST_TEST:,} "
+    test_digits = SPLIT_SIZES["test"]
+    if not 2 <= args.n <= test_digits // 2:  # a Fréchet distance needs 2 images a set; A and B share the test digits
+        parser.error(f"argument --n: must be from 2 to {test_digits // 2:,} (sets A and B share the {test_digits:,} "
                      f"MNIST test digits), got {args.n}")
     return args
 

@@ -32,13 +32,12 @@ from benchmarks.common import RESULTS_DIR, describe, run_info, write_results  # 
 from benchmarks.fid_agreement import as_uint8  # noqa: E402
 from benchmarks.rss import MB, RssSampler  # noqa: E402
 from generative.data.image_sets import ImageSet, ZipImages  # noqa: E402
-from generative.data.mnist import load_mnist  # noqa: E402
+from generative.data.mnist import SPLIT_SIZES, load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, RESIZES, Extractor, extract  # noqa: E402
 from generative.metrics.inception import FEATURE_DIM  # noqa: E402
 from training.loop import positive_int, run_script, writable_folder  # noqa: E402
 
 CHECKPOINT_TENTHS = (1, 2, 4, 10)  # of --stream: 5,000, 10,000, 20,000 and 50,000 by default
-MNIST_TRAIN = 60_000  # digits in the MNIST training set
 
 
 class StandIn(nn.Module):
@@ -133,8 +132,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--keep", type=positive_int, default=1_000, help="feature vectors kept")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
     args = parser.parse_args(argv)
-    if not 2 <= args.stream <= MNIST_TRAIN:  # extract needs 2 images
-        parser.error(f"argument --stream: must be from 2 to {MNIST_TRAIN:,} (the MNIST training digits), "
+    if not 2 <= args.stream <= SPLIT_SIZES["train"]:  # extract needs 2 images
+        parser.error(f"argument --stream: must be from 2 to {SPLIT_SIZES['train']:,} (the MNIST training digits), "
                      f"got {args.stream}")
     return args
 

@@ -33,10 +33,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import RESULTS_DIR, describe, run_info, write_results  # noqa: E402
-from benchmarks.fid_agreement import MNIST_TEST, as_uint8, available_peers, write_pngs  # noqa: E402
+from benchmarks.fid_agreement import as_uint8, available_peers, write_pngs  # noqa: E402
 from benchmarks.rss import RssSampler  # noqa: E402
 from generative.data.image_sets import FolderImages  # noqa: E402
-from generative.data.mnist import load_mnist  # noqa: E402
+from generative.data.mnist import SPLIT_SIZES, load_mnist  # noqa: E402
 from generative.metrics.features import BATCH_SIZE, extract, inception_extractor  # noqa: E402
 from generative.metrics.inception import load_fid_inception, load_scripted  # noqa: E402
 from training.loop import positive_int, run_script, writable_folder  # noqa: E402
@@ -179,11 +179,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.batch_sizes, args.peer_batch_sizes = (list(dict.fromkeys([*sizes, BATCH_SIZE]))  # what the verdict compares at
                                                for sizes in (args.batch_sizes, args.peer_batch_sizes))
     warmup = warmup_size(max(args.batch_sizes + args.peer_batch_sizes))
-    if MNIST_TEST - warmup < 2:
-        parser.error(f"argument --batch-sizes/--peer-batch-sizes: must be at most {MNIST_TEST - 2:,} (a warm-up takes "
-                     f"a batch of the {MNIST_TEST:,} MNIST test digits, the timed pass 2 or more others), got {warmup}")
-    if not 2 <= args.images <= MNIST_TEST - warmup:  # FID needs 2 images; the warm-up takes other digits
-        parser.error(f"argument --images: must be from 2 to {MNIST_TEST - warmup:,} (the {MNIST_TEST:,} MNIST test "
+    test_digits = SPLIT_SIZES["test"]
+    if test_digits - warmup < 2:
+        parser.error(f"argument --batch-sizes/--peer-batch-sizes: must be at most {test_digits - 2:,} (a warm-up takes "
+                     f"a batch of the {test_digits:,} MNIST test digits, the timed pass 2 or more others), got {warmup}")
+    if not 2 <= args.images <= test_digits - warmup:  # FID needs 2 images; the warm-up takes other digits
+        parser.error(f"argument --images: must be from 2 to {test_digits - warmup:,} (the {test_digits:,} MNIST test "
                      f"digits less the {warmup} of the largest batch's warm-up), got {args.images}")
     return args
 

@@ -256,7 +256,7 @@ Goals on BSD68{goals_scope(report)}:
 
 def goals_scope(report: dict) -> str:
     """Nothing for a whole-set run; a quick run's goals are of its first images only, not the benchmark's verdict."""
-    limit = report.get("limit")  # absent from reports before 2026-12-07, which all ran on whole sets
+    limit = report.get("limit")  # absent from the reports written before it was recorded, which all ran on whole sets
     return f" (its first {limit} images only: the goals are for the whole set)" if limit else ""
 
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks.common import RESULTS_DIR, describe, measured_weights, model_label, run_info, write_results  # noqa: E402
 from generative.checkpoints import CLASSIFIER, MNIST, VAE_MAP, VAE_WALK  # noqa: E402
-from generative.data.mnist import load_mnist  # noqa: E402
+from generative.data.mnist import SPLIT_SIZES, load_mnist  # noqa: E402
 from generative.hub import load_model, model_source  # noqa: E402
 from generative.latent import latent_path  # noqa: E402
 from generative.metrics.interpolation import label_flips  # noqa: E402
@@ -52,7 +52,6 @@ MODELS = {"vae-mnist-z16": "conv VAE, 16-d (the walk)", "vae-mnist-z2": "conv VA
 WALK_MODEL, BASELINE = "vae-mnist-z16", "vae-mnist-mlp-z20"
 PUBLISHED_ROWS = ["| Burda et al. 2016, 1-layer VAE (published) | — | — | — | 86.76 (k = 5000, all digits) |"]
 TARGETS = {"grey": 95.0, "iwae": 86.0}
-MNIST_TEST_DIGITS = 10_000
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -70,8 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.steps < 2:  # found only after the first model's k-sample bound, about 19 minutes in
         parser.error(f"--steps must be at least 2, a walk's two endpoints, got {args.steps}")
-    if args.iwae_images > MNIST_TEST_DIGITS:
-        parser.error(f"--iwae-images must be at most {MNIST_TEST_DIGITS:,}, the MNIST test set, got {args.iwae_images}")
+    if args.iwae_images > SPLIT_SIZES["test"]:
+        parser.error(f"--iwae-images must be at most {SPLIT_SIZES['test']:,}, the MNIST test set, got {args.iwae_images}")
     return args
 
 

@@ -100,27 +100,25 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
             raise CheckpointError(f"No checkpoint at {source} ({CONFIG_FILE} is missing: the model's settings are read "
                                   f"from it). {how_to_get(source, train_command)}")
         config = json.loads((folder / CONFIG_FILE).read_text())
-        unfit = unknown_settings(model_class, config)
-        if unfit is None:
-            # The mixin prints "Loading weights from local directory". The redirect is process-wide, so loads take
-            # turns under it: two overlapping ones (the FID tab loads in worker threads) would leave sys.stdout on a buffer.
-            with QUIET_LOADS, contextlib.redirect_stdout(io.StringIO()):
-                try:
-                    return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
-                except RuntimeError as err:
-                    if not str(err).startswith("Error(s) in loading state_dict"):
-                        raise
-            unfit = weights_mismatch(model_class, config, folder / WEIGHTS_FILE)
-        raise CheckpointError(f"Could not load {model_class.__name__} from {where} {source}: {unfit}. "
-                              f"{how_to_get(source, train_command)}")
+        if unknown := unknown_settings(model_class, config):
+            raise CheckpointError(f"Could not load {model_class.__name__} from {where} {source}: {unknown}. "
+                                  f"{how_to_get(source, train_command)}")
+        # The mixin prints "Loading weights from local directory". The redirect is process-wide, so loads take turns
+        # under it: two overlapping ones (the FID tab loads in worker threads) would leave sys.stdout on a buffer.
+        with QUIET_LOADS, contextlib.redirect_stdout(io.StringIO()):
+            return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
     except CheckpointError:
         raise
     except Exception as err:  # corrupt safetensors, wrong config, unknown repo, offline cache miss …
+        if str(err).startswith("Error(s) in loading state_dict"):  # torch's refusal, tensor by tensor
+            why = weights_mismatch(model_class, config, folder / WEIGHTS_FILE)
+        else:
+            why = f"{type(err).__name__}: {str(err).rstrip('.')}"
         parent = Path(source).parent
         typo = (f" There is no folder {source} either: is the path mistyped?"
                 if not local and parent != Path(".") and parent.is_dir() else "")
         raise CheckpointError(
-            f"Could not load {model_class.__name__} from {where} {source}: {type(err).__name__}: {str(err).rstrip('.')}."
+            f"Could not load {model_class.__name__} from {where} {source}: {why}."
             f"{typo} {how_to_get(source, train_command, typo=bool(typo))}"
         ) from err
 

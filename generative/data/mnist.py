@@ -18,6 +18,7 @@ from generative.provenance import PROJECT_ROOT
 
 DATA_ROOT_ENV = "GALLERY_DATA_ROOT"
 CACHE_ENV = "GALLERY_CACHE_DIR"
+SPLIT_SIZES = {"train": 60_000, "test": 10_000}  # images in each split, MNIST's and Fashion-MNIST's alike
 # What the file system says when the cache is no folder that can be written: read-only, not ours, or under a file.
 NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}
 
