@@ -188,7 +188,18 @@ def test_fid_agreement_shows_progress_through_our_pipeline_and_the_peers(tmp_pat
 def test_fid_distance_speed_shows_its_progress(monkeypatch, capsys):
     """About 35 s with nothing on the screen: three square roots of 2048×2048, then the command in a fresh process."""
     monkeypatch.setattr(fid_distance_speed, "frechet_distance", lambda a, b: 176.6)  # the ~12 s square root
-    monkeypatch.setattr(fid_distance_speed, "subprocess", SimpleNamespace(run=lambda command, **kwargs: None))
+    monkeypatch.setattr(fid_distance_speed.subprocess, "run", lambda command, **kwargs: SimpleNamespace(returncode=0))
     fid_distance_speed.measure(2)
     err = capsys.readouterr().err
     assert "frechet_distance" in err and "python -m generative.metrics.fid mnist-test fashion-mnist-test` in a fresh" in err
+
+
+def test_a_failing_fid_distance_command_ends_with_its_message_and_one_line_not_a_traceback(monkeypatch, capfd):
+    monkeypatch.setattr(fid_distance_speed, "frechet_distance", lambda a, b: 176.6)
+    failing = [fid_distance_speed.sys.executable, "-c", "import sys; sys.exit('error: no statistics here')"]
+    monkeypatch.setattr(fid_distance_speed, "COMMAND", failing)
+    with pytest.raises(SystemExit) as exit_info:
+        fid_distance_speed.measure(1)
+    assert exit_info.value.code == ("error: `python -c import sys; sys.exit('error: no statistics here')` failed "
+                                    "(exit status 1; its message is above)")
+    assert "error: no statistics here" in capfd.readouterr().err  # the command's own message
