@@ -290,7 +290,8 @@ class FIDTab:
                     raise Stopped("Stopped before the comparison")
                 dimension = len(a.stats.mean)
                 # The square root takes seconds at 2048-d (its time is in the explanation) with no progress of its own.
-                progress(None, desc=f"Comparing the two sets (the Fréchet distance's square root of a {dimension}×{dimension} matrix)")
+                # A level of 0, not None: without a level Gradio's status shows its timer alone, not this text.
+                progress(0, desc=f"Comparing the two sets (the Fréchet distance's square root of a {dimension}×{dimension} matrix)")
                 too_few = pr and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
                 comparison = compare(a, b, kid=kid, pr=pr and not too_few, stop=stop)
         except (ImageSetError, FIDError) as err:
