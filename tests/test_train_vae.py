@@ -53,3 +53,15 @@ def test_a_shipped_card_is_what_its_metrics_render_as_the_benchmark_rewrites_it(
 def test_default_output_folders_name_the_latent_size_and_the_baseline():
     assert train_vae.parse_args(["--latent-dim", "2"]).output_dir == PRETRAINED_DIR / "vae-mnist-z2"
     assert train_vae.parse_args(["--architecture", "mlp", "--latent-dim", "20"]).output_dir == PRETRAINED_DIR / "vae-mnist-mlp-z20"
+
+
+def test_each_architecture_has_its_own_hidden_width_and_its_card_names_only_the_settings_it_uses(tmp_path):
+    """256 units for the gallery's conv VAEs, the PyTorch example's 400 for the MLP, which has no convolutions: its
+    card said width=32 of a network without channels."""
+    conv, mlp = (train_vae.parse_args(["--architecture", a]) for a in ("conv", "mlp"))
+    assert (conv.hidden, mlp.hidden) == (256, 400)
+    assert train_vae.parse_args(["--architecture", "mlp", "--hidden", "64"]).hidden == 64
+    card = (PRETRAINED_DIR / "vae-mnist-mlp-z20" / "README.md").read_text()
+    assert '`VAE(latent_dim=20, architecture="mlp", hidden=400)`' in card and "width=" not in card
+    assert '`VAE(latent_dim=16, architecture="conv", width=32, hidden=256)`' in (
+        PRETRAINED_DIR / "vae-mnist-z16" / "README.md").read_text()

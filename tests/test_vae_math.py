@@ -32,6 +32,16 @@ def test_both_architectures_encode_decode_and_survive_a_hub_round_trip(architect
     assert torch.equal(loaded.decode(mean), model.decode(mean))
 
 
+@pytest.mark.parametrize("architecture", ["conv", "mlp"])
+def test_hidden_is_the_width_of_the_fully_connected_layers_on_each_side_of_the_code(architecture):
+    """The conv VAE's layer was 256 units whatever ``hidden`` said, so its card and config.json showed hidden=400 for a
+    network with no 400-unit layer."""
+    model = VAE(latent_dim=3, architecture=architecture, width=4, hidden=24)
+    widths = {layer.out_features for layer in model.encoder if isinstance(layer, torch.nn.Linear)}
+    assert widths == {24} and model.to_mean.in_features == model.to_log_variance.in_features == 24
+    assert model.decoder[0].out_features == 24
+
+
 def test_an_unknown_architecture_is_refused():
     with pytest.raises(ValueError, match="architecture"):
         VAE(architecture="transformer")

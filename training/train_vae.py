@@ -39,6 +39,7 @@ TEST_ENCODINGS = "test_encodings.safetensors"
 ENCODINGS_LINE = (f"- **Also here:** `{TEST_ENCODINGS}`, the posterior means μ and labels of the 10,000 MNIST test digits "
                   "(`test_encodings()` in `training/train_vae.py`), which the app's latent map draws.\n")
 VALIDATION_SIZE = 5000  # the last 5,000 training digits, for the per-epoch held-out loss
+DEFAULT_HIDDEN = {"conv": 256, "mlp": 400}  # the gallery's VAEs; the PyTorch example's 784-400-z MLP
 GRID_COLUMNS = 16
 
 
@@ -69,13 +70,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--architecture", choices=ARCHITECTURES, default="conv",
                         help="conv: the gallery's models; mlp: the PyTorch example's, the baseline")
     parser.add_argument("--width", type=positive_int, default=32, help="conv: channels of the first layer")
-    parser.add_argument("--hidden", type=positive_int, default=400, help="mlp: hidden units")
+    parser.add_argument("--hidden", type=positive_int, default=None,
+                        help="units of the fully connected layer on each side of z (default: 256 for conv, "
+                             "400 for mlp as in the PyTorch example)")
     parser.add_argument("--binarize", choices=["dynamic", "none"], default="dynamic",
                         help="dynamic: a fresh Bernoulli sample of each digit per step; none: grey levels")
     parser.add_argument("--output-dir", type=writable_folder, default=None,
                         help=f"{OUTPUT_DIR_HELP} (default: pretrained/vae-mnist-z<latent-dim>, "
                              "or vae-mnist-mlp-z<latent-dim> for the mlp)")
     args = parser.parse_args(argv)
+    args.hidden = args.hidden or DEFAULT_HIDDEN[args.architecture]
     name = f"vae-mnist-{'mlp-' if args.architecture == 'mlp' else ''}z{args.latent_dim}"
     args.output_dir = args.output_dir or PRETRAINED_DIR / name
     args.run_dir = args.run_dir or RUNS_DIR / name
@@ -159,6 +163,7 @@ def model_card(metrics: dict, args: argparse.Namespace) -> str:
             else "grey-level MNIST with binary cross-entropy, as in the PyTorch example")
     loss = ("Training minimises the negative ELBO: the reconstruction\ncross-entropy summed over the 784 pixels plus "
             "KL(q(z|x) ‖ N(0, I))." if binary else GREY_LEVEL_LOSS)
+    width = f"width={args.width}, " if args.architecture == "conv" else ""  # the MLP has no convolutions
     held_out, curve = ("Held-out negative ELBO", "Negative ELBO") if binary else ("Held-out loss (BCE + KL on grey levels)", "BCE + KL")
     return f"""{card_front_matter(['variational-autoencoder', 'mnist'])}
 
@@ -168,7 +173,7 @@ The encoder maps a digit to the mean μ and log-variance log σ² of a Gaussian 
 {args.latent_dim}-d latent space; a sample z = μ + σ ⊙ ε (ε ~ N(0, I)) goes through the decoder, which gives
 each pixel's Bernoulli probability. {loss}
 
-- **Architecture:** `VAE(latent_dim={args.latent_dim}, architecture="{args.architecture}", width={args.width}, hidden={args.hidden})`,
+- **Architecture:** `VAE(latent_dim={args.latent_dim}, architecture="{args.architecture}", {width}hidden={args.hidden})`,
   {metrics['parameters']:,} parameters (`generative/models/vae.py`).
 - **Training data:** MNIST train, first {metrics['train_examples']:,} digits (the last 5,000 are the held-out set), {data}.
 {card_run_lines(metrics, args)}

@@ -26,9 +26,13 @@ class VAE(
     license="mit",
     repo_url=REPO_URL,
 ):
-    """q(z|x) = N(μ(x), diag σ²(x)); p(z) = N(0, I); p(x|z) = Bernoulli(sigmoid(decoder(z))) per pixel."""
+    """q(z|x) = N(μ(x), diag σ²(x)); p(z) = N(0, I); p(x|z) = Bernoulli(sigmoid(decoder(z))) per pixel.
 
-    def __init__(self, latent_dim: int = 16, architecture: str = "conv", width: int = 32, hidden: int = 400):
+    ``hidden`` units in the fully connected layer on each side of the code, in both architectures; ``width``
+    channels in the conv architecture's first layer (the MLP has no convolutions and does not use it).
+    """
+
+    def __init__(self, latent_dim: int = 16, architecture: str = "conv", width: int = 32, hidden: int = 256):
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
@@ -37,23 +41,21 @@ class VAE(
             self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU())
             self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, 784),
                                          nn.Unflatten(1, (1, 28, 28)))
-            features = hidden
         else:
             w = width
             self.encoder = nn.Sequential(
                 nn.Conv2d(1, w, 4, stride=2, padding=1), nn.SiLU(),          # 14×14
                 nn.Conv2d(w, 2 * w, 4, stride=2, padding=1), nn.SiLU(),      # 7×7
-                nn.Flatten(), nn.Linear(2 * w * 7 * 7, 256), nn.SiLU(),
+                nn.Flatten(), nn.Linear(2 * w * 7 * 7, hidden), nn.SiLU(),
             )
             self.decoder = nn.Sequential(
-                nn.Linear(latent_dim, 256), nn.SiLU(), nn.Linear(256, 2 * w * 7 * 7), nn.SiLU(),
+                nn.Linear(latent_dim, hidden), nn.SiLU(), nn.Linear(hidden, 2 * w * 7 * 7), nn.SiLU(),
                 nn.Unflatten(1, (2 * w, 7, 7)),
                 nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1), nn.SiLU(),  # 14×14
                 nn.ConvTranspose2d(w, 1, 4, stride=2, padding=1),                 # 28×28 logits
             )
-            features = 256
-        self.to_mean = nn.Linear(features, latent_dim)
-        self.to_log_variance = nn.Linear(features, latent_dim)
+        self.to_mean = nn.Linear(hidden, latent_dim)
+        self.to_log_variance = nn.Linear(hidden, latent_dim)
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 1, 28, 28) in [0, 1] → μ and log σ² of q(z|x), each (N, latent_dim)."""
