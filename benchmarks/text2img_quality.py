@@ -42,7 +42,7 @@ from generative.data.image_sets import ArrayImages  # noqa: E402
 from generative.data.scene_sets import BENCHMARK_SEEDS, TRAIN_SEEDS, SceneSet, make_scene_set  # noqa: E402
 from generative.data.shapes import BACKGROUND, make_example, render  # noqa: E402
 from generative.hub import load_metrics  # noqa: E402
-from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
+from generative.metrics.alignment import ATTRIBUTE_HEADERS, all_correct, attribute_accuracy  # noqa: E402
 from generative.metrics.features import extract  # noqa: E402
 from generative.metrics.fid import compare, make_extractor  # noqa: E402
 from generative.metrics.frechet import GaussianStats, frechet_distance  # noqa: E402
@@ -230,7 +230,7 @@ def markdown(report: dict, info: dict) -> str:
 Shape is scored on all five position slots (a missing, misplaced or extra thing is wrong), colour and size on the
 slots the caption fills; "all" = every attribute of the picture right.
 
-| captions | shape | colour | size | all attributes |
+| captions | {ATTRIBUTE_HEADERS} |
 |---|---|---|---|---|
 {chr(10).join(rows)}
 
@@ -238,7 +238,7 @@ Targets (all attributes): {verdicts}.
 
 ## What the text encoder reads from the same captions (its own heads; no picture involved)
 
-| captions | shape | colour | size | all attributes |
+| captions | {ATTRIBUTE_HEADERS} |
 |---|---|---|---|---|
 {chr(10).join(row(f"{name} pairs", report["text_encoder_reading"][name]) for name in SPLITS)}
 

@@ -15,6 +15,7 @@ from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
 from generative.data.shapes import HELD_OUT, Scene, parse_caption, slot_targets
+from generative.gan_losses import l1_weight_words, r1_gamma_words
 from generative.hub import load_metrics
 from generative.metrics.alignment import all_correct
 from generative.models.scene_reader import SceneReader, describe
@@ -120,15 +121,16 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
     if metrics:
         if metrics.get("r1"):
             text += (f"\n\n**Stabilising it.** D pays an R1 penalty (γ/2)·‖∇ₓD(x, t)‖² on real pairs (Mescheder et al. "
-                     f"2018, γ = {metrics['r1']}), which keeps it from overpowering G late in training.")
+                     f"2018; {r1_gamma_words(metrics['r1'])}), which keeps it from overpowering G late in training.")
         if conditional_norm:
             text += (" G's batch norms take their gain and bias from the caption (conditional batch norm), so the "
                      "caption steers every scale of the picture, not only the first layer.")
         if metrics.get("l1_weight"):
             text += (f"\n\n**A pixel loss.** G also pays λ·mean|G(z, t) − x| against the real scene x of the caption "
-                     f"(as in pix2pix, Isola et al. 2017; λ = {metrics['l1_weight']:g}). Here a caption fixes its scene up to a "
+                     f"(as in pix2pix, Isola et al. 2017; {l1_weight_words(metrics['l1_weight'])}). Here a caption fixes its scene up to a "
                      "pixel of jitter, so this term tells G exactly what to draw, and with it G composes held-out pairs far "
-                     "more often than from the adversarial loss alone (README). Its price, also as in pix2pix: G learns to "
+                     "more often than from the adversarial loss alone (README; the held-out pairs were the only test "
+                     "of this choice). Its price, also as in pix2pix: G learns to "
                      "mostly ignore its noise, so the pictures of one caption look nearly alike.")
         published_epoch = metrics.get("published_epoch", metrics["epochs"])
         best = f"; these are the weights after epoch {published_epoch}, the best per-epoch check" if published_epoch < metrics["epochs"] else ""
@@ -156,7 +158,8 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
 
 
 def held_out_mix_words(report: dict) -> str:
-    """How firm the held-out rate is: few pairs, and far more one-thing captions (the easy ones) than the seen set."""
+    """How firm the held-out rate is: few pairs, far more one-thing captions (the easy ones) than the seen set, and
+    pairs that also judged the recipe."""
     by_things, count = report["alignment_by_number_of_things"], report["pictures_per_split"]
     seen_share = {things: by_things["seen"][things]["n"] / count for things in by_things["seen"]}
     reweighted = sum(share * by_things["held-out"][things]["all"] for things, share in seen_share.items())
@@ -167,7 +170,9 @@ def held_out_mix_words(report: dict) -> str:
         ending = f", under the {target:.0%} target" + (": the held-out target is met only on that easier mix." if met else ".")
     return (f"Only {len(HELD_OUT)} (colour, shape) pairs are held out, and {by_things['held-out']['1 thing']['n'] / count:.0%} "
             f"of their captions show one thing (seen: {seen_share['1 thing']:.0%}), which is easier: weighted like the seen "
-            f"captions, the held-out rate is {reweighted:.2%}" + ending)
+            f"captions, the held-out rate is {reweighted:.2%}" + ending + " And the held-out pairs also judged the "
+            "recipe (README, how the held-out failures were traced and fixed), so they served as a validation set as "
+            "much as a test set.")
 
 
 # ---------------------------------------------------------------- the tab

@@ -54,6 +54,17 @@ def r1_penalty(real_scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return gradients.flatten(1).pow(2).sum(1).mean()
 
 
+# The toy world's D and G work on pixels in [0, 1]; pix2pix, Mescheder et al. and most GAN code on [−1, 1], where a
+# difference of pixels is twice as large and a gradient with respect to them half. So an L1 weight λ here weighs as
+# λ/2 there and an R1 γ here as 4γ: a student comparing with a paper's value must know which scale it is on.
+def r1_gamma_words(gamma: float) -> str:
+    return f"γ = {gamma:g} on pixels in [0, 1], as γ = {4 * gamma:g} on the [−1, 1] scale of most GAN code"
+
+
+def l1_weight_words(weight: float) -> str:
+    return f"λ = {weight:g} on pixels in [0, 1], as λ = {weight / 2:g} on pix2pix's [−1, 1] scale"
+
+
 def matching_aware_discriminator_loss(kind: str, real_matching: torch.Tensor, real_mismatched: torch.Tensor,
                                       fake_matching: torch.Tensor) -> torch.Tensor:
     """GAN-CLS (Reed et al. 2016): D's loss over three kinds of (image, caption) pair.

@@ -130,9 +130,13 @@ def test_the_explanation_says_which_targets_the_measured_numbers_meet_and_names_
                "command": "python training/train_text2img.py"}
     text = text2img.about_markdown(metrics, report, conditional_norm=True)
     assert "Not met: held-out pairs (50.00% < 90%)." in text and "seen pairs (" not in text
-    assert "R1 penalty" in text and "γ = 1.0" in text and "conditional batch norm" in text
+    assert "R1 penalty" in text and "conditional batch norm" in text
+    # D takes pixels in [0, 1]: against [−1, 1] a gradient doubles, its square ×4, and an L1 difference halves
+    assert "γ = 1 on pixels in [0, 1], as γ = 4 on the [−1, 1] scale of most GAN code" in text
     assert "after epoch" not in text and "pixel loss" not in text and "0.0030 (rendered" in text
-    assert "λ = 100" in text2img.about_markdown(metrics | {"l1_weight": 100.0}, report)
+    assert "λ = 100 on pixels in [0, 1], as λ = 50 on pix2pix's [−1, 1] scale" in text2img.about_markdown(
+        metrics | {"l1_weight": 100.0}, report)
+    assert text.endswith("so they served as a validation set as much as a test set.")
     assert "weights after epoch 7, the best per-epoch check" in text2img.about_markdown(metrics | {"published_epoch": 7}, report)
     report["alignment"]["held-out"]["all"] = 0.95
     plain = text2img.about_markdown(metrics | {"r1": 0.0}, report)

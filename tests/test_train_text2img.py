@@ -117,7 +117,8 @@ def test_r1_conditional_norm_and_l1_reach_the_step_the_checkpoint_and_the_card(t
     history = json.loads((tmp_path / "r1" / "run" / "state" / "history.json").read_text())
     assert all(value > 0 for value in history["step_metrics"]["R1 penalty"])
     card = (out / "README.md").read_text()
-    assert "R1 penalty" in card and "γ = 2.0" in card and "conditional batch norm" in card
+    assert "R1 penalty" in card and "γ = 2 on pixels in [0, 1], as γ = 8 on the [−1, 1] scale" in card
+    assert "conditional batch norm" in card
     plain = run_text2img(tmp_path, "plain", tiny_reader, "--epochs", "1", "--r1", "0", "--no-conditional-norm",
                          "--l1-weight", "0")
     card = (plain / "README.md").read_text()
@@ -147,7 +148,7 @@ def test_the_l1_weight_adds_exactly_its_share_of_the_pictures_distance_to_the_re
         logged[weight] = objective.step(batch, torch.Generator().manual_seed(0))
     assert logged[0.0]["G L1"] > 0 and torch.equal(logged[0.0]["G L1"], logged[10.0]["G L1"])
     assert torch.allclose(logged[10.0]["G loss"] - logged[0.0]["G loss"], 10 * logged[0.0]["G L1"])
-    assert train_text2img.L1_TEXT.format(10.0) in train_text2img.model_card(
+    assert "same caption, λ = 10 on pixels in [0, 1], as λ = 5 on pix2pix's [−1, 1] scale (as pix2pix" in train_text2img.model_card(
         {"alignment_seen_captions": {}, "discriminator_parameters": 1, "parameters": 1, "train_examples": 6, "train_seconds": 60,
          "hardware": "cpu", "resumed": False, "published": "G", "per_epoch": {"alignment_error_500_ema_pictures": [0.1]},
          "command": "python training/train_text2img.py", "published_epoch": 1}, args)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from generative.data.scene_sets import (  # noqa: E402
     BLUR_PROBABILITY, EVAL_SEEDS, MAX_BRIGHTNESS_CHANGE, NOISE_STD, TRAIN_SEEDS, SceneSet, as_float, make_scene_set,
     perturb)
-from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
+from generative.metrics.alignment import ATTRIBUTE_HEADERS, all_correct, attribute_accuracy  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
 from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, publish, run_record, use_section)
@@ -133,7 +133,7 @@ text-to-image benchmarks score caption alignment with it, and the tab shows its 
 Shape is scored on all five slots (so an extra or missing thing is an error), colour and size on the filled
 slots, "all" per scene.
 
-| scenes | shape | colour | size | all attributes |
+| scenes | {ATTRIBUTE_HEADERS} |
 |---|---|---|---|---|
 {rows}
 

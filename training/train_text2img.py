@@ -18,7 +18,8 @@ penalty on real pairs (Mescheder et al. 2018; ``--r1 0`` turns it off) and the c
 G's batch norms at every scale (``--no-conditional-norm`` turns it off): without them a ten-epoch run peaked at
 94% after epoch 4 and fell apart as D overpowered G; with them a ten-epoch run reached 99% after epoch 5, then
 slid as G painted checkerboard textures, so six epochs by default (see the README). G also pays λ·mean|G(z, t) − x|
-against the real scene x of its caption (``--l1-weight``, λ = 100 as in pix2pix; 0 turns it off): with the
+against the real scene x of its caption (``--l1-weight``, λ = 100, pix2pix's value, though on pixels in [0, 1] it
+weighs as λ = 50 on pix2pix's [−1, 1] scale; 0 turns it off): with the
 adversarial losses alone G drew only about half of the held-out captions its text encoder read right, and with
 it 93% (see the README). λ was fixed beforehand, not tuned on held-out pairs; a probe that trains G by that
 regression alone (``benchmarks/text2img_generator_probe.py``) did not settle whether it helps on validation pairs.
@@ -46,9 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from generative.checkpoints import SCENE_READER  # noqa: E402
 from generative.data.scene_sets import EVAL_SEEDS, TRAIN_SEEDS, as_float, make_scene_set  # noqa: E402
 from generative.data.shapes import vocabulary  # noqa: E402
-from generative.gan_losses import LOSSES, generator_loss, matching_aware_discriminator_loss, r1_penalty  # noqa: E402
+from generative.gan_losses import (  # noqa: E402
+    LOSSES, generator_loss, l1_weight_words, matching_aware_discriminator_loss, r1_gamma_words, r1_penalty)
 from generative.hub import model_source  # noqa: E402
-from generative.metrics.alignment import all_correct, attribute_accuracy  # noqa: E402
+from generative.metrics.alignment import ATTRIBUTE_HEADERS, all_correct, attribute_accuracy  # noqa: E402
 from generative.models.scene_reader import SceneReader, read_all, reader_loss  # noqa: E402
 from generative.models.text2img import TextConditionedGenerator, TextToImage, TextToImageGAN, draw_captions  # noqa: E402
 from generative.text import Tokenizer  # noqa: E402
@@ -93,7 +95,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--conditional-norm", action=argparse.BooleanOptionalAction, default=True,
                         help="G's batch norms take gain and bias from the caption (conditional batch norm)")
     parser.add_argument("--l1-weight", type=non_negative_float, default=100.0,
-                        help="weight λ of an L1 term between G's picture and the caption's real scene (pix2pix's λ); "
+                        help="weight λ of an L1 term between G's picture and the caption's real scene, on pixels in [0, 1] "
+                             "(pix2pix's λ is on [−1, 1]: half this weighs the same); "
                              "0 = the adversarial losses alone")
     parser.add_argument("--text-weight-decay", type=non_negative_float, default=0.5,
                         help="AdamW weight decay of the text encoder (chosen on validation pairs by "
@@ -268,9 +271,9 @@ AUX_TEXT = ("D also reads each real scene slot by slot with an auxiliary head (c
             "and G is also trained to make that head read its pictures as the caption's scene (TAC-GAN, Dash et al. 2017); "
             "weight {}")
 R1_TEXT = ("; D also pays an R1 penalty (γ/2)·E‖∇ₓD(x, t)‖² on real matching pairs (Mescheder et al. 2018), "
-           "γ = {}, which keeps it from overpowering G late in training")
+           "{}, which keeps it from overpowering G late in training")
 L1_TEXT = ("; G also minimises the mean absolute difference between its picture and the real scene of the same "
-           "caption, weight {} (as pix2pix adds L1 to its GAN loss)")
+           "caption, {} (as pix2pix adds L1 to its GAN loss)")
 CBN_TEXT = ("; G's batch norms take their per-channel gain and bias from the compressed caption embedding "
             "(conditional batch norm), so the caption steers every scale")
 LOSS_TEXT = {"non-saturating": "binary cross-entropy (G minimises −log D(G(z, t), t))",
@@ -298,7 +301,7 @@ The text encoder learnt to read each caption's scene back, slot by slot.
 
 - **Architecture:** `TextToImage(noise_dim={args.noise_dim}, text_dim={args.text_dim}, width={args.width}, conditional_norm={args.conditional_norm})`,
   {metrics['parameters']:,} parameters (text encoder + generator; `generative/models/text2img.py`){CBN_TEXT if args.conditional_norm else ''}.
-- **Loss:** {LOSS_TEXT[args.loss]}; GAN-INT weight {args.int_weight}; {AUX_TEXT.format(args.aux_weight) if args.aux_weight else 'no auxiliary head'}{R1_TEXT.format(args.r1) if args.r1 else ''}{L1_TEXT.format(args.l1_weight) if args.l1_weight else ''}.
+- **Loss:** {LOSS_TEXT[args.loss]}; GAN-INT weight {args.int_weight}; {AUX_TEXT.format(args.aux_weight) if args.aux_weight else 'no auxiliary head'}{R1_TEXT.format(r1_gamma_words(args.r1)) if args.r1 else ''}{L1_TEXT.format(l1_weight_words(args.l1_weight)) if args.l1_weight else ''}.
 - **Training data:** {metrics['train_examples']:,} scenes rendered by `generative/data/shapes.py` with one caption each,
   from the training split: the held-out (colour, shape) pairs (red triangle, green square, blue circle, yellow
   cross, purple diamond, cyan triangle) never appear.
@@ -311,7 +314,7 @@ The text encoder learnt to read each caption's scene back, slot by slot.
   encoder with averaged G of the epoch whose per-epoch check ({EPOCH_EVAL_SIZE} other captions) was best.
   Published: **{metrics['published']}**.
 
-| generator | shape (all 5 slots) | colour | size | all attributes |
+| generator | {ATTRIBUTE_HEADERS} |
 |---|---|---|---|---|
 {rows}
 

@@ -11,6 +11,10 @@ import torch
 
 from generative.data.shapes import IGNORE
 
+# Table headers that say what each accuracy is a share of: a picture's five slots, its filled ones, or the pictures.
+# With most slots empty, a per-slot shape accuracy reads far higher than the share of pictures with every shape right.
+ATTRIBUTE_HEADERS = "shape, per slot (all 5) | colour, per filled slot | size, per filled slot | all attributes, per picture"
+
 
 def all_correct(readout: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
     """(N,) bool: every slot's shape, and the colour and size of every filled slot, read as the targets say."""
