@@ -171,7 +171,7 @@ def held_out_mix_words(report: dict) -> str:
     return (f"Only {len(HELD_OUT)} (colour, shape) pairs are held out, and {by_things['held-out']['1 thing']['n'] / count:.0%} "
             f"of their captions show one thing (seen: {seen_share['1 thing']:.0%}), which is easier: weighted like the seen "
             f"captions, the held-out rate is {reweighted:.2%}" + ending + " And the held-out pairs also judged the "
-            "recipe (README, how the held-out failures were traced and fixed), so they served as a validation set as "
+            "recipe (the gallery's README, “How the held-out failures were traced and fixed”), so they served as a validation set as "
             "much as a test set.")
 
 
