@@ -6,7 +6,8 @@
     accelerate launch --multi_gpu --num_processes 4 training/train_cgan.py ...        # data-parallel
 
 G and D are trained in turn on every batch (D ``--d-steps`` times, then G once), with Adam as in
-DCGAN (Radford et al. 2016). An exponential moving average of G's weights (``--ema-decay``) is kept
+DCGAN (Radford et al. 2016). D's repeated updates all see the batch's real digits, each time against fresh fakes;
+Gulrajani et al.'s WGAN-GP (Algorithm 1) draws new real digits for each of its 5 critic updates. An exponential moving average of G's weights (``--ema-decay``) is kept
 beside it; at the end both are judged by the MNIST classifier on 10,000 samples and the better one
 is published. Per step the loss plot shows both losses and D's mean verdict on real and generated
 digits; per epoch, a grid from fixed noise (a row per digit) and the classifier's error on 1,000 samples.
@@ -77,7 +78,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 class AdversarialObjective(Objective):
-    """One step of the two-player game: ``d_steps`` updates of D on real vs generated digits, then one of G."""
+    """One step of the two-player game: ``d_steps`` updates of D on the batch's real digits vs fresh generated ones,
+    then one of G."""
 
     def __init__(self, args: argparse.Namespace):
         self.args = args

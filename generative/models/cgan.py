@@ -19,7 +19,8 @@ NUM_CLASSES = 10
 
 
 def dcgan_init(module: nn.Module) -> None:
-    """DCGAN's initialisation (Radford et al. 2016): weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02)."""
+    """DCGAN's initialisation: weights ~ N(0, 0.02) (Radford et al. 2016), batch-norm scales ~ N(1, 0.02) and biases
+    0 (not in the paper: its reference code and the PyTorch DCGAN example)."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if getattr(module, "bias", None) is not None:
