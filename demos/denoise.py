@@ -471,7 +471,8 @@ def build_tab(hub_user: str | None = None) -> None:
             choice = gr.Radio(MODEL_CHOICES, value=AUTO, label="Model", elem_id="denoise-model-choice")
             noise_kind = gr.Radio(NOISE_CHOICES, value=DEFAULTS["noise_kind"], label="Corruption (digits)", elem_id="denoise-kind")
             level = gr.Slider(0.0, 1.0, value=DEFAULTS["level"], step=0.05, label="Noise level (digits)", elem_id="denoise-level",
-                              info="Gaussian: σ on the 0–1 pixel scale (0.1 ≈ 25 on the photos' 0–255 scale); "
+                              info="Gaussian: σ on the 0–1 pixel scale (0.1 ≈ 25 on the photos' 0–255 scale, before the "
+                                   "digits are clipped to 0–1, which photos are not); "
                                    "salt-and-pepper and masking: the share of pixels hit")
             sigma = gr.Slider(0, MAX_PHOTO_SIGMA, value=DEFAULTS["sigma"], step=1, label="Gaussian noise σ (photos, 0–255 scale)",
                               elem_id="denoise-photo-sigma")
