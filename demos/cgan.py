@@ -70,6 +70,19 @@ def verdict_captions(classifier: DigitClassifier, images: np.ndarray, asked: int
 
 # ---------------------------------------------------------------- text
 
+# The loss paragraph follows the checkpoint's metrics.json: a model retrained with --loss hinge or wgan-gp and loaded
+# with --hub must not be described with the shipped model's loss.
+LOSS_WORDS = {
+    "non-saturating": "**Loss.** D minimises the binary cross-entropy of real vs generated. G minimises the "
+                      "*non-saturating* loss −log D(G(z, y)) rather than log(1 − D(G(z, y))): the latter's gradient "
+                      "vanishes when D confidently rejects G's digits, which is exactly when G most needs to learn.",
+    "hinge": "**Loss: hinge** (Lim & Ye 2017; Miyato et al. 2018). D minimises E[max(0, 1 − D(x, y))] + "
+             "E[max(0, 1 + D(G(z, y), y))], so it learns only from digits inside the margin; G minimises −D(G(z, y), y).",
+    "wgan-gp": "**Loss: WGAN-GP** (Gulrajani et al. 2017). D is a critic whose score gap E[D(x, y)] − E[D(G(z, y), y)] "
+               "estimates the Wasserstein-1 distance; it minimises the negative gap plus λ·E[(‖∇D(x̂, y)‖ − 1)²] at "
+               "random blends x̂ of real and generated digits, which keeps it 1-Lipschitz. G minimises −D(G(z, y), y).",
+}
+
 def about_markdown(metrics: dict | None, report: dict | None) -> str:
     text = (
         "**What it is.** A *generative adversarial network* (Goodfellow et al., 2014) is two networks in a game. The "
@@ -80,9 +93,7 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
         "**How the label enters.** G concatenates a learned 32-d embedding of y with z before its first layer, then "
         "upsamples 7×7 → 14×14 → 28×28 with transposed convolutions, batch norm and ReLU (DCGAN). D extracts features h "
         "with strided convolutions and LeakyReLU, and scores ψ(h) + ⟨embed(y), h⟩ (a projection discriminator).\n\n"
-        "**Loss.** D minimises the binary cross-entropy of real vs generated. G minimises the *non-saturating* loss "
-        "−log D(G(z, y)) rather than log(1 − D(G(z, y))): the latter's gradient vanishes when D confidently rejects G's "
-        "digits, which is exactly when G most needs to learn.\n\n"
+        f"{LOSS_WORDS[(metrics or {}).get('loss', 'non-saturating')]}\n\n"
         "**The noise carries style, the label identity:** \"same style, every digit\" draws each row from one z. "
         "Shrinking z towards 0 (noise scale < 1: sampling at a lower *temperature*, as Glow does; BigGAN's truncation "
         "trick, which redraws the entries of z beyond a threshold, and StyleGAN's, which pulls w towards its mean, "

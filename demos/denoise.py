@@ -21,6 +21,7 @@ from demos.photo import (AUTO, DIGIT, PHOTO, PhotoResult, choose_model, denoise_
 from demos.reports import COLOUR_BM3D_RUN, fixed, hardware_words, measured_report, photo_quality_report
 from generative.checkpoints import DAE_MNIST, PHOTO_DENOISER, Checkpoint
 from generative.classical import CLASSICAL_DENOISERS
+from generative.data.photo_sets import VALIDATION_IMAGES
 from generative.digits import FIELD
 from generative.hub import CheckpointError, load_metrics
 from generative.image_io import MIN_SIDE, ImageInputError, load_photo
@@ -377,12 +378,20 @@ def caution_on_test_sets(metrics: dict) -> str:
 
 
 def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:
-    """What the photo denoiser is, and its measured PSNR (model card, then the benchmark's comparison)."""
+    """What the photo denoiser is, and its measured PSNR (model card, then the benchmark's comparison). The noise
+    range and training images are the checkpoint's own (its metrics.json), so a model retrained for one σ and loaded
+    with --hub is not called blind."""
+    trained = metrics or {}
+    low, high = trained.get("min_sigma", 0), trained.get("max_sigma", MAX_PHOTO_SIGMA)
+    levels = (f"It is *blind*: one model for any Gaussian noise level σ from {low:g} to {high:g} (0–255 scale), never "
+              "told σ." if low < high else f"It was trained for one Gaussian noise level, σ = {high:g} (0–255 scale), "
+              "as DnCNN-S was.")
     text = (
         "**The photo denoiser** is a small fully convolutional network in the style of DnCNN (Zhang et al., 2017): "
         "it predicts the *noise* in the image and subtracts it (residual learning), working on four half-resolution "
-        "sub-images as FFDNet does, so it runs on a CPU. It is *blind*: one model for any Gaussian noise level σ "
-        "from 0 to 55 (0–255 scale), never told σ. Trained on 384 of the 400 Train400 images, 16 held out to choose "
+        f"sub-images as FFDNet does, so it runs on a CPU. {levels} Trained on "
+        f"{trained['train_images'] if 'train_images' in trained else 'the'} Train400 images, {VALIDATION_IMAGES} more "
+        "held out to choose "
         "settings (random patches, flips and rotations); loss: mean squared error between predicted and true noise. "
         "Colour photos are denoised one channel at a time in an opponent colour space (luminance and two colour "
         "differences, each scaled to the 0–1 range the model trained on). Large photos run in overlapping tiles whose seams are cut away, so the result equals one "

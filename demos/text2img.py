@@ -90,6 +90,14 @@ def held_out_note(scene: Scene | None) -> str:
 
 # ---------------------------------------------------------------- text
 
+# From the checkpoint's metrics.json, so a model retrained with --loss hinge is described with its own loss.
+LOSS_WORDS = {
+    "non-saturating": "Loss: D minimises −log D(x, t) − ½[log(1 − D(x, t̂)) + log(1 − D(G(z, t), t))]; "
+                      "G minimises −log D(G(z, t), t).",
+    "hinge": "Loss (hinge): D minimises max(0, 1 − D(x, t)) + ½[max(0, 1 + D(x, t̂)) + max(0, 1 + D(G(z, t), t))]; "
+             "G minimises −D(G(z, t), t).",
+}
+
 def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: bool = False) -> str:
     """The tab's explanation; ``conditional_norm``: whether the shipped G conditions its batch norms on the caption."""
     text = (
@@ -101,7 +109,7 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
         "image features) and learns from three kinds of pair: a real scene with its own caption → real; a real scene "
         "with *another* caption → fake; G's picture with its caption → fake. The mismatched pairs force D to check that "
         "the picture shows the caption, not only that it looks real, and so G must draw what it is told. "
-        "Loss: D minimises −log D(x, t) − ½[log(1 − D(x, t̂)) + log(1 − D(G(z, t), t))]; G minimises −log D(G(z, t), t).\n\n"
+        f"{LOSS_WORDS[(metrics or {}).get('loss', 'non-saturating')]}\n\n"
         "**Two additions to Reed et al.'s recipe.** D also scores a projection term ⟨W c, h⟩ of the compressed caption "
         "embedding c = LeakyReLU(A t) against its image features h (Miyato & Koyama 2018), and it has an auxiliary head "
         "that reads each real scene slot by slot (which shape, colour and size is at each position); G is also trained "

@@ -1,6 +1,8 @@
 """The cGAN tab's pure functions and handlers on a tiny untrained generator (seeds, rows of styles, noise walks, bad
 input), the wiring of its settings (on the shipped checkpoints), and the shipped generator's conditional accuracy."""
 
+import json
+
 import gradio as gr
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from demos import cgan as demo
 from demos.output_files import OutputFolder
 from event_wiring import handlers_of
 from generative.checkpoints import CGAN, CLASSIFIER
+from generative.gan_losses import LOSSES
 from generative.hub import PRETRAINED_DIR
 from generative.latent import slerp
 from generative.metrics.classification import accuracy_report
@@ -148,3 +151,20 @@ def test_the_explanation_says_why_the_two_accuracies_differ():
     text = demo.about_markdown(None, report)
     # sqrt(0.99 × 0.01 / 10,000) = 0.000995: 0.10 percentage points
     assert "seed 0: another draw than the training run's; at 10,000 samples an accuracy's binomial standard error is 0.10 points" in text
+
+
+@pytest.mark.parametrize("loss, says, not_said", [("non-saturating", "−log D(G(z, y))", "hinge"),
+                                                  ("hinge", "max(0, 1 + D(G(z, y), y))", "non-saturating"),
+                                                  ("wgan-gp", "‖∇D(x̂, y)‖ − 1", "non-saturating")])
+def test_the_loss_paragraph_is_the_checkpoints_own(loss, says, not_said):
+    """A model retrained with ``--loss hinge`` and loaded with ``--hub`` was described with the shipped model's loss."""
+    metrics = {"loss": loss, "conditional_accuracy": {"G": 0.9}, "parameters": 1, "epochs": 1, "train_seconds": 60,
+               "hardware": "CPU", "published": "G"}
+    text = demo.about_markdown(metrics, None)
+    assert says in text and not_said not in text
+    assert set(demo.LOSS_WORDS) == set(LOSSES)
+
+
+def test_the_shipped_cgans_explanation_gives_its_recorded_loss():
+    metrics = json.loads((PRETRAINED_DIR / CGAN.name / "metrics.json").read_text())
+    assert metrics["loss"] == "non-saturating" and "*non-saturating* loss" in demo.about_markdown(metrics, None)

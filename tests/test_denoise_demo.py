@@ -705,3 +705,14 @@ def test_a_small_colour_photo_is_a_photo_and_a_small_grey_image_a_digit():
     grey = load_photo(photo_example_paths()[0]).pixels.astype(np.float32)  # the astronaut, grey
     assert looks_like_digit(np.clip(np.asarray(Image.fromarray(grey).resize((64, 64), Image.LANCZOS)), 0, 1))
     assert not looks_like_digit(np.clip(np.asarray(Image.fromarray(grey).resize((65, 65), Image.LANCZOS)), 0, 1))
+
+
+def test_the_photo_explanation_gives_the_checkpoints_own_noise_range_and_training_images():
+    """A model retrained with --min-sigma 25 --max-sigma 25 and loaded with --hub was called blind over 0–55."""
+    shipped = json.loads((PRETRAINED_DIR / "photo-denoiser" / "metrics.json").read_text())
+    text = photo_about_markdown(shipped, None)
+    assert "any Gaussian noise level σ from 0 to 55 (0–255 scale)" in text and "Trained on 384 Train400 images, 16 more" in text
+    one_level = photo_about_markdown(shipped | {"min_sigma": 25.0, "max_sigma": 25.0, "train_images": 100}, None)
+    assert "trained for one Gaussian noise level, σ = 25 (0–255 scale)" in one_level and "blind" not in one_level
+    assert "Trained on 100 Train400 images" in one_level
+    assert "σ from 5 to 30 " in photo_about_markdown(shipped | {"min_sigma": 5.0, "max_sigma": 30.0}, None)

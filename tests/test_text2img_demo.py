@@ -9,6 +9,7 @@ from demos.text2img import (HELD_OUT_EXAMPLES, SEEN_EXAMPLES, TextToImageTab, bl
                             readout_captions)
 from generative.data.scene_sets import BENCHMARK_SEEDS, make_scene_set
 from generative.data.shapes import Scene, Thing, parse_caption, render, slot_targets
+from generative.gan_losses import LOSSES
 from generative.metrics.alignment import attribute_accuracy
 
 # Measured on these 200 captions per split with the shipped checkpoint: 100.0% (seen pairs), 93.5% (held-out pairs);
@@ -167,3 +168,13 @@ def test_the_explanation_of_blends_matches_what_the_shipped_model_draws(tab):
     gallery, _, _ = tab.blend(text2img.DEFAULTS["caption_a"], text2img.DEFAULTS["caption_b"], 8, 0)
     readouts = [caption for _, caption in gallery]
     assert readouts[0] != "nothing" and readouts[-1] != "nothing" and "nothing" in readouts[2:6], readouts
+
+
+@pytest.mark.parametrize("loss, says", [("non-saturating", "G minimises −log D(G(z, t), t)."),
+                                        ("hinge", "max(0, 1 + D(x, t̂))")])
+def test_the_loss_formula_is_the_checkpoints_own(loss, says):
+    """A model retrained with ``--loss hinge`` and loaded with ``--hub`` was given the shipped model's formula."""
+    metrics = {"loss": loss, "parameters": 1, "epochs": 1, "train_seconds": 60, "hardware": "CPU"}
+    text = text2img.about_markdown(metrics, None)
+    assert says in text and sum(words in text for words in text2img.LOSS_WORDS.values()) == 1
+    assert set(text2img.LOSS_WORDS) == set(LOSSES[:2])  # train_text2img.py's --loss choices
