@@ -7,12 +7,13 @@ estimated from the image (wavelet median absolute deviation, Donoho & Johnstone 
 from __future__ import annotations
 
 import threading
-import warnings
 from typing import Callable
 
 import numpy as np
+import pywt
 from scipy import ndimage
-from skimage.restoration import denoise_nl_means, estimate_sigma
+from scipy.stats import norm
+from skimage.restoration import denoise_nl_means
 
 try:  # BM3D (Dabov et al. 2007) from the maintained `bm3d` package of its authors' group, if installed
     import bm3d as _bm3d
@@ -21,6 +22,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 # The bm3d package's native thread pool is one per process and not re-entrant: two calls at once (two users of the
 # Denoise tab) abort the whole server ("ThreadPool::launchPool: Assertion `_threads.empty()' failed") or hang it.
 _BM3D_LOCK = threading.Lock()
+MAD_PER_SIGMA = float(norm.ppf(0.75))  # the median of |N(0, σ²)| is 0.6745 σ
 
 
 def median_filter(noisy: np.ndarray, size: int = 3) -> np.ndarray:
@@ -36,13 +38,17 @@ def gaussian_blur(noisy: np.ndarray, sigma: float = 0.8) -> np.ndarray:
 def noise_sigma(noisy: np.ndarray, floor: float = 0.02) -> float:
     """Blind estimate of the noise standard deviation, floored so flat images still get smoothed.
 
-    scikit-image ignores wavelet coefficients that are exactly 0, so an all-flat image (masking noise at
-    level 1 leaves only zeros) has none left and its estimate is NaN, which BM3D would turn into NaN pixels.
+    Donoho & Johnstone's estimate, as scikit-image's ``estimate_sigma`` computes it: the median absolute value of the
+    finest diagonal db2 wavelet coefficients over Φ⁻¹(¾), ignoring coefficients that are exactly 0. Written out
+    because an all-flat image (masking noise at level 1 leaves only zeros) has none left: scikit-image then warns
+    and returns NaN, which BM3D would turn into NaN pixels, and silencing that warning takes ``catch_warnings``,
+    which swaps the process's warning filters and is not thread-safe in a server that denoises for two users at once.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # that NaN's "mean of empty slice": handled below
-        sigma = float(estimate_sigma(noisy))
-    return max(sigma, floor) if np.isfinite(sigma) else floor
+    _, (_, _, diagonal) = pywt.dwt2(noisy, "db2")
+    details = np.abs(diagonal[diagonal != 0])
+    if details.size == 0:
+        return floor
+    return max(float(np.median(details)) / MAD_PER_SIGMA, floor)
 
 
 def non_local_means(noisy: np.ndarray, strength: float = 0.8) -> np.ndarray:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 from scipy import ndimage
+from skimage.restoration import estimate_sigma
 
 from demos import denoise
 from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, scores_table, stage_span
@@ -74,6 +76,27 @@ def test_already_noisy_input_is_denoised_as_is_without_scores(tiny_model, digit)
     result = denoise_digit(tiny_model, digit, "gaussian", 0.5, seed=0, already_noisy=True)
     assert result.clean is None and result.scores is None and np.array_equal(result.noisy, digit)
     assert all(row[1:] == ["—", "—"] for row in scores_table(result))
+
+
+def test_the_noise_estimate_is_scikit_images_without_its_warning_filter(monkeypatch):
+    """The same number as ``skimage.restoration.estimate_sigma`` (above the floor), and a flat image's floor without
+    ``warnings.catch_warnings``: it swaps the process's filters, so two users at once could leave RuntimeWarnings
+    ignored for good."""
+    rng = np.random.default_rng(0)
+    images = [np.clip(rng.random((28, 28)) * 0.5 + rng.normal(0, level, (28, 28)), 0, 1) for level in (0.05, 0.1, 0.3)]
+    images.append(rng.random((37, 51)))  # odd sides, as uploads have
+    for image in images:
+        assert noise_sigma(image) == pytest.approx(max(float(estimate_sigma(image)), 0.02), rel=1e-12)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mean of empty slice" either
+        assert noise_sigma(np.zeros((28, 28))) == 0.02
+
+    def process_wide(*args, **kwargs):
+        raise AssertionError("warnings.catch_warnings is not thread-safe")
+
+    monkeypatch.setattr(warnings, "catch_warnings", process_wide)
+    assert noise_sigma(np.zeros((28, 28))) == 0.02 and noise_sigma(np.full((9, 9), 0.5)) == 0.02
 
 
 def test_an_all_black_input_gets_a_finite_score_from_every_method(tiny_model, digit):
