@@ -157,9 +157,7 @@ class DenoiseTab:
         """The digit panel's outputs for a 28×28 digit; raises ``Refusal`` for anything a user can fix."""
         if self.model is None:
             raise Refusal(self.error)
-        checked_choice(noise_kind, "noise kind", NOISE_KINDS)
-        if not (is_number(level) and 0.0 <= level <= 1.0):
-            raise Refusal(f"The noise level must be a number between 0 and 1, got {shown(level)}.")
+        checked_digit_noise(noise_kind, level)
         if not (isinstance(digit, np.ndarray) and digit.shape == (FIELD, FIELD)):
             raise Refusal(f"The digit autoencoder needs a {FIELD}×{FIELD} digit, got {describe_pixels(digit)}: upload an image, "
                            "draw one, or click an example.")
@@ -173,8 +171,7 @@ class DenoiseTab:
         """The photo panel's outputs for a grey (H, W) or colour (H, W, 3) photo in [0, 1]."""
         if self.photo_model is None:
             raise Refusal(self.photo_error)
-        if not (is_number(sigma) and 0 <= sigma <= MAX_PHOTO_SIGMA):
-            raise Refusal(f"The photo noise σ must be a number from 0 to {MAX_PHOTO_SIGMA} (0–255 scale), got {shown(sigma)}.")
+        checked_photo_sigma(sigma)
         if not (isinstance(photo, np.ndarray) and photo.ndim in (2, 3) and photo.shape[2:] in ((), (3,))
                 and min(photo.shape[:2]) >= MIN_SIDE):
             raise Refusal(f"The photo denoiser needs a grey (H, W) or RGB (H, W, 3) photo of at least {MIN_SIDE}×{MIN_SIDE} "
@@ -211,6 +208,11 @@ class DenoiseTab:
         """All outputs of an event: run the model of ``route`` and leave the other panel as it is. ``read_notes`` (how
         the file was read, e.g. a large JPEG at a fraction of its size) go into the note under the result too."""
         noise_kind, level, seed, already_noisy = controls
+        # Every setting is checked, whichever model runs: with "auto" an API caller cannot know which one will, and a
+        # wrong value for the other model (salt-and-pepper noise for a photo) must not pass as if it had been used.
+        checked_digit_noise(noise_kind, level)
+        checked_photo_sigma(sigma)
+        checked_flag(ensemble, ENSEMBLE)
         scaled = None
         if route == DIGIT:
             digit_values, photo_values = self.run(digit, noise_kind, level, seed, already_noisy), (gr.skip(),) * 7
@@ -332,6 +334,19 @@ def without_output(outputs: list, left_out) -> tuple[list, Callable]:
             return result[:position] + result[position + 1:] if isinstance(result, tuple) else result
         return handle
     return [block for block in outputs if block is not left_out], page_event
+
+
+def checked_digit_noise(noise_kind, level) -> None:
+    """``Refusal`` unless the digits' corruption is one of ``NOISE_KINDS`` at a level in [0, 1]."""
+    checked_choice(noise_kind, "noise kind", NOISE_KINDS)
+    if not (is_number(level) and 0.0 <= level <= 1.0):
+        raise Refusal(f"The noise level must be a number between 0 and 1, got {shown(level)}.")
+
+
+def checked_photo_sigma(sigma) -> None:
+    """``Refusal`` unless the photos' σ is a number in [0, ``MAX_PHOTO_SIGMA``] on the 0–255 scale."""
+    if not (is_number(sigma) and 0 <= sigma <= MAX_PHOTO_SIGMA):
+        raise Refusal(f"The photo noise σ must be a number from 0 to {MAX_PHOTO_SIGMA} (0–255 scale), got {shown(sigma)}.")
 
 
 def training_summary(metrics: dict) -> str:

@@ -316,6 +316,20 @@ def test_oversized_photos_are_scaled_down_with_a_note():
     assert fit_to_limit(np.zeros((400, 300)), max_pixels=10_000)[0].ndim == 2
 
 
+@pytest.mark.parametrize("image, settings, refused", [
+    ("photo", ("salt-and-pepper", 0.5, 0, False, 25, False), "noise kind"),
+    ("photo", ("gaussian", 5, 0, False, 25, False), "noise level"),
+    ("digit", ("gaussian", 0.5, 0, False, 99, False), "photo noise σ"),
+    ("digit", ("gaussian", 0.5, 0, False, 25, "yes"), "self-ensemble|8 flips"),
+])
+def test_with_auto_every_setting_is_checked_whichever_model_runs(image, settings, refused):
+    """An API caller with "auto" cannot know which model will run: salt-and-pepper noise sent with a photo came back
+    denoised at Gaussian σ 25, with nothing said of the setting that was not used."""
+    path = str(photo_example_paths()[0]) if image == "photo" else str(SEVEN)
+    with pytest.raises(gr.Error, match=refused):
+        DenoiseTab().from_upload(path, AUTO, *settings)
+
+
 def test_the_tab_says_beside_the_result_that_a_photo_was_scaled_down(monkeypatch):
     """The warning toast is gone before a large photo's result arrives: the note under the result keeps it."""
     monkeypatch.setattr(denoise, "fit_to_limit", functools.partial(fit_to_limit, max_pixels=10_000))
