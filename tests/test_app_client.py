@@ -361,3 +361,15 @@ def test_the_readme_lists_every_endpoint_of_the_api_and_no_other(client):
     section = text.split("### From Python (the API)")[1].split("\n## ")[0]
     documented = set(re.findall(r"`(/[a-z0-9_]+)`", section))
     assert documented == set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+
+
+def test_the_readmes_api_example_runs_as_written(app_url, capsys):
+    """The README's copy-paste example of the API, against the real app (its URL swapped for the test server's)."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("### From Python (the API)")[1].split("\n## ")[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S)[1]
+    assert 'Client("http://127.0.0.1:7860/")' in code  # python app.py's address, which the example is for
+    exec(compile(code.replace("http://127.0.0.1:7860/", app_url), "README.md", "exec"), {})
+    verdict, note = capsys.readouterr().out.splitlines()[-2:]  # after the client's "Loaded as API" line
+    assert re.fullmatch(r"The classifier reads \*\*\d of 8\*\* as a 7\.", verdict)
+    assert note.startswith("Denoised by the **photo denoiser**") and note.endswith("denoised.png")
