@@ -255,6 +255,7 @@ def digit_input(elem_prefix: str, button_label: str, canvas: int = 280, upload_h
     with gr.Tab("Draw", id=f"{elem_prefix}-draw"):
         sketch = gr.Sketchpad(type="numpy", canvas_size=(canvas, canvas), label="Draw a digit",
                               brush=gr.Brush(default_size=canvas // 20, colors=["#000000"], color_mode="fixed"),
+                              layers=False,  # one stroke layer: its "Show Layers" button was a useless Tab stop
                               elem_id=f"{elem_prefix}-sketch")
         sketch_button = gr.Button(button_label, variant="primary", elem_id=f"{elem_prefix}-sketch-button")
     with gr.Tab("Upload or pick an example", id=f"{elem_prefix}-upload-tab"):
