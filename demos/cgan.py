@@ -83,6 +83,7 @@ LOSS_WORDS = {
                "random blends x̂ of real and generated digits, which keeps it 1-Lipschitz. G minimises −D(G(z, y), y).",
 }
 
+
 def about_markdown(metrics: dict | None, report: dict | None) -> str:
     text = (
         "**What it is.** A *generative adversarial network* (Goodfellow et al., 2014) is two networks in a game. The "

@@ -98,6 +98,7 @@ LOSS_WORDS = {
              "G minimises −D(G(z, t), t).",
 }
 
+
 def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: bool = False) -> str:
     """The tab's explanation; ``conditional_norm``: whether the shipped G conditions its batch norms on the caption."""
     text = (
@@ -135,11 +136,11 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
                      "caption steers every scale of the picture, not only the first layer.")
         if metrics.get("l1_weight"):
             text += (f"\n\n**A pixel loss.** G also pays λ·mean|G(z, t) − x| against the real scene x of the caption "
-                     f"(as in pix2pix, Isola et al. 2017; {l1_weight_words(metrics['l1_weight'])}). Here a caption fixes its scene up to a "
-                     "pixel of jitter, so this term tells G exactly what to draw, and with it G composes held-out pairs far "
-                     "more often than from the adversarial loss alone (README; the held-out pairs were the only test "
-                     "of this choice). Its price, also as in pix2pix: G learns to "
-                     "mostly ignore its noise, so the pictures of one caption look nearly alike.")
+                     f"(as in pix2pix, Isola et al. 2017; {l1_weight_words(metrics['l1_weight'])}). Here a caption "
+                     "fixes its scene up to a pixel of jitter, so this term tells G exactly what to draw, and with it G "
+                     "composes held-out pairs far more often than from the adversarial loss alone (README; the held-out "
+                     "pairs were the only test of this choice). Its price, also as in pix2pix: G learns to mostly ignore "
+                     "its noise, so the pictures of one caption look nearly alike.")
         published_epoch = metrics.get("published_epoch", metrics["epochs"])
         best = f"; these are the weights after epoch {published_epoch}, the best per-epoch check" if published_epoch < metrics["epochs"] else ""
         text += (f"\n\n**Trained here:** {metrics['parameters']:,} parameters (text encoder + G), {metrics['epochs']} epochs "
@@ -179,8 +180,8 @@ def held_out_mix_words(report: dict) -> str:
     return (f"Only {len(HELD_OUT)} (colour, shape) pairs are held out, and {by_things['held-out']['1 thing']['n'] / count:.0%} "
             f"of their captions show one thing (seen: {seen_share['1 thing']:.0%}), which is easier: weighted like the seen "
             f"captions, the held-out rate is {reweighted:.2%}" + ending + " And the held-out pairs also judged the "
-            "recipe (the gallery's README, “How the held-out failures were traced and fixed”), so they served as a validation set as "
-            "much as a test set.")
+            "recipe (the gallery's README, “How the held-out failures were traced and fixed”), so they served as a "
+            "validation set as much as a test set.")
 
 
 # ---------------------------------------------------------------- the tab

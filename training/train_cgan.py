@@ -7,10 +7,11 @@
 
 G and D are trained in turn on every batch (D ``--d-steps`` times, then G once), with Adam as in
 DCGAN (Radford et al. 2016). D's repeated updates all see the batch's real digits, each time against fresh fakes;
-Gulrajani et al.'s WGAN-GP (Algorithm 1) draws new real digits for each of its 5 critic updates. An exponential moving average of G's weights (``--ema-decay``) is kept
-beside it; at the end both are judged by the MNIST classifier on 10,000 samples and the better one
-is published. Per step the loss plot shows both losses and D's mean verdict on real and generated
-digits; per epoch, a grid from fixed noise (a row per digit) and the classifier's error on 1,000 samples.
+Gulrajani et al.'s WGAN-GP (Algorithm 1) draws new real digits for each of its 5 critic updates. An exponential
+moving average of G's weights (``--ema-decay``) is kept beside it; at the end both are judged by the MNIST
+classifier on 10,000 samples and the better one is published. Per step the loss plot shows both losses and D's
+mean verdict on real and generated digits; per epoch, a grid from fixed noise (a row per digit) and the
+classifier's error on 1,000 samples.
 """
 from __future__ import annotations
 

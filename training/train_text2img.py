@@ -19,9 +19,8 @@ G's batch norms at every scale (``--no-conditional-norm`` turns it off): without
 94% after epoch 4 and fell apart as D overpowered G; with them a ten-epoch run reached 99% after epoch 5, then
 slid as G painted checkerboard textures, so six epochs by default (see the README). G also pays λ·mean|G(z, t) − x|
 against the real scene x of its caption (``--l1-weight``, λ = 100, pix2pix's value, though on pixels in [0, 1] it
-weighs as λ = 50 on pix2pix's [−1, 1] scale; 0 turns it off): with the
-adversarial losses alone G drew only about half of the held-out captions its text encoder read right, and with
-it 93% (see the README). λ was fixed beforehand, not tuned on held-out pairs; a probe that trains G by that
+weighs as λ = 50 on pix2pix's [−1, 1] scale; 0 turns it off): with the adversarial losses alone G drew only about
+half of the held-out captions its text encoder read right, and with it 93% (see the README). λ was fixed beforehand, not tuned on held-out pairs; a probe that trains G by that
 regression alone (``benchmarks/text2img_generator_probe.py``) did not settle whether it helps on validation pairs.
 The text encoder's AdamW weight decay (``--text-weight-decay``, 0.5) was chosen on validation pairs by
 ``benchmarks/text2img_text_weight_decay.py``. G's and D's learning
@@ -95,9 +94,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--conditional-norm", action=argparse.BooleanOptionalAction, default=True,
                         help="G's batch norms take gain and bias from the caption (conditional batch norm)")
     parser.add_argument("--l1-weight", type=non_negative_float, default=100.0,
-                        help="weight λ of an L1 term between G's picture and the caption's real scene, on pixels in [0, 1] "
-                             "(pix2pix's λ is on [−1, 1]: half this weighs the same); "
-                             "0 = the adversarial losses alone")
+                        help="weight λ of an L1 term between G's picture and the caption's real scene, on pixels "
+                             "in [0, 1] (pix2pix's λ is on [−1, 1]: half this weighs the same); 0 = the adversarial "
+                             "losses alone")
     parser.add_argument("--text-weight-decay", type=non_negative_float, default=0.5,
                         help="AdamW weight decay of the text encoder (chosen on validation pairs by "
                              "benchmarks/text2img_text_weight_decay.py; AdamW itself uses 0.01)")
