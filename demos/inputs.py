@@ -19,6 +19,9 @@ from generative.image_io import LUMA, ImageInputError, load_gray_image
 from generative.photo import to_uint8
 
 EMPTY_SKETCH = "The sketch is empty: pick the brush and draw a digit first."
+# What the API says instead: a program sent an image file as it is, which Gradio hands over as an empty sketch.
+API_EMPTY_SKETCH = ('The sketch is empty: over the API, send a drawing as {"composite": handle_file(path)} (a file '
+                    "sent as it is arrives empty), or an image to the upload endpoint.")
 NOT_A_DIGIT = ("This image does not look like a handwritten digit (it looks like a photo). The models here know only "
                "MNIST digits, so they see it as the digit it most resembles.")
 EXAMPLES_DIR = Path(__file__).parent / "examples" / "mnist_test"
@@ -98,8 +101,17 @@ def kept_on_refusal(handler):
 def api_endpoint(elem_id: str, handler, inputs, outputs, **event):
     """``handler`` as an API endpoint on a hidden button. A refused value stays an error there, which reaches the
     caller; the page's own events for the same work are wired with ``kept_on_refusal``, which warns and keeps what
-    is shown (an error marks every output "Error" and leaves the last result under it, as if it were the new one's)."""
-    return gr.Button(visible=False, elem_id=elem_id).click(handler, inputs, outputs, **event)
+    is shown (an error marks every output "Error" and leaves the last result under it, as if it were the new one's).
+    An empty sketch is told how to send one: "pick the brush" is the page's advice, no use to a program."""
+    @functools.wraps(handler)  # Gradio reads the handler's own signature (its progress argument) through the wrapper
+    def for_the_api(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except Refusal as refusal:
+            if refusal.message == EMPTY_SKETCH:
+                raise Refusal(API_EMPTY_SKETCH) from None
+            raise
+    return gr.Button(visible=False, elem_id=elem_id).click(for_the_api, inputs, outputs, **event)
 
 
 def checked_seed(seed, name: str = "The seed") -> int:

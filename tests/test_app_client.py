@@ -185,6 +185,9 @@ def test_the_api_refuses_a_missing_image_and_a_sketch_without_its_composite(clie
     layers_only = {"background": handle_file(str(background)), "layers": [handle_file(str(layer))], "composite": None,
                    "id": None}
     assert_refused(lambda: call(client, "/denoise_sketch", layers_only), "no composite image", "`composite`")
+    # handle_file(path) as it is reaches the handler as an empty sketch: "pick the brush" told a program to use one
+    assert_refused(lambda: call(client, "/denoise_sketch", handle_file(str(layer))), "over the API, send a drawing as",
+                   '{"composite": handle_file(path)}')
     assert_still_serving(client)
 
 
