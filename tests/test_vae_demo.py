@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from demos import vae as demo
-from demos.inputs import UploadGuard, example_paths, upload_path
+from demos.inputs import API_EMPTY_SKETCH, EMPTY_SKETCH, UploadGuard, example_paths, upload_path
 from demos.strips import CAPTION_PADDING, LINE_HEIGHT, save_strip
 from event_wiring import assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
 from generative.checkpoints import VAE_MAP, VAE_WALK
@@ -326,7 +326,9 @@ def test_in_the_page_a_refused_endpoint_warns_and_keeps_the_walk(tab, tmp_path):
             api_event(value, other, 6, "lerp", "mean", 0)
         with pytest.warns(UserWarning) as warned:
             assert isinstance(page_event(value, *page_inputs, other, 6, "lerp", "mean", 0), type(gr.skip()))
-        assert [str(w.message) for w in warned] == [refusal.value.message]
+        # the same words, but for an empty drawing: the page says to draw, the API how to send one
+        page_words = EMPTY_SKETCH if refusal.value.message == API_EMPTY_SKETCH else refusal.value.message
+        assert [str(w.message) for w in warned] == [page_words]
     assert isinstance(on_upload(None, mine, other, 6, "lerp", "mean", 0), type(gr.skip()))
     with pytest.raises(gr.Error, match="Upload an image"):
         api_upload(None, other, 6, "lerp", "mean", 0)
