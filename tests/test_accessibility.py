@@ -15,7 +15,9 @@ TEXT_ON = [("block_label_text_color", "block_label_background_fill"),
            ("button_primary_text_color_hover", "button_primary_background_fill_hover"),
            ("checkbox_label_text_color_selected", "checkbox_label_background_fill_selected"),
            ("body_text_color_subdued", "block_background_fill"),
-           ("body_text_color", "block_background_fill")]
+           ("body_text_color", "block_background_fill"),
+           ("link_text_color", "block_background_fill"),  # the download links under the strips and the photo
+           ("link_text_color_visited", "block_background_fill")]
 
 
 def resolved(theme: gr.themes.Base, setting: str) -> str:
