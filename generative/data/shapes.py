@@ -31,7 +31,7 @@ HELD_OUT = (("red", "triangle"), ("green", "square"), ("blue", "circle"), ("yell
             ("purple", "diamond"), ("cyan", "triangle"))
 SPLITS = ("train", "held-out")
 
-# centres on a 32×32 canvas (scaled for other sizes); half-extent of a shape by size; jitter in pixels
+# centres on the 32×32 canvas; half-extent of a shape by size; jitter in pixels
 CENTRES = {"left": (9, 16), "right": (23, 16), "top": (16, 9), "bottom": (16, 23), "centre": (16, 16)}
 HALF_EXTENT = {"small": 4.5, "large": 7.5}
 JITTER = 1
@@ -124,16 +124,15 @@ def _polygon(shape: str, x: float, y: float, r: float) -> list[tuple[float, floa
             (x + w, y + r), (x - w, y + r), (x - w, y + w), (x - r, y + w), (x - r, y - w), (x - w, y - w)]
 
 
-def render(scene: Scene, rng: np.random.Generator | None = None, size: int = IMAGE_SIZE) -> np.ndarray:
-    """The scene as uint8 RGB (size, size, 3); ``rng`` jitters each thing's centre by up to ``JITTER`` pixels."""
-    scale = size / IMAGE_SIZE
-    image = Image.new("RGB", (size, size), BACKGROUND)
+def render(scene: Scene, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The scene as uint8 RGB (32, 32, 3); ``rng`` jitters each thing's centre by up to ``JITTER`` pixels."""
+    image = Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), BACKGROUND)
     draw = ImageDraw.Draw(image)
     for thing in scene.things:
         x, y = CENTRES[thing.position]
         if rng is not None:
             x, y = x + rng.integers(-JITTER, JITTER + 1), y + rng.integers(-JITTER, JITTER + 1)
-        x, y, r = (x - 0.5) * scale, (y - 0.5) * scale, HALF_EXTENT[thing.size] * scale
+        x, y, r = x - 0.5, y - 0.5, HALF_EXTENT[thing.size]  # PIL centres pixel i at i: the middle is 15.5
         colour = COLOURS[thing.colour]
         if thing.shape == "circle":
             draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
@@ -175,11 +174,11 @@ def vocabulary() -> list[str]:
     return sorted(words)
 
 
-def make_example(seed: int, split: str = "train", size: int = IMAGE_SIZE) -> tuple[np.ndarray, str, Scene]:
+def make_example(seed: int, split: str = "train") -> tuple[np.ndarray, str, Scene]:
     """Image, caption and scene, all determined by ``seed``."""
     rng = np.random.default_rng(seed)
     scene = sample_scene(rng, split)
-    return render(scene, rng, size), caption(scene, rng), scene
+    return render(scene, rng), caption(scene, rng), scene
 
 
 # What a reader of a scene reports, slot by slot: a two-object scene fills two of the five position slots, a
