@@ -20,10 +20,11 @@ from PIL import Image
 from scipy import ndimage
 from skimage.restoration import estimate_sigma
 
-from demos import denoise
-from demos.denoise import DAE, DenoiseTab, denoise_digit, photo_about_markdown, scores_table, stage_span
+from demos import denoise, denoise_about
+from demos.denoise import DAE, DenoiseTab, denoise_digit, scores_table
+from demos.denoise_about import photo_about_markdown, stage_span
 from demos.inputs import API_EMPTY_SKETCH, EMPTY_SKETCH, Refusal, example_paths, upload_path
-from demos.photo import (AUTO, DIGIT, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
+from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          photo_example_paths, zoom_crop)
 from demos.reports import (COLOUR_BM3D_RUN, RESULTS_DIR, fixed, hardware_words, measured_report, photo_quality_report,
                            with_bm3d_from)
@@ -144,7 +145,7 @@ def test_the_benchmark_comparison_is_shown_only_for_the_weights_it_measured(tmp_
     (results / "denoise_quality.json").write_text(json.dumps(report))
 
     assert measured_report("denoise_quality", str(served), results_dir=results) == report
-    assert "| salt-and-pepper 0.3 | median filter | +4.50 dB |" in denoise.about_markdown(None, report)
+    assert "| salt-and-pepper 0.3 | median filter | +4.50 dB |" in denoise_about.about_markdown(None, report)
     assert measured_report("denoise_quality", str(tmp_path / "pretrained" / "other"), results_dir=results) is None
     assert measured_report("denoise_quality", "user/dae-mnist", results_dir=results) is None
     assert measured_report("denoise_quality", results_dir=results) is None  # no checkpoint named: nothing to vouch for
@@ -206,12 +207,14 @@ def test_bm3d_serves_several_users_at_once():
 
 def test_without_the_bm3d_package_the_digit_panel_runs_the_other_filters_and_says_why(tiny_model, digit, monkeypatch):
     without = {name: fn for name, fn in denoise.CLASSICAL_DENOISERS.items() if name != "BM3D"}
-    monkeypatch.setattr(denoise, "CLASSICAL_DENOISERS", without)
+    for module in (denoise, denoise_about):
+        monkeypatch.setattr(module, "CLASSICAL_DENOISERS", without)
     result = denoise_digit(tiny_model, digit, "gaussian", 0.5, 0)
     assert list(result.restored) == [DAE, *without]
-    assert "BM3D is not installed here" in denoise.about_markdown(None) and "pip install bm3d" in denoise.about_markdown(None)
-    monkeypatch.setattr(denoise, "CLASSICAL_DENOISERS", without | {"BM3D": lambda x: x})
-    assert "not installed" not in denoise.about_markdown(None)
+    text = denoise_about.about_markdown(None)
+    assert "BM3D is not installed here" in text and "pip install bm3d" in text
+    monkeypatch.setattr(denoise_about, "CLASSICAL_DENOISERS", without | {"BM3D": lambda x: x})
+    assert "not installed" not in denoise_about.about_markdown(None)
 
 
 def test_the_tabs_quote_training_hardware_as_prose():
@@ -718,7 +721,7 @@ def test_the_ends_of_each_controls_range_are_accepted(tiny_model, small_photo_mo
         noisy_row = tab.run(digit, "masking", level, 0, False)[5][0]
         assert noisy_row[0] == "noisy input" and (noisy_row[1] == "∞") == (level == 0.0)
     photo = np.random.default_rng(0).random((8, 8))
-    for sigma in (0, denoise.MAX_PHOTO_SIGMA):
+    for sigma in (0, MAX_PHOTO_SIGMA):
         noisy_row = tab.run_photo(photo, sigma, 0, False)[4][0]
         assert noisy_row[0] == "noisy input" and (noisy_row[1] == "∞") == (sigma == 0)
 
