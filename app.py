@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import tempfile
+from pathlib import Path
 
 import gradio as gr
+from gradio import processing_utils
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from demos import cgan, denoise, fid, text2img, vae
@@ -90,6 +93,27 @@ def name_pictures(demo: gr.Blocks) -> None:
             block.alt_text = block.label
 
 
+def save_pil_to_cache_whole(image, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """Gradio's ``save_pil_to_cache``, but written under a temporary name and renamed into place, as Gradio already
+    writes its copies of returned files. Gradio's own rewrites the file named by the picture's hash in place, so when
+    two visitors got the same picture at once (the default settings, an example) one could be served the other's
+    half-written copy: an empty or cut-off image (4 of 60 simultaneous identical cGAN calls here). A rename leaves
+    the path holding a whole picture at every moment, and a copy already being served is read to its end."""
+    data = processing_utils.encode_pil_to_bytes(image, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = (folder / f"{name}.{format}").resolve()
+    descriptor, staging = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(staging, path)  # a fresh file each time, as before, so delete_cache ages it from this use
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return str(path)
+
+
 def hub_user(text: str) -> str:
     """An argparse type: a Hub user or organisation, or "" for pretrained/. Checked at start: a repo id or a stray
     slash would otherwise be read as a folder, and every tab would say there is no checkpoint at ``me//dae-mnist``."""
@@ -116,6 +140,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def launch(demo: gr.Blocks, host: str, port: int, **kwargs) -> None:
+    processing_utils.save_pil_to_cache = save_pil_to_cache_whole  # every picture a tab returns is cached through it
     demo.queue(default_concurrency_limit=2, max_size=64)
     demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD, show_error=True,
                 theme=THEME, css=CSS, **kwargs)

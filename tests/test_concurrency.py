@@ -1,7 +1,19 @@
-"""How much heavy work the app lets start at once: Gradio limits each event on its own, and a tab has many."""
+"""How much heavy work the app lets start at once (Gradio limits each event on its own, and a tab has many), and
+that a picture two visitors are given at once reaches both whole."""
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+import numpy as np
 import pytest
+from gradio import processing_utils
+from PIL import Image
 
 import app
+
+GRADIO_SAVE_PIL_TO_CACHE = processing_utils.save_pil_to_cache  # read at import, before any test launches the app
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +58,59 @@ def test_fid_measures_one_set_pair_at_a_time(events):
     measures = [fn for fn in writing(events, "fid-result") if fn.api_name != "fid_stop"]
     assert len(measures) == 2  # the page's and the API's: one limit for the two
     assert {(fn.concurrency_id, fn.concurrency_limit) for fn in measures} == {("fid-measure", 1)}
+
+
+def torn_reads(save, folder, seconds: float = 0.5) -> tuple[int, int]:
+    """Reads the cached copy of one picture while two threads keep caching it again with ``save``, as two visitors
+    given the same result at once do; returns (reads, reads that did not get the whole file)."""
+    picture = Image.fromarray(np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8))
+    path = Path(save(picture, str(folder), format="png"))
+    size, stop = path.stat().st_size, threading.Event()
+
+    def cache_again():
+        while not stop.is_set():
+            save(picture, str(folder), format="png")
+    writers = [threading.Thread(target=cache_again) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    reads = torn = 0
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            reads += 1
+            torn += len(path.read_bytes()) != size
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join()
+    return reads, torn
+
+
+def test_a_picture_cached_again_while_it_is_served_is_always_read_whole(tmp_path):
+    reads, torn = torn_reads(app.save_pil_to_cache_whole, tmp_path / "ours")
+    assert reads > 100 and torn == 0
+    # Gradio's own rewrites the file in place, and these reads catch it (when this fails, Gradio has fixed it: drop ours)
+    assert torn_reads(GRADIO_SAVE_PIL_TO_CACHE, tmp_path / "gradio's")[1] > 0
+
+
+def test_the_whole_file_writer_names_and_fills_the_cache_as_gradio_does(tmp_path):
+    picture = Image.fromarray(np.arange(48 * 32 * 3, dtype=np.uint8).reshape(48, 32, 3))
+    for format in ("png", "webp"):
+        ours = Path(app.save_pil_to_cache_whole(picture, str(tmp_path / "ours"), format=format))
+        theirs = Path(GRADIO_SAVE_PIL_TO_CACHE(picture, str(tmp_path / "gradio's"), format=format))
+        assert ours.relative_to(tmp_path / "ours") == theirs.relative_to(tmp_path / "gradio's")
+        assert ours.read_bytes() == theirs.read_bytes()
+        assert [p.name for p in ours.parent.iterdir()] == [ours.name]  # no staging file left behind
+
+
+def test_launching_the_app_makes_every_returned_picture_go_through_the_whole_file_writer(monkeypatch):
+    monkeypatch.setattr(processing_utils, "save_pil_to_cache", GRADIO_SAVE_PIL_TO_CACHE)  # undone after the test
+    app.launch(SimpleNamespace(queue=lambda **_: None, launch=lambda **_: None), "127.0.0.1", 0)
+    assert processing_utils.save_pil_to_cache is app.save_pil_to_cache_whole
+    calls = []
+    monkeypatch.setattr(processing_utils, "save_pil_to_cache", lambda *args, **kwargs: calls.append(args) or
+                        app.save_pil_to_cache_whole(*args, **kwargs))
+    for component in (gr.Image(format="png"), gr.Gallery(format="png")):
+        picture = np.zeros((8, 8, 3), np.uint8)
+        component.postprocess([picture] if isinstance(component, gr.Gallery) else picture)
+    assert len(calls) == 2  # Gradio's image and gallery outputs look the function up where the app replaced it
