@@ -274,21 +274,18 @@ BRING_RESULTS_INTO_SIGHT = """() => {
 }"""
 
 
-def without_output(outputs: list, left_out) -> tuple[list, Callable]:
-    """``outputs`` less ``left_out``, and a wrapper that makes a handler written for all of ``outputs`` fit them: the
-    wrapped handler drops ``left_out``'s value (a single ``gr.skip()`` for all outputs passes as it is) and, as
-    ``kept_on_refusal`` does, turns a refusal into a warning."""
-    position = outputs.index(left_out)
+def without_outputs(outputs: list, *left_out) -> tuple[list, Callable]:
+    """``outputs`` less those ``left_out``, and a wrapper that makes a handler written for all of ``outputs`` fit them
+    (it drops their values; a single ``gr.skip()`` for all outputs passes as it is)."""
+    positions = [i for i, block in enumerate(outputs) if any(block is dropped for dropped in left_out)]
 
-    def page_event(handler):
-        handler = kept_on_refusal(handler)
-
+    def fitted(handler):
         @functools.wraps(handler)  # Gradio reads the handler's own signature (its progress argument) through the wrapper
         def handle(*args, **kwargs):
             result = handler(*args, **kwargs)
-            return result[:position] + result[position + 1:] if isinstance(result, tuple) else result
+            return tuple(v for i, v in enumerate(result) if i not in positions) if isinstance(result, tuple) else result
         return handle
-    return [block for block in outputs if block is not left_out], page_event
+    return [block for i, block in enumerate(outputs) if i not in positions], fitted
 
 
 def checked_digit_noise(noise_kind, level) -> None:
@@ -389,7 +386,13 @@ def build_tab(hub_user: str | None = None) -> None:
     # good input came) and a cleared upload box changes nothing; the API's endpoints, on hidden buttons, refuse both.
     # The page's own events leave the photo detail to the sliders' event below, which draws it where they point once
     # the views change; drawn here too, the centre's detail flashed up first. The API's endpoints keep the centre's.
-    page_outputs, page_event = without_output(outputs, photo_zoom)
+    # The API's calls are whole in themselves: they keep no picture in the session's state for reruns or the detail
+    # (an API client's session is never closed, so each kept three full-size copies of its photo, 21 MB for 1800×1350).
+    page_outputs, fit_page = without_outputs(outputs, photo_zoom)
+    api_outputs, fit_api = without_outputs(outputs, source_state, photo_views)
+
+    def page_event(handler):
+        return fit_page(kept_on_refusal(handler))
     digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs, api_visibility="private",
                               preprocess=False, **MODEL_RUNS)
     digit.upload.change(page_event(tab.from_upload_change), [digit.upload, source_state, *controls], page_outputs,
@@ -398,13 +401,13 @@ def build_tab(hub_user: str | None = None) -> None:
     # change event of a dropped file, which all keep what is shown.
     source_state.change(None, js=BRING_RESULTS_INTO_SIGHT, api_visibility="private")
     api_endpoint(
-        "denoise-api-sketch", tab.from_sketch, [digit.sketch, *controls], outputs, api_name="denoise_sketch", preprocess=False,
+        "denoise-api-sketch", fit_api(tab.from_sketch), [digit.sketch, *controls], api_outputs, api_name="denoise_sketch", preprocess=False,
         **MODEL_RUNS,
         api_description="Denoise a drawn digit (the sketch pad's value; over the API, its `composite` image): noise is "
         "added as the controls say, then the digit autoencoder removes it (the photo denoiser if chosen). Returns the "
         "views and scores of the panel that applies; the other panel's outputs come back unchanged (Gradio's skip).")
     api_endpoint(
-        "denoise-api-upload", tab.from_upload, [digit.upload, *controls], outputs, api_name="denoise_upload", preprocess=False,
+        "denoise-api-upload", fit_api(tab.from_upload), [digit.upload, *controls], api_outputs, api_name="denoise_upload", preprocess=False,
         **MODEL_RUNS,
         api_description="Denoise an uploaded image: noise is added as the controls say (or the upload is taken as "
         "already noisy), then the digit autoencoder or the photo denoiser, as chosen or as the image looks, removes it. "

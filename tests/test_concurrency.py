@@ -114,3 +114,13 @@ def test_launching_the_app_makes_every_returned_picture_go_through_the_whole_fil
         picture = np.zeros((8, 8, 3), np.uint8)
         component.postprocess([picture] if isinstance(component, gr.Gallery) else picture)
     assert len(calls) == 2  # Gradio's image and gallery outputs look the function up where the app replaced it
+
+
+def test_the_denoise_api_keeps_no_picture_in_the_session_the_page_keeps_its_input_and_views(events):
+    """An API client's session is never closed: state written by its calls (three full-size copies of a photo for the
+    detail) stayed in memory until Gradio's 10,000-session limit. The page needs it for reruns and the detail."""
+    runs = writing(events, "denoise-photo-denoised")
+    api = [fn for fn in runs if fn.api_name in ("denoise_sketch", "denoise_upload")]
+    assert len(api) == 2 and not any(isinstance(block, gr.State) for fn in api for block in fn.outputs)
+    page = [fn for fn in runs if fn not in api]
+    assert page and all(sum(isinstance(block, gr.State) for block in fn.outputs) == 2 for fn in page)

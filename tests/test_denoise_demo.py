@@ -23,7 +23,7 @@ from skimage.restoration import estimate_sigma
 from demos import denoise, denoise_about
 from demos.denoise import DAE, DenoiseTab, denoise_digit, scores_table
 from demos.denoise_about import photo_about_markdown, stage_span
-from demos.inputs import API_EMPTY_SKETCH, EMPTY_SKETCH, Refusal, example_paths, upload_path
+from demos.inputs import API_EMPTY_SKETCH, EMPTY_SKETCH, example_paths, upload_path
 from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          photo_example_paths, zoom_crop)
 from demos.reports import (COLOUR_BM3D_RUN, RESULTS_DIR, fixed, hardware_words, measured_report, photo_quality_report,
@@ -481,20 +481,16 @@ def test_cbm3d_on_cbsd68_comes_from_its_own_run_when_it_measured_the_same_weight
     assert any("bm3d_from" in s for s in photo_quality_report(str(folder), results_dir=results)["sets"])  # same weights
 
 
-def test_the_pages_events_leave_the_photo_detail_out_and_pass_a_whole_skip_and_a_refusal_through():
-    """The page's runs must not draw the centre's detail (the sliders' event draws theirs); the API's still do."""
-    first, detail, last = object(), object(), object()
-    kept, page_event = denoise.without_output([first, detail, last], detail)
-    assert kept == [first, last]
-    assert page_event(lambda: ("a", "centre detail", "b"))() == ("a", "b")
+def test_left_out_outputs_are_dropped_from_a_handlers_results_and_a_whole_skip_passes_through():
+    """The page's runs leave out the photo detail (the sliders' event draws theirs), the API's the session's state."""
+    first, detail, middle, last = object(), object(), object(), object()
+    kept, fitted = denoise.without_outputs([first, detail, middle, last], detail)
+    assert kept == [first, middle, last]
+    assert fitted(lambda: ("a", "centre detail", "m", "b"))() == ("a", "m", "b")
+    kept, fitted = denoise.without_outputs([first, detail, middle, last], last, detail)
+    assert kept == [first, middle] and fitted(lambda: ("a", "centre detail", "m", "b"))() == ("a", "m")
     skip = gr.skip()
-    assert page_event(lambda: skip)() is skip  # one skip for every output: nothing to drop
-
-    def refused():
-        raise Refusal("The seed must be a whole number.")
-
-    with pytest.warns(UserWarning, match="whole number"):  # gr.Warning, outside a request
-        assert isinstance(page_event(refused)(), type(skip))
+    assert fitted(lambda: skip)() is skip  # one skip for every output: nothing to drop
 
 
 def test_the_photo_explanation_quotes_the_card_and_the_benchmark():
