@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 
+import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -133,6 +135,25 @@ def test_stop_ends_a_running_measurement_of_the_same_client(client):
     text, grid_a, grid_b = job.result(timeout=10)  # one batch of 8 digits takes milliseconds
     assert text.startswith("Stopped after ") and "of 10,000 images of 10,000 cGAN samples" in text
     assert grid_a is None and grid_b is None
+
+
+@pytest.mark.skipif(not have_weights(), reason="the FID Inception weights are not installed here")
+def test_closing_the_page_stops_its_measurement_so_the_next_one_need_not_wait(app_url, client):
+    """A page whose tab is closed mid-measurement: its session ends when its heartbeat stops, and its measurement must
+    end with it. It held the one-at-a-time slot: the next visitor waited the rest of 10,000 images (about 15 min)."""
+    session = uuid.uuid4().hex[:11]
+    fn = next(d for d in httpx.get(f"{app_url}config").json()["dependencies"] if d.get("api_name") == "fid_measure")
+    request = {"data": [MNIST_REFERENCE, None, CGAN, None, 10_000, 0, INCEPTION, "pytorch-fid", False, False],
+               "fn_index": fn["id"], "trigger_id": fn["targets"][0][0], "session_hash": session, "event_data": None}
+    with httpx.Client(base_url=f"{app_url}gradio_api", timeout=60) as page:  # what a browser's page opens
+        with page.stream("GET", f"/heartbeat/{session}"):
+            page.post("/queue/join", json=request).raise_for_status()
+            with page.stream("GET", "/queue/data", params={"session_hash": session}) as events:
+                next(line for line in events.iter_lines() if "features of" in line)  # its images are being measured
+    # the page is closed
+    started = time.monotonic()
+    assert measure(client, count=20)[0].startswith("### Fréchet distance")
+    assert time.monotonic() - started < 90
 
 
 def extracting(job) -> bool:
