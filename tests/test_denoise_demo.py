@@ -22,8 +22,9 @@ from skimage.restoration import estimate_sigma
 
 from demos import denoise, denoise_about
 from demos.denoise import DAE, DenoiseTab, denoise_digit, scores_table
-from demos.denoise_about import photo_about_markdown, stage_span
+from demos.denoise_about import photo_about_markdown, stage_span, weighted_stages
 from demos.inputs import API_EMPTY_SKETCH, EMPTY_SKETCH, example_paths, upload_path
+from demos.output_files import OutputFolder
 from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          photo_example_paths, zoom_crop)
 from demos.reports import (COLOUR_BM3D_RUN, RESULTS_DIR, fixed, hardware_words, measured_report, photo_quality_report,
@@ -754,3 +755,55 @@ def test_the_photo_explanation_gives_the_checkpoints_own_noise_range_and_trainin
     assert "trained for one Gaussian noise level, σ = 25 (0–255 scale)" in one_level and "blind" not in one_level
     assert "Trained on 100 Train400 images" in one_level
     assert "σ from 5 to 30 " in photo_about_markdown(shipped | {"min_sigma": 5.0, "max_sigma": 30.0}, None)
+
+
+@pytest.fixture
+def tiny_tab(tiny_model, small_photo_model):
+    tab = DenoiseTab.__new__(DenoiseTab)  # the handlers, with tiny models instead of the checkpoints
+    tab.model, tab.error, tab.photo_model, tab.photo_error = tiny_model, None, small_photo_model, None
+    tab.files = OutputFolder("denoise-edges-test")
+    yield tab
+    shutil.rmtree(tab.files.root, ignore_errors=True)
+
+
+def test_the_panel_of_the_model_that_ran_is_shown_and_the_other_hidden(tiny_tab, digit):
+    """The last three outputs are the digit panel, the photo panel and the note: a digit's result shown in a hidden
+    panel (or a photo's under the digit's) would leave the user looking at the previous result."""
+    controls = ("gaussian", 0.5, 0, False)
+    by_digit = tiny_tab.respond(("upload", "seven.png"), DIGIT, "why", digit=digit, controls=controls, sigma=25)
+    assert by_digit[0] == ("upload", "seven.png", DIGIT)
+    assert (by_digit[-3].visible, by_digit[-2].visible) == (True, False)
+    photo = np.random.default_rng(0).random((24, 32))
+    by_photo = tiny_tab.respond(("upload", "photo.png"), PHOTO, "why", photo=photo, controls=controls, sigma=25)
+    assert (by_photo[-3].visible, by_photo[-2].visible) == (False, True)
+    assert "digit autoencoder" in by_digit[-1] and "photo denoiser" in by_photo[-1]
+
+
+def test_classical_filters_outputs_are_kept_in_the_pixel_range_before_they_are_scored(tiny_model, digit, monkeypatch):
+    """A filter that overshoots (BM3D can, a little) must not be scored, or shown, past black or white."""
+    monkeypatch.setattr(denoise, "CLASSICAL_DENOISERS", {"overshooting filter": lambda noisy: 3 * noisy - 1})
+    result = denoise_digit(tiny_model, digit, "gaussian", 0.5, seed=1)
+    restored = result.restored["overshooting filter"]
+    assert restored.min() >= 0 and restored.max() <= 1 and restored.dtype == np.float32
+    np.testing.assert_array_equal(restored, np.clip(3 * result.noisy - 1, 0, 1).astype(np.float32))
+    assert result.scores["overshooting filter"] == score(result.clean, restored)
+
+
+def test_a_photo_scaled_down_to_the_limit_stays_in_the_pixel_range():
+    """Lanczos rings past sharp black-and-white edges; the scaled photo is the clean original the scores are taken
+    against, so it stays in [0, 1]."""
+    blocks = np.kron(np.random.default_rng(0).integers(0, 2, (30, 40)).astype(np.float64), np.ones((7, 7)))
+    for photo in (blocks, np.dstack([blocks, 1 - blocks, blocks])):
+        scaled, note = fit_to_limit(photo, max_pixels=5_000)
+        assert note and scaled.shape[:2] == (61, 81)
+        assert scaled.min() >= 0.0 and scaled.max() <= 1.0
+
+
+def test_only_stages_that_weighted_the_loss_by_sigma_are_named_as_weighted():
+    """`--sigma-weight-power 0` is the plain mean: a stage run with it did not weight the loss by σ."""
+    def stage(command):
+        return {"command": f"python training/train_photo_denoiser.py {command}"}
+    metrics = {"stages": [stage("--epochs 5 --sigma-weight-power 0"), stage("--sigma-weight-power 1"),
+                          stage("--sigma-weight-power=0.5 --lr 1e-4"), stage("--lr 1e-5")]}
+    assert weighted_stages(metrics) == "training stages 2–3 of the 4"
+    assert weighted_stages({}) == "training"
