@@ -97,7 +97,7 @@ def save_pil_to_cache_whole(image, cache_dir: str, name: str = "image", format: 
     """Gradio's ``save_pil_to_cache``, but written under a temporary name and renamed into place, as Gradio already
     writes its copies of returned files. Gradio's own rewrites the file named by the picture's hash in place, so when
     two visitors got the same picture at once (the default settings, an example) one could be served the other's
-    half-written copy: an empty or cut-off image (4 of 60 simultaneous identical cGAN calls here). A rename leaves
+    half-written copy: an empty or cut-off image (5 of 72 simultaneous identical cGAN calls here). A rename leaves
     the path holding a whole picture at every moment, and a copy already being served is read to its end."""
     data = processing_utils.encode_pil_to_bytes(image, format)
     folder = Path(cache_dir) / processing_utils.hash_bytes(data)
