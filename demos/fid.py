@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from demos.background import cancel_event, cancellable
 from demos.inputs import (MAX_SEED, Refusal, api_endpoint, checked_choice, checked_flag, checked_int, checked_seed,
                           kept_on_refusal, upload_path)
 from demos.reports import benchmark_report, machine
@@ -185,12 +186,15 @@ class FIDTab:
         self.running: dict[str | None, set[threading.Event]] = {}  # per session: the stop events of its measurements
         self.running_lock = threading.Lock()
         self.loading_lock = threading.Lock()  # else two first requests would each read and build the same network
+        # The work of one measurement at a time, whatever Gradio's slot says: a cancel frees the slot at once, and the
+        # cancelled work stops only at its next image.
+        self.measuring_lock = threading.Lock()
 
     @contextmanager
     def stoppable(self, request: gr.Request | None):
         """A stop event for one measurement, which ``stop`` sets from the same session (a page, or one
-        gradio_client Client). Gradio's own cancel waits for a running function to return, so the work checks it."""
-        session, event = request.session_hash if request else None, threading.Event()
+        gradio_client Client), and a cancel of the API's event too (``cancellable``): the work checks it."""
+        session, event = request.session_hash if request else None, cancel_event() or threading.Event()
         with self.running_lock:
             self.running.setdefault(session, set()).add(event)
         try:
@@ -287,7 +291,8 @@ class FIDTab:
                            "digits: choose Inception-v3 features to measure them.")
         sets = ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))
         try:
-            with self.stoppable(request) as stop:  # from the start: a Stop while the samples are drawn counts too
+            # From the start: a Stop while the samples are drawn, or while a stopped measurement ends, counts too.
+            with self.stoppable(request) as stop, self.measuring_lock:
                 # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
                 sources = [of_set(label, self.source, choice, upload, count, seed, kind, resize, label)
                            for choice, upload, label in sets]
@@ -361,7 +366,9 @@ def build_tab(hub_user: str | None = None) -> None:
     # One at a time, the page's and the API's together: a measurement can take both cores for minutes.
     one_at_a_time = {"preprocess": False, "concurrency_id": "fid-measure", "concurrency_limit": 1}
     measuring = [measure.click(kept_on_refusal(tab.measure), inputs, outputs, api_visibility="private", **one_at_a_time),
-                 api_endpoint("fid-api-measure", tab.measure, inputs, outputs, api_name="fid_measure", **one_at_a_time)]
+                 # A generator, so that the API's job.cancel() stops a running measurement (the page has Stop).
+                 api_endpoint("fid-api-measure", cancellable(tab.measure), inputs, outputs, api_name="fid_measure",
+                              **one_at_a_time)]
     Context.root_block.unload(tab.page_closed)  # the gallery's Blocks: Gradio calls it when a page's session ends
     # The event stops running work (and tells the caller); `cancels` drops a queued request and the page's wait.
     stop.click(tab.stop, None, result, api_name="fid_stop", queue=False, cancels=measuring,

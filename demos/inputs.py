@@ -5,9 +5,11 @@ Errors become ``Refusal`` (a ``gr.Error``) with the message meant for the user; 
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import random
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,19 +100,33 @@ def kept_on_refusal(handler):
     return handle
 
 
+@contextmanager
+def refusals_for_the_api():
+    """A refused value stays an error for an API caller; an empty sketch is told how to send one: "pick the brush"
+    is the page's advice, no use to a program."""
+    try:
+        yield
+    except Refusal as refusal:
+        if refusal.message == EMPTY_SKETCH:
+            raise Refusal(API_EMPTY_SKETCH) from None
+        raise
+
+
 def api_endpoint(elem_id: str, handler, inputs, outputs, **event):
     """``handler`` as an API endpoint on a hidden button. A refused value stays an error there, which reaches the
     caller; the page's own events for the same work are wired with ``kept_on_refusal``, which warns and keeps what
     is shown (an error marks every output "Error" and leaves the last result under it, as if it were the new one's).
-    An empty sketch is told how to send one: "pick the brush" is the page's advice, no use to a program."""
-    @functools.wraps(handler)  # Gradio reads the handler's own signature (its progress argument) through the wrapper
-    def for_the_api(*args, **kwargs):
-        try:
-            return handler(*args, **kwargs)
-        except Refusal as refusal:
-            if refusal.message == EMPTY_SKETCH:
-                raise Refusal(API_EMPTY_SKETCH) from None
-            raise
+    A generator handler stays one: Gradio tells a generator by the function it is given."""
+    if inspect.isgeneratorfunction(handler):
+        @functools.wraps(handler)  # Gradio reads the handler's own signature (its progress argument) through the wrapper
+        def for_the_api(*args, **kwargs):
+            with refusals_for_the_api():
+                yield from handler(*args, **kwargs)
+    else:
+        @functools.wraps(handler)
+        def for_the_api(*args, **kwargs):
+            with refusals_for_the_api():
+                return handler(*args, **kwargs)
     return gr.Button(visible=False, elem_id=elem_id).click(for_the_api, inputs, outputs, **event)
 
 

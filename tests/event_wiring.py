@@ -3,6 +3,7 @@ handler takes the double change event of a dropped file."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,6 +21,12 @@ def events_of(demo: gr.Blocks, elem_id: str, event: str) -> list:
 def handlers_of(demo: gr.Blocks, elem_id: str, event: str) -> list:
     """The functions that ``event`` of the component with ``elem_id`` triggers directly."""
     return [f.fn for f in events_of(demo, elem_id, event)]
+
+
+def answer(handler, *args):
+    """What a handler answers: a generator handler's last value (demos/background.py: one a cancel can stop)."""
+    result = handler(*args)
+    return list(result)[-1] if inspect.isgenerator(result) else result
 
 
 def assert_a_dropped_file_runs_once(on_change, started: threading.Event, result) -> None:

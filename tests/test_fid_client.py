@@ -158,3 +158,21 @@ def test_closing_the_page_stops_its_measurement_so_the_next_one_need_not_wait(ap
 
 def extracting(job) -> bool:
     return any("features of" in (unit.desc or "") for unit in job.status().progress_data or ())
+
+
+@pytest.mark.skipif(not have_weights(), reason="the FID Inception weights are not installed here")
+def test_cancelling_a_running_api_measurement_stops_its_work(app_url, client):
+    """gradio_client's job.cancel() on a running measurement: Gradio frees the one-at-a-time slot at once, and the work
+    must end with it. It ran on, beside the next request that took the slot; now the next waits for the work to stop."""
+    other = Client(app_url, verbose=False)
+    job = other.submit(MNIST_REFERENCE, None, CGAN, None, 10_000, 0, INCEPTION, "pytorch-fid", False, False,
+                       api_name="/fid_measure")
+    deadline = time.monotonic() + 120
+    while not extracting(job) and not job.done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert extracting(job) and not job.done(), "the measurement ended before it could be cancelled"
+    job.cancel()
+    # The rest of 10,000 Inception images takes about 15 min here; 20 images in the classifier's features, seconds.
+    after = client.submit(MNIST_REFERENCE, None, CGAN, None, 20, 0, CLASSIFIER, "pytorch-fid", False, False,
+                          api_name="/fid_measure")
+    assert after.result(timeout=90)[0].startswith("### Fréchet distance")

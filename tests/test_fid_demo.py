@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from demos import fid as fid_demo
+from demos.background import cancellable
 from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD, FIDTab,
                        REPORTS, about_markdown, generated_images, rendered_scenes, resize_control, result_markdown, sample_grid)
 from demos.reports import benchmark_report
@@ -246,7 +247,7 @@ def test_the_explanation_quotes_speed_agreement_and_the_full_run_from_their_resu
 
 
 def test_stop_ends_the_running_measurement_of_its_own_session_only(tab):
-    """Gradio's cancel waits for a running function, so the Stop button's handler sets an event the work checks."""
+    """Gradio's cancel cannot reach a running function, so the Stop button's handler sets an event the work checks."""
     page, other_page = gr.Request(session_hash="page"), gr.Request(session_hash="other page")
     outcome = {}
 
@@ -271,6 +272,42 @@ def test_stop_ends_the_running_measurement_of_its_own_session_only(tab):
     assert grid_a is None and grid_b is None
     assert "page" not in tab.running  # the session's event is dropped with its measurement
     assert tab.stop(None) == gr.skip()  # an in-process call without a request
+
+
+def test_a_cancel_of_the_apis_handler_stops_the_measurement(tab):
+    """The API's handler is ``cancellable(tab.measure)``: Gradio closes it on gradio_client's job.cancel(), and the
+    measurement's own stop event must be the one the close sets (tests/test_fid_client.py does it over HTTP)."""
+    steps = cancellable(tab.measure, heartbeat_s=0.01)(MNIST_REFERENCE, None, CGAN, None, 10_000, 0, CLASSIFIER,
+                                                       "pytorch-fid", False, False, gr.Request(session_hash="api"))
+    deadline = time.monotonic() + 60
+    while "api" not in tab.running and time.monotonic() < deadline:
+        next(steps)
+    assert "api" in tab.running, "the measurement never started"
+    closed = time.monotonic()
+    steps.close()
+    while "api" in tab.running and time.monotonic() < closed + 60:
+        time.sleep(0.01)
+    # It stops at its first image once the samples are drawn (a second or two here); measured whole, it takes ~40 s.
+    assert time.monotonic() - closed < 10, "the measurement went on after its handler was closed"
+
+
+def test_a_measurement_waits_for_the_one_before_to_stop_and_a_stop_while_it_waits_counts(tab):
+    """Gradio frees the one-at-a-time slot as soon as a running measurement is cancelled, but its work ends only at its
+    next image: the next measurement must not start beside it. Here the test holds the work's lock in its place."""
+    page, outcome = gr.Request(session_hash="waiting"), {}
+
+    def measure_twenty():
+        outcome["result"] = tab.measure(MNIST_REFERENCE, None, CGAN, None, 20, 0, CLASSIFIER, "pytorch-fid", False, False,
+                                        page)
+
+    with tab.measuring_lock:
+        worker = threading.Thread(target=measure_twenty)
+        worker.start()
+        worker.join(timeout=1)
+        assert worker.is_alive() and "waiting" in tab.running  # waiting, and stoppable meanwhile
+        assert tab.stop(page) == fid_demo.STOPPED
+    worker.join(timeout=30)
+    assert outcome["result"] == (f"Stopped after 0 of 20 images of 20 cGAN samples (seed 0). {fid_demo.AGAIN}", None, None)
 
 
 def test_a_stop_while_the_samples_are_drawn_or_after_the_last_image_ends_the_measurement(tab, monkeypatch):

@@ -5,7 +5,7 @@ import pytest
 
 import app
 from demos.fid import DEFAULTS as FID
-from event_wiring import handlers_of
+from event_wiring import answer, handlers_of
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_a_refused_value_warns_on_the_page_and_keeps_what_is_shown_and_is_an_err
     args, message = REFUSED[page, event, api]
     [on_page], [endpoint] = handlers_of(demo, page, event), handlers_of(demo, api, "click")
     with pytest.raises(gr.Error, match=message):
-        endpoint(*args)
+        answer(endpoint, *args)
     with pytest.warns(UserWarning, match=message) as warned:
         assert isinstance(on_page(*args), type(gr.skip()))
     assert len(warned) == 1
