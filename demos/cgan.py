@@ -207,7 +207,7 @@ def build_tab(hub_user: str | None = None) -> None:
     with gr.Row():
         with gr.Column(scale=1):
             digit = gr.Radio(list(range(10)), value=DEFAULTS["digit"], label="Digit", elem_id="cgan-digit")
-            count = gr.Slider(1, MAX_COUNT, value=DEFAULTS["count"], step=1, label="Samples", elem_id="cgan-count")
+            count = gr.Slider(1, MAX_COUNT, value=DEFAULTS["count"], step=1, precision=0, label="Samples", elem_id="cgan-count")
             with gr.Row():
                 seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="cgan-seed")
                 reseed = gr.Button("New seed", elem_id="cgan-new-seed")
@@ -220,7 +220,7 @@ def build_tab(hub_user: str | None = None) -> None:
             verdict = gr.Markdown(start[1] or "", label="verdict", elem_id="cgan-verdict")
     gr.Markdown("### Same style, every digit\nEach row is one noise vector z, drawn as every digit 0–9.")
     with gr.Row():
-        rows = gr.Slider(1, MAX_ROWS, value=DEFAULTS["rows"], step=1, label="Rows", elem_id="cgan-rows")
+        rows = gr.Slider(1, MAX_ROWS, value=DEFAULTS["rows"], step=1, precision=0, label="Rows", elem_id="cgan-rows")
         styles_button = gr.Button("Draw the rows", elem_id="cgan-styles-button")
     styles = gr.Image(elem_classes=["pixelated", "label-clear"], format="png", label="Rows: noise vectors (from the seed); columns: digits 0–9",
                       interactive=False, value=start[2], elem_id="cgan-styles")
@@ -228,7 +228,7 @@ def build_tab(hub_user: str | None = None) -> None:
     with gr.Row():
         seed_a = gr.Number(value=DEFAULTS["seed_a"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed A", elem_id="cgan-seed-a")
         seed_b = gr.Number(value=DEFAULTS["seed_b"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed B", elem_id="cgan-seed-b")
-        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="cgan-steps")
+        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, precision=0, label="Steps", elem_id="cgan-steps")
         walk_button = gr.Button("Walk", elem_id="cgan-walk-button")
     strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "strip", "label-clear"], format="png",
                        label="The chosen digit from seed A's noise to seed B's", height="auto", value=start[3],

@@ -330,7 +330,7 @@ def build_tab(hub_user: str | None = None) -> None:
                               info="Gaussian: σ on the 0–1 pixel scale (0.1 ≈ 25 on the photos' 0–255 scale, before the "
                                    "digits are clipped to 0–1, which photos are not); "
                                    "salt-and-pepper and masking: the share of pixels hit")
-            sigma = gr.Slider(0, MAX_PHOTO_SIGMA, value=DEFAULTS["sigma"], step=1, label="Gaussian noise σ (photos, 0–255 scale)",
+            sigma = gr.Slider(0, MAX_PHOTO_SIGMA, value=DEFAULTS["sigma"], step=1, precision=0, label="Gaussian noise σ (photos, 0–255 scale)",
                               elem_id="denoise-photo-sigma")
             seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="denoise-seed")
             already_noisy = gr.Checkbox(DEFAULTS["already_noisy"], label="My image is already noisy: denoise it as it is",
@@ -368,9 +368,9 @@ def build_tab(hub_user: str | None = None) -> None:
                                         label="Detail, 96×96 pixels enlarged 4×: click a photo above, or move the sliders, "
                                         "to choose where", height="auto", elem_id="denoise-photo-zoom")
                 with gr.Row():
-                    zoom_across = gr.Slider(0, 100, value=50, step=1, label="Detail centre: across (% of the width)",
+                    zoom_across = gr.Slider(0, 100, value=50, step=1, precision=0, label="Detail centre: across (% of the width)",
                                             elem_id="denoise-zoom-across")
-                    zoom_down = gr.Slider(0, 100, value=50, step=1, label="down (% of the height)", elem_id="denoise-zoom-down")
+                    zoom_down = gr.Slider(0, 100, value=50, step=1, precision=0, label="down (% of the height)", elem_id="denoise-zoom-down")
                 photo_scores = gr.Dataframe(headers=SCORE_HEADERS, label="Quality against the original photo", **SCORE_LAYOUT,
                                             interactive=False, elem_id="denoise-photo-scores")
                 photo_file = gr.File(label="Download the denoised photo (PNG)", elem_id="denoise-photo-download")

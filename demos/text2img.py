@@ -281,7 +281,7 @@ def build_tab(hub_user: str | None = None) -> None:
             examples = [gr.Examples([[c] for c in SEEN_EXAMPLES], [caption], label="Seen (colour, shape) pairs"),
                         gr.Examples([[c] for c in HELD_OUT_EXAMPLES], [caption], label="Held-out pairs: never in training",
                                     example_labels=[f"{c} (held out)" for c in HELD_OUT_EXAMPLES])]
-            count = gr.Slider(1, MAX_COUNT, value=DEFAULTS["count"], step=1, label="Pictures", elem_id="t2i-count")
+            count = gr.Slider(1, MAX_COUNT, value=DEFAULTS["count"], step=1, precision=0, label="Pictures", elem_id="t2i-count")
             with gr.Row():
                 seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="t2i-seed")
                 reseed = gr.Button("New seed", elem_id="t2i-new-seed")
@@ -298,7 +298,7 @@ def build_tab(hub_user: str | None = None) -> None:
                                            max_length=MAX_CAPTION_CHARS, min_width=240, elem_id=f"t2i-caption-{side}")
                                 for side in "ab")
     with gr.Row():
-        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, label="Steps", elem_id="t2i-steps")
+        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, precision=0, label="Steps", elem_id="t2i-steps")
         blend_button = gr.Button("Blend", elem_id="t2i-blend-button")
     strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip", "label-clear"],
                        format="png", height="auto",

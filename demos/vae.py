@@ -285,7 +285,7 @@ def build_tab(hub_user: str | None = None) -> None:
         with gr.Column():
             digit_b, prior_seed_b, prior_b, image_b, recon_b = endpoint_column("B", "vae-b", start[4], start[5])
     with gr.Row():
-        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULT_STEPS, step=1, label="Steps (frames, both ends included)",
+        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULT_STEPS, step=1, precision=0, label="Steps (frames, both ends included)",
                           elem_id="vae-steps")
         path = gr.Radio(PATH_CHOICES, value="slerp", label="Path", elem_id="vae-path")
         code = gr.Radio([(text, key) for key, text in CODES.items()], value="mean", label="Each endpoint's code",

@@ -59,3 +59,10 @@ def test_every_event_a_change_triggers_runs_again_for_the_last_change(demo):
     a run went on, and four quick presses of an arrow key on the cGAN's slider left 19 samples under it at 20."""
     on_change = [fn for fn in demo.fns.values() if any(event == "change" for _, event in fn.targets)]
     assert len(on_change) >= 20 and {fn.trigger_mode for fn in on_change} == {"always_last"}
+
+
+def test_every_whole_number_slider_is_an_integer_in_the_api(demo):
+    """view_api typed the sample counts, step counts and σ as float: a program read that 2.5 pictures could be asked for."""
+    sliders = [block for block in demo.blocks.values() if isinstance(block, gr.Slider)]
+    whole = [s for s in sliders if all(float(v).is_integer() for v in (s.step, s.minimum, s.maximum))]
+    assert len(whole) >= 9 and {s.elem_id: s.api_info()["type"] for s in whole} == {s.elem_id: "integer" for s in whole}
