@@ -67,21 +67,17 @@ def test_text2img_pictures_pair_with_the_rendered_scenes_of_the_same_seed(tab):
     assert sum(a == b for a, b in zip(drawn, shown[1:] + shown[:1])) < paired  # not any order would do
 
 
-def test_rendered_scenes_against_text2img_pictures_in_the_handler(tab):
-    text, grid_a, grid_b = tab.measure(RENDERED_SCENES, None, list(GENERATOR_CHOICES)[2], None, 24, 0,
-                                       next(iter(FEATURE_CHOICES)), "pytorch-fid", True, False)
-    assert "FID:" in text and "24 rendered toy-world scenes" in text and "N = 24" in text
-    assert grid_a.shape == grid_b.shape and grid_a.shape[2] == 3
-
-
-def test_the_distance_step_is_announced_after_the_features(tab):
+def test_rendered_scenes_against_text2img_pictures_in_the_handler_announcing_the_distance_step(tab):
     """The 2048-d square root takes seconds with no bar of its own: the progress line says what is being computed.
 
     With a level: Gradio 6's status tracker shows a ``desc`` only beside one (``progress(None, desc=...)`` left the
     page showing its timer alone, seen in Chromium)."""
     calls = []
-    tab.measure(RENDERED_SCENES, None, list(GENERATOR_CHOICES)[2], None, 8, 0, next(iter(FEATURE_CHOICES)), "pytorch-fid",
-                False, False, progress=lambda fraction, desc=None: calls.append((fraction, desc)))
+    text, grid_a, grid_b = tab.measure(RENDERED_SCENES, None, list(GENERATOR_CHOICES)[2], None, 24, 0,
+                                       next(iter(FEATURE_CHOICES)), "pytorch-fid", True, False,
+                                       progress=lambda fraction, desc=None: calls.append((fraction, desc)))
+    assert "FID:" in text and "24 rendered toy-world scenes" in text and "N = 24" in text
+    assert grid_a.shape == grid_b.shape and grid_a.shape[2] == 3
     assert calls == [(0, "Comparing the two sets (the Fréchet distance's square root of a 2048×2048 matrix)")]
 
 
