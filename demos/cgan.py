@@ -11,6 +11,7 @@ from demos.inputs import (MAX_SEED, Refusal, api_endpoint, checked_int, checked_
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
+from generative.gan_losses import SPECTRAL_NORM_WORDS, spectral_norm_in_d
 from generative.hub import load_metrics
 from generative.latent import latent_path
 from generative.models import DigitClassifier, Generator
@@ -78,13 +79,16 @@ LOSS_WORDS = {
                       "vanishes when D confidently rejects G's digits, which is exactly when G most needs to learn.",
     "hinge": "**Loss: hinge** (Lim & Ye 2017; Miyato et al. 2018). D minimises E[max(0, 1 − D(x, y))] + "
              "E[max(0, 1 + D(G(z, y), y))], so it learns only from digits inside the margin; G minimises −D(G(z, y), y).",
-    "wgan-gp": "**Loss: WGAN-GP** (Gulrajani et al. 2017). D is a critic whose score gap E[D(x, y)] − E[D(G(z, y), y)] "
-               "estimates the Wasserstein-1 distance; it minimises the negative gap plus λ·E[(‖∇D(x̂, y)‖ − 1)²] at "
-               "random blends x̂ of real and generated digits, which keeps it 1-Lipschitz. G minimises −D(G(z, y), y).",
+    "wgan-gp": "**Loss: WGAN-GP** (Gulrajani et al. 2017). D is a critic: it minimises the negative score gap "
+               "−(E[D(x, y)] − E[D(G(z, y), y)]) plus λ·E[(‖∇D(x̂, y)‖ − 1)²] at random blends x̂ of real and generated "
+               "digits, a soft penalty that pushes it towards 1-Lipschitz where it is checked. For an optimal 1-Lipschitz "
+               "critic the gap is the Wasserstein-1 distance between real and generated digits of each class, averaged "
+               "over y; G minimises −D(G(z, y), y).",
 }
 
 
 def about_markdown(metrics: dict | None, report: dict | None) -> str:
+    loss = (metrics or {}).get("loss", "non-saturating")
     text = (
         "**What it is.** A *generative adversarial network* (Goodfellow et al., 2014) is two networks in a game. The "
         "generator G turns random noise z into an image; the discriminator D sees real digits and G's digits and "
@@ -93,8 +97,9 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
         "draw the digit it is asked for and D judges \"is this a real *y*?\".\n\n"
         "**How the label enters.** G concatenates a learned 32-d embedding of y with z before its first layer, then "
         "upsamples 7×7 → 14×14 → 28×28 with transposed convolutions, batch norm and ReLU (DCGAN). D extracts features h "
-        "with strided convolutions and LeakyReLU, and scores ψ(h) + ⟨embed(y), h⟩ (a projection discriminator).\n\n"
-        f"{LOSS_WORDS[(metrics or {}).get('loss', 'non-saturating')]}\n\n"
+        "with strided convolutions and LeakyReLU, and scores ψ(h) + ⟨embed(y), h⟩ (a projection discriminator)"
+        f"{'; ' + SPECTRAL_NORM_WORDS if spectral_norm_in_d(loss) else ''}.\n\n"
+        f"{LOSS_WORDS[loss]}\n\n"
         "**The noise carries style, the label identity:** \"same style, every digit\" draws each row from one z. "
         "Shrinking z towards 0 (noise scale < 1: sampling at a lower *temperature*, as Glow does; BigGAN's truncation "
         "trick, which redraws the entries of z beyond a threshold, and StyleGAN's, which pulls w towards its mean, "

@@ -9,6 +9,7 @@ from demos.photo import MAX_PHOTO_SIGMA
 from demos.reports import COLOUR_BM3D_RUN, hardware_words
 from generative.classical import CLASSICAL_DENOISERS
 from generative.data.photo_sets import VALIDATION_IMAGES
+from generative.noise import TRAINING_LEVEL_RANGE
 from generative.metrics.image_quality import SSIM_SETTING
 from generative.photo import BM3D_ROW, margins_text, paired_row, paired_words, shown_model_row
 
@@ -24,8 +25,16 @@ def comparison_markdown(report: dict) -> str:
                      f"| {lv['margin']['margin_db']:+.2f} dB |" for lv in report["levels"])
     return (f"\n\n**Against classical filters** ({report['test_set']}; median, blur and non-local means tuned per "
             f"level on held-out digits; BM3D on the first {report['n_bm3d']:,}): the autoencoder's PSNR minus the best "
-            f"filter's, from `benchmarks/results/denoise_quality.md`:\n\n"
+            f"filter's, from `benchmarks/results/denoise_quality.md` (the tab runs each filter with one setting for every "
+            "level, the median's and the blur's in their names, non-local means and BM3D from an estimated σ, so its "
+            "scores can fall below these tuned ones):\n\n"
             f"| noise | best classical filter | margin |\n|---|---|---|\n{rows}")
+
+
+def trained_levels() -> str:
+    """"levels up to 0.7, 0.5 and 0.75", the training ranges of the three kinds, in the order the tab names them."""
+    highs = [f"{TRAINING_LEVEL_RANGE[kind][1]:g}" for kind in ("gaussian", "salt_and_pepper", "masking")]
+    return f"trained on levels up to {', '.join(highs[:-1])} and {highs[-1]} respectively"
 
 
 def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
@@ -36,7 +45,7 @@ def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
         "Only digit-like structure fits through the bottleneck, so the noise is left behind.\n\n"
         "**How this one was trained.** On the 55,000 MNIST training digits (the last 5,000 held out), each "
         "corrupted with its own random kind and level of Gaussian, salt-and-pepper or masking noise, so one *blind* "
-        "model handles all three. Loss: binary cross-entropy between output and clean digit, its grey levels taken as "
+        f"model handles all three ({trained_levels()}; the slider goes to 1, beyond them). Loss: binary cross-entropy between output and clean digit, its grey levels taken as "
         "the targets (squared error through the output sigmoid stalls at an all-black output on short runs).\n\n"
         "**Classical filters** (median, Gaussian blur, non-local means, BM3D) know nothing about digits; they only "
         "assume that images are smooth or self-similar, which is why they blur strokes or keep noise."
@@ -96,8 +105,8 @@ def caution_on_test_sets(metrics: dict) -> str:
         return ""
     return (f"\n\n**A caution:** the test sets were not untouched. The model card's notes say that BSD68 guided training "
             f"stage{'s' if len(numbers) > 1 else ''} {stage_span(numbers)} (judged by their BSD68 and Set12 scores, or "
-            "run because of the BSD68 goals), so its BSD68 figures may be optimistic: they are not those of a fresh test "
-            "set.")
+            "run because of the BSD68 goals), so its BSD68 figures, and its Set12 ones for the stages judged by Set12 "
+            "too, may be optimistic: they are not those of fresh test sets.")
 
 
 def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:

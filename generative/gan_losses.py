@@ -4,8 +4,9 @@
   real vs fake; G minimises −log D(G(z)) rather than log(1 − D(G(z))), whose gradient vanishes exactly
   when G is losing, early in training.
 - ``hinge`` (Lim & Ye 2017; Miyato et al. 2018): D is penalised only inside a margin.
-- ``wgan-gp`` (Gulrajani et al. 2017): D is a critic estimating the Wasserstein-1 distance, kept
-  1-Lipschitz by penalising ‖∇D‖ ≠ 1 on random interpolates of real and fake images.
+- ``wgan-gp`` (Gulrajani et al. 2017): D is a critic whose score gap approximates the Wasserstein-1 distance
+  (exactly, for an optimal 1-Lipschitz critic), pushed towards 1-Lipschitz by a soft penalty on ‖∇D‖ ≠ 1 at random
+  interpolates of real and fake images.
 """
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ import torch
 import torch.nn.functional as F
 
 LOSSES = ("non-saturating", "hinge", "wgan-gp")
+SPECTRAL_NORM_WORDS = ("every layer of D is spectrally normalised (Miyato et al. 2018), which bounds how fast its score "
+                       "can change")
+
+
+def spectral_norm_in_d(kind: str) -> bool:
+    """Whether D is spectrally normalised for this loss: not for WGAN-GP, whose gradient penalty bounds D's slope
+    itself (its paper's critic has no normalisation that would fight the penalty)."""
+    return kind != "wgan-gp"
 
 
 def discriminator_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:

@@ -164,6 +164,8 @@ def test_the_loss_paragraph_is_the_checkpoints_own(loss, says, not_said):
     text = demo.about_markdown(metrics, None)
     assert says in text and not_said not in text
     assert set(demo.LOSS_WORDS) == set(LOSSES)
+    # D as trained for this loss: spectrally normalised, but for WGAN-GP, whose gradient penalty bounds its slope
+    assert ("spectrally normalised" in text) == (loss != "wgan-gp")
 
 
 def test_the_shipped_cgans_explanation_gives_its_recorded_loss():

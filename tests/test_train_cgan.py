@@ -36,6 +36,7 @@ def test_one_epoch_of_each_loss_writes_the_generator_and_a_card(tmp_path, data_r
     assert len(metrics["per_epoch"]["classifier_error_1000_ema_samples"]) == 1
     card = (out / "README.md").read_text()
     assert f"--loss {loss}" in card and "Conditional accuracy" in card and train_cgan.USAGE in card
+    assert ("spectrally normalised" in card) == (loss != "wgan-gp")  # the D it trained, as the tab says
     generator = load_model(Generator, str(out), train_command="python training/train_cgan.py")
     assert generator.noise_dim == 8
 

@@ -212,7 +212,7 @@ def test_a_next_stage_from_the_shipped_checkpoint_lists_all_its_stages(tmp_path,
     assert f"Trained in {len(shipped['stages']) + 1} stages" in card
     assert all(stage["command"] in card for stage in shipped["stages"])
     notes = [stage["note"] for stage in shipped["stages"] if "note" in stage]  # how the test sets guided stages 1–3 and 5–9
-    assert len(notes) == 6 and all(note in card for note in notes)
+    assert len(notes) == 8 and all(note in card for note in notes)
     assert "PhotoDenoiser(width=48, depth=11)" in card
 
 

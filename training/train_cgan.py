@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from generative.checkpoints import CLASSIFIER  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
-from generative.gan_losses import LOSSES, discriminator_loss, generator_loss, gradient_penalty  # noqa: E402
+from generative.gan_losses import (LOSSES, SPECTRAL_NORM_WORDS, discriminator_loss, generator_loss,  # noqa: E402
+                                   gradient_penalty, spectral_norm_in_d)
 from generative.hub import model_source  # noqa: E402
 from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.models import ConditionalGAN, DigitClassifier, Generator  # noqa: E402
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         return 1 - conditional_accuracy(model.generator_ema, classifier, EPOCH_EVAL_PER_CLASS, seed=3)["accuracy"]
 
     model, history, accelerator = fit(
-        lambda: ConditionalGAN(args.noise_dim, args.width, spectral_norm=args.loss != "wgan-gp"), train, AdversarialObjective(args), args,
+        lambda: ConditionalGAN(args.noise_dim, args.width, spectral_norm=spectral_norm_in_d(args.loss)), train, AdversarialObjective(args), args,
         sample_fn=sample_grid, sample_nrow=GRID_COLUMNS, eval_fn=classifier_error,
         eval_label="classifier error, 1,000 EMA samples")
     if not accelerator.is_main_process:
@@ -190,7 +191,7 @@ The generator maps a noise vector z ~ N(0, I) ({args.noise_dim}-d) and a digit l
 learned 32-d embedding, concatenated with z) to a 28×28 image: a linear layer to 7×7 feature maps, then
 transposed convolutions up to 28×28, with batch norm and ReLU. Its adversary (not published here,
 {metrics['discriminator_parameters']:,} parameters) is a projection discriminator: strided convolutions
-with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩.
+with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩{'; ' + SPECTRAL_NORM_WORDS if spectral_norm_in_d(args.loss) else ''}.
 
 - **Architecture:** `Generator(noise_dim={args.noise_dim}, width={args.width})`, {metrics['parameters']:,} parameters
   (`generative/models/cgan.py`).

@@ -273,7 +273,7 @@ R1_TEXT = ("; D also pays an R1 penalty (γ/2)·E‖∇ₓD(x, t)‖² on real m
            "{}, which keeps it from overpowering G late in training")
 L1_TEXT = ("; G also minimises the mean absolute difference between its picture and the real scene of the same "
            "caption, {} (as pix2pix adds L1 to its GAN loss)")
-CBN_TEXT = ("; G's batch norms take their per-channel gain and bias from the compressed caption embedding "
+CBN_TEXT = ("; G's batch norms take their per-channel gain and bias from the projected caption embedding "
             "(conditional batch norm), so the caption steers every scale")
 LOSS_TEXT = {"non-saturating": "binary cross-entropy (G minimises −log D(G(z, t), t))",
              "hinge": "the hinge loss (G minimises −D(G(z, t), t))"}
@@ -288,12 +288,12 @@ def model_card(metrics: dict, args: argparse.Namespace) -> str:
 # text2img-shapes: a caption-conditioned GAN (GAN-INT-CLS) for a toy world of shapes
 
 Type "a large red circle in the centre" or "a green cross left of a purple diamond" and get 32×32 pictures.
-A bidirectional GRU reads the caption into a {args.text_dim}-d embedding; the generator concatenates a compressed
+A bidirectional GRU reads the caption into a {args.text_dim}-d embedding; the generator concatenates a projected
 embedding with {args.noise_dim}-d noise and draws with transposed convolutions. It was trained against a
 matching-aware discriminator (Reed et al. 2016; {metrics['discriminator_parameters']:,} parameters, not published)
 that sees three kinds of pair: real scene + its caption (real), real scene + another caption (fake) and
 generated scene + its caption (fake); besides Reed et al.'s concatenation it scores a projection term ⟨W c, h⟩ of the
-compressed caption embedding c against its image features h (Miyato & Koyama 2018).
+projected caption embedding c against its image features h (Miyato & Koyama 2018).
 G also learnt from halfway blends of two captions' embeddings (GAN-INT).
 {'D also had an auxiliary head that reads the scene, slot by slot, which G was trained to satisfy (TAC-GAN).' if args.aux_weight else ''}
 The text encoder learnt to read each caption's scene back, slot by slot.

@@ -5,11 +5,11 @@
   the five positions): Reed et al. pre-train theirs to match image features; in this world the scene itself is
   the structure an embedding must hold, so it is learnt from the scene directly. G and D see the embedding
   detached, so the GAN never pulls the text encoder towards what is easy to draw.
-- The **generator** compresses the embedding (a linear layer and LeakyReLU), concatenates it with noise and
+- The **generator** projects the embedding (a linear layer and LeakyReLU), concatenates it with noise and
   draws a 32×32 RGB scene with transposed convolutions. With ``conditional_norm`` its batch norms take their
-  per-channel gain and bias from the compressed embedding too (conditional batch norm, de Vries et al. 2017, as
+  per-channel gain and bias from the projected embedding too (conditional batch norm, de Vries et al. 2017, as
   in the generators of SNGAN-projection and BigGAN), so the caption steers every scale, not only the first layer.
-- The **matching-aware discriminator** reduces the image to 4×4 features h, tiles the compressed embedding c
+- The **matching-aware discriminator** reduces the image to 4×4 features h, tiles the projected embedding c
   over them and scores the pair with a 1×1 and a 4×4 convolution (Reed et al.'s design), plus a projection term
   ⟨W c, h⟩ (Miyato & Koyama 2018, as in the cGAN's D), which in a two-epoch trial here drew 71% of pictures
   all-correct against 67% without it. It learns "is this a real scene *of this caption*" because it sees real
@@ -50,7 +50,8 @@ class TextEncoder(CaptionEncoder):
 
 
 def compress_text(text_dim: int, compressed_dim: int) -> nn.Sequential:
-    """Reed et al.'s projection of the text embedding to a smaller vector before it meets noise or image features."""
+    """Reed et al.'s learned projection of the text embedding before it meets noise or image features. They call it a
+    compression (1024-d to 128-d); the gallery's embedding is 128-d already, so by default it keeps the size."""
     return nn.Sequential(nn.Linear(text_dim, compressed_dim), nn.LeakyReLU(0.2))
 
 

@@ -109,7 +109,8 @@ def importance_weighted_nll(model: VAE, images: torch.Tensor, samples: int, gene
     """−log p(x) per image, estimated with ``samples`` importance samples from q(z|x) (Burda et al. 2016).
 
     log p(x) ≈ logsumexp_k [log p(x|z_k) + log p(z_k) − log q(z_k|x)] − log K; the estimate is a
-    lower bound on log p(x) that tightens as K grows, so the NLL it gives is an upper bound.
+    lower bound on log p(x) in expectation (Jensen) that tightens as K grows, so the NLL it gives is an upper
+    bound in expectation: one draw can fall on either side.
     """
     mean, log_variance = model.encode(images)
     log_weights = []
