@@ -51,7 +51,7 @@ def named_folder(text: str) -> tuple[str, str]:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT)")
+    parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT, else downloaded)")
     parser.add_argument("--model", default=CGAN.source())
     parser.add_argument("--classifier", default=CLASSIFIER.source())
     parser.add_argument("--compare", nargs="*", type=named_folder, default=[], metavar="NAME=FOLDER",

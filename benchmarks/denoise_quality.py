@@ -56,7 +56,7 @@ VALIDATION_SEED = 1  # the test digits use seed 0
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw (env: GALLERY_DATA_ROOT)")
+    parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw (env: GALLERY_DATA_ROOT; else downloaded)")
     parser.add_argument("--model", default=DAE_MNIST.source(), help="checkpoint folder or Hub repo id")
     parser.add_argument("--limit", type=positive_int, default=None, help="score the first N test digits only (quick runs)")
     parser.add_argument("--bm3d-n", type=non_negative_int, default=300, help="run BM3D on the first N test digits (0: skip)")

@@ -339,7 +339,7 @@ FIDs from the same N.
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", help="folder with MNIST/raw and FashionMNIST/raw (else $GALLERY_DATA_ROOT)")
+    parser.add_argument("--data-root", help="folder with MNIST/raw and FashionMNIST/raw (else $GALLERY_DATA_ROOT, else downloaded)")
     parser.add_argument("--n", type=positive_int, default=500, help="images per set")
     parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                         help="for every pipeline (the fastest here for each, benchmarks/results/fid_speed.md)")

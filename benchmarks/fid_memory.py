@@ -127,7 +127,7 @@ RSS before the run: {m['rss_before_mb']:,.1f} MB. Growth of the peak from {m['fi
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", help="folder with MNIST/raw (else $GALLERY_DATA_ROOT)")
+    parser.add_argument("--data-root", help="folder with MNIST/raw (else $GALLERY_DATA_ROOT, else downloaded)")
     parser.add_argument("--stream", type=positive_int, default=50_000, help="images streamed")
     parser.add_argument("--keep", type=positive_int, default=1_000, help="feature vectors kept")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)

@@ -166,7 +166,7 @@ The rebuild against `default_1.pt` as shipped, same data path, batch {BATCH_SIZE
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", help="folder with MNIST/raw (else $GALLERY_DATA_ROOT)")
+    parser.add_argument("--data-root", help="folder with MNIST/raw (else $GALLERY_DATA_ROOT, else downloaded)")
     parser.add_argument("--images", type=positive_int, default=160, help="images per timed pass")
     parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[4, 8, 16, 32],
                         help=f"for ours ({BATCH_SIZE}, the default, is added where missing)")

@@ -21,7 +21,7 @@
     of paths with exactly one, mean frame confidence, for lerp and slerp, beside a pixel cross-fade.
 
 Writes vae_quality.{json,md} into ``--out-dir`` (default benchmarks/results/) and, unless ``--no-cards``, adds the
-test figures to each model's card.
+test figures to the card of each model that is a folder in pretrained/ (a Hub repo's card is left as it is).
 """
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ TARGETS = {"grey": 95.0, "iwae": 86.0}
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT)")
-    parser.add_argument("--models", nargs="+", default=list(MODELS), help="checkpoint names in pretrained/ (or Hub repos)")
+    parser.add_argument("--data-root", default=None, help="folder with MNIST/raw/*.gz (default: $GALLERY_DATA_ROOT, else downloaded)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), help="checkpoint names (pretrained/<name>, or $GALLERY_HUB_USER/<name> when that is set) or Hub repos")
     parser.add_argument("--classifier", default=CLASSIFIER.source())
     parser.add_argument("--iwae-samples", type=positive_int, default=5000, help="k of the importance-weighted bound")
     parser.add_argument("--iwae-images", type=positive_int, default=1000, help="first N test digits for the k-sample bound")

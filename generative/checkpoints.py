@@ -39,7 +39,7 @@ class Checkpoint:
 
 DAE_MNIST = Checkpoint("dae-mnist", DenoisingAutoencoder, f"python training/train_dae.py {MNIST}")
 PHOTO_DENOISER = Checkpoint("photo-denoiser", PhotoDenoiser,
-                            "python training/train_photo_denoiser.py --data-root <folder with denoising/Train400> "
+                            "python training/train_photo_denoiser.py --data-root <folder with denoising/Train400, BSD68 and Set12> "
                             "(one stage; the shipped checkpoint took nine, each listed in its model card)")
 CLASSIFIER = Checkpoint("classifier-mnist", DigitClassifier, f"python training/train_classifier.py {MNIST}")
 CGAN = Checkpoint("cgan-mnist", Generator, f"python training/train_cgan.py {MNIST} --epochs 50")

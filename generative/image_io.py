@@ -1,4 +1,4 @@
-"""Decode an untrusted image file into a grey-level array, or say clearly why not.
+"""Decode an untrusted image file into a grey-level or RGB array, or say clearly why not.
 
 Uploads are checked from the header before any pixel is decoded, so a 100-megapixel PNG costs nothing
 (a JPEG that large is decoded at a fraction of its size), and every way a file can be unusable becomes an

@@ -37,8 +37,9 @@ RESUMED_NOTE = ("\n- **Resumed:** the run was interrupted and continued with `--
 
 
 USE_NOTE = ("Run it in the root of the gallery's code (a checkout of its repository, or its Space's files), where "
-            "`generative/` imports and the paths below exist; a model's repo on the Hub holds only its weights and this "
-            "card. A path that is not a folder there is read as a Hub repo id.")
+            "`generative/` imports and the paths below exist; a model's repo on the Hub holds its weights, settings, "
+            "metrics, pictures and this card, not the code. A source written as `namespace/name` that is not a folder "
+            "there is read as a Hub repo id.")
 
 
 def use_section(usage: str) -> str:

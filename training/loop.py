@@ -154,16 +154,16 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def add_training_args(parser: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,
-                      data: str | None = None) -> None:
+                      data: str | None = None, lr_help: str = "learning rate") -> None:
     """The flags every training script has, with the script's own defaults.
 
     ``data`` is the help of ``--data-root``, saying what the folder must hold; the scripts that render
-    their own data (the toy world) have no such flag."""
+    their own data (the toy world) have no such flag. ``lr_help`` says which parts ``--lr`` trains, where not all."""
     if data:
         parser.add_argument("--data-root", default=None, help=data)
     parser.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training set")
     parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="per process")
-    parser.add_argument("--lr", type=non_negative_float, default=lr, help="learning rate")
+    parser.add_argument("--lr", type=non_negative_float, default=lr, help=lr_help)
     parser.add_argument("--seed", type=seed_int, default=0, help="seeds the initial weights, the data order and the noise")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU when there is one")
     parser.add_argument("--run-dir", type=writable_folder, default=None, help="samples, loss curve and resume state (default: the project's runs/<model>)")

@@ -1,8 +1,12 @@
 """Train a conditional DCGAN on MNIST and write its generator in Hub layout (pretrained/cgan-mnist/).
 
     python training/train_cgan.py --data-root ../shared/datasets --epochs 50           # pretrained/cgan-mnist
-    python training/train_cgan.py --data-root ../shared/datasets --loss hinge --output-dir runs/cgan-compare/hinge --run-dir runs/cgan-compare/hinge-run
-    python training/train_cgan.py --data-root ../shared/datasets --loss wgan-gp --output-dir runs/cgan-compare/wgan-gp --run-dir runs/cgan-compare/wgan-gp-run
+    for loss in non-saturating hinge; do                                              # the README's loss comparison
+        python training/train_cgan.py --data-root ../shared/datasets --epochs 3 --loss $loss \\
+            --output-dir runs/cgan-compare/$loss --run-dir runs/cgan-compare/$loss-run
+    done
+    python training/train_cgan.py --data-root ../shared/datasets --epochs 1 --loss wgan-gp \\
+        --output-dir runs/cgan-compare/wgan-gp --run-dir runs/cgan-compare/wgan-gp-run
     accelerate launch --multi_gpu --num_processes 4 training/train_cgan.py ...        # data-parallel
 
 G and D are trained in turn on every batch (D ``--d-steps`` times, then G once), with Adam as in

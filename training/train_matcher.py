@@ -58,7 +58,7 @@ print("best caption:", captions[similarity[0].argmax()], "| cosine", [round(s, 3
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=3, batch_size=128, lr=2e-3)
-    parser.add_argument("--train-scenes", type=positive_int, default=40_000, help="rendered (scene, caption) pairs, one in five held out")
+    parser.add_argument("--train-scenes", type=positive_int, default=40_000, help="rendered (scene, caption) pairs, every fifth of a held-out colour–shape pair")
     parser.add_argument("--dim", type=positive_int, default=128, help="size of the shared image–caption space")
     parser.add_argument("--width", type=positive_int, default=32, help="channels of the image encoder's first conv block")
     parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "scene-matcher", help=OUTPUT_DIR_HELP)

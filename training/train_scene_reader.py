@@ -53,7 +53,7 @@ print("the reader sees:", describe(readout, 0))
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_training_args(parser, epochs=5, batch_size=128, lr=3e-3)
-    parser.add_argument("--train-scenes", type=positive_int, default=40_000, help="rendered training scenes (one in five held out)")
+    parser.add_argument("--train-scenes", type=positive_int, default=40_000, help="rendered training scenes (every fifth of a held-out colour–shape pair, which the judge must read)")
     parser.add_argument("--width", type=positive_int, default=32, help="channels of the first conv block")
     parser.add_argument("--output-dir", type=writable_folder, default=PRETRAINED_DIR / "scene-reader", help=OUTPUT_DIR_HELP)
     args = parser.parse_args(argv)

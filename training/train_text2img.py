@@ -83,7 +83,7 @@ print(f"{len(pictures)} pictures of {tuple(pictures.shape[1:])}, values {picture
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    add_training_args(parser, epochs=6, batch_size=64, lr=2e-4)
+    add_training_args(parser, epochs=6, batch_size=64, lr=2e-4, lr_help=f"G's and D's learning rate (the text encoder's is {TEXT_LR:g})")
     parser.add_argument("--train-scenes", type=positive_int, default=100_000, help="rendered training scenes, with one caption each")
     parser.add_argument("--loss", choices=LOSSES[:2], default="non-saturating", help="the GAN loss")
     parser.add_argument("--int-weight", type=non_negative_float, default=1.0, help="weight of G's loss on blended captions (GAN-INT); 0 turns it off")

@@ -3,8 +3,8 @@
 A zip comes from strangers (the FID tab's uploads), so it is checked before anything is decompressed:
 the member count and the declared uncompressed total are capped (zip bombs), so is each file's size (a
 member is read whole into memory), a member may not grow past its declared size while being read,
-names that would escape a folder are refused (nothing is extracted to disk, but such a zip is not an
-honest image set), and images larger than a pixel cap are refused before decoding. Members that are
+names that would escape a folder are skipped (nothing is extracted to disk, but such a member is no
+honest image), and so are images larger than a pixel cap, before decoding. Members that are
 not images, or that do not decode, are skipped and counted: the counts go into every result so a user
 sees what was measured.
 
