@@ -669,6 +669,31 @@ def test_references_can_be_rebuilt_beside_the_shipped_ones_to_compare(stand_in, 
     assert rebuilt.name == reference_path("mnist-test", "classifier", "").name and load_stats(rebuilt).n == len(digits)
 
 
+def test_references_keep_the_features_of_a_random_sample_and_the_statistics_of_all(stand_in, monkeypatch, tmp_path):
+    """The kept vectors (KID, precision/recall) were the first 1,000 test digits', and MNIST's test set puts its
+    5,000 cleaner digits first: the kept ones must be a random sample; the mean and covariance stay those of all."""
+    digits = torch.arange(40, dtype=torch.float32)[:, None, None, None].expand(-1, 1, 28, 28) / 40  # image i's pixels: i / 40
+    monkeypatch.setattr(references, "load_mnist", lambda split, root, name: (digits, None))
+    monkeypatch.setattr(references, "make_extractor", lambda kind, resize, device: dataclasses.replace(stand_in, resize=resize))
+    in_order = tmp_path / "in-order"
+    in_order.mkdir()
+    monkeypatch.setattr(references, "in_random_order", lambda images: images)  # the old, first-N behaviour
+    references.main(["--names", "mnist-test", "--features", "classifier", "--keep", "10", "--out-dir", str(in_order)])
+    monkeypatch.undo()
+    monkeypatch.setattr(references, "load_mnist", lambda split, root, name: (digits, None))
+    monkeypatch.setattr(references, "make_extractor", lambda kind, resize, device: dataclasses.replace(stand_in, resize=resize))
+    references.main(["--names", "mnist-test", "--features", "classifier", "--keep", "10", "--out-dir", str(tmp_path)])
+    first_ten, random_ten = (load_stats(next(folder.glob("*.safetensors"))).kept for folder in (in_order, tmp_path))
+    kept_rows = {row.tobytes() for row in random_ten}
+    assert kept_rows != {row.tobytes() for row in first_ten}  # not the first ten images' vectors
+    shuffled, plain = (load_stats(next(folder.glob("*.safetensors"))).stats for folder in (tmp_path, in_order))
+    np.testing.assert_allclose(shuffled.mean, plain.mean, rtol=1e-6)
+    np.testing.assert_allclose(shuffled.covariance, plain.covariance, rtol=1e-4, atol=1e-7)
+    assert np.array_equal(references.in_random_order(np.arange(10_000))[:1_000] < 5_000,
+                          references.in_random_order(np.arange(10_000))[:1_000] < 5_000)  # seeded
+    assert 400 < (references.in_random_order(np.arange(10_000))[:1_000] < 5_000).sum() < 600  # both halves
+
+
 def test_references_read_every_set_before_replacing_any_file(monkeypatch, tmp_path):
     """A root without Fashion-MNIST once cost the freshly rebuilt MNIST reference (minutes of Inception) first."""
     monkeypatch.setattr(statistics_files, "REFERENCES_DIR", tmp_path)
@@ -732,8 +757,9 @@ def test_a_folder_against_the_shipped_mnist_reference_in_classifier_features(fol
 
 @needs_classifier_reference
 def test_the_reference_holds_the_features_a_folder_of_the_same_digits_gives(mnist_test, tmp_path):
-    """The reference was computed from arrays; PNGs of its first digits must give its first kept features."""
-    digits = (mnist_test[0][:16, 0].numpy() * 255).round().astype(np.uint8)
+    """The reference was computed from arrays; PNGs of the digits it kept must give its kept features (the first
+    test digits to pass in its seeded random order)."""
+    digits = (references.in_random_order(mnist_test[0][:, 0].numpy())[:16] * 255).round().astype(np.uint8)
     folder = write_folder(tmp_path / "digits", np.repeat(digits[..., None], 3, axis=-1))
     measured = features_of(FolderImages(folder), make_extractor("classifier", "", torch.device("cpu")))
     reference = load_stats(CLASSIFIER_REFERENCE)
@@ -754,12 +780,13 @@ def test_the_classifier_features_are_the_shipped_classifiers_even_for_a_hub_user
 
 @needs_weights
 @pytest.mark.parametrize("name, dataset", [("mnist-test", "MNIST"), ("fashion-mnist-test", "FashionMNIST")])
-def test_the_shipped_inception_references_hold_the_features_their_first_images_give(name, dataset, data_root, tmp_path):
-    """The FID tab's default comparisons: PNGs of a reference's first test images, through the standard FID network,
-    must give its first kept feature vectors, and the file must name that network and resize."""
+def test_the_shipped_inception_references_hold_the_features_their_kept_images_give(name, dataset, data_root, tmp_path):
+    """The FID tab's default comparisons: PNGs of the test images a reference kept (the first to pass in its seeded
+    random order), through the standard FID network, must give its kept feature vectors, and the file must name that
+    network and resize."""
     from generative.data.mnist import load_mnist
 
-    grey = (load_mnist("test", data_root, name=dataset)[0][:8, 0].numpy() * 255).round().astype(np.uint8)
+    grey = (references.in_random_order(load_mnist("test", data_root, name=dataset)[0][:, 0].numpy())[:8] * 255).round().astype(np.uint8)
     folder = write_folder(tmp_path / name, np.repeat(grey[..., None], 3, axis=-1))
     extractor = make_extractor("inception", "pytorch-fid", torch.device("cpu"))
     measured = features_of(FolderImages(folder), extractor)
