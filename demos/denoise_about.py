@@ -9,8 +9,8 @@ from demos.photo import MAX_PHOTO_SIGMA
 from demos.reports import COLOUR_BM3D_RUN, hardware_words
 from generative.classical import CLASSICAL_DENOISERS
 from generative.data.photo_sets import VALIDATION_IMAGES
-from generative.noise import TRAINING_LEVEL_RANGE
 from generative.metrics.image_quality import SSIM_SETTING
+from generative.noise import TRAINING_LEVEL_RANGE
 from generative.photo import BM3D_ROW, margins_text, paired_row, paired_words, shown_model_row
 
 
@@ -45,8 +45,9 @@ def about_markdown(metrics: dict | None, comparison: dict | None = None) -> str:
         "Only digit-like structure fits through the bottleneck, so the noise is left behind.\n\n"
         "**How this one was trained.** On the 55,000 MNIST training digits (the last 5,000 held out), each "
         "corrupted with its own random kind and level of Gaussian, salt-and-pepper or masking noise, so one *blind* "
-        f"model handles all three ({trained_levels()}; the slider goes to 1, beyond them). Loss: binary cross-entropy between output and clean digit, its grey levels taken as "
-        "the targets (squared error through the output sigmoid stalls at an all-black output on short runs).\n\n"
+        f"model handles all three ({trained_levels()}; the slider goes to 1, beyond them). Loss: binary cross-entropy "
+        "between output and clean digit, its grey levels taken as the targets (squared error through the output sigmoid "
+        "stalls at an all-black output on short runs).\n\n"
         "**Classical filters** (median, Gaussian blur, non-local means, BM3D) know nothing about digits; they only "
         "assume that images are smooth or self-similar, which is why they blur strokes or keep noise."
         f"{'' if 'BM3D' in CLASSICAL_DENOISERS else BM3D_ABSENT}\n\n"
