@@ -11,7 +11,7 @@ from demos.inputs import (MAX_SEED, Refusal, api_endpoint, checked_int, checked_
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
-from generative.gan_losses import SPECTRAL_NORM_WORDS, spectral_norm_in_d
+from generative.gan_losses import spectral_norm_words
 from generative.hub import load_metrics
 from generative.latent import latent_path
 from generative.models import DigitClassifier, Generator
@@ -98,7 +98,7 @@ def about_markdown(metrics: dict | None, report: dict | None) -> str:
         "**How the label enters.** G concatenates a learned 32-d embedding of y with z before its first layer, then "
         "upsamples 7×7 → 14×14 → 28×28 with transposed convolutions, batch norm and ReLU (DCGAN). D extracts features h "
         "with strided convolutions and LeakyReLU, and scores ψ(h) + ⟨embed(y), h⟩ (a projection discriminator)"
-        f"{'; ' + SPECTRAL_NORM_WORDS if spectral_norm_in_d(loss) else ''}.\n\n"
+        f"{spectral_norm_words(loss)}.\n\n"
         f"{LOSS_WORDS[loss]}\n\n"
         "**The noise carries style, the label identity:** \"same style, every digit\" draws each row from one z. "
         "Shrinking z towards 0 (noise scale < 1: sampling at a lower *temperature*, as Glow does; BigGAN's truncation "

@@ -14,14 +14,19 @@ import torch
 import torch.nn.functional as F
 
 LOSSES = ("non-saturating", "hinge", "wgan-gp")
-SPECTRAL_NORM_WORDS = ("every layer of D is spectrally normalised (Miyato et al. 2018), which bounds how fast its score "
-                       "can change")
 
 
 def spectral_norm_in_d(kind: str) -> bool:
     """Whether D is spectrally normalised for this loss: not for WGAN-GP, whose gradient penalty bounds D's slope
     itself (its paper's critic has no normalisation that would fight the penalty)."""
     return kind != "wgan-gp"
+
+
+def spectral_norm_words(kind: str) -> str:
+    """The clause the cGAN tab and model card add to D's description for this loss ("" where D has no spectral norm)."""
+    if not spectral_norm_in_d(kind):
+        return ""
+    return "; every layer of D is spectrally normalised (Miyato et al. 2018), which bounds how fast its score can change"
 
 
 def discriminator_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from generative.checkpoints import CLASSIFIER  # noqa: E402
 from generative.data.mnist import load_mnist  # noqa: E402
-from generative.gan_losses import (LOSSES, SPECTRAL_NORM_WORDS, discriminator_loss, generator_loss,  # noqa: E402
-                                   gradient_penalty, spectral_norm_in_d)
+from generative.gan_losses import (LOSSES, discriminator_loss, generator_loss, gradient_penalty,  # noqa: E402
+                                   spectral_norm_in_d, spectral_norm_words)
 from generative.hub import model_source  # noqa: E402
 from generative.metrics.classification import accuracy_report  # noqa: E402
 from generative.models import ConditionalGAN, DigitClassifier, Generator  # noqa: E402
@@ -195,7 +195,7 @@ The generator maps a noise vector z ~ N(0, I) ({args.noise_dim}-d) and a digit l
 learned 32-d embedding, concatenated with z) to a 28×28 image: a linear layer to 7×7 feature maps, then
 transposed convolutions up to 28×28, with batch norm and ReLU. Its adversary (not published here,
 {metrics['discriminator_parameters']:,} parameters) is a projection discriminator: strided convolutions
-with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩{'; ' + SPECTRAL_NORM_WORDS if spectral_norm_in_d(args.loss) else ''}.
+with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩{spectral_norm_words(args.loss)}.
 
 - **Architecture:** `Generator(noise_dim={args.noise_dim}, width={args.width})`, {metrics['parameters']:,} parameters
   (`generative/models/cgan.py`).
