@@ -125,12 +125,7 @@ def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
 
 def test_stop_ends_a_running_measurement_of_the_same_client(client):
     """The Stop button's endpoint, called from the same session while 10,000 samples are being measured."""
-    job = client.submit(MNIST_REFERENCE, None, CGAN, None, 10_000, 0, CLASSIFIER, "pytorch-fid", False, False,
-                        api_name="/fid_measure")
-    deadline = time.monotonic() + 60
-    while not extracting(job) and not job.done() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert extracting(job) and not job.done(), "the measurement ended before it could be stopped"
+    job = extracting_ten_thousand(client, CLASSIFIER, within_s=60)
     assert client.predict(api_name="/fid_stop") == STOPPED
     text, grid_a, grid_b = job.result(timeout=10)  # one batch of 8 digits takes milliseconds
     assert text.startswith("Stopped after ") and "of 10,000 images of 10,000 cGAN samples" in text
@@ -160,17 +155,23 @@ def extracting(job) -> bool:
     return any("features of" in (unit.desc or "") for unit in job.status().progress_data or ())
 
 
+def extracting_ten_thousand(client, features: str, within_s: float):
+    """A submitted measurement of 10,000 cGAN samples, once its images are being measured (for a Stop or a cancel)."""
+    job = client.submit(MNIST_REFERENCE, None, CGAN, None, 10_000, 0, features, "pytorch-fid", False, False,
+                        api_name="/fid_measure")
+    deadline = time.monotonic() + within_s
+    while not extracting(job) and not job.done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert extracting(job) and not job.done(), "the measurement ended before it could be stopped"
+    return job
+
+
 @pytest.mark.skipif(not have_weights(), reason="the FID Inception weights are not installed here")
 def test_cancelling_a_running_api_measurement_stops_its_work(app_url, client):
     """gradio_client's job.cancel() on a running measurement: Gradio frees the one-at-a-time slot at once, and the work
     must end with it. It ran on, beside the next request that took the slot; now the next waits for the work to stop."""
     other = Client(app_url, verbose=False)
-    job = other.submit(MNIST_REFERENCE, None, CGAN, None, 10_000, 0, INCEPTION, "pytorch-fid", False, False,
-                       api_name="/fid_measure")
-    deadline = time.monotonic() + 120
-    while not extracting(job) and not job.done() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert extracting(job) and not job.done(), "the measurement ended before it could be cancelled"
+    job = extracting_ten_thousand(other, INCEPTION, within_s=120)
     job.cancel()
     # The rest of 10,000 Inception images takes about 15 min here; 20 images in the classifier's features, seconds.
     after = client.submit(MNIST_REFERENCE, None, CGAN, None, 20, 0, CLASSIFIER, "pytorch-fid", False, False,
