@@ -99,15 +99,20 @@ def stage_span(numbers: list[int]) -> str:
 
 
 def caution_on_test_sets(metrics: dict) -> str:
-    """The stages whose card notes say BSD68 guided them: a learner must not read the BSD68 margins as those of an
-    untouched test set, which the tab's figures alone would suggest."""
-    numbers = [i for i, stage in enumerate(metrics.get("stages", []), 1) if "BSD68" in (stage.get("note") or "")]
-    if not numbers:
+    """Which training stages each test set guided (a stage's ``guided_by`` in metrics.json, written by hand beside its
+    note): a learner must not read the BSD68 margins as those of an untouched test set, which the tab's figures alone
+    would suggest."""
+    guided: dict[str, list[int]] = {}
+    for number, stage in enumerate(metrics.get("stages", []), 1):
+        for test_set in stage.get("guided_by", []):
+            guided.setdefault(test_set, []).append(number)
+    if not guided:
         return ""
-    return (f"\n\n**A caution:** the test sets were not untouched. The model card's notes say that BSD68 guided training "
-            f"stage{'s' if len(numbers) > 1 else ''} {stage_span(numbers)} (judged by their BSD68 and Set12 scores, or "
-            "run because of the BSD68 goals), so its BSD68 figures, and its Set12 ones for the stages judged by Set12 "
-            "too, may be optimistic: they are not those of fresh test sets.")
+    listed = "; ".join(f"{test_set}, stage{'s' if len(numbers) > 1 else ''} {stage_span(numbers)}"
+                       for test_set, numbers in guided.items())
+    return (f"\n\n**A caution:** the test sets were not untouched. The model card's notes record that their scores "
+            f"guided training (they judged a stage, or decided whether another one ran): {listed}. So the figures on "
+            f"{' and '.join(guided)} may be optimistic: they are not those of fresh test sets.")
 
 
 def photo_about_markdown(metrics: dict | None, benchmark: dict | None) -> str:

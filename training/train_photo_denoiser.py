@@ -268,7 +268,9 @@ def stages_section(metrics: dict) -> str:
     """For a checkpoint trained in stages: every stage's command and time, and the totals.
 
     A stage's ``note`` in metrics.json (written by hand afterwards: how the stage was judged, say) follows its line,
-    and travels with the stages into the card of every later stage trained from this checkpoint."""
+    and travels with the stages into the card of every later stage trained from this checkpoint. Its
+    ``guided_by``, also by hand (the test sets whose scores judged it or decided that it ran), travels with it in
+    metrics.json, where the tab's caution reads it."""
     stages = metrics["stages"]
     if len(stages) < 2:
         return ""
