@@ -159,11 +159,28 @@ def text2img_objective(*flags: str) -> train_text2img.MatchingAwareObjective:
 
 
 def test_the_r1_penalty_is_gamma_over_two_times_the_squared_slope(monkeypatch):
-    """Mescheder et al.'s R1 is (γ/2)·E‖∇D‖²: with the squared slope fixed at 3, γ = 2 logs and adds 3 (not 6)."""
+    """Mescheder et al.'s R1 is (γ/2)·E‖∇D‖²: with the squared slope fixed at 3, γ = 2 logs 3 and adds 3 (not 6, nor 0)
+    to the loss D's optimiser steps on, which the log alone would not show."""
     monkeypatch.setattr(train_text2img, "r1_penalty", lambda scores, images: torch.tensor(3.0))
     batch = make_scene_set(6, 0).dataset(Tokenizer.of(vocabulary())).tensors
-    logged = text2img_objective("--r1", "2").step(batch, torch.Generator().manual_seed(0))
+
+    def step_with(r1: str) -> tuple[dict, float]:
+        objective, d_losses = text2img_objective("--r1", r1), []
+        update = objective.update
+
+        def recording_update(optimizer, loss):
+            if optimizer is objective.d_optimizer:
+                d_losses.append(loss.item())
+            update(optimizer, loss)
+
+        objective.update = recording_update
+        logged = objective.step(batch, torch.Generator().manual_seed(0))
+        [d_loss] = d_losses
+        return logged, d_loss
+
+    (logged, with_r1), (_, without) = step_with("2"), step_with("0")
     assert logged["R1 penalty"].item() == pytest.approx(3.0)
+    assert with_r1 - without == pytest.approx(3.0, abs=1e-4)
 
 
 def test_g_and_ds_learning_rates_hold_for_the_first_half_then_fall_linearly_to_zero():
