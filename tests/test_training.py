@@ -681,18 +681,23 @@ def test_help_shows_the_defaults_and_where_the_checkpoint_goes(script, capsys, m
         parsers.append(parser)
         return parse(parser, *args, **kwargs)
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", recording)
+    monkeypatch.setenv("COLUMNS", "10000")  # no wrapping inside a word such as text2img-shapes
     with pytest.raises(SystemExit):
         import_module(f"training.{script}").parse_args(["--help"])
-    text = " ".join(capsys.readouterr().out.split())
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    text, lines = " ".join(lines), lines[lines.index("options:"):]  # the flags, not the docstring's example commands
     assert "--output-dir OUTPUT_DIR where the checkpoint goes" in text and "the run replaces the shipped one" in text
     assert "(default: None)" not in text and str(PROJECT_ROOT) not in text
-    for action in parsers[0]._actions:  # each flag's own help, not the whole text, where another flag's may stand in
+    for action in parsers[0]._actions:  # each flag's own lines, not the whole text, where another flag's may stand in
         if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
             default = action.default
             if isinstance(default, (str, Path)) and Path(default).is_absolute():
                 default = Path(default).relative_to(PROJECT_ROOT)
-            own = loop.HelpFormatter("script")._get_help_string(action) % {"default": action.default}
-            assert f"(default: {default})" in own, (script, action.option_strings[0], own)
+            flag = action.option_strings[0]
+            [at] = [i for i, line in enumerate(lines) if line == flag or line.startswith((f"{flag} ", f"{flag},"))]
+            end = next((i for i in range(at + 1, len(lines)) if lines[i].startswith("-")), len(lines))  # the next flag
+            own = " ".join(lines[at:end])
+            assert f"(default: {default})" in own, (script, flag, own)
 
 
 def test_the_published_sample_grid_is_the_last_epochs_by_number(tmp_path):
