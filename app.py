@@ -17,7 +17,8 @@ from gradio import processing_utils
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from demos import cgan, denoise, fid, text2img, vae
-from demos.inputs import tabs
+from demos.inputs import example_names_script, example_paths, tabs
+from demos.photo import photo_example_paths
 from generative.hub import HUB_USER_ENV
 
 TABS = [denoise, vae, cgan, text2img, fid]  # each module has TITLE and build_tab(hub_user)
@@ -143,7 +144,7 @@ def launch(demo: gr.Blocks, host: str, port: int, **kwargs) -> None:
     processing_utils.save_pil_to_cache = save_pil_to_cache_whole  # every picture a tab returns is cached through it
     demo.queue(default_concurrency_limit=2, max_size=64)
     demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD, show_error=True,
-                theme=THEME, css=CSS, **kwargs)
+                theme=THEME, css=CSS, js=example_names_script(example_paths() + photo_example_paths()), **kwargs)
 
 
 if __name__ == "__main__":

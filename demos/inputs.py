@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import math
 import random
 import threading
@@ -256,6 +257,36 @@ def example_paths() -> list[str]:
         return int(copy), int(label)
 
     return [str(p) for p in sorted(EXAMPLES_DIR.glob("*.png"), key=label_then_copy)]
+
+
+def example_name(path: str) -> str:
+    """What a screen reader says for a bundled example picture: Gradio draws each example as a button around an image
+    with an empty alt text, so every one was announced as a bare "button". A digit is named by its label and its
+    index in the MNIST test set (``7_0_test00000.png``), a photo by its file name."""
+    file = Path(path)
+    if file.parent == EXAMPLES_DIR:
+        label, _, test_index = file.stem.split("_")
+        return f"Example digit {label} (MNIST test image {int(test_index.removeprefix('test'))})"
+    return f"Example photo: {file.stem.replace('-', ' ')}"
+
+
+def example_names_script(paths: list[str]) -> str:
+    """The page's script (``launch(js=...)``) that gives each example button in ``paths`` its ``example_name``.
+
+    Gradio serves an example from a cached copy with the same file name, and draws the buttons anew on another page
+    of examples, so the script names every example button by its picture's file name whenever the page changes (and
+    renames one that is given another picture)."""
+    names = json.dumps({Path(path).name: example_name(path) for path in paths}, ensure_ascii=False)
+    return f"""() => {{
+    const names = {names};
+    const nameExamples = () => document.querySelectorAll("button.gallery-item").forEach(button => {{
+        const source = button.querySelector("img")?.getAttribute("src");
+        const name = source && names[decodeURIComponent(source.split("/").pop())];
+        if (name && button.getAttribute("aria-label") !== name) button.setAttribute("aria-label", name);
+    }});
+    new MutationObserver(nameExamples).observe(document.body, {{childList: true, subtree: true, attributeFilter: ["src"]}});
+    nameExamples();
+}}"""
 
 
 @dataclass

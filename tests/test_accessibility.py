@@ -2,10 +2,15 @@
 
 axe-core (4.14, in Chromium) found every result picture announced as a bare "button" and the theme's labels, primary
 buttons and notes under WCAG AA's 4.5:1 contrast for text; these tests keep both fixed without a browser."""
+import json
+from pathlib import Path
+
 import gradio as gr
 import pytest
 
 import app
+from demos.inputs import EXAMPLES_DIR, example_name, example_names_script, example_paths
+from demos.photo import PHOTO_EXAMPLES_DIR, photo_example_paths
 
 NAMED = {"white": "#ffffff", "black": "#000000"}
 # (text, background) pairs of the theme that carry text on every tab
@@ -65,3 +70,17 @@ def test_every_picture_has_alt_text():
     assert len(pictures) >= 15 and all(picture.alt_text for picture in pictures)
     named = {picture.elem_id: picture.alt_text for picture in pictures}
     assert named["denoise-photo-denoised"] == "denoised" and named["vae-map"].startswith("Decoded latent plane")
+
+
+def test_each_bundled_example_picture_gets_a_name_of_its_own_from_its_file():
+    """The names the page's script gives the example buttons (Gradio leaves their pictures' alt text empty); the
+    browser test checks that the buttons get them."""
+    paths = example_paths() + photo_example_paths()
+    names = {Path(path).name: example_name(path) for path in paths}
+    assert len(paths) == 34 and len(set(names.values())) == 34
+    assert names["7_0_test00000.png"] == "Example digit 7 (MNIST test image 0)"
+    assert names["8_2_test00110.png"] == "Example digit 8 (MNIST test image 110)"
+    assert names["chelsea-cat.png"] == "Example photo: chelsea cat"
+    assert all(Path(path).parent in (EXAMPLES_DIR, PHOTO_EXAMPLES_DIR) for path in paths)
+    script = example_names_script(paths)
+    assert json.loads(script.split("const names = ", 1)[1].split(";\n", 1)[0]) == names

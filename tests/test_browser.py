@@ -9,7 +9,8 @@ seed" changes them. FID tab: the classifier-feature FID of cGAN samples, an uplo
 held-out example caption draws new pictures with the held-out note, and an unknown word is named back.
 At phone width every tab is in sight; at phone, tablet and desktop width no label, icon or readout covers a picture
 and no gallery hides pictures in a scroll box of its own. The cGAN's sliders redraw from the keyboard, and the photo
-detail moves by keyboard and stays where it was put when σ changes.
+detail moves by keyboard and stays where it was put when σ changes. Every example picture has a name for screen
+readers, on every page of examples.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
 """
@@ -20,6 +21,7 @@ import re
 import shutil
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,7 +35,8 @@ expect = sync_api.expect
 expect.set_options(timeout=30_000)  # one denoising request beside a training run (Playwright's default: 5 s)
 
 from demos.fid import GENERATOR_CHOICES, UPLOAD  # noqa: E402
-from demos.photo import ZOOM_SCALE, ZOOM_SIDE  # noqa: E402
+from demos.inputs import example_name, example_paths  # noqa: E402
+from demos.photo import ZOOM_SCALE, ZOOM_SIDE, photo_example_paths  # noqa: E402
 from generative.classical import CLASSICAL_DENOISERS  # noqa: E402
 from input_files import random_digits_zip  # noqa: E402
 
@@ -130,9 +133,26 @@ def test_the_denoise_tab_opens_with_a_denoised_example_and_clicking_another_deno
     assert_scores_are_numbers(page)
     before = src_of(page, NOISY), src_of(page, MODEL_INPUT)
     open_subtab(page, "Upload or pick an example")
-    page.locator("#denoise-examples button.gallery-item:has(img[src*='7_0_test00000'])").click()
+    page.get_by_role("button", name="Example digit 7 (MNIST test image 0)", exact=True).click()
     assert_new_outputs(page, *before)
     page.screenshot(path=str(artifacts_dir / "browser-denoise-example.png"), full_page=True)
+
+
+def test_each_example_picture_has_a_name_for_screen_readers_on_every_page_of_examples(page):
+    """Gradio draws an example as a button around an image whose alt text is empty: each of the 34 was announced as a
+    bare "button". The page's script names them, and names the pictures of another page of examples too."""
+    open_subtab(page, "Upload or pick an example")
+
+    def expect_named(paths: list[str]) -> None:
+        for path in paths:
+            named = page.get_by_role("button", name=example_name(path), exact=True)
+            expect(named.locator(f"img[src$='/{Path(path).name}']")).to_be_visible()
+
+    expect_named(example_paths()[:10] + photo_example_paths())
+    page.locator("#denoise-examples").get_by_role("button", name="2", exact=True).click()  # the same buttons, new pictures
+    expect_named(example_paths()[10:20])
+    page.locator("#denoise-examples").get_by_role("button", name="1", exact=True).click()  # as the later tests expect
+    expect_named(example_paths()[:10])
 
 
 def test_drawing_a_digit_and_pressing_the_button_denoises_it(page, artifacts_dir):
@@ -147,7 +167,7 @@ def test_drawing_a_digit_and_pressing_the_button_denoises_it(page, artifacts_dir
 
 def test_clicking_an_example_photo_shows_the_photo_denoiser_and_a_digit_brings_the_digit_panel_back(page, artifacts_dir):
     open_subtab(page, "Upload or pick an example")
-    page.locator("#denoise-photo-examples button.gallery-item:has(img[src*='chelsea-cat'])").click()
+    page.get_by_role("button", name="Example photo: chelsea cat", exact=True).click()
     expect(page.locator("#denoise-route")).to_contain_text("photo denoiser")
     expect(page.locator("#denoise-photo-denoised img")).to_be_visible()
     expect(page.locator("#denoise-photo-zoom img")).to_have_count(3)
