@@ -135,19 +135,9 @@ def test_the_text_encoders_weight_decay_reaches_its_optimiser():
     assert train_text2img.parse_args([]).text_weight_decay == 0.5  # the study's choice is the shipped run's
 
 
-def test_the_l1_weight_adds_exactly_its_share_of_the_pictures_distance_to_the_real_scenes():
-    from accelerate import Accelerator
-
-    batch = make_scene_set(6, 0).dataset(Tokenizer.of(vocabulary())).tensors
-    logged = {}
-    for weight in (0.0, 10.0):
-        args = train_text2img.parse_args(["--width", "4", "--noise-dim", "8", "--text-dim", "16", "--l1-weight", str(weight)])
-        torch.manual_seed(0)
-        objective = train_text2img.MatchingAwareObjective(args)
-        objective.setup(TextToImageGAN(8, 16, 4, read_scene=True), Accelerator(cpu=True), args, total_steps=1)
-        logged[weight] = objective.step(batch, torch.Generator().manual_seed(0))
-    assert logged[0.0]["G L1"] > 0 and torch.equal(logged[0.0]["G L1"], logged[10.0]["G L1"])
-    assert torch.allclose(logged[10.0]["G loss"] - logged[0.0]["G loss"], 10 * logged[0.0]["G L1"])
+def test_the_card_gives_the_l1_weight_on_pix2pixs_scale_too():
+    """What λ = 10 adds to G's loss is tested in test_training_objectives.py; here what the card says of it."""
+    args = train_text2img.parse_args(["--l1-weight", "10"])
     assert "same caption, λ = 10 on pixels in [0, 1], as λ = 5 on pix2pix's [−1, 1] scale (as pix2pix" in train_text2img.model_card(
         {"alignment_seen_captions": {}, "discriminator_parameters": 1, "parameters": 1, "train_examples": 6, "train_seconds": 60,
          "hardware": "cpu", "resumed": False, "published": "G", "per_epoch": {"alignment_error_500_ema_pictures": [0.1]},

@@ -158,29 +158,38 @@ def text2img_objective(*flags: str) -> train_text2img.MatchingAwareObjective:
     return objective
 
 
+def step_recording_losses(*flags: str) -> tuple[dict, dict[str, float]]:
+    """One step of a tiny text-to-image objective on six scenes: what it logged, and the loss each optimiser (text, G,
+    D) stepped on. The step logs and updates with separate expressions, so a test of the log alone cannot see what
+    trained."""
+    objective, stepped = text2img_objective(*flags), {}
+    names = {id(objective.text_optimizer): "text", id(objective.g_optimizer): "G", id(objective.d_optimizer): "D"}
+    update = objective.update
+
+    def recording_update(optimizer, loss):
+        stepped[names[id(optimizer)]] = loss.item()
+        update(optimizer, loss)
+
+    objective.update = recording_update
+    batch = make_scene_set(6, 0).dataset(Tokenizer.of(vocabulary())).tensors
+    return objective.step(batch, torch.Generator().manual_seed(0)), stepped
+
+
 def test_the_r1_penalty_is_gamma_over_two_times_the_squared_slope(monkeypatch):
     """Mescheder et al.'s R1 is (γ/2)·E‖∇D‖²: with the squared slope fixed at 3, γ = 2 logs 3 and adds 3 (not 6, nor 0)
-    to the loss D's optimiser steps on, which the log alone would not show."""
+    to the loss D's optimiser steps on."""
     monkeypatch.setattr(train_text2img, "r1_penalty", lambda scores, images: torch.tensor(3.0))
-    batch = make_scene_set(6, 0).dataset(Tokenizer.of(vocabulary())).tensors
-
-    def step_with(r1: str) -> tuple[dict, float]:
-        objective, d_losses = text2img_objective("--r1", r1), []
-        update = objective.update
-
-        def recording_update(optimizer, loss):
-            if optimizer is objective.d_optimizer:
-                d_losses.append(loss.item())
-            update(optimizer, loss)
-
-        objective.update = recording_update
-        logged = objective.step(batch, torch.Generator().manual_seed(0))
-        [d_loss] = d_losses
-        return logged, d_loss
-
-    (logged, with_r1), (_, without) = step_with("2"), step_with("0")
+    (logged, with_r1), (_, without) = step_recording_losses("--r1", "2"), step_recording_losses("--r1", "0")
     assert logged["R1 penalty"].item() == pytest.approx(3.0)
-    assert with_r1 - without == pytest.approx(3.0, abs=1e-4)
+    assert with_r1["D"] - without["D"] == pytest.approx(3.0, abs=1e-4)
+
+
+def test_the_l1_weight_adds_exactly_its_share_of_the_pictures_distance_to_the_real_scenes():
+    """λ = 10 adds 10 × the mean |G(z, t) − x| to G's loss, in the log and in what G's optimiser steps on."""
+    (logged, with_l1), (plain, without) = (step_recording_losses("--l1-weight", weight) for weight in ("10", "0"))
+    assert plain["G L1"] > 0 and torch.equal(plain["G L1"], logged["G L1"])
+    assert torch.allclose(logged["G loss"] - plain["G loss"], 10 * plain["G L1"])
+    assert with_l1["G"] - without["G"] == pytest.approx(10 * plain["G L1"].item(), abs=1e-4)
 
 
 def test_g_and_ds_learning_rates_hold_for_the_first_half_then_fall_linearly_to_zero():
