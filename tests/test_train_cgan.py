@@ -6,6 +6,7 @@ from safetensors.torch import load_file
 
 from generative.hub import load_model
 from generative.models import Generator
+from saved_states import assert_same_saved_state
 from training import train_cgan
 
 pytestmark = pytest.mark.timeout(300)
@@ -65,6 +66,8 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data
     for key in a:
         assert (a[key] - b[key]).abs().max().item() < 1e-5, key
     assert json.loads((resumed / "metrics.json").read_text())["resumed"]
+    # the tiny G publishes its own weights, not the moving average's: that one is in the saved state
+    assert_same_saved_state(unbroken.parent / "run", resumed.parent / "run", registered=1)
 
 
 @pytest.mark.parametrize("decay", ["1", "2", "-0.1"])

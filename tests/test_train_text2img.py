@@ -12,6 +12,7 @@ from generative.models.matcher import ImageTextMatcher
 from generative.models.scene_reader import SceneReader
 from generative.models.text2img import TextToImage, TextToImageGAN
 from generative.text import Tokenizer
+from saved_states import assert_same_saved_state
 from training import loop, train_matcher, train_scene_reader, train_text2img
 
 pytestmark = pytest.mark.timeout(300)
@@ -194,3 +195,4 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, tiny
     assert a.keys() == b.keys()
     for key in a:
         assert (a[key] - b[key]).abs().max().item() < 1e-5, key
+    assert_same_saved_state(unbroken.parent / "run", resumed.parent / "run", registered=1)  # the moving average too
