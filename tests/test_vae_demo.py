@@ -113,7 +113,8 @@ def test_the_walk_on_the_map_joins_the_endpoints_codes_and_marks_every_frame(tin
     model, classifier = tiny
     torch.manual_seed(2)
     map_model = VAE(latent_dim=2, width=4).eval()
-    a, b = demo.prior_sample(model, 0), demo.prior_sample(model, 1)
+    # encoded digits, whose reconstructions differ from them (a prior sample's image is its reconstruction)
+    a, b = (demo.encode_digit(model, digit) for digit in (np.zeros((28, 28), np.float32), np.eye(28, dtype=np.float32)))
     result = demo.walk(model, classifier, a, b, steps=5)
     overlay = demo.map_overlay(map_model, a, b, result, "lerp")
     with torch.no_grad():
