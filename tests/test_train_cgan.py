@@ -3,6 +3,8 @@ import json
 
 import pytest
 from safetensors.torch import load_file
+from torch import nn
+from torch.nn.utils.parametrize import is_parametrized
 
 from generative.hub import load_model
 from generative.models import Generator
@@ -29,7 +31,17 @@ def run(tmp_path, name: str, *flags: str):
 @pytest.mark.parametrize("loss", ["non-saturating", "hinge", "wgan-gp"])
 def test_one_epoch_of_each_loss_writes_the_generator_and_a_card(tmp_path, data_root, monkeypatch, loss):
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(data_root))
+    trained, setup = [], train_cgan.AdversarialObjective.setup
+
+    def recording_setup(self, model, *rest, **named):  # the D the run trains
+        trained.append(model.discriminator)
+        return setup(self, model, *rest, **named)
+
+    monkeypatch.setattr(train_cgan.AdversarialObjective, "setup", recording_setup)
     out = run(tmp_path, loss, "--epochs", "1", "--loss", loss)
+    [discriminator] = trained
+    layers = [m for m in discriminator.modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.Embedding))]
+    assert len(layers) == 6 and {is_parametrized(m, "weight") for m in layers} == {loss != "wgan-gp"}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["loss"] == loss and metrics["d_steps"] == (5 if loss == "wgan-gp" else 1)
     assert set(metrics["conditional_accuracy"]) == {"G", "EMA of G"} and metrics["published"] in metrics["conditional_accuracy"]
@@ -37,7 +49,7 @@ def test_one_epoch_of_each_loss_writes_the_generator_and_a_card(tmp_path, data_r
     assert len(metrics["per_epoch"]["classifier_error_1000_ema_samples"]) == 1
     card = (out / "README.md").read_text()
     assert f"--loss {loss}" in card and "Conditional accuracy" in card and train_cgan.USAGE in card
-    assert ("spectrally normalised" in card) == (loss != "wgan-gp")  # the D it trained, as the tab says
+    assert ("spectrally normalised" in card) == (loss != "wgan-gp")  # as the D it trained is, and as the tab says
     generator = load_model(Generator, str(out), train_command="python training/train_cgan.py")
     assert generator.noise_dim == 8
 
