@@ -129,6 +129,8 @@ def test_example_digit_gives_every_output(seven):
     assert_complete(seven)
     assert_shows_digit(seven.model_input)
     assert_same_digit(seven.clean, seven.model_input, tolerance=0.5)  # clean = the digit the model was given
+    given = pixels(seven.model_input)[::8, ::8]  # shown enlarged 8×; an MNIST digit is already in MNIST's style
+    assert np.abs(given - pixels(str(SEVEN))).mean() < 6  # so the model was given it as it is
     assert np.abs(pixels(seven.noisy) - pixels(seven.clean)).mean() > 10  # level 0.5 visibly corrupts it
     assert seven.warnings == []
 
