@@ -289,22 +289,25 @@ def test_the_tabs_map_follows_the_chosen_path(tab):
                                        rtol=1e-4)
 
 
-WALK_ELBO_BOUND = 95.0  # the issue's target; measured 92.32 on all 10,000 (benchmarks/results/vae_quality.md)
-MAP_ELBO_BOUND = 143.0  # measured 139.87 on all 10,000: 3 nats of slack for the subset and the sampling noise
+# Upper ends: the issue's target (16-d), and the measured figure plus 3 nats of slack for the subset and the sampling
+# noise (2-d). Lower ends: the measured figure minus 3 nats, so a −ELBO that lost its KL term (25 and 7 nats on these
+# digits) fails too. Measured on all 10,000: 92.32 and 139.87 (benchmarks/results/vae_quality.md).
+WALK_ELBO_RANGE = (89.3, 95.0)
+MAP_ELBO_RANGE = (136.8, 143.0)
 
 
 @shipped
 def test_shipped_vaes_reach_their_stated_test_elbo_on_real_digits(mnist_test):
     """Grey-level −ELBO (PyTorch-example convention) on the first 1000 MNIST test digits, one sample each.
 
-    The bounds are the target (16-d) and the measured full-test figure plus slack (2-d); see the constants.
+    See the constants for the ranges (91.18 and 140.39 here).
     """
     images = mnist_test[0][:1000]
-    for checkpoint, bound in ((VAE_WALK, WALK_ELBO_BOUND), (VAE_MAP, MAP_ELBO_BOUND)):
+    for checkpoint, (low, high) in ((VAE_WALK, WALK_ELBO_RANGE), (VAE_MAP, MAP_ELBO_RANGE)):
         model = checkpoint.load()
         with torch.inference_mode():
             elbo = negative_elbo(model, images, torch.Generator().manual_seed(0)).mean().item()
-        assert math.isfinite(elbo) and elbo < bound, (checkpoint.name, elbo)
+        assert low < elbo < high, (checkpoint.name, elbo)
 
 
 @shipped
