@@ -122,7 +122,6 @@ def test_a_missing_checkpoint_names_the_command_that_trains_it(tmp_path, monkeyp
         missing.generate(3, 4, 0, 1.0)
 
 
-@pytest.mark.skipif(not (PRETRAINED_DIR / CGAN.name / "model.safetensors").is_file(), reason="no shipped cGAN")
 def test_the_shipped_generator_draws_the_digit_asked_for():
     """500 samples (50 per digit, seed 0) read by the MNIST classifier. Bound 97 %: the benchmark measured
     about 99 % on 10,000 samples (benchmarks/results/cgan_quality.md); 500 leave a standard error near 0.5 %."""

