@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import threading
@@ -410,6 +411,8 @@ def test_statistics_files_round_trip(stand_in, folders, tmp_path, suffix):
     assert np.array_equal(loaded.stats.covariance, loaded.stats.covariance.T)
     np.testing.assert_allclose(loaded.kept, features.kept, rtol=1e-3 if suffix == ".safetensors" else 1e-7, atol=1e-3)
     assert (loaded.n, loaded.source, loaded.extractor, loaded.resize) == (SET_SIZE, str(folders["A"]), stand_in.label, stand_in.resize)
+    (tmp_path / "beside.txt").write_text("")  # the mode any new file gets here (safetensors alone wrote rw-------)
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE((tmp_path / "beside.txt").stat().st_mode)
 
 
 def test_a_pytorch_fid_statistics_file_is_read_without_provenance(folders):

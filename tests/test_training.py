@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -49,6 +50,8 @@ def test_one_epoch_writes_hub_layout_card_metrics_and_progress_pictures(tmp_path
     run_dir = tmp_path / "a" / "run"
     assert (run_dir / "loss_curve.png").stat().st_size > 0
     assert (run_dir / "samples" / "epoch_001.png").stat().st_size > 0
+    # readable by whoever may read the card: safetensors alone wrote the weights rw------- (its issue #782)
+    assert stat.S_IMODE((out / "model.safetensors").stat().st_mode) == stat.S_IMODE((out / "config.json").stat().st_mode)
 
 
 def test_a_short_run_learns_past_the_all_black_output(tmp_path, data_root):

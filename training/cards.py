@@ -14,6 +14,7 @@ import torch
 from accelerate import Accelerator
 from safetensors.torch import save_file
 
+from generative.file_modes import give_usual_mode
 from generative.hub import WEIGHTS_FILE, push_folder_to_hub
 from generative.provenance import command_line, cpu_model
 from training.loop import History
@@ -131,6 +132,7 @@ def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metr
     for name, file_tensors in (tensors or {}).items():
         save_file({key: value.contiguous() for key, value in file_tensors.items()}, str(out_dir / name))
     model.save_pretrained(out_dir)
+    give_usual_mode(*out_dir.glob("*.safetensors"))
     print(f"saved {out_dir}")
     if args.push_to_hub and not push_folder_to_hub(out_dir, args.push_to_hub):
         raise SystemExit(1)  # the checkpoint is written; the message above says why the upload failed

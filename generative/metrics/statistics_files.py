@@ -14,6 +14,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
+from generative.file_modes import give_usual_mode
 from generative.hub import PRETRAINED_DIR
 from generative.metrics.features import SetFeatures
 from generative.metrics.frechet import GaussianStats
@@ -62,6 +63,7 @@ def save_stats(features: SetFeatures, path: str | Path) -> None:
         if features.kept is not None:
             tensors["features"] = features.kept.astype(np.float16)
         save_file(tensors, str(path), metadata=info)
+        give_usual_mode(path)
     else:
         extra = {} if features.kept is None else {"features": features.kept.astype(np.float32)}
         with open(path, "wb") as file:  # a file object, so np.savez does not append ".npz" to another name
