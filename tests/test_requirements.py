@@ -2,12 +2,16 @@
 
 A Space installs requirements.txt and nothing else, while this suite runs with requirements-dev.txt, whose extras
 pull in more: PyWavelets came only with BM3D's package, so on a Space the Denoise tab's noise estimate (through
-scikit-image, which lists PyWavelets as optional) failed with "PyWavelets is not installed"."""
+scikit-image, which lists PyWavelets as optional) failed with "PyWavelets is not installed". The Space's front matter
+in the README must agree with them too."""
 import ast
 import re
+import subprocess
 import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "app.py", *(path for folder in ("generative", "demos", "training") for path in (ROOT / folder).rglob("*.py"))]
@@ -52,3 +56,24 @@ def test_the_scan_sees_imports_of_every_form(tmp_path):
                       "def f():\n    import pywt\n")
     assert imported_modules(source) == {"numpy", "scipy", "pywt"}
     assert {"pywavelets", "scikit-image", "pillow"} <= required_distributions()
+
+
+def front_matter() -> dict[str, str]:
+    """The Space's settings: the README's YAML front matter, one ``key: value`` a line."""
+    block = (ROOT / "README.md").read_text().split("---\n")[1]
+    return dict(line.split(": ", 1) for line in block.splitlines())
+
+
+def test_the_space_runs_the_gradio_that_requirements_txt_pins():
+    """A Space installs the Gradio of its front matter's sdk_version, not requirements.txt's: the two must agree, or
+    the Space serves the gallery on a Gradio its tests never ran on."""
+    [pin] = re.findall(r"^gradio==([\w.]+)", (ROOT / "requirements.txt").read_text(), re.M)
+    assert front_matter()["sdk_version"] == pin
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="not a git checkout: the tracked files are unknown")
+def test_the_space_upload_size_the_readme_gives_is_that_of_the_tracked_files():
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    total = sum((ROOT / name).stat().st_size for name in tracked.split("\0") if name)
+    [stated] = re.findall(r"the excludes below leave exactly the files git tracks, about\s+(\d+) MB", (ROOT / "README.md").read_text())
+    assert abs(total / 1e6 - int(stated)) <= 1, f"the tracked files are {total / 1e6:.1f} MB"
