@@ -39,17 +39,13 @@ from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import BM3D_ROW, denoise_photo, psnr_8bit, to_uint8
 from event_wiring import assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
 from input_files import SEVEN
+from tiny_models import with_strong_weights
 
 
 @pytest.fixture(scope="module")
 def tiny_model():
     torch.manual_seed(0)
-    model = DenoisingAutoencoder(width=4, code_dim=8).eval()
-    with torch.no_grad():  # its default weights gave nearly one picture for any input (1e-6 apart): make the input count
-        for weight in model.parameters():
-            if weight.dim() > 1:
-                weight.normal_(0, 0.5)
-    return model
+    return with_strong_weights(DenoisingAutoencoder(width=4, code_dim=8).eval())  # its input counts (1e-6 apart before)
 
 
 @pytest.fixture

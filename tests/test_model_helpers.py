@@ -18,6 +18,7 @@ from generative.models.scene_reader import read_all
 from generative.models.text2img import (
     ConditionalBatchNorm2d, MatchingAwareDiscriminator, TextConditionedGenerator, TextToImage, draw_captions)
 from generative.text import Tokenizer
+from tiny_models import with_strong_weights
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
@@ -176,10 +177,7 @@ def test_a_caption_drawn_again_in_a_later_batch_gets_fresh_noise_from_the_one_st
     one draw of 5 rows into draws of 2 + 2 + 1 with the same numbers.)"""
     torch.manual_seed(0)
     model = TextToImage(noise_dim=8, text_dim=16, width=4).eval()
-    with torch.no_grad():  # DCGAN's N(0, 0.02) weights leave the noise almost no say: make it count
-        for weight in model.generator.parameters():
-            if weight.dim() > 1:
-                weight.normal_(0, 0.5)
+    with_strong_weights(model.generator)  # DCGAN's N(0, 0.02) weights leave the noise almost no say
     captions = ["a red circle"] * 6
     pictures = draw_captions(model, captions, seed=3, batch_size=2)
     torch.testing.assert_close(draw_captions(model, captions, seed=3, batch_size=2), pictures, rtol=0, atol=0)
