@@ -26,6 +26,8 @@ MAX_UPLOAD = "100mb"  # a zip of a few thousand images for the FID tab; anything
 DELETE_CACHE = (1800, 7200)  # Gradio's copies of returned files: checked half-hourly, deleted after 2 h (a 4-MP photo: ~30 MB)
 CSS = """
 .pixelated img { image-rendering: pixelated; }  /* enlarged digits stay sharp at any display size */
+/* An upload's preview fills its box: Gradio only scales one down to fit, so a picked 28×28 digit was a 28-px speck. */
+.fit-preview .image-frame img { object-fit: contain !important; }
 /* Gradio's gallery keeps its fixed number of columns, each at least 100 px, so 8 spill out of a narrow panel:
    instead, as many columns as fit, each at least --min-cell wide. */
 .fit-columns .grid-container { grid-template-columns: repeat(auto-fill, minmax(var(--min-cell, 84px), 1fr)) !important;

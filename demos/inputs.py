@@ -319,7 +319,7 @@ def digit_input(elem_prefix: str, button_label: str, canvas: int = 280, upload_h
         sketch_button = gr.Button(button_label, variant="primary", elem_id=f"{elem_prefix}-sketch-button")
     with gr.Tab("Upload or pick an example", id=f"{elem_prefix}-upload-tab"):
         upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label=upload_label,
-                          height=upload_height, elem_id=f"{elem_prefix}-upload")
+                          height=upload_height, elem_id=f"{elem_prefix}-upload", elem_classes=["fit-preview"])
         gr.Examples(examples=[[p] for p in example_paths()], inputs=[upload], label="Real MNIST test digits",
                     examples_per_page=10, elem_id=f"{elem_prefix}-examples")
         if photo_examples:

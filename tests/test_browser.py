@@ -136,6 +136,9 @@ def test_the_denoise_tab_opens_with_a_denoised_example_and_clicking_another_deno
     page.get_by_role("button", name="Example digit 7 (MNIST test image 0)", exact=True).click()
     assert_new_outputs(page, *before)
     page.screenshot(path=str(artifacts_dir / "browser-denoise-example.png"), full_page=True)
+    # the picked digit fills its upload box (180 px high here), not 28 px of it: its black ground spans the width drawn
+    preview = Image.open(io.BytesIO(page.locator("#denoise-upload .image-frame").screenshot())).convert("L")
+    assert (np.asarray(preview) < 40).any(axis=0).sum() > 150
 
 
 def test_each_example_picture_has_a_name_for_screen_readers_on_every_page_of_examples(page):
