@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (MAX_SEED, Refusal, api_endpoint, checked_int, checked_seed, enlarge, is_number, kept_on_refusal,
-                          new_seed, shown)
+from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, checked_int, checked_seed,
+                          enlarge, is_number, kept_on_refusal, new_seed, shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
@@ -220,14 +220,14 @@ def build_tab(hub_user: str | None = None) -> None:
                               label="Noise scale (temperature: < 1 = cleaner, less varied)", elem_id="cgan-scale")
             generate = gr.Button("Generate", variant="primary", elem_id="cgan-generate")
         with gr.Column(scale=2):
-            grid = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "label-clear"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",
+            grid = gr.Gallery(buttons=GALLERY_BUTTONS, elem_classes=["pixelated", "fit-columns", "captions-below", "label-clear"], format="png", label="Samples (classifier: digit · confidence; ✗ = not the digit asked for)",
                               height="auto", value=start[0], elem_id="cgan-samples")  # columns: as many as fit (app.CSS)
             verdict = gr.Markdown(start[1] or "", label="verdict", elem_id="cgan-verdict")
     gr.Markdown("### Same style, every digit\nEach row is one noise vector z, drawn as every digit 0–9.")
     with gr.Row():
         rows = gr.Slider(1, MAX_ROWS, value=DEFAULTS["rows"], step=1, precision=0, label="Rows", elem_id="cgan-rows")
         styles_button = gr.Button("Draw the rows", elem_id="cgan-styles-button")
-    styles = gr.Image(elem_classes=["pixelated", "label-clear"], format="png", label="Rows: noise vectors (from the seed); columns: digits 0–9",
+    styles = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label="Rows: noise vectors (from the seed); columns: digits 0–9",
                       interactive=False, value=start[2], elem_id="cgan-styles")
     gr.Markdown("### Walk the noise between two seeds")
     with gr.Row():
@@ -235,7 +235,7 @@ def build_tab(hub_user: str | None = None) -> None:
         seed_b = gr.Number(value=DEFAULTS["seed_b"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed B", elem_id="cgan-seed-b")
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, precision=0, label="Steps", elem_id="cgan-steps")
         walk_button = gr.Button("Walk", elem_id="cgan-walk-button")
-    strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "strip", "label-clear"], format="png",
+    strip = gr.Gallery(buttons=GALLERY_BUTTONS, elem_classes=["pixelated", "fit-columns", "captions-below", "strip", "label-clear"], format="png",
                        label="The chosen digit from seed A's noise to seed B's", height="auto", value=start[3],
                        elem_id="cgan-strip")
     with gr.Row():

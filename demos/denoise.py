@@ -10,9 +10,9 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_choice, checked_flag, checked_seed, clicked_point,
-                          digit_from_pixels, digit_from_sketch, digit_input, enlarge, example_paths, is_number, kept_on_refusal,
-                          shown, sketch_path, tabs, upload_path)
+from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_choice,
+                          checked_flag, checked_seed, clicked_point, digit_from_pixels, digit_from_sketch, digit_input,
+                          enlarge, example_paths, is_number, kept_on_refusal, shown, sketch_path, tabs, upload_path)
 from demos.output_files import OutputFolder
 from demos.denoise_about import about_markdown, photo_about_markdown
 from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
@@ -340,16 +340,16 @@ def build_tab(hub_user: str | None = None) -> None:
         with gr.Column(scale=2):
             route_note = gr.Markdown(OPENING_NOTE if start[0] else "", label="route note", elem_id="denoise-route")
             with gr.Column(visible=True) as digit_panel:
-                model_input = gr.Image(start[1], elem_classes=["pixelated", "label-clear"], format="png", label="What the model sees (28×28, enlarged)",
+                model_input = gr.Image(start[1], buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label="What the model sees (28×28, enlarged)",
                                        interactive=False, elem_id="denoise-model-input")
                 with gr.Row(elem_classes=["compare-row"]):
-                    clean_out = gr.Image(start[2], elem_classes=["pixelated", "label-clear"], format="png", label="clean", interactive=False,
+                    clean_out = gr.Image(start[2], buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label="clean", interactive=False,
                                          elem_id="denoise-clean")
-                    noisy_out = gr.Image(start[3], elem_classes=["pixelated", "label-clear"], format="png", label="noisy", interactive=False,
+                    noisy_out = gr.Image(start[3], buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label="noisy", interactive=False,
                                          elem_id="denoise-noisy")
-                    denoised_out = gr.Image(start[4], elem_classes=["pixelated", "label-clear"], format="png", label="autoencoder", interactive=False,
+                    denoised_out = gr.Image(start[4], buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label="autoencoder", interactive=False,
                                             elem_id="denoise-denoised")
-                classical_out = gr.Gallery(start[5], elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip",
+                classical_out = gr.Gallery(start[5], buttons=GALLERY_BUTTONS, elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip",
                                                                 "label-clear"],
                                            format="png", label="Classical denoisers on the same noisy image", height="auto",
                                            elem_id="denoise-classical")
@@ -358,13 +358,13 @@ def build_tab(hub_user: str | None = None) -> None:
                 gr.Markdown(about_markdown(tab.metrics, tab.comparison), elem_id="denoise-about")
             with gr.Column(visible=False) as photo_panel:
                 with gr.Row(elem_classes=["compare-row"]):
-                    photo_clean = gr.Image(format="png", label="original", elem_classes=["label-clear"], interactive=False,
+                    photo_clean = gr.Image(buttons=IMAGE_BUTTONS, format="png", label="original", elem_classes=["label-clear"], interactive=False,
                                           elem_id="denoise-photo-clean")
-                    photo_noisy = gr.Image(format="png", label="noisy", elem_classes=["label-clear"], interactive=False,
+                    photo_noisy = gr.Image(buttons=IMAGE_BUTTONS, format="png", label="noisy", elem_classes=["label-clear"], interactive=False,
                                           elem_id="denoise-photo-noisy")
-                    photo_denoised = gr.Image(format="png", label="denoised", elem_classes=["label-clear"], interactive=False,
+                    photo_denoised = gr.Image(buttons=IMAGE_BUTTONS, format="png", label="denoised", elem_classes=["label-clear"], interactive=False,
                                               elem_id="denoise-photo-denoised")
-                photo_zoom = gr.Gallery(elem_classes=["pixelated", "fit-columns", "zoom", "captions-below", "label-clear"], format="png",
+                photo_zoom = gr.Gallery(buttons=GALLERY_BUTTONS, elem_classes=["pixelated", "fit-columns", "zoom", "captions-below", "label-clear"], format="png",
                                         label="Detail, 96×96 pixels enlarged 4×: click a photo above, or move the sliders, "
                                         "to choose where", height="auto", elem_id="denoise-photo-zoom")
                 with gr.Row():

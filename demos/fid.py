@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 
 from demos.background import cancel_event, cancellable
-from demos.inputs import (MAX_SEED, Refusal, api_endpoint, checked_choice, checked_flag, checked_int, checked_seed,
-                          kept_on_refusal, upload_path)
+from demos.inputs import (IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, checked_choice, checked_flag, checked_int,
+                          checked_seed, kept_on_refusal, upload_path)
 from demos.reports import benchmark_report, machine
 from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
@@ -353,9 +353,9 @@ def build_tab(hub_user: str | None = None) -> None:
         stop = gr.Button("Stop", variant="stop", elem_id="fid-stop", scale=1)
     result = gr.Markdown("Choose two sets and press **Measure**.", label="result", elem_id="fid-result")
     with gr.Row():
-        grid_a = gr.Image(label="Set A (first images; none for reference statistics)", interactive=False, format="png",
+        grid_a = gr.Image(buttons=IMAGE_BUTTONS, label="Set A (first images; none for reference statistics)", interactive=False, format="png",
                           elem_classes=["label-clear"], elem_id="fid-grid-a")
-        grid_b = gr.Image(label="Set B (first images)", interactive=False, format="png", elem_classes=["label-clear"],
+        grid_b = gr.Image(buttons=IMAGE_BUTTONS, label="Set B (first images)", interactive=False, format="png", elem_classes=["label-clear"],
                           elem_id="fid-grid-b")
     gr.Markdown(about_markdown(*(benchmark_report(name) for name in REPORTS)),
                 elem_id="fid-about")

@@ -8,6 +8,7 @@ import functools
 import inspect
 import json
 import math
+import os
 import random
 import threading
 from contextlib import contextmanager
@@ -28,6 +29,11 @@ API_EMPTY_SKETCH = ('The sketch is empty: over the API, send a drawing as {"comp
 NOT_A_DIGIT = ("This image does not look like a handwritten digit (it looks like a photo). The models here know only "
                "MNIST digits, so they see it as the digit it most resembles.")
 EXAMPLES_DIR = Path(__file__).parent / "examples" / "mnist_test"
+# Gradio's share button posts a picture to a Space's discussions; anywhere else it only answers "Must be on Spaces to
+# share." in red, so the tabs' pictures and galleries show it on a Space alone (SYSTEM=spaces is how Gradio tells).
+ON_A_SPACE = os.environ.get("SYSTEM") == "spaces"
+IMAGE_BUTTONS = ["download", "fullscreen", *(["share"] if ON_A_SPACE else [])]
+GALLERY_BUTTONS = ["download", "download_all", "fullscreen", *(["share"] if ON_A_SPACE else [])]
 MAX_SEED = 2**31 - 1
 
 

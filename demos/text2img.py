@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import MAX_SEED, Refusal, api_endpoint, checked_int, checked_seed, kept_on_refusal, new_seed, shown
+from demos.inputs import (GALLERY_BUTTONS, MAX_SEED, Refusal, api_endpoint, checked_int, checked_seed, kept_on_refusal,
+                          new_seed, shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
@@ -288,7 +289,7 @@ def build_tab(hub_user: str | None = None) -> None:
                 reseed = gr.Button("New seed", elem_id="t2i-new-seed")
             generate = gr.Button("Generate", variant="primary", elem_id="t2i-generate")
         with gr.Column(scale=2):
-            gallery = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "label-clear"],
+            gallery = gr.Gallery(buttons=GALLERY_BUTTONS, elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "label-clear"],
                                  format="png", height="auto", value=start[0],
                                  label="Pictures (what the scene reader sees; ✓ = exactly the caption's scene)",
                                  elem_id="t2i-gallery")
@@ -301,7 +302,7 @@ def build_tab(hub_user: str | None = None) -> None:
     with gr.Row():
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, precision=0, label="Steps", elem_id="t2i-steps")
         blend_button = gr.Button("Blend", elem_id="t2i-blend-button")
-    strip = gr.Gallery(elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip", "label-clear"],
+    strip = gr.Gallery(buttons=GALLERY_BUTTONS, elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip", "label-clear"],
                        format="png", height="auto",
                        value=start[2], label="From caption A to caption B (what the scene reader sees)", elem_id="t2i-strip")
     with gr.Row():

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_choice, checked_int, checked_seed, clicked_point,
-                          digit_from_sketch, digit_from_upload, digit_input, enlarge, example_paths, is_number, kept_on_refusal,
-                          shown, tabs, upload_path)
+from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_choice,
+                          checked_int, checked_seed, clicked_point, digit_from_sketch, digit_from_upload, digit_input,
+                          enlarge, example_paths, is_number, kept_on_refusal, shown, tabs, upload_path)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
@@ -265,9 +265,9 @@ def endpoint_column(name: str, prefix: str, image_value, reconstruction_value):
             prior_seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id=f"{prefix}-prior-seed")
             prior_button = gr.Button(f"Sample z ~ N(0, I) as {name}", elem_id=f"{prefix}-prior-button")
     with gr.Row():
-        image = gr.Image(elem_classes=["pixelated", "label-clear"], format="png", label=f"{name}: the digit (28×28)",
+        image = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label=f"{name}: the digit (28×28)",
                          interactive=False, value=image_value, elem_id=f"{prefix}-image")
-        reconstruction = gr.Image(elem_classes=["pixelated", "label-clear"], format="png", label=f"{name}: reconstruction of μ",
+        reconstruction = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label=f"{name}: reconstruction of μ",
                                   interactive=False, value=reconstruction_value, elem_id=f"{prefix}-reconstruction")
     return digit, prior_seed, prior_button, image, reconstruction
 
@@ -292,20 +292,20 @@ def build_tab(hub_user: str | None = None) -> None:
                         elem_id="vae-code")
         seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (posterior sample)",
                          elem_id="vae-seed")
-    strip = gr.Gallery(value=start[6], elem_classes=["pixelated", "fit-columns", "captions-below", "strip", "label-clear"],
+    strip = gr.Gallery(buttons=GALLERY_BUTTONS, value=start[6], elem_classes=["pixelated", "fit-columns", "captions-below", "strip", "label-clear"],
                        format="png", label="The walk, decoded (classifier: digit · confidence)", height="auto", elem_id="vae-strip")
     summary = gr.Markdown(start[9] or "", label="summary", elem_id="vae-summary")
     with gr.Row():
         png = gr.File(value=start[7], label="Strip (PNG)", interactive=False, elem_id="vae-png")
         gif = gr.File(value=start[8], label=GIF_LABEL, interactive=False, elem_id="vae-gif")
     gr.Markdown("### The latent map of a 2-d VAE (click anywhere on it)")
-    latent_map = gr.Image(value=start[10], format="png", label="Decoded latent plane | MNIST test digits' codes",
+    latent_map = gr.Image(buttons=IMAGE_BUTTONS, value=start[10], format="png", label="Decoded latent plane | MNIST test digits' codes",
                           elem_classes=["label-clear"], interactive=False, show_label=True, elem_id="vae-map")
     with gr.Row():
         z1 = gr.Number(value=0.0, label="z₁", elem_id="vae-z1")
         z2 = gr.Number(value=0.0, label="z₂", elem_id="vae-z2")
         decode_button = gr.Button("Decode this point", elem_id="vae-decode-button")
-        point_image = gr.Image(elem_classes=["pixelated", "label-clear"], format="png", label="decoded point", interactive=False,
+        point_image = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label="decoded point", interactive=False,
                                elem_id="vae-point")
         point_readout = gr.Markdown(label="point readout", elem_id="vae-point-readout")
     gr.Markdown(about_markdown(tab.metrics.get(VAE_WALK.name), tab.metrics.get(VAE_MAP.name), tab.report), elem_id="vae-about")

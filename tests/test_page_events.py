@@ -1,5 +1,10 @@
 """The page's events and the API's: a value our checks refuse warns on the page and keeps what is shown, and reaches
 an API caller as an error."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import gradio as gr
 import pytest
 
@@ -66,3 +71,16 @@ def test_every_whole_number_slider_is_an_integer_in_the_api(demo):
     sliders = [block for block in demo.blocks.values() if isinstance(block, gr.Slider)]
     whole = [s for s in sliders if all(float(v).is_integer() for v in (s.step, s.minimum, s.maximum))]
     assert len(whole) >= 9 and {s.elem_id: s.api_info()["type"] for s in whole} == {s.elem_id: "integer" for s in whole}
+
+
+def test_pictures_offer_the_share_button_only_on_a_space(demo):
+    """Gradio's share button posts to a Space's discussions: run anywhere else, every picture's share icon answered
+    "Must be on Spaces to share." in red. On a Space (SYSTEM=spaces) it is offered again."""
+    pictures = [block for block in demo.blocks.values()  # what the tabs show; the upload boxes show no share button
+                if isinstance(block, (gr.Image, gr.Gallery)) and not (block.elem_id or "").endswith("-upload")]
+    assert len(pictures) >= 20 and not any("share" in block.buttons for block in pictures)
+    assert all({"download", "fullscreen"} <= set(block.buttons) for block in pictures)
+    on_a_space = subprocess.run(
+        [sys.executable, "-c", "from demos.inputs import GALLERY_BUTTONS, IMAGE_BUTTONS; print(IMAGE_BUTTONS, GALLERY_BUTTONS)"],
+        cwd=Path(app.__file__).parent, env=os.environ | {"SYSTEM": "spaces"}, capture_output=True, text=True, check=True)
+    assert on_a_space.stdout.count("'share'") == 2
