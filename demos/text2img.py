@@ -248,6 +248,10 @@ class TextToImageTab(CheckpointTab):
             summary = f"The scene reader finds exactly the caption's scene in **{right} of {count}** pictures.{held_out_note(scene)}"
         return gallery_items(images, captions), summary
 
+    def pictures_and_blend(self, caption, count, caption_a, caption_b, steps, seed):
+        """The two views that use the seed box, at once."""
+        return *self.generate(caption, count, seed), *self.blend(caption_a, caption_b, steps, seed)
+
     def blend(self, caption_a, caption_b, steps, seed):
         """The strip from caption A to caption B through the embedding space, with readouts, as gallery items, PNG and GIF."""
         self.check()
@@ -314,12 +318,19 @@ def build_tab(hub_user: str | None = None) -> None:
     raw = {"preprocess": False}  # values reach our own checks, whose messages name the control
     private = {"api_visibility": "private", **raw}
     # In the page an unknown word warns and keeps the pictures; the API's endpoints, on hidden buttons, refuse it.
+    # A setting redraws every view that uses it, as in the cGAN tab, so no view is left showing another count, seed or
+    # step count than the controls say; "always_last" as there, so quick arrow-key presses end on the last value.
+    last = {"trigger_mode": "always_last", **private}
     generate_inputs, generate_kept = [caption, count, seed], kept_on_refusal(tab.generate)
-    gr.on([generate.click, caption.submit], generate_kept, generate_inputs, [gallery, summary], **private)
+    gr.on([generate.click, caption.submit, count.change], generate_kept, generate_inputs, [gallery, summary], **last)
     for example in examples:  # a clicked example is drawn at once, as the other tabs' examples are
         example.load_input_event.then(generate_kept, generate_inputs, [gallery, summary], **private)
-    reseed.click(new_seed, None, seed, api_visibility="private").then(generate_kept, generate_inputs, [gallery, summary], **private)
+    seeded_inputs, seeded_outputs = [caption, count, caption_a, caption_b, steps, seed], [gallery, summary, strip, png, gif]
+    seeded_kept = kept_on_refusal(tab.pictures_and_blend)  # one event for the two views the seed feeds: one warning
+    seed.submit(seeded_kept, seeded_inputs, seeded_outputs, **private)
+    reseed.click(new_seed, None, seed, api_visibility="private").then(seeded_kept, seeded_inputs, seeded_outputs, **private)
     api_endpoint("t2i-api-generate", tab.generate, generate_inputs, [gallery, summary], api_name="t2i_generate", **raw)
     blend_inputs = [caption_a, caption_b, steps, seed]
-    blend_button.click(kept_on_refusal(tab.blend), blend_inputs, [strip, png, gif], **private)
+    gr.on([blend_button.click, steps.change, caption_a.submit, caption_b.submit], kept_on_refusal(tab.blend), blend_inputs,
+          [strip, png, gif], **last)
     api_endpoint("t2i-api-blend", tab.blend, blend_inputs, [strip, png, gif], api_name="t2i_blend", **raw)

@@ -7,6 +7,7 @@ import torch
 from demos import text2img
 from demos.text2img import (HELD_OUT_EXAMPLES, SEEN_EXAMPLES, TextToImageTab, blend, matches, pictures,
                             readout_captions)
+from event_wiring import handlers_of
 from generative.data.scene_sets import BENCHMARK_SEEDS, make_scene_set
 from generative.data.shapes import Scene, Thing, parse_caption, render, slot_targets
 from generative.gan_losses import LOSSES
@@ -47,6 +48,24 @@ def test_pictures_follow_their_seed_and_blends_run_from_caption_a_to_caption_b(t
     with torch.inference_mode():
         halfway = tab.model.generator(noise, (text2img.embed(tab.model, caption_a) + text2img.embed(tab.model, caption_b)) / 2)
     assert np.allclose(strip[2], halfway[0].permute(1, 2, 0).numpy(), atol=1e-5)
+
+
+def test_a_setting_redraws_every_view_that_uses_it(tab):
+    """As in the cGAN tab: the pictures stayed 16 under a Pictures slider moved to 3, the blend kept 8 frames under
+    Steps set to 4, and a new seed redrew the pictures but left the blend drawn from the old one."""
+    with gr.Blocks() as blocks:
+        text2img.build_tab()
+    uses = {("t2i-count", "change"): {"generate"}, ("t2i-caption", "submit"): {"generate"},
+            ("t2i-seed", "submit"): {"pictures_and_blend"}, ("t2i-steps", "change"): {"blend"},
+            ("t2i-caption-a", "submit"): {"blend"}, ("t2i-caption-b", "submit"): {"blend"}}
+    for (elem_id, event), views in uses.items():
+        assert {handler.__name__ for handler in handlers_of(blocks, elem_id, event)} == views, (elem_id, event)
+    [seeded] = handlers_of(blocks, "t2i-seed", "submit")  # one event for both views; a refused value warns and keeps them
+    with pytest.warns(UserWarning, match="dragon"):
+        assert isinstance(seeded("a red dragon", 2, "a red circle", "a blue square", 3, 5), type(gr.skip()))
+    gallery, summary, strip, png, gif = seeded("a large red circle in the centre", 2, "a red circle", "a blue square", 3, 5)
+    assert len(gallery) == 2 and "of 2** pictures" in summary and len(strip) == 3
+    assert [item[0].tolist() for item in strip] == [item[0].tolist() for item in tab.blend("a red circle", "a blue square", 3, 5)[0]]
 
 
 def test_a_reader_verdict_marks_exactly_the_captions_scene(tab):
