@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, checked_int, checked_seed,
-                          enlarge, is_number, kept_on_refusal, new_seed, shown)
+from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, bring_into_sight,
+                          checked_int, checked_seed, enlarge, is_number, kept_on_refusal, new_seed, shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
@@ -267,6 +267,9 @@ def build_tab(hub_user: str | None = None) -> None:
     # that came while one ran, and four quick presses of an arrow key left 19 samples under a slider at 20.
     last = {"trigger_mode": "always_last", **private}
     gr.on([generate.click, count.change], generate_kept, sample_inputs, [grid, verdict], **last)
+    # A digit picked or Generate pressed brings the samples into sight: on a phone they are 970 px down, below the
+    # controls. A moved slider does not move the page.
+    gr.on([digit.input, generate.click], None, js=bring_into_sight("cgan-samples"), api_visibility="private")
     gr.on([styles_button.click, rows.change], every_digit_kept, styles_inputs, styles, **last)
     seeded_inputs = [digit, count, seed, scale, rows]
     seed.submit(seeded_kept, seeded_inputs, [grid, verdict, styles], **private)

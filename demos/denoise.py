@@ -10,9 +10,10 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_choice,
-                          checked_flag, checked_seed, clicked_point, digit_from_pixels, digit_from_sketch, digit_input,
-                          enlarge, example_paths, is_number, kept_on_refusal, shown, sketch_path, tabs, upload_path)
+from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, UploadGuard, api_endpoint,
+                          bring_into_sight, checked_choice, checked_flag, checked_seed, clicked_point,
+                          digit_from_pixels, digit_from_sketch, digit_input, enlarge, example_paths, is_number,
+                          kept_on_refusal, shown, sketch_path, tabs, upload_path)
 from demos.output_files import OutputFolder
 from demos.denoise_about import about_markdown, photo_about_markdown
 from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
@@ -265,13 +266,6 @@ class DenoiseTab:
             raise Refusal(str(err)) from None
 
 
-# On a phone the results come after all the settings, a screen or two below the example just clicked, so a new image
-# brings them into sight once it is denoised (or a new model choice, the other panel); on a wide screen they stand
-# beside the input and nothing moves.
-BRING_RESULTS_INTO_SIGHT = """() => {
-    const results = document.getElementById("denoise-route");
-    if (results && results.getBoundingClientRect().top > window.innerHeight) results.scrollIntoView({behavior: "smooth"});
-}"""
 
 
 def without_outputs(outputs: list, *left_out) -> tuple[list, Callable]:
@@ -397,9 +391,10 @@ def build_tab(hub_user: str | None = None) -> None:
                               preprocess=False, **MODEL_RUNS)
     digit.upload.change(page_event(tab.from_upload_change), [digit.upload, source_state, *controls], page_outputs,
                         api_visibility="private", preprocess=False, **MODEL_RUNS)
-    # The input on show changes only when a new one was denoised: not for a cleared box, a refused file or the second
-    # change event of a dropped file, which all keep what is shown.
-    source_state.change(None, js=BRING_RESULTS_INTO_SIGHT, api_visibility="private")
+    # The input on show changes only when a new one was denoised (or a new model choice shows the other panel): not for
+    # a cleared box, a refused file or the second change event of a dropped file, which all keep what is shown. That is
+    # when the results are brought into sight.
+    source_state.change(None, js=bring_into_sight("denoise-route"), api_visibility="private")
     api_endpoint(
         "denoise-api-sketch", fit_api(tab.from_sketch), [digit.sketch, *controls], api_outputs, api_name="denoise_sketch", preprocess=False,
         **MODEL_RUNS,

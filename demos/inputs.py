@@ -265,6 +265,16 @@ def example_paths() -> list[str]:
     return [str(p) for p in sorted(EXAMPLES_DIR.glob("*.png"), key=label_then_copy)]
 
 
+def bring_into_sight(elem_id: str) -> str:
+    """A page script that scrolls the element ``elem_id`` into view when it lies below the window: on a phone a tab's
+    results come after all its settings, a screen or more below the control just used, and nothing in sight showed
+    that anything had happened. On a wide screen they stand beside the controls, and nothing moves."""
+    return f"""() => {{
+    const results = document.getElementById("{elem_id}");
+    if (results && results.getBoundingClientRect().top > window.innerHeight) results.scrollIntoView({{behavior: "smooth"}});
+}}"""
+
+
 def example_name(path: str) -> str:
     """What a screen reader says for a bundled example picture: Gradio draws each example as a button around an image
     with an empty alt text, so every one was announced as a bare "button". A digit is named by its label and its

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from demos.checkpoints import CheckpointTab
-from demos.inputs import (GALLERY_BUTTONS, MAX_SEED, Refusal, api_endpoint, checked_int, checked_seed, kept_on_refusal,
-                          new_seed, shown)
+from demos.inputs import (GALLERY_BUTTONS, MAX_SEED, Refusal, api_endpoint, bring_into_sight, checked_int, checked_seed,
+                          kept_on_refusal, new_seed, shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
@@ -322,9 +322,13 @@ def build_tab(hub_user: str | None = None) -> None:
     # step count than the controls say; "always_last" as there, so quick arrow-key presses end on the last value.
     last = {"trigger_mode": "always_last", **private}
     generate_inputs, generate_kept = [caption, count, seed], kept_on_refusal(tab.generate)
-    gr.on([generate.click, caption.submit, count.change], generate_kept, generate_inputs, [gallery, summary], **last)
+    # A caption drawn on request (Generate, Enter, a clicked example) brings the pictures into sight: on a phone they
+    # are 900 px below the examples. A moved slider does not move the page.
+    into_sight = {"js": bring_into_sight("t2i-gallery"), "api_visibility": "private"}
+    count.change(generate_kept, generate_inputs, [gallery, summary], **last)
+    gr.on([generate.click, caption.submit], generate_kept, generate_inputs, [gallery, summary], **last).then(None, **into_sight)
     for example in examples:  # a clicked example is drawn at once, as the other tabs' examples are
-        example.load_input_event.then(generate_kept, generate_inputs, [gallery, summary], **private)
+        example.load_input_event.then(generate_kept, generate_inputs, [gallery, summary], **private).then(None, **into_sight)
     seeded_inputs, seeded_outputs = [caption, count, caption_a, caption_b, steps, seed], [gallery, summary, strip, png, gif]
     seeded_kept = kept_on_refusal(tab.pictures_and_blend)  # one event for the two views the seed feeds: one warning
     seed.submit(seeded_kept, seeded_inputs, seeded_outputs, **private)

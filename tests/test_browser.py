@@ -10,7 +10,8 @@ held-out example caption draws new pictures with the held-out note, and an unkno
 At phone width every tab is in sight; at phone, tablet and desktop width no label, icon or readout covers a picture
 and no gallery hides pictures in a scroll box of its own. The cGAN's sliders redraw from the keyboard, and the photo
 detail moves by keyboard and stays where it was put when σ changes. Every example picture has a name for screen
-readers, on every page of examples.
+readers, on every page of examples. On a phone, a clicked example caption or a picked digit brings its pictures into
+sight, as a new image does on the Denoise tab.
 Screenshots go to test-artifacts/. Skipped where Chromium or playwright-python is missing
 (never ``playwright install``: it downloads browsers; Debian's chromium is used instead).
 """
@@ -218,6 +219,28 @@ def test_on_a_phone_a_new_image_brings_its_results_into_sight_and_on_a_wide_scre
                 clear.click()
             sized.wait_for_timeout(1500)  # a scroll would be under way by now
             assert sized.evaluate("window.scrollY") == scrolled
+
+
+@pytest.mark.parametrize("tab, results", [("Text-to-image toy", "#t2i-gallery"), ("cGAN digit picker", "#cgan-samples")])
+def test_on_a_phone_a_request_brings_the_tabs_results_into_sight_and_on_a_wide_screen_nothing_moves(page, tab, results):
+    """As on the Denoise tab: at phone width a clicked example caption or a picked digit drew its pictures 900 px
+    below, out of sight, and nothing in sight changed."""
+    for width, height in ((390, 844), (1280, 1000)):
+        with own_page(page, width, height) as sized:
+            sized.get_by_role("tab", name=tab).click()
+            if tab == "cGAN digit picker":
+                control = sized.locator("#cgan-digit label").filter(has_text="3")
+            else:
+                control = sized.get_by_role("button", name="a small blue circle on the left (held out)", exact=True)
+            control.scroll_into_view_if_needed()
+            scrolled = sized.evaluate("window.scrollY")
+            if width < 500:
+                expect(sized.locator(results)).not_to_be_in_viewport()  # so there is somewhere to go
+            control.click()
+            expect(sized.locator(results)).to_be_in_viewport()
+            if width >= 500:
+                sized.wait_for_timeout(1500)  # a scroll would be under way by now
+                assert sized.evaluate("window.scrollY") == scrolled
 
 
 def pixels_of(page, selector: str) -> np.ndarray:
