@@ -19,8 +19,9 @@ def events_of(demo: gr.Blocks, elem_id: str, event: str) -> list:
 
 
 def handlers_of(demo: gr.Blocks, elem_id: str, event: str) -> list:
-    """The functions that ``event`` of the component with ``elem_id`` triggers directly."""
-    return [f.fn for f in events_of(demo, elem_id, event)]
+    """The Python functions that ``event`` of the component with ``elem_id`` triggers directly (not a page script's
+    event, which has none: bringing results into sight, say)."""
+    return [f.fn for f in events_of(demo, elem_id, event) if f.fn is not None]
 
 
 def answer(handler, *args):
