@@ -268,6 +268,12 @@ class DenoiseTab:
 
 
 
+def noise_settings_in_use(already_noisy) -> tuple:
+    """The noise settings (kind, level, σ, seed), greyed out while the image is taken as already noisy: they add no
+    noise then, and looked as if they still did."""
+    return (gr.update(interactive=not already_noisy),) * 4
+
+
 def without_outputs(outputs: list, *left_out) -> tuple[list, Callable]:
     """``outputs`` less those ``left_out``, and a wrapper that makes a handler written for all of ``outputs`` fit them
     (it drops their values; a single ``gr.skip()`` for all outputs passes as it is)."""
@@ -413,6 +419,8 @@ def build_tab(hub_user: str | None = None) -> None:
                              (level, digit_setting), (sigma, photo_setting), (ensemble, photo_setting)):
         control.change(page_event(handler), [source_state, *controls], page_outputs, api_visibility="private",
                        preprocess=False, **MODEL_RUNS)
+    already_noisy.change(noise_settings_in_use, already_noisy, [noise_kind, level, sigma, seed], api_visibility="private",
+                         queue=False)
     for photo in (photo_clean, photo_noisy, photo_denoised):
         photo.select(tab.zoom_at_click, [photo_views], [photo_zoom, zoom_across, zoom_down], api_visibility="private")
     # "input", not "change": a click sets the sliders and their detail at once; "change" would compute it again.

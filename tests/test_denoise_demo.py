@@ -824,3 +824,14 @@ def test_only_stages_that_weighted_the_loss_by_sigma_are_named_as_weighted():
                           stage("--sigma-weight-power=0.5 --lr 1e-4"), stage("--lr 1e-5")]}
     assert weighted_stages(metrics) == "training stages 2–3 of the 4"
     assert weighted_stages({}) == "training"
+
+
+def test_the_noise_settings_are_greyed_out_while_the_image_is_taken_as_already_noisy():
+    """They add no noise then, and looked as if they still did."""
+    with gr.Blocks() as blocks:
+        denoise.build_tab()
+    [event] = [e for e in events_of(blocks, "denoise-already-noisy", "change") if e.fn is denoise.noise_settings_in_use]
+    outputs = ["denoise-kind", "denoise-level", "denoise-photo-sigma", "denoise-seed"]
+    assert [block.elem_id for block in event.outputs] == outputs
+    assert [update["interactive"] for update in event.fn(True)] == [False] * 4
+    assert [update["interactive"] for update in event.fn(False)] == [True] * 4
