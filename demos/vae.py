@@ -291,7 +291,7 @@ def build_tab(hub_user: str | None = None) -> None:
         code = gr.Radio([(text, key) for key, text in CODES.items()], value="mean", label="Each endpoint's code",
                         elem_id="vae-code")
         seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (posterior sample)",
-                         elem_id="vae-seed")
+                         info="used only when each endpoint's code is a posterior sample", elem_id="vae-seed")
     strip = gr.Gallery(buttons=GALLERY_BUTTONS, value=start[6], elem_classes=["pixelated", "fit-columns", "captions-below", "strip", "label-clear"],
                        format="png", label="The walk, decoded (classifier: digit · confidence)", height="auto", elem_id="vae-strip")
     summary = gr.Markdown(start[9] or "", label="summary", elem_id="vae-summary")
