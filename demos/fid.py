@@ -302,7 +302,8 @@ class FIDTab:
                 dimension = len(a.stats.mean)
                 # The square root takes seconds at 2048-d (its time is in the explanation) with no progress of its own.
                 # A level of 0, not None: without a level Gradio's status shows its timer alone, not this text.
-                progress(0, desc=f"Comparing the two sets (the Fréchet distance's square root of a {dimension}×{dimension} matrix)")
+                progress(0, desc=f"Comparing the two sets (the Fréchet distance's square root of a {dimension}×{dimension} "
+                                 "matrix: the bar stays at 0% until it ends)")
                 too_few = pr and min(a.n, b.n) <= PR_NEIGHBOURS  # k-NN balls need more points than k
                 comparison = compare(a, b, kid=kid, pr=pr and not too_few, stop=stop)
         except (ImageSetError, FIDError) as err:

@@ -78,7 +78,8 @@ def test_rendered_scenes_against_text2img_pictures_in_the_handler_announcing_the
                                        progress=lambda fraction, desc=None: calls.append((fraction, desc)))
     assert "FID:" in text and "24 rendered toy-world scenes" in text and "N = 24" in text
     assert grid_a.shape == grid_b.shape and grid_a.shape[2] == 3
-    assert calls == [(0, "Comparing the two sets (the Fréchet distance's square root of a 2048×2048 matrix)")]
+    assert calls == [(0, "Comparing the two sets (the Fréchet distance's square root of a 2048×2048 matrix: the bar stays "
+                         "at 0% until it ends)")]
 
 
 def test_cgan_sets_cover_every_digit(tab):
