@@ -266,8 +266,6 @@ class DenoiseTab:
             raise Refusal(str(err)) from None
 
 
-
-
 def noise_settings_in_use(already_noisy) -> tuple:
     """The noise settings (kind, level, σ, seed), greyed out while the image is taken as already noisy: they add no
     noise then, and looked as if they still did."""

@@ -722,7 +722,6 @@ def test_a_photo_exactly_at_the_pixel_limit_is_kept_as_it_is():
     assert kept is photo and note is None
 
 
-
 def test_the_ends_of_each_controls_range_are_accepted(tiny_model, small_photo_model, digit):
     """The sliders reach 0 and 1 (level) and 0 and 55 (σ), and the photo handler takes the 8×8 the upload check lets
     through: each end runs (no noise: PSNR ∞) rather than being refused as out of range."""

@@ -120,6 +120,7 @@ def test_the_progress_bar_advances_a_few_times_a_second_however_fast_the_images_
     intervals = (time.monotonic() - started) / features.PROGRESS_INTERVAL
     assert sum(updates) == len(image_set) and intervals - 1 <= len(updates) <= intervals + 2, (len(updates), intervals)
 
+
 # ---------------------------------------------------------------- the Fréchet distance
 
 def test_frechet_distance_of_gaussians_with_exact_covariances():

@@ -196,8 +196,6 @@ def test_a_missing_checkpoint_names_the_command_that_trains_it(tmp_path, monkeyp
         tab.decode_point(None, 0.0, 0.0)
 
 
-
-
 @pytest.fixture(scope="module")
 def tab():
     return demo.VAETab()
