@@ -125,8 +125,8 @@ def about_markdown(metrics: dict | None, report: dict | None, conditional_norm: 
         "`benchmarks/results/text2img_blends.md`). Try *blend two captions* below.\n\n"
         "**The text encoder** is trained beside the GAN to read each caption's scene back (which shape, colour and size "
         "sits at each position; Reed et al. pre-trained theirs to match images). Six (colour, shape) pairs — red "
-        "triangle, green square, blue circle, yellow cross, purple diamond, cyan triangle — never appear in training: asking for them tests whether the model composes a "
-        "colour and a shape it has only seen apart.\n\n"
+        "triangle, green square, blue circle, yellow cross, purple diamond, cyan triangle — never appear in training: "
+        "asking for them tests whether the model composes a colour and a shape it has only seen apart.\n\n"
         "**Judging it.** A separately trained *scene reader* says what each picture shows (✓ = exactly the caption's "
         "scene); a separately trained image–text matcher gives R-precision.")
     if metrics:
