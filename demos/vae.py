@@ -1,8 +1,9 @@
 """The "VAE latent walk" tab: encode two digits, walk the latent space between them, and see the 2-D map."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import partial, wraps
 
 import gradio as gr
 import numpy as np
@@ -42,6 +43,7 @@ class Endpoint:
     std: np.ndarray             # (d,) posterior standard deviation; zero for a prior sample
     reconstruction: np.ndarray  # the decoder's image of ``mean``
     upload: str | None = None   # the uploaded file it was encoded from, if it was: the page skips that file's repeat
+    from_prior: bool = False    # drawn from N(0, I), never encoded: its two pictures are one decoded z
 
 
 @dataclass
@@ -71,7 +73,30 @@ def encode_digit(model: VAE, digit: np.ndarray) -> Endpoint:
 def prior_sample(model: VAE, seed: int) -> Endpoint:
     z = torch.randn(model.latent_dim, generator=torch.Generator().manual_seed(seed))
     image = decode(model, z[None])[0]
-    return Endpoint(image, z.numpy(), np.zeros(model.latent_dim, np.float32), image)
+    return Endpoint(image, z.numpy(), np.zeros(model.latent_dim, np.float32), image, from_prior=True)
+
+
+def endpoint_labels(name: str, endpoint: Endpoint | None = None) -> tuple[str, str]:
+    """The captions of endpoint ``name``'s two pictures. A prior sample was never encoded, so neither picture is a
+    digit or the reconstruction of a μ: both are its z decoded."""
+    if endpoint is not None and endpoint.from_prior:
+        return f"{name}: a prior sample z, decoded", f"{name}: the same z (no encoder, so no reconstruction)"
+    return f"{name}: the digit (28×28)", f"{name}: reconstruction of μ"
+
+
+def with_endpoint_labels(handler: Callable, name: str) -> Callable:
+    """``handler`` (one that sets endpoint ``name``) for the page: the endpoint's two pictures come with the captions
+    that say what they are now. The API's endpoints send the pictures alone, so their callers get plain files."""
+    @wraps(handler)  # Gradio reads the handler's own signature (its request argument) through the wrapper
+    def labelled(*args, **kwargs):
+        result = handler(*args, **kwargs)
+        if not isinstance(result, tuple):  # gr.skip(): nothing shown changes
+            return result
+        endpoint, image, reconstruction, *walk_views = result
+        image_label, reconstruction_label = endpoint_labels(name, endpoint)
+        return (endpoint, gr.update(value=image, label=image_label),
+                gr.update(value=reconstruction, label=reconstruction_label), *walk_views)
+    return labelled
 
 
 def endpoint_code(endpoint: Endpoint, code: str, generator: torch.Generator) -> torch.Tensor:
@@ -264,10 +289,11 @@ def endpoint_column(name: str, prefix: str, image_value, reconstruction_value):
         with gr.Tab("Random from the prior", id=f"{prefix}-prior-tab"):
             prior_seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id=f"{prefix}-prior-seed")
             prior_button = gr.Button(f"Sample z ~ N(0, I) as {name}", elem_id=f"{prefix}-prior-button")
+    image_label, reconstruction_label = endpoint_labels(name)
     with gr.Row():
-        image = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label=f"{name}: the digit (28×28)",
+        image = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label=image_label,
                          interactive=False, value=image_value, elem_id=f"{prefix}-image")
-        reconstruction = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label=f"{name}: reconstruction of μ",
+        reconstruction = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label=reconstruction_label,
                                   interactive=False, value=reconstruction_value, elem_id=f"{prefix}-reconstruction")
     return digit, prior_seed, prior_button, image, reconstruction
 
@@ -276,6 +302,9 @@ def build_tab(hub_user: str | None = None) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     tab = VAETab(hub_user)
     start = tab.initial() or (None,) * 12
+    # The point boxes open at (0, 0), so the picture beside them opens as that point decoded (and marked on the map)
+    # rather than empty.
+    opening_point = tab.decode_point(start[11], 0.0, 0.0) if start[0] else (None,) * 4
     gr.Markdown("## Walk a variational autoencoder's latent space between two digits")
     if tab.error:
         gr.Markdown(f"⚠️ **The models are not available.** {tab.error}", elem_id="vae-model-error")
@@ -299,18 +328,22 @@ def build_tab(hub_user: str | None = None) -> None:
         png = gr.File(value=start[7], label="Strip (PNG)", interactive=False, elem_id="vae-png")
         gif = gr.File(value=start[8], label=GIF_LABEL, interactive=False, elem_id="vae-gif")
     gr.Markdown("### The latent map of a 2-d VAE (click anywhere on it)")
-    latent_map = gr.Image(buttons=IMAGE_BUTTONS, value=start[10], format="png", label="Decoded latent plane | MNIST test digits' codes",
+    latent_map = gr.Image(buttons=IMAGE_BUTTONS, value=opening_point[0], format="png", label="Decoded latent plane | MNIST test digits' codes",
                           elem_classes=["label-clear"], interactive=False, show_label=True, elem_id="vae-map")
     with gr.Row():
         z1 = gr.Number(value=0.0, label="z₁", elem_id="vae-z1")
         z2 = gr.Number(value=0.0, label="z₂", elem_id="vae-z2")
         decode_button = gr.Button("Decode this point", elem_id="vae-decode-button")
-        point_image = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label="decoded point", interactive=False,
-                               elem_id="vae-point")
-        point_readout = gr.Markdown(label="point readout", elem_id="vae-point-readout")
+        point_image = gr.Image(opening_point[2], buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png",
+                               label="decoded point", interactive=False, elem_id="vae-point")
+        point_readout = gr.Markdown(opening_point[3] or "", label="point readout", elem_id="vae-point-readout")
     gr.Markdown(about_markdown(tab.metrics.get(VAE_WALK.name), tab.metrics.get(VAE_MAP.name), tab.report), elem_id="vae-about")
 
-    state_a, state_b, overlay = gr.State(start[0]), gr.State(start[3]), gr.State(start[11])
+    def page_event(handler, name: str):
+        """The page's way to set endpoint ``name``: its pictures captioned as what they are, a refusal a warning."""
+        return kept_on_refusal(with_endpoint_labels(handler, name.upper()))
+
+    state_a, state_b, overlay = gr.State(start[0]), gr.State(start[3]), gr.State(opening_point[1])
     controls = [steps, path, code, seed]
     walk_outputs = [strip, png, gif, summary, latent_map, overlay]
     for first, digit, prior_seed, prior_button, views, other in (
@@ -324,9 +357,9 @@ def build_tab(hub_user: str | None = None) -> None:
         # checks name the control; Gradio's would answer first, with messages that do neither.
         # In the page a refused file or drawing warns and keeps what is shown, and a cleared upload box changes
         # nothing; the API's endpoints, on hidden buttons, refuse both (as the Denoise tab's do).
-        digit.upload.change(kept_on_refusal(tab.upload_change(first=first)), [digit.upload, views[0], other, *controls], outputs,
+        digit.upload.change(page_event(tab.upload_change(first=first), name), [digit.upload, views[0], other, *controls], outputs,
                             api_visibility="private", preprocess=False)
-        digit.sketch_button.click(kept_on_refusal(partial(tab.set_from_sketch, first=first)),
+        digit.sketch_button.click(page_event(partial(tab.set_from_sketch, first=first), name),
                                   [digit.sketch, other, *controls], outputs, api_visibility="private", preprocess=False)
         api_endpoint(
             f"vae-api-{name}-upload", partial(tab.set_from_upload, first=first), [digit.upload, other, *controls], outputs,
@@ -336,7 +369,7 @@ def build_tab(hub_user: str | None = None) -> None:
             api_name=f"vae_{name}_sketch", preprocess=False,
             api_description=f"{end} from a drawn digit (over the API, the sketch's `composite` image){also}.")
         from_prior = partial(tab.set_from_prior, first=first)
-        gr.on([prior_button.click, prior_seed.submit], kept_on_refusal(from_prior), [prior_seed, other, *controls], outputs,
+        gr.on([prior_button.click, prior_seed.submit], page_event(from_prior, name), [prior_seed, other, *controls], outputs,
               api_visibility="private", preprocess=False)
         api_endpoint(f"vae-api-{name}-prior", from_prior, [prior_seed, other, *controls], outputs, api_name=f"vae_{name}_prior",
                      preprocess=False, api_description=f"{end} from a draw z ~ N(0, I) of the given prior seed{also}.")

@@ -265,6 +265,42 @@ def test_the_tab_opens_with_a_walk_and_decodes_clicked_points(tab):
         assert isinstance(tab.click_map(overlay, gr.SelectData(None, {"index": crafted, "value": None})), type(gr.skip()))
 
 
+def test_a_prior_sample_is_not_called_a_digit_or_a_reconstruction(tab):
+    """In the page a prior sample's two pictures, one z decoded twice (it was never encoded), say so; a digit set
+    afterwards gets the digit's captions back, with its own endpoint's letter. The API sends the pictures alone."""
+    with gr.Blocks() as blocks:
+        demo.build_tab()
+    start = tab.initial()
+    controls = [4, "slerp", "mean", 0]
+    [from_prior] = handlers_of(blocks, "vae-a-prior-button", "click")
+    endpoint, image, reconstruction = from_prior(3, start[3], *controls)[:3]
+    assert endpoint.from_prior and image["label"] == "A: a prior sample z, decoded"
+    assert "reconstruction of μ" not in reconstruction["label"] and "no reconstruction" in reconstruction["label"]
+    decoded = demo.enlarge(demo.decode(tab.model, torch.from_numpy(endpoint.mean)[None])[0], 4)
+    np.testing.assert_array_equal(image["value"], decoded)
+    np.testing.assert_array_equal(reconstruction["value"], decoded)
+    [upload_b] = handlers_of(blocks, "vae-b-upload", "change")
+    endpoint, image, reconstruction = upload_b(dropped(Path(example_paths()[0])), None, start[0], *controls)[:3]
+    assert not endpoint.from_prior
+    assert (image["label"], reconstruction["label"]) == ("B: the digit (28×28)", "B: reconstruction of μ")
+    np.testing.assert_array_equal(reconstruction["value"], demo.enlarge(endpoint.reconstruction, 4))
+    [api_prior] = handlers_of(blocks, "vae-api-a-prior", "click")
+    assert isinstance(api_prior(3, start[3], *controls)[1], np.ndarray)
+
+
+def test_the_page_opens_with_the_point_its_boxes_show_decoded(tab):
+    """z₁ and z₂ open at 0: the picture beside them opens as (0, 0) decoded, with its readout, not empty."""
+    with gr.Blocks() as blocks:
+        demo.build_tab()
+    shown = {block.elem_id: block for block in blocks.blocks.values() if getattr(block, "elem_id", None)}
+    assert (shown["vae-z1"].value, shown["vae-z2"].value) == (0.0, 0.0)
+    assert shown["vae-point"].value is not None
+    decoded = demo.enlarge(demo.decode(tab.map_model, torch.zeros(1, 2))[0], 4)
+    drawn = np.asarray(Image.open(shown["vae-point"].value["path"]).convert("L"), dtype=np.float64)
+    np.testing.assert_array_equal(drawn, decoded)  # the decoded (0, 0), as the 8-bit picture the tab draws
+    assert shown["vae-point-readout"].value.startswith("z = (0.00, 0.00) decodes to this; the classifier reads")
+
+
 def test_the_tabs_map_follows_the_chosen_path(tab):
     """The tab hands the chosen path to the map: after a slerp walk the yellow line keeps the norm moving evenly
     between the 2-d codes of A and B, after a lerp walk it is the straight line."""
