@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import threading
 from contextlib import contextmanager
+from functools import wraps
 from pathlib import Path
 
 import gradio as gr
@@ -14,7 +15,7 @@ from PIL import Image
 
 from demos.background import cancel_event, cancellable
 from demos.inputs import (IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, checked_choice, checked_flag, checked_int,
-                          checked_seed, kept_on_refusal, upload_path)
+                          checked_seed, upload_path)
 from demos.reports import benchmark_report, machine
 from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
@@ -49,6 +50,7 @@ DEFAULTS = {"choice_a": next(iter(REFERENCE_CHOICES)), "choice_b": next(iter(GEN
 MAX_UPLOADED = MAX_GENERATED  # images per uploaded set: a request must end in minutes
 AGAIN = "Press **Measure** to start again."
 STOPPED = f"Stopped. {AGAIN}"
+NOT_MEASURED = "⚠️ **Not measured:** {reason} Any result below is from an earlier measurement."
 GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 
 
@@ -321,6 +323,26 @@ class FIDTab:
         return result_markdown(comparison) + note, *grids
 
 
+def noted_on_refusal(measure):
+    """``measure`` for the page: a refused request warns and keeps the result on show (it may have taken minutes), and
+    the note above it says that it is not this request's; a measurement clears the note."""
+    @wraps(measure)  # Gradio reads the handler's own signature (its request and progress arguments) through the wrapper
+    def measure_in_page(*args, **kwargs):
+        try:
+            return "", *measure(*args, **kwargs)
+        except Refusal as refusal:
+            gr.Warning(refusal.message)
+            return NOT_MEASURED.format(reason=refusal.message), gr.skip(), gr.skip(), gr.skip()
+    return measure_in_page
+
+
+def drawn_set_controls(choice_a, choice_b) -> tuple:
+    """The sample count and the seed, greyed out unless a set is drawn (generated samples, or rendered scenes as A):
+    uploads and reference statistics use neither, and they looked as if they did."""
+    drawn = choice_a == RENDERED_SCENES or choice_b in GENERATOR_CHOICES
+    return (gr.update(interactive=drawn),) * 2
+
+
 def measure_the_upload() -> str:
     """The set's source once a zip is uploaded for it: an upload means "measure this zip"."""
     return UPLOAD
@@ -352,6 +374,7 @@ def build_tab(hub_user: str | None = None) -> None:
     with gr.Row():
         measure = gr.Button("Measure", variant="primary", elem_id="fid-measure", scale=4)
         stop = gr.Button("Stop", variant="stop", elem_id="fid-stop", scale=1)
+    not_measured = gr.Markdown("", label="refused request", elem_id="fid-not-measured")
     result = gr.Markdown("Choose two sets and press **Measure**.", label="result", elem_id="fid-result")
     with gr.Row():
         grid_a = gr.Image(buttons=IMAGE_BUTTONS, label="Set A (first images; none for reference statistics)", interactive=False, format="png",
@@ -361,12 +384,17 @@ def build_tab(hub_user: str | None = None) -> None:
     gr.Markdown(about_markdown(*(benchmark_report(name) for name in REPORTS)),
                 elem_id="fid-about")
     features.change(resize_control, features, resize, api_visibility="private")
+    for choice in (choice_a, choice_b):
+        choice.change(drawn_set_controls, [choice_a, choice_b], [count, seed], api_visibility="private", queue=False)
     for upload, choice in ((upload_a, choice_a), (upload_b, choice_b)):
         upload.upload(measure_the_upload, None, choice, api_visibility="private")
     inputs, outputs = [choice_a, upload_a, choice_b, upload_b, count, seed, features, resize, kid, pr], [result, grid_a, grid_b]
     # One at a time, the page's and the API's together: a measurement can take both cores for minutes.
     one_at_a_time = {"preprocess": False, "concurrency_id": "fid-measure", "concurrency_limit": 1}
-    measuring = [measure.click(kept_on_refusal(tab.measure), inputs, outputs, api_visibility="private", **one_at_a_time),
+    # A new request clears the note of a refused one at once: it was about the request before.
+    measure.click(lambda: "", None, not_measured, api_visibility="private", queue=False)
+    measuring = [measure.click(noted_on_refusal(tab.measure), inputs, [not_measured, *outputs], api_visibility="private",
+                               **one_at_a_time),
                  # A generator, so that the API's job.cancel() stops a running measurement (the page has Stop).
                  api_endpoint("fid-api-measure", cancellable(tab.measure), inputs, outputs, api_name="fid_measure",
                               **one_at_a_time)]

@@ -17,6 +17,7 @@ from demos.fid import (FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, RE
                        REPORTS, about_markdown, generated_images, rendered_scenes, resize_control, result_markdown, sample_grid)
 from demos.reports import benchmark_report
 from demos.text2img import read, readout_captions
+from event_wiring import answer, events_of, handlers_of
 from generative.data.image_sets import Skipped
 from generative.hub import PRETRAINED_DIR, load_model
 from generative.metrics.fid import Comparison
@@ -187,6 +188,40 @@ def test_bad_requests_are_refused_with_a_message(tab, case):
                    resize="pytorch-fid", kid=False, pr=False) | changes
     with pytest.raises(gr.Error, match=words):
         tab.measure(**request)
+
+
+def test_a_refused_request_in_the_page_keeps_the_result_and_says_it_is_not_this_ones():
+    """The page's Measure: a refused request (a missing zip for B) warns, keeps the result on show, and the note above
+    it says the result is an earlier one; the next measurement clears the note. The API's endpoint refuses with an error."""
+    with gr.Blocks() as blocks:
+        fid_demo.build_tab()
+    [clear_note, on_page] = handlers_of(blocks, "fid-measure", "click")
+    [api] = handlers_of(blocks, "fid-api-measure", "click")
+    request = [MNIST_REFERENCE, None, UPLOAD, None, 20, 0, CLASSIFIER, "pytorch-fid", False, False]
+    with pytest.warns(UserWarning, match="Set B: upload a .zip") as warned:
+        note, *kept = on_page(*request)
+    assert len(warned) == 1 and all(isinstance(value, type(gr.skip())) for value in kept)
+    assert note.startswith("⚠️ **Not measured:** Set B: upload a .zip") and "from an earlier measurement" in note
+    assert clear_note() == ""
+    with pytest.raises(gr.Error, match="Set B: upload a .zip"):
+        answer(api, *request)
+    note, text, grid_a, grid_b = on_page(*request[:2], CGAN, *request[3:])
+    assert note == "" and text.startswith("### Fréchet distance:") and grid_b is not None
+
+
+def test_the_sample_count_and_seed_are_greyed_out_unless_a_set_is_drawn():
+    """Uploads and reference statistics use neither: only samples of a generator (B) or rendered scenes (A) do."""
+    for choice_a, choice_b, drawn in ((MNIST_REFERENCE, CGAN, True), (MNIST_REFERENCE, UPLOAD, False),
+                                      (UPLOAD, UPLOAD, False), (RENDERED_SCENES, UPLOAD, True), (UPLOAD, CGAN, True)):
+        count, seed = fid_demo.drawn_set_controls(choice_a, choice_b)
+        assert count["interactive"] is seed["interactive"] is drawn, (choice_a, choice_b)
+    with gr.Blocks() as blocks:
+        fid_demo.build_tab()
+    for elem_id in ("fid-set-a", "fid-set-b"):
+        [event] = events_of(blocks, elem_id, "change")
+        assert event.fn is fid_demo.drawn_set_controls
+        assert [block.elem_id for block in event.inputs] == ["fid-set-a", "fid-set-b"]
+        assert [block.elem_id for block in event.outputs] == ["fid-count", "fid-seed"]
 
 
 def test_precision_recall_needs_more_images_than_neighbours_and_says_so(tab):
