@@ -16,8 +16,8 @@ from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, Upl
                           kept_on_refusal, shown, sketch_path, tabs, upload_path)
 from demos.output_files import OutputFolder
 from demos.denoise_about import about_markdown, photo_about_markdown
-from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, PhotoResult, choose_model, denoise_upload, fit_to_limit, photo_example_paths,
-                         percent_of, save_png, zoom_views)
+from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, ZOOM_LABEL, PhotoResult, choose_model, denoise_upload, fit_to_limit,
+                         photo_example_paths, percent_of, save_png, zoom_views)
 from demos.reports import fixed, measured_report, photo_quality_report
 from generative.checkpoints import DAE_MNIST, PHOTO_DENOISER, Checkpoint
 from generative.classical import CLASSICAL_DENOISERS
@@ -363,8 +363,7 @@ def build_tab(hub_user: str | None = None) -> None:
                     photo_denoised = gr.Image(buttons=IMAGE_BUTTONS, format="png", label="denoised", elem_classes=["label-clear"], interactive=False,
                                               elem_id="denoise-photo-denoised")
                 photo_zoom = gr.Gallery(buttons=GALLERY_BUTTONS, elem_classes=["pixelated", "fit-columns", "zoom", "captions-below", "label-clear"], format="png",
-                                        label="Detail, 96×96 pixels enlarged 4×: click a photo above, or move the sliders, "
-                                        "to choose where", height="auto", elem_id="denoise-photo-zoom")
+                                        label=ZOOM_LABEL, height="auto", elem_id="denoise-photo-zoom")
                 with gr.Row():
                     zoom_across = gr.Slider(0, 100, value=50, step=1, precision=0, label="Detail centre: across (% of the width)",
                                             elem_id="denoise-zoom-across")

@@ -20,6 +20,8 @@ from generative.photo import add_white_noise, denoise_photo, psnr_8bit, to_uint8
 PHOTO_EXAMPLES_DIR = Path(__file__).parent / "examples" / "photos"
 MAX_PHOTO_PIXELS = 4_000_000  # bigger uploads are scaled down to this first; a colour one took the model 5.6–8.6 s here
 ZOOM_SIDE, ZOOM_SCALE = 96, 4
+ZOOM_LABEL = (f"Detail, {ZOOM_SIDE}×{ZOOM_SIDE} pixels (all of a smaller photo) enlarged {ZOOM_SCALE}×: click a photo "
+              "above, or move the sliders, to choose where")
 MAX_PHOTO_SIGMA = 55  # the photo denoiser's training range (0–255 scale)
 AUTO, DIGIT, PHOTO = "auto", "digit", "photo"
 

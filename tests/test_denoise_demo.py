@@ -25,7 +25,7 @@ from demos.denoise import DAE, DenoiseTab, denoise_digit, scores_table
 from demos.denoise_about import photo_about_markdown, stage_span, weighted_stages
 from demos.inputs import API_EMPTY_SKETCH, EMPTY_SKETCH, example_paths, upload_path
 from demos.output_files import OutputFolder
-from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
+from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, ZOOM_LABEL, ZOOM_SCALE, ZOOM_SIDE, choose_model, denoise_upload, fit_to_limit,
                          photo_example_paths, zoom_crop)
 from demos.reports import (COLOUR_BM3D_RUN, RESULTS_DIR, fixed, hardware_words, measured_report, photo_quality_report,
                            with_bm3d_from)
@@ -579,6 +579,15 @@ def test_the_zoom_sliders_place_the_detail_in_per_cent_of_the_photo_and_stay_ins
     for across, down in ((None, 50), ("left", 50), (50, float("nan"))):
         assert isinstance(DenoiseTab.zoom_at(views, across, down), type(gr.skip()))
     assert isinstance(DenoiseTab.zoom_at(None, 50, 50), type(gr.skip()))  # no photo yet
+
+
+def test_the_detail_is_all_of_a_photo_smaller_than_it_and_its_label_says_so():
+    """A photo under 96 pixels a side (a digit sent to the photo denoiser): the detail is the whole of it, enlarged, and
+    the label, which gave 96×96 alone, says a smaller photo is shown whole."""
+    image = (np.random.default_rng(5).random((28, 40)) * 255).astype(np.uint8)
+    [(detail, _)] = DenoiseTab.zoom_at([(image, "denoised")], 80, 20)
+    np.testing.assert_array_equal(detail, np.kron(image, np.ones((ZOOM_SCALE, ZOOM_SCALE), np.uint8)))
+    assert f"{ZOOM_SIDE}×{ZOOM_SIDE} pixels (all of a smaller photo) enlarged {ZOOM_SCALE}×" in ZOOM_LABEL
 
 
 def test_changing_a_control_reruns_the_current_input_with_it():
