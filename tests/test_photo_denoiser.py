@@ -7,6 +7,7 @@ from PIL import Image
 from benchmarks.photo_denoise_quality import non_local_means_told_sigma  # the benchmark's own settings
 from generative.data.photo_sets import load_photo_set, load_train400, photo_set_dir
 from generative.hub import PRETRAINED_DIR, load_model
+import generative.photo as photo_module
 from generative.models import PhotoDenoiser
 from generative.photo import (CHROMA_OFFSET, DEFAULT_TILE, OPPONENT, add_white_noise, beats_at_every_sigma, denoise_gray,
                               denoise_photo, psnr_8bit, self_ensemble, tiles, to_uint8)
@@ -249,3 +250,25 @@ def test_the_self_ensemble_of_a_colour_photo_is_taken_in_the_colour_space_asked_
     np.testing.assert_allclose(in_rgb, np.stack([self_ensemble(small_model, photo[..., c]) for c in range(3)], axis=-1),
                                atol=1e-6)
     assert np.abs(default - in_rgb).max() > 1e-2
+
+
+@pytest.mark.parametrize("shape, ensemble", [((70, 90, 3), True), ((70, 90), False), ((40, 40, 3), True)])
+def test_one_progress_bar_counts_every_tile_of_every_channel_and_flip(small_model, monkeypatch, shape, ensemble):
+    """A large colour photo with the ×8 self-ensemble is 24 passes of its tiles: the app's bar restarted for each. Now one
+    bar covers them all and ends full; a photo that fits one tile counts its passes."""
+    bars = []
+
+    class RecordedBar(photo_module.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(photo_module, "tqdm", RecordedBar)
+    noisy = np.random.default_rng(7).random(shape)
+    tiled = denoise_photo(small_model, noisy, tile=48, ensemble=ensemble)
+    passes = (3 if len(shape) == 3 else 1) * (8 if ensemble else 1)
+    per_pass = len(tiles(*shape[:2], 48, (small_model.receptive_radius + 1) // 2 * 2)) if max(shape[:2]) > 48 else 1
+    assert per_pass > 1 or shape[0] <= 48
+    [bar] = bars
+    assert bar.total == bar.n == passes * per_pass
+    np.testing.assert_allclose(tiled, denoise_photo(small_model, noisy, tile=None, ensemble=ensemble), atol=1e-5)
