@@ -147,6 +147,18 @@ def new_seed() -> int:
     return random.randint(0, MAX_SEED)
 
 
+def with_a_new_seed(handler, seed_at: int):
+    """``handler`` for a "New seed" button: it draws a seed and answers it together with the views ``handler`` draws
+    from it (given the other inputs, the seed going in at position ``seed_at``). As two events, one to fill the box
+    and one to redraw, two quick presses could leave the second seed in the box over the first seed's pictures. A
+    refused input (``handler`` answers ``gr.skip()``) leaves the box as it is, too."""
+    def draw(*inputs):
+        seed = new_seed()
+        views = handler(*inputs[:seed_at], seed, *inputs[seed_at:])
+        return (seed, *views) if isinstance(views, tuple) else views
+    return draw
+
+
 def digit_from_upload(image: str | dict | None) -> np.ndarray:
     """An uploaded image file → the 28×28 MNIST-style digit; ``Refusal`` if it cannot be used.
 

@@ -11,7 +11,7 @@ import torch
 from demos import cgan as demo
 from demos.inputs import enlarge
 from demos.output_files import OutputFolder
-from event_wiring import handlers_of
+from event_wiring import events_of, handlers_of
 from generative.checkpoints import CGAN, CLASSIFIER
 from generative.gan_losses import LOSSES
 from generative.hub import PRETRAINED_DIR
@@ -144,6 +144,15 @@ def test_a_setting_redraws_every_view_that_uses_it():
         assert isinstance(redraw(7, 4, 0, 99.0, 2, 1, 2, 4), type(gr.skip()))
     digits, _, styles, strip, png, gif = redraw(3, 4, 0, 1.0, 2, 1, 2, 4)
     assert len(digits) == 4 and len(strip) == 4 and styles.shape[:2] == (2 * 58 - 2, 10 * 58 - 2)
+    # "New seed": the seed and the two views it feeds in one event, so the box cannot show another seed than they do
+    [reseed] = events_of(blocks, "cgan-new-seed", "click")
+    assert [block.elem_id for block in reseed.outputs] == ["cgan-seed", "cgan-samples", "cgan-verdict", "cgan-styles"]
+    assert [block.elem_id for block in reseed.inputs] == ["cgan-digit", "cgan-count", "cgan-scale", "cgan-rows"]
+    seed, digits, verdict, styles = reseed.fn(3, 4, 1.0, 2)
+    [seeded] = handlers_of(blocks, "cgan-seed", "submit")  # the same views for a seed typed into the box
+    again, _, same_styles = seeded(3, 4, seed, 1.0, 2)
+    assert [item[0].tolist() for item in digits] == [item[0].tolist() for item in again]
+    np.testing.assert_array_equal(styles, same_styles)
 
 
 def test_the_explanation_says_why_the_two_accuracies_differ():

@@ -6,7 +6,9 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from demos.inputs import MAX_SEED, checked_int, checked_seed, digit_from_upload, example_paths, is_number, new_seed
+from demos import inputs
+from demos.inputs import (MAX_SEED, checked_int, checked_seed, digit_from_upload, example_paths, is_number, new_seed,
+                         with_a_new_seed)
 from demos.photo import photo_example_paths
 
 
@@ -17,6 +19,18 @@ def test_the_bounds_are_part_of_the_range():
         with pytest.raises(gr.Error, match="The seed must be a whole number from 0 to"):
             checked_seed(outside)
     assert 0 <= new_seed() <= MAX_SEED
+
+
+def test_a_new_seed_button_answers_the_seed_with_the_views_drawn_from_it(monkeypatch):
+    """One answer for the box and the views: as two events, two quick presses left the second seed in the box over the
+    first seed's pictures. The seed goes in where the views' handler takes it; a refusal (skip) changes nothing."""
+    drawn = iter([11, 22, 33])
+    monkeypatch.setattr(inputs, "new_seed", lambda: next(drawn))
+    draw = with_a_new_seed(lambda digit, seed, scale: (f"digit {digit}, seed {seed}", f"scale {scale}"), seed_at=1)
+    assert draw(7, 0.5) == (11, "digit 7, seed 11", "scale 0.5")
+    assert draw(3, 1.0) == (22, "digit 3, seed 22", "scale 1.0")
+    skip = gr.skip()
+    assert with_a_new_seed(lambda *values: skip, seed_at=0)(7) is skip
 
 
 def test_a_bool_is_not_a_number():

@@ -7,7 +7,7 @@ import torch
 from demos import text2img
 from demos.text2img import (HELD_OUT_EXAMPLES, SEEN_EXAMPLES, TextToImageTab, blend, matches, pictures,
                             readout_captions)
-from event_wiring import handlers_of
+from event_wiring import events_of, handlers_of
 from generative.data.scene_sets import BENCHMARK_SEEDS, make_scene_set
 from generative.data.shapes import Scene, Thing, parse_caption, render, slot_targets
 from generative.gan_losses import LOSSES
@@ -66,6 +66,13 @@ def test_a_setting_redraws_every_view_that_uses_it(tab):
     gallery, summary, strip, png, gif = seeded("a large red circle in the centre", 2, "a red circle", "a blue square", 3, 5)
     assert len(gallery) == 2 and "of 2** pictures" in summary and len(strip) == 3
     assert [item[0].tolist() for item in strip] == [item[0].tolist() for item in tab.blend("a red circle", "a blue square", 3, 5)[0]]
+    # "New seed": the seed and every view it feeds in one event, so the box cannot show another seed than they do
+    [reseed] = events_of(blocks, "t2i-new-seed", "click")
+    assert [block.elem_id for block in reseed.outputs] == ["t2i-seed", "t2i-gallery", "t2i-summary", "t2i-strip", "t2i-png",
+                                                           "t2i-gif"]
+    seed, gallery, _, strip, _, _ = reseed.fn("a large red circle in the centre", 2, "a red circle", "a blue square", 3)
+    again, _, same_strip, _, _ = seeded("a large red circle in the centre", 2, "a red circle", "a blue square", 3, seed)
+    assert [item[0].tolist() for item in gallery + strip] == [item[0].tolist() for item in again + same_strip]
 
 
 def test_a_reader_verdict_marks_exactly_the_captions_scene(tab):
