@@ -23,6 +23,7 @@ LABEL_COLOURS = [         # matplotlib's tab10: ten colours told apart by most c
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
     (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 PATH_COLOUR, FRAME_COLOUR, CLICK_COLOUR = (255, 200, 0), (255, 255, 255), (0, 230, 255)
+TICK, TICK_COLOUR = 6, (60, 60, 60)  # the scatter's axis ticks: length in pixels, colour
 
 
 @dataclass
@@ -93,8 +94,28 @@ class LatentMap:
         for digit, colour in enumerate(LABEL_COLOURS):  # legend, top-left
             draw.rectangle([6, 6 + 16 * digit, 16, 16 + 16 * digit], fill=colour)
             draw.text((20, 4 + 16 * digit), str(digit), fill=(0, 0, 0), font=self.font)
-        draw.text((6, self.panel - 20), f"z1, z2 in [-{self.extent:g}, {self.extent:g}]", fill=(80, 80, 80), font=self.font)
+        self._draw_ticks(draw)
+        draw.text((self.panel - 6, 4), f"z1 across, z2 up, both in [-{self.extent:g}, {self.extent:g}]", fill=(80, 80, 80),
+                  font=self.font, anchor="ra")
         return panel
+
+    def tick_values(self) -> list[int]:
+        """The whole numbers strictly inside (−extent, extent): the scatter's ticks on both axes."""
+        return list(range(-int(np.ceil(self.extent)) + 1, int(np.ceil(self.extent))))
+
+    def _draw_ticks(self, draw: ImageDraw.ImageDraw) -> None:
+        """Tick marks and values of z₁ along the scatter's bottom edge and of z₂ along its right edge (the legend has
+        the left), so a point can be read off the map and typed into the z₁ and z₂ boxes. The manifold beside it shares
+        the frame, so the same values hold there; its digits are left unmarked."""
+        last = self.panel - 1
+        halo = {"font": self.font, "fill": TICK_COLOUR, "stroke_width": 2, "stroke_fill": (255, 255, 255)}  # legible over dots
+        for value in self.tick_values():
+            # the pixel column and row that hold z₁ = value and z₂ = value
+            column, row = np.floor(self.latent_to_pixel(np.array([value, value], dtype=np.float64), 0)).astype(int)
+            draw.line([(column, last - TICK), (column, last)], fill=TICK_COLOUR)
+            draw.line([(last - TICK, row), (last, row)], fill=TICK_COLOUR)
+            draw.text((column, last - TICK - 2), str(value), anchor="ms", **halo)
+            draw.text((last - TICK - 3, row), str(value), anchor="rm", **halo)
 
     def contains(self, z: np.ndarray) -> bool:
         """Is the latent point ``z`` (2,) inside the square the panels show?"""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from generative.latent_map import CELL, GAP, LatentMap
+from generative.latent_map import CELL, GAP, TICK, TICK_COLOUR, LatentMap
 from generative.metrics.features import digit_input
 from generative.models import VAE
 from generative.provenance import PROJECT_ROOT, command_line, script_arguments
@@ -54,6 +54,22 @@ def test_a_test_digits_dot_has_the_colour_of_its_label(small_map):
     x, y = small_map.latent_to_pixel(np.array([1.5, -1.5]), 1)
     assert (x, y) == (210 + small_map.panel + GAP, 210)
     assert tuple(np.asarray(small_map.base)[int(y), int(x)]) == TAB10_RED
+
+
+def test_the_scatter_has_a_tick_at_each_whole_number_on_both_axes(small_map):
+    """Ticks on the bottom edge (z₁) and the right edge (z₂) of the scatter, where the latent value is the whole number:
+    a point can be read off and typed into the boxes. The edge rows between ticks stay blank."""
+    picture = np.asarray(small_map.base)[:, small_map.panel + GAP:]  # the scatter panel
+    last = small_map.panel - 1
+    assert small_map.tick_values() == [-2, -1, 0, 1, 2]
+    for value in small_map.tick_values():
+        column = int(small_map.latent_to_pixel(np.array([value, 0.0]), 0)[0])  # the pixel that holds the value
+        row = int(small_map.latent_to_pixel(np.array([0.0, value]), 0)[1])
+        assert np.allclose(small_map.pixel_to_latent(column, row), [value, value], atol=small_map.extent / small_map.panel)
+        assert (picture[last - TICK:, column] == TICK_COLOUR).all(), value
+        assert (picture[row, last - TICK:] == TICK_COLOUR).all(), value
+    ticked = {int(small_map.latent_to_pixel(np.array([v, 0.0]), 0)[0]) for v in small_map.tick_values()}
+    assert all((picture[last, x] == 255).all() for x in range(small_map.panel) if x not in ticked)
 
 
 def test_a_fine_checkerboard_reaches_the_digit_classifier_as_mid_grey():
