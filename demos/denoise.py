@@ -10,6 +10,7 @@ import gradio as gr
 import numpy as np
 import torch
 
+from demos.background import cancellable
 from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, UploadGuard, api_endpoint,
                           bring_into_sight, checked_choice, checked_flag, checked_seed, clicked_point,
                           digit_from_pixels, digit_from_sketch, digit_input, enlarge, example_paths, is_number,
@@ -266,6 +267,11 @@ class DenoiseTab:
             raise Refusal(str(err)) from None
 
 
+def stopped() -> str:
+    """The note for the Stop button: a cancelled run shows nothing, so the views stay as the last run left them."""
+    return STOPPED
+
+
 def noise_settings_in_use(already_noisy) -> tuple:
     """The noise settings (kind, level, σ, seed), greyed out while the image is taken as already noisy: they add no
     noise then, and looked as if they still did."""
@@ -305,6 +311,8 @@ DEFAULTS = {"noise_kind": "gaussian", "level": 0.5, "seed": 0, "already_noisy": 
 # The events that run a model share two workers. Gradio gives each event its own limit, and this tab has eleven such
 # events, so a few visitors could start many photo runs at once (tens of seconds each at 4 megapixels) on two cores.
 MODEL_RUNS = {"concurrency_id": "denoise-models", "concurrency_limit": 2}
+STOPPED = ("**Stopped.** A run in progress ends before its next tile. The views are the last finished run's, which may "
+           "be for other settings than the controls now show: change one, or upload again, to run again.")
 OPENING_NOTE = ("Showing the first example digit with the default settings: draw a digit, upload a digit or a photo, "
                 "or click an example to try your own.")
 
@@ -335,6 +343,7 @@ def build_tab(hub_user: str | None = None) -> None:
                                         elem_id="denoise-already-noisy")
             ensemble = gr.Checkbox(DEFAULTS["ensemble"], label="Photos: average over the 8 flips and rotations (≈0.1 dB better, 8× slower)",
                                    elem_id="denoise-photo-ensemble")
+            stop = gr.Button("Stop", variant="stop", size="sm", elem_id="denoise-stop")
         with gr.Column(scale=2):
             route_note = gr.Markdown(OPENING_NOTE if start[0] else "", label="route note", elem_id="denoise-route")
             with gr.Column(visible=True) as digit_panel:
@@ -388,25 +397,28 @@ def build_tab(hub_user: str | None = None) -> None:
     page_outputs, fit_page = without_outputs(outputs, photo_zoom)
     api_outputs, fit_api = without_outputs(outputs, source_state, photo_views)
 
+    # Every run is ``cancellable``: the tab's Stop (and an API caller's cancel) ends a photo's work before its next tile.
+    # A plain handler ran on in its thread after a cancel, holding one of the two model workers for minutes.
     def page_event(handler):
-        return fit_page(kept_on_refusal(handler))
-    digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs, api_visibility="private",
-                              preprocess=False, **MODEL_RUNS)
-    digit.upload.change(page_event(tab.from_upload_change), [digit.upload, source_state, *controls], page_outputs,
-                        api_visibility="private", preprocess=False, **MODEL_RUNS)
+        return cancellable(fit_page(kept_on_refusal(handler)))
+    model_runs = [
+        digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs, api_visibility="private",
+                                  preprocess=False, **MODEL_RUNS),
+        digit.upload.change(page_event(tab.from_upload_change), [digit.upload, source_state, *controls], page_outputs,
+                            api_visibility="private", preprocess=False, **MODEL_RUNS)]
     # The input on show changes only when a new one was denoised (or a new model choice shows the other panel): not for
     # a cleared box, a refused file or the second change event of a dropped file, which all keep what is shown. That is
     # when the results are brought into sight.
     source_state.change(None, js=bring_into_sight("denoise-route"), api_visibility="private")
     api_endpoint(
-        "denoise-api-sketch", fit_api(tab.from_sketch), [digit.sketch, *controls], api_outputs, api_name="denoise_sketch", preprocess=False,
-        **MODEL_RUNS,
+        "denoise-api-sketch", cancellable(fit_api(tab.from_sketch)), [digit.sketch, *controls], api_outputs, api_name="denoise_sketch",
+        preprocess=False, **MODEL_RUNS,
         api_description="Denoise a drawn digit (the sketch pad's value; over the API, its `composite` image): noise is "
         "added as the controls say, then the digit autoencoder removes it (the photo denoiser if chosen). Returns the "
         "views and scores of the panel that applies; the other panel's outputs come back unchanged (Gradio's skip).")
     api_endpoint(
-        "denoise-api-upload", fit_api(tab.from_upload), [digit.upload, *controls], api_outputs, api_name="denoise_upload", preprocess=False,
-        **MODEL_RUNS,
+        "denoise-api-upload", cancellable(fit_api(tab.from_upload)), [digit.upload, *controls], api_outputs, api_name="denoise_upload",
+        preprocess=False, **MODEL_RUNS,
         api_description="Denoise an uploaded image: noise is added as the controls say (or the upload is taken as "
         "already noisy), then the digit autoencoder or the photo denoiser, as chosen or as the image looks, removes it. "
         "Returns the views and scores of the panel that applies; the other panel's outputs come back unchanged "
@@ -414,8 +426,9 @@ def build_tab(hub_user: str | None = None) -> None:
     digit_setting, photo_setting = tab.rerun_if_shown(DIGIT), tab.rerun_if_shown(PHOTO)
     for control, handler in ((choice, tab.rerun), (seed, tab.rerun), (already_noisy, tab.rerun), (noise_kind, digit_setting),
                              (level, digit_setting), (sigma, photo_setting), (ensemble, photo_setting)):
-        control.change(page_event(handler), [source_state, *controls], page_outputs, api_visibility="private",
-                       preprocess=False, **MODEL_RUNS)
+        model_runs.append(control.change(page_event(handler), [source_state, *controls], page_outputs, api_visibility="private",
+                                         preprocess=False, **MODEL_RUNS))
+    stop.click(stopped, None, route_note, cancels=model_runs, api_visibility="private", queue=False)
     already_noisy.change(noise_settings_in_use, already_noisy, [noise_kind, level, sigma, seed], api_visibility="private",
                          queue=False)
     for photo in (photo_clean, photo_noisy, photo_denoised):

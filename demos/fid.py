@@ -21,13 +21,14 @@ from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
 from generative.data.scene_sets import make_scene_set
 from generative.hub import CheckpointError
-from generative.metrics.features import RESIZES, Extractor, SetFeatures, Stopped, extract, shrunk
+from generative.metrics.features import RESIZES, Extractor, SetFeatures, extract, shrunk
 from generative.metrics.fid import compare, make_extractor
 from generative.metrics.inception import WeightsNotFound
 from generative.metrics.sample_sets import PR_NEIGHBOURS
 from generative.metrics.statistics_files import FIDError, load_stats, reference_path
 from generative.models.cgan import generate_per_class
 from generative.models.text2img import draw_captions
+from generative.stopping import Stopped
 
 TITLE = "FID calculator"
 UPLOAD = "Upload a zip of images"

@@ -7,6 +7,7 @@ quantise it to 8 bits; PSNR over the whole image with peak 255.
 from __future__ import annotations
 
 import math
+import threading
 from contextlib import nullcontext
 
 import numpy as np
@@ -14,6 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from generative.models.photo_denoiser import PhotoDenoiser
+from generative.stopping import Stopped
 
 # Opponent colour transform (luminance, red–blue, green–magenta), each row scaled and offset so that the channel
 # spans [0, 1] for R, G, B in [0, 1], as the grey training images do. The rows are orthogonal, so white noise of
@@ -130,6 +132,12 @@ def tiles(height: int, width: int, tile: int, margin: int) -> list[tuple[slice, 
     return out
 
 
+def stop_if_asked(stop: threading.Event | None) -> None:
+    """``Stopped`` once ``stop`` is set: checked before each pass of the model, the unit of work a stop waits for."""
+    if stop is not None and stop.is_set():
+        raise Stopped("Stopped before the next tile")
+
+
 def tiling(model: PhotoDenoiser, height: int, width: int, tile: int | None) -> list | None:
     """``tiles`` for a grey (height, width) image, each with a margin of the model's receptive radius (rounded up to
     even); None when it fits one tile and goes through whole."""
@@ -139,18 +147,21 @@ def tiling(model: PhotoDenoiser, height: int, width: int, tile: int | None) -> l
 
 
 @torch.inference_mode()
-def denoise_gray(model: PhotoDenoiser, noisy: np.ndarray, tile: int | None = DEFAULT_TILE, bar: tqdm | None = None) -> np.ndarray:
+def denoise_gray(model: PhotoDenoiser, noisy: np.ndarray, tile: int | None = DEFAULT_TILE, bar: tqdm | None = None,
+                 stop: threading.Event | None = None) -> np.ndarray:
     """Denoise a grey (H, W) float image, in overlapping tiles when it is larger than ``tile``.
 
     Each tile carries a margin of the model's receptive radius and only its core is kept, so the result
     equals one pass over the whole image up to float rounding: no seams, and memory bounded by the tile size.
     ``bar`` advances by one a tile (or once for a whole image): ``denoise_photo``'s, over all its passes. Without
-    it a large image gets a bar of its own.
+    it a large image gets a bar of its own. ``stop``, set from another thread, ends the work before its next tile
+    with ``Stopped``.
     """
     height, width = noisy.shape
     image = torch.from_numpy(np.ascontiguousarray(noisy, dtype=np.float32))[None, None]
     parts = tiling(model, height, width, tile)
     if parts is None:
+        stop_if_asked(stop)
         out = model(image)[0, 0].double().numpy()
         if bar is not None:
             bar.update()
@@ -159,6 +170,7 @@ def denoise_gray(model: PhotoDenoiser, noisy: np.ndarray, tile: int | None = DEF
     with nullcontext(bar) if bar is not None else tqdm(total=len(parts), desc="denoising tiles", leave=False,
                                                       disable=len(parts) < 4) as progress:
         for rows, cols, core_rows, core_cols in parts:
+            stop_if_asked(stop)
             result = model(image[..., rows, cols])[0, 0].double().numpy()
             out[core_rows, core_cols] = result[core_rows.start - rows.start:core_rows.stop - rows.start,
                                                core_cols.start - cols.start:core_cols.stop - cols.start]
@@ -166,7 +178,8 @@ def denoise_gray(model: PhotoDenoiser, noisy: np.ndarray, tile: int | None = DEF
     return out
 
 
-def self_ensemble(model: PhotoDenoiser, noisy: np.ndarray, tile: int | None = DEFAULT_TILE, bar: tqdm | None = None) -> np.ndarray:
+def self_ensemble(model: PhotoDenoiser, noisy: np.ndarray, tile: int | None = DEFAULT_TILE, bar: tqdm | None = None,
+                  stop: threading.Event | None = None) -> np.ndarray:
     """The mean of the model's outputs over the eight flips and rotations of a grey image, each turned back.
 
     The "geometric self-ensemble" of the restoration literature (e.g. EDSR+): the noise is white, so the
@@ -177,26 +190,26 @@ def self_ensemble(model: PhotoDenoiser, noisy: np.ndarray, tile: int | None = DE
     for turns in range(4):
         for flip in (False, True):
             view = np.rot90(noisy[:, ::-1] if flip else noisy, turns)
-            restored = np.rot90(denoise_gray(model, view, tile, bar), -turns)
+            restored = np.rot90(denoise_gray(model, view, tile, bar, stop), -turns)
             total += restored[:, ::-1] if flip else restored
     return total / 8
 
 
 def denoise_photo(model: PhotoDenoiser, noisy: np.ndarray, color_mode: str = "opponent",
-                  tile: int | None = DEFAULT_TILE, ensemble: bool = False) -> np.ndarray:
+                  tile: int | None = DEFAULT_TILE, ensemble: bool = False, stop: threading.Event | None = None) -> np.ndarray:
     """Denoise a grey (H, W) or colour (H, W, 3) float image (noise not clipped); returns the same shape, not clipped.
 
     Colour is denoised one channel at a time by the grey model, in the opponent space or in R, G, B
     (``color_mode``); the benchmark measures both. ``ensemble`` averages over the eight flips and
     rotations (``self_ensemble``), eight times slower. One progress bar counts the tiles of every pass (each
-    channel, each flip): a bar per pass started again from 0 up to 24 times.
+    channel, each flip): a bar per pass started again from 0 up to 24 times. ``stop``: as in ``denoise_gray``.
     """
     passes = (1 if noisy.ndim == 2 else 3) * (8 if ensemble else 1)
     steps = passes * len(tiling(model, *noisy.shape[:2], tile) or [None])  # a rotated view has as many tiles
     with tqdm(total=steps, desc="denoising", unit="tile", leave=False, disable=steps < 4) as bar:
         if ensemble:
-            return denoise_channels(noisy, color_mode, lambda channel: self_ensemble(model, channel, tile, bar))
-        return denoise_channels(noisy, color_mode, lambda channel: denoise_gray(model, channel, tile, bar))
+            return denoise_channels(noisy, color_mode, lambda channel: self_ensemble(model, channel, tile, bar, stop))
+        return denoise_channels(noisy, color_mode, lambda channel: denoise_gray(model, channel, tile, bar, stop))
 
 
 def denoise_channels(noisy: np.ndarray, color_mode: str, denoise) -> np.ndarray:

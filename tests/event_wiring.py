@@ -60,8 +60,13 @@ def page_session(demo: gr.Blocks) -> SessionState:
 
 def run_in_page(demo: gr.Blocks, event, inputs: list, session: SessionState) -> None:
     """``event`` (from ``events_of``) run as Gradio runs a page's event: a ``gr.State`` input is read from ``session``
-    when the event runs, not taken from ``inputs`` (give None in its place), and its outputs are stored there."""
-    asyncio.run(demo.process_api(event, inputs, state=session))
+    when the event runs, not taken from ``inputs`` (give None in its place), and its outputs are stored there. A
+    generator handler (``demos.background.cancellable``) is run to its end, one answer a call, as the queue does."""
+    async def run():
+        answer = await demo.process_api(event, inputs, state=session)
+        while answer["is_generating"]:
+            answer = await demo.process_api(event, inputs, state=session, iterator=answer["iterator"])
+    asyncio.run(run())
 
 
 def dropped(path: Path) -> dict:

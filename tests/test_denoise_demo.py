@@ -20,7 +20,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage.restoration import estimate_sigma
 
-from demos import denoise, denoise_about
+from demos import denoise, denoise_about, photo as photo_demo
 from demos.denoise import DAE, DenoiseTab, denoise_digit, scores_table
 from demos.denoise_about import photo_about_markdown, stage_span, weighted_stages
 from demos.inputs import API_EMPTY_SKETCH, EMPTY_SKETCH, example_paths, upload_path
@@ -37,7 +37,8 @@ from generative.metrics.image_quality import corrupt_test_set, mean_scores, mode
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import BM3D_ROW, denoise_photo, psnr_8bit, to_uint8
-from event_wiring import assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
+from generative.stopping import Stopped
+from event_wiring import answer, assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
 from input_files import SEVEN
 from tiny_models import with_strong_weights
 
@@ -631,10 +632,11 @@ def test_the_tab_wires_each_setting_to_the_model_that_uses_it(monkeypatch):
                                  ("denoise-photo-sigma", PHOTO), ("denoise-photo-ensemble", PHOTO)):
             other = PHOTO if used_by == DIGIT else DIGIT
             [handler] = handlers_of(demo, elem_id, "change")
-            assert isinstance(handler(shown[other], *controls.values()), type(gr.skip())), elem_id
+            assert isinstance(answer(handler, shown[other], *controls.values()), type(gr.skip())), elem_id
     [level_changed] = handlers_of(demo, "denoise-level", "change")  # a refused value warns, the result stays
     with pytest.warns(UserWarning, match="noise level must be a number between 0 and 1, got 50"):
-        assert isinstance(level_changed(("upload", str(SEVEN), DIGIT), *(controls | {"level": 50}).values()), type(gr.skip()))
+        assert isinstance(answer(level_changed, ("upload", str(SEVEN), DIGIT), *(controls | {"level": 50}).values()),
+                          type(gr.skip()))
 
 
 def test_the_tab_opens_with_the_first_example_denoised_and_ready_to_rerun():
@@ -714,15 +716,46 @@ def test_in_the_page_a_refused_upload_or_drawing_warns_and_keeps_what_is_shown(t
     for page_event, page_inputs, api_event, value in ((on_upload, (on_show,), api_upload, {"path": str(not_an_image)}),
                                                       (on_draw, (), api_sketch, None)):
         with pytest.raises(gr.Error) as refusal:
-            api_event(value, *controls)
+            answer(api_event, value, *controls)
         with pytest.warns(UserWarning) as warned:
-            assert isinstance(page_event(value, *page_inputs, *controls), type(gr.skip()))
+            assert isinstance(answer(page_event, value, *page_inputs, *controls), type(gr.skip()))
         # the same words, but for an empty drawing: the page says to draw, the API how to send one
         page_words = EMPTY_SKETCH if refusal.value.message == API_EMPTY_SKETCH else refusal.value.message
         assert [str(w.message) for w in warned] == [page_words]
-    assert isinstance(on_upload(None, on_show, *controls), type(gr.skip()))  # the box was cleared
+    assert isinstance(answer(on_upload, None, on_show, *controls), type(gr.skip()))  # the box was cleared
     with pytest.raises(gr.Error, match="Upload an image"):
-        api_upload(None, *controls)
+        answer(api_upload, None, *controls)
+
+
+def test_stop_cancels_every_run_of_a_model_and_a_cancelled_photo_run_is_told_to_stop(monkeypatch):
+    """Stop cancels each page event that runs a model, and a cancel closes the event's handler, which sets the stop
+    that the photo's tiles check: a plain handler ran on in its thread, holding one of the two model workers."""
+    with gr.Blocks() as blocks:
+        denoise.build_tab()
+    runs = {fn._id for fn in blocks.fns.values() if fn.concurrency_id == "denoise-models" and fn.api_visibility == "private"}
+    stop_events = events_of(blocks, "denoise-stop", "click")
+    [cancel] = [fn for fn in stop_events if fn.cancels]
+    assert set(cancel.cancels) == runs and len(runs) == 9  # the drawing, the upload and the seven controls
+    [note] = [fn for fn in stop_events if fn.fn is not None]
+    assert note.fn() == denoise.STOPPED and [block.elem_id for block in note.outputs] == ["denoise-route"]
+
+    started, seen = threading.Event(), {}
+
+    def waiting(model, noisy, ensemble=False, stop=None):
+        started.set()
+        seen["told to stop"] = stop is not None and stop.wait(10)
+        raise Stopped("stopped")
+    monkeypatch.setattr(photo_demo, "denoise_photo", waiting)
+    [sigma_changed] = handlers_of(blocks, "denoise-photo-sigma", "change")
+    run = sigma_changed(("upload", photo_example_paths()[0], PHOTO), AUTO, "gaussian", 0.5, 0, False, 30, False)
+    assert isinstance(next(run), type(gr.skip()))  # the heartbeat while the photo is denoised
+    assert started.wait(10)
+    run.close()  # what Gradio does to the handler of a cancelled event
+    for _ in range(100):
+        if "told to stop" in seen:
+            break
+        time.sleep(0.1)
+    assert seen == {"told to stop": True}
 
 
 def test_a_photo_exactly_at_the_pixel_limit_is_kept_as_it_is():

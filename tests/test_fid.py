@@ -28,14 +28,14 @@ from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand
 from generative.checkpoints import CLASSIFIER
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
 from generative.metrics import features, fid, frechet, inception, references, statistics_files
-from generative.metrics.features import (RESIZES, SAMPLE_SIDE, MomentAccumulator, SetFeatures, Stopped, digit_input,
-                                          extract)
+from generative.metrics.features import RESIZES, SAMPLE_SIDE, MomentAccumulator, SetFeatures, digit_input, extract
 from generative.metrics.fid import IS_ABSENT, compare, main, make_extractor, open_source
 from generative.metrics.frechet import FrechetError, GaussianStats, frechet_distance, frechet_distance_in_child
 from generative.metrics.inception import (HOW_TO_GET, NOT_INSTALLED, WEIGHTS_ENV, WEIGHTS_SHA1, FIDInception,
                                           WeightsNotFound, load_scripted, locate_weights, sha1_of)
 from generative.metrics.sample_sets import inception_score, kernel_inception_distance, precision_recall
 from generative.metrics.statistics_files import FIDError, load_stats, reference_path, save_stats
+from generative.stopping import Stopped
 from input_files import encoded
 
 pytestmark = pytest.mark.timeout(120)

@@ -1,16 +1,19 @@
 """The photo denoiser: the model, exact tiling, the benchmark protocol, colour handling, and the shipped checkpoint."""
+import threading
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from benchmarks.photo_denoise_quality import non_local_means_told_sigma  # the benchmark's own settings
+from generative import photo as photo_module
 from generative.data.photo_sets import load_photo_set, load_train400, photo_set_dir
 from generative.hub import PRETRAINED_DIR, load_model
-import generative.photo as photo_module
 from generative.models import PhotoDenoiser
 from generative.photo import (CHROMA_OFFSET, DEFAULT_TILE, OPPONENT, add_white_noise, beats_at_every_sigma, denoise_gray,
                               denoise_photo, psnr_8bit, self_ensemble, tiles, to_uint8)
+from generative.stopping import Stopped
 
 
 @pytest.fixture(scope="module")
@@ -272,3 +275,35 @@ def test_one_progress_bar_counts_every_tile_of_every_channel_and_flip(small_mode
     [bar] = bars
     assert bar.total == bar.n == passes * per_pass
     np.testing.assert_allclose(tiled, denoise_photo(small_model, noisy, tile=None, ensemble=ensemble), atol=1e-5)
+
+
+
+class StoppingModel:
+    """``model`` that counts its passes and sets ``stop`` during pass number ``stop_at``."""
+
+    def __init__(self, model: PhotoDenoiser, stop: threading.Event, stop_at: int):
+        self.model, self.stop, self.stop_at, self.passes = model, stop, stop_at, 0
+        self.receptive_radius = model.receptive_radius
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        self.passes += 1
+        if self.passes == self.stop_at:
+            self.stop.set()
+        return self.model(image)
+
+
+def test_a_stop_ends_the_work_before_its_next_tile(small_model):
+    """``stop`` (the tab's Stop, an API caller's cancel) is checked before each pass of the model: set during the third
+    of 24 × 4 tiles, the work ends there, not after the remaining tiles of every flip and channel."""
+    noisy = np.random.default_rng(8).random((70, 90, 3))
+    stopping = StoppingModel(small_model, threading.Event(), stop_at=3)
+    with pytest.raises(Stopped):
+        denoise_photo(stopping, noisy, tile=48, ensemble=True, stop=stopping.stop)
+    assert stopping.passes == 3
+    with pytest.raises(Stopped):  # set before the start: not one pass, also for a photo that fits one tile
+        denoise_photo(stopping, noisy[:20, :20], stop=stopping.stop)
+    assert stopping.passes == 3
+    unstopped = StoppingModel(small_model, threading.Event(), stop_at=0)
+    np.testing.assert_array_equal(denoise_photo(unstopped, noisy, tile=48, stop=unstopped.stop),
+                                  denoise_photo(small_model, noisy, tile=48))
+    assert unstopped.passes == 3 * len(tiles(70, 90, 48, (small_model.receptive_radius + 1) // 2 * 2))

@@ -26,15 +26,12 @@ from tqdm.auto import tqdm
 from generative.data.image_sets import ImageSet, ImageSetError, Skipped
 from generative.metrics.frechet import GaussianStats
 from generative.metrics.inception import FEATURE_DIM, INPUT_SIZE
+from generative.stopping import Stopped
 
 KEEP_FEATURES = 10_000
 SAMPLE_SIDE = 128  # kept images are shrunk to this longest side: 32 uploads of 16 MP would otherwise hold 1.5 GB
 BATCH_SIZE = 8  # measured fastest on a 2-core CPU (benchmarks/results/fid_speed.md); larger is slower here
 PROGRESS_INTERVAL = 0.25  # seconds between progress updates (see throttled_progress)
-
-
-class Stopped(Exception):
-    """``extract`` was asked to stop (its ``stop`` event was set) before the set was measured."""
 
 
 def _as_float(image: np.ndarray) -> torch.Tensor:

