@@ -277,7 +277,6 @@ def test_one_progress_bar_counts_every_tile_of_every_channel_and_flip(small_mode
     np.testing.assert_allclose(tiled, denoise_photo(small_model, noisy, tile=None, ensemble=ensemble), atol=1e-5)
 
 
-
 class StoppingModel:
     """``model`` that counts its passes and sets ``stop`` during pass number ``stop_at``."""
 
