@@ -283,6 +283,28 @@ def test_the_photo_detail_moves_from_the_keyboard_and_stays_there_when_sigma_cha
     sigma.press("ArrowLeft")  # back to the default for the tests after this one
 
 
+def test_stop_ends_a_long_photo_run_and_the_tab_runs_again(page, tmp_path):
+    """A 3-megapixel colour photo with the ×8 self-ensemble is minutes of work on two cores. Stop ends it: its progress
+    goes, the note says what is shown, no output is marked "Error", and the next request runs at once."""
+    big = tmp_path / "big-coffee.png"
+    coffee = next(path for path in photo_example_paths() if "coffee" in path)
+    Image.open(coffee).convert("RGB").resize((2000, 1500)).save(big)
+    open_subtab(page, "Upload or pick an example")
+    ensemble = page.locator("#denoise-photo-ensemble input")
+    ensemble.check()
+    page.locator("#denoise-upload input[type=file]").set_input_files(str(big))
+    progress = page.get_by_text(re.compile(r"denoising - \d")).first
+    expect(progress).to_be_visible(timeout=60_000)
+    page.locator("#denoise-stop").click()
+    expect(page.locator("#denoise-route")).to_contain_text("Stopped. A run in progress ends before its next tile.")
+    expect(page.get_by_text(re.compile(r"denoising - \d"))).to_have_count(0)
+    assert not [label for label in page.get_by_text("Error", exact=True).all() if label.is_visible()]
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    ensemble.uncheck()
+    page.get_by_role("button", name=example_name(example_paths()[7])).click()
+    expect(page.locator("#denoise-route")).to_contain_text("digit autoencoder", timeout=15_000)
+
+
 # Records every image the photo detail shows from now on (the denoised photo's detail, the last of the three).
 RECORD_DETAILS = """() => {
     window.detailsShown = [];
