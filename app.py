@@ -62,6 +62,9 @@ CSS = """
 .label-clear [data-testid="block-label"].float { position: static !important; }
 .label-clear :is(.image-container, .grid-wrap) > .icon-button-wrapper.top-panel { position: static !important;
                                                                                   margin-left: auto; width: fit-content; }
+/* A control greyed out because it does not apply (the FID tab's sample count with no set drawn; the Denoise tab's noise
+   settings for an image already noisy) looked exactly like a live one: only typing into it showed it was off. */
+input:disabled, textarea:disabled, label:has(> input:disabled) { opacity: 0.5; cursor: not-allowed; }
 /* Keyboard focus is seen: a slider focused with Tab changed no pixel, so arrow keys moved (and reran) an unseen one. */
 input[type=range]:focus-visible, input[type=radio]:focus-visible, input[type=checkbox]:focus-visible {
     outline: 2px solid var(--color-accent); outline-offset: 3px; }
