@@ -18,7 +18,7 @@ from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, Upl
 from demos.output_files import OutputFolder
 from demos.denoise_about import about_markdown, photo_about_markdown
 from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, ZOOM_LABEL, PhotoResult, choose_model, denoise_upload, fit_to_limit,
-                         photo_example_paths, percent_of, save_png, zoom_views)
+                         photo_example_paths, percent_of, save_png, zoom_label, zoom_views)
 from demos.reports import fixed, measured_report, photo_quality_report
 from generative.checkpoints import DAE_MNIST, PHOTO_DENOISER, Checkpoint
 from generative.classical import CLASSICAL_DENOISERS
@@ -156,7 +156,8 @@ class DenoiseTab:
         The sliders are the keyboard's way to move the detail, and keep it in place when a new σ or photo comes."""
         if not views or not (is_number(across) and is_number(down)):
             return gr.skip()
-        return zoom_views(views, (float(np.clip(down, 0, 100)) / 100, float(np.clip(across, 0, 100)) / 100))
+        details = zoom_views(views, (float(np.clip(down, 0, 100)) / 100, float(np.clip(across, 0, 100)) / 100))
+        return gr.update(value=details, label=zoom_label(*views[0][0].shape[:2]))
 
     # ---------------------------------------------------------------- events
 

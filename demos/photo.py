@@ -21,8 +21,8 @@ from generative.photo import add_white_noise, denoise_photo, psnr_8bit, to_uint8
 PHOTO_EXAMPLES_DIR = Path(__file__).parent / "examples" / "photos"
 MAX_PHOTO_PIXELS = 4_000_000  # bigger uploads are scaled down to this first; a colour one took the model 5.6–8.6 s here
 ZOOM_SIDE, ZOOM_SCALE = 96, 4
-ZOOM_LABEL = (f"Detail, {ZOOM_SIDE}×{ZOOM_SIDE} pixels (all of a smaller photo) enlarged {ZOOM_SCALE}×: click a photo "
-              "above, or move the sliders, to choose where")
+ZOOM_LABEL = (f"Detail, {ZOOM_SIDE}×{ZOOM_SIDE} pixels enlarged {ZOOM_SCALE}×: click a photo above, or move the sliders, "
+              "to choose where")
 MAX_PHOTO_SIGMA = 55  # the photo denoiser's training range (0–255 scale)
 AUTO, DIGIT, PHOTO = "auto", "digit", "photo"
 
@@ -96,6 +96,19 @@ def zoom_crop(image: np.ndarray | None, centre: tuple[float, float] = (0.5, 0.5)
     top = int(np.clip(round(centre[0] * height - side_y / 2), 0, height - side_y))
     left = int(np.clip(round(centre[1] * width - side_x / 2), 0, width - side_x))
     return enlarge(image[top:top + side_y, left:left + side_x], scale)
+
+
+def zoom_label(height: int, width: int) -> str:
+    """The detail's caption for a photo of ``height`` × ``width`` pixels: ``ZOOM_LABEL``, but a side shorter than the
+    detail is shown whole, and a photo smaller than it both ways has no place to choose (a digit sent to the photo
+    denoiser was said to show 96×96 pixels)."""
+    if height >= ZOOM_SIDE and width >= ZOOM_SIDE:
+        return ZOOM_LABEL
+    if height <= ZOOM_SIDE and width <= ZOOM_SIDE:
+        return f"Detail: the whole photo, {width}×{height} pixels, enlarged {ZOOM_SCALE}×"
+    return (f"Detail, {min(width, ZOOM_SIDE)}×{min(height, ZOOM_SIDE)} pixels (the photo's whole "
+            f"{'height' if height < ZOOM_SIDE else 'width'}) enlarged {ZOOM_SCALE}×: click a photo above, or move the "
+            "sliders, to choose where")
 
 
 def zoom_views(views: list[tuple[np.ndarray, str]], centre: tuple[float, float] = (0.5, 0.5)) -> list[tuple[np.ndarray, str]]:

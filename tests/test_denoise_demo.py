@@ -554,8 +554,9 @@ def test_the_photo_explanation_says_which_stages_each_test_set_guided_as_the_mod
 def test_a_click_on_a_photo_moves_the_zoom_sliders_and_the_detail_there():
     image = (np.random.default_rng(3).random((200, 300, 3)) * 255).astype(np.uint8)
     views = [(image, "noisy"), (255 - image, "denoised")]
-    zoomed, across, down = DenoiseTab.zoom_at_click(views, SimpleNamespace(index=(251, 40)))  # x = 251, y = 40
-    assert (across, down) == (84, 20)  # per cent of the width and height, rounded as the sliders show them
+    detail, across, down = DenoiseTab.zoom_at_click(views, SimpleNamespace(index=(251, 40)))  # x = 251, y = 40
+    zoomed = detail["value"]
+    assert detail["label"] == ZOOM_LABEL and (across, down) == (84, 20)  # per cent of the width and height, rounded as the sliders show them
     assert [label for _, label in zoomed] == ["noisy", "denoised"]
     top, left = 0, 252 - ZOOM_SIDE // 2  # centred on x = 84% of 300; pushed down to stay inside the top edge
     np.testing.assert_array_equal(zoomed[0][0][::ZOOM_SCALE, ::ZOOM_SCALE], image[top:top + ZOOM_SIDE, left:left + ZOOM_SIDE])
@@ -570,25 +571,31 @@ def test_a_click_on_a_photo_moves_the_zoom_sliders_and_the_detail_there():
 def test_the_zoom_sliders_place_the_detail_in_per_cent_of_the_photo_and_stay_inside_it():
     image = (np.random.default_rng(4).random((400, 500)) * 255).astype(np.uint8)
     views = [(image, "noisy"), (image // 2, "denoised")]
-    (detail, label), _ = DenoiseTab.zoom_at(views, 30, 75)  # centre x = 150, y = 300
+    (detail, label), _ = DenoiseTab.zoom_at(views, 30, 75)["value"]  # centre x = 150, y = 300
     assert label == "noisy"
     np.testing.assert_array_equal(detail[::ZOOM_SCALE, ::ZOOM_SCALE], image[300 - 48:300 + 48, 150 - 48:150 + 48])
-    (corner, _), _ = DenoiseTab.zoom_at(views, -20, 250)  # past the ends, as a crafted call may send: the nearest corner
+    (corner, _), _ = DenoiseTab.zoom_at(views, -20, 250)["value"]  # past the ends, as a crafted call may send: the nearest corner
     np.testing.assert_array_equal(corner[::ZOOM_SCALE, ::ZOOM_SCALE], image[-ZOOM_SIDE:, :ZOOM_SIDE])
-    (edge, _), _ = DenoiseTab.zoom_at(views, 10**400, 50)  # a number too large for a float: the right edge, no error
+    (edge, _), _ = DenoiseTab.zoom_at(views, 10**400, 50)["value"]  # a number too large for a float: the right edge, no error
     np.testing.assert_array_equal(edge[::ZOOM_SCALE, ::ZOOM_SCALE], image[200 - 48:200 + 48, -ZOOM_SIDE:])
     for across, down in ((None, 50), ("left", 50), (50, float("nan"))):
         assert isinstance(DenoiseTab.zoom_at(views, across, down), type(gr.skip()))
     assert isinstance(DenoiseTab.zoom_at(None, 50, 50), type(gr.skip()))  # no photo yet
 
 
-def test_the_detail_is_all_of_a_photo_smaller_than_it_and_its_label_says_so():
+def test_the_detail_of_a_photo_smaller_than_it_is_the_whole_photo_and_its_label_says_so():
     """A photo under 96 pixels a side (a digit sent to the photo denoiser): the detail is the whole of it, enlarged, and
-    the label, which gave 96×96 alone, says a smaller photo is shown whole."""
+    its label, which said 96×96 pixels, gives the photo's size; a photo short one way only is shown whole that way."""
     image = (np.random.default_rng(5).random((28, 40)) * 255).astype(np.uint8)
-    [(detail, _)] = DenoiseTab.zoom_at([(image, "denoised")], 80, 20)
-    np.testing.assert_array_equal(detail, np.kron(image, np.ones((ZOOM_SCALE, ZOOM_SCALE), np.uint8)))
-    assert f"{ZOOM_SIDE}×{ZOOM_SIDE} pixels (all of a smaller photo) enlarged {ZOOM_SCALE}×" in ZOOM_LABEL
+    detail = DenoiseTab.zoom_at([(image, "denoised")], 80, 20)
+    [(whole, _)] = detail["value"]
+    np.testing.assert_array_equal(whole, np.kron(image, np.ones((ZOOM_SCALE, ZOOM_SCALE), np.uint8)))
+    assert detail["label"] == f"Detail: the whole photo, 40×28 pixels, enlarged {ZOOM_SCALE}×"
+    wide = np.zeros((50, 300), np.uint8)
+    detail = DenoiseTab.zoom_at([(wide, "denoised")], 80, 20)
+    assert detail["value"][0][0].shape == (50 * ZOOM_SCALE, ZOOM_SIDE * ZOOM_SCALE)
+    assert detail["label"].startswith(f"Detail, {ZOOM_SIDE}×50 pixels (the photo's whole height) enlarged {ZOOM_SCALE}×: click")
+    assert DenoiseTab.zoom_at([(np.zeros((ZOOM_SIDE, 500), np.uint8), "denoised")], 50, 50)["label"] == ZOOM_LABEL
 
 
 def test_changing_a_control_reruns_the_current_input_with_it():
