@@ -204,9 +204,11 @@ def denoise_photo(model: PhotoDenoiser, noisy: np.ndarray, color_mode: str = "op
     rotations (``self_ensemble``), eight times slower. One progress bar counts the tiles of every pass (each
     channel, each flip): a bar per pass started again from 0 up to 24 times. ``stop``: as in ``denoise_gray``.
     """
-    passes = (1 if noisy.ndim == 2 else 3) * (8 if ensemble else 1)
-    steps = passes * len(tiling(model, *noisy.shape[:2], tile) or [None])  # a rotated view has as many tiles
-    with tqdm(total=steps, desc="denoising", unit="tile", leave=False, disable=steps < 4) as bar:
+    channels, views = (1 if noisy.ndim == 2 else 3), (8 if ensemble else 1)
+    tile_count = len(tiling(model, *noisy.shape[:2], tile) or [None])  # a rotated view has as many tiles
+    steps = tile_count * views * channels
+    what = " × ".join(f"{n} {name}" for n, name in ((tile_count, "tiles"), (views, "views"), (channels, "channels")) if n > 1)
+    with tqdm(total=steps, desc=f"denoising {what}", unit="pass", leave=False, disable=steps < 4) as bar:
         if ensemble:
             return denoise_channels(noisy, color_mode, lambda channel: self_ensemble(model, channel, tile, bar, stop))
         return denoise_channels(noisy, color_mode, lambda channel: denoise_gray(model, channel, tile, bar, stop))

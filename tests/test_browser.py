@@ -293,11 +293,11 @@ def test_stop_ends_a_long_photo_run_and_the_tab_runs_again(page, tmp_path):
     ensemble = page.locator("#denoise-photo-ensemble input")
     ensemble.check()
     page.locator("#denoise-upload input[type=file]").set_input_files(str(big))
-    progress = page.get_by_text(re.compile(r"denoising - \d")).first
+    progress = page.get_by_text(re.compile(r"denoising \d+ tiles × 8 views × 3 channels - \d")).first
     expect(progress).to_be_visible(timeout=60_000)
     page.locator("#denoise-stop").click()
     expect(page.locator("#denoise-route")).to_contain_text("Stopped. A run in progress ends before its next tile.")
-    expect(page.get_by_text(re.compile(r"denoising - \d"))).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"denoising \d+ tiles × 8 views × 3 channels - \d"))).to_have_count(0)
     assert not [label for label in page.get_by_text("Error", exact=True).all() if label.is_visible()]
     assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
     ensemble.uncheck()

@@ -274,6 +274,8 @@ def test_one_progress_bar_counts_every_tile_of_every_channel_and_flip(small_mode
     assert per_pass > 1 or shape[0] <= 48
     [bar] = bars
     assert bar.total == bar.n == passes * per_pass
+    counted = [f"{per_pass} tiles"] * (per_pass > 1) + ["8 views"] * ensemble + ["3 channels"] * (len(shape) == 3)
+    assert bar.desc == "denoising " + " × ".join(counted)  # what the count counts
     np.testing.assert_allclose(tiled, denoise_photo(small_model, noisy, tile=None, ensemble=ensemble), atol=1e-5)
 
 
