@@ -80,7 +80,7 @@ def endpoint_labels(name: str, endpoint: Endpoint | None = None) -> tuple[str, s
     """The captions of endpoint ``name``'s two pictures. A prior sample was never encoded, so neither picture is a
     digit or the reconstruction of a μ: both are its z decoded."""
     if endpoint is not None and endpoint.from_prior:
-        return f"{name}: a prior sample z, decoded", f"{name}: the same z (no encoder, so no reconstruction)"
+        return f"{name}: a prior sample z, decoded", f"{name}: the same z (never encoded)"
     return f"{name}: the digit (28×28)", f"{name}: reconstruction of μ"
 
 

@@ -91,6 +91,7 @@ class LatentMap:
         centre = self.latent_to_pixel(np.zeros(2), 0)
         draw.line([(0, centre[1]), (self.panel, centre[1])], fill=(200, 200, 200))
         draw.line([(centre[0], 0), (centre[0], self.panel)], fill=(200, 200, 200))
+        draw.rectangle([2, 2, 32, 8 + 16 * len(LABEL_COLOURS)], fill=(255, 255, 255), outline=(200, 200, 200))  # over the dots
         for digit, colour in enumerate(LABEL_COLOURS):  # legend, top-left
             draw.rectangle([6, 6 + 16 * digit, 16, 16 + 16 * digit], fill=colour)
             draw.text((20, 4 + 16 * digit), str(digit), fill=(0, 0, 0), font=self.font)
