@@ -501,6 +501,13 @@ def test_fid_tab_measures_cgan_samples_and_an_upload_selects_itself(page, artifa
     page.screenshot(path=str(artifacts_dir / "browser-fid.png"), full_page=True)
     page.locator("#fid-upload-b input[type=file]").set_input_files(str(random_digits_zip(tmp_path / "b.zip", 3, seed=0)))
     expect(page.locator("#fid-set-b").get_by_label(UPLOAD)).to_be_checked()  # the zip is what gets measured now
+    # no set is drawn now: the sample count is off, and looks it (it looked exactly like a live box)
+    count = page.locator("#fid-count input")
+    expect(count).to_be_disabled()
+    assert float(count.evaluate("box => getComputedStyle(box).opacity")) <= 0.5
+    page.locator("#fid-set-b").get_by_label(CGAN_SAMPLES).check()
+    expect(count).to_be_enabled()
+    assert float(count.evaluate("box => getComputedStyle(box).opacity")) == 1
 
 
 def test_fid_stop_ends_a_long_measurement_and_measure_works_again(page, artifacts_dir):
