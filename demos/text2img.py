@@ -31,6 +31,7 @@ SEEN_EXAMPLES = ("a large red circle in the centre", "a small blue square on the
                  "a green cross left of a purple box", "a cyan ball above a red square", "a yellow diamond below a blue plus")
 HELD_OUT_EXAMPLES = ("a large red triangle in the centre", "a small blue circle on the left", "a big green square at the top",
                      "a purple diamond right of a yellow cross", "a cyan triangle above a blue circle")
+HELD_OUT_MARK = "(held out)"  # after each held-out example in the list, not part of its caption
 
 
 # ---------------------------------------------------------------- pure functions
@@ -200,12 +201,18 @@ def checked_caption(caption) -> str:
 
 
 def caption_refusal_message(caption, err: CaptionError) -> str:
-    """The message for a refused caption. One that fills the caption box, which stops at its length limit, and ends
-    in an unknown word may have lost the rest of that word: say so, or the fragment alone is named."""
-    if not (err.unknown and isinstance(caption, str) and len(caption) == MAX_CAPTION_CHARS):
-        return str(err)
-    return (f"{err} The caption box stops at {MAX_CAPTION_CHARS} characters, so its last word may have been cut off: "
-            "describe one or two things.")
+    """The message for a refused caption, with a hint for two causes. A caption copied from the held-out examples' list
+    brings its mark along ("Unknown words: 'held', 'out'" said nothing of why). One that fills the caption box, which
+    stops at its length limit, and ends in an unknown word may have lost the rest of that word: say so, or the
+    fragment alone is named."""
+    message = str(err)
+    if err.unknown and isinstance(caption, str):
+        if HELD_OUT_MARK in caption:
+            message += f" “{HELD_OUT_MARK}” only marks the examples whose pairs were never in training: leave it out."
+        if len(caption) == MAX_CAPTION_CHARS:
+            message += (f" The caption box stops at {MAX_CAPTION_CHARS} characters, so its last word may have been cut "
+                        "off: describe one or two things.")
+    return message
 
 
 class TextToImageTab(CheckpointTab):
@@ -286,7 +293,7 @@ def build_tab(hub_user: str | None = None) -> None:
                                       "(left, right, top, bottom, centre); or two coloured shapes, no size, joined by left of / right of / above / below.")
             examples = [gr.Examples([[c] for c in SEEN_EXAMPLES], [caption], label="Seen (colour, shape) pairs"),
                         gr.Examples([[c] for c in HELD_OUT_EXAMPLES], [caption], label="Held-out pairs: never in training",
-                                    example_labels=[f"{c} (held out)" for c in HELD_OUT_EXAMPLES])]
+                                    example_labels=[f"{c} {HELD_OUT_MARK}" for c in HELD_OUT_EXAMPLES])]
             count = gr.Slider(1, MAX_COUNT, value=DEFAULTS["count"], step=1, precision=0, label="Pictures", elem_id="t2i-count")
             with gr.Row():
                 seed = gr.Number(value=DEFAULTS["seed"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="t2i-seed")

@@ -104,6 +104,8 @@ def test_the_tab_reports_how_many_pictures_show_the_scene_and_flags_held_out_pai
     (None, ["caption must be text"]),
     ("," * 100_000, ["100,000 characters long", "limit is 300"]),
     (("a large red circle on the left and " * 9)[:300], ["Unknown word", "'o'", "stops at 300 characters", "cut off"]),
+    # copied from the examples' list with its mark: the message says what the mark is
+    (f"{HELD_OUT_EXAMPLES[1]} (held out)", ["Unknown words: 'held', 'out'", "“(held out)” only marks the examples", "leave it out"]),
 ])
 def test_bad_captions_are_refused_with_the_words_the_model_knows(tab, caption, words):
     with pytest.raises(gr.Error) as err:
@@ -111,6 +113,7 @@ def test_bad_captions_are_refused_with_the_words_the_model_knows(tab, caption, w
     for word in words:
         assert word in str(err.value)
     assert ("may have been cut off" in str(err.value)) == ("cut off" in words)  # only for a full box's unknown word
+    assert ("only marks the examples" in str(err.value)) == ("leave it out" in words)
     with pytest.raises(gr.Error, match="Caption B: "):
         tab.blend("a large red circle on the left", caption, 4, 0)
     with pytest.raises(gr.Error, match="Caption A: "):
