@@ -295,7 +295,7 @@ class StoppingModel:
 
 def test_a_stop_ends_the_work_before_its_next_tile(small_model):
     """``stop`` (the tab's Stop, an API caller's cancel) is checked before each pass of the model: set during the third
-    of 24 × 4 tiles, the work ends there, not after the remaining tiles of every flip and channel."""
+    of 288 passes (12 tiles × 8 views × 3 channels), the work ends there, not after the rest."""
     noisy = np.random.default_rng(8).random((70, 90, 3))
     stopping = StoppingModel(small_model, threading.Event(), stop_at=3)
     with pytest.raises(Stopped):
