@@ -15,7 +15,7 @@ from PIL import Image
 
 from demos.background import cancel_event, cancellable
 from demos.inputs import (IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, checked_choice, checked_flag, checked_int,
-                          checked_seed, upload_path)
+                          checked_seed, noted_on_refusal, upload_path)
 from demos.reports import benchmark_report, machine
 from generative.checkpoints import CGAN, TEXT2IMG, VAE_WALK
 from generative.data.image_sets import ArrayImages, ImageSet, ImageSetError, ZipImages
@@ -325,16 +325,11 @@ class FIDTab:
         return result_markdown(comparison) + note, *grids
 
 
-def noted_on_refusal(measure):
-    """``measure`` for the page: a refused request warns and keeps the result on show (it may have taken minutes), and
-    the note above it says that it is not this request's; a measurement clears the note."""
+def with_the_note_cleared(measure):
+    """``measure`` for the page, whose first output is the note on a refused request: a measurement clears it."""
     @wraps(measure)  # Gradio reads the handler's own signature (its request and progress arguments) through the wrapper
     def measure_in_page(*args, **kwargs):
-        try:
-            return "", *measure(*args, **kwargs)
-        except Refusal as refusal:
-            gr.Warning(refusal.message)
-            return NOT_MEASURED.format(reason=refusal.message), gr.skip(), gr.skip(), gr.skip()
+        return "", *measure(*args, **kwargs)
     return measure_in_page
 
 
@@ -395,8 +390,8 @@ def build_tab(hub_user: str | None = None) -> None:
     one_at_a_time = {"preprocess": False, "concurrency_id": "fid-measure", "concurrency_limit": 1}
     # A new request clears the note of a refused one at once: it was about the request before.
     measure.click(lambda: "", None, not_measured, api_visibility="private", queue=False)
-    measuring = [measure.click(noted_on_refusal(tab.measure), inputs, [not_measured, *outputs], api_visibility="private",
-                               **one_at_a_time),
+    in_page = noted_on_refusal(with_the_note_cleared(tab.measure), outputs=4, note_at=0, note=NOT_MEASURED)
+    measuring = [measure.click(in_page, inputs, [not_measured, *outputs], api_visibility="private", **one_at_a_time),
                  # A generator, so that the API's job.cancel() stops a running measurement (the page has Stop).
                  api_endpoint("fid-api-measure", cancellable(tab.measure), inputs, outputs, api_name="fid_measure",
                               **one_at_a_time)]

@@ -107,6 +107,21 @@ def kept_on_refusal(handler):
     return handle
 
 
+def noted_on_refusal(handler, outputs: int, note_at: int, note: str):
+    """``handler`` for a page event whose outputs took a request to make: a refused request warns and keeps them, as
+    ``kept_on_refusal`` does, but output ``note_at`` (a Markdown) gets ``note`` (its ``{reason}`` filled in), which says
+    that what is on show answers an earlier request. Kept without a word, the FID calculator's last distance, or the
+    text-to-image tab's "16 of 16" under a caption it refused, read as the answer to the new one."""
+    @functools.wraps(handler)  # Gradio reads the handler's own signature (its request, progress) through the wrapper
+    def noted(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except Refusal as refusal:
+            gr.Warning(refusal.message)
+            return tuple(note.format(reason=refusal.message) if i == note_at else gr.skip() for i in range(outputs))
+    return noted
+
+
 @contextmanager
 def refusals_for_the_api():
     """A refused value stays an error for an API caller; an empty sketch is told how to send one: "pick the brush"

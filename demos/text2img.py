@@ -11,7 +11,7 @@ import torch
 
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (GALLERY_BUTTONS, MAX_SEED, Refusal, api_endpoint, bring_into_sight, checked_int, checked_seed,
-                          kept_on_refusal, shown, with_a_new_seed)
+                          kept_on_refusal, noted_on_refusal, shown, with_a_new_seed)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
@@ -31,6 +31,7 @@ SEEN_EXAMPLES = ("a large red circle in the centre", "a small blue square on the
                  "a green cross left of a purple box", "a cyan ball above a red square", "a yellow diamond below a blue plus")
 HELD_OUT_EXAMPLES = ("a large red triangle in the centre", "a small blue circle on the left", "a big green square at the top",
                      "a purple diamond right of a yellow cross", "a cyan triangle above a blue circle")
+NOT_DRAWN = "⚠️ **Not drawn:** {reason} The pictures above are still the last ones drawn."
 HELD_OUT_MARK = "(held out)"  # after each held-out example in the list, not part of its caption
 
 
@@ -328,7 +329,8 @@ def build_tab(hub_user: str | None = None) -> None:
     # A setting redraws every view that uses it, as in the cGAN tab, so no view is left showing another count, seed or
     # step count than the controls say; "always_last" as there, so quick arrow-key presses end on the last value.
     last = {"trigger_mode": "always_last", **private}
-    generate_inputs, generate_kept = [caption, count, seed], kept_on_refusal(tab.generate)
+    # A refused caption or count keeps the pictures, and the summary under them says they are not the new request's.
+    generate_inputs, generate_kept = [caption, count, seed], noted_on_refusal(tab.generate, outputs=2, note_at=1, note=NOT_DRAWN)
     # A caption drawn on request (Generate, Enter, a clicked example) brings the pictures into sight: on a phone they
     # are 900 px below the examples. A moved slider does not move the page.
     into_sight = {"js": bring_into_sight("t2i-gallery"), "api_visibility": "private"}

@@ -28,9 +28,9 @@ def test_no_control_on_the_page_is_an_api_endpoint(demo):
 
 
 # (page element, its event, the API's hidden button): arguments our checks refuse, and what they say. The FID
-# calculator's Measure also notes that the result on show is an earlier one (tests/test_fid_demo.py).
+# calculator's Measure and the text-to-image tab's Generate also note that what is on show answers an earlier request
+# (below, and tests/test_fid_demo.py).
 REFUSED = {
-    ("t2i-generate", "click", "t2i-api-generate"): (("a red dragon", 4, 0), "Unknown word: 'dragon'"),
     ("t2i-blend-button", "click", "t2i-api-blend"): (("a red circle", "a purple unicorn", 4, 0), "unicorn"),
     ("cgan-generate", "click", "cgan-api-generate"): ((7, 4, -5, 1.0), "seed"),
     ("cgan-styles-button", "click", "cgan-api-every-digit"): ((2, -5, 1.0), "seed"),
@@ -48,6 +48,21 @@ def test_a_refused_value_warns_on_the_page_and_keeps_what_is_shown_and_is_an_err
     with pytest.warns(UserWarning, match=message) as warned:
         assert isinstance(on_page(*args), type(gr.skip()))
     assert len(warned) == 1
+
+
+def test_a_refused_caption_keeps_the_pictures_and_the_summary_says_they_are_not_its_own(demo):
+    """The old pictures and "16 of 16" stayed under a caption the tab had refused, as if they were its pictures."""
+    [endpoint] = handlers_of(demo, "t2i-api-generate", "click")
+    with pytest.raises(gr.Error, match="Unknown word: 'dragon'"):
+        endpoint("a red dragon", 4, 0)
+    for page, event in (("t2i-generate", "click"), ("t2i-caption", "submit"), ("t2i-count", "change")):
+        [on_page] = handlers_of(demo, page, event)
+        with pytest.warns(UserWarning, match="Unknown word: 'dragon'") as warned:
+            pictures, summary = on_page("a red dragon", 4, 0)
+        assert len(warned) == 1 and isinstance(pictures, type(gr.skip())), page
+        assert summary.startswith("⚠️ **Not drawn:** Unknown word: 'dragon'") and "still the last ones drawn" in summary
+        pictures, summary = on_page("a large red circle in the centre", 2, 0)
+        assert len(pictures) == 2 and summary.startswith("The scene reader finds"), page
 
 
 def test_a_refused_seed_in_the_cgan_tab_warns_once_for_the_two_views_it_feeds(demo):
