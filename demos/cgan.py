@@ -7,7 +7,8 @@ import torch
 
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, bring_into_sight,
-                          checked_int, checked_seed, enlarge, is_number, kept_on_refusal, shown, with_a_new_seed)
+                          checked_int, checked_seed, enlarge, is_number, kept_on_refusal, noted_on_refusal, shown,
+                          with_a_new_seed)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
@@ -255,7 +256,9 @@ def build_tab(hub_user: str | None = None) -> None:
     api_endpoint("cgan-api-interpolate", tab.interpolate, walk_inputs, [strip, png, gif], api_name="cgan_interpolate", **raw)
     # A setting redraws every view that uses it, so no view is left showing another digit, seed or noise scale.
     private = {"api_visibility": "private", **raw}
-    generate_kept, every_digit_kept, interpolate_kept = map(kept_on_refusal, (tab.generate, tab.every_digit, tab.interpolate))
+    every_digit_kept, interpolate_kept = map(kept_on_refusal, (tab.every_digit, tab.interpolate))
+    # A refused count keeps the samples, and the verdict under them says they are not the new request's.
+    generate_kept = noted_on_refusal(tab.generate, outputs=2, note_at=1)
     # One event for the two views the seed box feeds: one each warned twice of a refused seed.
     seeded_kept = kept_on_refusal(tab.samples_and_styles)
     # One event, not one per view: with three events on the scale's change, a quick drag or a number typed past its

@@ -107,7 +107,10 @@ def kept_on_refusal(handler):
     return handle
 
 
-def noted_on_refusal(handler, outputs: int, note_at: int, note: str):
+NOT_DRAWN = "⚠️ **Not drawn:** {reason} The pictures on show are still the last ones drawn."
+
+
+def noted_on_refusal(handler, outputs: int, note_at: int, note: str = NOT_DRAWN):
     """``handler`` for a page event whose outputs took a request to make: a refused request warns and keeps them, as
     ``kept_on_refusal`` does, but output ``note_at`` (a Markdown) gets ``note`` (its ``{reason}`` filled in), which says
     that what is on show answers an earlier request. Kept without a word, the FID calculator's last distance, or the

@@ -31,7 +31,6 @@ SEEN_EXAMPLES = ("a large red circle in the centre", "a small blue square on the
                  "a green cross left of a purple box", "a cyan ball above a red square", "a yellow diamond below a blue plus")
 HELD_OUT_EXAMPLES = ("a large red triangle in the centre", "a small blue circle on the left", "a big green square at the top",
                      "a purple diamond right of a yellow cross", "a cyan triangle above a blue circle")
-NOT_DRAWN = "⚠️ **Not drawn:** {reason} The pictures above are still the last ones drawn."
 HELD_OUT_MARK = "(held out)"  # after each held-out example in the list, not part of its caption
 
 
@@ -330,7 +329,7 @@ def build_tab(hub_user: str | None = None) -> None:
     # step count than the controls say; "always_last" as there, so quick arrow-key presses end on the last value.
     last = {"trigger_mode": "always_last", **private}
     # A refused caption or count keeps the pictures, and the summary under them says they are not the new request's.
-    generate_inputs, generate_kept = [caption, count, seed], noted_on_refusal(tab.generate, outputs=2, note_at=1, note=NOT_DRAWN)
+    generate_inputs, generate_kept = [caption, count, seed], noted_on_refusal(tab.generate, outputs=2, note_at=1)
     # A caption drawn on request (Generate, Enter, a clicked example) brings the pictures into sight: on a phone they
     # are 900 px below the examples. A moved slider does not move the page.
     into_sight = {"js": bring_into_sight("t2i-gallery"), "api_visibility": "private"}

@@ -12,7 +12,8 @@ import torch
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_choice,
                           checked_int, checked_seed, clicked_point, digit_from_sketch, digit_from_upload, digit_input,
-                          enlarge, example_paths, is_number, kept_on_refusal, shown, tabs, upload_path)
+                          enlarge, example_paths, is_number, kept_on_refusal, noted_on_refusal, shown, tabs,
+                          upload_path)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
@@ -374,7 +375,9 @@ def build_tab(hub_user: str | None = None) -> None:
         api_endpoint(f"vae-api-{name}-prior", from_prior, [prior_seed, other, *controls], outputs, api_name=f"vae_{name}_prior",
                      preprocess=False, api_description=f"{end} from a draw z ~ N(0, I) of the given prior seed{also}.")
     for control in controls:
-        control.change(kept_on_refusal(tab.walk), [state_a, state_b, *controls], walk_outputs, api_visibility="private",
+        # a refused setting keeps the walk, and the summary under it says it is not the new setting's
+        control.change(noted_on_refusal(tab.walk, outputs=len(walk_outputs), note_at=walk_outputs.index(summary)),
+                       [state_a, state_b, *controls], walk_outputs, api_visibility="private",
                        preprocess=False)
     # The API's walk: a refused value must reach an API caller as an error, which the controls' events turn into a
     # warning. A hidden button carries the endpoint.

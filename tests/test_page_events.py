@@ -32,7 +32,6 @@ def test_no_control_on_the_page_is_an_api_endpoint(demo):
 # (below, and tests/test_fid_demo.py).
 REFUSED = {
     ("t2i-blend-button", "click", "t2i-api-blend"): (("a red circle", "a purple unicorn", 4, 0), "unicorn"),
-    ("cgan-generate", "click", "cgan-api-generate"): ((7, 4, -5, 1.0), "seed"),
     ("cgan-styles-button", "click", "cgan-api-every-digit"): ((2, -5, 1.0), "seed"),
     ("cgan-walk-button", "click", "cgan-api-interpolate"): ((4, 1, -1, 6, 1.0), "Seed B"),
     ("vae-a-prior-button", "click", "vae-api-a-prior"): ((-5, None, 6, "lerp", "mean", 0), "prior seed"),
@@ -50,19 +49,31 @@ def test_a_refused_value_warns_on_the_page_and_keeps_what_is_shown_and_is_an_err
     assert len(warned) == 1
 
 
-def test_a_refused_caption_keeps_the_pictures_and_the_summary_says_they_are_not_its_own(demo):
-    """The old pictures and "16 of 16" stayed under a caption the tab had refused, as if they were its pictures."""
-    [endpoint] = handlers_of(demo, "t2i-api-generate", "click")
-    with pytest.raises(gr.Error, match="Unknown word: 'dragon'"):
-        endpoint("a red dragon", 4, 0)
-    for page, event in (("t2i-generate", "click"), ("t2i-caption", "submit"), ("t2i-count", "change")):
-        [on_page] = handlers_of(demo, page, event)
-        with pytest.warns(UserWarning, match="Unknown word: 'dragon'") as warned:
-            pictures, summary = on_page("a red dragon", 4, 0)
-        assert len(warned) == 1 and isinstance(pictures, type(gr.skip())), page
-        assert summary.startswith("⚠️ **Not drawn:** Unknown word: 'dragon'") and "still the last ones drawn" in summary
-        pictures, summary = on_page("a large red circle in the centre", 2, 0)
-        assert len(pictures) == 2 and summary.startswith("The scene reader finds"), page
+NOTED = {  # page element and event: refused and accepted arguments, what the refusal says; the API's hidden button
+    ("t2i-generate", "click"): (("a red dragon", 4, 0), ("a large red circle in the centre", 2, 0), "Unknown word: 'dragon'"),
+    ("t2i-caption", "submit"): (("a red dragon", 4, 0), ("a large red circle in the centre", 2, 0), "Unknown word: 'dragon'"),
+    ("t2i-count", "change"): (("a red circle", 0, 0), ("a large red circle in the centre", 2, 0), "number of pictures"),
+    ("cgan-generate", "click"): ((7, 4, -5, 1.0), (7, 2, 5, 1.0), "seed"),
+    ("cgan-count", "change"): ((7, 400, 0, 1.0), (7, 2, 5, 1.0), "number of samples"),
+}
+API_OF = {"t2i": "t2i-api-generate", "cgan": "cgan-api-generate"}
+
+
+@pytest.mark.parametrize("page, event", NOTED, ids=[page for page, _ in NOTED])
+def test_a_refused_request_keeps_the_pictures_and_the_text_under_them_says_they_are_not_its_own(demo, page, event):
+    """The old pictures and "16 of 16" stayed under a caption the tab had refused, as if they were its pictures: the
+    summary (text-to-image) or the verdict (cGAN) under them now says they are the last ones drawn."""
+    refused, accepted, message = NOTED[page, event]
+    [endpoint] = handlers_of(demo, API_OF[page.split("-")[0]], "click")
+    with pytest.raises(gr.Error, match=message):
+        endpoint(*refused)
+    [on_page] = handlers_of(demo, page, event)
+    with pytest.warns(UserWarning, match=message) as warned:
+        pictures, text = on_page(*refused)
+    assert len(warned) == 1 and isinstance(pictures, type(gr.skip()))
+    assert text.startswith("⚠️ **Not drawn:** ") and message in text and "still the last ones drawn" in text
+    pictures, text = on_page(*accepted)
+    assert len(pictures) == 2 and not text.startswith("⚠️")
 
 
 def test_a_refused_seed_in_the_cgan_tab_warns_once_for_the_two_views_it_feeds(demo):

@@ -224,7 +224,9 @@ def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab)
         [on_change] = handlers_of(blocks, elem_id, "change")
         with pytest.warns(UserWarning, match="whole number from 2 to 24"):
             kept = on_change(start[0], start[3], 500, "lerp", "mean", 0)
-        assert isinstance(kept, type(gr.skip())), elem_id
+        strip, png, gif, summary, latent_map, overlay = kept  # all kept, and the summary says the walk is the last one
+        assert all(isinstance(view, type(gr.skip())) for view in (strip, png, gif, latent_map, overlay)), elem_id
+        assert summary.startswith("⚠️ **Not drawn:** The number of steps") and "still the last ones drawn" in summary
         assert len(on_change(start[0], start[3], 3, "lerp", "mean", 0)[0]) == 3  # a good value still walks
     [api_walk] = handlers_of(blocks, "vae-api-walk", "click")
     with pytest.raises(gr.Error, match="whole number from 2 to 24"):
