@@ -7,8 +7,8 @@ import torch
 
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, bring_into_sight,
-                          checked_int, checked_seed, enlarge, is_number, kept_on_refusal, noted_on_refusal, shown,
-                          with_a_new_seed)
+                          checked_int, checked_seed, enlarge, is_number, kept_on_refusal, noted_on_refusal, on_new_seed,
+                          shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
@@ -276,7 +276,6 @@ def build_tab(hub_user: str | None = None) -> None:
     gr.on([styles_button.click, rows.change], every_digit_kept, styles_inputs, styles, **last)
     seeded_inputs = [digit, count, seed, scale, rows]
     seed.submit(seeded_kept, seeded_inputs, [grid, verdict, styles], **private)
-    reseed.click(with_a_new_seed(seeded_kept, seeded_inputs.index(seed)), [block for block in seeded_inputs if block is not seed],
-                 [seed, grid, verdict, styles], **last)
+    on_new_seed(reseed, seeded_kept, seeded_inputs, seed, [grid, verdict, styles], **last)
     gr.on([walk_button.click, steps.change, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
           [strip, png, gif], **last)

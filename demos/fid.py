@@ -51,7 +51,7 @@ DEFAULTS = {"choice_a": next(iter(REFERENCE_CHOICES)), "choice_b": next(iter(GEN
 MAX_UPLOADED = MAX_GENERATED  # images per uploaded set: a request must end in minutes
 AGAIN = "Press **Measure** to start again."
 STOPPED = f"Stopped. {AGAIN}"
-NOT_DRAWN = "not used: neither set is drawn (uploads and reference statistics have a size and no seed)"
+NOTHING_DRAWN = "not used: neither set is drawn (uploads and reference statistics have a size and no seed)"
 NOT_MEASURED = "⚠️ **Not measured:** {reason} Any result below is from an earlier measurement."
 GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
 
@@ -337,7 +337,7 @@ def drawn_set_controls(choice_a, choice_b) -> tuple:
     """The sample count and the seed, greyed out unless a set is drawn (generated samples, or rendered scenes as A):
     uploads and reference statistics use neither, and they looked as if they did."""
     drawn = choice_a == RENDERED_SCENES or choice_b in GENERATOR_CHOICES
-    return (gr.update(interactive=drawn, info="" if drawn else NOT_DRAWN),) * 2
+    return (gr.update(interactive=drawn, info="" if drawn else NOTHING_DRAWN),) * 2
 
 
 def measure_the_upload() -> str:

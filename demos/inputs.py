@@ -177,6 +177,13 @@ def with_a_new_seed(handler, seed_at: int):
     return draw
 
 
+def on_new_seed(button, handler, inputs: list, seed, outputs: list, **event) -> None:
+    """Wire a "New seed" ``button``: ``with_a_new_seed`` of ``handler``, which takes ``inputs`` (the ``seed`` box among
+    them) and answers ``outputs``; the button's event answers the seed box first."""
+    button.click(with_a_new_seed(handler, inputs.index(seed)), [block for block in inputs if block is not seed],
+                 [seed, *outputs], **event)
+
+
 def digit_from_upload(image: str | dict | None) -> np.ndarray:
     """An uploaded image file → the 28×28 MNIST-style digit; ``Refusal`` if it cannot be used.
 

@@ -11,7 +11,7 @@ import torch
 
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (GALLERY_BUTTONS, MAX_SEED, Refusal, api_endpoint, bring_into_sight, checked_int, checked_seed,
-                          kept_on_refusal, noted_on_refusal, shown, with_a_new_seed)
+                          kept_on_refusal, noted_on_refusal, on_new_seed, shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
@@ -340,8 +340,7 @@ def build_tab(hub_user: str | None = None) -> None:
     seeded_inputs, seeded_outputs = [caption, count, caption_a, caption_b, steps, seed], [gallery, summary, strip, png, gif]
     seeded_kept = kept_on_refusal(tab.pictures_and_blend)  # one event for the two views the seed feeds: one warning
     seed.submit(seeded_kept, seeded_inputs, seeded_outputs, **private)
-    reseed.click(with_a_new_seed(seeded_kept, seeded_inputs.index(seed)), [block for block in seeded_inputs if block is not seed],
-                 [seed, *seeded_outputs], **last)
+    on_new_seed(reseed, seeded_kept, seeded_inputs, seed, seeded_outputs, **last)
     api_endpoint("t2i-api-generate", tab.generate, generate_inputs, [gallery, summary], api_name="t2i_generate", **raw)
     blend_inputs = [caption_a, caption_b, steps, seed]
     gr.on([blend_button.click, steps.change, caption_a.submit, caption_b.submit], kept_on_refusal(tab.blend), blend_inputs,

@@ -215,7 +215,7 @@ def test_the_sample_count_and_seed_are_greyed_out_unless_a_set_is_drawn():
                                       (UPLOAD, UPLOAD, False), (RENDERED_SCENES, UPLOAD, True), (UPLOAD, CGAN, True)):
         count, seed = fid_demo.drawn_set_controls(choice_a, choice_b)
         assert count["interactive"] is seed["interactive"] is drawn, (choice_a, choice_b)
-        assert count["info"] == seed["info"] == ("" if drawn else fid_demo.NOT_DRAWN)
+        assert count["info"] == seed["info"] == ("" if drawn else fid_demo.NOTHING_DRAWN)
     with gr.Blocks() as blocks:
         fid_demo.build_tab()
     for elem_id in ("fid-set-a", "fid-set-b"):
