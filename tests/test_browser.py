@@ -96,6 +96,18 @@ def wait_for_new_image(page, selector: str, previous: str | None) -> str:
     return image.get_attribute("src")
 
 
+LOADED = """(selectors) => selectors.every(selector => {
+  const img = document.querySelector(selector);
+  return img !== null && img.complete && img.naturalWidth > 0;
+})"""
+
+
+def wait_until_loaded(page, *selectors: str) -> None:
+    """Wait until the first picture of each selector has loaded: one still on its way from the server is drawn 0 px
+    wide, so its size is not yet the layout's (a CI run measured a photo row as 0, 0 and 256 px)."""
+    page.wait_for_function(LOADED, arg=list(selectors))
+
+
 def assert_scores_are_numbers(page) -> None:
     rows = page.locator("#denoise-scores [role=row]:has([role=gridcell])")
     expect(rows).to_have_count(SCORED_ROWS)
@@ -341,6 +353,7 @@ def test_vae_map_click_decodes_the_point_under_it(page, artifacts_dir):
     before = src_of(page, "#vae-point img")
     latent_map = page.locator("#vae-map img")
     latent_map.scroll_into_view_if_needed()
+    wait_until_loaded(page, "#vae-map img")
     box = latent_map.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)  # on the manifold panel
     wait_for_new_image(page, "#vae-point img", before)
@@ -445,6 +458,7 @@ PICTURES_IN_FIRST_ROW = """(gallery) => {
 
 def assert_same_size(page, *selectors: str) -> None:
     """Pictures meant to be compared are shown alike: a wrapped row stretched its last one to twice the others'."""
+    wait_until_loaded(page, *selectors)
     widths = [round(page.locator(selector).bounding_box()["width"]) for selector in selectors]
     assert max(widths) - min(widths) <= 1, dict(zip(selectors, widths))
 
@@ -481,6 +495,7 @@ def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_wi
             sized.wait_for_timeout(500)
             assert sized.evaluate(PICTURE_PROBLEMS) == [], (width, "photo")
             assert_same_size(sized, "#denoise-photo-clean img", "#denoise-photo-noisy img", "#denoise-photo-denoised img")
+            wait_until_loaded(sized, "#denoise-photo-zoom img")
             detail = sized.locator("#denoise-photo-zoom img").first.bounding_box()["width"]
             assert detail >= min(250, 0.7 * width), (width, detail)  # the crop is 384 px: 98 px on a phone before
             sized.screenshot(path=str(artifacts_dir / f"browser-pictures-{width}.png"), full_page=True)
