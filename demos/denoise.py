@@ -14,7 +14,7 @@ from demos.background import cancellable
 from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, UploadGuard, api_endpoint,
                           bring_into_sight, checked_choice, checked_flag, checked_seed, clicked_point,
                           digit_from_pixels, digit_from_sketch, digit_input, enlarge, example_paths, is_number,
-                          kept_on_refusal, shown, sketch_path, tabs, upload_path)
+                          noted_on_refusal, shown, sketch_path, tabs, upload_path)
 from demos.output_files import OutputFolder
 from demos.denoise_about import about_markdown, photo_about_markdown
 from demos.photo import (AUTO, DIGIT, MAX_PHOTO_SIGMA, PHOTO, ZOOM_LABEL, PhotoResult, choose_model, denoise_upload, fit_to_limit,
@@ -314,6 +314,7 @@ DEFAULTS = {"noise_kind": "gaussian", "level": 0.5, "seed": 0, "already_noisy": 
 MODEL_RUNS = {"concurrency_id": "denoise-models", "concurrency_limit": 2}
 STOPPED = ("**Stopped.** A run in progress ends before its next tile. The views are the last finished run's, which may "
            "be for other settings than the controls now show: change one, or upload again, to run again.")
+NOT_DENOISED = "⚠️ **Not denoised:** {reason} The pictures on show are still the last ones denoised."
 OPENING_NOTE = ("Showing the first example digit with the default settings: draw a digit, upload a digit or a photo, "
                 "or click an example to try your own.")
 
@@ -389,8 +390,9 @@ def build_tab(hub_user: str | None = None) -> None:
                photo_clean, photo_noisy, photo_denoised, photo_zoom, photo_scores, photo_file, photo_views, digit_panel, photo_panel, route_note]
     # preprocess=False: files reach our own decoder undecoded, which checks their size from the header
     # and gives the clear messages for bad files (Gradio's would decode first and fail generically).
-    # In the page a refused drawing or file warns and keeps what is shown (an error marked every output "Error" until a
-    # good input came) and a cleared upload box changes nothing; the API's endpoints, on hidden buttons, refuse both.
+    # In the page a refused drawing, file or setting warns and keeps what is shown (an error marked every output "Error"
+    # until a good input came), and the route note above the views says they are the last ones denoised; a cleared
+    # upload box changes nothing. The API's endpoints, on hidden buttons, refuse both.
     # The page's own events leave the photo detail to the sliders' event below, which draws it where they point once
     # the views change; drawn here too, the centre's detail flashed up first. The API's endpoints keep the centre's.
     # The API's calls are whole in themselves: they keep no picture in the session's state for reruns or the detail
@@ -401,7 +403,8 @@ def build_tab(hub_user: str | None = None) -> None:
     # Every run is ``cancellable``: the tab's Stop (and an API caller's cancel) ends a photo's work before its next tile.
     # A plain handler ran on in its thread after a cancel, holding one of the two model workers for minutes.
     def page_event(handler):
-        return cancellable(fit_page(kept_on_refusal(handler)))
+        return cancellable(fit_page(noted_on_refusal(handler, outputs=len(outputs), note_at=outputs.index(route_note),
+                                                     note=NOT_DENOISED)))
     model_runs = [
         digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs, api_visibility="private",
                                   preprocess=False, **MODEL_RUNS),

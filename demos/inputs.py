@@ -168,20 +168,19 @@ def new_seed() -> int:
 def with_a_new_seed(handler, seed_at: int):
     """``handler`` for a "New seed" button: it draws a seed and answers it together with the views ``handler`` draws
     from it (given the other inputs, the seed going in at position ``seed_at``). As two events, one to fill the box
-    and one to redraw, two quick presses could leave the second seed in the box over the first seed's pictures. A
-    refused input (``handler`` answers ``gr.skip()``) leaves the box as it is, too."""
+    and one to redraw, two quick presses could leave the second seed in the box over the first seed's pictures."""
     def draw(*inputs):
         seed = new_seed()
-        views = handler(*inputs[:seed_at], seed, *inputs[seed_at:])
-        return (seed, *views) if isinstance(views, tuple) else views
+        return seed, *handler(*inputs[:seed_at], seed, *inputs[seed_at:])
     return draw
 
 
-def on_new_seed(button, handler, inputs: list, seed, outputs: list, **event) -> None:
+def on_new_seed(button, handler, inputs: list, seed, outputs: list, note_at: int, **event) -> None:
     """Wire a "New seed" ``button``: ``with_a_new_seed`` of ``handler``, which takes ``inputs`` (the ``seed`` box among
-    them) and answers ``outputs``; the button's event answers the seed box first."""
-    button.click(with_a_new_seed(handler, inputs.index(seed)), [block for block in inputs if block is not seed],
-                 [seed, *outputs], **event)
+    them) and answers ``outputs``; the button's event answers the seed box first. Another input refused (a noise scale
+    typed out of range) keeps the box and the views, and output ``note_at`` says so (``noted_on_refusal``)."""
+    draw = noted_on_refusal(with_a_new_seed(handler, inputs.index(seed)), outputs=1 + len(outputs), note_at=1 + note_at)
+    button.click(draw, [block for block in inputs if block is not seed], [seed, *outputs], **event)
 
 
 def digit_from_upload(image: str | dict | None) -> np.ndarray:

@@ -338,9 +338,9 @@ def build_tab(hub_user: str | None = None) -> None:
     for example in examples:  # a clicked example is drawn at once, as the other tabs' examples are
         example.load_input_event.then(generate_kept, generate_inputs, [gallery, summary], **private).then(None, **into_sight)
     seeded_inputs, seeded_outputs = [caption, count, caption_a, caption_b, steps, seed], [gallery, summary, strip, png, gif]
-    seeded_kept = kept_on_refusal(tab.pictures_and_blend)  # one event for the two views the seed feeds: one warning
-    seed.submit(seeded_kept, seeded_inputs, seeded_outputs, **private)
-    on_new_seed(reseed, seeded_kept, seeded_inputs, seed, seeded_outputs, **last)
+    # One event for the two views the seed feeds: one warning. A refused value keeps them, and the summary says so.
+    seed.submit(noted_on_refusal(tab.pictures_and_blend, outputs=5, note_at=1), seeded_inputs, seeded_outputs, **private)
+    on_new_seed(reseed, tab.pictures_and_blend, seeded_inputs, seed, seeded_outputs, note_at=1, **last)
     api_endpoint("t2i-api-generate", tab.generate, generate_inputs, [gallery, summary], api_name="t2i_generate", **raw)
     blend_inputs = [caption_a, caption_b, steps, seed]
     gr.on([blend_button.click, steps.change, caption_a.submit, caption_b.submit], kept_on_refusal(tab.blend), blend_inputs,

@@ -12,7 +12,7 @@ import torch
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, UploadGuard, api_endpoint, checked_choice,
                           checked_int, checked_seed, clicked_point, digit_from_sketch, digit_from_upload, digit_input,
-                          enlarge, example_paths, is_number, kept_on_refusal, noted_on_refusal, shown, tabs,
+                          enlarge, example_paths, is_number, noted_on_refusal, shown, tabs,
                           upload_path)
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
@@ -340,13 +340,15 @@ def build_tab(hub_user: str | None = None) -> None:
         point_readout = gr.Markdown(opening_point[3] or "", label="point readout", elem_id="vae-point-readout")
     gr.Markdown(about_markdown(tab.metrics.get(VAE_WALK.name), tab.metrics.get(VAE_MAP.name), tab.report), elem_id="vae-about")
 
-    def page_event(handler, name: str):
-        """The page's way to set endpoint ``name``: its pictures captioned as what they are, a refusal a warning."""
-        return kept_on_refusal(with_endpoint_labels(handler, name.upper()))
-
     state_a, state_b, overlay = gr.State(start[0]), gr.State(start[3]), gr.State(opening_point[1])
     controls = [steps, path, code, seed]
     walk_outputs = [strip, png, gif, summary, latent_map, overlay]
+
+    def page_event(handler, name: str):
+        """The page's way to set endpoint ``name``: its pictures captioned as what they are; a refusal warns, keeps
+        what is shown, and the walk's summary says that the walk is the last one drawn."""
+        return noted_on_refusal(with_endpoint_labels(handler, name.upper()), outputs=3 + len(walk_outputs),
+                                note_at=3 + walk_outputs.index(summary))
     for first, digit, prior_seed, prior_button, views, other in (
             (True, digit_a, prior_seed_a, prior_a, [state_a, image_a, recon_a], state_b),
             (False, digit_b, prior_seed_b, prior_b, [state_b, image_b, recon_b], state_a)):
@@ -383,9 +385,10 @@ def build_tab(hub_user: str | None = None) -> None:
     # warning. A hidden button carries the endpoint.
     api_endpoint("vae-api-walk", tab.walk, [state_a, state_b, *controls], walk_outputs, api_name="vae_walk", preprocess=False)
     point_outputs = [latent_map, overlay, point_image, point_readout, z1, z2]
-    # The button and Enter in a box (as in the seed boxes) warn on a refused point and keep the map; the API's
-    # endpoint, on a hidden button, refuses it.
-    gr.on([decode_button.click, z1.submit, z2.submit], kept_on_refusal(tab.decode_point), [overlay, z1, z2], point_outputs,
+    # The button and Enter in a box (as in the seed boxes) warn on a refused point, keep the map and the decoded
+    # point, and the readout under it says so; the API's endpoint, on a hidden button, refuses it.
+    decode_noted = noted_on_refusal(tab.decode_point, outputs=len(point_outputs), note_at=point_outputs.index(point_readout))
+    gr.on([decode_button.click, z1.submit, z2.submit], decode_noted, [overlay, z1, z2], point_outputs,
           api_visibility="private", preprocess=False)
     api_endpoint("vae-api-decode", tab.decode_point, [overlay, z1, z2], point_outputs, api_name="vae_decode_point",
                  preprocess=False)

@@ -642,8 +642,16 @@ def test_the_tab_wires_each_setting_to_the_model_that_uses_it(monkeypatch):
             assert isinstance(answer(handler, shown[other], *controls.values()), type(gr.skip())), elem_id
     [level_changed] = handlers_of(demo, "denoise-level", "change")  # a refused value warns, the result stays
     with pytest.warns(UserWarning, match="noise level must be a number between 0 and 1, got 50"):
-        assert isinstance(answer(level_changed, ("upload", str(SEVEN), DIGIT), *(controls | {"level": 50}).values()),
-                          type(gr.skip()))
+        kept = answer(level_changed, ("upload", str(SEVEN), DIGIT), *(controls | {"level": 50}).values())
+    assert_kept_with_a_note(kept, "The noise level must be a number between 0 and 1, got 50.")
+
+
+def assert_kept_with_a_note(outputs: tuple, reason: str) -> None:
+    """The page's outputs after a refusal: every view kept, and the route note above them (the last output) saying so.
+    Kept without a word, the last digit's or photo's views read as the answer to the refused file or setting."""
+    *views, note = outputs
+    assert all(isinstance(view, type(gr.skip())) for view in views)
+    assert note == f"⚠️ **Not denoised:** {reason} The pictures on show are still the last ones denoised."
 
 
 def test_the_tab_opens_with_the_first_example_denoised_and_ready_to_rerun():
@@ -709,7 +717,8 @@ def test_a_dropped_files_second_change_event_queued_behind_the_first_is_skipped_
 
 def test_in_the_page_a_refused_upload_or_drawing_warns_and_keeps_what_is_shown(tmp_path):
     """Raised as errors, a bad file or an empty drawing marked every output "Error" until a good input came; in the page
-    they now warn and keep what is shown, and a cleared box changes nothing. The API's endpoints refuse both."""
+    they now warn and keep what is shown, with a note above it, and a cleared box changes nothing. The API's endpoints
+    refuse both."""
     with gr.Blocks() as blocks:
         denoise.build_tab()
     [on_upload] = handlers_of(blocks, "denoise-upload", "change")
@@ -725,10 +734,11 @@ def test_in_the_page_a_refused_upload_or_drawing_warns_and_keeps_what_is_shown(t
         with pytest.raises(gr.Error) as refusal:
             answer(api_event, value, *controls)
         with pytest.warns(UserWarning) as warned:
-            assert isinstance(answer(page_event, value, *page_inputs, *controls), type(gr.skip()))
+            kept = answer(page_event, value, *page_inputs, *controls)
         # the same words, but for an empty drawing: the page says to draw, the API how to send one
         page_words = EMPTY_SKETCH if refusal.value.message == API_EMPTY_SKETCH else refusal.value.message
         assert [str(w.message) for w in warned] == [page_words]
+        assert_kept_with_a_note(kept, page_words)
     assert isinstance(answer(on_upload, None, on_show, *controls), type(gr.skip()))  # the box was cleared
     with pytest.raises(gr.Error, match="Upload an image"):
         answer(api_upload, None, *controls)

@@ -23,14 +23,18 @@ def test_the_bounds_are_part_of_the_range():
 
 def test_a_new_seed_button_answers_the_seed_with_the_views_drawn_from_it(monkeypatch):
     """One answer for the box and the views: as two events, two quick presses left the second seed in the box over the
-    first seed's pictures. The seed goes in where the views' handler takes it; a refusal (skip) changes nothing."""
+    first seed's pictures. The seed goes in where the views' handler takes it; a refusal reaches the page's wrapper
+    (``noted_on_refusal``), which keeps the box and the views (tests/test_page_events.py)."""
     drawn = iter([11, 22, 33])
     monkeypatch.setattr(inputs, "new_seed", lambda: next(drawn))
     draw = with_a_new_seed(lambda digit, seed, scale: (f"digit {digit}, seed {seed}", f"scale {scale}"), seed_at=1)
     assert draw(7, 0.5) == (11, "digit 7, seed 11", "scale 0.5")
     assert draw(3, 1.0) == (22, "digit 3, seed 22", "scale 1.0")
-    skip = gr.skip()
-    assert with_a_new_seed(lambda *values: skip, seed_at=0)(7) is skip
+
+    def refusing(digit, seed):
+        raise inputs.Refusal("The noise scale must be a number above 0")
+    with pytest.raises(gr.Error, match="noise scale"):
+        with_a_new_seed(refusing, seed_at=1)(7)
 
 
 def test_a_bool_is_not_a_number():

@@ -27,14 +27,12 @@ def test_no_control_on_the_page_is_an_api_endpoint(demo):
     assert len(public) >= 17 and on_page == ["fid_stop"]
 
 
-# (page element, its event, the API's hidden button): arguments our checks refuse, and what they say. The FID
-# calculator's Measure and the text-to-image tab's Generate also note that what is on show answers an earlier request
-# (below, and tests/test_fid_demo.py).
+# (page element, its event, the API's hidden button): arguments our checks refuse, and what they say. These views have
+# no text of their own to say they are kept; the views that do also note it (below, and tests/test_fid_demo.py).
 REFUSED = {
     ("t2i-blend-button", "click", "t2i-api-blend"): (("a red circle", "a purple unicorn", 4, 0), "unicorn"),
     ("cgan-styles-button", "click", "cgan-api-every-digit"): ((2, -5, 1.0), "seed"),
     ("cgan-walk-button", "click", "cgan-api-interpolate"): ((4, 1, -1, 6, 1.0), "Seed B"),
-    ("vae-a-prior-button", "click", "vae-api-a-prior"): ((-5, None, 6, "lerp", "mean", 0), "prior seed"),
 }
 
 
@@ -76,12 +74,31 @@ def test_a_refused_request_keeps_the_pictures_and_the_text_under_them_says_they_
     assert len(pictures) == 2 and not text.startswith("⚠️")
 
 
-def test_a_refused_seed_in_the_cgan_tab_warns_once_for_the_two_views_it_feeds(demo):
-    """Each view's own event warned of it: the same toast twice."""
-    [on_enter] = handlers_of(demo, "cgan-seed", "submit")
-    with pytest.warns(UserWarning, match="seed") as warned:
-        assert isinstance(on_enter(7, 4, -5, 1.0, 2), type(gr.skip()))
-    assert len(warned) == 1
+CGAN_REDRAW = (7, 4, 0, 9.0, 2, 1, 2, 6), (7, 2, 0, 1.0, 1, 1, 2, 3)  # digit, count, seed, scale, rows, seeds A, B, steps
+T2I_SEEDED = ("a red dragon", 4, "a red circle", "a blue square", 3), ("a red circle", 2, "a red circle", "a blue square", 3)
+SETTINGS_NOTED = {  # page element and event: refused and accepted arguments, what the refusal says, the note's output
+    ("cgan-digit", "change"): (*CGAN_REDRAW, "noise scale", 1),
+    ("cgan-scale", "change"): (*CGAN_REDRAW, "noise scale", 1),
+    ("cgan-seed", "submit"): ((7, 4, -5, 1.0, 2), (7, 2, 5, 1.0, 1), "seed", 1),
+    ("cgan-new-seed", "click"): ((7, 4, 9.0, 2), (7, 2, 1.0, 1), "noise scale", 2),  # the seed box comes first
+    ("t2i-seed", "submit"): ((*T2I_SEEDED[0], -5), (*T2I_SEEDED[1], 5), "seed", 1),
+    ("t2i-new-seed", "click"): (*T2I_SEEDED, "Unknown word: 'dragon'", 2),
+}  # the VAE tab's endpoints and decoded point: tests/test_vae_demo.py
+
+
+@pytest.mark.parametrize("page, event", SETTINGS_NOTED, ids=[page for page, _ in SETTINGS_NOTED])
+def test_every_refused_value_under_a_view_with_a_text_keeps_the_views_and_the_text_says_so(demo, page, event):
+    """A noise scale typed out of range or a seed box's refused seed kept every view without a word on the page (and
+    warned once): the cGAN's verdict and the text-to-image summary now say what was not drawn. A New seed pressed
+    beside a refused value keeps the seed box as well as the views."""
+    refused, accepted, message, note_at = SETTINGS_NOTED[page, event]
+    [on_page] = handlers_of(demo, page, event)
+    with pytest.warns(UserWarning, match=message) as warned:
+        kept = on_page(*refused)
+    assert len(warned) == 1 and kept[note_at].startswith("⚠️ **Not drawn:** ") and message in kept[note_at]
+    assert all(isinstance(view, type(gr.skip())) for i, view in enumerate(kept) if i != note_at)
+    drawn = on_page(*accepted)
+    assert len(drawn) == len(kept) and not str(drawn[note_at]).startswith("⚠️")
 
 
 def test_every_event_a_change_triggers_runs_again_for_the_last_change(demo):

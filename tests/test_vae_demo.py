@@ -232,12 +232,15 @@ def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab)
     with pytest.raises(gr.Error, match="whole number from 2 to 24"):
         api_walk(start[0], start[3], 500, "lerp", "mean", 0)
     overlay = start[-1]
-    # the button and Enter in a coordinate box decode the point; in the page a refused one warns and keeps the map
+    # the button and Enter in a coordinate box decode the point; in the page a refused one warns, keeps the map and
+    # the decoded point, and the readout under it says so
     for elem_id, event in (("vae-decode-button", "click"), ("vae-z1", "submit"), ("vae-z2", "submit")):
         [on_decode] = handlers_of(blocks, elem_id, event)
         assert on_decode(overlay, 1.0, 0.5)[4:] == tab.decode_point(overlay, 1.0, 0.5)[4:] == (1.0, 0.5)
         with pytest.warns(UserWarning, match="z₁ must be a number"):
-            assert isinstance(on_decode(overlay, float("nan"), 0.0), type(gr.skip()))
+            latent_map, new_overlay, point, readout, z1, z2 = on_decode(overlay, float("nan"), 0.0)
+        assert all(isinstance(view, type(gr.skip())) for view in (latent_map, new_overlay, point, z1, z2))
+        assert readout.startswith("⚠️ **Not drawn:** z₁ must be a number") and "still the last ones drawn" in readout
     [api_decode] = handlers_of(blocks, "vae-api-decode", "click")
     with pytest.raises(gr.Error, match="z₁ must be a number"):
         api_decode(overlay, float("nan"), 0.0)
@@ -337,9 +340,10 @@ def test_shipped_vaes_reach_their_stated_test_elbo_on_real_digits(mnist_test):
         assert low < elbo < high, (checkpoint.name, elbo)
 
 
-def test_in_the_page_a_refused_endpoint_warns_and_keeps_the_walk(tab, tmp_path):
-    """As in the Denoise tab: in the page a bad file or an empty drawing warns and keeps what is shown (an error marked
-    the endpoint, the walk and the map "Error"), a cleared box changes nothing; the API's endpoints refuse both."""
+def test_in_the_page_a_refused_endpoint_warns_and_keeps_the_walk_and_its_summary_says_so(tab, tmp_path):
+    """As in the Denoise tab: in the page a bad file, an empty drawing or a refused prior seed warns and keeps what is
+    shown (an error marked the endpoint, the walk and the map "Error"), and the walk's summary says that the walk is
+    the last one drawn (it said nothing); a cleared box changes nothing. The API's endpoints refuse them."""
     with gr.Blocks() as blocks:
         demo.build_tab()
     other = tab.initial()[3]
@@ -349,16 +353,21 @@ def test_in_the_page_a_refused_endpoint_warns_and_keeps_the_walk(tab, tmp_path):
     [on_draw] = handlers_of(blocks, "vae-a-sketch-button", "click")
     [api_upload] = handlers_of(blocks, "vae-api-a-upload", "click")
     [api_sketch] = handlers_of(blocks, "vae-api-a-sketch", "click")
+    [on_prior], [api_prior] = handlers_of(blocks, "vae-a-prior-button", "click"), handlers_of(blocks, "vae-api-a-prior", "click")
     mine = tab.initial()[0]  # the page's upload event is also given the endpoint on show
     for page_event, page_inputs, api_event, value in ((on_upload, (mine,), api_upload, {"path": str(not_an_image)}),
-                                                      (on_draw, (), api_sketch, None)):
+                                                      (on_draw, (), api_sketch, None), (on_prior, (), api_prior, -5)):
         with pytest.raises(gr.Error) as refusal:
             api_event(value, other, 6, "lerp", "mean", 0)
         with pytest.warns(UserWarning) as warned:
-            assert isinstance(page_event(value, *page_inputs, other, 6, "lerp", "mean", 0), type(gr.skip()))
+            state, image, reconstruction, strip, png, gif, summary, latent_map, overlay = page_event(
+                value, *page_inputs, other, 6, "lerp", "mean", 0)
+        assert all(isinstance(view, type(gr.skip())) for view in (state, image, reconstruction, strip, png, gif, latent_map, overlay))
         # the same words, but for an empty drawing: the page says to draw, the API how to send one
         page_words = EMPTY_SKETCH if refusal.value.message == API_EMPTY_SKETCH else refusal.value.message
         assert [str(w.message) for w in warned] == [page_words]
+        assert summary == f"⚠️ **Not drawn:** {page_words} The pictures on show are still the last ones drawn."
+    assert len(on_prior(5, other, 6, "lerp", "mean", 0)[3]) == 6  # a good seed still walks
     assert isinstance(on_upload(None, mine, other, 6, "lerp", "mean", 0), type(gr.skip()))
     with pytest.raises(gr.Error, match="Upload an image"):
         api_upload(None, other, 6, "lerp", "mean", 0)
