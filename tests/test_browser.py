@@ -516,6 +516,8 @@ def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_wi
 
 def test_fid_tab_measures_cgan_samples_and_an_upload_selects_itself(page, artifacts_dir, tmp_path):
     page.get_by_role("tab", name="FID calculator").click()
+    for box in ("#fid-upload-a", "#fid-upload-b"):  # 240 px each, empty, pushed Measure far down on a phone
+        assert page.locator(box).bounding_box()["height"] <= 160, box
     page.get_by_label("MNIST classifier (digits only)").check()  # the fast feature space: seconds, not minutes
     expect(page.locator("#fid-resize input")).to_be_disabled()  # the classifier reads 28×28: no resize to choose
     page.locator("#fid-count input").fill("200")
