@@ -263,7 +263,8 @@ def build_tab(hub_user: str | None = None) -> None:
     seeded_kept = noted_on_refusal(tab.samples_and_styles, outputs=3, note_at=1)
     # One event, not one per view: with three events on the scale's change, a quick drag or a number typed past its
     # range made the page re-send them over and over (about 30 requests a second, until a number in range was typed).
-    gr.on([digit.change, scale.change], noted_on_refusal(tab.redraw, outputs=6, note_at=1), [digit, count, seed, scale, rows, seed_a, seed_b, steps],
+    redraw_kept = noted_on_refusal(tab.redraw, outputs=6, note_at=1)
+    gr.on([digit.change, scale.change], redraw_kept, [digit, count, seed, scale, rows, seed_a, seed_b, steps],
           [grid, verdict, styles, strip, png, gif], **private)
     # .change, not .release: the arrow keys move a slider without ever releasing it, and the view stayed as it was.
     # "always_last", a change's own mode (gr.on takes its first trigger's): a button's "once" dropped the changes
