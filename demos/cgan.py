@@ -258,14 +258,15 @@ def build_tab(hub_user: str | None = None) -> None:
     private = {"api_visibility": "private", **raw}
     every_digit_kept, interpolate_kept = map(kept_on_refusal, (tab.every_digit, tab.interpolate))
     # A refused value keeps the samples, and the verdict under them says they are not the new request's.
-    generate_kept = noted_on_refusal(tab.generate, outputs=2, note_at=1)
+    generate_kept = noted_on_refusal(tab.generate, [grid, verdict], verdict)
     # One event for the two views the seed box feeds: one each warned twice of a refused seed.
-    seeded_kept = noted_on_refusal(tab.samples_and_styles, outputs=3, note_at=1)
+    seeded_outputs = [grid, verdict, styles]
+    seeded_kept = noted_on_refusal(tab.samples_and_styles, seeded_outputs, verdict)
     # One event, not one per view: with three events on the scale's change, a quick drag or a number typed past its
     # range made the page re-send them over and over (about 30 requests a second, until a number in range was typed).
-    redraw_kept = noted_on_refusal(tab.redraw, outputs=6, note_at=1)
-    gr.on([digit.change, scale.change], redraw_kept, [digit, count, seed, scale, rows, seed_a, seed_b, steps],
-          [grid, verdict, styles, strip, png, gif], **private)
+    redraw_outputs = [grid, verdict, styles, strip, png, gif]
+    gr.on([digit.change, scale.change], noted_on_refusal(tab.redraw, redraw_outputs, verdict),
+          [digit, count, seed, scale, rows, seed_a, seed_b, steps], redraw_outputs, **private)
     # .change, not .release: the arrow keys move a slider without ever releasing it, and the view stayed as it was.
     # "always_last", a change's own mode (gr.on takes its first trigger's): a button's "once" dropped the changes
     # that came while one ran, and four quick presses of an arrow key left 19 samples under a slider at 20.
@@ -276,7 +277,7 @@ def build_tab(hub_user: str | None = None) -> None:
     gr.on([digit.input, generate.click], None, js=bring_into_sight("cgan-samples"), api_visibility="private")
     gr.on([styles_button.click, rows.change], every_digit_kept, styles_inputs, styles, **last)
     seeded_inputs = [digit, count, seed, scale, rows]
-    seed.submit(seeded_kept, seeded_inputs, [grid, verdict, styles], **private)
-    on_new_seed(reseed, tab.samples_and_styles, seeded_inputs, seed, [grid, verdict, styles], note_at=1, **last)
+    seed.submit(seeded_kept, seeded_inputs, seeded_outputs, **private)
+    on_new_seed(reseed, tab.samples_and_styles, seeded_inputs, seed, seeded_outputs, verdict, **last)
     gr.on([walk_button.click, steps.change, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
           [strip, png, gif], **last)

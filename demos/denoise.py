@@ -403,8 +403,7 @@ def build_tab(hub_user: str | None = None) -> None:
     # Every run is ``cancellable``: the tab's Stop (and an API caller's cancel) ends a photo's work before its next tile.
     # A plain handler ran on in its thread after a cancel, holding one of the two model workers for minutes.
     def page_event(handler):
-        return cancellable(fit_page(noted_on_refusal(handler, outputs=len(outputs), note_at=outputs.index(route_note),
-                                                     note=NOT_DENOISED)))
+        return cancellable(fit_page(noted_on_refusal(handler, outputs, route_note, note=NOT_DENOISED)))
     model_runs = [
         digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs, api_visibility="private",
                                   preprocess=False, **MODEL_RUNS),

@@ -394,7 +394,7 @@ def build_tab(hub_user: str | None = None) -> None:
     one_at_a_time = {"preprocess": False, "concurrency_id": "fid-measure", "concurrency_limit": 1}
     # A new request clears the note of a refused one at once: it was about the request before.
     measure.click(lambda: "", None, not_measured, api_visibility="private", queue=False)
-    in_page = noted_on_refusal(with_the_note_cleared(tab.measure), outputs=4, note_at=0, note=NOT_MEASURED)
+    in_page = noted_on_refusal(with_the_note_cleared(tab.measure), [not_measured, *outputs], not_measured, note=NOT_MEASURED)
     measuring = [measure.click(in_page, inputs, [not_measured, *outputs], api_visibility="private", **one_at_a_time),
                  # A generator, so that the API's job.cancel() stops a running measurement (the page has Stop).
                  api_endpoint("fid-api-measure", cancellable(tab.measure), inputs, outputs, api_name="fid_measure",

@@ -110,18 +110,18 @@ def kept_on_refusal(handler):
 NOT_DRAWN = "⚠️ **Not drawn:** {reason} The pictures on show are still the last ones drawn."
 
 
-def noted_on_refusal(handler, outputs: int, note_at: int, note: str = NOT_DRAWN):
-    """``handler`` for a page event whose outputs took a request to make: a refused request warns and keeps them, as
-    ``kept_on_refusal`` does, but output ``note_at`` (a Markdown) gets ``note`` (its ``{reason}`` filled in), which says
-    that what is on show answers an earlier request. Kept without a word, the FID calculator's last distance, or the
-    text-to-image tab's "16 of 16" under a caption it refused, read as the answer to the new one."""
+def noted_on_refusal(handler, outputs: list, note_in: gr.Markdown, note: str = NOT_DRAWN):
+    """``handler`` for a page event whose ``outputs`` took a request to make: a refused request warns and keeps them,
+    as ``kept_on_refusal`` does, but the Markdown ``note_in`` among them gets ``note`` (its ``{reason}`` filled in),
+    which says that what is on show answers an earlier request. Kept without a word, the FID calculator's last
+    distance, or the text-to-image tab's "16 of 16" under a caption it refused, read as the answer to the new one."""
     @functools.wraps(handler)  # Gradio reads the handler's own signature (its request, progress) through the wrapper
     def noted(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
         except Refusal as refusal:
             gr.Warning(refusal.message)
-            return tuple(note.format(reason=refusal.message) if i == note_at else gr.skip() for i in range(outputs))
+            return tuple(note.format(reason=refusal.message) if block is note_in else gr.skip() for block in outputs)
     return noted
 
 
@@ -175,11 +175,11 @@ def with_a_new_seed(handler, seed_at: int):
     return draw
 
 
-def on_new_seed(button, handler, inputs: list, seed, outputs: list, note_at: int, **event) -> None:
+def on_new_seed(button, handler, inputs: list, seed, outputs: list, note_in: gr.Markdown, **event) -> None:
     """Wire a "New seed" ``button``: ``with_a_new_seed`` of ``handler``, which takes ``inputs`` (the ``seed`` box among
     them) and answers ``outputs``; the button's event answers the seed box first. Another input refused (a noise scale
-    typed out of range) keeps the box and the views, and output ``note_at`` says so (``noted_on_refusal``)."""
-    draw = noted_on_refusal(with_a_new_seed(handler, inputs.index(seed)), outputs=1 + len(outputs), note_at=1 + note_at)
+    typed out of range) keeps the box and the views, and ``note_in`` says so (``noted_on_refusal``)."""
+    draw = noted_on_refusal(with_a_new_seed(handler, inputs.index(seed)), [seed, *outputs], note_in)
     button.click(draw, [block for block in inputs if block is not seed], [seed, *outputs], **event)
 
 

@@ -329,7 +329,7 @@ def build_tab(hub_user: str | None = None) -> None:
     # step count than the controls say; "always_last" as there, so quick arrow-key presses end on the last value.
     last = {"trigger_mode": "always_last", **private}
     # A refused caption or count keeps the pictures, and the summary under them says they are not the new request's.
-    generate_inputs, generate_kept = [caption, count, seed], noted_on_refusal(tab.generate, outputs=2, note_at=1)
+    generate_inputs, generate_kept = [caption, count, seed], noted_on_refusal(tab.generate, [gallery, summary], summary)
     # A caption drawn on request (Generate, Enter, a clicked example) brings the pictures into sight: on a phone they
     # are 900 px below the examples. A moved slider does not move the page.
     into_sight = {"js": bring_into_sight("t2i-gallery"), "api_visibility": "private"}
@@ -339,8 +339,8 @@ def build_tab(hub_user: str | None = None) -> None:
         example.load_input_event.then(generate_kept, generate_inputs, [gallery, summary], **private).then(None, **into_sight)
     seeded_inputs, seeded_outputs = [caption, count, caption_a, caption_b, steps, seed], [gallery, summary, strip, png, gif]
     # One event for the two views the seed feeds: one warning. A refused value keeps them, and the summary says so.
-    seed.submit(noted_on_refusal(tab.pictures_and_blend, outputs=5, note_at=1), seeded_inputs, seeded_outputs, **private)
-    on_new_seed(reseed, tab.pictures_and_blend, seeded_inputs, seed, seeded_outputs, note_at=1, **last)
+    seed.submit(noted_on_refusal(tab.pictures_and_blend, seeded_outputs, summary), seeded_inputs, seeded_outputs, **private)
+    on_new_seed(reseed, tab.pictures_and_blend, seeded_inputs, seed, seeded_outputs, summary, **last)
     api_endpoint("t2i-api-generate", tab.generate, generate_inputs, [gallery, summary], api_name="t2i_generate", **raw)
     blend_inputs = [caption_a, caption_b, steps, seed]
     gr.on([blend_button.click, steps.change, caption_a.submit, caption_b.submit], kept_on_refusal(tab.blend), blend_inputs,

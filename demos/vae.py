@@ -344,11 +344,10 @@ def build_tab(hub_user: str | None = None) -> None:
     controls = [steps, path, code, seed]
     walk_outputs = [strip, png, gif, summary, latent_map, overlay]
 
-    def page_event(handler, name: str):
+    def page_event(handler, name: str, outputs: list):
         """The page's way to set endpoint ``name``: its pictures captioned as what they are; a refusal warns, keeps
         what is shown, and the walk's summary says that the walk is the last one drawn."""
-        return noted_on_refusal(with_endpoint_labels(handler, name.upper()), outputs=3 + len(walk_outputs),
-                                note_at=3 + walk_outputs.index(summary))
+        return noted_on_refusal(with_endpoint_labels(handler, name.upper()), outputs, summary)
     for first, digit, prior_seed, prior_button, views, other in (
             (True, digit_a, prior_seed_a, prior_a, [state_a, image_a, recon_a], state_b),
             (False, digit_b, prior_seed_b, prior_b, [state_b, image_b, recon_b], state_a)):
@@ -360,9 +359,9 @@ def build_tab(hub_user: str | None = None) -> None:
         # checks name the control; Gradio's would answer first, with messages that do neither.
         # In the page a refused file or drawing warns and keeps what is shown, and a cleared upload box changes
         # nothing; the API's endpoints, on hidden buttons, refuse both (as the Denoise tab's do).
-        digit.upload.change(page_event(tab.upload_change(first=first), name), [digit.upload, views[0], other, *controls], outputs,
+        digit.upload.change(page_event(tab.upload_change(first=first), name, outputs), [digit.upload, views[0], other, *controls], outputs,
                             api_visibility="private", preprocess=False)
-        digit.sketch_button.click(page_event(partial(tab.set_from_sketch, first=first), name),
+        digit.sketch_button.click(page_event(partial(tab.set_from_sketch, first=first), name, outputs),
                                   [digit.sketch, other, *controls], outputs, api_visibility="private", preprocess=False)
         api_endpoint(
             f"vae-api-{name}-upload", partial(tab.set_from_upload, first=first), [digit.upload, other, *controls], outputs,
@@ -372,23 +371,22 @@ def build_tab(hub_user: str | None = None) -> None:
             api_name=f"vae_{name}_sketch", preprocess=False,
             api_description=f"{end} from a drawn digit (over the API, the sketch's `composite` image){also}.")
         from_prior = partial(tab.set_from_prior, first=first)
-        gr.on([prior_button.click, prior_seed.submit], page_event(from_prior, name), [prior_seed, other, *controls], outputs,
+        gr.on([prior_button.click, prior_seed.submit], page_event(from_prior, name, outputs), [prior_seed, other, *controls], outputs,
               api_visibility="private", preprocess=False)
         api_endpoint(f"vae-api-{name}-prior", from_prior, [prior_seed, other, *controls], outputs, api_name=f"vae_{name}_prior",
                      preprocess=False, api_description=f"{end} from a draw z ~ N(0, I) of the given prior seed{also}.")
     for control in controls:
         # a refused setting keeps the walk, and the summary under it says it is not the new setting's
-        control.change(noted_on_refusal(tab.walk, outputs=len(walk_outputs), note_at=walk_outputs.index(summary)),
-                       [state_a, state_b, *controls], walk_outputs, api_visibility="private",
-                       preprocess=False)
+        control.change(noted_on_refusal(tab.walk, walk_outputs, summary), [state_a, state_b, *controls], walk_outputs,
+                       api_visibility="private", preprocess=False)
     # The API's walk: a refused value must reach an API caller as an error, which the controls' events turn into a
     # warning. A hidden button carries the endpoint.
     api_endpoint("vae-api-walk", tab.walk, [state_a, state_b, *controls], walk_outputs, api_name="vae_walk", preprocess=False)
     point_outputs = [latent_map, overlay, point_image, point_readout, z1, z2]
     # The button and Enter in a box (as in the seed boxes) warn on a refused point, keep the map and the decoded
     # point, and the readout under it says so; the API's endpoint, on a hidden button, refuses it.
-    decode_noted = noted_on_refusal(tab.decode_point, outputs=len(point_outputs), note_at=point_outputs.index(point_readout))
-    gr.on([decode_button.click, z1.submit, z2.submit], decode_noted, [overlay, z1, z2], point_outputs,
+    gr.on([decode_button.click, z1.submit, z2.submit], noted_on_refusal(tab.decode_point, point_outputs, point_readout),
+          [overlay, z1, z2], point_outputs,
           api_visibility="private", preprocess=False)
     api_endpoint("vae-api-decode", tab.decode_point, [overlay, z1, z2], point_outputs, api_name="vae_decode_point",
                  preprocess=False)
