@@ -7,8 +7,7 @@ import torch
 
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, bring_into_sight,
-                          checked_int, checked_seed, enlarge, is_number, kept_on_refusal, noted_on_refusal, on_new_seed,
-                          shown)
+                          checked_int, checked_seed, enlarge, is_number, noted_on_refusal, on_new_seed, shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CGAN, CLASSIFIER
@@ -68,6 +67,27 @@ def verdict_captions(classifier: DigitClassifier, images: np.ndarray, asked: int
     """The classifier's reading of each image, marked ✗ where it is not the digit asked for."""
     digits, confidences = readout(classifier, images)
     return [caption(d, c) + ("" if asked is None or d == asked else " ✗") for d, c in zip(digits, confidences)]
+
+
+def reads_as(captions: list[str], digit: int, what: str = "") -> str:
+    """The line under a view of one digit: how many of its ``captions`` (``verdict_captions``) read as that digit."""
+    right = sum("✗" not in text for text in captions)
+    return f"The classifier reads **{right} of {len(captions)}**{what} as {'an' if digit == 8 else 'a'} {digit}."
+
+
+def rows_verdict(classifier: DigitClassifier, grid: np.ndarray, listed: int = 3) -> str:
+    """The line under the every-digit grid (rows, 10, 28, 28): how many cells read as their column's digit, and the
+    first ``listed`` that do not. A style (a row) that only some digits survive shows here, not in the samples."""
+    rows = len(grid)
+    digits, _ = readout(classifier, grid.reshape(-1, 28, 28))
+    misread = [(cell // 10 + 1, cell % 10, digit) for cell, digit in enumerate(digits) if digit != cell % 10]
+    text = f"The classifier reads **{rows * 10 - len(misread)} of {rows * 10}** as their column's digit."
+    if misread:
+        named = ", ".join(f"row {row}'s {column} (read as {'an' if digit == 8 else 'a'} {digit})"
+                          for row, column, digit in misread[:listed])
+        more = f", and {len(misread) - listed} more" if len(misread) > listed else ""
+        text += f" Misread: {named}{more}."
+    return text
 
 
 # ---------------------------------------------------------------- text
@@ -162,7 +182,7 @@ class CGANTab(CheckpointTab):
             return None
         d = DEFAULTS
         return (*self.generate(d["digit"], d["count"], d["seed"], d["scale"]),
-                self.every_digit(d["rows"], d["seed"], d["scale"]),
+                *self.every_digit(d["rows"], d["seed"], d["scale"]),
                 *self.interpolate(d["digit"], d["seed_a"], d["seed_b"], d["steps"], d["scale"]))
 
     def redraw(self, digit, count, seed, scale, rows, seed_a, seed_b, steps):
@@ -171,7 +191,7 @@ class CGANTab(CheckpointTab):
 
     def samples_and_styles(self, digit, count, seed, scale, rows):
         """The two views that use the seed box, at once."""
-        return *self.generate(digit, count, seed, scale), self.every_digit(rows, seed, scale)
+        return *self.generate(digit, count, seed, scale), *self.every_digit(rows, seed, scale)
 
     def generate(self, digit, count, seed, scale):
         """The samples of one digit, each with the classifier's verdict, and a line on how many it reads right."""
@@ -180,24 +200,25 @@ class CGANTab(CheckpointTab):
         images = samples(self.generator, digit, checked_int(count, "The number of samples", 1, MAX_COUNT),
                          checked_seed(seed), checked_scale(scale))
         captions = verdict_captions(self.classifier, images, digit)
-        right = sum("✗" not in text for text in captions)
-        return gallery_items(images, captions), f"The classifier reads **{right} of {len(images)}** as {'an' if digit == 8 else 'a'} {digit}."
+        return gallery_items(images, captions), reads_as(captions, digit)
 
     def every_digit(self, rows, seed, scale):
+        """The grid of every digit for ``rows`` noise vectors, and a line on how many cells read as their digit."""
         self.check()
         grid = every_digit(self.generator, checked_int(rows, "The number of rows", 1, MAX_ROWS), checked_seed(seed),
                            checked_scale(scale))
-        return grid_image(grid)
+        return grid_image(grid), rows_verdict(self.classifier, grid)
 
     def interpolate(self, digit, seed_a, seed_b, steps, scale):
-        """The strip from seed A's noise to seed B's for one digit, with verdicts, as gallery items, PNG and GIF."""
+        """The strip from seed A's noise to seed B's for one digit, with verdicts, as gallery items, PNG and GIF, and a
+        line on how many frames read as the digit."""
         self.check()
         digit = checked_digit(digit)
         frames = noise_walk(self.generator, digit, checked_seed(seed_a, "Seed A"), checked_seed(seed_b, "Seed B"),
                             checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS), checked_scale(scale))
         captions = verdict_captions(self.classifier, frames, digit)
         png, gif = save_strip(frames, captions, self.files.new(), f"cgan-{digit}-walk")
-        return gallery_items(frames, captions), str(png), str(gif)
+        return gallery_items(frames, captions), str(png), str(gif), reads_as(captions, digit, " frames")
 
 
 DEFAULTS = {"digit": 7, "count": 16, "seed": 0, "scale": 1.0, "rows": 4, "seed_a": 1, "seed_b": 2, "steps": 10}
@@ -206,7 +227,7 @@ DEFAULTS = {"digit": 7, "count": 16, "seed": 0, "scale": 1.0, "rows": 4, "seed_a
 def build_tab(hub_user: str | None = None) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     tab = CGANTab(hub_user)
-    start = tab.initial() or (None,) * 6
+    start = tab.initial() or (None,) * 8
     gr.Markdown("## Ask a conditional GAN for a digit")
     if tab.error:
         gr.Markdown(f"⚠️ **The model is not available.** {tab.error}", elem_id="cgan-model-error")
@@ -230,6 +251,7 @@ def build_tab(hub_user: str | None = None) -> None:
         styles_button = gr.Button("Draw the rows", elem_id="cgan-styles-button")
     styles = gr.Image(buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png", label="Rows: noise vectors (from the seed); columns: digits 0–9",
                       interactive=False, value=start[2], elem_id="cgan-styles")
+    styles_verdict = gr.Markdown(start[3] or "", label="verdict on the rows", elem_id="cgan-styles-verdict")
     gr.Markdown("### Walk the noise between two seeds")
     with gr.Row():
         seed_a = gr.Number(value=DEFAULTS["seed_a"], precision=0, minimum=0, maximum=MAX_SEED, label="Seed A", elem_id="cgan-seed-a")
@@ -237,11 +259,12 @@ def build_tab(hub_user: str | None = None) -> None:
         steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=DEFAULTS["steps"], step=1, precision=0, label="Steps", elem_id="cgan-steps")
         walk_button = gr.Button("Walk", elem_id="cgan-walk-button")
     strip = gr.Gallery(buttons=GALLERY_BUTTONS, elem_classes=["pixelated", "fit-columns", "captions-below", "strip", "label-clear"], format="png",
-                       label="The chosen digit from seed A's noise to seed B's", height="auto", value=start[3],
+                       label="The chosen digit from seed A's noise to seed B's", height="auto", value=start[4],
                        elem_id="cgan-strip")
+    walk_verdict = gr.Markdown(start[7] or "", label="verdict on the walk", elem_id="cgan-walk-verdict")
     with gr.Row():
-        png = gr.File(value=start[4], label="Strip (PNG)", interactive=False, elem_id="cgan-png")
-        gif = gr.File(value=start[5], label=GIF_LABEL, interactive=False, elem_id="cgan-gif")
+        png = gr.File(value=start[5], label="Strip (PNG)", interactive=False, elem_id="cgan-png")
+        gif = gr.File(value=start[6], label=GIF_LABEL, interactive=False, elem_id="cgan-gif")
     gr.Markdown(about_markdown(tab.metrics, tab.report), elem_id="cgan-about")
 
     sample_inputs = [digit, count, seed, scale]
@@ -250,22 +273,24 @@ def build_tab(hub_user: str | None = None) -> None:
     styles_inputs, walk_inputs = [rows, seed, scale], [digit, seed_a, seed_b, steps, scale]
     # In the page a refused value warns and keeps what is shown; the API's endpoints, on hidden buttons, refuse it.
     api_endpoint("cgan-api-generate", tab.generate, sample_inputs, [grid, verdict], api_name="cgan_generate", **raw)
-    api_endpoint("cgan-api-every-digit", tab.every_digit, styles_inputs, styles, api_name="cgan_every_digit", **raw,
-                 api_description="A grid of every digit 0–9 (columns) for each of `rows` noise vectors (rows) drawn "
-                 "from the seed: one row, one style.")
-    api_endpoint("cgan-api-interpolate", tab.interpolate, walk_inputs, [strip, png, gif], api_name="cgan_interpolate", **raw)
+    styles_outputs, walk_outputs = [styles, styles_verdict], [strip, png, gif, walk_verdict]
+    api_endpoint("cgan-api-every-digit", tab.every_digit, styles_inputs, styles_outputs, api_name="cgan_every_digit",
+                 **raw, api_description="A grid of every digit 0–9 (columns) for each of `rows` noise vectors (rows) "
+                 "drawn from the seed (one row, one style), and how many cells the classifier reads as their column's digit.")
+    api_endpoint("cgan-api-interpolate", tab.interpolate, walk_inputs, walk_outputs, api_name="cgan_interpolate", **raw)
     # A setting redraws every view that uses it, so no view is left showing another digit, seed or noise scale.
     private = {"api_visibility": "private", **raw}
-    every_digit_kept, interpolate_kept = map(kept_on_refusal, (tab.every_digit, tab.interpolate))
-    # A refused value keeps the samples, and the verdict under them says they are not the new request's.
+    # A refused value keeps the views, and the text under each view the event draws says it is not the new request's.
+    every_digit_kept = noted_on_refusal(tab.every_digit, styles_outputs, styles_verdict)
+    interpolate_kept = noted_on_refusal(tab.interpolate, walk_outputs, walk_verdict)
     generate_kept = noted_on_refusal(tab.generate, [grid, verdict], verdict)
     # One event for the two views the seed box feeds: one each warned twice of a refused seed.
-    seeded_outputs = [grid, verdict, styles]
-    seeded_kept = noted_on_refusal(tab.samples_and_styles, seeded_outputs, verdict)
+    seeded_outputs, seeded_notes = [grid, verdict, *styles_outputs], [verdict, styles_verdict]
+    seeded_kept = noted_on_refusal(tab.samples_and_styles, seeded_outputs, seeded_notes)
     # One event, not one per view: with three events on the scale's change, a quick drag or a number typed past its
     # range made the page re-send them over and over (about 30 requests a second, until a number in range was typed).
-    redraw_outputs = [grid, verdict, styles, strip, png, gif]
-    gr.on([digit.change, scale.change], noted_on_refusal(tab.redraw, redraw_outputs, verdict),
+    redraw_outputs = [*seeded_outputs, *walk_outputs]
+    gr.on([digit.change, scale.change], noted_on_refusal(tab.redraw, redraw_outputs, [*seeded_notes, walk_verdict]),
           [digit, count, seed, scale, rows, seed_a, seed_b, steps], redraw_outputs, **private)
     # .change, not .release: the arrow keys move a slider without ever releasing it, and the view stayed as it was.
     # "always_last", a change's own mode (gr.on takes its first trigger's): a button's "once" dropped the changes
@@ -275,9 +300,9 @@ def build_tab(hub_user: str | None = None) -> None:
     # A digit picked or Generate pressed brings the samples into sight: on a phone they are 970 px down, below the
     # controls. A moved slider does not move the page.
     gr.on([digit.input, generate.click], None, js=bring_into_sight("cgan-samples"), api_visibility="private")
-    gr.on([styles_button.click, rows.change], every_digit_kept, styles_inputs, styles, **last)
+    gr.on([styles_button.click, rows.change], every_digit_kept, styles_inputs, styles_outputs, **last)
     seeded_inputs = [digit, count, seed, scale, rows]
     seed.submit(seeded_kept, seeded_inputs, seeded_outputs, **private)
-    on_new_seed(reseed, tab.samples_and_styles, seeded_inputs, seed, seeded_outputs, verdict, **last)
-    gr.on([walk_button.click, steps.change, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs,
-          [strip, png, gif], **last)
+    on_new_seed(reseed, tab.samples_and_styles, seeded_inputs, seed, seeded_outputs, seeded_notes, **last)
+    gr.on([walk_button.click, steps.change, seed_a.submit, seed_b.submit], interpolate_kept, walk_inputs, walk_outputs,
+          **last)

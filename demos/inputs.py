@@ -93,35 +93,26 @@ def clicked_point(evt: gr.SelectData) -> tuple[float, float] | None:
     return None
 
 
-def kept_on_refusal(handler):
-    """``handler`` for a control's change event: a value our checks refuse becomes a warning and every output keeps
-    what it showed. Raised as an error, it would mark every output of the event "Error", also those the value does
-    not touch (a walk's step count blanked the latent map), until the value was fixed. API events keep the error."""
-    @functools.wraps(handler)  # Gradio reads the handler's own signature (its progress argument) through the wrapper
-    def handle(*args, **kwargs):
-        try:
-            return handler(*args, **kwargs)
-        except Refusal as refusal:
-            gr.Warning(refusal.message)
-            return gr.skip()
-    return handle
-
-
 NOT_DRAWN = "⚠️ **Not drawn:** {reason} The pictures on show are still the last ones drawn."
 
 
-def noted_on_refusal(handler, outputs: list, note_in: gr.Markdown, note: str = NOT_DRAWN):
-    """``handler`` for a page event whose ``outputs`` took a request to make: a refused request warns and keeps them,
-    as ``kept_on_refusal`` does, but the Markdown ``note_in`` among them gets ``note`` (its ``{reason}`` filled in),
-    which says that what is on show answers an earlier request. Kept without a word, the FID calculator's last
-    distance, or the text-to-image tab's "16 of 16" under a caption it refused, read as the answer to the new one."""
+def noted_on_refusal(handler, outputs: list, note_in: gr.Markdown | list[gr.Markdown], note: str = NOT_DRAWN):
+    """``handler`` for a page event whose ``outputs`` took a request to make: a value our checks refuse becomes a
+    warning, every output keeps what it showed, and the Markdown ``note_in`` among them (or each of a list, one under
+    each view the event draws) gets ``note``, its ``{reason}`` filled in. Raised as an error, the refusal marked every
+    output of the event "Error", also those the value does not touch (a walk's step count blanked the latent map), and
+    left the last result under it; kept without a word, the FID calculator's last distance, or the text-to-image tab's
+    "16 of 16" under a caption it refused, read as the answer to the new request. API events keep the error."""
+    notes = note_in if isinstance(note_in, list) else [note_in]
+
     @functools.wraps(handler)  # Gradio reads the handler's own signature (its request, progress) through the wrapper
     def noted(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
         except Refusal as refusal:
             gr.Warning(refusal.message)
-            return tuple(note.format(reason=refusal.message) if block is note_in else gr.skip() for block in outputs)
+            said = note.format(reason=refusal.message)
+            return tuple(said if any(block is n for n in notes) else gr.skip() for block in outputs)
     return noted
 
 
@@ -139,9 +130,9 @@ def refusals_for_the_api():
 
 def api_endpoint(elem_id: str, handler, inputs, outputs, **event):
     """``handler`` as an API endpoint on a hidden button. A refused value stays an error there, which reaches the
-    caller; the page's own events for the same work are wired with ``kept_on_refusal``, which warns and keeps what
-    is shown (an error marks every output "Error" and leaves the last result under it, as if it were the new one's).
-    A generator handler stays one: Gradio tells a generator by the function it is given."""
+    caller; the page's own events for the same work are wired with ``noted_on_refusal``, which warns, keeps what is
+    shown and says so (an error marks every output "Error" and leaves the last result under it, as if it were the new
+    one's). A generator handler stays one: Gradio tells a generator by the function it is given."""
     if inspect.isgeneratorfunction(handler):
         @functools.wraps(handler)  # Gradio reads the handler's own signature (its progress argument) through the wrapper
         def for_the_api(*args, **kwargs):
@@ -175,7 +166,8 @@ def with_a_new_seed(handler, seed_at: int):
     return draw
 
 
-def on_new_seed(button, handler, inputs: list, seed, outputs: list, note_in: gr.Markdown, **event) -> None:
+def on_new_seed(button, handler, inputs: list, seed, outputs: list, note_in: gr.Markdown | list[gr.Markdown],
+                **event) -> None:
     """Wire a "New seed" ``button``: ``with_a_new_seed`` of ``handler``, which takes ``inputs`` (the ``seed`` box among
     them) and answers ``outputs``; the button's event answers the seed box first. Another input refused (a noise scale
     typed out of range) keeps the box and the views, and ``note_in`` says so (``noted_on_refusal``)."""

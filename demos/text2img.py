@@ -11,7 +11,7 @@ import torch
 
 from demos.checkpoints import CheckpointTab
 from demos.inputs import (GALLERY_BUTTONS, MAX_SEED, Refusal, api_endpoint, bring_into_sight, checked_int, checked_seed,
-                          kept_on_refusal, noted_on_refusal, on_new_seed, shown)
+                          noted_on_refusal, on_new_seed, shown)
 from demos.reports import hardware_words, measured_report
 from demos.strips import GIF_LABEL, gallery_items, save_strip
 from generative.checkpoints import SCENE_READER, TEXT2IMG
@@ -81,6 +81,26 @@ def readout_captions(readout: dict[str, torch.Tensor], scene: Scene | None) -> l
     if scene is None:
         return seen
     return [f"{'✓' if ok else '✗'} {text}" for ok, text in zip(matches(readout, scene), seen)]
+
+
+def blend_summary(readout: dict[str, torch.Tensor], caption_a: str, caption_b: str) -> str:
+    """The line under a blend: in how many of its frames the reader finds caption A's scene, caption B's, or no shape at
+    all (GAN-INT trains G on the embeddings between captions, and the middle frames often show nothing)."""
+    frames = len(readout["shape"])
+    found, unpinned = [], []
+    for name, scene in (("A", parse_caption(caption_a)), ("B", parse_caption(caption_b))):
+        if scene is None:
+            unpinned.append(name)
+        else:
+            found.append(f"caption {name}'s scene in **{sum(matches(readout, scene))}**")
+    nothing = sum(describe(readout, i) == "nothing" for i in range(frames))
+    *firsts, last = [*found, f"no shape at all in **{nothing}**"]
+    text = f"The scene reader finds {', '.join(firsts) + ' and ' if firsts else ''}{last} of the {frames} pictures."
+    if len(unpinned) == 1:
+        text += f" Caption {unpinned[0]} does not pin down one scene of the toy world, so its scene is not counted."
+    elif unpinned:
+        text += " Neither caption pins down one scene of the toy world, so neither scene is counted."
+    return text
 
 
 def held_out_note(scene: Scene | None) -> str:
@@ -260,7 +280,8 @@ class TextToImageTab(CheckpointTab):
         return *self.generate(caption, count, seed), *self.blend(caption_a, caption_b, steps, seed)
 
     def blend(self, caption_a, caption_b, steps, seed):
-        """The strip from caption A to caption B through the embedding space, with readouts, as gallery items, PNG and GIF."""
+        """The strip from caption A to caption B through the embedding space, with readouts, as gallery items, PNG and
+        GIF, and a line on how many pictures show either caption's scene or nothing."""
         self.check()
         steps, seed = checked_int(steps, "The number of steps", MIN_STEPS, MAX_STEPS), checked_seed(seed)
         for name, caption in (("Caption A", caption_a), ("Caption B", caption_b)):
@@ -269,9 +290,10 @@ class TextToImageTab(CheckpointTab):
             except CaptionError as err:
                 raise Refusal(f"{name}: {caption_refusal_message(caption, err)}") from None
         frames = blend(self.model, caption_a, caption_b, steps, seed)
-        captions = readout_captions(read(self.reader, frames), None)
+        seen = read(self.reader, frames)
+        captions = readout_captions(seen, None)
         png, gif = save_strip(frames, captions, self.files.new(), "caption-blend", scale=6)
-        return gallery_items(frames, captions, scale=4), str(png), str(gif)
+        return gallery_items(frames, captions, scale=4), str(png), str(gif), blend_summary(seen, caption_a, caption_b)
 
 
 DEFAULTS = {"caption": SEEN_EXAMPLES[0], "count": 16, "seed": 0, "caption_a": "a large red circle on the left",
@@ -281,7 +303,7 @@ DEFAULTS = {"caption": SEEN_EXAMPLES[0], "count": 16, "seed": 0, "caption_a": "a
 def build_tab(hub_user: str | None = None) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     tab = TextToImageTab(hub_user)
-    start = tab.initial() or (None,) * 5
+    start = tab.initial() or (None,) * 6
     gr.Markdown("## Type a caption, get a picture")
     if tab.error:
         gr.Markdown(f"⚠️ **The model is not available.** {tab.error}", elem_id="t2i-model-error")
@@ -316,6 +338,7 @@ def build_tab(hub_user: str | None = None) -> None:
     strip = gr.Gallery(buttons=GALLERY_BUTTONS, elem_classes=["pixelated", "fit-columns", "captions-below", "wrap-captions", "strip", "label-clear"],
                        format="png", height="auto",
                        value=start[2], label="From caption A to caption B (what the scene reader sees)", elem_id="t2i-strip")
+    strip_summary = gr.Markdown(start[5] or "", label="summary of the blend", elem_id="t2i-blend-summary")
     with gr.Row():
         png = gr.File(value=start[3], label="Strip (PNG)", interactive=False, elem_id="t2i-png")
         gif = gr.File(value=start[4], label=GIF_LABEL, interactive=False, elem_id="t2i-gif")
@@ -337,12 +360,14 @@ def build_tab(hub_user: str | None = None) -> None:
     gr.on([generate.click, caption.submit], generate_kept, generate_inputs, [gallery, summary], **last).then(None, **into_sight)
     for example in examples:  # a clicked example is drawn at once, as the other tabs' examples are
         example.load_input_event.then(generate_kept, generate_inputs, [gallery, summary], **private).then(None, **into_sight)
-    seeded_inputs, seeded_outputs = [caption, count, caption_a, caption_b, steps, seed], [gallery, summary, strip, png, gif]
-    # One event for the two views the seed feeds: one warning. A refused value keeps them, and the summary says so.
-    seed.submit(noted_on_refusal(tab.pictures_and_blend, seeded_outputs, summary), seeded_inputs, seeded_outputs, **private)
-    on_new_seed(reseed, tab.pictures_and_blend, seeded_inputs, seed, seeded_outputs, summary, **last)
+    blend_inputs, blend_outputs = [caption_a, caption_b, steps, seed], [strip, png, gif, strip_summary]
+    seeded_inputs, seeded_outputs = [caption, count, *blend_inputs], [gallery, summary, *blend_outputs]
+    # One event for the two views the seed feeds: one warning. A refused value keeps them, and the text under each says so.
+    seeded_notes = [summary, strip_summary]
+    seed.submit(noted_on_refusal(tab.pictures_and_blend, seeded_outputs, seeded_notes), seeded_inputs, seeded_outputs,
+                **private)
+    on_new_seed(reseed, tab.pictures_and_blend, seeded_inputs, seed, seeded_outputs, seeded_notes, **last)
     api_endpoint("t2i-api-generate", tab.generate, generate_inputs, [gallery, summary], api_name="t2i_generate", **raw)
-    blend_inputs = [caption_a, caption_b, steps, seed]
-    gr.on([blend_button.click, steps.change, caption_a.submit, caption_b.submit], kept_on_refusal(tab.blend), blend_inputs,
-          [strip, png, gif], **last)
-    api_endpoint("t2i-api-blend", tab.blend, blend_inputs, [strip, png, gif], api_name="t2i_blend", **raw)
+    gr.on([blend_button.click, steps.change, caption_a.submit, caption_b.submit],
+          noted_on_refusal(tab.blend, blend_outputs, strip_summary), blend_inputs, blend_outputs, **last)
+    api_endpoint("t2i-api-blend", tab.blend, blend_inputs, blend_outputs, api_name="t2i_blend", **raw)

@@ -418,8 +418,10 @@ def test_the_cgan_sliders_redraw_from_the_keyboard(page):
     styles = page.locator("#cgan-styles img").get_attribute("src")
     page.locator("#cgan-rows input[type=range]").press("ArrowRight")
     expect(page.locator("#cgan-styles img")).not_to_have_attribute("src", styles)
+    expect(page.locator("#cgan-styles-verdict")).to_contain_text(re.compile(r"reads \d+ of 50 as their column's digit"))
     page.locator("#cgan-steps input[type=range]").press("ArrowLeft")
     expect(page.locator("#cgan-strip img")).to_have_count(9)
+    expect(page.locator("#cgan-walk-verdict")).to_contain_text(re.compile(r"reads \d+ of 9 frames as a 7\."))
     for key, box in (("ArrowLeft", "#cgan-count"), ("ArrowLeft", "#cgan-count"), ("ArrowLeft", "#cgan-count"),
                      ("ArrowLeft", "#cgan-count"), ("ArrowLeft", "#cgan-rows"), ("ArrowRight", "#cgan-steps")):
         page.locator(f"{box} input[type=range]").press(key)  # back to the defaults for the tests after this one
@@ -587,6 +589,22 @@ def test_text2img_tab_example_caption_generates_pictures_with_readouts(page, art
     page.locator("#t2i-generate").click()
     expect(page.get_by_text("Unknown word: 'dragon'").first).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "browser-text2img.png"), full_page=True)
+
+
+def test_a_refused_caption_for_the_blend_is_noted_under_the_blend_it_kept(page):
+    """The blend kept its pictures under a caption it refused, with only a passing warning to say they were not the new
+    caption's: the line under the strip says so until a caption it takes is blended."""
+    page.get_by_role("tab", name="Text-to-image toy").click()
+    summary, caption_b = page.locator("#t2i-blend-summary"), page.locator("#t2i-caption-b input")
+    expect(summary).to_contain_text("The scene reader finds caption A's scene in")
+    strip = page.locator("#t2i-strip img").first.get_attribute("src")
+    caption_b.fill("a large blue unicorn on the right")
+    caption_b.press("Enter")
+    expect(summary).to_contain_text("Not drawn: Caption B: Unknown word: 'unicorn'")
+    assert page.locator("#t2i-strip img").first.get_attribute("src") == strip
+    caption_b.fill("a large blue square on the right")
+    caption_b.press("Enter")
+    expect(summary).to_contain_text("The scene reader finds caption A's scene in")
 
 
 def test_on_a_phone_every_tab_is_in_sight(page, artifacts_dir):

@@ -40,10 +40,12 @@ def test_samples_come_with_verdicts_and_follow_their_seed(client):
 
 
 def test_every_digit_rows_and_the_noise_walk(client):
-    grid = client.predict(3, 0, 1.0, api_name="/cgan_every_digit")
-    assert size_of(grid) == (10 * 58 - 2, 3 * 58 - 2)
-    strip, png, gif = client.predict(4, 1, 2, 6, 0.8, api_name="/cgan_interpolate")
+    grid, rows_verdict = client.predict(3, 0, 1.0, api_name="/cgan_every_digit")
+    assert size_of(grid) == (10 * 58 - 2, 3 * 58 - 2) and " of 30** as their column's digit." in rows_verdict
+    strip, png, gif, walk_verdict = client.predict(4, 1, 2, 6, 0.8, api_name="/cgan_interpolate")
     assert len(strip) == 6 and size_of(png) == (6 * 84, 84 + LINE_HEIGHT + 2 * CAPTION_PADDING)  # one caption line
+    right = sum(CAPTION.match(item["caption"]).group(1) == "4" for item in strip)
+    assert walk_verdict == f"The classifier reads **{right} of 6** frames as a 4."
     with Image.open(gif) as animation:
         assert animation.n_frames == 10
 

@@ -94,8 +94,10 @@ def test_handlers_give_verdicts_files_and_clear_errors(tab):
     assert len(items) == 6 and items[0][0].shape == (84, 84) and "of 6** as a 4" in verdict
     assert all(("✗" in text) == (not text.startswith("4")) for _, text in items)
     assert "as an 8." in tab.generate(8, 2, 0, 1.0)[1]
-    strip, png, gif = tab.interpolate(4, 1, 2, 5, 0.5)
+    strip, png, gif, walk_verdict = tab.interpolate(4, 1, 2, 5, 0.5)
     assert len(strip) == 5 and png.endswith(".png") and gif.endswith(".gif")
+    right = sum(not text.endswith("✗") for _, text in strip)
+    assert walk_verdict == f"The classifier reads **{right} of 5** frames as a 4."
     assert "as a 7." in tab.generate("7", 2, 0, 1.0)[1]  # the digit as the API's description of the radio lists it
     for call, message in [(lambda: tab.generate(10, 6, 0, 1.0), "digit must be a whole number from 0 to 9"),
                           (lambda: tab.generate(2.5, 6, 0, 1.0), "digit"),
@@ -140,15 +142,17 @@ def test_a_setting_redraws_every_view_that_uses_it():
     for (elem_id, event), views in uses.items():
         assert {handler.__name__ for handler in handlers_of(blocks, elem_id, event)} == views, (elem_id, event)
     [redraw] = handlers_of(blocks, "cgan-scale", "change")  # a refused value: tests/test_page_events.py
-    digits, _, styles, strip, png, gif = redraw(3, 4, 0, 1.0, 2, 1, 2, 4)
+    digits, _, styles, styles_verdict, strip, png, gif, walk_verdict = redraw(3, 4, 0, 1.0, 2, 1, 2, 4)
     assert len(digits) == 4 and len(strip) == 4 and styles.shape[:2] == (2 * 58 - 2, 10 * 58 - 2)
+    assert "of 20** as their column's digit" in styles_verdict and "of 4** frames as a 3." in walk_verdict
     # "New seed": the seed and the two views it feeds in one event, so the box cannot show another seed than they do
     [reseed] = events_of(blocks, "cgan-new-seed", "click")
-    assert [block.elem_id for block in reseed.outputs] == ["cgan-seed", "cgan-samples", "cgan-verdict", "cgan-styles"]
+    assert [block.elem_id for block in reseed.outputs] == ["cgan-seed", "cgan-samples", "cgan-verdict", "cgan-styles",
+                                                           "cgan-styles-verdict"]
     assert [block.elem_id for block in reseed.inputs] == ["cgan-digit", "cgan-count", "cgan-scale", "cgan-rows"]
-    seed, digits, verdict, styles = reseed.fn(3, 4, 1.0, 2)
+    seed, digits, verdict, styles, _ = reseed.fn(3, 4, 1.0, 2)
     [seeded] = handlers_of(blocks, "cgan-seed", "submit")  # the same views for a seed typed into the box
-    again, _, same_styles = seeded(3, 4, seed, 1.0, 2)
+    again, _, same_styles, _ = seeded(3, 4, seed, 1.0, 2)
     assert [item[0].tolist() for item in digits] == [item[0].tolist() for item in again]
     np.testing.assert_array_equal(styles, same_styles)
 
@@ -194,7 +198,7 @@ def test_the_top_of_the_noise_scale_slider_is_accepted(tab):
     """The slider ends at MAX_SCALE: its last position must draw, not be refused as out of range."""
     items, _ = tab.generate(4, 2, 0, demo.MAX_SCALE)
     assert len(items) == 2
-    assert tab.every_digit(1, 0, demo.MAX_SCALE).shape == (56, 10 * 58 - 2)
+    assert tab.every_digit(1, 0, demo.MAX_SCALE)[0].shape == (56, 10 * 58 - 2)
     assert len(tab.interpolate(4, 1, 2, 3, demo.MAX_SCALE)[0]) == 3
 
 
@@ -215,3 +219,28 @@ def test_each_cell_of_the_every_digit_grid_is_drawn_in_its_own_place_between_gre
             top, left = r * (cell + gap), c * (cell + gap)
             np.testing.assert_array_equal(picture[top:top + cell, left:left + cell], enlarge(grid[r, c], scale))
     assert (picture[:, cell:cell + gap] == 96).all() and (picture[cell:cell + gap] == 96).all()  # the grey lines
+
+
+class ReadsItsInk:
+    """A stand-in classifier that reads each image as the digit its ink level encodes (ink d/10 → d), sure of it."""
+
+    def predict(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        digits = (images.mean(dim=(1, 2, 3)) * 10).round().long()
+        return digits, torch.ones(len(images))
+
+
+def every_digit_grid_read_as(readings: np.ndarray) -> np.ndarray:
+    """(rows, 10) digits → a (rows, 10, 28, 28) grid that ``ReadsItsInk`` reads as them."""
+    return np.broadcast_to((readings / 10).astype(np.float32)[:, :, None, None], (*readings.shape, 28, 28)).copy()
+
+
+def test_the_rows_verdict_counts_cells_read_as_their_columns_digit_and_names_the_first_misread():
+    readings = np.tile(np.arange(10), (4, 1))
+    assert demo.rows_verdict(ReadsItsInk(), every_digit_grid_read_as(readings)) == \
+        "The classifier reads **40 of 40** as their column's digit."
+    readings[1, 4], readings[2, 8], readings[3, 0], readings[3, 7], readings[3, 9] = 9, 3, 6, 1, 8
+    text = demo.rows_verdict(ReadsItsInk(), every_digit_grid_read_as(readings))
+    assert text == ("The classifier reads **35 of 40** as their column's digit. Misread: row 2's 4 (read as a 9), "
+                    "row 3's 8 (read as a 3), row 4's 0 (read as a 6), and 2 more.")
+    assert demo.rows_verdict(ReadsItsInk(), every_digit_grid_read_as(readings[3:]), listed=5).endswith(
+        "Misread: row 1's 0 (read as a 6), row 1's 7 (read as a 1), row 1's 9 (read as an 8).")

@@ -27,24 +27,31 @@ def test_no_control_on_the_page_is_an_api_endpoint(demo):
     assert len(public) >= 17 and on_page == ["fid_stop"]
 
 
-# (page element, its event, the API's hidden button): arguments our checks refuse, and what they say. These views have
-# no text of their own to say they are kept; the views that do also note it (below, and tests/test_fid_demo.py).
-REFUSED = {
-    ("t2i-blend-button", "click", "t2i-api-blend"): (("a red circle", "a purple unicorn", 4, 0), "unicorn"),
-    ("cgan-styles-button", "click", "cgan-api-every-digit"): ((2, -5, 1.0), "seed"),
-    ("cgan-walk-button", "click", "cgan-api-interpolate"): ((4, 1, -1, 6, 1.0), "Seed B"),
+# (page element, its event, the API's hidden button): refused and accepted arguments, what the refusal says, and where
+# the event's outputs hold the line under its view. These views once had no text of their own and only warned.
+NOTED_UNDER_A_STRIP = {
+    ("t2i-blend-button", "click", "t2i-api-blend"):
+        (("a red circle", "a purple unicorn", 4, 0), ("a red circle", "a blue square", 3, 0), "unicorn", 3),
+    ("cgan-styles-button", "click", "cgan-api-every-digit"): ((2, -5, 1.0), (2, 5, 1.0), "seed", 1),
+    ("cgan-walk-button", "click", "cgan-api-interpolate"): ((4, 1, -1, 6, 1.0), (4, 1, 2, 3, 1.0), "Seed B", 3),
 }
 
 
-@pytest.mark.parametrize("page, event, api", REFUSED, ids=[page for page, _, _ in REFUSED])
-def test_a_refused_value_warns_on_the_page_and_keeps_what_is_shown_and_is_an_error_over_the_api(demo, page, event, api):
-    args, message = REFUSED[page, event, api]
+@pytest.mark.parametrize("page, event, api", NOTED_UNDER_A_STRIP, ids=[page for page, _, _ in NOTED_UNDER_A_STRIP])
+def test_a_refused_value_is_an_error_over_the_api_and_on_the_page_keeps_the_view_and_says_so_under_it(demo, page,
+                                                                                                       event, api):
+    """The cGAN's rows and noise walk and the text-to-image blend kept their pictures under a refused value with only
+    a passing warning: the line under each now says what was not drawn."""
+    refused, accepted, message, note_at = NOTED_UNDER_A_STRIP[page, event, api]
     [on_page], [endpoint] = handlers_of(demo, page, event), handlers_of(demo, api, "click")
     with pytest.raises(gr.Error, match=message):
-        answer(endpoint, *args)
+        answer(endpoint, *refused)
     with pytest.warns(UserWarning, match=message) as warned:
-        assert isinstance(on_page(*args), type(gr.skip()))
-    assert len(warned) == 1
+        kept = on_page(*refused)
+    assert len(warned) == 1 and kept[note_at].startswith("⚠️ **Not drawn:** ") and message in kept[note_at]
+    assert all(isinstance(view, type(gr.skip())) for i, view in enumerate(kept) if i != note_at)
+    drawn = on_page(*accepted)
+    assert len(drawn) == len(kept) and drawn[note_at].startswith("The ")  # "The classifier reads", "The scene reader"
 
 
 NOTED = {  # page element and event: refused and accepted arguments, what the refusal says; the API's hidden button
@@ -76,29 +83,30 @@ def test_a_refused_request_keeps_the_pictures_and_the_text_under_them_says_they_
 
 CGAN_REDRAW = (7, 4, 0, 9.0, 2, 1, 2, 6), (7, 2, 0, 1.0, 1, 1, 2, 3)  # digit, count, seed, scale, rows, seeds A, B, steps
 T2I_SEEDED = ("a red dragon", 4, "a red circle", "a blue square", 3), ("a red circle", 2, "a red circle", "a blue square", 3)
-SETTINGS_NOTED = {  # page element and event: refused and accepted arguments, what the refusal says, the note's output
-    ("cgan-digit", "change"): (*CGAN_REDRAW, "noise scale", 1),
-    ("cgan-scale", "change"): (*CGAN_REDRAW, "noise scale", 1),
-    ("cgan-seed", "submit"): ((7, 4, -5, 1.0, 2), (7, 2, 5, 1.0, 1), "seed", 1),
-    ("cgan-new-seed", "click"): ((7, 4, 9.0, 2), (7, 2, 1.0, 1), "noise scale", 2),  # the seed box comes first
-    ("t2i-seed", "submit"): ((*T2I_SEEDED[0], -5), (*T2I_SEEDED[1], 5), "seed", 1),
-    ("t2i-new-seed", "click"): (*T2I_SEEDED, "Unknown word: 'dragon'", 2),
+SETTINGS_NOTED = {  # page element and event: refused and accepted arguments, what the refusal says, the notes' outputs
+    ("cgan-digit", "change"): (*CGAN_REDRAW, "noise scale", (1, 3, 7)),  # under the samples, the rows and the walk
+    ("cgan-scale", "change"): (*CGAN_REDRAW, "noise scale", (1, 3, 7)),
+    ("cgan-seed", "submit"): ((7, 4, -5, 1.0, 2), (7, 2, 5, 1.0, 1), "seed", (1, 3)),
+    ("cgan-new-seed", "click"): ((7, 4, 9.0, 2), (7, 2, 1.0, 1), "noise scale", (2, 4)),  # the seed box comes first
+    ("t2i-seed", "submit"): ((*T2I_SEEDED[0], -5), (*T2I_SEEDED[1], 5), "seed", (1, 5)),
+    ("t2i-new-seed", "click"): (*T2I_SEEDED, "Unknown word: 'dragon'", (2, 6)),
 }  # the VAE tab's endpoints and decoded point: tests/test_vae_demo.py
 
 
 @pytest.mark.parametrize("page, event", SETTINGS_NOTED, ids=[page for page, _ in SETTINGS_NOTED])
 def test_every_refused_value_under_a_view_with_a_text_keeps_the_views_and_the_text_says_so(demo, page, event):
     """A noise scale typed out of range or a seed box's refused seed kept every view without a word on the page (and
-    warned once): the cGAN's verdict and the text-to-image summary now say what was not drawn. A New seed pressed
-    beside a refused value keeps the seed box as well as the views."""
-    refused, accepted, message, note_at = SETTINGS_NOTED[page, event]
+    warned once): the text under each view the event draws now says what was not drawn. A New seed pressed beside a
+    refused value keeps the seed box as well as the views."""
+    refused, accepted, message, notes_at = SETTINGS_NOTED[page, event]
     [on_page] = handlers_of(demo, page, event)
     with pytest.warns(UserWarning, match=message) as warned:
         kept = on_page(*refused)
-    assert len(warned) == 1 and kept[note_at].startswith("⚠️ **Not drawn:** ") and message in kept[note_at]
-    assert all(isinstance(view, type(gr.skip())) for i, view in enumerate(kept) if i != note_at)
+    assert len(warned) == 1
+    assert all(kept[i].startswith("⚠️ **Not drawn:** ") and message in kept[i] for i in notes_at)
+    assert all(isinstance(view, type(gr.skip())) for i, view in enumerate(kept) if i not in notes_at)
     drawn = on_page(*accepted)
-    assert len(drawn) == len(kept) and not str(drawn[note_at]).startswith("⚠️")
+    assert len(drawn) == len(kept) and all(isinstance(drawn[i], str) and not drawn[i].startswith("⚠️") for i in notes_at)
 
 
 def test_every_event_a_change_triggers_runs_again_for_the_last_change(demo):

@@ -34,8 +34,10 @@ def test_pictures_come_with_readouts_and_follow_their_seed(client):
 
 
 def test_a_blend_returns_its_strip_as_gallery_png_and_gif(client):
-    strip, png, gif = client.predict("a large red circle on the left", "a large blue square on the right", 5, 0,
-                                     api_name="/t2i_blend")
+    strip, png, gif, summary = client.predict("a large red circle on the left", "a large blue square on the right", 5,
+                                              0, api_name="/t2i_blend")
+    nothing = sum(item["caption"] == "nothing" for item in strip)
+    assert summary.startswith("The scene reader finds caption A's scene in **") and f"**{nothing}** of the 5" in summary
     width, height = size_of(png)  # readouts may wrap to a few lines under the 192-px frames
     band = height - 192 - 2 * CAPTION_PADDING
     assert len(strip) == 5 and width == 5 * 192 and band % LINE_HEIGHT == 0 and band // LINE_HEIGHT in (1, 2, 3)

@@ -61,15 +61,15 @@ def test_a_setting_redraws_every_view_that_uses_it(tab):
     for (elem_id, event), views in uses.items():
         assert {handler.__name__ for handler in handlers_of(blocks, elem_id, event)} == views, (elem_id, event)
     [seeded] = handlers_of(blocks, "t2i-seed", "submit")  # one event for both views; a refused value: test_page_events.py
-    gallery, summary, strip, png, gif = seeded("a large red circle in the centre", 2, "a red circle", "a blue square", 3, 5)
+    gallery, summary, strip, png, gif, _ = seeded("a large red circle in the centre", 2, "a red circle", "a blue square", 3, 5)
     assert len(gallery) == 2 and "of 2** pictures" in summary and len(strip) == 3
     assert [item[0].tolist() for item in strip] == [item[0].tolist() for item in tab.blend("a red circle", "a blue square", 3, 5)[0]]
     # "New seed": the seed and every view it feeds in one event, so the box cannot show another seed than they do
     [reseed] = events_of(blocks, "t2i-new-seed", "click")
     assert [block.elem_id for block in reseed.outputs] == ["t2i-seed", "t2i-gallery", "t2i-summary", "t2i-strip", "t2i-png",
-                                                           "t2i-gif"]
-    seed, gallery, _, strip, _, _ = reseed.fn("a large red circle in the centre", 2, "a red circle", "a blue square", 3)
-    again, _, same_strip, _, _ = seeded("a large red circle in the centre", 2, "a red circle", "a blue square", 3, seed)
+                                                           "t2i-gif", "t2i-blend-summary"]
+    seed, gallery, _, strip, _, _, _ = reseed.fn("a large red circle in the centre", 2, "a red circle", "a blue square", 3)
+    again, _, same_strip, _, _, _ = seeded("a large red circle in the centre", 2, "a red circle", "a blue square", 3, seed)
     assert [item[0].tolist() for item in gallery + strip] == [item[0].tolist() for item in again + same_strip]
 
 
@@ -187,12 +187,28 @@ def test_the_shipped_text_encoder_reads_seen_pair_captions_back_exactly(tab):
     assert attribute_accuracy(tab.model.read_captions(scenes.captions), scenes.targets)["all"] == 1.0
 
 
+def test_a_blends_summary_counts_the_pictures_of_each_captions_scene_and_the_empty_ones(tab):
+    """Rendered scenes, read by the shipped scene reader: A's scene once, B's twice, and a blank picture."""
+    a, b = "a large red circle on the left", "a small blue square at the top"
+    scene_a, scene_b = render(parse_caption(a)), render(parse_caption(b))
+    frames = np.stack([scene_a, scene_b, scene_b, np.broadcast_to(scene_a[0, 0], scene_a.shape)]).astype(np.float32) / 255
+    seen = text2img.read(tab.reader, frames)
+    assert text2img.blend_summary(seen, a, b) == ("The scene reader finds caption A's scene in **1**, caption B's scene in "
+                                                  "**2** and no shape at all in **1** of the 4 pictures.")
+    assert text2img.blend_summary(seen, "a red circle", b) == (
+        "The scene reader finds caption B's scene in **2** and no shape at all in **1** of the 4 pictures. Caption A does "
+        "not pin down one scene of the toy world, so its scene is not counted.")
+    assert text2img.blend_summary(seen, "a red circle", "a box").endswith(
+        "no shape at all in **1** of the 4 pictures. Neither caption pins down one scene of the toy world, so neither "
+        "scene is counted.")
+
+
 def test_the_explanation_of_blends_matches_what_the_shipped_model_draws(tab):
     """The tab says the middle of a blend often shows no shape (`python benchmarks/text2img_blends.py`: in 40 random
     blends of 8 pictures the reader found nothing in 27.5%, 72.5%, 72.5% and 32.5% of the middle four). A retrained model that
     fills the space between captions would make that sentence wrong: this fails, so the text gets rewritten with it."""
     assert "the middle pictures of a blend often show no shape at all" in text2img.about_markdown(None, None)
-    gallery, _, _ = tab.blend(text2img.DEFAULTS["caption_a"], text2img.DEFAULTS["caption_b"], 8, 0)
+    gallery, _, _, _ = tab.blend(text2img.DEFAULTS["caption_a"], text2img.DEFAULTS["caption_b"], 8, 0)
     readouts = [caption for _, caption in gallery]
     assert readouts[0] != "nothing" and readouts[-1] != "nothing" and "nothing" in readouts[2:6], readouts
 
