@@ -46,8 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def handlers(tab: VAETab, args) -> dict:
-    a, b, *_, overlay = (tab.initial()[i] for i in (0, 3, 11))
-    x, y = tab.map.latent_to_pixel(np.array([0.5, -1.0]), 0)
+    a, b, overlay = (tab.initial()[i] for i in (0, 3, 12))
+    x, y = tab.map.latent_to_pixel(np.array([0.5, -1.0]))
     click = gr.SelectData(None, {"index": [int(x), int(y)], "value": None})
     steps = {
         f"walk, {STEPS} steps: whole handler (model, classifier, PNG + GIF files, map redraw)":

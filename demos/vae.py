@@ -31,6 +31,7 @@ MIN_STEPS, MAX_STEPS, DEFAULT_STEPS = 2, 24, 10
 MAP_EXTENT = 3.5       # the map shows z ∈ [−3.5, 3.5]²: 98.3 % of the test digits' codes (posterior means) fall inside
 POINT_LIMIT = 10.0     # "decode this point" accepts |z| up to this; the decoder has never seen anything near it
 MAP_PATH_POINTS = 64   # points of the path drawn on the map
+MAP_MIN_WIDTH = 300    # pixels: narrower than two of these (a phone), the map's two pictures stack
 DEFAULT_ENDPOINTS = (4, 7)  # bundled example digits the tab opens with
 
 
@@ -155,11 +156,12 @@ def about_markdown(walk_metrics: dict | None, map_metrics: dict | None, report: 
         "than typical codes do (in d dimensions they lie near the sphere of radius √d); slerp follows the great "
         "circle instead and moves the norm evenly from A's to B's, so it does not dip. Each frame is judged by a "
         "separate MNIST classifier.\n\n"
-        "**The map** is a second VAE with a 2-d latent space, so its whole code space can be drawn: left, the decoded "
-        "digit at each point of the plane; right, where the 10,000 MNIST test digits are encoded (μ), coloured by their "
-        "true label. The yellow line is the 2-d model's own path of the same kind (lerp or slerp) between its codes "
-        "(means) for A and B; the white dots are where the 16-d walk's frames land when the 2-d encoder reads them. "
-        "Click anywhere on the map to decode that point.")
+        "**The map** is a second VAE with a 2-d latent space, so its whole code space can be drawn: the decoded "
+        "digit at each point of the plane, and beside it (below it on a narrow screen) where the 10,000 MNIST test "
+        "digits are encoded (μ), coloured by their true label, on the same axes. The yellow line is the 2-d model's "
+        "own path of the same kind (lerp or slerp) between its codes (means) for A and B; the white dots are where the "
+        "16-d walk's frames land when the 2-d encoder reads them. Click anywhere on either picture to decode that "
+        "point.")
     rows = [(name, m) for name, m in (("16-d (walk)", walk_metrics), ("2-d (map)", map_metrics)) if m]
     if rows:
         text += "\n\n**Trained here:** " + "; ".join(
@@ -230,7 +232,8 @@ class VAETab(CheckpointTab):
     # ---- the walk
 
     def walk(self, a: Endpoint | None, b: Endpoint | None, steps, path, code, seed):
-        """Strip, its readout captions, the PNG and GIF downloads, the summary, and the map with the walk on it."""
+        """Strip, its readout captions, the PNG and GIF downloads, the summary, and the map's two pictures with the
+        walk on them."""
         self.check()
         if a is None or b is None:
             raise Refusal("Choose both endpoints first.")
@@ -242,12 +245,13 @@ class VAETab(CheckpointTab):
         png, gif = save_strip(result.frames, captions, self.files.new(), "vae-walk")
         strip = gallery_items(result.frames, captions)
         overlay = map_overlay(self.map_model, a, b, result, path)
-        return strip, str(png), str(gif), walk_summary(result), self.map.render(overlay), overlay
+        return strip, str(png), str(gif), walk_summary(result), *self.map.render(overlay), overlay
 
     # ---- the map
 
     def decode_point(self, overlay: Overlay | None, z1, z2):
-        """Decode the 2-d map model at (z₁, z₂): the map with the point marked, the digit, and the classifier's view."""
+        """Decode the 2-d map model at (z₁, z₂): the map's pictures with the point marked, the digit, and the
+        classifier's view."""
         self.check()
         for name, value in (("z₁", z1), ("z₂", z2)):
             if not (is_number(value) and abs(value) <= POINT_LIMIT):
@@ -261,15 +265,12 @@ class VAETab(CheckpointTab):
         if not self.map.contains(point):
             readout_text += (f" The point lies outside the map, which shows z₁, z₂ ∈ [−{self.map.extent:g}, {self.map.extent:g}]: "
                              "its mark is cut off at the edge, or not shown.")
-        return self.map.render(overlay), overlay, enlarge(digit, 4), readout_text, round(float(z1), 3), round(float(z2), 3)
+        return *self.map.render(overlay), overlay, enlarge(digit, 4), readout_text, round(float(z1), 3), round(float(z2), 3)
 
     def click_map(self, overlay: Overlay | None, evt: gr.SelectData):
+        """A click on either of the map's pictures (they share their axes): decode the point under it."""
         self.check()
-        if (pixel := clicked_point(evt)) is None:
-            return gr.skip()
-        point = self.map.pixel_to_latent(*pixel)
-        if point is None:
-            gr.Warning("That click was between the two panels: click on the map itself.")
+        if (pixel := clicked_point(evt)) is None or (point := self.map.pixel_to_latent(*pixel)) is None:
             return gr.skip()
         return self.decode_point(overlay, float(point[0]), float(point[1]))
 
@@ -302,10 +303,10 @@ def endpoint_column(name: str, prefix: str, image_value, reconstruction_value):
 def build_tab(hub_user: str | None = None) -> None:
     """Lay out the tab inside the current ``gr.Blocks`` and wire its events."""
     tab = VAETab(hub_user)
-    start = tab.initial() or (None,) * 12
+    start = tab.initial() or (None,) * 13
     # The point boxes open at (0, 0), so the picture beside them opens as that point decoded (and marked on the map)
     # rather than empty.
-    opening_point = tab.decode_point(start[11], 0.0, 0.0) if start[0] else (None,) * 4
+    opening_point = tab.decode_point(start[12], 0.0, 0.0) if start[0] else (None,) * 5
     gr.Markdown("## Walk a variational autoencoder's latent space between two digits")
     if tab.error:
         gr.Markdown(f"⚠️ **The models are not available.** {tab.error}", elem_id="vae-model-error")
@@ -328,21 +329,28 @@ def build_tab(hub_user: str | None = None) -> None:
     with gr.Row():
         png = gr.File(value=start[7], label="Strip (PNG)", interactive=False, elem_id="vae-png")
         gif = gr.File(value=start[8], label=GIF_LABEL, interactive=False, elem_id="vae-gif")
-    gr.Markdown("### The latent map of a 2-d VAE (click anywhere on it)")
-    latent_map = gr.Image(buttons=IMAGE_BUTTONS, value=opening_point[0], format="png", label="Decoded latent plane | MNIST test digits' codes",
-                          elem_classes=["label-clear"], interactive=False, show_label=True, elem_id="vae-map")
+    gr.Markdown("### The latent map of a 2-d VAE (click anywhere on either picture)")
+    # Two pictures, each at least MAP_MIN_WIDTH: side by side where they fit, one above the other on a phone, where
+    # one picture of both panels was 326 px wide (tick values too small to read)
+    map_picture = {"buttons": IMAGE_BUTTONS, "format": "png", "elem_classes": ["label-clear"], "interactive": False,
+                   "min_width": MAP_MIN_WIDTH}
+    with gr.Row():
+        manifold = gr.Image(opening_point[0], label="Decoded latent plane", elem_id="vae-map", **map_picture)
+        codes = gr.Image(opening_point[1], label="MNIST test digits' codes (colour: true label)", elem_id="vae-map-codes",
+                         **map_picture)
+    map_views = [manifold, codes]
     with gr.Row():
         z1 = gr.Number(value=0.0, label="z₁", elem_id="vae-z1")
         z2 = gr.Number(value=0.0, label="z₂", elem_id="vae-z2")
         decode_button = gr.Button("Decode this point", elem_id="vae-decode-button")
-        point_image = gr.Image(opening_point[2], buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png",
+        point_image = gr.Image(opening_point[3], buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png",
                                label="decoded point", interactive=False, elem_id="vae-point")
-        point_readout = gr.Markdown(opening_point[3] or "", label="point readout", elem_id="vae-point-readout")
+        point_readout = gr.Markdown(opening_point[4] or "", label="point readout", elem_id="vae-point-readout")
     gr.Markdown(about_markdown(tab.metrics.get(VAE_WALK.name), tab.metrics.get(VAE_MAP.name), tab.report), elem_id="vae-about")
 
-    state_a, state_b, overlay = gr.State(start[0]), gr.State(start[3]), gr.State(opening_point[1])
+    state_a, state_b, overlay = gr.State(start[0]), gr.State(start[3]), gr.State(opening_point[2])
     controls = [steps, path, code, seed]
-    walk_outputs = [strip, png, gif, summary, latent_map, overlay]
+    walk_outputs = [strip, png, gif, summary, *map_views, overlay]
 
     def page_event(handler, name: str, outputs: list):
         """The page's way to set endpoint ``name``: its pictures captioned as what they are; a refusal warns, keeps
@@ -354,7 +362,7 @@ def build_tab(hub_user: str | None = None) -> None:
         name = "a" if first else "b"
         outputs = [*views, *walk_outputs]
         end = f"Set endpoint {name.upper()} of the walk"
-        also = "; returns it, its reconstruction and the new walk (frames, PNG, GIF, summary, latent map)"
+        also = "; returns it, its reconstruction and the new walk (frames, PNG, GIF, summary, the latent map's two pictures)"
         # preprocess=False on every event: our own decoder checks files from their header, and our own range
         # checks name the control; Gradio's would answer first, with messages that do neither.
         # In the page a refused file or drawing warns and keeps what is shown, and a cleared upload box changes
@@ -382,7 +390,7 @@ def build_tab(hub_user: str | None = None) -> None:
     # The API's walk: a refused value must reach an API caller as an error, which the controls' events turn into a
     # warning. A hidden button carries the endpoint.
     api_endpoint("vae-api-walk", tab.walk, [state_a, state_b, *controls], walk_outputs, api_name="vae_walk", preprocess=False)
-    point_outputs = [latent_map, overlay, point_image, point_readout, z1, z2]
+    point_outputs = [*map_views, overlay, point_image, point_readout, z1, z2]
     # The button and Enter in a box (as in the seed boxes) warn on a refused point, keep the map and the decoded
     # point, and the readout under it says so; the API's endpoint, on a hidden button, refuses it.
     gr.on([decode_button.click, z1.submit, z2.submit], noted_on_refusal(tab.decode_point, point_outputs, point_readout),
@@ -392,4 +400,5 @@ def build_tab(hub_user: str | None = None) -> None:
                  preprocess=False)
     # A click is the browser's way in; over the API, /vae_decode_point takes the point itself (a call without the
     # click's event data would fail inside Gradio before reaching the tab).
-    latent_map.select(tab.click_map, [overlay], point_outputs, preprocess=False, api_visibility="private")
+    for view in map_views:
+        view.select(tab.click_map, [overlay], point_outputs, preprocess=False, api_visibility="private")

@@ -1,10 +1,11 @@
 """The classic picture of a 2-D VAE: decoded digits over the latent plane, beside test digits' codes.
 
-Two square panels share one coordinate frame, z ∈ [−extent, extent]²: on the left the *manifold*
-(the decoder's output at the centre of each grid cell), on the right the *scatter* (the posterior
-means of test digits, coloured by their true label). Both are drawn with exact pixel ↔ latent
-arithmetic, so a click on either panel names one latent point, and overlays (endpoints, a path,
-a clicked point) land where they belong.
+Two square panels share one coordinate frame, z ∈ [−extent, extent]²: the *manifold* (the decoder's
+output at the centre of each grid cell) and the *scatter* (the posterior means of test digits,
+coloured by their true label). They are two pictures, so that a narrow screen can stack them at
+full width instead of shrinking both into one row. Both are drawn with exact pixel ↔ latent
+arithmetic, so a click on either names one latent point, and overlays (endpoints, a path, a
+clicked point) land where they belong.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from generative.fonts import label_font
 from generative.models import VAE
 
 CELL = 28                 # pixels per decoded digit
-GAP = 12                  # pixels between the two panels
 LABEL_COLOURS = [         # matplotlib's tab10: ten colours told apart by most colour-blind readers
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
     (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
@@ -42,31 +42,25 @@ class LatentMap:
         if model.latent_dim != 2:
             raise ValueError(f"the latent map needs a VAE with a 2-d latent space, got {model.latent_dim}-d")
         self.model, self.extent, self.cells = model, float(extent), cells
-        self.panel = cells * CELL
-        self.size = (2 * self.panel + GAP, self.panel)  # width, height
+        self.panel = cells * CELL  # each panel's width and height in pixels
         self.font = label_font(13)
-        self.base = Image.new("RGB", self.size, (255, 255, 255))
-        self.base.paste(Image.fromarray(self._manifold()).convert("RGB"), (0, 0))
-        self.base.paste(self._scatter(test_means, test_labels), (self.panel + GAP, 0))
+        self.manifold = Image.fromarray(self._manifold()).convert("RGB")
+        self.scatter = self._scatter(test_means, test_labels)
 
     # ----------------------------------------------------------- coordinates
 
-    def latent_to_pixel(self, z: np.ndarray, panel: int) -> np.ndarray:
-        """(…, 2) latent points → (…, 2) pixel (x, y) in panel 0 (manifold) or 1 (scatter); y grows downwards."""
+    def latent_to_pixel(self, z: np.ndarray) -> np.ndarray:
+        """(…, 2) latent points → (…, 2) pixel (x, y) in either panel; y grows downwards."""
         z = np.asarray(z, dtype=np.float64)
         fraction = (z + self.extent) / (2 * self.extent)
-        x = fraction[..., 0] * self.panel + panel * (self.panel + GAP)
-        y = (1 - fraction[..., 1]) * self.panel
-        return np.stack([x, y], axis=-1)
+        return np.stack([fraction[..., 0] * self.panel, (1 - fraction[..., 1]) * self.panel], axis=-1)
 
     def pixel_to_latent(self, x: float, y: float) -> np.ndarray | None:
-        """The latent point under pixel (x, y) of either panel, or None between or outside the panels."""
-        for panel in (0, 1):
-            left = panel * (self.panel + GAP)
-            if left <= x < left + self.panel and 0 <= y < self.panel:
-                fraction = np.array([(x - left + 0.5) / self.panel, 1 - (y + 0.5) / self.panel])
-                return fraction * 2 * self.extent - self.extent
-        return None
+        """The latent point under pixel (x, y) of either panel, or None outside it."""
+        if not (0 <= x < self.panel and 0 <= y < self.panel):
+            return None
+        fraction = np.array([(x + 0.5) / self.panel, 1 - (y + 0.5) / self.panel])
+        return fraction * 2 * self.extent - self.extent
 
     def cell_centres(self) -> np.ndarray:
         """(cells, cells, 2) latent points at the centre of each manifold cell, top row = largest z₂."""
@@ -86,9 +80,9 @@ class LatentMap:
     def _scatter(self, means: np.ndarray, labels: np.ndarray) -> Image.Image:
         panel = Image.new("RGB", (self.panel, self.panel), (255, 255, 255))
         draw = ImageDraw.Draw(panel)
-        for x, y, label in zip(*self.latent_to_pixel(means, 0).T, labels):
+        for x, y, label in zip(*self.latent_to_pixel(means).T, labels):
             draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=LABEL_COLOURS[int(label)])
-        centre = self.latent_to_pixel(np.zeros(2), 0)
+        centre = self.latent_to_pixel(np.zeros(2))
         draw.line([(0, centre[1]), (self.panel, centre[1])], fill=(200, 200, 200))
         draw.line([(centre[0], 0), (centre[0], self.panel)], fill=(200, 200, 200))
         draw.rectangle([2, 2, 32, 8 + 16 * len(LABEL_COLOURS)], fill=(255, 255, 255), outline=(200, 200, 200))  # over the dots
@@ -106,13 +100,13 @@ class LatentMap:
 
     def _draw_ticks(self, draw: ImageDraw.ImageDraw) -> None:
         """Tick marks and values of z₁ along the scatter's bottom edge and of z₂ along its right edge (the legend has
-        the left), so a point can be read off the map and typed into the z₁ and z₂ boxes. The manifold beside it shares
-        the frame, so the same values hold there; its digits are left unmarked."""
+        the left), so a point can be read off the map and typed into the z₁ and z₂ boxes. The manifold shares the
+        frame, so the same values hold there; its digits are left unmarked."""
         last = self.panel - 1
         halo = {"font": self.font, "fill": TICK_COLOUR, "stroke_width": 2, "stroke_fill": (255, 255, 255)}  # legible over dots
         for value in self.tick_values():
             # the pixel column and row that hold z₁ = value and z₂ = value
-            column, row = np.floor(self.latent_to_pixel(np.array([value, value], dtype=np.float64), 0)).astype(int)
+            column, row = np.floor(self.latent_to_pixel(np.array([value, value], dtype=np.float64))).astype(int)
             draw.line([(column, last - TICK), (column, last)], fill=TICK_COLOUR)
             draw.line([(last - TICK, row), (last, row)], fill=TICK_COLOUR)
             draw.text((column, last - TICK - 2), str(value), anchor="ms", **halo)
@@ -122,33 +116,28 @@ class LatentMap:
         """Is the latent point ``z`` (2,) inside the square the panels show?"""
         return bool(np.all(np.abs(np.asarray(z)) <= self.extent))
 
-    def render(self, overlay: Overlay | None = None) -> np.ndarray:
-        """The map as an (H, W, 3) uint8 array, with ``overlay`` drawn on both panels.
-
-        Each panel's overlay is drawn on that panel alone, so a point beyond the map's square is cut off at
-        its edge instead of landing on the other panel."""
-        image = self.base.copy()
-        if overlay is not None:
-            for panel in (0, 1):
-                left = panel * (self.panel + GAP)
-                box = (left, 0, left + self.panel, self.panel)
-                region = image.crop(box)
-                self._draw_overlay(ImageDraw.Draw(region), overlay)
-                image.paste(region, box)
-        return np.asarray(image)
+    def render(self, overlay: Overlay | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The manifold and the scatter as (panel, panel, 3) uint8 arrays, with ``overlay`` drawn on each (a point
+        beyond the map's square is cut off at the edge)."""
+        panels = []
+        for base in (self.manifold, self.scatter):
+            image = base.copy()
+            if overlay is not None:
+                self._draw_overlay(ImageDraw.Draw(image), overlay)
+            panels.append(np.asarray(image))
+        return panels[0], panels[1]
 
     def _draw_overlay(self, draw: ImageDraw.ImageDraw, overlay: Overlay) -> None:
-        """``overlay`` in one panel's own pixels (both panels share the frame, so panel 0's arithmetic serves both)."""
         if overlay.path is not None:
-            draw.line([tuple(p) for p in self.latent_to_pixel(overlay.path, 0)], fill=PATH_COLOUR, width=3)
+            draw.line([tuple(p) for p in self.latent_to_pixel(overlay.path)], fill=PATH_COLOUR, width=3)
         if overlay.frames is not None:
-            for x, y in self.latent_to_pixel(overlay.frames, 0):
+            for x, y in self.latent_to_pixel(overlay.frames):
                 draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=FRAME_COLOUR, outline=(0, 0, 0))
         if overlay.endpoints is not None:
-            for name, (x, y) in zip("AB", self.latent_to_pixel(overlay.endpoints, 0)):
+            for name, (x, y) in zip("AB", self.latent_to_pixel(overlay.endpoints)):
                 draw.ellipse([x - 8, y - 8, x + 8, y + 8], fill=PATH_COLOUR, outline=(0, 0, 0), width=2)
                 draw.text((x, y), name, fill=(0, 0, 0), font=self.font, anchor="mm")
         if overlay.clicked is not None:
-            x, y = self.latent_to_pixel(overlay.clicked, 0)
+            x, y = self.latent_to_pixel(overlay.clicked)
             draw.line([(x - 10, y), (x + 10, y)], fill=CLICK_COLOUR, width=3)
             draw.line([(x, y - 10), (x, y + 10)], fill=CLICK_COLOUR, width=3)

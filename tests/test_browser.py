@@ -349,18 +349,37 @@ def test_vae_tab_opens_with_a_walk_and_an_example_changes_endpoint_a(page, artif
 
 
 def test_vae_map_click_decodes_the_point_under_it(page, artifacts_dir):
+    from demos.vae import MAP_EXTENT  # the pictures show [−extent, extent]², z₂ growing upwards
+
     open_vae_tab(page)
-    before = src_of(page, "#vae-point img")
-    latent_map = page.locator("#vae-map img")
-    latent_map.scroll_into_view_if_needed()
-    wait_until_loaded(page, "#vae-map img")
-    box = latent_map.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)  # on the manifold panel
-    wait_for_new_image(page, "#vae-point img", before)
-    expect(page.locator("#vae-point-readout")).to_contain_text("the classifier reads")
-    z1 = float(page.locator("#vae-z1 input").input_value())
-    assert z1 < 0, z1  # left of the centre of the panel
+    for picture, across, up in (("#vae-map img", 0.2, 0.3), ("#vae-map-codes img", 0.75, 0.8)):  # both share their axes
+        before = src_of(page, "#vae-point img")
+        page.locator(picture).scroll_into_view_if_needed()
+        wait_until_loaded(page, picture)
+        box = page.locator(picture).bounding_box()
+        page.mouse.click(box["x"] + box["width"] * across, box["y"] + box["height"] * (1 - up))
+        wait_for_new_image(page, "#vae-point img", before)
+        expect(page.locator("#vae-point-readout")).to_contain_text("the classifier reads")
+        z1, z2 = (float(page.locator(f"#vae-{name} input").input_value()) for name in ("z1", "z2"))
+        assert abs(z1 - (2 * across - 1) * MAP_EXTENT) < 0.1 and abs(z2 - (2 * up - 1) * MAP_EXTENT) < 0.1, (picture, z1, z2)
     page.screenshot(path=str(artifacts_dir / "browser-vae-map-click.png"), full_page=True)
+
+
+def test_the_latent_maps_two_pictures_sit_side_by_side_on_a_desktop_and_stack_on_a_phone(page):
+    """As one picture of both panels the map was 326 px wide on a 390-px phone: each panel 160 px, its tick values
+    too small to read. Two pictures stack there, each the width of the page."""
+    from demos.vae import MAP_MIN_WIDTH
+
+    for width, stacked in ((1280, False), (390, True)):
+        with own_page(page, width=width, height=900) as view:
+            open_vae_tab(view)
+            pictures = ("#vae-map img", "#vae-map-codes img")
+            for picture in pictures:
+                view.locator(picture).scroll_into_view_if_needed()
+                wait_until_loaded(view, picture)
+            manifold, codes = boxes = [view.locator(picture).bounding_box() for picture in pictures]  # the same scroll
+            assert (codes["y"] >= manifold["y"] + manifold["height"] - 1) == stacked, (width, boxes)
+            assert min(manifold["width"], codes["width"]) >= (MAP_MIN_WIDTH if stacked else 500), (width, boxes)
 
 
 def test_cgan_tab_generates_and_a_new_seed_changes_the_samples(page, artifacts_dir):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from generative.latent_map import CELL, GAP, TICK, TICK_COLOUR, LatentMap
+from generative.latent_map import CELL, TICK, TICK_COLOUR, LatentMap
 from generative.metrics.features import digit_input
 from generative.models import VAE
 from generative.provenance import PROJECT_ROOT, command_line, script_arguments
@@ -26,20 +26,19 @@ def test_each_pixel_names_the_latent_point_at_its_centre_so_the_panel_is_symmetr
     """Pixel x covers [x, x + 1), so its latent point is that of x + ½: the leftmost and rightmost pixels, and the top
     and bottom ones, are mirror images through 0 (the pixel's corner would shift the whole map by half a pixel)."""
     last = small_map.panel - 1
-    for panel in (0, 1):
-        left = panel * (small_map.panel + GAP)
-        for x, y in ((0, 0), (3, 70), (139, 140)):
-            here = small_map.pixel_to_latent(left + x, y)
-            mirrored = small_map.pixel_to_latent(left + last - x, last - y)
-            np.testing.assert_allclose(here, -mirrored, atol=1e-12)
-        half_pixel = small_map.extent / small_map.panel  # 2·extent / panel per pixel, half of it
-        np.testing.assert_allclose(small_map.pixel_to_latent(left, 0), [-3 + half_pixel, 3 - half_pixel])
+    for x, y in ((0, 0), (3, 70), (139, 140)):
+        here = small_map.pixel_to_latent(x, y)
+        mirrored = small_map.pixel_to_latent(last - x, last - y)
+        np.testing.assert_allclose(here, -mirrored, atol=1e-12)
+    half_pixel = small_map.extent / small_map.panel  # 2·extent / panel per pixel, half of it
+    np.testing.assert_allclose(small_map.pixel_to_latent(0, 0), [-3 + half_pixel, 3 - half_pixel])
+    assert small_map.pixel_to_latent(small_map.panel, 0) is None and small_map.pixel_to_latent(0, -1) is None
 
 
 def test_every_manifold_cell_shows_the_digit_decoded_at_its_centre(small_map):
     """The left panel is a grid of 28×28 decoded digits: cell (row r, column c) must hold the decoder's picture of the
     latent point at that cell's centre, whole (tiling the stack of digits the wrong way scrambles their rows)."""
-    picture = np.asarray(small_map.base)
+    picture = np.asarray(small_map.manifold)
     centres = small_map.cell_centres()
     with torch.no_grad():
         for row, column in ((0, 0), (0, 7), (4, 2), (9, 9)):
@@ -51,24 +50,24 @@ def test_every_manifold_cell_shows_the_digit_decoded_at_its_centre(small_map):
 
 def test_a_test_digits_dot_has_the_colour_of_its_label(small_map):
     """The scatter colours label d with tab10's d-th colour (its legend says so): a 3 at (1.5, −1.5) is tab:red."""
-    x, y = small_map.latent_to_pixel(np.array([1.5, -1.5]), 1)
-    assert (x, y) == (210 + small_map.panel + GAP, 210)
-    assert tuple(np.asarray(small_map.base)[int(y), int(x)]) == TAB10_RED
+    x, y = small_map.latent_to_pixel(np.array([1.5, -1.5]))
+    assert (x, y) == (210, 210)
+    assert tuple(np.asarray(small_map.scatter)[int(y), int(x)]) == TAB10_RED
 
 
 def test_the_scatter_has_a_tick_at_each_whole_number_on_both_axes(small_map):
     """Ticks on the bottom edge (z₁) and the right edge (z₂) of the scatter, where the latent value is the whole number:
     a point can be read off and typed into the boxes. The edge rows between ticks stay blank."""
-    picture = np.asarray(small_map.base)[:, small_map.panel + GAP:]  # the scatter panel
+    picture = np.asarray(small_map.scatter)
     last = small_map.panel - 1
     assert small_map.tick_values() == [-2, -1, 0, 1, 2]
     for value in small_map.tick_values():
-        column = int(small_map.latent_to_pixel(np.array([value, 0.0]), 0)[0])  # the pixel that holds the value
-        row = int(small_map.latent_to_pixel(np.array([0.0, value]), 0)[1])
+        column = int(small_map.latent_to_pixel(np.array([value, 0.0]))[0])  # the pixel that holds the value
+        row = int(small_map.latent_to_pixel(np.array([0.0, value]))[1])
         assert np.allclose(small_map.pixel_to_latent(column, row), [value, value], atol=small_map.extent / small_map.panel)
         assert (picture[last - TICK:, column] == TICK_COLOUR).all(), value
         assert (picture[row, last - TICK:] == TICK_COLOUR).all(), value
-    ticked = {int(small_map.latent_to_pixel(np.array([v, 0.0]), 0)[0]) for v in small_map.tick_values()}
+    ticked = {int(small_map.latent_to_pixel(np.array([v, 0.0]))[0]) for v in small_map.tick_values()}
     assert all((picture[last, x] == 255).all() for x in range(small_map.panel) if x not in ticked)
 
 

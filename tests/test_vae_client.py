@@ -19,14 +19,14 @@ from demos.strips import CAPTION_PADDING, LINE_HEIGHT
 from demos.vae import DEFAULT_STEPS
 from generative.digits import to_mnist_style
 from generative.image_io import load_gray_image
-from generative.latent_map import CELL, GAP
+from generative.latent_map import CELL
 from input_files import BAD_FILES, ONE, sketch_files
 
 pytestmark = pytest.mark.timeout(240)  # the first test also waits for the server to start
 
 DIGIT = (28 * 4, 28 * 4)        # an endpoint's digit and reconstruction, the decoded map point
 FRAME = (28 * 3, 28 * 3)        # each frame of the strip
-PANEL = 20 * CELL               # each half of the map
+PANEL = 20 * CELL               # each of the map's two pictures
 CAPTION = re.compile(r"^\d · \d{1,3}%$")
 
 
@@ -35,14 +35,14 @@ def client(app_url, tmp_path_factory) -> Client:
     return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
-def assert_walk(strip, png, gif, summary, latent_map, steps: int) -> None:
+def assert_walk(strip, png, gif, summary, manifold, codes, steps: int) -> None:
     assert len(strip) == steps
     assert all(size_of(item["image"]) == FRAME and CAPTION.match(item["caption"]) for item in strip), strip[0]
     assert size_of(png) == (steps * FRAME[0], FRAME[1] + LINE_HEIGHT + 2 * CAPTION_PADDING)  # one caption line
     with Image.open(gif) as animation:
         assert animation.n_frames == 2 * steps - 2
     assert summary.startswith("**Classifier along the path:**")
-    assert size_of(latent_map) == (2 * PANEL + GAP, PANEL)
+    assert size_of(manifold) == size_of(codes) == (PANEL, PANEL)
 
 
 def walk(client, steps=8, path="slerp", code="mean", seed=0):
@@ -89,9 +89,9 @@ def test_prior_samples_follow_their_seed(client):
 
 
 def test_a_typed_point_decodes_and_is_marked_on_the_map(client):
-    latent_map, digit, readout, z1, z2 = client.predict(1.0, -0.5, api_name="/vae_decode_point")
+    manifold, codes, digit, readout, z1, z2 = client.predict(1.0, -0.5, api_name="/vae_decode_point")
     assert size_of(digit) == DIGIT and "the classifier reads" in readout and (z1, z2) == (1.0, -0.5)
-    assert size_of(latent_map) == (2 * PANEL + GAP, PANEL)
+    assert size_of(manifold) == size_of(codes) == (PANEL, PANEL)
 
 
 def test_the_api_decodes_a_typed_point_and_leaves_map_clicks_to_the_browser(client):

@@ -21,7 +21,7 @@ from demos.strips import CAPTION_PADDING, LINE_HEIGHT, save_strip
 from event_wiring import assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
 from generative.checkpoints import VAE_MAP, VAE_WALK
 from generative.latent import latent_path, lerp, slerp
-from generative.latent_map import CLICK_COLOUR, GAP, LatentMap, Overlay
+from generative.latent_map import CLICK_COLOUR, LatentMap, Overlay
 from generative.metrics.interpolation import label_flips
 from generative.models import VAE, DigitClassifier
 from generative.models.vae import negative_elbo
@@ -66,13 +66,12 @@ def test_label_flips_count_changes_between_consecutive_frames():
     assert label_flips(labels).tolist() == [1, 3, 0]
 
 
-def test_map_pixels_and_latents_round_trip_on_both_panels(tiny_map):
-    assert tiny_map.size == (2 * 280 + GAP, 280)
+def test_map_pixels_and_latents_round_trip(tiny_map):
+    assert tiny_map.panel == 280
     for z in ([0.0, 0.0], [2.5, -1.0], [-2.9, 2.9]):
-        for panel in (0, 1):
-            x, y = tiny_map.latent_to_pixel(np.array(z), panel)
-            assert np.allclose(tiny_map.pixel_to_latent(x, y), z, atol=2 * 6 / 280)  # within a pixel or two
-    assert tiny_map.pixel_to_latent(280 + GAP / 2, 100) is None  # between the panels
+        x, y = tiny_map.latent_to_pixel(np.array(z))
+        assert np.allclose(tiny_map.pixel_to_latent(x, y), z, atol=2 * 6 / 280)  # within a pixel or two
+    assert tiny_map.pixel_to_latent(280 + 6, 100) is None  # beyond the picture
     assert tiny_map.pixel_to_latent(0, 0)[1] > 0 > tiny_map.pixel_to_latent(0, 279)[1]  # z₂ grows upwards
     centres = tiny_map.cell_centres()
     assert centres.shape == (10, 10, 2) and centres[0, 0, 1] > centres[-1, 0, 1] and centres[0, 0, 0] < centres[0, -1, 0]
@@ -80,15 +79,14 @@ def test_map_pixels_and_latents_round_trip_on_both_panels(tiny_map):
 
 def test_the_map_draws_the_overlay_where_the_latent_points_are(tiny_map):
     plain = tiny_map.render()
-    assert plain.shape == (280, 2 * 280 + GAP, 3) and plain.dtype == np.uint8
+    assert [(panel.shape, panel.dtype) for panel in plain] == [((280, 280, 3), np.uint8)] * 2
+    assert not np.array_equal(*plain)  # the manifold and the scatter
     point = np.array([1.0, -2.0])
-    marked = tiny_map.render(Overlay(clicked=point))
-    for panel in (0, 1):
-        x, y = np.round(tiny_map.latent_to_pixel(point, panel)).astype(int)
-        assert tuple(marked[y, x]) == CLICK_COLOUR
-    assert np.array_equal(tiny_map.render(), plain)  # drawing never touches the cached base picture
+    x, y = np.round(tiny_map.latent_to_pixel(point)).astype(int)
+    assert all(tuple(panel[y, x]) == CLICK_COLOUR for panel in tiny_map.render(Overlay(clicked=point)))
+    assert all(np.array_equal(again, panel) for again, panel in zip(tiny_map.render(), plain))  # bases untouched
     beyond = tiny_map.render(Overlay(clicked=np.array([10.0, 0.0]), endpoints=np.array([[-8.0, 0.0], [9.0, 9.0]])))
-    assert np.array_equal(beyond, plain)  # points beyond the square are not drawn on the other panel
+    assert all(np.array_equal(cut, panel) for cut, panel in zip(beyond, plain))  # beyond the square: cut off
     assert tiny_map.contains(point) and not tiny_map.contains(np.array([3.1, 0.0]))
     with pytest.raises(ValueError, match="2-d latent space"):
         LatentMap(VAE(latent_dim=3, width=4), np.zeros((1, 2)), np.zeros(1))
@@ -224,8 +222,8 @@ def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab)
         [on_change] = handlers_of(blocks, elem_id, "change")
         with pytest.warns(UserWarning, match="whole number from 2 to 24"):
             kept = on_change(start[0], start[3], 500, "lerp", "mean", 0)
-        strip, png, gif, summary, latent_map, overlay = kept  # all kept, and the summary says the walk is the last one
-        assert all(isinstance(view, type(gr.skip())) for view in (strip, png, gif, latent_map, overlay)), elem_id
+        strip, png, gif, summary, manifold, codes, overlay = kept  # all kept, and the summary says the walk is the last one
+        assert all(isinstance(view, type(gr.skip())) for view in (strip, png, gif, manifold, codes, overlay)), elem_id
         assert summary.startswith("⚠️ **Not drawn:** The number of steps") and "still the last ones drawn" in summary
         assert len(on_change(start[0], start[3], 3, "lerp", "mean", 0)[0]) == 3  # a good value still walks
     [api_walk] = handlers_of(blocks, "vae-api-walk", "click")
@@ -236,10 +234,10 @@ def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab)
     # the decoded point, and the readout under it says so
     for elem_id, event in (("vae-decode-button", "click"), ("vae-z1", "submit"), ("vae-z2", "submit")):
         [on_decode] = handlers_of(blocks, elem_id, event)
-        assert on_decode(overlay, 1.0, 0.5)[4:] == tab.decode_point(overlay, 1.0, 0.5)[4:] == (1.0, 0.5)
+        assert on_decode(overlay, 1.0, 0.5)[5:] == tab.decode_point(overlay, 1.0, 0.5)[5:] == (1.0, 0.5)
         with pytest.warns(UserWarning, match="z₁ must be a number"):
-            latent_map, new_overlay, point, readout, z1, z2 = on_decode(overlay, float("nan"), 0.0)
-        assert all(isinstance(view, type(gr.skip())) for view in (latent_map, new_overlay, point, z1, z2))
+            manifold, codes, new_overlay, point, readout, z1, z2 = on_decode(overlay, float("nan"), 0.0)
+        assert all(isinstance(view, type(gr.skip())) for view in (manifold, codes, new_overlay, point, z1, z2))
         assert readout.startswith("⚠️ **Not drawn:** z₁ must be a number") and "still the last ones drawn" in readout
     [api_decode] = handlers_of(blocks, "vae-api-decode", "click")
     with pytest.raises(gr.Error, match="z₁ must be a number"):
@@ -248,25 +246,24 @@ def test_a_refused_setting_in_the_page_keeps_the_walk_and_the_map_and_warns(tab)
 
 def test_the_tab_opens_with_a_walk_and_decodes_clicked_points(tab):
     start = tab.initial()
-    strip, png, gif, summary, latent_map, overlay = start[6:]
+    strip, png, gif, summary, manifold, codes, overlay = start[6:]
     assert len(strip) == demo.DEFAULT_STEPS and summary.startswith("**Classifier")
-    assert latent_map.shape == (tab.map.panel, tab.map.size[0], 3) and overlay.endpoints.shape == (2, 2)
+    assert manifold.shape == codes.shape == (tab.map.panel, tab.map.panel, 3) and overlay.endpoints.shape == (2, 2)
     with pytest.raises(gr.Error, match="Choose both endpoints"):
         tab.walk(None, start[3], 8, "lerp", "mean", 0)
     for bad in (float("nan"), 11.0, "3"):
         with pytest.raises(gr.Error, match="z₁ must be a number"):
             tab.decode_point(overlay, bad, 0.0)
-    x, y = tab.map.latent_to_pixel(np.array([1.0, 0.5]), 1)
+    x, y = tab.map.latent_to_pixel(np.array([1.0, 0.5]))
     clicked = tab.click_map(overlay, gr.SelectData(None, {"index": [int(x), int(y)], "value": None}))
-    new_map, new_overlay, digit, readout, z1, z2 = clicked
+    new_manifold, new_codes, new_overlay, digit, readout, z1, z2 = clicked
     assert abs(z1 - 1.0) < 0.02 and abs(z2 - 0.5) < 0.02 and digit.shape == (112, 112)
     assert new_overlay.endpoints is overlay.endpoints and "the classifier reads" in readout
+    assert all(tuple(view[int(y), int(x)]) == CLICK_COLOUR for view in (new_manifold, new_codes))  # marked on both
     assert "outside the map" not in readout
-    assert "outside the map" in tab.decode_point(overlay, 10.0, 0.0)[3]
-    with pytest.warns(UserWarning, match="between the two panels: click on the map itself"):  # the page's toast
-        between = tab.click_map(overlay, gr.SelectData(None, {"index": [tab.map.panel + GAP // 2, 10], "value": None}))
-    assert isinstance(between, type(gr.skip()))
-    for crafted in (None, [1, 2, 3], ["a", "b"], [float("nan"), 1.0], [10**400, 1], 7):  # the queue's route takes any JSON
+    assert "outside the map" in tab.decode_point(overlay, 10.0, 0.0)[4]
+    beyond = [tab.map.panel, 10]  # a picture's pixels end at panel − 1
+    for crafted in (beyond, None, [1, 2, 3], ["a", "b"], [float("nan"), 1.0], [10**400, 1], 7):  # any JSON reaches it
         assert isinstance(tab.click_map(overlay, gr.SelectData(None, {"index": crafted, "value": None})), type(gr.skip()))
 
 
@@ -360,9 +357,10 @@ def test_in_the_page_a_refused_endpoint_warns_and_keeps_the_walk_and_its_summary
         with pytest.raises(gr.Error) as refusal:
             api_event(value, other, 6, "lerp", "mean", 0)
         with pytest.warns(UserWarning) as warned:
-            state, image, reconstruction, strip, png, gif, summary, latent_map, overlay = page_event(
+            state, image, reconstruction, strip, png, gif, summary, manifold, codes, overlay = page_event(
                 value, *page_inputs, other, 6, "lerp", "mean", 0)
-        assert all(isinstance(view, type(gr.skip())) for view in (state, image, reconstruction, strip, png, gif, latent_map, overlay))
+        assert all(isinstance(view, type(gr.skip()))
+                   for view in (state, image, reconstruction, strip, png, gif, manifold, codes, overlay))
         # the same words, but for an empty drawing: the page says to draw, the API how to send one
         page_words = EMPTY_SKETCH if refusal.value.message == API_EMPTY_SKETCH else refusal.value.message
         assert [str(w.message) for w in warned] == [page_words]
