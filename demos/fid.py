@@ -32,9 +32,10 @@ from generative.stopping import Stopped
 
 TITLE = "FID calculator"
 UPLOAD = "Upload a zip of images"
-# The zip boxes' height in pixels, room for their drop text: at Gradio's 240 px the two boxes, one above the other on a
-# phone, put Measure 1,843 px down the page (1,663 px at this height).
-ZIP_BOX_HEIGHT = 150
+# The zip boxes' drop area in pixels, room for its icon and text: at Gradio's 240 px the two boxes, one above the other
+# on a phone, put Measure 1,843 px down the page. Their labels take a line of their own above it ("label-clear"):
+# laid over its top, Set A's two lines on a phone hid the upload icon.
+ZIP_BOX_HEIGHT = 120
 FASHION_REFERENCE = "Fashion-MNIST test (reference statistics)"
 REFERENCE_CHOICES = {"MNIST test (reference statistics)": "mnist-test", FASHION_REFERENCE: "fashion-mnist-test"}
 RENDERED_SCENES = "Rendered toy-world scenes (what the text-to-image toy learns from)"
@@ -356,12 +357,12 @@ def build_tab(hub_user: str | None = None) -> None:
             choice_a = gr.Radio([*REFERENCE_CHOICES, RENDERED_SCENES, UPLOAD], value=DEFAULTS["choice_a"], label="Set A (the reference)",
                                 elem_id="fid-set-a")
             upload_a = gr.File(file_types=[".zip"], label=f"Set A: zip of up to {MAX_UPLOADED:,} images (PNG, JPEG, …; other files are skipped)",
-                               height=ZIP_BOX_HEIGHT, elem_id="fid-upload-a")
+                               height=ZIP_BOX_HEIGHT, elem_classes=["label-clear"], elem_id="fid-upload-a")
         with gr.Column():
             choice_b = gr.Radio([UPLOAD, *GENERATOR_CHOICES], value=DEFAULTS["choice_b"], label="Set B (to measure)",
                                 elem_id="fid-set-b")
             upload_b = gr.File(file_types=[".zip"], label=f"Set B: zip of up to {MAX_UPLOADED:,} images", height=ZIP_BOX_HEIGHT,
-                               elem_id="fid-upload-b")
+                               elem_classes=["label-clear"], elem_id="fid-upload-b")
             with gr.Row():
                 count = gr.Number(value=DEFAULTS["count"], precision=0, minimum=2, maximum=MAX_GENERATED,
                                   label="Generated samples (B; also rendered scenes in A)", elem_id="fid-count")

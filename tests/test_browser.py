@@ -535,10 +535,35 @@ def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_wi
             sized.screenshot(path=str(artifacts_dir / f"browser-pictures-{width}.png"), full_page=True)
 
 
+# What of an upload box's prompt (its icon, "Drop File Here - or - Click to Upload") its label covers or its frame cuts off
+UPLOAD_PROMPT_PROBLEMS = """(box) => {
+  const problems = [], frame = document.querySelector(box).getBoundingClientRect();
+  const label = document.querySelector(`${box} [data-testid="block-label"]`).getBoundingClientRect();
+  for (const part of document.querySelectorAll(`${box} [data-testid="upload-icon"], ${box} [data-testid="upload-text"]`)) {
+    const drawn = document.createRange();  // the text and icon drawn, not their box (Gradio's is 240 px tall, centred)
+    drawn.selectNodeContents(part);
+    const r = drawn.getBoundingClientRect();
+    if (r.top < label.bottom - 1 && r.bottom > label.top + 1) problems.push(`the label covers ${part.dataset.testid}`);
+    if (r.bottom > frame.bottom + 1 || r.top < frame.top - 1) problems.push(`${part.dataset.testid} is cut off`);
+  }
+  return problems;
+}"""
+
+
+def test_the_fid_zip_boxes_are_short_and_their_labels_cover_none_of_their_prompt(page):
+    """At Gradio's 240 px the two empty boxes, one above the other on a phone, pushed Measure far down; at 150 px Set A's
+    label, two lines on a phone, covered the upload icon (and its top on a desktop)."""
+    for width in (390, 1280):
+        with own_page(page, width=width, height=844) as view:
+            view.get_by_role("tab", name="FID calculator").click()
+            for box in ("#fid-upload-a", "#fid-upload-b"):
+                expect(view.locator(f"{box} [data-testid='upload-icon']")).to_be_visible()
+                assert view.locator(box).bounding_box()["height"] <= 200, (width, box)
+                assert view.evaluate(UPLOAD_PROMPT_PROBLEMS, box) == [], (width, box)
+
+
 def test_fid_tab_measures_cgan_samples_and_an_upload_selects_itself(page, artifacts_dir, tmp_path):
     page.get_by_role("tab", name="FID calculator").click()
-    for box in ("#fid-upload-a", "#fid-upload-b"):  # 240 px each, empty, pushed Measure far down on a phone
-        assert page.locator(box).bounding_box()["height"] <= 160, box
     page.get_by_label("MNIST classifier (digits only)").check()  # the fast feature space: seconds, not minutes
     expect(page.locator("#fid-resize input")).to_be_disabled()  # the classifier reads 28×28: no resize to choose
     page.locator("#fid-count input").fill("200")
