@@ -57,6 +57,12 @@ CSS = """
 .compare-row { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); }
 /* The photo detail: cells of at least 192 px, so a phone shows one crop a row at about its size, not three at a quarter. */
 .zoom { --min-cell: 192px; }
+/* A table in the explanations keeps each word and number whole ("31.25" was drawn as "31." over "25" in a phone's narrow
+   columns) and scrolls sideways where it is wider than the page. As a block it takes no padding or frame of its own:
+   its cells draw the grid, as they did when it was a table. */
+.prose table { display: block; width: fit-content; max-width: 100%; overflow-x: auto; padding: 0 !important;
+               border: none !important; }
+.prose :is(th, td) { overflow-wrap: normal !important; word-break: normal !important; }
 /* The label and icons Gradio lays over a picture's top corners hid its first row (two lines of label at phone width):
    they take a line of their own above it instead. */
 .label-clear [data-testid="block-label"].float { position: static !important; }
