@@ -345,7 +345,10 @@ def build_tab(hub_user: str | None = None) -> None:
         decode_button = gr.Button("Decode this point", elem_id="vae-decode-button")
         point_image = gr.Image(opening_point[3], buttons=IMAGE_BUTTONS, elem_classes=["pixelated", "label-clear"], format="png",
                                label="decoded point", interactive=False, elem_id="vae-point")
-        point_readout = gr.Markdown(opening_point[4] or "", label="point readout", elem_id="vae-point-readout")
+        # In a column with a minimum width (the Markdown's own is not applied): the row squeezed the readout instead of
+        # wrapping it, 16 px wide at 768 px, a letter or two a line
+        with gr.Column(min_width=200):
+            point_readout = gr.Markdown(opening_point[4] or "", label="point readout", elem_id="vae-point-readout")
     gr.Markdown(about_markdown(tab.metrics.get(VAE_WALK.name), tab.metrics.get(VAE_MAP.name), tab.report), elem_id="vae-about")
 
     state_a, state_b, overlay = gr.State(start[0]), gr.State(start[3]), gr.State(opening_point[2])

@@ -685,6 +685,36 @@ def test_the_explanations_tables_keep_numbers_whole_on_a_phone_and_never_widen_t
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= width
 
 
+# Words drawn over two lines, anywhere in sight on the page, with the element that holds them (a hyphenated word, a
+# path or a number may break at its punctuation)
+WORDS_SPLIT = """() => {
+  const split = [], text = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (text.nextNode()) {
+    const node = text.currentNode;
+    if (!node.parentElement.offsetParent) continue;
+    for (const word of node.data.matchAll(/[^\\s\\-–—/_.,;:()]+/g)) {
+      const drawn = document.createRange();
+      drawn.setStart(node, word.index);
+      drawn.setEnd(node, word.index + word[0].length);
+      if ([...drawn.getClientRects()].filter(line => line.width > 0).length > 1)
+        split.push(`${node.parentElement.closest('[id]')?.id}: ${word[0]}`);
+    }
+  }
+  return split;
+}"""
+
+
+def test_no_tab_draws_a_word_over_two_lines_at_phone_or_tablet_width(page):
+    """A row of fixed-width controls squeezed the text beside them instead of wrapping: at 768 px the VAE tab's point
+    readout was 16 px wide, a letter or two a line."""
+    for width in (390, 768, 1024):
+        with own_page(page, width=width, height=900) as view:
+            for title in ("Denoise", "VAE latent walk", "cGAN digit picker", "Text-to-image toy", "FID calculator"):
+                view.get_by_role("tab", name=title).click()
+                view.wait_for_timeout(500)
+                assert view.evaluate(WORDS_SPLIT) == [], (width, title)
+
+
 def test_on_a_phone_every_tab_is_in_sight(page, artifacts_dir):
     """Gradio's default puts the tabs that do not fit in a "…" menu: on a phone, all but the first."""
     with own_page(page, width=390, height=844) as phone:
