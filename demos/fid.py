@@ -371,8 +371,9 @@ def build_tab(hub_user: str | None = None) -> None:
         features = gr.Radio(list(FEATURE_CHOICES), value=DEFAULTS["features"], label="Features", elem_id="fid-features")
         resize = gr.Dropdown(list(RESIZES), value=DEFAULTS["resize"], label="Resize convention to 299×299",
                              info=RESIZE_INFO["inception"], elem_id="fid-resize")
-        kid = gr.Checkbox(value=DEFAULTS["kid"], label="KID", elem_id="fid-kid")
-        pr = gr.Checkbox(value=DEFAULTS["pr"], label="Precision / recall", elem_id="fid-pr")
+        with gr.Column(min_width=160):  # a checkbox's own minimum width is not applied: at 320 px they were 48 px, "KI"
+            kid = gr.Checkbox(value=DEFAULTS["kid"], label="KID", elem_id="fid-kid")
+            pr = gr.Checkbox(value=DEFAULTS["pr"], label="Precision / recall", elem_id="fid-pr")
     with gr.Row():
         measure = gr.Button("Measure", variant="primary", elem_id="fid-measure", scale=4)
         stop = gr.Button("Stop", variant="stop", elem_id="fid-stop", scale=1)
