@@ -63,6 +63,9 @@ CSS = """
 .prose table { display: block; width: fit-content; max-width: 100%; overflow-x: auto; padding: 0 !important;
                border: none !important; }
 .prose :is(th, td) { overflow-wrap: normal !important; word-break: normal !important; }
+/* A file path in the text breaks where it must: whole, benchmarks/results/photo_denoise_quality.md ran past a 320-px
+   phone's edge. */
+.prose code { overflow-wrap: anywhere; }
 /* The label and icons Gradio lays over a picture's top corners hid its first row (two lines of label at phone width):
    they take a line of their own above it instead. */
 .label-clear [data-testid="block-label"].float { position: static !important; }

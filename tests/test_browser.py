@@ -690,8 +690,9 @@ def test_the_explanations_tables_keep_numbers_whole_on_a_phone_and_never_widen_t
 WORDS_SPLIT = """() => {
   const split = [], text = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (text.nextNode()) {
-    const node = text.currentNode;  // Gradio shortens a long file name with an ellipsis: that is not a split word
-    if (!node.parentElement.offsetParent || getComputedStyle(node.parentElement).textOverflow === 'ellipsis') continue;
+    // Gradio shortens a long file name with an ellipsis, and a path in the text must break somewhere on a phone
+    const node = text.currentNode, holder = node.parentElement;
+    if (!holder.offsetParent || getComputedStyle(holder).textOverflow === 'ellipsis' || holder.closest('code')) continue;
     for (const word of node.data.matchAll(/[^\\s\\-–—/_.,;:()]+/g)) {
       const drawn = document.createRange();
       drawn.setStart(node, word.index);
@@ -712,14 +713,19 @@ PAST_THE_EDGE = """() => [...document.querySelectorAll('body *')]
 
 def test_no_tab_draws_a_word_over_two_lines_or_past_the_window_at_phone_or_tablet_width(page):
     """A row of fixed-width controls squeezed the text beside them instead of wrapping: at 768 px the VAE tab's point
-    readout was 16 px wide, a letter or two a line; at 320 px the FID tab's checkboxes were 48 px, "KI" and "Pr"."""
+    readout was 16 px wide, a letter or two a line; at 320 px the FID tab's checkboxes were 48 px, "KI" and "Pr", and
+    a file path in the photo denoiser's text ran past the edge."""
     for width in (320, 390, 768, 1024):
         with own_page(page, width=width, height=900) as view:
-            for title in ("Denoise", "VAE latent walk", "cGAN digit picker", "Text-to-image toy", "FID calculator"):
+            for title in ("FID calculator", "VAE latent walk", "cGAN digit picker", "Text-to-image toy", "Denoise"):
                 view.get_by_role("tab", name=title).click()
                 view.wait_for_timeout(500)
                 assert view.evaluate(WORDS_SPLIT) == [], (width, title)
                 assert view.evaluate(PAST_THE_EDGE) == [], (width, title)
+            view.get_by_text("Photo denoiser", exact=True).click()  # the photo panel and its text
+            expect(view.locator("#denoise-photo-about table").first).to_be_visible()
+            assert view.evaluate(WORDS_SPLIT) == [], (width, "photo")
+            assert view.evaluate(PAST_THE_EDGE) == [], (width, "photo")
 
 
 def test_on_a_phone_every_tab_is_in_sight(page, artifacts_dir):
