@@ -69,10 +69,15 @@ def verdict_captions(classifier: DigitClassifier, images: np.ndarray, asked: int
     return [caption(d, c) + ("" if asked is None or d == asked else " ✗") for d, c in zip(digits, confidences)]
 
 
+def a_digit(digit: int) -> str:
+    """The digit with its article: "a 7", "an 8"."""
+    return f"{'an' if digit == 8 else 'a'} {digit}"
+
+
 def reads_as(captions: list[str], digit: int, what: str = "") -> str:
     """The line under a view of one digit: how many of its ``captions`` (``verdict_captions``) read as that digit."""
     right = sum("✗" not in text for text in captions)
-    return f"The classifier reads **{right} of {len(captions)}**{what} as {'an' if digit == 8 else 'a'} {digit}."
+    return f"The classifier reads **{right} of {len(captions)}**{what} as {a_digit(digit)}."
 
 
 def rows_verdict(classifier: DigitClassifier, grid: np.ndarray, listed: int = 3) -> str:
@@ -83,8 +88,7 @@ def rows_verdict(classifier: DigitClassifier, grid: np.ndarray, listed: int = 3)
     misread = [(cell // 10 + 1, cell % 10, digit) for cell, digit in enumerate(digits) if digit != cell % 10]
     text = f"The classifier reads **{rows * 10 - len(misread)} of {rows * 10}** as their column's digit."
     if misread:
-        named = ", ".join(f"row {row}'s {column} (read as {'an' if digit == 8 else 'a'} {digit})"
-                          for row, column, digit in misread[:listed])
+        named = ", ".join(f"row {row}'s {column} (read as {a_digit(digit)})" for row, column, digit in misread[:listed])
         more = f", and {len(misread) - listed} more" if len(misread) > listed else ""
         text += f" Misread: {named}{more}."
     return text

@@ -397,8 +397,7 @@ def build_tab(hub_user: str | None = None) -> None:
     # The button and Enter in a box (as in the seed boxes) warn on a refused point, keep the map and the decoded
     # point, and the readout under it says so; the API's endpoint, on a hidden button, refuses it.
     gr.on([decode_button.click, z1.submit, z2.submit], noted_on_refusal(tab.decode_point, point_outputs, point_readout),
-          [overlay, z1, z2], point_outputs,
-          api_visibility="private", preprocess=False)
+          [overlay, z1, z2], point_outputs, api_visibility="private", preprocess=False)
     api_endpoint("vae-api-decode", tab.decode_point, [overlay, z1, z2], point_outputs, api_name="vae_decode_point",
                  preprocess=False)
     # A click is the browser's way in; over the API, /vae_decode_point takes the point itself (a call without the

@@ -651,22 +651,32 @@ def test_a_refused_caption_for_the_blend_is_noted_under_the_blend_it_kept(page):
     expect(summary).to_contain_text("The scene reader finds caption A's scene in")
 
 
-# Words and numbers in the explanations' tables drawn over two lines (a hyphenated word may break at its hyphens)
-WORDS_SPLIT_IN_TABLES = """(panel) => {
+# Words drawn over two lines in sight inside the elements ``scope`` selects, with the element that holds them. Gradio
+# shortens a long file name with an ellipsis, and a path in the text must break somewhere on a phone: both are left out.
+WORDS_SPLIT = """([scope, word_pattern]) => {
   const split = [];
-  for (const table of document.querySelectorAll(`${panel} table`)) {
-    const text = document.createTreeWalker(table, NodeFilter.SHOW_TEXT);
+  for (const root of document.querySelectorAll(scope)) {
+    const text = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     while (text.nextNode()) {
-      for (const word of text.currentNode.data.matchAll(/[^\\s-]+/g)) {
+      const node = text.currentNode, holder = node.parentElement;
+      if (!holder.offsetParent || getComputedStyle(holder).textOverflow === 'ellipsis' || holder.closest('code')) continue;
+      for (const word of node.data.matchAll(new RegExp(word_pattern, 'g'))) {
         const drawn = document.createRange();
-        drawn.setStart(text.currentNode, word.index);
-        drawn.setEnd(text.currentNode, word.index + word[0].length);
-        if (drawn.getClientRects().length > 1) split.push(word[0]);
+        drawn.setStart(node, word.index);
+        drawn.setEnd(node, word.index + word[0].length);
+        if ([...drawn.getClientRects()].filter(line => line.width > 0).length > 1)
+          split.push(`${holder.closest('[id]')?.id}: ${word[0]}`);
       }
     }
   }
   return split;
 }"""
+WORDS = r"[^\s\-–—/_.,;:()]+"  # a hyphenated word, a path or a number may break at its punctuation
+WHOLE_NUMBERS = r"[^\s-]+"  # in a table of results, "31.25" is one word
+
+
+def words_split(page, scope: str = "body", word_pattern: str = WORDS) -> list[str]:
+    return page.evaluate(WORDS_SPLIT, [scope, word_pattern])
 
 
 def test_the_explanations_tables_keep_numbers_whole_on_a_phone_and_never_widen_the_page(page):
@@ -677,32 +687,12 @@ def test_the_explanations_tables_keep_numbers_whole_on_a_phone_and_never_widen_t
             phone.get_by_text("Photo denoiser", exact=True).click()
             expect(phone.locator("#denoise-photo-about table").first).to_be_visible()
             if width == 390:
-                assert phone.evaluate(WORDS_SPLIT_IN_TABLES, "#denoise-photo-about") == []
+                assert words_split(phone, "#denoise-photo-about table", WHOLE_NUMBERS) == []
             phone.get_by_text("Digit autoencoder", exact=True).click()
             expect(phone.locator("#denoise-about table").first).to_be_visible()
             if width == 390:
-                assert phone.evaluate(WORDS_SPLIT_IN_TABLES, "#denoise-about") == []
+                assert words_split(phone, "#denoise-about table", WHOLE_NUMBERS) == []
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= width
-
-
-# Words drawn over two lines, anywhere in sight on the page, with the element that holds them (a hyphenated word, a
-# path or a number may break at its punctuation)
-WORDS_SPLIT = """() => {
-  const split = [], text = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (text.nextNode()) {
-    // Gradio shortens a long file name with an ellipsis, and a path in the text must break somewhere on a phone
-    const node = text.currentNode, holder = node.parentElement;
-    if (!holder.offsetParent || getComputedStyle(holder).textOverflow === 'ellipsis' || holder.closest('code')) continue;
-    for (const word of node.data.matchAll(/[^\\s\\-–—/_.,;:()]+/g)) {
-      const drawn = document.createRange();
-      drawn.setStart(node, word.index);
-      drawn.setEnd(node, word.index + word[0].length);
-      if ([...drawn.getClientRects()].filter(line => line.width > 0).length > 1)
-        split.push(`${node.parentElement.closest('[id]')?.id}: ${word[0]}`);
-    }
-  }
-  return split;
-}"""
 
 
 # Elements in sight that reach past the window's right edge (a table's cells scroll inside it)
@@ -720,11 +710,11 @@ def test_no_tab_draws_a_word_over_two_lines_or_past_the_window_at_phone_or_table
             for title in ("FID calculator", "VAE latent walk", "cGAN digit picker", "Text-to-image toy", "Denoise"):
                 view.get_by_role("tab", name=title).click()
                 view.wait_for_timeout(500)
-                assert view.evaluate(WORDS_SPLIT) == [], (width, title)
+                assert words_split(view) == [], (width, title)
                 assert view.evaluate(PAST_THE_EDGE) == [], (width, title)
             view.get_by_text("Photo denoiser", exact=True).click()  # the photo panel and its text
             expect(view.locator("#denoise-photo-about table").first).to_be_visible()
-            assert view.evaluate(WORDS_SPLIT) == [], (width, "photo")
+            assert words_split(view) == [], (width, "photo")
             assert view.evaluate(PAST_THE_EDGE) == [], (width, "photo")
 
 
