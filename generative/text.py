@@ -53,7 +53,7 @@ class Tokenizer:
 
     def encode(self, caption: str) -> list[int]:
         tokens = split_caption(caption)
-        if not tokens:
+        if not any(t != "," for t in tokens):  # commas alone describe nothing
             raise CaptionError("The caption is empty: describe a scene, e.g. \"a large red circle on the left\".")
         index = {word: i + 1 for i, word in enumerate(self.words)}
         unknown = list(dict.fromkeys(t for t in tokens if t not in index))

@@ -123,6 +123,10 @@ def test_parse_caption_reads_punctuation_as_the_tokenizer_does():
     scene = Scene((Thing("circle", "red", "large", "centre"),))
     for text in ("a large red circle in the centre.", "A large red circle in the centre!", "a large red circle, in the centre"):
         assert parse_caption(text) == scene, text
+    two = Scene((Thing("circle", "red", "small", "left"), Thing("square", "blue", "small", "right")), "left of")
+    for text in ("a blue square with a red circle left of it", "a blue square with a red circle left of it,",
+                 "a blue square with a red circle left of it ,", "a red circle left of a blue square,"):
+        assert parse_caption(text) == two, text
 
 
 def test_the_text_to_image_training_set_holds_no_held_out_pair():

@@ -45,7 +45,7 @@ def test_unknown_words_are_named_with_the_known_ones(tokenizer, text, unknown):
     assert ", ," not in known and ": a, " in known and "and the comma" in known  # no bare comma in the list of words
 
 
-@pytest.mark.parametrize("text", ["", "   ", "...", "\n"])
+@pytest.mark.parametrize("text", ["", "   ", "...", "\n", ",", ", , ,"])
 def test_an_empty_caption_gets_a_clear_message(tokenizer, text):
     with pytest.raises(CaptionError, match="empty"):
         tokenizer.encode(text)

@@ -224,7 +224,8 @@ def parse_caption(text: str) -> Scene | None:
     # "right of" contains "right", so a two-thing caption may also match a position phrase; sizes are never said
     if len(colours) == len(shapes) == 2 and len(relations) == 1 and not sizes:
         relation = relations[0]
-        first, second = (1, 0) if words[-1] == "it" and "with" in words else (0, 1)
+        said = [w for w in words if w != ","]  # "… left of it," still ends in "it"
+        first, second = (1, 0) if said[-1] == "it" and "with" in said else (0, 1)
         here, there = RELATION_SLOTS[relation]
         return Scene((Thing(shapes[first], colours[first], "small", here),
                       Thing(shapes[second], colours[second], "small", there)), relation)
