@@ -110,6 +110,11 @@ def reduce_large_jpeg(image: Image.Image) -> str | None:
     for scale in JPEG_SCALES:
         if fits_limits(-(-width // scale), -(-height // scale)):  # the decoder rounds up
             image.draft(image.mode, (max(1, width // scale), max(1, height // scale)))  # it picks the scale by floor division
+            if min(image.size) < MIN_SIDE:  # check_size would call the reduced size the file's own, "only 2500×4 pixels"
+                raise ImageInputError(f"The JPEG is {width}×{height} pixels, over the limits ({MAX_SIDE} pixels a side, "
+                                      f"{MAX_PIXELS // 1_000_000} megapixels), and read at 1/{scale} of its size it would be "
+                                      f"{image.size[0]}×{image.size[1]}, under the {MIN_SIDE}×{MIN_SIDE} minimum. "
+                                      "Please crop or resize it.")
             return (f"The JPEG is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); it was read at 1/{scale} "
                     f"of its size, {image.size[0]}×{image.size[1]}.")
     return None

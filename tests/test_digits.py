@@ -185,6 +185,14 @@ def test_an_image_too_thin_on_either_side_is_refused(tmp_path, size):
         load_gray_image(save(Image.new("L", size), tmp_path, "thin.png"))
 
 
+def test_a_long_thin_jpeg_is_refused_with_its_own_size_not_the_reduced_one(tmp_path):
+    """A 5000×8 JPEG, read at 1/2, was refused as "only 2500×4 pixels": too small, by sizes that were not the file's."""
+    with pytest.raises(ImageInputError) as refusal:
+        load_photo(save(Image.new("L", (5000, 8), 128), tmp_path, "ribbon.jpg"))
+    assert str(refusal.value).startswith("The JPEG is 5000×8 pixels, over the limits (4096 pixels a side, 16 megapixels), "
+                                         "and read at 1/2 of its size it would be 2500×4, under the 8×8 minimum.")
+
+
 def test_a_float_image_of_8_bit_levels_is_scaled_to_one(tmp_path):
     levels = np.linspace(0, 255, 16 * 16, dtype=np.float32).reshape(16, 16)
     np.testing.assert_allclose(load_gray_image(save(Image.fromarray(levels, mode="F"), tmp_path, "f.tiff")).pixels,
