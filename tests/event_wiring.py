@@ -30,6 +30,12 @@ def answer(handler, *args):
     return list(result)[-1] if inspect.isgenerator(result) else result
 
 
+def page_warnings(warned) -> list[str]:
+    """The messages of the ``gr.Warning``s a ``pytest.warns`` block recorded, which records every warning: a
+    ResourceWarning for an event loop that the garbage collector closed in the block came with them in some orders."""
+    return [str(w.message) for w in warned if w.category is UserWarning]
+
+
 def assert_a_dropped_file_runs_once(on_change, started: threading.Event, result) -> None:
     """The page's upload handler ``on_change(image, request)``, its work stubbed to set ``started``, take 0.5 s and
     return ``result``: a file dropped onto a filled box fires the change twice at once, and the second run of the same

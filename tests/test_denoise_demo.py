@@ -38,7 +38,8 @@ from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import BM3D_ROW, denoise_photo, psnr_8bit, to_uint8
 from generative.stopping import Stopped
-from event_wiring import answer, assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
+from event_wiring import (answer, assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, page_warnings,
+                          run_in_page)
 from input_files import SEVEN
 from tiny_models import with_strong_weights
 
@@ -737,7 +738,7 @@ def test_in_the_page_a_refused_upload_or_drawing_warns_and_keeps_what_is_shown(t
             kept = answer(page_event, value, *page_inputs, *controls)
         # the same words, but for an empty drawing: the page says to draw, the API how to send one
         page_words = EMPTY_SKETCH if refusal.value.message == API_EMPTY_SKETCH else refusal.value.message
-        assert [str(w.message) for w in warned] == [page_words]
+        assert page_warnings(warned) == [page_words]
         assert_kept_with_a_note(kept, page_words)
     assert isinstance(answer(on_upload, None, on_show, *controls), type(gr.skip()))  # the box was cleared
     with pytest.raises(gr.Error, match="Upload an image"):

@@ -18,7 +18,8 @@ from PIL import Image
 from demos import vae as demo
 from demos.inputs import API_EMPTY_SKETCH, EMPTY_SKETCH, UploadGuard, example_paths, upload_path
 from demos.strips import CAPTION_PADDING, LINE_HEIGHT, save_strip
-from event_wiring import assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, run_in_page
+from event_wiring import (assert_a_dropped_file_runs_once, dropped, events_of, handlers_of, page_session, page_warnings,
+                          run_in_page)
 from generative.checkpoints import VAE_MAP, VAE_WALK
 from generative.latent import latent_path, lerp, slerp
 from generative.latent_map import CLICK_COLOUR, LatentMap, Overlay
@@ -363,7 +364,7 @@ def test_in_the_page_a_refused_endpoint_warns_and_keeps_the_walk_and_its_summary
                    for view in (state, image, reconstruction, strip, png, gif, manifold, codes, overlay))
         # the same words, but for an empty drawing: the page says to draw, the API how to send one
         page_words = EMPTY_SKETCH if refusal.value.message == API_EMPTY_SKETCH else refusal.value.message
-        assert [str(w.message) for w in warned] == [page_words]
+        assert page_warnings(warned) == [page_words]
         assert summary == f"⚠️ **Not drawn:** {page_words} The pictures on show are still the last ones drawn."
     assert len(on_prior(5, other, 6, "lerp", "mean", 0)[3]) == 6  # a good seed still walks
     assert isinstance(on_upload(None, mine, other, 6, "lerp", "mean", 0), type(gr.skip()))
