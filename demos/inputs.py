@@ -240,6 +240,8 @@ def digit_from_pixels(pixels: np.ndarray, already_noisy: bool = False) -> np.nda
     take its noise for ink."""
     gray = pixels if pixels.ndim == 2 else pixels @ LUMA
     if already_noisy:
+        if np.ptp(gray) == 0:  # no noise, no ink: it went through as a black field "that looks like a digit"
+            raise Refusal("No digit found: the image is one flat colour, so it holds neither a digit nor noise.")
         return noisy_digit_field(gray)
     try:
         return to_mnist_style(gray)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demos.inputs import digit_from_pixels
+from demos.inputs import Refusal, digit_from_pixels
 from generative.digits import to_mnist_style
 from generative.image_io import MAX_PIXELS, MAX_SIDE, ImageInputError, load_gray_image, load_photo
 
@@ -80,6 +80,17 @@ def test_a_colour_digit_gives_the_same_model_input_in_the_denoise_tab_as_in_the_
     from_rgb = digit_from_pixels(photo)
     from_grey = to_mnist_style(load_gray_image(path).pixels)
     np.testing.assert_allclose(from_rgb, from_grey, atol=0.02)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 0.4])
+def test_a_flat_image_is_refused_as_a_digit_also_when_marked_already_noisy(level):
+    """Marked already noisy, a blank upload was denoised as a black field "that looks like a digit"; unmarked it was
+    refused. Now both are."""
+    flat = np.full((64, 64), level, np.float32)
+    for already_noisy in (False, True):
+        with pytest.raises(Refusal, match="No digit found"):
+            digit_from_pixels(flat, already_noisy)
+    assert digit_from_pixels(flat + np.random.default_rng(0).normal(0, 0.1, flat.shape), already_noisy=True).shape == (28, 28)
 
 
 def test_an_image_of_exactly_the_megapixel_limit_is_read_and_one_row_more_is_refused(tmp_path):
