@@ -55,6 +55,7 @@ DEFAULTS = {"choice_a": next(iter(REFERENCE_CHOICES)), "choice_b": next(iter(GEN
 MAX_UPLOADED = MAX_GENERATED  # images per uploaded set: a request must end in minutes
 AGAIN = "Press **Measure** to start again."
 STOPPED = f"Stopped. {AGAIN}"
+NOTHING_TO_STOP = "Nothing was measuring for this session, so nothing was stopped."
 NOTHING_DRAWN = "not used: neither set is drawn (uploads and reference statistics have a size and no seed)"
 NOT_MEASURED = "⚠️ **Not measured:** {reason} Any result below is from an earlier measurement."
 GRID_IMAGES, GRID_COLUMNS, GRID_CELL = 32, 8, 56
@@ -213,14 +214,22 @@ class FIDTab:
                 if not self.running[session]:
                     del self.running[session]
 
-    def stop(self, request: gr.Request | None):
-        """Stop this session's running measurements, each before its next image or during its comparison. With none running
-        the shown result stays (the page's cancel still drops a queued request)."""
+    def stop(self, request: gr.Request | None) -> bool:
+        """Stop this session's running measurements, each before its next image or during its comparison; whether any
+        was running."""
         with self.running_lock:
             events = self.running.get(request.session_hash if request else None, set())
             for event in events:
                 event.set()
-        return STOPPED if events else gr.skip()
+        return bool(events)
+
+    def stop_on_page(self, request: gr.Request | None):
+        """The Stop button: with nothing running the shown result stays (its cancel still drops a queued request)."""
+        return STOPPED if self.stop(request) else gr.skip()
+
+    def stop_for_the_api(self, request: gr.Request | None) -> str:
+        """``/fid_stop``: an answer either way (a skip reached a caller as a bare ``{'__type__': 'update'}``)."""
+        return STOPPED if self.stop(request) else NOTHING_TO_STOP
 
     def page_closed(self, request: gr.Request) -> None:
         """A closed or reloaded page stops its measurements: no one will see them, and the one-at-a-time slot they hold
@@ -402,8 +411,10 @@ def build_tab(hub_user: str | None = None) -> None:
                  api_endpoint("fid-api-measure", cancellable(tab.measure), inputs, outputs, api_name="fid_measure",
                               **one_at_a_time)]
     Context.root_block.unload(tab.page_closed)  # the gallery's Blocks: Gradio calls it when a page's session ends
-    # The event stops running work (and tells the caller); `cancels` drops a queued request and the page's wait.
-    stop.click(tab.stop, None, result, api_name="fid_stop", queue=False, cancels=measuring,
-               api_description="Stop the measurements of the same session (one gradio_client Client) that are "
-               "running: each answers \"Stopped after N of M images …\" before its next image (or \"Stopped during the "
-               "comparison\").")
+    # The events stop running work (and tell the caller); `cancels` drops a queued request and the page's wait.
+    stopping = {"queue": False, "cancels": measuring}
+    stop.click(tab.stop_on_page, None, result, api_visibility="private", **stopping)
+    api_endpoint("fid-api-stop", tab.stop_for_the_api, None, result, api_name="fid_stop", **stopping,
+                 api_description="Stop the measurements of the same session (one gradio_client Client) that are "
+                 "running: each answers \"Stopped after N of M images …\" before its next image (or \"Stopped during the "
+                 f"comparison\"). This call answers \"{STOPPED}\", or with none running \"{NOTHING_TO_STOP}\"")

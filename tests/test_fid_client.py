@@ -11,7 +11,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from client_helpers import assert_refused, size_of
-from demos.fid import FEATURE_CHOICES, GENERATOR_CHOICES, REFERENCE_CHOICES, STOPPED, UPLOAD
+from demos.fid import FEATURE_CHOICES, GENERATOR_CHOICES, NOTHING_TO_STOP, REFERENCE_CHOICES, STOPPED, UPLOAD
 from generative.metrics.inception import WeightsNotFound, locate_weights
 from input_files import inflate_declared_size, png_bytes, random_digits_zip
 
@@ -124,7 +124,9 @@ def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
 
 
 def test_stop_ends_a_running_measurement_of_the_same_client(client):
-    """The Stop button's endpoint, called from the same session while 10,000 samples are being measured."""
+    """``/fid_stop``, called from the same session while 10,000 samples are being measured, and with nothing running
+    (where it answered a bare ``{'__type__': 'update'}``)."""
+    assert client.predict(api_name="/fid_stop") == NOTHING_TO_STOP
     job = extracting_ten_thousand(client, CLASSIFIER, within_s=60)
     assert client.predict(api_name="/fid_stop") == STOPPED
     text, grid_a, grid_b = job.result(timeout=10)  # one batch of 8 digits takes milliseconds

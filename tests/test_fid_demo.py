@@ -294,9 +294,10 @@ def test_stop_ends_the_running_measurement_of_its_own_session_only(tab):
     while "page" not in tab.running and worker.is_alive() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert "page" in tab.running, "the measurement never started extracting"
-    assert tab.stop(other_page) == gr.skip()  # nothing of its own running: the shown result stays
+    assert tab.stop_on_page(other_page) == gr.skip()  # nothing of its own running: the shown result stays
+    assert tab.stop_for_the_api(other_page) == fid_demo.NOTHING_TO_STOP  # the API's caller gets an answer
     assert not any(event.is_set() for event in tab.running["page"])
-    assert tab.stop(page) == fid_demo.STOPPED
+    assert tab.stop_on_page(page) == fid_demo.STOPPED
     worker.join(timeout=10)
     assert not worker.is_alive(), "the measurement went on after Stop"
     text, grid_a, grid_b = outcome["result"]
@@ -304,7 +305,7 @@ def test_stop_ends_the_running_measurement_of_its_own_session_only(tab):
                         r"to start again\.", text), text
     assert grid_a is None and grid_b is None
     assert "page" not in tab.running  # the session's event is dropped with its measurement
-    assert tab.stop(None) == gr.skip()  # an in-process call without a request
+    assert tab.stop_on_page(None) == gr.skip() and tab.stop(None) is False  # an in-process call without a request
 
 
 def test_a_cancel_of_the_apis_handler_stops_the_measurement(tab):
@@ -338,7 +339,7 @@ def test_a_measurement_waits_for_the_one_before_to_stop_and_a_stop_while_it_wait
         worker.start()
         worker.join(timeout=1)
         assert worker.is_alive() and "waiting" in tab.running  # waiting, and stoppable meanwhile
-        assert tab.stop(page) == fid_demo.STOPPED
+        assert tab.stop_for_the_api(page) == fid_demo.STOPPED
     worker.join(timeout=30)
     assert outcome["result"] == (f"Stopped after 0 of 20 images of 20 cGAN samples (seed 0). {fid_demo.AGAIN}", None, None)
 
