@@ -41,13 +41,14 @@ CSS = """
 .captions-below .caption-label { position: static !important; transform: none !important; max-width: none !important;
                                  margin: 4px !important; }
 /* Long readouts wrap instead of ending in "…": they are the point of the text-to-image gallery. On a phone, narrower
-   cells keep two pictures a row (one a row made 16 pictures a 5,700-px column). */
+   cells keep two pictures a row down to 320 px (one a row made 16 pictures a 4,500–5,700-px column). */
 .wrap-captions { --min-cell: 160px; }
-@media (max-width: 480px) { .wrap-captions { --min-cell: 120px; } }
+@media (max-width: 480px) { .wrap-captions { --min-cell: 112px; } }
 .wrap-captions .caption-label { white-space: normal; }
 /* A strip of frames (a walk, a blend, the classical filters) wraps into rows of cells wide enough for their readouts
-   (narrower than .wrap-captions' cells, which it follows and overrides), a short strip stretched across the width. */
-.strip { --min-cell: 104px; }
+   (narrower than .wrap-captions' cells, which it follows and overrides), a short strip stretched across the width:
+   three frames a row on a 390-px phone (at 104 px, two: a 10-frame walk was five rows, 970 px tall). */
+.strip { --min-cell: 96px; }
 .strip .grid-container { grid-template-columns: repeat(auto-fit, minmax(var(--min-cell), 1fr)) !important; }
 /* A strip or a grid of samples is as tall as its rows: Gradio keeps 450 px for an "auto" height and scrolls past
    55 % of the window, which on a phone hid the end of a walk (4 of 10 frames in sight) inside a small scroll box. */

@@ -535,6 +535,20 @@ def test_no_label_icon_or_readout_covers_a_picture_at_phone_tablet_or_desktop_wi
             sized.screenshot(path=str(artifacts_dir / f"browser-pictures-{width}.png"), full_page=True)
 
 
+def test_on_the_narrowest_phones_the_pictures_sit_two_a_row_and_a_walk_three(page):
+    """At 320 px the text-to-image gallery's cells (120 px and a gap in a 240-px column) fell to one a row, 16 pictures
+    4,546 px tall; at 390 px a 10-frame walk sat two a row, five rows and 970 px."""
+    t2i, vae, cgan = "Text-to-image toy", "VAE latent walk", "cGAN digit picker"
+    for width in (320, 390):
+        frames = 2 if width < 390 else 3
+        with own_page(page, width=width, height=844) as phone:
+            for title, gallery, at_least in ((t2i, "#t2i-gallery", 2), (t2i, "#t2i-strip", frames), (vae, "#vae-strip", frames),
+                                             (cgan, "#cgan-strip", frames)):
+                phone.get_by_role("tab", name=title).click()
+                expect(phone.locator(f"{gallery} img").first).to_be_visible()
+                assert phone.evaluate(PICTURES_IN_FIRST_ROW, gallery) >= at_least, (width, gallery)
+
+
 # What of an upload box's prompt (its icon, "Drop File Here - or - Click to Upload") its label covers or its frame cuts off
 UPLOAD_PROMPT_PROBLEMS = """(box) => {
   const problems = [], frame = document.querySelector(box).getBoundingClientRect();
