@@ -7,7 +7,6 @@ import dataclasses
 import importlib.util
 import io
 import json
-import os
 import re
 import stat
 import subprocess
@@ -27,6 +26,7 @@ from safetensors.numpy import save, save_file
 from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
 from generative.checkpoints import CLASSIFIER
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
+from generative.data.mnist import CacheNotWritable
 from generative.metrics import features, fid, frechet, inception, references, statistics_files
 from generative.metrics.features import RESIZES, SAMPLE_SIDE, MomentAccumulator, SetFeatures, digit_input, extract
 from generative.metrics.fid import IS_ABSENT, compare, main, make_extractor, open_source
@@ -693,6 +693,25 @@ def test_references_keep_the_features_of_a_random_sample_and_the_statistics_of_a
     assert 400 < (drawn < 5_000).sum() < 600  # from both halves
 
 
+def test_references_refuse_an_output_folder_or_a_cache_that_cannot_be_written_in_one_line(monkeypatch, tmp_path):
+    """Both ended in a traceback (FileExistsError, FileNotFoundError, CacheNotWritable) after the data was read."""
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data was read before the output folder was checked")
+    monkeypatch.setattr(references, "load_mnist", no_data)
+    (tmp_path / "a_file").write_text("x")
+    for out_dir, reason in ((tmp_path / "a_file", f"{tmp_path / 'a_file'} is a file, not a folder"),
+                            (Path("/proc/gallery-test"), "/proc cannot be written to (")):
+        with pytest.raises(SystemExit, match=re.escape(f"error: --out-dir {out_dir}: {reason}")):
+            references.main(["--out-dir", str(out_dir)])
+
+    def cache_unwritable(*args, **kwargs):
+        raise CacheNotWritable("the dataset cache /x cannot be written (Not a directory)")
+    monkeypatch.setattr(references, "load_mnist", cache_unwritable)
+    with pytest.raises(SystemExit, match=r"^error: the dataset cache /x cannot be written"):
+        references.main(["--out-dir", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
+
+
 def test_references_read_every_set_before_replacing_any_file(monkeypatch, tmp_path):
     """A root without Fashion-MNIST once cost the freshly rebuilt MNIST reference (minutes of Inception) first."""
     monkeypatch.setattr(statistics_files, "REFERENCES_DIR", tmp_path)
@@ -711,13 +730,17 @@ def test_references_read_every_set_before_replacing_any_file(monkeypatch, tmp_pa
     assert not any(tmp_path.iterdir())
 
 
-def test_a_read_only_output_is_refused_before_any_feature_is_computed(monkeypatch, tmp_path):
-    monkeypatch.setattr(os, "access", lambda path, mode: False)  # a read-only disk (root passes any permission check)
-    with pytest.raises(FIDError, match=f"cannot write to {tmp_path / 'r.json'}: the folder {tmp_path} is read-only"):
-        fid.check_output(str(tmp_path / "r.json"))
+def test_an_output_that_cannot_be_written_is_refused_before_any_feature_is_computed(tmp_path):
+    """Asked with os.access, /proc and /sys passed for root (a container's usual user), and the result, printed, was
+    followed by a traceback. /proc takes no new file and no write to its files, whoever asks."""
+    with pytest.raises(FIDError, match=r"cannot write to /proc/r.json: /proc cannot be written to \("):
+        fid.check_output("/proc/r.json")
+    with pytest.raises(FIDError, match=r"cannot write to /proc/version: "):
+        fid.check_output("/proc/version")
     (tmp_path / "r.json").write_text("{}")
-    with pytest.raises(FIDError, match="r.json: it is read-only"):
-        fid.check_output(str(tmp_path / "r.json"))
+    fid.check_output(str(tmp_path / "r.json"))  # a file that can be written: accepted, and left as it was
+    fid.check_output(str(tmp_path / "new.json"))
+    assert (tmp_path / "r.json").read_text() == "{}" and not (tmp_path / "new.json").exists()
 
 
 def test_a_resize_convention_with_classifier_features_is_refused_not_ignored(capsys):

@@ -7,6 +7,7 @@ import re
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import import_module
 from pathlib import Path
@@ -384,11 +385,16 @@ def test_an_unusable_output_folder_is_refused_when_the_flags_are_read(tmp_path, 
         with pytest.raises(SystemExit) as exit_info:
             train_dae.parse_args(["--output-dir", str(folder)])
         assert exit_info.value.code == 2 and f"{a_file} is a file, not a folder" in capsys.readouterr().err
-    with monkeypatch.context() as patch:
-        patch.setattr(os, "access", lambda path, mode: False)  # a read-only disk (root passes any permission check)
+    # /proc takes no new file, whoever asks: its permission bits let root in, so /proc and /sys passed an os.access
+    # check, and the run failed once its training was done
+    with pytest.raises(SystemExit):
+        train_dae.parse_args(["--run-dir", "/proc/gallery-test/run"])
+    assert "/proc cannot be written to (" in capsys.readouterr().err
+    with monkeypatch.context() as patch:  # a read-only disk
+        patch.setattr(tempfile, "TemporaryFile", lambda dir: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only file system")))
         with pytest.raises(SystemExit):
             train_dae.parse_args(["--run-dir", str(tmp_path / "new" / "run")])
-    assert f"{tmp_path} cannot be written to" in capsys.readouterr().err
+    assert f"{tmp_path} cannot be written to (read-only file system)" in capsys.readouterr().err
     assert train_dae.parse_args(["--output-dir", str(tmp_path / "new" / "out")]).output_dir == tmp_path / "new" / "out"
     assert not (tmp_path / "new").exists()  # checked, not made
 
@@ -401,6 +407,27 @@ def test_a_run_folder_inside_the_checkpoint_folder_is_refused_before_training(tm
         train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / run_dir),
                         "--output-dir", str(tmp_path / output_dir)])
     assert not (tmp_path / "x").exists()  # refused before the run wrote anything
+
+
+def test_a_folder_of_other_files_is_refused_as_the_checkpoint_folder_before_training_and_left_as_it_was(tmp_path):
+    """Publishing writes the card over README.md and deletes .safetensors files it does not write: a user's folder lost
+    its notes and its own tensors (``--output-dir .`` would overwrite the project's README). An earlier checkpoint's
+    folder is replaced, as a run into pretrained/ must be."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    files = {"README.md": "# my notes", "metrics.json": "{}", "my_data.safetensors": "tensors"}
+    for name, text in files.items():
+        (mine / name).write_text(text)
+    with pytest.raises(SystemExit, match=rf"--output-dir {mine}: it holds README.md, metrics.json, my_data.safetensors but "
+                                         r"no checkpoint \(config.json, model.safetensors\), and writing one there would"):
+        tiny_fit(tmp_path, squared_output, "--output-dir", str(mine))
+    assert {path.name: path.read_text() for path in mine.iterdir()} == files
+    assert not (tmp_path / "run").exists()  # refused before the run wrote anything
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    for name in ("config.json", "README.md", "metrics.json"):
+        (earlier / name).write_text("{}")
+    tiny_fit(tmp_path, squared_output, "--output-dir", str(earlier))  # trained: publishing will replace it
 
 
 def test_a_checkpoint_folder_inside_the_run_folder_trains(tmp_path):

@@ -28,8 +28,9 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from generative.data.mnist import DATA_ROOT_ENV, CacheNotWritable
-from generative.hub import PRETRAINED_DIR, CheckpointError, hub_login_problem, is_local
+from generative.hub import CONFIG_FILE, PRETRAINED_DIR, WEIGHTS_FILE, CheckpointError, hub_login_problem, is_local
 from generative.provenance import PROJECT_ROOT, file_hash, project_code
+from generative.writable import unwritable
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
 SampleFn = Callable[[torch.nn.Module], torch.Tensor]
@@ -87,13 +88,17 @@ def fraction(text: str) -> float:
     return value
 
 
-def unwritable(folder: Path) -> str | None:
-    """Why files cannot go into ``folder`` (made if missing), or None when they can."""
-    existing = next(path for path in (folder, *folder.absolute().parents) if os.path.lexists(path))
-    if not existing.is_dir():
-        return f"{existing} is a file, not a folder" if existing.exists() else f"{existing} is a broken link"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{existing} cannot be written to"
+def foreign_files(output_dir: Path) -> str | None:
+    """What keeps a checkpoint out of ``output_dir``: files there, but no checkpoint. ``publish`` writes the card over
+    README.md and removes the .safetensors files it does not write, so a user's own folder (or the project's root, as
+    ``--output-dir .``) would lose them; an earlier checkpoint it replaces, as a run into pretrained/ must."""
+    if not output_dir.is_dir() or (output_dir / WEIGHTS_FILE).exists() or (output_dir / CONFIG_FILE).exists():
+        return None
+    if files := sorted(path.name for path in output_dir.iterdir()):
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3:,} more" if len(files) > 3 else "")
+        return (f"it holds {shown} but no checkpoint ({CONFIG_FILE}, {WEIGHTS_FILE}), and writing one there would "
+                "replace its README.md and metrics.json and delete its .safetensors files: name a new or empty folder, "
+                "or an earlier checkpoint's")
     return None
 
 
@@ -351,6 +356,8 @@ def fit(
     for flag, folder in (("--run-dir", run_dir), ("--output-dir", output_dir)):  # defaults too, not only typed paths
         if folder is not None and (reason := unwritable(folder)):
             raise SystemExit(f"{flag} {folder}: {reason}")
+    if output_dir is not None and (reason := foreign_files(output_dir)):
+        raise SystemExit(f"--output-dir {output_dir}: {reason}")
     if output_dir is not None and run_dir.resolve().is_relative_to(output_dir.resolve()):  # (the reverse is fine)
         raise SystemExit(f"--run-dir {run_dir} is inside --output-dir {output_dir}: the checkpoint folder (which "
                          "--push-to-hub uploads) must not hold the run's resume state, so give the run another folder")

