@@ -419,7 +419,7 @@ def test_a_folder_of_other_files_is_refused_as_the_checkpoint_folder_before_trai
     for name, text in files.items():
         (mine / name).write_text(text)
     with pytest.raises(SystemExit, match=rf"--output-dir {mine}: it holds README.md, metrics.json, my_data.safetensors but "
-                                         r"no checkpoint \(config.json, model.safetensors\), and writing one there would"):
+                                         r"no checkpoint \(config.json, model.safetensors\); a checkpoint written there"):
         tiny_fit(tmp_path, squared_output, "--output-dir", str(mine))
     assert {path.name: path.read_text() for path in mine.iterdir()} == files
     assert not (tmp_path / "run").exists()  # refused before the run wrote anything

@@ -96,9 +96,9 @@ def foreign_files(output_dir: Path) -> str | None:
         return None
     if files := sorted(path.name for path in output_dir.iterdir()):
         shown = ", ".join(files[:3]) + (f" and {len(files) - 3:,} more" if len(files) > 3 else "")
-        return (f"it holds {shown} but no checkpoint ({CONFIG_FILE}, {WEIGHTS_FILE}), and writing one there would "
-                "replace its README.md and metrics.json and delete its .safetensors files: name a new or empty folder, "
-                "or an earlier checkpoint's")
+        return (f"it holds {shown} but no checkpoint ({CONFIG_FILE}, {WEIGHTS_FILE}); a checkpoint written there "
+                "replaces any README.md, metrics.json and pictures of that name and deletes other .safetensors files, so "
+                "name a new or empty folder, or an earlier checkpoint's")
     return None
 
 
