@@ -17,7 +17,7 @@ from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, Upl
 from demos.reports import fixed, hardware_words, measured_report
 from demos.strips import GIF_LABEL, caption, gallery_items, readout, save_strip
 from generative.checkpoints import CLASSIFIER, VAE_MAP, VAE_WALK
-from generative.hub import load_metrics, load_tensors
+from generative.hub import CheckpointError, how_to_get, load_metrics, load_tensors
 from generative.latent import PATHS, latent_path
 from generative.latent_map import LatentMap, Overlay
 from generative.metrics.interpolation import label_flips
@@ -188,7 +188,11 @@ class VAETab(CheckpointTab):
         self.model = self.load(VAE_WALK)
         self.map_model = self.load(VAE_MAP)
         self.classifier = self.load(CLASSIFIER)
-        encodings = load_tensors(self.sources[VAE_MAP.name], TEST_ENCODINGS, train_command=VAE_MAP.train_command)
+        source = self.sources[VAE_MAP.name]
+        if self.map_model.latent_dim != 2:  # a sound VAE of another size stopped the whole app in LatentMap
+            raise CheckpointError(f"The latent map needs a VAE with a 2-d latent space, and {source} holds a "
+                                  f"{self.map_model.latent_dim}-d one. {how_to_get(source, VAE_MAP.train_command)}")
+        encodings = load_tensors(source, TEST_ENCODINGS, train_command=VAE_MAP.train_command, names=("mean", "label"))
         self.map = LatentMap(self.map_model, encodings["mean"].numpy(), encodings["label"].numpy(), MAP_EXTENT)
 
     # ---- endpoints

@@ -106,7 +106,14 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
         # The mixin prints "Loading weights from local directory". The redirect is process-wide, so loads take turns
         # under it: two overlapping ones (the FID tab loads in worker threads) would leave sys.stdout on a buffer.
         with QUIET_LOADS, contextlib.redirect_stdout(io.StringIO()):
-            return model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
+            model = model_class.from_pretrained(str(folder), strict=True, map_location="cpu")
+        if damaged := [name for name, tensor in model.state_dict().items()
+                       if tensor.is_floating_point() and not tensor.isfinite().all()]:
+            raise CheckpointError(  # bytes overwritten inside the file leave its header whole: NaN out of every output
+                f"Could not load {model_class.__name__} from {where} {source}: {len(damaged)} of its weight tensors hold "
+                f"NaN or infinite values ({', '.join(damaged[:3])}{', …' if len(damaged) > 3 else ''}), so "
+                f"{WEIGHTS_FILE} is damaged. {how_to_get(source, train_command)}")
+        return model
     except CheckpointError:
         raise
     except Exception as err:  # corrupt safetensors, wrong config, unknown repo, offline cache miss …
@@ -236,14 +243,20 @@ def push_folder_to_hub(folder: Path, repo_id: str) -> bool:
     return True
 
 
-def load_tensors(source: str, filename: str, *, train_command: str) -> dict:
+def load_tensors(source: str, filename: str, *, train_command: str, names: tuple[str, ...] = ()) -> dict:
     """The tensors of a safetensors file shipped beside a checkpoint (local folder or Hub repo), e.g. a 2-d VAE's test
-    encodings, by name; a ``CheckpointError`` that names ``train_command`` if it cannot be read."""
+    encodings, by name; a ``CheckpointError`` that names ``train_command`` if it cannot be read or lacks one of
+    ``names`` (another safetensors file in its place stopped the app with a KeyError)."""
     from safetensors.torch import load_file
 
     try:
         path = checkpoint_file(source, filename)
-        return load_file(str(path))
+        tensors = load_file(str(path))
     except Exception as err:  # missing file, offline cache miss, corrupt header …
         raise CheckpointError(f"Could not read {filename} from {source}: {type(err).__name__}: {err}. "
                               f"{how_to_get(source, train_command)}") from err
+    if missing := [name for name in names if name not in tensors]:
+        raise CheckpointError(f"{filename} in {source} has no {', '.join(map(repr, missing))} tensors (it holds "
+                              f"{', '.join(map(repr, sorted(tensors)[:5])) or 'none'}): it may be another file. "
+                              f"{how_to_get(source, train_command)}")
+    return tensors

@@ -184,6 +184,19 @@ def test_missing_and_corrupt_checkpoints_name_the_training_command(tmp_path):
     assert "mistyped" not in str(refusal.value)  # the folder exists: its file is what is wrong
 
 
+def test_weights_damaged_inside_a_whole_file_are_refused_not_served(tmp_path):
+    """Bytes overwritten in the middle of model.safetensors leave its header whole: the model loaded and every output
+    was NaN ("nan" PSNR, "0 · nan%" readouts) while the tab's text gave the trained scores."""
+    _, folder = saved(tmp_path)
+    weights = load_file(folder / "model.safetensors")
+    damaged = sorted(weights)[1]
+    weights[damaged] = weights[damaged].clone().fill_(float("nan"))
+    save_file(weights, folder / "model.safetensors")
+    with pytest.raises(CheckpointError, match=rf"1 of its weight tensors hold NaN or infinite values \({damaged}\), so "
+                                              r"model.safetensors is damaged\. Train one with: python training/train_dae"):
+        load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
+
+
 def test_a_folder_named_without_a_leading_dot_is_read_as_a_folder(tmp_path, monkeypatch):
     model, folder = saved(tmp_path)
     monkeypatch.chdir(tmp_path)

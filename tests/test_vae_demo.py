@@ -4,6 +4,7 @@ Most tests use tiny untrained models (the plumbing does not depend on training);
 checkpoints get their own tests at the end, on real MNIST test digits.
 """
 import math
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -192,6 +193,26 @@ def test_a_missing_checkpoint_names_the_command_that_trains_it(tmp_path, monkeyp
     tab = demo.VAETab()
     assert "train_vae.py" in tab.error and tab.initial() is None
     with pytest.raises(gr.Error, match="train_vae.py"):
+        tab.decode_point(None, 0.0, 0.0)
+
+
+def test_a_map_checkpoint_of_another_latent_size_or_encodings_of_another_kind_keep_the_app_up(tmp_path, monkeypatch):
+    """A sound 16-d VAE in the map's folder stopped the whole app at start (LatentMap's ValueError), and so did another
+    safetensors file in place of its test encodings (a KeyError): now the tab says why, as for a missing checkpoint."""
+    shipped = Path(VAE_MAP.shipped).parent
+    monkeypatch.setattr("generative.hub.PRETRAINED_DIR", tmp_path)
+    for name in ("vae-mnist-z16", "classifier-mnist"):
+        shutil.copytree(shipped / name, tmp_path / name)
+    shutil.copytree(shipped / "vae-mnist-z16", tmp_path / "vae-mnist-z2")  # a 16-d VAE where the 2-d one belongs
+    tab = demo.VAETab()
+    assert tab.error.startswith(f"The latent map needs a VAE with a 2-d latent space, and {tmp_path / 'vae-mnist-z2'} "
+                                "holds a 16-d one. Train one with: python training/train_vae.py")
+    shutil.rmtree(tmp_path / "vae-mnist-z2")
+    shutil.copytree(shipped / "vae-mnist-z2", tmp_path / "vae-mnist-z2")
+    shutil.copy(shipped / "vae-mnist-z2" / "model.safetensors", tmp_path / "vae-mnist-z2" / demo.TEST_ENCODINGS)
+    tab = demo.VAETab()
+    assert f"{demo.TEST_ENCODINGS} in {tmp_path / 'vae-mnist-z2'} has no 'mean', 'label' tensors" in tab.error
+    with pytest.raises(gr.Error, match="has no 'mean', 'label' tensors"):
         tab.decode_point(None, 0.0, 0.0)
 
 
