@@ -280,12 +280,14 @@ class FIDTab:
             name = REFERENCE_CHOICES[choice]
             path = reference_path(name, kind, resize)
             if not path.is_file():
-                if kind == "inception":
+                shipped = DEFAULTS["resize"]
+                if kind == "inception" and resize != shipped:
                     raise Refusal(f"No Inception statistics for {source_name(choice)} with the {resize} resize ship with "
-                                   "the gallery: they were computed with the pytorch-fid resize. Pick that resize, or "
-                                   "upload the reference images as a zip as set A.")
-                raise Refusal(f"The classifier statistics of {source_name(choice)} are missing from {path.parent}; "
-                               "`python -m generative.metrics.references` computes them.")
+                                  f"the gallery: they were computed with the {shipped} resize. Pick that resize, or "
+                                  "upload the reference images as a zip as set A.")
+                what = "classifier statistics" if kind == "classifier" else f"Inception statistics ({shipped} resize)"
+                raise Refusal(f"The {what} of {source_name(choice)} are missing from {path.parent}; `python -m "
+                              f"generative.metrics.references --names {name} --features {kind}` computes them.")
             return load_stats(path)
         return self.image_set(choice, upload, count, seed, label)
 

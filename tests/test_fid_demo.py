@@ -367,3 +367,17 @@ def test_a_stop_while_the_samples_are_drawn_or_after_the_last_image_ends_the_mea
     monkeypatch.setattr(tab, "source", source)
     monkeypatch.setattr(tab, "features_of", features_then_stop)
     assert tab.measure(*request) == (f"Stopped before the comparison. {fid_demo.AGAIN}", None, None)
+
+
+def test_a_missing_shipped_reference_is_named_with_the_command_that_computes_it(tab, monkeypatch, tmp_path):
+    """With the shipped Inception statistics deleted, the tab said to "pick" the pytorch-fid resize, already picked.
+    Another resize has no statistics by design: that advice stays."""
+    monkeypatch.setattr(fid_demo, "reference_path", lambda name, kind, resize: tmp_path / f"{name}.{kind}.safetensors")
+    for kind, what in (("inception", "Inception statistics (pytorch-fid resize)"), ("classifier", "classifier statistics")):
+        with pytest.raises(gr.Error) as refusal:
+            tab.source(MNIST_REFERENCE, None, 10, 0, kind, "pytorch-fid", "A")
+        assert refusal.value.message == (f"The {what} of MNIST test are missing from {tmp_path}; `python -m "
+                                         f"generative.metrics.references --names mnist-test --features {kind}` computes them.")
+    with pytest.raises(gr.Error, match="with the clean resize ship with the gallery: they were computed with the "
+                                       "pytorch-fid resize. Pick that resize"):
+        tab.source(MNIST_REFERENCE, None, 10, 0, "inception", "clean", "A")
