@@ -279,6 +279,7 @@ class FIDTab:
         if choice in REFERENCE_CHOICES:
             name = REFERENCE_CHOICES[choice]
             path = reference_path(name, kind, resize)
+            recompute = f"`python -m generative.metrics.references --names {name} --features {kind}` computes them."
             if not path.is_file():
                 shipped = DEFAULTS["resize"]
                 if kind == "inception" and resize != shipped:
@@ -286,9 +287,11 @@ class FIDTab:
                                   f"the gallery: they were computed with the {shipped} resize. Pick that resize, or "
                                   "upload the reference images as a zip as set A.")
                 what = "classifier statistics" if kind == "classifier" else f"Inception statistics ({shipped} resize)"
-                raise Refusal(f"The {what} of {source_name(choice)} are missing from {path.parent}; `python -m "
-                              f"generative.metrics.references --names {name} --features {kind}` computes them.")
-            return load_stats(path)
+                raise Refusal(f"The {what} of {source_name(choice)} are missing from {path.parent}; {recompute}")
+            try:
+                return load_stats(path)
+            except FIDError as err:  # a damaged shipped file
+                raise Refusal(f"{err}; {recompute}") from None
         return self.image_set(choice, upload, count, seed, label)
 
     def features_of(self, source: SetFeatures | ImageSet, kind: str, resize: str, stop: threading.Event) -> SetFeatures:

