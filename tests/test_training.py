@@ -210,18 +210,20 @@ def test_a_batch_larger_than_the_training_set_is_refused_before_training(tmp_pat
 
 def test_resume_with_other_flags_is_refused_naming_them(tmp_path, data_root):
     run(tmp_path, "a", "--epochs", "1", "--data-root", str(data_root))
-    with pytest.raises(SystemExit, match=r"epochs: 1 then, 2 now; lr: 0\.002 then, 0\.005 now"):
+    with pytest.raises(SystemExit, match=r"epochs: 1 then, 2 now; lr: 0\.002 then, 0\.005 now\)\. Resume with the same"):
         run(tmp_path, "a", "--epochs", "2", "--lr", "0.005", "--resume", "--data-root", str(data_root))
 
 
 def test_resume_refuses_a_setting_that_only_one_of_the_two_runs_has(tmp_path):
-    """A flag added (or dropped) since the saved run counts as a change, whichever side has it."""
+    """A flag added (or dropped) since the saved run counts as a change, whichever side has it; so does another
+    script's run, which "Resume with the same flags" could not."""
     state = tmp_path / "state"
     state.mkdir()
     (state / "history.json").write_text("{}")
     (state / loop.SETTINGS_FILE).write_text(json.dumps({"epochs": 2, "width": 8}))
     loop.check_resumable(state, {"epochs": 2, "width": 8})  # the same settings resume
-    with pytest.raises(SystemExit, match="width: 8 then, None now"):
+    with pytest.raises(SystemExit, match=r"width: 8 then, None now\)\. A setting only one of the two has means another "
+                                         "script's run, or one saved before this script changed"):
         loop.check_resumable(state, {"epochs": 2})
     with pytest.raises(SystemExit, match="depth: None then, 3 now"):
         loop.check_resumable(state, {"epochs": 2, "width": 8, "depth": 3})

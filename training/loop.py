@@ -517,8 +517,11 @@ def check_resumable(state_dir: Path, settings: dict) -> None:
     changed = [f"{name}: {saved.get(name)!r} then, {settings.get(name)!r} now"
                for name in sorted(saved.keys() | settings.keys()) if saved.get(name) != settings.get(name)]
     if changed:
+        advice = ("A setting only one of the two has means another script's run, or one saved before this script "
+                  "changed: start a new run without --resume, or give another --run-dir."
+                  if saved.keys() ^ settings.keys() else "Resume with the same flags, or start a new run without --resume.")
         raise SystemExit(f"--resume: the run in {state_dir.parent} was started with other settings ({'; '.join(changed)}). "
-                         "Resume with the same flags, or start a new run without --resume.")
+                         f"{advice}")
 
 
 def changed_code(state_dir: Path) -> str:
