@@ -43,7 +43,7 @@ def test_the_use_snippet_is_the_training_scripts_and_runs_from_the_repository_ro
     card = (PRETRAINED_DIR / name / "README.md").read_text()
     snippet = re.search(r"```python\n(.*?)```", card, re.S)
     assert snippet and snippet.group(0) == USAGE[name]
-    assert use_section(USAGE[name]) in card  # says where it runs: the Hub page of a model has no code beside it
+    assert use_section(USAGE[name], PRETRAINED_DIR / name) in card  # says where it runs: the Hub page of a model has no code beside it
     done = subprocess.run([sys.executable, "-"], input=snippet.group(1), cwd=PROJECT_ROOT, capture_output=True,
                           text=True, timeout=120, env=os.environ | {"HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr

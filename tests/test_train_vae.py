@@ -33,16 +33,21 @@ def test_one_epoch_writes_the_hub_layout_and_a_card_with_the_held_out_elbo(tmp_p
     card = (out / "README.md").read_text()
     assert "- **MNIST test, test figure:** 12.34 nats" in card and "`python bench.py` (2026-11-23)" in card
     assert f"{elbo:.2f} nats" in card  # the training figures are still there
-    assert train_vae.USAGE.substitute(name="out", command=metrics["command"]) in card
+    # the snippet loads the folder the flags would write by default, and the note above it says where this one went
+    default = f"vae-mnist-{'mlp-' if architecture == 'mlp' else ''}z2"
+    assert train_vae.USAGE.substitute(name=default, command=metrics["command"]) in card
+    assert f"This checkpoint was written to `{out}`: give that folder" in card and f"in place of `pretrained/{default}`" in card
     assert json.loads((out / "metrics.json").read_text())["test"]["card_lines"] == {"test figure": "12.34 nats"}
 
 
 @pytest.mark.parametrize("name", ["vae-mnist-z16", "vae-mnist-z2", "vae-mnist-mlp-z20"])
-def test_a_shipped_card_is_what_its_metrics_render_as_the_benchmark_rewrites_it(tmp_path, name):
+def test_a_shipped_card_is_what_its_metrics_render_as_the_benchmark_rewrites_it(tmp_path, name, monkeypatch):
     """benchmarks/vae_quality.py ends by re-rendering each shipped card from its metrics.json: a record the card
     template no longer fits would end that 36-minute run in a traceback, and a card the template no longer
     renders would change under the next benchmark run for reasons unrelated to it."""
-    folder = tmp_path / name  # the card's title is the folder's name
+    monkeypatch.setattr("training.cards.PROJECT_ROOT", tmp_path)  # a copy of pretrained/<name>: where the card is
+    folder = tmp_path / "pretrained" / name  # the card's title is the folder's name
+    folder.parent.mkdir()
     folder.mkdir()
     for file in ("metrics.json", "README.md"):
         shutil.copy(PRETRAINED_DIR / name / file, folder / file)

@@ -26,7 +26,7 @@ from generative.hub import token_refused
 from generative.noise import corrupt_randomly
 from generative.provenance import PROJECT_ROOT, command_line, script_arguments
 from training import loop, train_dae
-from training.cards import batch_words, format_minutes, last_sample_grid, publish
+from training.cards import batch_words, format_minutes, last_sample_grid, publish, use_section
 
 SMOKE = ["--limit-train", "256", "--batch-size", "64", "--eval-limit", "64", "--width", "8", "--code-dim", "16"]
 
@@ -227,6 +227,20 @@ def test_resume_refuses_a_setting_that_only_one_of_the_two_runs_has(tmp_path):
         loop.check_resumable(state, {"epochs": 2})
     with pytest.raises(SystemExit, match="depth: None then, 3 now"):
         loop.check_resumable(state, {"epochs": 2, "width": 8, "depth": 3})
+
+
+def test_a_cards_snippet_is_pointed_at_the_checkpoint_it_describes(tmp_path):
+    """Every snippet loads pretrained/<name>; the card of a run written elsewhere (the VAE's: "pretrained/model", a
+    folder that is not there) sent its reader to the shipped model instead of the one it describes."""
+    snippet = '```python\nmodel = load_model(DenoisingAutoencoder, "pretrained/dae-mnist", train_command="x")\n```'
+    assert "written to" not in use_section(snippet, PROJECT_ROOT / "pretrained" / "dae-mnist")
+    for output_dir, shown in ((tmp_path / "model", tmp_path / "model"), (PROJECT_ROOT / "runs" / "stage5" / "model",
+                                                                         "runs/stage5/model")):
+        assert (f"This checkpoint was written to `{shown}`: give that folder (or the Hub repo it was pushed to) to "
+                "`load_model` in place of `pretrained/dae-mnist`, the gallery's own.") in use_section(snippet, output_dir)
+    vae = import_module("training.train_vae")
+    args = vae.parse_args(["--latent-dim", "2", "--output-dir", str(tmp_path / "model")])
+    assert vae.default_name(args) == "vae-mnist-z2" and vae.parse_args(["--latent-dim", "2"]).output_dir.name == "vae-mnist-z2"
 
 
 def test_durations_are_seconds_below_a_minute_and_minutes_from_one():

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from safetensors.torch import save_file
 
 from generative.file_modes import give_usual_mode
 from generative.hub import WEIGHTS_FILE, push_folder_to_hub
-from generative.provenance import command_line, cpu_model
+from generative.provenance import PROJECT_ROOT, command_line, cpu_model
 from training.loop import History
 
 
@@ -43,10 +45,21 @@ USE_NOTE = ("Run it in the root of the gallery's code (a checkout of its reposit
             "there is read as a Hub repo id.")
 
 
-def use_section(usage: str) -> str:
+SNIPPET_FOLDER = re.compile(r'load_model\(\w+, "([^"]+)"')  # the first model a card's snippet loads: the card's own
+
+
+def use_section(usage: str, output_dir: Path) -> str:
     """A card's "Use" section: where its snippet runs, then the snippet. The card is also the model's page on the Hub,
-    whose repo has the weights but not the code that reads them."""
-    return f"## Use\n\n{USE_NOTE}\n\n{usage}"
+    whose repo has the weights but not the code that reads them. The snippet loads the folder the script writes by
+    default; a checkpoint written to another ``output_dir`` is told where it is, or the snippet, followed as written,
+    loads the shipped model instead of the one its card describes."""
+    snippet_folder = SNIPPET_FOLDER.search(usage).group(1)
+    written = Path(os.path.abspath(output_dir))
+    shown = written.relative_to(PROJECT_ROOT) if written.is_relative_to(PROJECT_ROOT) else written
+    elsewhere = ("" if shown == Path(snippet_folder) else
+                 f" This checkpoint was written to `{shown}`: give that folder (or the Hub repo it was pushed to) to "
+                 f"`load_model` in place of `{snippet_folder}`, the gallery's own.")
+    return f"## Use\n\n{USE_NOTE}{elsewhere}\n\n{usage}"
 
 
 def card_front_matter(tags: list[str], metrics: tuple[str, ...] = (), datasets: tuple[str, ...] = ("mnist",)) -> str:

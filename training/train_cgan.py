@@ -211,7 +211,7 @@ with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩{spectr
 {card_command_and_pictures(metrics, 'D loss and its classifier error per epoch; G loss, D(x) and D(G(z)) per step',
                            'Row d: digit d from the same 10 fixed noise vectors (EMA generator), last epoch')}
 
-{use_section(USAGE)}
+{use_section(USAGE, args.output_dir)}
 """
 
 

@@ -144,7 +144,7 @@ Fréchet distance.
 
 The full confusion matrix (rows: true digit, columns: predicted) is in `metrics.json`.
 
-{use_section(USAGE)}
+{use_section(USAGE, args.output_dir)}
 """
 
 

@@ -168,7 +168,7 @@ classical baselines (median, Gaussian blur, non-local means, BM3D) on the same n
 |---|---|---|---|
 {rows}
 
-{use_section(USAGE)}
+{use_section(USAGE, args.output_dir)}
 """
 
 

@@ -152,7 +152,7 @@ of seen pairs, **{r['held-out']:.2%}** on scenes with a held-out pair. These are
 it again on its own captions, with other shares of one and two things (`benchmarks/results/text2img_quality.md`). The same
 scenes after a 3×3 box blur, which leaves what they show unchanged: {blurred['train']:.2%} and {blurred['held-out']:.2%}.
 
-{use_section(USAGE)}
+{use_section(USAGE, args.output_dir)}
 """
 
 

@@ -412,7 +412,7 @@ colour sets, and a ×8 self-ensemble of this model.
 |---|---|---|---|---|---|
 {rows}
 {goals_line(metrics)}
-{use_section(USAGE)}
+{use_section(USAGE, args.output_dir)}
 """
 
 

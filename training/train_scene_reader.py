@@ -137,7 +137,7 @@ slots, "all" per scene.
 |---|---|---|---|---|
 {rows}
 
-{use_section(USAGE)}
+{use_section(USAGE, args.output_dir)}
 """
 
 

@@ -325,7 +325,7 @@ The full measurement, held-out pairs included, is in the project's `benchmarks/r
 {card_command_and_pictures(metrics, 'D loss and the alignment error per epoch; G, text and D verdicts per step',
                            f'One caption per row (the last three with held-out pairs), same noise per column, epoch {metrics["published_epoch"]}')}
 
-{use_section(USAGE)}
+{use_section(USAGE, args.output_dir)}
 """
 
 

@@ -80,10 +80,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "or vae-mnist-mlp-z<latent-dim> for the mlp)")
     args = parser.parse_args(argv)
     args.hidden = args.hidden or DEFAULT_HIDDEN[args.architecture]
-    name = f"vae-mnist-{'mlp-' if args.architecture == 'mlp' else ''}z{args.latent_dim}"
-    args.output_dir = args.output_dir or PRETRAINED_DIR / name
-    args.run_dir = args.run_dir or RUNS_DIR / name
+    args.output_dir = args.output_dir or PRETRAINED_DIR / default_name(args)
+    args.run_dir = args.run_dir or RUNS_DIR / default_name(args)
     return args
+
+
+def default_name(args: argparse.Namespace) -> str:
+    """The checkpoint's folder in pretrained/ (and its run's in runs/) unless the flags name others."""
+    return f"vae-mnist-{'mlp-' if args.architecture == 'mlp' else ''}z{args.latent_dim}"
 
 
 def binarized(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -182,7 +186,7 @@ each pixel's Bernoulli probability. {loss}
 {card_command_and_pictures(metrics, f'{curve} per step and per epoch, on the training digits and the 5,000 held-out ones',
                            'Held-out digits, their reconstructions, and samples from the prior')}
 
-{use_section(USAGE.substitute(name=args.output_dir.name, command=metrics['command']))}
+{use_section(USAGE.substitute(name=default_name(args), command=metrics['command']), args.output_dir)}
 """
 
 
