@@ -368,6 +368,7 @@ def card_of(folder: Path) -> str:
     args = parse_args(script_arguments(metrics["command"]))
     config = json.loads((Path(folder) / "config.json").read_text())
     args.width, args.depth = config["width"], config["depth"]  # as --init-from sets them, from the checkpoint
+    args.output_dir = Path(folder)  # where the card is now (a stage is trained into runs/ and copied to pretrained/)
     return model_card(metrics, args)
 
 
