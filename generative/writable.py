@@ -20,5 +20,21 @@ def unwritable(folder: Path) -> str | None:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
-        return f"{existing} cannot be written to ({err.strerror.lower() if err.strerror else err})"
+        return f"{existing} cannot be written to ({said(err)})"
     return None
+
+
+def unwritable_file(path: Path) -> str | None:
+    """Why ``path`` cannot be written (a new file in its folder, or an existing one opened to add nothing), or None."""
+    if not path.exists():
+        return unwritable(path.parent)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as err:
+        return said(err)
+    return None
+
+
+def said(err: OSError) -> str:
+    return err.strerror.lower() if err.strerror else str(err)

