@@ -25,10 +25,15 @@ def command_line(script: str, argv: list[str], processes: int = 1) -> str:
     return " ".join([*launcher, str(relative), *map(shlex.quote, argv)])
 
 
+def script_of(command: str) -> str:
+    """The script a command ``command_line`` wrote runs (as ``training/train_vae.py``), whatever launcher comes before it."""
+    return next(word for word in shlex.split(command) if word.endswith(".py"))
+
+
 def script_arguments(command: str) -> list[str]:
     """The arguments of the script in a command ``command_line`` wrote, whatever launcher comes before it."""
     words = shlex.split(command)
-    return words[next(i for i, word in enumerate(words) if word.endswith(".py")) + 1:]
+    return words[words.index(script_of(command)) + 1:]
 
 
 def cpu_model() -> str:

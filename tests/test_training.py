@@ -446,6 +446,34 @@ def test_a_folder_of_other_files_is_refused_as_the_checkpoint_folder_before_trai
     tiny_fit(tmp_path, squared_output, "--output-dir", str(earlier))  # trained: publishing will replace it
 
 
+@pytest.mark.parametrize("launcher", ["python", "torchrun --nproc_per_node=2"])
+def test_another_scripts_checkpoint_is_refused_as_the_checkpoint_folder_before_training(tmp_path, data_root, launcher):
+    """config.json does not name the model's class: a denoiser trained with --output-dir pretrained/cgan-mnist replaced
+    the shipped cGAN, saying only "replacing the earlier checkpoint". The earlier run's command names its script."""
+    cgan = tmp_path / "cgan"
+    cgan.mkdir()
+    files = {"config.json": "{}", "model.safetensors": "weights",
+             "metrics.json": json.dumps({"command": f"{launcher} training/train_cgan.py --epochs 50"})}
+    for name, text in files.items():
+        (cgan / name).write_text(text)
+    with pytest.raises(SystemExit, match=rf"--output-dir {cgan}: it holds a checkpoint that training/train_cgan.py wrote "
+                                         r"\(its metrics.json says so\), which a train_dae.py run would replace"):
+        train_dae.main([*SMOKE, "--epochs", "1", "--data-root", str(data_root), "--run-dir", str(tmp_path / "run"),
+                        "--output-dir", str(cgan)])
+    assert {path.name: path.read_text() for path in cgan.iterdir()} == files
+    assert not (tmp_path / "run").exists()  # refused before the run wrote anything
+
+
+def test_a_checkpoint_of_the_same_script_or_without_a_record_of_its_run_is_replaced(tmp_path):
+    """tiny_fit's model is built in this file, so this file is the "script" whose checkpoint it may replace."""
+    for folder, metrics in [("same", {"command": f"python {Path(__file__).relative_to(PROJECT_ROOT)} --epochs 2"}),
+                            ("unrecorded", {}), ("unreadable", None)]:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "config.json").write_text("{}")
+        (tmp_path / folder / "metrics.json").write_text("not json" if metrics is None else json.dumps(metrics))
+        tiny_fit(tmp_path, squared_output, "--output-dir", str(tmp_path / folder))  # trained: publishing will replace it
+
+
 def test_a_checkpoint_folder_inside_the_run_folder_trains(tmp_path):
     tiny_fit(tmp_path, squared_output, "--output-dir", str(tmp_path / "run" / "model"))
     assert (tmp_path / "run" / loop.STATE).is_dir()

@@ -9,6 +9,7 @@ folder) is training/cards.py's.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -29,7 +30,7 @@ from tqdm.auto import tqdm
 
 from generative.data.mnist import DATA_ROOT_ENV, CacheNotWritable
 from generative.hub import CONFIG_FILE, PRETRAINED_DIR, WEIGHTS_FILE, CheckpointError, hub_login_problem, is_local
-from generative.provenance import PROJECT_ROOT, file_hash, project_code
+from generative.provenance import PROJECT_ROOT, file_hash, project_code, script_of
 from generative.writable import unwritable
 
 LossFn = Callable[[torch.nn.Module, tuple, torch.Generator], torch.Tensor]
@@ -100,6 +101,21 @@ def foreign_files(output_dir: Path) -> str | None:
                 "replaces any README.md, metrics.json and pictures of that name and deletes other .safetensors files, so "
                 "name a new or empty folder, or an earlier checkpoint's")
     return None
+
+
+def other_scripts_checkpoint(output_dir: Path, script: str) -> str | None:
+    """What keeps ``script``'s checkpoint out of ``output_dir``: a checkpoint another training script wrote there, as its
+    metrics.json's command says. ``config.json`` does not name the model's class, so without this check a VAE trained
+    with ``--output-dir pretrained/cgan-mnist`` would replace the shipped cGAN, with only a "replacing" line to say so."""
+    try:
+        command = json.loads((output_dir / "metrics.json").read_text())["command"]
+        earlier = script_of(command)
+    except (OSError, ValueError, TypeError, KeyError, StopIteration):
+        return None  # no record of its run (a checkpoint from elsewhere, or none): replaced as before
+    if Path(earlier).name == Path(script).name:
+        return None
+    return (f"it holds a checkpoint that {earlier} wrote (its metrics.json says so), which a {Path(script).name} run "
+            "would replace with another kind of model; name another folder, or delete that one first")
 
 
 def writable_folder(text: str) -> Path:
@@ -356,7 +372,8 @@ def fit(
     for flag, folder in (("--run-dir", run_dir), ("--output-dir", output_dir)):  # defaults too, not only typed paths
         if folder is not None and (reason := unwritable(folder)):
             raise SystemExit(f"{flag} {folder}: {reason}")
-    if output_dir is not None and (reason := foreign_files(output_dir)):
+    script = inspect.getfile(build_model)  # the training script, where its model's constructor is written
+    if output_dir is not None and (reason := foreign_files(output_dir) or other_scripts_checkpoint(output_dir, script)):
         raise SystemExit(f"--output-dir {output_dir}: {reason}")
     if output_dir is not None and run_dir.resolve().is_relative_to(output_dir.resolve()):  # (the reverse is fine)
         raise SystemExit(f"--run-dir {run_dir} is inside --output-dir {output_dir}: the checkpoint folder (which "
