@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import torch
 from safetensors.torch import load_file
 from torch import nn
 from torch.nn.utils.parametrize import is_parametrized
@@ -10,6 +11,7 @@ from generative.hub import load_model
 from generative.models import Generator
 from saved_states import assert_same_saved_state
 from training import train_cgan
+from training.loop import save_sample_grid
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -50,8 +52,25 @@ def test_one_epoch_of_each_loss_writes_the_generator_and_a_card(tmp_path, data_r
     card = (out / "README.md").read_text()
     assert f"--loss {loss}" in card and "Conditional accuracy" in card and train_cgan.USAGE in card
     assert ("spectrally normalised" in card) == (loss != "wgan-gp")  # as the D it trained is, and as the tab says
+    assert "\n# cgan-mnist: a conditional DCGAN" in card  # the gallery's name, as every card's title; not "# out"
     generator = load_model(Generator, str(out), train_command="python training/train_cgan.py")
     assert generator.noise_dim == 8
+
+
+def test_the_cards_samples_are_drawn_by_the_published_generator_when_g_wins_too(tmp_path, data_root, monkeypatch):
+    """Each epoch's grid is the moving average's (the one judged per epoch): where the live G won the final judgement,
+    the card showed the digits of a generator it does not publish."""
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(data_root))
+    judge, verdicts = train_cgan.conditional_accuracy, iter([0.9, 0.1])  # the final judgement's: G's, then the EMA's
+    monkeypatch.setattr(train_cgan, "conditional_accuracy", lambda generator, classifier, per_class, seed: judge(
+        generator, classifier, per_class, seed) | ({"accuracy": next(verdicts)} if seed == 4 else {}))
+    out = run(tmp_path, "g-wins", "--epochs", "1")
+    assert json.loads((out / "metrics.json").read_text())["published"] == "G"
+    generator = load_model(Generator, str(out), train_command="python training/train_cgan.py").eval()
+    with torch.inference_mode():
+        save_sample_grid(train_cgan.draw_grid(generator), tmp_path / "drawn.png", train_cgan.GRID_COLUMNS)
+    assert (out / "samples.png").read_bytes() == (tmp_path / "drawn.png").read_bytes()
+    assert "drawn by the published generator (G) after the last epoch](samples.png)" in (out / "README.md").read_text()
 
 
 def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, data_root, monkeypatch):

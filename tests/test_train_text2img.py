@@ -14,6 +14,7 @@ from generative.models.text2img import TextToImage, TextToImageGAN
 from generative.text import Tokenizer
 from saved_states import assert_same_saved_state
 from training import loop, train_matcher, train_scene_reader, train_text2img
+from training.loop import save_sample_grid
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -78,6 +79,21 @@ def test_the_text2img_script_writes_the_text_encoder_and_generator_with_a_card(t
     assert "matching-aware" in card and "--width 4" in card and train_text2img.USAGE in card
     model = load_model(TextToImage, str(out), train_command="x")
     assert model.text_dim == 16 and model.words == vocabulary()
+
+
+def test_the_cards_samples_are_drawn_by_the_published_generator_when_g_wins_too(tmp_path, tiny_reader, monkeypatch):
+    """Each epoch's grid is the moving average's (the one judged per epoch): the shipped card, where G won, showed the
+    pictures of a generator it does not publish."""
+    judge, verdicts = train_text2img.caption_alignment, iter([0.9, 0.1, 0.1])  # the final judgement's, G's first
+    monkeypatch.setattr(train_text2img, "caption_alignment", lambda model, generator, reader, scenes, seed: judge(
+        model, generator, reader, scenes, seed) | ({"all": next(verdicts)} if seed == 4 else {}))
+    out = run_text2img(tmp_path, "g-wins", tiny_reader, "--epochs", "1")
+    assert json.loads((out / "metrics.json").read_text())["published"] == "G"
+    model = load_model(TextToImage, str(out), train_command="x").eval()
+    with torch.inference_mode():
+        save_sample_grid(train_text2img.draw_grid(model, model.generator), tmp_path / "drawn.png", train_text2img.GRID_COLUMNS)
+    assert (out / "samples.png").read_bytes() == (tmp_path / "drawn.png").read_bytes()
+    assert "drawn by the published generator: G](samples.png)" in (out / "README.md").read_text()
 
 
 def test_a_refused_run_leaves_the_earlier_runs_best_epoch_for_its_resume(tmp_path, tiny_reader, monkeypatch):

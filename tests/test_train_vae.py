@@ -24,6 +24,8 @@ def test_one_epoch_writes_the_hub_layout_and_a_card_with_the_held_out_elbo(tmp_p
     elbo = metrics["held_out_negative_elbo_nats"]
     assert math.isfinite(elbo) and 0 < elbo < 784 * math.log(2) * 2  # far from a trained model, but of the right scale
     assert metrics["binarize"] == binarize and f"{elbo:.2f} nats" in (out / "README.md").read_text()
+    default = f"vae-mnist-{'mlp-' if architecture == 'mlp' else ''}z2"
+    assert f"\n# {default}: a variational autoencoder" in (out / "README.md").read_text()  # not the folder's "# out"
     model = load_model(VAE, str(out), train_command="python training/train_vae.py")
     assert (model.latent_dim, model.architecture) == (2, architecture)
     encodings = load_file(str(out / train_vae.TEST_ENCODINGS))
@@ -34,7 +36,6 @@ def test_one_epoch_writes_the_hub_layout_and_a_card_with_the_held_out_elbo(tmp_p
     assert "- **MNIST test, test figure:** 12.34 nats" in card and "`python bench.py` (2026-11-23)" in card
     assert f"{elbo:.2f} nats" in card  # the training figures are still there
     # the snippet loads the folder the flags would write by default, and the note above it says where this one went
-    default = f"vae-mnist-{'mlp-' if architecture == 'mlp' else ''}z2"
     assert train_vae.USAGE.substitute(name=default, command=metrics["command"]) in card
     assert f"This checkpoint was written to `{out}`: give that folder" in card and f"in place of `pretrained/{default}`" in card
     assert json.loads((out / "metrics.json").read_text())["test"]["card_lines"] == {"test figure": "12.34 nats"}
@@ -46,7 +47,7 @@ def test_a_shipped_card_is_what_its_metrics_render_as_the_benchmark_rewrites_it(
     template no longer fits would end that 36-minute run in a traceback, and a card the template no longer
     renders would change under the next benchmark run for reasons unrelated to it."""
     monkeypatch.setattr("training.cards.PROJECT_ROOT", tmp_path)  # a copy of pretrained/<name>: where the card is
-    folder = tmp_path / "pretrained" / name  # the card's title is the folder's name
+    folder = tmp_path / "pretrained" / name  # in its pretrained/, so its "Use" section needs no note
     folder.parent.mkdir()
     folder.mkdir()
     for file in ("metrics.json", "README.md"):

@@ -120,11 +120,11 @@ def last_sample_grid(folder: Path) -> Path:
 
 
 def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metrics: dict,
-            tensors: dict[str, dict[str, torch.Tensor]] | None = None, samples_epoch: int | None = None) -> None:
+            tensors: dict[str, dict[str, torch.Tensor]] | None = None, samples: Path | None = None) -> None:
     """Write ``args.output_dir`` in Hub layout and upload it when ``--push-to-hub`` asks.
 
     The folder holds config.json + model.safetensors, the model card and its measured metrics, and
-    the run's final loss curve and the sample grid of ``samples_epoch`` (default: the last), which the card
+    the run's final loss curve and the picture ``samples`` (default: the last epoch's sample grid), which the card
     shows (tens of kB), and any extra ``tensors`` files (name → tensors, written as safetensors) a demo needs
     beside the weights. The card is written first because ``save_pretrained`` only writes its generic card when
     there is no README.md yet.
@@ -139,9 +139,7 @@ def publish(model: torch.nn.Module, args: argparse.Namespace, *, card: str, metr
     (out_dir / "README.md").write_text(card)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     shutil.copyfile(run_dir / "loss_curve.png", out_dir / "loss_curve.png")
-    samples = (run_dir / "samples" / f"epoch_{samples_epoch:03d}.png" if samples_epoch
-               else last_sample_grid(run_dir / "samples"))
-    shutil.copyfile(samples, out_dir / "samples.png")
+    shutil.copyfile(samples or last_sample_grid(run_dir / "samples"), out_dir / "samples.png")
     for name, file_tensors in (tensors or {}).items():
         save_file({key: value.contiguous() for key, value in file_tensors.items()}, str(out_dir / name))
     model.save_pretrained(out_dir)

@@ -40,7 +40,7 @@ from training.cards import (  # noqa: E402
     RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     MNIST_DATA, OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, Objective, add_training_args, fit, fraction,
-    model_folder_or_repo, non_negative_float, positive_int, run_script, writable_folder)
+    model_folder_or_repo, non_negative_float, positive_int, run_script, save_sample_grid, writable_folder)
 
 GRID_COLUMNS = 10
 EPOCH_EVAL_PER_CLASS, FINAL_EVAL_PER_CLASS = 100, 1000
@@ -133,19 +133,23 @@ def conditional_accuracy(generator: Generator, classifier: DigitClassifier, per_
     return report
 
 
+def draw_grid(generator: Generator) -> torch.Tensor:
+    """Row d: ``generator``'s digit d from the same 10 fixed noise vectors, so epochs and runs can be compared."""
+    device = next(generator.parameters()).device
+    noise = torch.randn(GRID_COLUMNS, generator.noise_dim, generator=torch.Generator().manual_seed(2))
+    labels = torch.arange(10, device=device).repeat_interleave(GRID_COLUMNS)
+    return generator(noise.repeat(10, 1).to(device), labels)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     images, labels = load_mnist("train", args.data_root)
     train = TensorDataset(images[: args.limit_train], labels[: args.limit_train])
     classifier = CLASSIFIER.load(args.classifier)
-    grid_noise = torch.randn(GRID_COLUMNS, args.noise_dim, generator=torch.Generator().manual_seed(2))
 
     def sample_grid(model: ConditionalGAN) -> torch.Tensor:
-        """Row d: the EMA generator's digit d from the same 10 fixed noise vectors, so epochs can be compared."""
-        device = next(model.parameters()).device
-        labels = torch.arange(10, device=device).repeat_interleave(GRID_COLUMNS)
-        return model.generator_ema(grid_noise.repeat(10, 1).to(device), labels)
+        return draw_grid(model.generator_ema)  # the one judged each epoch
 
     def classifier_error(model: ConditionalGAN) -> float:
         classifier.to(next(model.parameters()).device)
@@ -172,7 +176,10 @@ def main(argv: list[str] | None = None) -> None:
     metrics["discriminator_parameters"] = sum(p.numel() for p in model.discriminator.parameters())
     metrics["per_epoch"] = {"classifier_error_1000_ema_samples": history.epoch_eval_loss,
                             "train_seconds_at_end": history.epoch_end_seconds}
-    publish(generator, args, card=model_card(metrics, args), metrics=metrics)
+    samples = args.run_dir / "published_samples.png"  # the card's pictures are the published generator's, G's too
+    with torch.inference_mode():
+        save_sample_grid(draw_grid(generator), samples, GRID_COLUMNS)
+    publish(generator, args, card=model_card(metrics, args), metrics=metrics, samples=samples)
 
 
 LOSS_TEXT = {
@@ -189,7 +196,7 @@ def model_card(metrics: dict, args: argparse.Namespace) -> str:
     per_class = " | ".join(f"{value:.1%}" for value in metrics["per_class_accuracy"])
     return f"""{card_front_matter(['gan', 'conditional-gan', 'mnist'], metrics=('accuracy',))}
 
-# {args.output_dir.name}: a conditional DCGAN that draws the digit you ask for
+# cgan-mnist: a conditional DCGAN that draws the digit you ask for
 
 The generator maps a noise vector z ~ N(0, I) ({args.noise_dim}-d) and a digit label y (through a
 learned 32-d embedding, concatenated with z) to a 28×28 image: a linear layer to 7×7 feature maps, then
@@ -209,7 +216,8 @@ with LeakyReLU give image features h, scored as ψ(h) + ⟨embed(y), h⟩{spectr
 - **Per digit 0–9:** {per_class}
 
 {card_command_and_pictures(metrics, 'D loss and its classifier error per epoch; G loss, D(x) and D(G(z)) per step',
-                           'Row d: digit d from the same 10 fixed noise vectors (EMA generator), last epoch')}
+                           f"Row d: digit d from the same 10 fixed noise vectors, drawn by the published generator "
+                           f"({metrics['published']}) after the last epoch")}
 
 {use_section(USAGE, args.output_dir)}
 """

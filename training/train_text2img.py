@@ -57,7 +57,7 @@ from training.cards import (  # noqa: E402
     RESUMED_NOTE, batch_words, card_command_and_pictures, card_front_matter, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, Objective, add_training_args, fit, fraction,
-    model_folder_or_repo, non_negative_float, positive_int, run_script, writable_folder)
+    model_folder_or_repo, non_negative_float, positive_int, run_script, save_sample_grid, writable_folder)
 
 GRID_CAPTIONS = ("a large red circle in the centre", "a small blue square on the left", "a big yellow triangle at the top",
                  "a green cross left of a purple diamond", "a cyan disc above a red box",
@@ -204,6 +204,14 @@ def averaged_model(gan: TextToImageGAN) -> TextToImage:
     return model
 
 
+def draw_grid(model: TextToImage, generator: TextConditionedGenerator) -> torch.Tensor:
+    """Row i: GRID_CAPTIONS[i] (the last three use held-out pairs) as ``model`` reads it, drawn by ``generator`` from the
+    same fixed noise per column, so epochs and runs can be compared."""
+    noise = torch.randn(GRID_COLUMNS, generator.noise_dim, generator=torch.Generator().manual_seed(2))
+    text = model.embed(list(GRID_CAPTIONS)).repeat_interleave(GRID_COLUMNS, dim=0)
+    return generator(noise.repeat(len(GRID_CAPTIONS), 1).to(text.device), text)
+
+
 def keep_if_best(gan: TextToImageGAN, error: float, path: Path) -> None:
     """Save the averaged model to ``path`` when ``error`` is below the one saved there (the file holds its error, so
     a resumed run keeps comparing against the right epoch)."""
@@ -222,12 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     reader = SCENE_READER.load(args.reader)
     train = make_scene_set(count, TRAIN_SEEDS, "train", progress=True)
     check = make_scene_set(EPOCH_EVAL_SIZE, EVAL_SEEDS, "train")
-    grid_noise = torch.randn(GRID_COLUMNS, args.noise_dim, generator=torch.Generator().manual_seed(2))
 
     def sample_grid(gan: TextToImageGAN) -> torch.Tensor:
-        """Row i: GRID_CAPTIONS[i] (the last three use held-out pairs) from the same fixed noise, EMA generator."""
-        text = gan.model.embed(list(GRID_CAPTIONS)).repeat_interleave(GRID_COLUMNS, dim=0)
-        return gan.ema.model(grid_noise.repeat(len(GRID_CAPTIONS), 1).to(text.device), text)
+        return draw_grid(gan.model, gan.ema.model)  # the moving average, which is judged each epoch
 
     def alignment_error(gan: TextToImageGAN) -> float:
         reader.to(gan.model.device)
@@ -263,7 +268,10 @@ def main(argv: list[str] | None = None) -> None:
     metrics["discriminator_parameters"] = sum(p.numel() for p in gan.discriminator.parameters())
     metrics["per_epoch"] = {"alignment_error_500_ema_pictures": history.epoch_eval_loss,
                             "train_seconds_at_end": history.epoch_end_seconds}
-    publish(candidates[published], args, card=model_card(metrics, args), metrics=metrics, samples_epoch=published_epoch)
+    samples = args.run_dir / "published_samples.png"  # the card's pictures are the published generator's, G's too
+    with torch.inference_mode():
+        save_sample_grid(draw_grid(candidates[published], candidates[published].generator), samples, GRID_COLUMNS)
+    publish(candidates[published], args, card=model_card(metrics, args), metrics=metrics, samples=samples)
 
 
 AUX_TEXT = ("D also reads each real scene slot by slot with an auxiliary head (cross-entropy per slot and attribute), "
@@ -323,7 +331,8 @@ Per-epoch check of the averaged G ({EPOCH_EVAL_SIZE} captions, share with every 
 The full measurement, held-out pairs included, is in the project's `benchmarks/results/text2img_quality.md`.
 
 {card_command_and_pictures(metrics, 'D loss and the alignment error per epoch; G, text and D verdicts per step',
-                           f'One caption per row (the last three with held-out pairs), same noise per column, epoch {metrics["published_epoch"]}')}
+                           f'One caption per row (the last three with held-out pairs), same noise per column, drawn by the published '
+                           f'generator: {metrics["published"]}')}
 
 {use_section(USAGE, args.output_dir)}
 """

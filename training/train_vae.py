@@ -171,7 +171,7 @@ def model_card(metrics: dict, args: argparse.Namespace) -> str:
     held_out, curve = ("Held-out negative ELBO", "Negative ELBO") if binary else ("Held-out loss (BCE + KL on grey levels)", "BCE + KL")
     return f"""{card_front_matter(['variational-autoencoder', 'mnist'])}
 
-# {args.output_dir.name}: a variational autoencoder for handwritten digits, {args.latent_dim}-d latent space
+# {default_name(args)}: a variational autoencoder for handwritten digits, {args.latent_dim}-d latent space
 
 The encoder maps a digit to the mean μ and log-variance log σ² of a Gaussian q(z|x) over a
 {args.latent_dim}-d latent space; a sample z = μ + σ ⊙ ε (ε ~ N(0, I)) goes through the decoder, which gives
