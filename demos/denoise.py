@@ -378,7 +378,7 @@ def build_tab(hub_user: str | None = None) -> None:
                 with gr.Row():
                     zoom_across = gr.Slider(0, 100, value=50, step=1, precision=0, label="Detail centre: across (% of the width)",
                                             elem_id="denoise-zoom-across")
-                    zoom_down = gr.Slider(0, 100, value=50, step=1, precision=0, label="down (% of the height)", elem_id="denoise-zoom-down")
+                    zoom_down = gr.Slider(0, 100, value=50, step=1, precision=0, label="Detail centre: down (% of the height)", elem_id="denoise-zoom-down")
                 photo_scores = gr.Dataframe(headers=SCORE_HEADERS, label="Quality against the original photo", **SCORE_LAYOUT,
                                             interactive=False, elem_id="denoise-photo-scores")
                 photo_file = gr.File(label="Download the denoised photo (PNG)", elem_id="denoise-photo-download")

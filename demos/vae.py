@@ -88,7 +88,8 @@ def endpoint_labels(name: str, endpoint: Endpoint | None = None) -> tuple[str, s
 
 def with_endpoint_labels(handler: Callable, name: str) -> Callable:
     """``handler`` (one that sets endpoint ``name``) for the page: the endpoint's two pictures come with the captions
-    that say what they are now. The API's endpoints send the pictures alone, so their callers get plain files."""
+    that say what they are now, as labels and as alt text (what a screen reader says of them). The API's endpoints
+    send the pictures alone, so their callers get plain files."""
     @wraps(handler)  # Gradio reads the handler's own signature (its request argument) through the wrapper
     def labelled(*args, **kwargs):
         result = handler(*args, **kwargs)
@@ -96,8 +97,8 @@ def with_endpoint_labels(handler: Callable, name: str) -> Callable:
             return result
         endpoint, image, reconstruction, *walk_views = result
         image_label, reconstruction_label = endpoint_labels(name, endpoint)
-        return (endpoint, gr.update(value=image, label=image_label),
-                gr.update(value=reconstruction, label=reconstruction_label), *walk_views)
+        return (endpoint, gr.update(value=image, label=image_label, alt_text=image_label),
+                gr.update(value=reconstruction, label=reconstruction_label, alt_text=reconstruction_label), *walk_views)
     return labelled
 
 

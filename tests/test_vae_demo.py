@@ -298,8 +298,8 @@ def test_a_prior_sample_is_not_called_a_digit_or_a_reconstruction(tab):
     controls = [4, "slerp", "mean", 0]
     [from_prior] = handlers_of(blocks, "vae-a-prior-button", "click")
     endpoint, image, reconstruction = from_prior(3, start[3], *controls)[:3]
-    assert endpoint.from_prior and image["label"] == "A: a prior sample z, decoded"
-    assert reconstruction["label"] == "A: the same z (never encoded)"
+    assert endpoint.from_prior and image["label"] == image["alt_text"] == "A: a prior sample z, decoded"
+    assert reconstruction["label"] == reconstruction["alt_text"] == "A: the same z (never encoded)"  # a screen reader's too
     decoded = demo.enlarge(demo.decode(tab.model, torch.from_numpy(endpoint.mean)[None])[0], 4)
     np.testing.assert_array_equal(image["value"], decoded)
     np.testing.assert_array_equal(reconstruction["value"], decoded)
@@ -307,6 +307,7 @@ def test_a_prior_sample_is_not_called_a_digit_or_a_reconstruction(tab):
     endpoint, image, reconstruction = upload_b(dropped(Path(example_paths()[0])), None, start[0], *controls)[:3]
     assert not endpoint.from_prior
     assert (image["label"], reconstruction["label"]) == ("B: the digit (28×28)", "B: reconstruction of μ")
+    assert (image["alt_text"], reconstruction["alt_text"]) == ("B: the digit (28×28)", "B: reconstruction of μ")
     np.testing.assert_array_equal(reconstruction["value"], demo.enlarge(endpoint.reconstruction, 4))
     [api_prior] = handlers_of(blocks, "vae-api-a-prior", "click")
     assert isinstance(api_prior(3, start[3], *controls)[1], np.ndarray)
