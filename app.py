@@ -151,8 +151,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help=f"load each model from the Hub repo USER/<model-name> (env: {HUB_USER_ENV}); "
                              "an empty USER loads pretrained/")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    parser.add_argument("--port", type=port_number, default=os.environ.get("GRADIO_SERVER_PORT", "7860"),
+                        help="env: GRADIO_SERVER_PORT")
     return parser.parse_args(argv)
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port. Past 65535 Gradio's bind raised an OverflowError traceback, once the tabs were
+    built (a minute's work)."""
+    port = int(text)
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535, got {port}")
+    return port
 
 
 def launch(demo: gr.Blocks, host: str, port: int, **kwargs) -> None:

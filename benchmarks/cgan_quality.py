@@ -59,7 +59,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--truncation", nargs="*", type=positive_float, default=[0.75, 0.5], help="noise scales to try besides 1")
     parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.truncation = [scale for scale in dict.fromkeys(args.truncation) if scale != 1]  # each measured once, 1 always
+    return args
 
 
 @torch.inference_mode()

@@ -39,6 +39,7 @@ from generative.data.mnist import load_mnist  # noqa: E402
 from generative.hub import load_metrics  # noqa: E402
 from generative.metrics.image_quality import BENCHMARK_LEVELS, corrupt_test_set, mean_scores, model_denoiser  # noqa: E402
 from training.loop import non_negative_int, positive_int, run_script, writable_folder  # noqa: E402
+from training.train_dae import VALIDATION_SIZE  # noqa: E402
 
 DAE = "denoising autoencoder"
 NOISY = "noisy input"
@@ -60,10 +61,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", default=DAE_MNIST.source(), help="checkpoint folder or Hub repo id")
     parser.add_argument("--limit", type=positive_int, default=None, help="score the first N test digits only (quick runs)")
     parser.add_argument("--bm3d-n", type=non_negative_int, default=300, help="run BM3D on the first N test digits (0: skip)")
-    parser.add_argument("--val-n", type=positive_int, default=200, help="MNIST train digits (the last ones) to tune filters on")
+    parser.add_argument("--val-n", type=positive_int, default=200,
+                        help=f"MNIST train digits (the last ones, at most {VALIDATION_SIZE:,}) to tune filters on")
     parser.add_argument("--jobs", type=positive_int, default=2, help="processes for the per-digit classical filters")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.val_n > VALIDATION_SIZE:  # the report says the tuning digits are held out
+        parser.error(f"--val-n must be at most {VALIDATION_SIZE:,}, the training digits the autoencoder held out, "
+                     f"got {args.val_n:,}")
+    return args
+
+
+def target_scope(report: dict) -> str:
+    """Nothing for a whole-set run; a quick run's verdict is of its first digits only, not the benchmark's."""
+    return "" if report["n_test"] == 10_000 else f" (its first {report['n_test']:,} test digits only: the target is for all 10,000)"
 
 
 def level_label(kind: str, level: float) -> str:
@@ -179,7 +190,7 @@ target: ≥ {TARGET_DB:g} dB at {', '.join(level_label(*lv) for lv in TARGET_LEV
 |---|---|---|---|---|
 {chr(10).join(margin_rows)}
 
-**Target {'met' if target['met'] else 'NOT met'}**{'' if target['met'] else ' at: ' + ', '.join(target['failed_levels'])}.
+**Target {'met' if target['met'] else 'NOT met'}**{'' if target['met'] else ' at: ' + ', '.join(target['failed_levels'])}{target_scope(report)}.
 """
 
 

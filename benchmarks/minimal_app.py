@@ -16,7 +16,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:  # (app.py's own check would bring its imports into this baseline)
+        parser.error(f"argument --port: must be from 1 to 65535, got {args.port}")
+    return args
 
 
 if __name__ == "__main__":

@@ -33,7 +33,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pairs", type=positive_int, default=40)
     parser.add_argument("--steps", type=positive_int, default=8, help="pictures per blend, both captions included (the tab's default)")
     parser.add_argument("--out-dir", type=writable_folder, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.steps < 2:
+        parser.error(f"--steps must be at least 2, a blend's two captions, got {args.steps}")
+    return args
 
 
 def random_caption(rng: np.random.Generator) -> str:

@@ -1,6 +1,7 @@
 """The benchmarks' command lines: expected errors end with a message as the training scripts' do, not a traceback, and
 the quick checks their docstrings quote write to /tmp, never over the results the README quotes."""
 import ast
+import json
 import runpy
 import shlex
 import subprocess
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks import (cgan_quality, denoise_quality, denoise_speed, fid_agreement, photo_denoise_quality,
-                        text2img_generator_probe, text2img_quality, text2img_text_weight_decay, vae_quality)
+from benchmarks import (cgan_quality, denoise_quality, denoise_speed, fid_agreement, minimal_app, photo_denoise_quality,
+                        text2img_blends, text2img_generator_probe, text2img_quality, text2img_text_weight_decay, vae_quality)
 from benchmarks.common import RESULTS_DIR
 from generative.provenance import PROJECT_ROOT
 
@@ -76,14 +77,32 @@ def test_the_exit_is_the_training_scripts_one_status_1_and_no_traceback(tmp_path
     (denoise_speed.parse_args, ["--cold-timeout", "0"], "argument --cold-timeout: must be a number > 0, got 0"),
     (text2img_generator_probe.parse_args, ["--lr", "-0.001"], "argument --lr: must be a number ≥ 0"),
     (text2img_text_weight_decay.parse_args, ["--weight-decays", "0.01", "-1"], "argument --weight-decays: must be a number ≥ 0"),
+    (text2img_blends.parse_args, ["--steps", "1"], "--steps must be at least 2, a blend's two captions, got 1"),
+    (denoise_quality.parse_args, ["--val-n", "5001"], "--val-n must be at most 5,000, the training digits the autoencoder "
+                                                      "held out, got 5,001"),
+    (minimal_app.parse_args, ["--port", "99999"], "argument --port: must be from 1 to 65535, got 99999"),
 ], ids=["photo --sets", "photo --color-bm3d", "cgan --compare, no =", "cgan --compare, no name", "photo --limit 0",
         "--out-dir a file", "dae --limit -5", "text2img --count 99", "text2img --fid-count 1", "vae --steps 1",
         "vae --iwae-images past the test set", "cgan --truncation 0", "denoise speed --cold-timeout 0", "probe --lr -0.001",
-        "weight decay -1"])
+        "weight decay -1", "blends --steps 1", "dae --val-n past the held-out digits", "minimal app --port 99999"])
 def test_bad_flags_are_usage_errors(parse_args, flags, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         parse_args(flags)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_each_noise_scale_is_measured_once_and_1_always():
+    """``--truncation 1 1`` measured scale 1 three times: three identical rows, three times the work."""
+    assert cgan_quality.parse_args(["--truncation", "1", "1", "0.5", "0.5"]).truncation == [0.5]
+    assert cgan_quality.parse_args([]).truncation == [0.75, 0.5]
+
+
+def test_a_quick_digit_runs_verdict_says_it_is_of_its_first_digits_only():
+    """A ``--limit 10`` run ended in "**Target met**." with nothing to say it was not the benchmark's verdict."""
+    assert denoise_quality.target_scope({"n_test": 10}) == " (its first 10 test digits only: the target is for all 10,000)"
+    assert denoise_quality.target_scope({"n_test": 10_000}) == ""
+    shipped = json.loads((PROJECT_ROOT / "benchmarks/results/denoise_quality.json").read_text())
+    assert "**Target met**." in denoise_quality.to_markdown(shipped)
 
 
 def test_compare_runs_are_name_and_folder_pairs():

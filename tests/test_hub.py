@@ -270,3 +270,17 @@ def test_a_token_the_hub_refuses_stops_training_before_it_starts(monkeypatch, st
         raise huggingface_hub.errors.HfHubHTTPError(f"{status} Client Error\nno", response=response)
     monkeypatch.setattr(huggingface_hub.HfApi, "whoami", refusing)
     assert token_refused() == f"the Hub refuses the token ({status} Client Error)"
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "http"])
+def test_the_app_refuses_a_port_that_is_not_one_before_building_the_tabs(port, monkeypatch, capsys):
+    """Past 65535 the app built every tab and then ended in Gradio's OverflowError traceback."""
+    import app
+
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        app.parse_args(["--port", port])
+    says = f"must be from 1 to 65535, got {port}" if port.isdigit() else f"invalid port_number value: '{port}'"
+    assert exit_info.value.code == 2 and f"argument --port: {says}" in capsys.readouterr().err
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7871")
+    assert app.parse_args([]).port == 7871 and app.parse_args(["--port", "8000"]).port == 8000
