@@ -163,9 +163,14 @@ def weights_mismatch(model_class: type, config: dict, weights: Path) -> str:
 
 def how_to_get(source: str, train_command: str, *, typo: bool = False) -> str:
     """The advice a failed load ends with. A script's plain command writes pretrained/, which a Hub repo source never
-    reads: for one, the repo needs the checkpoint pushed, or the load should name a folder instead."""
-    if is_local(source) or typo:
+    reads: for one, the repo needs the checkpoint pushed, or the load should name a folder instead. A folder elsewhere
+    (a benchmark's ``--model runs/x``) needs ``--output-dir``: the plain command would replace the shipped checkpoint
+    and leave that folder missing."""
+    if typo or (is_local(source) and ("--output-dir" in train_command
+                                       or Path(os.path.abspath(source)).is_relative_to(PRETRAINED_DIR))):
         return f"Train one with: {train_command}"
+    if is_local(source):
+        return f"Train one into it, adding `--output-dir {source}` to: {train_command}"
     return (f"Check the repo id and the connection; or load the folder in pretrained/ instead (the app: with `--hub \"\"`, "
             f"or without --hub and {HUB_USER_ENV}); or train one, adding `--push-to-hub {source}` to: {train_command}")
 

@@ -51,7 +51,8 @@ def test_a_missing_checkpoint_ends_with_how_to_train_one(script, flags, tmp_path
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(tmp_path))
     nope = tmp_path / "nope"
     ended = run_as_script(monkeypatch, script, "--model", str(nope), "--out-dir", str(tmp_path / "out"), *flags)
-    assert str(ended.code).startswith(f"error: No checkpoint at {nope}") and "Train one with: python training/" in ended.code
+    assert str(ended.code).startswith(f"error: No checkpoint at {nope}")
+    assert f"Train one into it, adding `--output-dir {nope}` to: python training/" in ended.code  # not into pretrained/
 
 
 def test_the_exit_is_the_training_scripts_one_status_1_and_no_traceback(tmp_path):

@@ -168,7 +168,8 @@ def test_a_missing_folder_deeper_than_a_repo_id_is_named_as_a_folder(offline_hub
     for source in ("runs/cgan-compare/hinge", "runs/", "runs\\hinge", "C:\\models\\dae"):
         with pytest.raises(CheckpointError) as refusal:
             load_model(DenoisingAutoencoder, source, train_command=TRAIN)
-        assert str(refusal.value) == f"No checkpoint at {source} (there is no such folder). Train one with: {TRAIN}"
+        assert str(refusal.value) == (f"No checkpoint at {source} (there is no such folder). Train one into it, adding "
+                                      f"`--output-dir {source}` to: {TRAIN}")  # the plain command writes pretrained/
     (tmp_path / "model.safetensors").write_bytes(b"")  # a checkpoint's file given for its folder
     with pytest.raises(CheckpointError, match=r"\(it is a file, not a folder\)"):
         load_model(DenoisingAutoencoder, "./model.safetensors", train_command=TRAIN)
@@ -193,7 +194,7 @@ def test_weights_damaged_inside_a_whole_file_are_refused_not_served(tmp_path):
     weights[damaged] = weights[damaged].clone().fill_(float("nan"))
     save_file(weights, folder / "model.safetensors")
     with pytest.raises(CheckpointError, match=rf"1 of its weight tensors hold NaN or infinite values \({damaged}\), so "
-                                              r"model.safetensors is damaged\. Train one with: python training/train_dae"):
+                                              r"model.safetensors is damaged\. Train one into it, adding `--output-dir .*` to: python training/train_dae"):
         load_model(DenoisingAutoencoder, str(folder), train_command=TRAIN)
 
 

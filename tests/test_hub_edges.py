@@ -19,7 +19,8 @@ def test_a_windows_drive_path_written_with_forward_slashes_is_a_folder(tmp_path,
         assert is_local(source), source
         with pytest.raises(CheckpointError) as refusal:
             load_model(DenoisingAutoencoder, source, train_command=TRAIN)
-        assert str(refusal.value) == f"No checkpoint at {source} (there is no such folder). Train one with: {TRAIN}"
+        assert str(refusal.value) == (f"No checkpoint at {source} (there is no such folder). Train one into it, adding "
+                                      f"`--output-dir {source}` to: {TRAIN}")
     assert not is_local("someone/dae-mnist")
 
 
