@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demos.background import cancellable
+from demos.background import SessionWork, cancellable
 from demos.inputs import (GALLERY_BUTTONS, IMAGE_BUTTONS, MAX_SEED, Refusal, UploadGuard, api_endpoint,
                           bring_into_sight, checked_choice, checked_flag, checked_seed, clicked_point,
                           digit_from_pixels, digit_from_sketch, digit_input, enlarge, example_paths, is_number,
@@ -98,6 +98,7 @@ class DenoiseTab:
         self.photo_model, self.photo_error = self._load(PHOTO_DENOISER, self.photo_source)
         self.photo_metrics = load_metrics(self.photo_source) if self.photo_model else None
         self.photo_benchmark = photo_quality_report(self.photo_source) if self.photo_model else None
+        self.work = SessionWork()  # per session: the stop events of its runs, for the Stop button
         self.files = OutputFolder("denoise")
         self.uploads = UploadGuard()
 
@@ -236,6 +237,12 @@ class DenoiseTab:
         rerun = self.from_upload if kind == "upload" else self.from_sketch
         return rerun(value, choice, noise_kind, level, seed, already_noisy, sigma, ensemble)
 
+    def stop_on_page(self, request: gr.Request | None) -> str:
+        """The Stop button: this session's runs stop before their next tile, and the note says so. A cancelled run
+        shows nothing, so the views stay as the last run left them."""
+        self.work.stop(request)
+        return STOPPED
+
     def rerun_if_shown(self, route: str):
         """The change handler of a setting only ``route``'s model uses: it reruns when that model made the result on
         show, and otherwise does nothing (a digit's noise level must not redo, and make the user wait for, a photo)."""
@@ -266,11 +273,6 @@ class DenoiseTab:
             return load(path)
         except ImageInputError as err:
             raise Refusal(str(err)) from None
-
-
-def stopped() -> str:
-    """The note for the Stop button: a cancelled run shows nothing, so the views stay as the last run left them."""
-    return STOPPED
 
 
 def noise_settings_in_use(already_noisy) -> tuple:
@@ -401,9 +403,10 @@ def build_tab(hub_user: str | None = None) -> None:
     api_outputs, fit_api = without_outputs(outputs, source_state, photo_views)
 
     # Every run is ``cancellable``: the tab's Stop (and an API caller's cancel) ends a photo's work before its next tile.
-    # A plain handler ran on in its thread after a cancel, holding one of the two model workers for minutes.
+    # A plain handler ran on in its thread after a cancel, holding one of the two model workers for minutes. The page's
+    # runs are also ``watched``, for the runs Gradio's cancel misses.
     def page_event(handler):
-        return cancellable(fit_page(noted_on_refusal(handler, outputs, route_note, note=NOT_DENOISED)))
+        return cancellable(tab.work.watched(fit_page(noted_on_refusal(handler, outputs, route_note, note=NOT_DENOISED))))
     model_runs = [
         digit.sketch_button.click(page_event(tab.from_sketch), [digit.sketch, *controls], page_outputs, api_visibility="private",
                                   preprocess=False, **MODEL_RUNS),
@@ -431,7 +434,7 @@ def build_tab(hub_user: str | None = None) -> None:
                              (level, digit_setting), (sigma, photo_setting), (ensemble, photo_setting)):
         model_runs.append(control.change(page_event(handler), [source_state, *controls], page_outputs, api_visibility="private",
                                          preprocess=False, **MODEL_RUNS))
-    stop.click(stopped, None, route_note, cancels=model_runs, api_visibility="private", queue=False)
+    stop.click(tab.stop_on_page, None, route_note, cancels=model_runs, api_visibility="private", queue=False)
     already_noisy.change(noise_settings_in_use, already_noisy, [noise_kind, level, sigma, seed], api_visibility="private",
                          queue=False)
     for photo in (photo_clean, photo_noisy, photo_denoised):

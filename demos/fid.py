@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import threading
-from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from demos.background import cancel_event, cancellable
+from demos.background import SessionWork, cancellable
 from demos.inputs import (IMAGE_BUTTONS, MAX_SEED, Refusal, api_endpoint, checked_choice, checked_flag, checked_int,
                           checked_seed, noted_on_refusal, upload_path)
 from demos.reports import benchmark_report, machine
@@ -192,49 +191,24 @@ class FIDTab:
         self.hub_user = hub_user
         self.extractors: dict[tuple[str, str], Extractor] = {}
         self.generators: dict[str, torch.nn.Module] = {}
-        self.running: dict[str | None, set[threading.Event]] = {}  # per session: the stop events of its measurements
-        self.running_lock = threading.Lock()
+        self.work = SessionWork()  # per session: the stop events of its measurements
         self.loading_lock = threading.Lock()  # else two first requests would each read and build the same network
         # The work of one measurement at a time, whatever Gradio's slot says: a cancel frees the slot at once, and the
         # cancelled work stops only at its next image.
         self.measuring_lock = threading.Lock()
 
-    @contextmanager
-    def stoppable(self, request: gr.Request | None):
-        """A stop event for one measurement, which ``stop`` sets from the same session (a page, or one
-        gradio_client Client), and a cancel of the API's event too (``cancellable``): the work checks it."""
-        session, event = request.session_hash if request else None, cancel_event() or threading.Event()
-        with self.running_lock:
-            self.running.setdefault(session, set()).add(event)
-        try:
-            yield event
-        finally:
-            with self.running_lock:
-                self.running[session].discard(event)
-                if not self.running[session]:
-                    del self.running[session]
-
-    def stop(self, request: gr.Request | None) -> bool:
-        """Stop this session's running measurements, each before its next image or during its comparison; whether any
-        was running."""
-        with self.running_lock:
-            events = self.running.get(request.session_hash if request else None, set())
-            for event in events:
-                event.set()
-        return bool(events)
-
     def stop_on_page(self, request: gr.Request | None):
         """The Stop button: with nothing running the shown result stays (its cancel still drops a queued request)."""
-        return STOPPED if self.stop(request) else gr.skip()
+        return STOPPED if self.work.stop(request) else gr.skip()
 
     def stop_for_the_api(self, request: gr.Request | None) -> str:
         """``/fid_stop``: an answer either way (a skip reached a caller as a bare ``{'__type__': 'update'}``)."""
-        return STOPPED if self.stop(request) else NOTHING_TO_STOP
+        return STOPPED if self.work.stop(request) else NOTHING_TO_STOP
 
     def page_closed(self, request: gr.Request) -> None:
         """A closed or reloaded page stops its measurements: no one will see them, and the one-at-a-time slot they hold
         kept every other visitor waiting (the next one waited 135 s after a page closed 12 s into 300 Inception images)."""
-        self.stop(request)
+        self.work.stop(request)
 
     def extractor(self, kind: str, resize: str) -> Extractor:
         key = (kind, resize if kind == "inception" else "")
@@ -314,7 +288,7 @@ class FIDTab:
         sets = ((choice_a, upload_a, "A"), (choice_b, upload_b, "B"))
         try:
             # From the start: a Stop while the samples are drawn, or while a stopped measurement ends, counts too.
-            with self.stoppable(request) as stop, self.measuring_lock:
+            with self.work.stoppable(request) as stop, self.measuring_lock:
                 # Both sets first: a missing or wrong upload for B must not wait for A's features, which can take minutes.
                 sources = [of_set(label, self.source, choice, upload, count, seed, kind, resize, label)
                            for choice, upload, label in sets]

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
+from gradio.context import LocalContext
 from gradio.utils import get_type_hints
 import numpy as np
 import pytest
@@ -755,7 +756,7 @@ def test_stop_cancels_every_run_of_a_model_and_a_cancelled_photo_run_is_told_to_
     [cancel] = [fn for fn in stop_events if fn.cancels]
     assert set(cancel.cancels) == runs and len(runs) == 9  # the drawing, the upload and the seven controls
     [note] = [fn for fn in stop_events if fn.fn is not None]
-    assert note.fn() == denoise.STOPPED and [block.elem_id for block in note.outputs] == ["denoise-route"]
+    assert note.fn(None) == denoise.STOPPED and [block.elem_id for block in note.outputs] == ["denoise-route"]
 
     started, seen = threading.Event(), {}
 
@@ -773,6 +774,35 @@ def test_stop_cancels_every_run_of_a_model_and_a_cancelled_photo_run_is_told_to_
         if "told to stop" in seen:
             break
         time.sleep(0.1)
+    assert seen == {"told to stop": True}
+
+
+def test_stop_tells_its_own_sessions_photo_run_to_stop_where_gradios_cancel_missed_it(monkeypatch):
+    """After an earlier Stop, a dropped file's two change events left the page cancelling the repeat that had been
+    skipped, while the other ran on and put its photo over the "Stopped." note: the Stop handler itself now stops the
+    session's runs, without the cancel (the event that Gradio would close is never closed here)."""
+    with gr.Blocks() as blocks:
+        denoise.build_tab()
+    started, seen = threading.Event(), {}
+
+    def waiting(model, noisy, ensemble=False, stop=None):
+        started.set()
+        seen["told to stop"] = stop is not None and stop.wait(10)
+        raise Stopped("stopped")
+    monkeypatch.setattr(photo_demo, "denoise_photo", waiting)
+    [sigma_changed] = handlers_of(blocks, "denoise-photo-sigma", "change")
+    [stop] = [fn.fn for fn in events_of(blocks, "denoise-stop", "click") if fn.fn is not None]
+    page, other_page = gr.Request(session_hash="page"), gr.Request(session_hash="other page")
+    running = LocalContext.request.set(page)  # as Gradio sets it while it runs the page's event
+    try:
+        run = sigma_changed(("upload", photo_example_paths()[0], PHOTO), AUTO, "gaussian", 0.5, 0, False, 30, False)
+        assert isinstance(next(run), type(gr.skip()))  # the heartbeat while the photo is denoised
+    finally:
+        LocalContext.request.reset(running)
+    assert started.wait(10)
+    assert stop(other_page) == denoise.STOPPED and not seen  # another page's Stop leaves it running
+    assert stop(page) == denoise.STOPPED
+    assert isinstance(list(run)[-1], type(gr.skip()))  # it ends by itself, before its next tile, and changes nothing
     assert seen == {"told to stop": True}
 
 

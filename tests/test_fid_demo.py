@@ -291,12 +291,12 @@ def test_stop_ends_the_running_measurement_of_its_own_session_only(tab):
     worker = threading.Thread(target=measure_ten_thousand)
     worker.start()
     deadline = time.monotonic() + 60
-    while "page" not in tab.running and worker.is_alive() and time.monotonic() < deadline:
+    while "page" not in tab.work.running and worker.is_alive() and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert "page" in tab.running, "the measurement never started extracting"
+    assert "page" in tab.work.running, "the measurement never started extracting"
     assert tab.stop_on_page(other_page) == gr.skip()  # nothing of its own running: the shown result stays
     assert tab.stop_for_the_api(other_page) == fid_demo.NOTHING_TO_STOP  # the API's caller gets an answer
-    assert not any(event.is_set() for event in tab.running["page"])
+    assert not any(event.is_set() for event in tab.work.running["page"])
     assert tab.stop_on_page(page) == fid_demo.STOPPED
     worker.join(timeout=10)
     assert not worker.is_alive(), "the measurement went on after Stop"
@@ -304,8 +304,8 @@ def test_stop_ends_the_running_measurement_of_its_own_session_only(tab):
     assert re.fullmatch(r"Stopped after [\d,]+ of 10,000 images of 10,000 cGAN samples \(seed 0\)\. Press \*\*Measure\*\* "
                         r"to start again\.", text), text
     assert grid_a is None and grid_b is None
-    assert "page" not in tab.running  # the session's event is dropped with its measurement
-    assert tab.stop_on_page(None) == gr.skip() and tab.stop(None) is False  # an in-process call without a request
+    assert "page" not in tab.work.running  # the session's event is dropped with its measurement
+    assert tab.stop_on_page(None) == gr.skip() and tab.work.stop(None) is False  # an in-process call without a request
 
 
 def test_a_cancel_of_the_apis_handler_stops_the_measurement(tab):
@@ -314,12 +314,12 @@ def test_a_cancel_of_the_apis_handler_stops_the_measurement(tab):
     steps = cancellable(tab.measure, heartbeat_s=0.01)(MNIST_REFERENCE, None, CGAN, None, 10_000, 0, CLASSIFIER,
                                                        "pytorch-fid", False, False, gr.Request(session_hash="api"))
     deadline = time.monotonic() + 60
-    while "api" not in tab.running and time.monotonic() < deadline:
+    while "api" not in tab.work.running and time.monotonic() < deadline:
         next(steps)
-    assert "api" in tab.running, "the measurement never started"
+    assert "api" in tab.work.running, "the measurement never started"
     closed = time.monotonic()
     steps.close()
-    while "api" in tab.running and time.monotonic() < closed + 60:
+    while "api" in tab.work.running and time.monotonic() < closed + 60:
         time.sleep(0.01)
     # It stops at its first image once the samples are drawn (a second or two here); measured whole, it takes ~40 s.
     assert time.monotonic() - closed < 10, "the measurement went on after its handler was closed"
@@ -338,7 +338,7 @@ def test_a_measurement_waits_for_the_one_before_to_stop_and_a_stop_while_it_wait
         worker = threading.Thread(target=measure_twenty)
         worker.start()
         worker.join(timeout=1)
-        assert worker.is_alive() and "waiting" in tab.running  # waiting, and stoppable meanwhile
+        assert worker.is_alive() and "waiting" in tab.work.running  # waiting, and stoppable meanwhile
         assert tab.stop_for_the_api(page) == fid_demo.STOPPED
     worker.join(timeout=30)
     assert outcome["result"] == (f"Stopped after 0 of 20 images of 20 cGAN samples (seed 0). {fid_demo.AGAIN}", None, None)
@@ -351,13 +351,13 @@ def test_a_stop_while_the_samples_are_drawn_or_after_the_last_image_ends_the_mea
     def source_then_stop(*args):  # Stop pressed once set B's samples are drawn
         drawn = source(*args)
         if args[-1] == "B":
-            tab.stop(page)
+            tab.work.stop(page)
         return drawn
 
     def features_then_stop(drawn, *args):  # Stop pressed once B's last image is measured
         measured = features_of(drawn, *args)
         if measured is not drawn:  # images, not A's stored statistics
-            tab.stop(page)
+            tab.work.stop(page)
         return measured
 
     request = (MNIST_REFERENCE, None, CGAN, None, 20, 0, CLASSIFIER, "pytorch-fid", False, False, page)
