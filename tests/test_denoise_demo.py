@@ -746,6 +746,28 @@ def test_in_the_page_a_refused_upload_or_drawing_warns_and_keeps_what_is_shown(t
         answer(api_upload, None, *controls)
 
 
+def photo_run_until_told_to_stop(blocks, monkeypatch, session: str | None = None):
+    """The page's σ change on a shown photo, its photo work stubbed to wait until told to stop: the run (a
+    ``cancellable`` generator, past its first heartbeat, with its work started), and where the work notes whether it
+    was told. ``session`` is the page Gradio runs the event for."""
+    started, seen = threading.Event(), {}
+
+    def waiting(model, noisy, ensemble=False, stop=None):
+        started.set()
+        seen["told to stop"] = stop is not None and stop.wait(10)
+        raise Stopped("stopped")
+    monkeypatch.setattr(photo_demo, "denoise_photo", waiting)
+    [sigma_changed] = handlers_of(blocks, "denoise-photo-sigma", "change")
+    running = LocalContext.request.set(gr.Request(session_hash=session) if session else None)  # as Gradio sets it
+    try:
+        run = sigma_changed(("upload", photo_example_paths()[0], PHOTO), AUTO, "gaussian", 0.5, 0, False, 30, False)
+        assert isinstance(next(run), type(gr.skip()))  # the heartbeat while the photo is denoised
+    finally:
+        LocalContext.request.reset(running)
+    assert started.wait(10)
+    return run, seen
+
+
 def test_stop_cancels_every_run_of_a_model_and_a_cancelled_photo_run_is_told_to_stop(monkeypatch):
     """Stop cancels each page event that runs a model, and a cancel closes the event's handler, which sets the stop
     that the photo's tiles check: a plain handler ran on in its thread, holding one of the two model workers."""
@@ -758,17 +780,7 @@ def test_stop_cancels_every_run_of_a_model_and_a_cancelled_photo_run_is_told_to_
     [note] = [fn for fn in stop_events if fn.fn is not None]
     assert note.fn(None) == denoise.STOPPED and [block.elem_id for block in note.outputs] == ["denoise-route"]
 
-    started, seen = threading.Event(), {}
-
-    def waiting(model, noisy, ensemble=False, stop=None):
-        started.set()
-        seen["told to stop"] = stop is not None and stop.wait(10)
-        raise Stopped("stopped")
-    monkeypatch.setattr(photo_demo, "denoise_photo", waiting)
-    [sigma_changed] = handlers_of(blocks, "denoise-photo-sigma", "change")
-    run = sigma_changed(("upload", photo_example_paths()[0], PHOTO), AUTO, "gaussian", 0.5, 0, False, 30, False)
-    assert isinstance(next(run), type(gr.skip()))  # the heartbeat while the photo is denoised
-    assert started.wait(10)
+    run, seen = photo_run_until_told_to_stop(blocks, monkeypatch)
     run.close()  # what Gradio does to the handler of a cancelled event
     for _ in range(100):
         if "told to stop" in seen:
@@ -783,25 +795,10 @@ def test_stop_tells_its_own_sessions_photo_run_to_stop_where_gradios_cancel_miss
     session's runs, without the cancel (the event that Gradio would close is never closed here)."""
     with gr.Blocks() as blocks:
         denoise.build_tab()
-    started, seen = threading.Event(), {}
-
-    def waiting(model, noisy, ensemble=False, stop=None):
-        started.set()
-        seen["told to stop"] = stop is not None and stop.wait(10)
-        raise Stopped("stopped")
-    monkeypatch.setattr(photo_demo, "denoise_photo", waiting)
-    [sigma_changed] = handlers_of(blocks, "denoise-photo-sigma", "change")
     [stop] = [fn.fn for fn in events_of(blocks, "denoise-stop", "click") if fn.fn is not None]
-    page, other_page = gr.Request(session_hash="page"), gr.Request(session_hash="other page")
-    running = LocalContext.request.set(page)  # as Gradio sets it while it runs the page's event
-    try:
-        run = sigma_changed(("upload", photo_example_paths()[0], PHOTO), AUTO, "gaussian", 0.5, 0, False, 30, False)
-        assert isinstance(next(run), type(gr.skip()))  # the heartbeat while the photo is denoised
-    finally:
-        LocalContext.request.reset(running)
-    assert started.wait(10)
-    assert stop(other_page) == denoise.STOPPED and not seen  # another page's Stop leaves it running
-    assert stop(page) == denoise.STOPPED
+    run, seen = photo_run_until_told_to_stop(blocks, monkeypatch, session="page")
+    assert stop(gr.Request(session_hash="other page")) == denoise.STOPPED and not seen  # another page's leaves it running
+    assert stop(gr.Request(session_hash="page")) == denoise.STOPPED
     assert isinstance(list(run)[-1], type(gr.skip()))  # it ends by itself, before its next tile, and changes nothing
     assert seen == {"told to stop": True}
 
