@@ -161,13 +161,18 @@ def weights_mismatch(model_class: type, config: dict, weights: Path) -> str:
             "it may be another model's checkpoint")
 
 
+def inside_pretrained(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` is in pretrained/, written as a path there or reached through a link."""
+    return any(Path(path).is_relative_to(shipped) for path in (os.path.abspath(folder), Path(folder).resolve())
+               for shipped in (PRETRAINED_DIR, PRETRAINED_DIR.resolve()))
+
+
 def how_to_get(source: str, train_command: str, *, typo: bool = False) -> str:
     """The advice a failed load ends with. A script's plain command writes pretrained/, which a Hub repo source never
     reads: for one, the repo needs the checkpoint pushed, or the load should name a folder instead. A folder elsewhere
     (a benchmark's ``--model runs/x``) needs ``--output-dir``: the plain command would replace the shipped checkpoint
     and leave that folder missing."""
-    if typo or (is_local(source) and ("--output-dir" in train_command
-                                       or Path(os.path.abspath(source)).is_relative_to(PRETRAINED_DIR))):
+    if typo or (is_local(source) and ("--output-dir" in train_command or inside_pretrained(source))):
         return f"Train one with: {train_command}"
     if is_local(source):
         return f"Train one into it, adding `--output-dir {source}` to: {train_command}"

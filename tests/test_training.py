@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 from generative.data import mnist
 from generative.data.mnist import CacheNotWritable, load_mnist
 from generative.models import DenoisingAutoencoder
+from generative import hub
 from generative.hub import token_refused
 from generative.noise import corrupt_randomly
 from generative.provenance import PROJECT_ROOT, command_line, script_arguments
@@ -702,7 +703,7 @@ def test_links_into_the_cache_follow_the_data_root_given_now(tmp_path):
 def test_a_smoke_run_may_not_write_into_pretrained(tmp_path, data_root, monkeypatch, output):
     """The default output, a typed one (relative to the working folder), and a link into it; with a stand-in
     pretrained/, so that a broken guard cannot overwrite the shipped checkpoint."""
-    for module in (loop, train_dae):
+    for module in (loop, train_dae, hub):
         monkeypatch.setattr(module, "PRETRAINED_DIR", tmp_path / "pretrained")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pretrained" / "dae-mnist").mkdir(parents=True)

@@ -12,7 +12,6 @@ import argparse
 import inspect
 import json
 import math
-import os
 import shutil
 import sys
 import time
@@ -29,7 +28,8 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from generative.data.mnist import DATA_ROOT_ENV, CacheNotWritable
-from generative.hub import CONFIG_FILE, PRETRAINED_DIR, WEIGHTS_FILE, CheckpointError, hub_login_problem, is_local
+from generative.hub import (CONFIG_FILE, METRICS_FILE, PRETRAINED_DIR, WEIGHTS_FILE, CheckpointError, hub_login_problem,
+                           inside_pretrained, is_local)
 from generative.provenance import PROJECT_ROOT, file_hash, project_code, script_of
 from generative.writable import unwritable
 
@@ -108,7 +108,7 @@ def other_scripts_checkpoint(output_dir: Path, script: str) -> str | None:
     metrics.json's command says. ``config.json`` does not name the model's class, so without this check a VAE trained
     with ``--output-dir pretrained/cgan-mnist`` would replace the shipped cGAN, with only a "replacing" line to say so."""
     try:
-        command = json.loads((output_dir / "metrics.json").read_text())["command"]
+        command = json.loads((output_dir / METRICS_FILE).read_text())["command"]
         earlier = script_of(command)
     except (OSError, ValueError, TypeError, KeyError, StopIteration):
         return None  # no record of its run (a checkpoint from elsewhere, or none): replaced as before
@@ -140,12 +140,6 @@ def model_folder_or_repo(text: str) -> str:
     """An argparse type for a model given as a folder or a Hub repo id: a folder becomes its absolute path, so that
     ``pretrained/x``, ``./pretrained/x/`` and the default name the same model (``--resume`` compares them)."""
     return str(Path(text).resolve()) if is_local(text) else text
-
-
-def inside_pretrained(folder: Path) -> bool:
-    """Whether ``folder`` is in pretrained/, written as a path there or reached through a link."""
-    return any(Path(path).is_relative_to(shipped) for path in (os.path.abspath(folder), folder.resolve())
-               for shipped in (PRETRAINED_DIR, PRETRAINED_DIR.resolve()))
 
 
 def seed_int(text: str) -> int:
