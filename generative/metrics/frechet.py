@@ -3,7 +3,8 @@
 d² = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁ Σ₂)^½), with means and covariances in float64 as pytorch-fid
 computes them. ``sqrtm`` of a product of near-singular covariances can fail or come back complex: the
 usual guard adds ε·I to both and retries, drops an imaginary part that is numerically negligible, and
-refuses a large one rather than report a wrong number.
+refuses a large one rather than report a wrong number. Statistics holding NaN or infinity (a generator that
+diverged, say) are refused before ``sqrtm``, which would take hours over them at 2048-d and then fail.
 """
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ def frechet_distance(a: GaussianStats, b: GaussianStats) -> float:
     cov_a, cov_b = np.atleast_2d(a.covariance), np.atleast_2d(b.covariance)
     if mean_a.shape != mean_b.shape or cov_a.shape != cov_b.shape:
         raise ValueError(f"feature dimensions differ: {mean_a.shape} vs {mean_b.shape}")
+    if not all(np.isfinite(x).all() for x in (mean_a, mean_b, cov_a, cov_b)):
+        raise ValueError("the statistics hold NaN or infinite values (features of broken images, or of a model "
+                         "whose weights diverged): there is no distance to compute")
     # Singular products are handled just below; SciPy's error estimate divides by the product's norm, 0 for sets of
     # identical images, and would warn of it in the server log.
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
@@ -115,7 +119,7 @@ def _child(folder: Path) -> None:
     try:
         answer = {"distance": frechet_distance(a, b)}
     except (FrechetError, ValueError) as err:
-        answer = {"error": type(err).__name__, "message": str(err)}
+        answer = {"error": "FrechetError" if isinstance(err, FrechetError) else "ValueError", "message": str(err)}
     (folder / "answer.json").write_text(json.dumps(answer))
 
 

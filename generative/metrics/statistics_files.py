@@ -112,6 +112,8 @@ def load_stats(path: str | Path) -> SetFeatures:
     if mean.ndim != 1 or covariance.shape != (len(mean), len(mean)):
         raise FIDError(f"{path}: the mean must be a vector and the covariance a square matrix of its size, "
                        f"not {mean.shape} and {covariance.shape}")
+    if not (np.isfinite(mean).all() and np.isfinite(covariance).all()):
+        raise FIDError(f"{path}: the mean or the covariance holds NaN or infinite values, so no distance can be computed")
     return SetFeatures(GaussianStats(mean, covariance, n), kept, info.get("source", str(path)),
                        info.get("extractor", "unknown (statistics file without provenance)"), info.get("resize", "unknown"))
 
