@@ -5,6 +5,7 @@ the counts are part of each reported FID.
 """
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 import zipfile
@@ -293,11 +294,29 @@ def test_other_formats_decode_and_only_the_first_frame_of_an_animation_is_used()
         assert decode(encoded(first, fmt)).shape == (28, 28, 3), fmt
 
 
+@pytest.mark.parametrize("images, words", [
+    (np.full((2, 4, 4), 2.0), "float images must lie in [0, 1], these span 2 to 2"),
+    (np.full((2, 4, 4), -1.0), "float images must lie in [0, 1], these span -1 to -1 (scale [−1, 1] as (x + 1) / 2"),
+    (np.full((2, 4, 4), 255.0, np.float32), "float images must lie in [0, 1], these span 255 to 255"),
+    (np.array([[[0.5, np.nan]]] * 2), "the images hold NaN or infinite values"),
+    (np.array([[[0.5, np.inf]]] * 2), "the images hold NaN or infinite values"),
+    (np.full((2, 4, 4), 256, np.int64), "integer images must lie in 0–255, these span 256 to 256"),
+    (np.full((2, 4, 4), -1, np.int16), "integer images must lie in 0–255, these span -1 to -1"),
+    (np.ones((2, 4, 4), bool), "images must be integers 0–255 or floats in [0, 1], not bool"),
+], ids=["floats 0-2", "floats -1-1", "floats 0-255", "nan", "inf", "int 256", "int -1", "bool"])
+def test_arrays_outside_their_range_are_refused_not_clipped(images, words):
+    """Clipping turned 0–255 values into black-and-white pictures, and [−1, 1] ones into darker ones, without a word:
+    so another FID for the same images."""
+    with pytest.raises(ImageSetError, match=re.escape(f"set: {words}")):
+        ArrayImages(images, "set")
+
+
 def test_arrays_of_grey_rgb_and_float_images():
     grey = np.arange(2 * 4 * 4, dtype=np.uint8).reshape(2, 4, 4)
     assert np.array_equal(next(iter(ArrayImages(grey, "grey"))), np.repeat(grey[0][..., None], 3, axis=-1))
-    floats = ArrayImages(np.array([[[0.0, 0.5], [1.0, 2.0]]] * 2), "floats")  # clipped to [0, 1], then × 255
+    floats = ArrayImages(np.array([[[0.0, 0.5], [1.0, 1.0019]]] * 2), "floats")  # × 255; a rounding's overshoot clipped
     assert next(iter(floats))[..., 0].tolist() == [[0, 128], [255, 255]]
+    assert np.array_equal(next(iter(ArrayImages(grey.astype(np.int64), "int64"))), next(iter(ArrayImages(grey, "u8"))))
     assert len(ArrayImages(random_images(5, 0), "rgb")) == 5
     with pytest.raises(ImageSetError, match=r"expected \(N, H, W\) or \(N, H, W, 3\) images, got shape \(2, 4, 4, 4\)"):
         ArrayImages(np.zeros((2, 4, 4, 4), np.uint8), "rgba")

@@ -196,13 +196,20 @@ class ZipImages(ImageSet):
                     self.skipped.add("corrupt", info.filename)
 
 
+HALF_GREY_LEVEL = 0.5 / 255  # floats this far outside [0, 1] still round to 0 or 255: a sigmoid's rounding, kept
+
+
 class ArrayImages(ImageSet):
-    """Images already in memory: uint8 (N, H, W) grey or (N, H, W, 3) RGB, or floats in [0, 1]."""
+    """Images already in memory: (N, H, W) grey or (N, H, W, 3) RGB, as integers 0–255 or floats in [0, 1].
+
+    Anything else is refused rather than clipped: floats in [−1, 1] or 0–255 would otherwise become other pictures,
+    and another FID, without a word.
+    """
 
     def __init__(self, images: np.ndarray, name: str):
         images = np.asarray(images)
         if images.dtype != np.uint8:
-            images = (np.clip(images, 0, 1) * 255).round().astype(np.uint8)
+            images = checked_uint8(images, name)
         if images.ndim == 3:
             images = np.repeat(images[..., None], 3, axis=-1)
         if images.ndim != 4 or images.shape[-1] != 3:
@@ -214,6 +221,22 @@ class ArrayImages(ImageSet):
 
     def __iter__(self):
         return iter(self.images)
+
+
+def checked_uint8(images: np.ndarray, name: str) -> np.ndarray:
+    """Integers 0–255 as they are, floats in [0, 1] scaled to 0–255; other values raise ``ImageSetError``."""
+    if images.dtype.kind in "iu":
+        if images.size and not (images.min() >= 0 and images.max() <= 255):
+            raise ImageSetError(f"{name}: integer images must lie in 0–255, these span {images.min()} to {images.max()}")
+        return images.astype(np.uint8)
+    if images.dtype.kind != "f":
+        raise ImageSetError(f"{name}: images must be integers 0–255 or floats in [0, 1], not {images.dtype}")
+    if not np.isfinite(images).all():
+        raise ImageSetError(f"{name}: the images hold NaN or infinite values")
+    if images.size and not (images.min() >= -HALF_GREY_LEVEL and images.max() <= 1 + HALF_GREY_LEVEL):
+        raise ImageSetError(f"{name}: float images must lie in [0, 1], these span {images.min():.4g} to "
+                            f"{images.max():.4g} (scale [−1, 1] as (x + 1) / 2, or 0–255 as x / 255, first)")
+    return (np.clip(images, 0, 1) * 255).round().astype(np.uint8)
 
 
 def open_image_set(source: str | Path) -> ImageSet:
