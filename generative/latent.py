@@ -20,15 +20,18 @@ def lerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
-    """``steps`` points from ``a`` to ``b`` along the great circle, the norm interpolated linearly in between."""
-    norm_a, norm_b = a.norm(), b.norm()
-    cosine = torch.dot(a.flatten(), b.flatten()) / (norm_a * norm_b).clamp_min(1e-12)
-    if cosine.abs() > PARALLEL_COSINE or norm_a == 0 or norm_b == 0:
-        return lerp(a, b, steps)
+    """``steps`` points from ``a`` to ``b`` along the great circle, the norm interpolated linearly in between.
+
+    Vectors lie along the last dimension, so a batch of endpoint pairs (..., d) gives a path for each pair.
+    """
+    norm_a, norm_b = a.norm(dim=-1, keepdim=True), b.norm(dim=-1, keepdim=True)
+    cosine = (a * b).sum(-1, keepdim=True) / (norm_a * norm_b).clamp_min(1e-12)
     angle = torch.arccos(cosine.clamp(-1, 1))
     t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device).view(-1, *([1] * a.dim()))
     direction = (torch.sin((1 - t) * angle) * a / norm_a + torch.sin(t * angle) * b / norm_b) / torch.sin(angle)
-    return direction * ((1 - t) * norm_a + t * norm_b)
+    on_circle = direction * ((1 - t) * norm_a + t * norm_b)
+    line_instead = (cosine.abs() > PARALLEL_COSINE) | (norm_a == 0) | (norm_b == 0)  # no great circle to follow
+    return torch.where(line_instead, lerp(a, b, steps), on_circle)
 
 
 PATHS = {"lerp": lerp, "slerp": slerp}

@@ -54,6 +54,19 @@ def test_latent_path_dispatches_and_refuses_nonsense():
         latent_path(a, b, 1)
 
 
+def test_a_batch_of_endpoint_pairs_gets_each_pairs_own_path():
+    """``latent_path`` promises (steps, *a.shape): slerp took one norm and one angle for the whole batch, so a row's
+    midpoint depended on the other rows (its norm 1.14 between two unit codes here)."""
+    a = torch.tensor([[1.0, 0.0], [2.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    b = torch.tensor([[0.0, 1.0], [0.0, 4.0], [2.0, 2.0], [3.0, 0.0]])  # the last two: parallel, and from the origin
+    for path in ("lerp", "slerp"):
+        batched = latent_path(a, b, 5, path)
+        assert batched.shape == (5, 4, 2)
+        for row in range(len(a)):
+            torch.testing.assert_close(batched[:, row], latent_path(a[row], b[row], 5, path), atol=1e-6, rtol=0)
+    torch.testing.assert_close(slerp(a, b, 3)[1, :2].norm(dim=-1), torch.tensor([1.0, 3.0]))
+
+
 def test_the_slerp_path_walks_the_great_circle_and_moves_the_norm_evenly():
     """"slerp" must dispatch to the great circle: a straight line between orthogonal codes dips towards the origin."""
     a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
