@@ -83,6 +83,9 @@ def load_model(model_class: type[ModelT], source: str, *, train_command: str) ->
     setting. Every failure becomes a one-line ``CheckpointError`` that names ``train_command``, the way to rebuild
     the checkpoint.
     """
+    if not str(source).strip():  # Path("") is the working folder, which would load whatever checkpoint is there
+        raise CheckpointError(f"No checkpoint source given: name a folder or a Hub repo id (user/name). "
+                              f"To train one: {train_command}")
     local = is_local(source)
     where = "folder" if local else "Hub repo"
     try:

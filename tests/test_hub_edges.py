@@ -1,5 +1,6 @@
 """Edges of checkpoint loading and the pre-training Hub check that the main hub tests leave open: a Windows drive path
-without backslashes, a bare (namespace-less) repo id, and Hub errors that are not a refusal of the token."""
+without backslashes, an empty source, a bare (namespace-less) repo id, and Hub errors that are not a refusal of the
+token."""
 import httpx
 import huggingface_hub
 import pytest
@@ -22,6 +23,17 @@ def test_a_windows_drive_path_written_with_forward_slashes_is_a_folder(tmp_path,
         assert str(refusal.value) == (f"No checkpoint at {source} (there is no such folder). Train one into it, adding "
                                       f"`--output-dir {source}` to: {TRAIN}")
     assert not is_local("someone/dae-mnist")
+
+
+@pytest.mark.parametrize("source", ["", " "])
+def test_an_empty_source_is_refused_not_taken_for_the_working_folder(tmp_path, monkeypatch, source):
+    """``Path("")`` is the working folder: an empty ``--model`` loaded whatever checkpoint was there, without a word."""
+    DenoisingAutoencoder().save_pretrained(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CheckpointError) as refusal:
+        load_model(DenoisingAutoencoder, source, train_command=TRAIN)
+    assert str(refusal.value) == (f"No checkpoint source given: name a folder or a Hub repo id (user/name). "
+                                  f"To train one: {TRAIN}")
 
 
 def test_a_bare_repo_id_that_fails_is_not_called_a_mistyped_path(tmp_path, monkeypatch):
