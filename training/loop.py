@@ -21,9 +21,10 @@ from typing import Callable
 
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate.utils import load as load_accelerate_file
 from accelerate.utils import set_seed
+from accelerate.utils.constants import RNG_STATE_NAME
 from huggingface_hub.utils import HFValidationError, validate_repo_id
-from safetensors import SafetensorError
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
@@ -403,11 +404,12 @@ def fit(
     history = History()
     if args.resume:
         try:
-            accelerator.load_state(str(state_dir))
+            restore_state(accelerator, state_dir)
             history = History.load(state_dir / "history.json")
         except torch.OutOfMemoryError:  # a RuntimeError, but the state may be fine: never advise deleting it for this
             raise
-        except (FileNotFoundError, ValueError, TypeError, RuntimeError, SafetensorError) as err:  # cut, garbled, other model
+        except Exception as err:  # cut, emptied, garbled or another model's: torch's unpickler alone raises EOFError,
+            # UnpicklingError, KeyError or IndexError by the bytes it meets
             raise SystemExit(f"--resume: the saved state in {state_dir} cannot be read ({first_line(err)}). Restore it "
                              "from a copy, or start without --resume, which deletes it.") from None
         if history.epochs_done < args.epochs:
@@ -498,6 +500,18 @@ def save_state(accelerator: Accelerator, run_dir: Path, history: History, settin
         partial.rename(state)
         shutil.rmtree(previous, ignore_errors=True)
     accelerator.wait_for_everyone()
+
+
+def restore_state(accelerator: Accelerator, state_dir: Path) -> None:
+    """``accelerator.load_state``, then a check that it restored this process's random states: it passes over a
+    missing or unreadable random-state file with an info log only, and the run then drew other dropout masks than an
+    unbroken one, a different model under a card that says it is the same."""
+    accelerator.load_state(str(state_dir))
+    path = state_dir / f"{RNG_STATE_NAME}_{accelerator.process_index}.pkl"
+    saved = load_accelerate_file(path)  # as accelerate reads it: weights_only, numpy's arrays allowed
+    torch_state = saved.get("torch_manual_seed") if isinstance(saved, dict) else None
+    if not (isinstance(torch_state, torch.Tensor) and torch.equal(torch.get_rng_state(), torch_state)):
+        raise ValueError(f"{path.name} does not hold the random states this run saved")
 
 
 def saved_state(run_dir: Path) -> Path:
