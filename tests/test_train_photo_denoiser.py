@@ -153,10 +153,8 @@ def test_one_epoch_on_a_gpu_evaluates_and_publishes(tmp_path, denoising_root, mo
     assert json.loads((out / "metrics.json").read_text())["hardware"].startswith("1 × ")
 
 
-def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, denoising_root, monkeypatch):
-    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
-    unbroken = run(tmp_path, "unbroken", "--epochs", "2")
-
+def run_interrupted_in_epoch_2(monkeypatch, tmp_path, name: str, *flags: str) -> None:
+    """``run`` stopped by Ctrl-C at the first step of epoch 2 (8 images × 4 patches / batch 8 = 4 steps an epoch)."""
     real_loss, calls = train_photo_denoiser.make_denoising_loss, []
 
     def loss_that_crashes(*args):
@@ -164,15 +162,21 @@ def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, deno
 
         def crash_in_epoch_2(*step_args):
             calls.append(1)
-            if len(calls) > 4:  # 8 images × 4 patches / batch 8 = 4 steps: crash at the start of epoch 2
+            if len(calls) > 4:
                 raise KeyboardInterrupt
             return loss(*step_args)
         return crash_in_epoch_2
 
     monkeypatch.setattr(train_photo_denoiser, "make_denoising_loss", loss_that_crashes)
     with pytest.raises(KeyboardInterrupt):
-        run(tmp_path, "resumed", "--epochs", "2")
+        run(tmp_path, name, *flags)
     monkeypatch.setattr(train_photo_denoiser, "make_denoising_loss", real_loss)
+
+
+def test_resume_after_an_interruption_reproduces_the_unbroken_run(tmp_path, denoising_root, monkeypatch):
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    unbroken = run(tmp_path, "unbroken", "--epochs", "2")
+    run_interrupted_in_epoch_2(monkeypatch, tmp_path, "resumed", "--epochs", "2")
     resumed = run(tmp_path, "resumed", "--epochs", "2", "--resume")
 
     a, b = load_file(unbroken / "model.safetensors"), load_file(resumed / "model.safetensors")
@@ -240,21 +244,39 @@ def test_a_stage_can_deepen_the_checkpoint_it_starts_from(tmp_path, denoising_ro
 
 
 @pytest.mark.parametrize("deepen", [[], ["--add-layers", "1"]])
+@pytest.mark.parametrize("resumed_with", [[], ["--eval-limit", "2"], ["reordered"]], ids=["same", "eval-limit", "reordered"])
 def test_resuming_a_finished_stage_published_over_its_own_start_lists_it_once(tmp_path, denoising_root, monkeypatch,
-                                                                              deepen):
+                                                                              deepen, resumed_with):
     """The README's second stage starts from pretrained/photo-denoiser and writes there: once it has published, its
-    --init-from holds the stage itself, which a --resume (to publish again) counted twice, and deepened twice."""
+    --init-from holds the stage itself, which a --resume (to publish again) counted twice, and deepened twice. It
+    must be known as this stage also when the resume changes a flag it may change, or gives the flags in another
+    order (the command line was compared: with --add-layers the resume was refused, without it the card listed
+    the stage twice)."""
     monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
     first = run(tmp_path, "stage", "--epochs", "1", "--no-bf16")
     stage_two = ["--epochs", "1", "--no-bf16", "--init-from", str(first), "--run-dir", str(tmp_path / "run2"), *deepen]
     run(tmp_path, "stage", *stage_two)
     published = load_file(first / "model.safetensors")
-    run(tmp_path, "stage", *stage_two, "--resume")
+    again_flags = stage_two[2:] + stage_two[:2] if resumed_with == ["reordered"] else stage_two + resumed_with
+    run(tmp_path, "stage", *again_flags, "--resume")
     metrics = json.loads((first / "metrics.json").read_text())
     assert len(metrics["stages"]) == 2 and metrics["total_epochs"] == 2
     assert "Trained in 2 stages" in (first / "README.md").read_text()
     again = load_file(first / "model.safetensors")
     assert again.keys() == published.keys() and all(torch.equal(again[key], published[key]) for key in published)
+
+
+def test_an_interrupted_stage_that_repeats_the_last_stages_flags_resumes_as_a_stage_of_its_own(tmp_path, denoising_root,
+                                                                                                 monkeypatch):
+    """Its command line is the last published stage's, but that stage is not this run: the card lists both."""
+    monkeypatch.setenv("GALLERY_DATA_ROOT", str(denoising_root))
+    first = run(tmp_path, "stage", "--epochs", "1", "--no-bf16")
+    repeated = ["--epochs", "2", "--no-bf16", "--init-from", str(first), "--run-dir", str(tmp_path / "run2")]
+    run(tmp_path, "stage", *repeated)
+    run_interrupted_in_epoch_2(monkeypatch, tmp_path, "stage", *repeated)
+    run(tmp_path, "stage", *repeated, "--resume")
+    metrics = json.loads((first / "metrics.json").read_text())
+    assert [stage["epochs"] for stage in metrics["stages"]] == [1, 2, 2] and metrics["resumed"]
 
 
 def test_adding_layers_needs_a_checkpoint_to_deepen(capsys):

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 from torch.utils.data import TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
@@ -42,7 +44,7 @@ from training.cards import (  # noqa: E402
     card_command_and_pictures, card_front_matter, card_run_lines, format_minutes, publish, run_record, use_section)
 from training.loop import (  # noqa: E402
     OUTPUT_DIR_HELP, PRETRAINED_DIR, RUNS_DIR, HelpFormatter, add_training_args, bf16_is_fast, fit,
-    model_folder_or_repo, non_negative_float, positive_int, run_script, writable_folder)
+    model_folder_or_repo, non_negative_float, positive_int, run_script, saved_state, writable_folder)
 
 TEST_SIGMAS = (15, 25, 50)
 GRID_CROP = 96
@@ -200,12 +202,12 @@ def main(argv: list[str] | None = None) -> None:
     earlier_stages = []
     if args.init_from:
         earlier_stages, added_layers = training_stages(load_metrics(args.init_from) or {}), args.add_layers
-        if args.resume and earlier_stages and script_arguments(earlier_stages[-1]["command"]) == [
-                arg for arg in argv if arg != "--resume"]:
-            # --init-from is this run's own --output-dir, where the finished run was published: it holds this stage,
-            # already deepened (the saved state replaces its weights)
+        start = PHOTO_DENOISER.load(args.init_from)
+        if args.resume and earlier_stages and has_saved_weights(start, args.run_dir):
+            # --init-from is where the finished run published itself (its own --output-dir, as the README's stages
+            # have it): it holds this stage, already deepened (the saved state replaces its weights)
             earlier_stages, added_layers = earlier_stages[:-1], 0
-        warm_start = PHOTO_DENOISER.load(args.init_from).deepened(added_layers)
+        warm_start = start.deepened(added_layers)
         args.width, args.depth = warm_start.width, warm_start.depth
         if note := reused_seed_note(earlier_stages, args.seed):
             print(note, file=sys.stderr)
@@ -239,6 +241,19 @@ def main(argv: list[str] | None = None) -> None:
     metrics["total_epochs"] = sum(stage["epochs"] for stage in metrics["stages"])
     metrics["total_train_seconds"] = round(sum(stage["train_seconds"] for stage in metrics["stages"]), 1)
     publish(model, args, card=model_card(metrics, args), metrics=metrics)
+
+
+def has_saved_weights(model: PhotoDenoiser, run_dir: Path) -> bool:
+    """Whether ``model`` has the weights saved in ``run_dir``'s resume state, tensor for tensor: then it is what that
+    run published. Its command line could not say so: a resume may add ``--device`` or ``--eval-limit``, or give the
+    flags in another order, and a stage may repeat the flags of the one before."""
+    try:  # accelerate's name for the first model's weights; a data-parallel run's are named module.…
+        saved = {name.removeprefix("module."): tensor for name, tensor in
+                 load_file(saved_state(run_dir) / "model.safetensors").items()}
+    except (OSError, SafetensorError):  # no state, or a damaged one, which fit refuses by name next
+        return False
+    own = model.state_dict()
+    return saved.keys() == own.keys() and all(torch.equal(saved[name], own[name]) for name in own)
 
 
 def reused_seed_note(earlier_stages: list[dict], seed: int) -> str | None:
