@@ -636,6 +636,7 @@ def test_a_scripts_lines_reach_a_log_file_as_they_are_printed(tmp_path):
 DAMAGES = {  # name: (file in the saved state, its new contents; None deletes it)
     "history cut": ("history.json", lambda data: data[: len(data) // 2]),
     "settings garbled": (loop.SETTINGS_FILE, lambda data: b"{not json"),
+    "settings deleted": (loop.SETTINGS_FILE, None),  # any flag passed then, another --lr or --width too
     "weights cut": ("model.safetensors", lambda data: data[: len(data) // 2]),
     "optimizer emptied": ("optimizer.bin", lambda data: b""),  # EOFError, which came out as a traceback
     "optimizer random": ("optimizer.bin", lambda data: np.random.default_rng(0).bytes(4096)),  # UnpicklingError

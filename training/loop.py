@@ -536,9 +536,10 @@ def check_resumable(state_dir: Path, settings: dict) -> None:
         raise SystemExit(f"--resume: no saved state in {state_dir}; start without --resume")
     saved_file = state_dir / SETTINGS_FILE
     try:
-        saved = json.loads(saved_file.read_text()) if saved_file.exists() else settings  # runs saved before this check
-    except ValueError as err:
-        raise SystemExit(f"--resume: {saved_file} cannot be read ({first_line(err)}). Start without --resume.") from None
+        saved = json.loads(saved_file.read_text())
+    except (OSError, ValueError) as err:  # without it, any flag would pass: a run with another --lr, say, went on
+        raise SystemExit(f"--resume: {saved_file} cannot be read ({first_line(err)}), so the run's flags cannot be "
+                         "checked. Start without --resume.") from None
     changed = [f"{name}: {saved.get(name)!r} then, {settings.get(name)!r} now"
                for name in sorted(saved.keys() | settings.keys()) if saved.get(name) != settings.get(name)]
     if changed:
