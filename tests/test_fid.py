@@ -790,7 +790,10 @@ def test_an_error_from_the_module_entry_point_has_no_traceback(folders):
 def test_a_folder_against_the_shipped_mnist_reference_in_classifier_features(folders, capsys):
     code, out, err = run_cli(capsys, "mnist-test", folders["A"], "--features", "classifier", "--kid", "--precision-recall")
     assert code == 0, err
-    assert "Fréchet distance: " in out and "MNIST classifier penultimate layer" in out
+    reference = load_stats(reference_path("mnist-test", "classifier", "")).stats
+    measured = features_of(FolderImages(folders["A"]), make_extractor("classifier", "", torch.device("cpu"))).stats
+    assert printed(out, "Fréchet distance") == pytest.approx(frechet_distance_by_eigh(reference, measured), abs=2e-4)
+    assert "MNIST classifier penultimate layer" in out
     assert "A: " in out and "N = 10,000, 1,000 feature vectors kept" in out and f"N = {SET_SIZE}," in out
     assert IS_ABSENT not in out
     assert f"N = {SET_SIZE} ≤ 128, the feature dimension, so its covariance is singular and the Fréchet distance" in out
@@ -910,8 +913,9 @@ def test_the_rebuilt_inception_gives_the_torchscript_features():
 def test_inception_fid_of_two_tiny_folders_end_to_end(folders, tmp_path, capsys):
     code, out, err = run_cli(capsys, folders["A"], folders["B"], "--kid", "--json", tmp_path / "r.json")
     assert code == 0, err
-    value = printed(out, "FID")
-    assert np.isfinite(value) and value > 0
+    extractor = make_extractor("inception", "pytorch-fid", torch.device("cpu"))
+    a, b = (features_of(FolderImages(folders[name]), extractor).stats for name in "AB")
+    assert printed(out, "FID") == pytest.approx(frechet_distance_by_eigh(a, b), abs=2e-4)  # printed to 4 decimals
     assert "features: Inception-v3 pool3 (TF FID weights, inception-2015-12-05), 2048-d; resize: pytorch-fid" in out
     assert f"N = {SET_SIZE} ≤ 2,048" in out and IS_ABSENT in out and "KID: " in out
     assert json.loads((tmp_path / "r.json").read_text())["metric"] == "FID"
@@ -921,14 +925,24 @@ def test_inception_fid_of_two_tiny_folders_end_to_end(folders, tmp_path, capsys)
 # Each test below rules out one plausible wrong version that the tests above would let through.
 
 
+def frechet_distance_by_eigh(a: GaussianStats, b: GaussianStats) -> float:
+    """The reference for ``frechet_distance``, computed another way: Tr((Σ₁Σ₂)^½) = Tr((√Σ₁ Σ₂ √Σ₁)^½), the square
+    roots of symmetric matrices taken by eigendecomposition (no ``sqrtm``)."""
+    from scipy.linalg import eigh
+
+    values, vectors = eigh(a.covariance)
+    root_a = vectors @ np.diag(np.sqrt(values.clip(0))) @ vectors.T
+    inner = eigh(root_a @ b.covariance @ root_a, eigvals_only=True)
+    diff = a.mean - b.mean
+    return float(diff @ diff + np.trace(a.covariance) + np.trace(b.covariance) - 2 * np.sqrt(inner.clip(0)).sum())
+
+
 def test_frechet_distance_of_non_commuting_covariances_matches_the_symmetric_eigh_form():
     """Rules out Tr(√Σ₁·√Σ₂) in place of Tr((Σ₁Σ₂)^½): the two agree only when Σ₁ and Σ₂ commute.
 
     Reference: Tr((Σ₁Σ₂)^½) = Tr((√Σ₁ Σ₂ √Σ₁)^½), the square roots of symmetric matrices taken by eigendecomposition.
     On this pair the right value is 9.642; the wrong version gives 9.727.
     """
-    from scipy.linalg import eigh
-
     rng = np.random.default_rng(1)
 
     def spd(dim):
@@ -938,12 +952,9 @@ def test_frechet_distance_of_non_commuting_covariances_matches_the_symmetric_eig
     cov_a, cov_b = spd(8), spd(8)
     mean_a, mean_b = rng.normal(size=8), rng.normal(size=8)
     assert not np.allclose(cov_a @ cov_b, cov_b @ cov_a)  # the case that tells the two versions apart
-    values, vectors = eigh(cov_a)
-    root_a = vectors @ np.diag(np.sqrt(values)) @ vectors.T
-    inner = eigh(root_a @ cov_b @ root_a, eigvals_only=True)
-    expected = (mean_a - mean_b) @ (mean_a - mean_b) + np.trace(cov_a) + np.trace(cov_b) - 2 * np.sqrt(inner.clip(0)).sum()
-    got = frechet_distance(GaussianStats(mean_a, cov_a, 100), GaussianStats(mean_b, cov_b, 100))
-    assert got == pytest.approx(expected, rel=1e-8)
+    a, b = GaussianStats(mean_a, cov_a, 100), GaussianStats(mean_b, cov_b, 100)
+    expected = frechet_distance_by_eigh(a, b)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-8)
     assert expected == pytest.approx(9.6423475, abs=1e-6)
 
 
