@@ -33,6 +33,7 @@ from demos.reports import (COLOUR_BM3D_RUN, RESULTS_DIR, fixed, hardware_words, 
 from generative.checkpoints import PHOTO_DENOISER
 from generative.classical import gaussian_blur, median_filter, noise_sigma
 from generative.digits import looks_like_digit
+from generative.metrics.image_quality import psnr, ssim
 from generative.hub import PRETRAINED_DIR, load_model, weights_hash
 from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser, score
 from generative.image_io import load_photo
@@ -124,9 +125,11 @@ def test_numbers_that_round_to_zero_show_no_minus_sign():
 
 
 def test_zero_noise_shows_infinite_psnr_for_the_untouched_input(tiny_model, digit):
-    rows = scores_table(denoise_digit(tiny_model, digit, "masking", 0.0, seed=0, classical=False))
+    result = denoise_digit(tiny_model, digit, "masking", 0.0, seed=0, classical=False)
+    rows = scores_table(result)
     assert rows[0] == ["noisy input", "∞", "1.000"]
-    float(rows[1][1])  # the model's PSNR is a plain number
+    restored = result.restored[DAE]  # the model's row: its PSNR and SSIM, each in its own column
+    assert rows[1] == [DAE, f"{psnr(result.clean, restored):.2f}", f"{ssim(result.clean, restored):.3f}"]
 
 
 def test_a_missing_checkpoint_is_reported_with_the_training_command(monkeypatch, tmp_path):
