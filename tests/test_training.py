@@ -467,14 +467,16 @@ def test_another_scripts_checkpoint_is_refused_as_the_checkpoint_folder_before_t
     assert not (tmp_path / "run").exists()  # refused before the run wrote anything
 
 
-def test_a_checkpoint_of_the_same_script_or_without_a_record_of_its_run_is_replaced(tmp_path):
-    """tiny_fit's model is built in this file, so this file is the "script" whose checkpoint it may replace."""
+def test_a_checkpoint_of_the_same_script_or_without_a_record_of_its_run_is_not_refused(tmp_path):
+    """The guard above lets these through, so that publishing replaces them (``fit`` would raise SystemExit before
+    training otherwise). tiny_fit's model is built in this file, so this file is the "script" whose checkpoint it is."""
     for folder, metrics in [("same", {"command": f"python {Path(__file__).relative_to(PROJECT_ROOT)} --epochs 2"}),
                             ("unrecorded", {}), ("unreadable", None)]:
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "config.json").write_text("{}")
         (tmp_path / folder / "metrics.json").write_text("not json" if metrics is None else json.dumps(metrics))
-        tiny_fit(tmp_path, squared_output, "--output-dir", str(tmp_path / folder))  # trained: publishing will replace it
+        _, history, _ = tiny_fit(tmp_path, squared_output, "--output-dir", str(tmp_path / folder))
+        assert history.epochs_done == 2, folder  # trained: publishing would replace the checkpoint
 
 
 def test_a_checkpoint_folder_inside_the_run_folder_trains(tmp_path):
