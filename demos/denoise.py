@@ -176,8 +176,7 @@ class DenoiseTab:
         if route == DIGIT:
             digit_values, photo_values = self.run(digit, noise_kind, level, seed, already_noisy), (gr.skip(),) * 7
         else:
-            if isinstance(photo, np.ndarray):  # anything else run_photo refuses
-                photo, scaled = fit_to_limit(photo)
+            photo, scaled = fit_to_limit(photo)
             if scaled:
                 gr.Warning(scaled)  # at once, as the run can take a while
             digit_values, photo_values = (gr.skip(),) * 6, self.run_photo(photo, sigma, seed, already_noisy, ensemble)
