@@ -23,7 +23,8 @@ import torch
 from PIL import Image
 from safetensors.numpy import save, save_file
 
-from fid_helpers import MODES, STAND_IN_DIM, image_in_mode, random_images, stand_in_extractor, write_folder, zip_folder
+from fid_helpers import (MODES, STAND_IN_DIM, frechet_distance_by_eigh, image_in_mode, random_images, stand_in_extractor,
+                         write_folder, zip_folder)
 from generative.checkpoints import CLASSIFIER
 from generative.data.image_sets import ArrayImages, FolderImages, ZipImages
 from generative.data.mnist import CacheNotWritable
@@ -923,18 +924,6 @@ def test_inception_fid_of_two_tiny_folders_end_to_end(folders, tmp_path, capsys)
 
 # ---------------------------------------------------------------- formulas against independent references
 # Each test below rules out one plausible wrong version that the tests above would let through.
-
-
-def frechet_distance_by_eigh(a: GaussianStats, b: GaussianStats) -> float:
-    """The reference for ``frechet_distance``, computed another way: Tr((Σ₁Σ₂)^½) = Tr((√Σ₁ Σ₂ √Σ₁)^½), the square
-    roots of symmetric matrices taken by eigendecomposition (no ``sqrtm``)."""
-    from scipy.linalg import eigh
-
-    values, vectors = eigh(a.covariance)
-    root_a = vectors @ np.diag(np.sqrt(values.clip(0))) @ vectors.T
-    inner = eigh(root_a @ b.covariance @ root_a, eigvals_only=True)
-    diff = a.mean - b.mean
-    return float(diff @ diff + np.trace(a.covariance) + np.trace(b.covariance) - 2 * np.sqrt(inner.clip(0)).sum())
 
 
 def test_frechet_distance_of_non_commuting_covariances_matches_the_symmetric_eigh_form():

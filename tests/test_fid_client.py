@@ -8,10 +8,15 @@ import uuid
 import httpx
 import numpy as np
 import pytest
+import torch
 from gradio_client import Client, handle_file
 
 from client_helpers import assert_refused, size_of
 from demos.fid import FEATURE_CHOICES, GENERATOR_CHOICES, NOTHING_TO_STOP, REFERENCE_CHOICES, STOPPED, UPLOAD
+from fid_helpers import frechet_distance_by_eigh
+from generative.data.image_sets import ZipImages
+from generative.metrics.features import extract
+from generative.metrics.fid import make_extractor
 from generative.metrics.inception import WeightsNotFound, locate_weights
 from input_files import inflate_declared_size, png_bytes, random_digits_zip
 
@@ -71,6 +76,9 @@ def test_two_uploaded_zips_with_the_standard_inception_fid(client, tmp_path):
     text, grid_a, grid_b = measure(client, set_a=UPLOAD, upload_a=a, set_b=UPLOAD, upload_b=b, features=INCEPTION,
                                    kid=False, pr=False)
     assert text.startswith("### FID: ") and "Inception-v3 pool3" in text and "resize: pytorch-fid" in text
+    extractor = make_extractor("inception", "pytorch-fid", torch.device("cpu"))
+    features = [extract(ZipImages(path), extractor, progress=False).stats for path in (a, b)]
+    assert number(text, "FID") == pytest.approx(frechet_distance_by_eigh(*features), abs=2e-4)  # printed to 4 decimals
     assert "N = 10 ≤ 2,048" in text  # the small-N warning
     assert "1 file that is not an image, 1 unreadable image" in text and "skipped 1 file that is not an image" in text
     assert size_of(grid_a) == size_of(grid_b) == (8 * 56, 2 * 56)
