@@ -33,9 +33,8 @@ from demos.reports import (COLOUR_BM3D_RUN, RESULTS_DIR, fixed, hardware_words, 
 from generative.checkpoints import PHOTO_DENOISER
 from generative.classical import gaussian_blur, median_filter, noise_sigma
 from generative.digits import looks_like_digit
-from generative.metrics.image_quality import psnr, ssim
 from generative.hub import PRETRAINED_DIR, load_model, weights_hash
-from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser, score
+from generative.metrics.image_quality import corrupt_test_set, mean_scores, model_denoiser, psnr, score, ssim
 from generative.image_io import load_photo
 from generative.models import DenoisingAutoencoder, PhotoDenoiser
 from generative.photo import BM3D_ROW, denoise_photo, psnr_8bit, to_uint8
